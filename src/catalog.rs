@@ -1,0 +1,1 @@
+//! The catalog: named tables (in memory), views (logical plans) and file sources.

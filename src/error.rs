@@ -1,0 +1,159 @@
+//! The one error type of rask. Every layer returns [`Result`]; the CLI prints the error once,
+//! on one line, and maps it to an exit code. Library code never panics on bad input.
+
+use std::fmt;
+
+/// Result alias used throughout rask.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A position in SQL or DSL text, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line number.
+    pub line: u64,
+    /// 1-based column number.
+    pub column: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
+/// Everything that can go wrong in rask.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SQL (or DSL) text does not parse.
+    #[error("Parser Error: {message}{}", location.map(|l| format!(" at {l}")).unwrap_or_default())]
+    Parse {
+        /// What is wrong.
+        message: String,
+        /// Where in the text, when known.
+        location: Option<Location>,
+    },
+    /// Name resolution or typing failed (unknown column, wrong argument types, ...).
+    #[error("Binder Error: {0}")]
+    Plan(String),
+    /// The query uses something rask does not support yet.
+    #[error("Not implemented: {0}")]
+    NotSupported(String),
+    /// A file could not be opened, read or written.
+    #[error("IO Error: {path}: {source}")]
+    Io {
+        /// The file or directory concerned.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A data file is malformed: names the file, line and column.
+    #[error("Invalid Input Error: {file}:{line}:{column}: {message}")]
+    Malformed {
+        /// The file being read.
+        file: String,
+        /// 1-based line in the file.
+        line: u64,
+        /// 1-based column (field number for CSV).
+        column: u64,
+        /// What does not fit.
+        message: String,
+    },
+    /// A glob or path matched nothing, or another input problem.
+    #[error("Invalid Input Error: {0}")]
+    InvalidInput(String),
+    /// A runtime error while executing a query (overflow, bad cast, ...).
+    #[error("Execution Error: {0}")]
+    Execution(String),
+    /// The memory limit or the spill-space limit cannot be met.
+    #[error("Resources exhausted: {0}")]
+    ResourcesExhausted(String),
+    /// The query was cancelled (Ctrl-C).
+    #[error("Query cancelled")]
+    Cancelled,
+    /// An Arrow kernel failed.
+    #[error("Execution Error: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// The Parquet reader or writer failed.
+    #[error("Parquet Error: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// A datafusion-common helper failed.
+    #[error("{0}")]
+    DataFusion(#[from] datafusion_common::DataFusionError),
+    /// A bug in rask: an invariant did not hold.
+    #[error("Internal Error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A binder/planning error.
+    pub fn plan(msg: impl Into<String>) -> Self {
+        Error::Plan(msg.into())
+    }
+    /// An unsupported feature.
+    pub fn not_supported(msg: impl Into<String>) -> Self {
+        Error::NotSupported(msg.into())
+    }
+    /// A runtime error.
+    pub fn execution(msg: impl Into<String>) -> Self {
+        Error::Execution(msg.into())
+    }
+    /// A violated invariant.
+    pub fn internal(msg: impl Into<String>) -> Self {
+        Error::Internal(msg.into())
+    }
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    /// True when the error is a closed output pipe, which the CLI treats as a quiet end.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
+            Error::Arrow(arrow::error::ArrowError::IoError(_, e)) => {
+                e.kind() == std::io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Returns the candidate closest to `name` by edit distance, if it is close enough to be a
+/// plausible typo; used for "did you mean" hints on unknown columns, tables and verbs.
+pub fn closest_name<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance between two strings (by chars).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(closest_name("l_quantiy", ["l_quantity", "l_tax"]), Some("l_quantity"));
+        assert_eq!(closest_name("zzz", ["l_quantity", "l_tax"]), None);
+    }
+}

@@ -1,0 +1,99 @@
+//! What a running task sees: which (stage, partition) it is, the query's configuration,
+//! its memory pool, the shuffle outputs of the stages it reads, and the cancel flag.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::exec::memory::MemoryPool;
+use crate::exec::metrics::QueryMetrics;
+use crate::exec::shuffle::ShuffleStore;
+
+/// Settings that shape execution.
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    /// Rows per batch produced by scans and operators.
+    pub batch_size: usize,
+    /// Number of buckets a hash exchange produces (reduce-stage partitions).
+    pub target_partitions: usize,
+    /// Worker threads in the rayon pool.
+    pub threads: usize,
+    /// A build side estimated below this many bytes is broadcast instead of shuffled.
+    pub broadcast_threshold_bytes: u64,
+    /// Target size of one file partition (CSV byte range) in bytes.
+    pub file_partition_bytes: u64,
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Self {
+            batch_size: 8192,
+            target_partitions: threads,
+            threads,
+            broadcast_threshold_bytes: 32 << 20,
+            file_partition_bytes: 32 << 20,
+        }
+    }
+}
+
+/// State shared by every task of one query.
+#[derive(Debug)]
+pub struct QueryContext {
+    /// Execution settings.
+    pub config: ExecConfig,
+    /// The session's memory pool.
+    pub memory: Arc<MemoryPool>,
+    /// Outputs of finished (or running) stages, read by later stages.
+    pub shuffles: ShuffleStore,
+    /// Set on Ctrl-C or on the first failed task; running tasks stop at the next batch.
+    pub cancelled: Arc<AtomicBool>,
+    /// Per-stage and per-task measurements.
+    pub metrics: QueryMetrics,
+}
+
+impl QueryContext {
+    /// A context for one query.
+    pub fn new(config: ExecConfig, memory: Arc<MemoryPool>, cancelled: Arc<AtomicBool>) -> Self {
+        Self {
+            config,
+            memory,
+            shuffles: ShuffleStore::default(),
+            cancelled,
+            metrics: QueryMetrics::default(),
+        }
+    }
+}
+
+/// The context of one task: one partition of one stage.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    /// The stage this task belongs to.
+    pub stage_id: usize,
+    /// The partition of that stage this task computes.
+    pub partition: usize,
+    /// The query-wide state.
+    pub query: Arc<QueryContext>,
+}
+
+impl TaskContext {
+    /// Errors with [`Error::Cancelled`] once the query is cancelled; operators call this
+    /// once per batch.
+    pub fn check_cancelled(&self) -> Result<()> {
+        if self.query.cancelled.load(Ordering::Relaxed) {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Rows per batch.
+    pub fn batch_size(&self) -> usize {
+        self.query.config.batch_size
+    }
+
+    /// The memory pool.
+    pub fn memory(&self) -> &Arc<MemoryPool> {
+        &self.query.memory
+    }
+}

@@ -1,0 +1,16 @@
+//! Reading and writing files. A [`FileSource`] is a file, a glob or standard input in one
+//! format (CSV, Parquet, NDJSON) with its schema inferred once; it cuts itself into
+//! partitions (CSV byte ranges split at line ends, Parquet row groups) and scans one
+//! partition at a time as a stream of batches, reading only the projected columns.
+
+pub mod csv;
+pub mod glob;
+pub mod json;
+pub mod parquet;
+pub mod source;
+pub mod stdin;
+
+pub use source::{
+    ColumnPredicate, CsvOptions, FileFormat, FileMeta, FilePartition, PartitionKind, PredicateOp, ReadOptions,
+    FileSource, SourceStatistics,
+};

@@ -1,0 +1,3 @@
+//! The logical plan: what to compute, independent of how.
+
+pub mod aggregate;

@@ -1,0 +1,75 @@
+//! The physical plan: a tree of operators (one per file in `ops/`), each implementing
+//! [`ExecutionPlan`]. `Exchange` nodes mark where data is repartitioned; the stage splitter
+//! (`crate::stage::split`) cuts the tree there into stages of the task graph.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use crate::error::Result;
+use crate::exec::task::TaskContext;
+
+/// A stream of batches produced by an operator for one partition. Pull-based: the consumer
+/// calls `next` and the operator does just enough work to produce one batch.
+pub type BatchStream = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
+/// A physical operator.
+pub trait ExecutionPlan: Debug + Send + Sync {
+    /// Operator name as shown in EXPLAIN (`HashAggregate`, `HashJoin`, ...).
+    fn name(&self) -> &'static str;
+
+    /// One-line description of the operator's parameters for EXPLAIN (without the name).
+    fn details(&self) -> String {
+        String::new()
+    }
+
+    /// The schema of every batch this operator produces.
+    fn schema(&self) -> SchemaRef;
+
+    /// Inputs, in order.
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>>;
+
+    /// The same operator over new inputs (used when cutting the plan into stages).
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>>;
+
+    /// How many partitions this operator produces. `None` means "as many as asked": the
+    /// operator can run in any partition of the stage (a broadcast read, a constant source).
+    fn output_partitions(&self) -> Option<usize>;
+
+    /// Produces the batches of `partition`.
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream>;
+
+    /// For downcasting (stage splitting, tests).
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Shared reference to an operator.
+pub type PlanRef = Arc<dyn ExecutionPlan>;
+
+/// The partition count of a stage rooted at `plan`: the first definite count among the
+/// operator and its descendants (1 when all are "any").
+pub fn stage_partitions(plan: &PlanRef) -> usize {
+    fn find(plan: &PlanRef) -> Option<usize> {
+        plan.output_partitions()
+            .or_else(|| plan.children().into_iter().find_map(find))
+    }
+    find(plan).unwrap_or(1)
+}
+
+/// Writes `plan` as an indented tree, one operator per line.
+pub fn display_tree(plan: &PlanRef, indent: usize, out: &mut String) {
+    let details = plan.details();
+    out.push_str(&"  ".repeat(indent));
+    out.push_str(plan.name());
+    if !details.is_empty() {
+        out.push_str(": ");
+        out.push_str(&details);
+    }
+    out.push('\n');
+    for child in plan.children() {
+        display_tree(child, indent + 1, out);
+    }
+}
