@@ -42,6 +42,13 @@ pub trait ExecutionPlan: Debug + Send + Sync {
     /// Produces the batches of `partition`.
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream>;
 
+    /// Produces the batches of `partition` as separate runs, each in its own order: a shuffle
+    /// read gives one run per map task (a sorted run after a per-partition sort). The
+    /// sort-preserving merge reads its input this way. Default: one run.
+    fn execute_runs(&self, partition: usize, ctx: &TaskContext) -> Result<Vec<BatchStream>> {
+        Ok(vec![self.execute(partition, ctx)?])
+    }
+
     /// For downcasting (stage splitting, tests).
     fn as_any(&self) -> &dyn Any;
 }
