@@ -57,3 +57,9 @@ pub struct AggregateExpr {
     /// The result type.
     pub return_type: DataType,
 }
+
+pub mod avg;
+pub mod count;
+pub mod distinct;
+pub mod min_max;
+pub mod sum;

@@ -1,1 +1,14 @@
-//! Physical operators, one per file.
+//! Physical operators, one per file. Each implements [`crate::physical::plan::ExecutionPlan`].
+
+pub mod exchange;
+pub mod filter;
+pub mod hash_aggregate;
+pub mod hash_join;
+pub mod limit;
+pub mod memory_scan;
+pub mod projection;
+pub mod scan;
+pub mod shuffle_read;
+pub mod sort;
+pub mod sort_merge;
+pub mod values;
