@@ -78,7 +78,7 @@ pub enum Error {
     Parquet(#[from] parquet::errors::ParquetError),
     /// A datafusion-common helper failed.
     #[error("{0}")]
-    DataFusion(#[from] datafusion_common::DataFusionError),
+    DataFusion(datafusion_common::DataFusionError),
     /// A bug in rask: an invariant did not hold.
     #[error("Internal Error: {0}")]
     Internal(String),
@@ -117,6 +117,27 @@ impl Error {
             }
             _ => false,
         }
+    }
+}
+
+impl From<datafusion_common::DataFusionError> for Error {
+    /// Unwraps rask errors that travelled through datafusion-common's tree traversals.
+    fn from(e: datafusion_common::DataFusionError) -> Self {
+        use datafusion_common::DataFusionError;
+        match e {
+            DataFusionError::External(boxed) => match boxed.downcast::<Error>() {
+                Ok(inner) => *inner,
+                Err(other) => Error::DataFusion(DataFusionError::External(other)),
+            },
+            DataFusionError::ArrowError(e, _) => Error::Arrow(*e),
+            other => Error::DataFusion(other),
+        }
+    }
+}
+
+impl From<Error> for datafusion_common::DataFusionError {
+    fn from(e: Error) -> Self {
+        datafusion_common::DataFusionError::External(Box::new(e))
     }
 }
 
