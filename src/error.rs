@@ -35,6 +35,14 @@ pub enum Error {
     /// Name resolution or typing failed (unknown column, wrong argument types, ...).
     #[error("Binder Error: {0}")]
     Plan(String),
+    /// A name or type problem at a known position in the SQL text.
+    #[error("Binder Error: {message}")]
+    Bind {
+        /// What is wrong.
+        message: String,
+        /// Where in the text.
+        location: Location,
+    },
     /// The query uses something rask does not support yet.
     #[error("Not implemented: {0}")]
     NotSupported(String),
@@ -108,6 +116,15 @@ impl Error {
             source,
         }
     }
+    /// The position in the SQL or DSL text the error points at, when known.
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            Error::Parse { location, .. } => *location,
+            Error::Bind { location, .. } => Some(*location),
+            _ => None,
+        }
+    }
+
     /// True when the error is a closed output pipe, which the CLI treats as a quiet end.
     pub fn is_broken_pipe(&self) -> bool {
         match self {

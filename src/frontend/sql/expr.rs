@@ -1,0 +1,345 @@
+//! Binding SQL expressions: sqlparser's `Expr` → rask's logical [`Expr`], with every column
+//! reference checked against the scope (and a closest-name hint when it is unknown).
+
+use arrow::datatypes::DataType;
+use datafusion_common::ScalarValue;
+use sqlparser::ast::{
+    self, BinaryOperator, CastKind, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator, Value,
+};
+
+use super::literal::{parse_interval, parse_number_literal, typed_string};
+use super::Binder;
+use crate::error::{closest_name, Error, Location, Result};
+use crate::logical::aggregate::AggFunc;
+use crate::logical::expr::{BinaryOp, Expr};
+use crate::logical::functions::ScalarFunc;
+use crate::logical::schema::{ColumnRef, PlanSchema};
+use crate::logical::types::parse_sql_type;
+
+/// Adds the position of `ident` to a binder error.
+pub(super) fn at_ident(err: Error, ident: &ast::Ident) -> Error {
+    let start = ident.span.start;
+    match err {
+        Error::Plan(message) if start.line > 0 => Error::Bind {
+            message,
+            location: Location {
+                line: start.line,
+                column: start.column,
+            },
+        },
+        other => other,
+    }
+}
+
+/// The name of an identifier as DuckDB treats it (quoted or not, case kept; matching is
+/// case-insensitive).
+pub(super) fn ident_name(ident: &ast::Ident) -> String {
+    ident.value.clone()
+}
+
+impl Binder<'_> {
+    /// Binds `e` over `scope`.
+    pub(super) fn bind_expr(&self, e: &ast::Expr, scope: &PlanSchema) -> Result<Expr> {
+        use ast::Expr as A;
+        Ok(match e {
+            A::Identifier(ident) => {
+                let c = ColumnRef::new(ident_name(ident));
+                scope.resolve(&c).map_err(|err| at_ident(err, ident))?;
+                Expr::Column(c)
+            }
+            A::CompoundIdentifier(parts) => {
+                let c = match parts.as_slice() {
+                    [t, c] => ColumnRef::qualified(ident_name(t), ident_name(c)),
+                    [_, t, c] | [_, _, t, c] => ColumnRef::qualified(ident_name(t), ident_name(c)),
+                    _ => return Err(Error::not_supported(format!("column reference {e}"))),
+                };
+                let last = parts.last().ok_or_else(|| Error::internal("empty identifier"))?;
+                scope.resolve(&c).map_err(|err| at_ident(err, last))?;
+                Expr::Column(c)
+            }
+            A::Value(v) => Expr::Literal(self.bind_value(&v.value)?),
+            A::TypedString(ts) => {
+                let to = parse_sql_type(&ts.data_type.to_string())?;
+                let text = match &ts.value.value {
+                    Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Expr::Literal(typed_string(&text, &to)?)
+            }
+            A::Interval(iv) => {
+                let unit = iv.leading_field.as_ref().map(|f| f.to_string());
+                let text = match iv.value.as_ref() {
+                    A::Value(v) => match &v.value {
+                        Value::SingleQuotedString(s) => s.clone(),
+                        Value::Number(n, _) => n.to_string(),
+                        other => return Err(Error::not_supported(format!("INTERVAL {other}"))),
+                    },
+                    A::UnaryOp {
+                        op: UnaryOperator::Minus,
+                        expr,
+                    } => format!("-{expr}"),
+                    other => {
+                        // INTERVAL (expr) DAY: multiply at run time.
+                        let unit = unit.clone().unwrap_or_else(|| "day".into());
+                        let one = parse_interval("1", Some(&unit))?;
+                        let n = self.bind_expr(other, scope)?;
+                        return Ok(Expr::Cast {
+                            expr: Box::new(n),
+                            data_type: DataType::Int64,
+                            try_cast: false,
+                        }
+                        .binary(BinaryOp::Multiply, Expr::Literal(one)));
+                    }
+                };
+                Expr::Literal(parse_interval(&text, unit.as_deref())?)
+            }
+            A::Nested(inner) => self.bind_expr(inner, scope)?,
+            A::BinaryOp { left, op, right } => {
+                let op = match op {
+                    BinaryOperator::Plus => BinaryOp::Plus,
+                    BinaryOperator::Minus => BinaryOp::Minus,
+                    BinaryOperator::Multiply => BinaryOp::Multiply,
+                    BinaryOperator::Divide => BinaryOp::Divide,
+                    BinaryOperator::DuckIntegerDivide | BinaryOperator::MyIntegerDivide => BinaryOp::IntegerDivide,
+                    BinaryOperator::Modulo => BinaryOp::Modulo,
+                    BinaryOperator::Eq => BinaryOp::Eq,
+                    BinaryOperator::NotEq => BinaryOp::NotEq,
+                    BinaryOperator::Lt => BinaryOp::Lt,
+                    BinaryOperator::LtEq => BinaryOp::LtEq,
+                    BinaryOperator::Gt => BinaryOp::Gt,
+                    BinaryOperator::GtEq => BinaryOp::GtEq,
+                    BinaryOperator::And => BinaryOp::And,
+                    BinaryOperator::Or => BinaryOp::Or,
+                    BinaryOperator::StringConcat => BinaryOp::Concat,
+                    other => return Err(Error::not_supported(format!("operator {other}"))),
+                };
+                self.bind_expr(left, scope)?.binary(op, self.bind_expr(right, scope)?)
+            }
+            A::UnaryOp { op, expr } => match op {
+                UnaryOperator::Not => Expr::Not(Box::new(self.bind_expr(expr, scope)?)),
+                UnaryOperator::Plus => self.bind_expr(expr, scope)?,
+                UnaryOperator::Minus => match self.bind_expr(expr, scope)? {
+                    Expr::Literal(v) if !v.is_null() => match negate_literal(&v) {
+                        Some(neg) => Expr::Literal(neg),
+                        None => Expr::Negative(Box::new(Expr::Literal(v))),
+                    },
+                    other => Expr::Negative(Box::new(other)),
+                },
+                other => return Err(Error::not_supported(format!("operator {other}"))),
+            },
+            A::IsNull(e) => Expr::IsNull(Box::new(self.bind_expr(e, scope)?)),
+            A::IsNotNull(e) => Expr::IsNotNull(Box::new(self.bind_expr(e, scope)?)),
+            A::IsTrue(e) => self.is_bool(e, scope, true, false)?,
+            A::IsNotTrue(e) => self.is_bool(e, scope, true, true)?,
+            A::IsFalse(e) => self.is_bool(e, scope, false, false)?,
+            A::IsNotFalse(e) => self.is_bool(e, scope, false, true)?,
+            A::IsDistinctFrom(a, b) => self.bind_expr(a, scope)?.binary(BinaryOp::IsDistinctFrom, self.bind_expr(b, scope)?),
+            A::IsNotDistinctFrom(a, b) => {
+                self.bind_expr(a, scope)?.binary(BinaryOp::IsNotDistinctFrom, self.bind_expr(b, scope)?)
+            }
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => Expr::Between {
+                expr: Box::new(self.bind_expr(expr, scope)?),
+                negated: *negated,
+                low: Box::new(self.bind_expr(low, scope)?),
+                high: Box::new(self.bind_expr(high, scope)?),
+            },
+            A::InList { expr, list, negated } => Expr::InList {
+                expr: Box::new(self.bind_expr(expr, scope)?),
+                list: list.iter().map(|e| self.bind_expr(e, scope)).collect::<Result<_>>()?,
+                negated: *negated,
+            },
+            A::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            }
+            | A::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
+                if *any || escape_char.is_some() {
+                    return Err(Error::not_supported("LIKE ANY / LIKE … ESCAPE"));
+                }
+                Expr::Like {
+                    expr: Box::new(self.bind_expr(expr, scope)?),
+                    pattern: Box::new(self.bind_expr(pattern, scope)?),
+                    negated: *negated,
+                    case_insensitive: matches!(e, A::ILike { .. }),
+                }
+            }
+            A::Cast {
+                kind, expr, data_type, ..
+            } => Expr::Cast {
+                expr: Box::new(self.bind_expr(expr, scope)?),
+                data_type: parse_sql_type(&data_type.to_string())?,
+                try_cast: matches!(kind, CastKind::TryCast | CastKind::SafeCast),
+            },
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => Expr::Case {
+                operand: match operand {
+                    Some(o) => Some(Box::new(self.bind_expr(o, scope)?)),
+                    None => None,
+                },
+                when_then: conditions
+                    .iter()
+                    .map(|c| Ok((self.bind_expr(&c.condition, scope)?, self.bind_expr(&c.result, scope)?)))
+                    .collect::<Result<_>>()?,
+                else_expr: match else_result {
+                    Some(e) => Some(Box::new(self.bind_expr(e, scope)?)),
+                    None => None,
+                },
+            },
+            A::Extract { field, expr, .. } => Expr::Function {
+                func: ScalarFunc::DatePart,
+                args: vec![
+                    Expr::Literal(ScalarValue::Utf8(Some(field.to_string().to_lowercase()))),
+                    self.bind_expr(expr, scope)?,
+                ],
+            },
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind_expr(expr, scope)?];
+                args.push(match substring_from {
+                    Some(f) => self.bind_expr(f, scope)?,
+                    None => Expr::Literal(ScalarValue::Int64(Some(1))),
+                });
+                if let Some(n) = substring_for {
+                    args.push(self.bind_expr(n, scope)?);
+                }
+                Expr::Function {
+                    func: ScalarFunc::Substring,
+                    args,
+                }
+            }
+            A::Trim {
+                expr,
+                trim_where: None,
+                trim_what: None,
+                trim_characters: None,
+            } => Expr::Function {
+                func: ScalarFunc::Trim,
+                args: vec![self.bind_expr(expr, scope)?],
+            },
+            A::Function(f) => self.bind_function(f, scope)?,
+            A::Subquery(_) | A::Exists { .. } | A::InSubquery { .. } => {
+                return Err(Error::not_supported("subqueries are not supported yet"))
+            }
+            other => return Err(Error::not_supported(format!("expression {other}"))),
+        })
+    }
+
+    fn is_bool(&self, e: &ast::Expr, scope: &PlanSchema, value: bool, negated: bool) -> Result<Expr> {
+        let inner = self.bind_expr(e, scope)?;
+        let test = inner.binary(BinaryOp::IsNotDistinctFrom, Expr::Literal(ScalarValue::Boolean(Some(value))));
+        Ok(if negated { Expr::Not(Box::new(test)) } else { test })
+    }
+
+    /// Binds a literal value.
+    pub(super) fn bind_value(&self, v: &Value) -> Result<ScalarValue> {
+        Ok(match v {
+            Value::Number(n, _) => parse_number_literal(&n.to_string())?,
+            Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) | Value::DoubleQuotedString(s) => {
+                ScalarValue::Utf8(Some(s.clone()))
+            }
+            Value::Boolean(b) => ScalarValue::Boolean(Some(*b)),
+            Value::Null => ScalarValue::Null,
+            other => return Err(Error::not_supported(format!("literal {other}"))),
+        })
+    }
+
+    fn bind_function(&self, f: &ast::Function, scope: &PlanSchema) -> Result<Expr> {
+        let name = f.name.to_string().to_lowercase();
+        let (args, distinct) = match &f.args {
+            FunctionArguments::None => (vec![], false),
+            FunctionArguments::List(list) => (
+                list.args.iter().collect::<Vec<_>>(),
+                matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct)),
+            ),
+            FunctionArguments::Subquery(_) => return Err(Error::not_supported("subqueries are not supported yet")),
+        };
+        if f.over.is_some() {
+            return Err(Error::not_supported("window functions are not supported yet"));
+        }
+        let is_star = |a: &FunctionArg| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Wildcard));
+        if let Some(func) = AggFunc::from_name(&name) {
+            let bound = if func == AggFunc::Count && args.len() == 1 && is_star(args[0]) {
+                vec![]
+            } else {
+                self.bind_args(&args, scope)?
+            };
+            let filter = match &f.filter {
+                Some(e) => Some(Box::new(self.bind_expr(e, scope)?)),
+                None => None,
+            };
+            return Ok(Expr::Aggregate {
+                func,
+                args: bound,
+                distinct,
+                filter,
+            });
+        }
+        if let Some(func) = ScalarFunc::from_name(&name) {
+            return Ok(Expr::Function {
+                func,
+                args: self.bind_args(&args, scope)?,
+            });
+        }
+        if name == "count_star" && args.is_empty() {
+            return Ok(Expr::Aggregate {
+                func: AggFunc::Count,
+                args: vec![],
+                distinct: false,
+                filter: None,
+            });
+        }
+        let known = ScalarFunc::all_names().iter().copied().chain(["count", "sum", "avg", "min", "max"]);
+        let hint = closest_name(&name, known).map(|n| format!(" Did you mean \"{n}\"?")).unwrap_or_default();
+        Err(Error::plan(format!("Scalar Function with name {name} does not exist!{hint}")))
+    }
+
+    fn bind_args(&self, args: &[&FunctionArg], scope: &PlanSchema) -> Result<Vec<Expr>> {
+        args.iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.bind_expr(e, scope),
+                other => Err(Error::not_supported(format!("function argument {other}"))),
+            })
+            .collect()
+    }
+}
+
+/// `-literal` folded into the literal (so `-1` stays an INTEGER constant).
+fn negate_literal(v: &ScalarValue) -> Option<ScalarValue> {
+    Some(match v {
+        ScalarValue::Int32(Some(x)) => ScalarValue::Int32(Some(x.checked_neg()?)),
+        ScalarValue::Int64(Some(x)) => ScalarValue::Int64(Some(x.checked_neg()?)),
+        ScalarValue::Float64(Some(x)) => ScalarValue::Float64(Some(-x)),
+        ScalarValue::Decimal128(Some(x), p, s) => ScalarValue::Decimal128(Some(-x), *p, *s),
+        ScalarValue::IntervalMonthDayNano(Some(i)) => ScalarValue::IntervalMonthDayNano(Some(
+            arrow::datatypes::IntervalMonthDayNano {
+                months: -i.months,
+                days: -i.days,
+                nanoseconds: -i.nanoseconds,
+            },
+        )),
+        _ => return None,
+    })
+}
+

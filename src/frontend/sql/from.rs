@@ -1,0 +1,296 @@
+//! Binding FROM: tables, views, CTEs, files and globs (`FROM 'data/*.csv'`), table
+//! functions (`read_csv`, `read_parquet`, `read_json`), subqueries and joins.
+
+use std::sync::Arc;
+
+use sqlparser::ast::{self, FunctionArg, FunctionArgExpr, JoinConstraint, JoinOperator, ObjectNamePart, TableFactor};
+
+use super::expr::{at_ident, ident_name};
+use super::Binder;
+use crate::catalog::CatalogEntry;
+use crate::error::{Error, Result};
+use crate::io::{CsvOptions, FileFormat, FileSource, ReadOptions};
+use crate::logical::builder;
+use crate::logical::expr::{BinaryOp, Expr};
+use crate::logical::join_type::JoinType;
+use crate::logical::plan::{LogicalPlan, TableSource};
+use crate::logical::schema::PlanSchema;
+use crate::logical::typecheck::coerce;
+
+impl Binder<'_> {
+    /// Binds a FROM list; several items are cross-joined (the optimizer turns WHERE
+    /// equalities into join keys).
+    pub(super) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<LogicalPlan> {
+        let mut plan: Option<LogicalPlan> = None;
+        for item in from {
+            let right = self.bind_table_with_joins(item)?;
+            plan = Some(match plan {
+                None => right,
+                Some(left) => builder::join(Arc::new(left), Arc::new(right), vec![], None, JoinType::Inner),
+            });
+        }
+        Ok(plan.unwrap_or_else(builder::one_row))
+    }
+
+    fn bind_table_with_joins(&mut self, twj: &ast::TableWithJoins) -> Result<LogicalPlan> {
+        let mut plan = self.bind_table_factor(&twj.relation)?;
+        for join in &twj.joins {
+            let right = self.bind_table_factor(&join.relation)?;
+            let (join_type, constraint) = match &join.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinType::Inner, Some(c)),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinType::Left, Some(c)),
+                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinType::Right, Some(c)),
+                JoinOperator::FullOuter(c) => (JoinType::Full, Some(c)),
+                JoinOperator::CrossJoin(_) => (JoinType::Inner, None),
+                JoinOperator::Semi(c) | JoinOperator::LeftSemi(c) => (JoinType::LeftSemi, Some(c)),
+                JoinOperator::Anti(c) | JoinOperator::LeftAnti(c) => (JoinType::LeftAnti, Some(c)),
+                other => return Err(Error::not_supported(format!("join {other:?}"))),
+            };
+            plan = self.bind_join(plan, right, join_type, constraint)?;
+        }
+        Ok(plan)
+    }
+
+    fn bind_join(
+        &mut self,
+        left: LogicalPlan,
+        right: LogicalPlan,
+        join_type: JoinType,
+        constraint: Option<&JoinConstraint>,
+    ) -> Result<LogicalPlan> {
+        let (ls, rs) = (left.schema(), right.schema());
+        let joined = ls.join(&rs);
+        let condition = match constraint {
+            None | Some(JoinConstraint::None) => None,
+            Some(JoinConstraint::On(e)) => Some(coerce(self.bind_expr(e, &joined)?, &joined, self.opts)?),
+            Some(JoinConstraint::Using(names)) => {
+                let mut terms = Vec::new();
+                for name in names {
+                    let n = name.to_string();
+                    let l = ls.resolve(&crate::logical::ColumnRef::new(&n))?;
+                    let r = rs.resolve(&crate::logical::ColumnRef::new(&n))?;
+                    terms.push(Expr::Column(ls.column_ref(l)).binary(BinaryOp::Eq, Expr::Column(rs.column_ref(r))));
+                }
+                Expr::conjunction(terms).map(|e| coerce(e, &joined, self.opts)).transpose()?
+            }
+            Some(JoinConstraint::Natural) => return Err(Error::not_supported("NATURAL JOIN")),
+        };
+        let (on, filter) = split_join_condition(condition, &ls, &rs)?;
+        Ok(builder::join(Arc::new(left), Arc::new(right), on, filter, join_type))
+    }
+
+    fn bind_table_factor(&mut self, factor: &TableFactor) -> Result<LogicalPlan> {
+        match factor {
+            TableFactor::Table { name, alias, args, .. } => {
+                if let Some(args) = args {
+                    let plan = self.bind_table_function(&name.to_string(), &args.args)?;
+                    return self.apply_alias(plan, alias.as_ref(), None);
+                }
+                let parts: Vec<&ast::Ident> = name
+                    .0
+                    .iter()
+                    .filter_map(|p| match p {
+                        ObjectNamePart::Identifier(i) => Some(i),
+                        _ => None,
+                    })
+                    .collect();
+                let ident = parts.last().ok_or_else(|| Error::plan(format!("invalid table name {name}")))?;
+                let table_name = ident_name(ident);
+                if parts.len() == 1 {
+                    if let Some(cte) = self.cte(&table_name) {
+                        let plan = builder::alias(cte, &table_name, &[])?;
+                        return self.apply_alias(plan, alias.as_ref(), None);
+                    }
+                }
+                if let Some(entry) = self.catalog.get(&table_name) {
+                    let plan = match entry {
+                        CatalogEntry::Table(t) => builder::scan(&table_name, TableSource::Memory(Arc::clone(t)), Some(&table_name)),
+                        CatalogEntry::View(v) => builder::alias(Arc::clone(v), &table_name, &[])?,
+                    };
+                    return self.apply_alias(plan, alias.as_ref(), None);
+                }
+                // `FROM 'file.csv'`, `FROM "data/*.parquet"`, `FROM data.csv`.
+                let full = parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
+                if ident.quote_style.is_some() || looks_like_path(&full) {
+                    let plan = self.bind_file(&full, ReadOptions::default())?;
+                    return self.apply_alias(plan, alias.as_ref(), None);
+                }
+                Err(at_ident(self.catalog.lookup(&table_name).map(|_| ()).unwrap_err(), ident))
+            }
+            TableFactor::Function { name, args, alias, .. } => {
+                let plan = self.bind_table_function(&name.to_string(), args)?;
+                self.apply_alias(plan, alias.as_ref(), None)
+            }
+            TableFactor::Derived {
+                lateral, subquery, alias, ..
+            } => {
+                if *lateral {
+                    return Err(Error::not_supported("LATERAL subqueries"));
+                }
+                let plan = self.bind_query(subquery)?;
+                let fallback = "unnamed_subquery";
+                self.apply_alias(plan, alias.as_ref(), Some(fallback))
+            }
+            TableFactor::NestedJoin { table_with_joins, alias } => {
+                let plan = self.bind_table_with_joins(table_with_joins)?;
+                self.apply_alias(plan, alias.as_ref(), None)
+            }
+            other => Err(Error::not_supported(format!("FROM item {other}"))),
+        }
+    }
+
+    fn apply_alias(&self, plan: LogicalPlan, alias: Option<&ast::TableAlias>, fallback: Option<&str>) -> Result<LogicalPlan> {
+        match alias {
+            Some(a) => {
+                let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();
+                builder::alias(Arc::new(plan), &ident_name(&a.name), &cols)
+            }
+            None => match fallback {
+                Some(name) => builder::alias(Arc::new(plan), name, &[]),
+                None => Ok(plan),
+            },
+        }
+    }
+
+    fn bind_file(&self, location: &str, options: ReadOptions) -> Result<LogicalPlan> {
+        let source = FileSource::open(location, &options)?;
+        let qualifier = file_stem(location);
+        Ok(builder::scan(location, TableSource::File(source), Some(&qualifier)))
+    }
+
+    fn bind_table_function(&self, name: &str, args: &[FunctionArg]) -> Result<LogicalPlan> {
+        let lname = name.to_lowercase();
+        let format = match lname.as_str() {
+            "read_csv" | "read_csv_auto" => FileFormat::Csv,
+            "read_parquet" | "parquet_scan" => FileFormat::Parquet,
+            "read_json" | "read_json_auto" | "read_ndjson" | "read_ndjson_auto" => FileFormat::Json,
+            other => return Err(Error::plan(format!("Table Function with name {other} does not exist!"))),
+        };
+        let mut location: Option<String> = None;
+        let mut csv = CsvOptions::default();
+        for arg in args {
+            let (key, value) = match arg {
+                FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => (Some(name.value.to_lowercase()), e),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::BinaryOp {
+                    left,
+                    op: ast::BinaryOperator::Eq,
+                    right,
+                })) if matches!(left.as_ref(), ast::Expr::Identifier(_)) => (Some(left.to_string().to_lowercase()), right.as_ref()),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (None, e),
+                other => return Err(Error::plan(format!("invalid argument {other} to {lname}"))),
+            };
+            let value = self.bind_value(match value {
+                ast::Expr::Value(v) => &v.value,
+                other => return Err(Error::plan(format!("argument {other} of {lname} must be a constant"))),
+            })?;
+            let text = || match &value {
+                datafusion_common::ScalarValue::Utf8(Some(s)) => Ok(s.clone()),
+                other => Err(Error::plan(format!("{lname}: expected a string, got {other}"))),
+            };
+            match key.as_deref() {
+                None if location.is_none() => location = Some(text()?),
+                None => return Err(Error::plan(format!("{lname} takes one positional argument (the path or glob)"))),
+                Some("header") => {
+                    csv.header = Some(match &value {
+                        datafusion_common::ScalarValue::Boolean(Some(b)) => *b,
+                        datafusion_common::ScalarValue::Int32(Some(i)) => *i != 0,
+                        other => return Err(Error::plan(format!("header must be true or false, not {other}"))),
+                    })
+                }
+                Some("delim" | "sep" | "delimiter") => {
+                    let t = text()?;
+                    let t = if t == "\\t" { "\t".to_string() } else { t };
+                    if t.len() != 1 {
+                        return Err(Error::plan(format!("delim must be a single character, not '{t}'")));
+                    }
+                    csv.delimiter = Some(t.as_bytes()[0]);
+                }
+                Some("quote") => csv.quote = *text()?.as_bytes().first().unwrap_or(&b'"'),
+                Some("escape") => csv.escape = text()?.as_bytes().first().copied(),
+                Some("nullstr" | "null") => csv.null_string = Some(text()?),
+                Some("sample_size") => {
+                    if let datafusion_common::ScalarValue::Int32(Some(n)) = value {
+                        csv.sample_rows = n.max(1) as usize;
+                    }
+                }
+                Some("auto_detect" | "format" | "compression") => {}
+                Some(other) => return Err(Error::plan(format!("{lname} has no option named {other}"))),
+            }
+        }
+        let location = location.ok_or_else(|| Error::plan(format!("{lname} needs a path or glob as its first argument")))?;
+        self.bind_file(
+            &location,
+            ReadOptions {
+                format: Some(format),
+                csv,
+            },
+        )
+    }
+}
+
+/// Splits a join condition into equi-join key pairs (left expr, right expr) and the rest.
+pub(crate) fn split_join_condition(
+    condition: Option<Expr>,
+    left: &PlanSchema,
+    right: &PlanSchema,
+) -> Result<(Vec<(Expr, Expr)>, Option<Expr>)> {
+    let mut on = Vec::new();
+    let mut rest = Vec::new();
+    for term in condition.map(Expr::split_conjunction).unwrap_or_default() {
+        if let Expr::Binary {
+            left: a,
+            op: BinaryOp::Eq,
+            right: b,
+        } = &term
+        {
+            if refers_only_to(a, left)? && refers_only_to(b, right)? {
+                on.push((a.as_ref().clone(), b.as_ref().clone()));
+                continue;
+            }
+            if refers_only_to(a, right)? && refers_only_to(b, left)? {
+                on.push((b.as_ref().clone(), a.as_ref().clone()));
+                continue;
+            }
+        }
+        rest.push(term);
+    }
+    Ok((on, Expr::conjunction(rest)))
+}
+
+/// True when `e` references columns and every one of them resolves in `schema`.
+pub(crate) fn refers_only_to(e: &Expr, schema: &PlanSchema) -> Result<bool> {
+    let cols = e.columns();
+    if cols.is_empty() {
+        return Ok(false);
+    }
+    for c in cols {
+        if schema.find(&c).ok().flatten().is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn looks_like_path(name: &str) -> bool {
+    name.contains(['/', '*', '?']) || name == "-" || {
+        let lower = name.to_lowercase();
+        [".csv", ".tsv", ".parquet", ".json", ".ndjson", ".jsonl", ".gz", ".tbl", ".txt"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+    }
+}
+
+/// DuckDB names a file's relation after the file: `data/sales.csv` → `sales`.
+fn file_stem(location: &str) -> String {
+    if location == "-" || location == "/dev/stdin" {
+        return "stdin".into();
+    }
+    let base = location.rsplit('/').next().unwrap_or(location);
+    let stem = base.split('.').next().unwrap_or(base);
+    if stem.is_empty() || stem.contains(['*', '?']) {
+        base.to_string()
+    } else {
+        stem.to_string()
+    }
+}
+

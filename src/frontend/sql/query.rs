@@ -1,0 +1,262 @@
+//! Binding whole queries: WITH (CTEs), set operations, VALUES, ORDER BY / LIMIT / OFFSET
+//! around a query body. SELECT blocks themselves are bound in `select.rs`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+use sqlparser::ast::{self, LimitClause, OrderByKind, SetExpr, SetOperator, SetQuantifier};
+
+use super::expr::ident_name;
+use super::Binder;
+use crate::error::{Error, Result};
+use crate::logical::builder;
+use crate::logical::expr::Expr;
+use crate::logical::plan::{LogicalPlan, SortExpr};
+use crate::logical::schema::PlanSchema;
+use crate::logical::typecheck::{coerce, expr_type};
+use crate::logical::types::comparison_type;
+
+/// Binds a query with its CTEs in scope.
+pub(super) fn bind_query(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
+    let has_ctes = q.with.is_some();
+    if let Some(with) = &q.with {
+        if with.recursive {
+            return Err(Error::not_supported("WITH RECURSIVE"));
+        }
+        b.ctes.push(HashMap::new());
+        for cte in &with.cte_tables {
+            let name = ident_name(&cte.alias.name);
+            let bound = bind_query(b, &cte.query).and_then(|plan| {
+                let cols: Vec<String> = cte.alias.columns.iter().map(|c| ident_name(&c.name)).collect();
+                builder::alias(Arc::new(plan), &name, &cols)
+            });
+            match bound {
+                Ok(plan) => {
+                    if let Some(scope) = b.ctes.last_mut() {
+                        scope.insert(name.to_lowercase(), Arc::new(plan));
+                    }
+                }
+                Err(e) => {
+                    b.ctes.pop();
+                    return Err(e);
+                }
+            }
+        }
+    }
+    let result = bind_query_body(b, q);
+    if has_ctes {
+        b.ctes.pop();
+    }
+    result
+}
+
+fn order_items(q: &ast::Query) -> Result<Vec<ast::OrderByExpr>> {
+    match &q.order_by {
+        None => Ok(vec![]),
+        Some(ob) => match &ob.kind {
+            OrderByKind::Expressions(items) => Ok(items.clone()),
+            OrderByKind::All(_) => Err(Error::not_supported("ORDER BY ALL")),
+        },
+    }
+}
+
+fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
+    let order_by = order_items(q)?;
+    let plan = match q.body.as_ref() {
+        SetExpr::Select(select) => b.bind_select(select, &order_by)?,
+        body => {
+            let plan = bind_set_expr(b, body)?;
+            if order_by.is_empty() {
+                plan
+            } else {
+                let schema = plan.schema();
+                let exprs = order_by
+                    .iter()
+                    .map(|o| {
+                        let expr = match output_reference(&o.expr, &schema)? {
+                            Some(e) => e,
+                            None => b.bind_expr(&o.expr, &schema)?,
+                        };
+                        Ok(sort_expr(coerce(expr, &schema, b.opts)?, &o.options))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                builder::sort(Arc::new(plan), exprs, None)
+            }
+        }
+    };
+    let (skip, fetch) = limit_offset(b, q.limit_clause.as_ref())?;
+    if skip == 0 && fetch.is_none() {
+        Ok(plan)
+    } else {
+        Ok(builder::limit(Arc::new(plan), skip, fetch))
+    }
+}
+
+/// DuckDB's defaults: ascending, NULLs last.
+pub(super) fn sort_expr(expr: Expr, options: &ast::OrderByOptions) -> SortExpr {
+    let asc = options.asc.unwrap_or(true);
+    SortExpr {
+        expr,
+        asc,
+        nulls_first: options.nulls_first.unwrap_or(false),
+    }
+}
+
+/// `ORDER BY 2` or `ORDER BY name` referring to an output column of `schema`.
+pub(super) fn output_reference(e: &ast::Expr, schema: &PlanSchema) -> Result<Option<Expr>> {
+    match e {
+        ast::Expr::Value(v) => {
+            if let ast::Value::Number(n, _) = &v.value {
+                let pos: usize = n
+                    .to_string()
+                    .parse()
+                    .map_err(|_| Error::plan(format!("ORDER term out of range: {n}")))?;
+                if pos == 0 || pos > schema.len() {
+                    return Err(Error::plan(format!(
+                        "ORDER term out of range - should be between 1 and {}",
+                        schema.len()
+                    )));
+                }
+                return Ok(Some(Expr::Column(schema.column_ref(pos - 1))));
+            }
+            Ok(None)
+        }
+        ast::Expr::Identifier(ident) => {
+            let c = crate::logical::ColumnRef::new(ident_name(ident));
+            Ok(schema.find(&c).ok().flatten().map(|i| Expr::Column(schema.column_ref(i))))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn constant_usize(b: &Binder, e: &ast::Expr, what: &str) -> Result<usize> {
+    let empty = PlanSchema::empty();
+    let bound = b.bind_expr(e, &empty)?;
+    match bound {
+        Expr::Literal(v) => match v {
+            datafusion_common::ScalarValue::Int32(Some(n)) if n >= 0 => Ok(n as usize),
+            datafusion_common::ScalarValue::Int64(Some(n)) if n >= 0 => Ok(n as usize),
+            datafusion_common::ScalarValue::Null => Ok(usize::MAX),
+            other => Err(Error::plan(format!("{what} must be a non-negative integer, not {other}"))),
+        },
+        other => Err(Error::plan(format!("{what} must be a constant, not {other}"))),
+    }
+}
+
+fn limit_offset(b: &Binder, clause: Option<&LimitClause>) -> Result<(usize, Option<usize>)> {
+    match clause {
+        None => Ok((0, None)),
+        Some(LimitClause::LimitOffset { limit, offset, .. }) => {
+            let fetch = match limit {
+                Some(e) => Some(constant_usize(b, e, "LIMIT")?).filter(|n| *n != usize::MAX),
+                None => None,
+            };
+            let skip = match offset {
+                Some(o) => constant_usize(b, &o.value, "OFFSET")?,
+                None => 0,
+            };
+            Ok((skip, fetch))
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            Ok((constant_usize(b, offset, "OFFSET")?, Some(constant_usize(b, limit, "LIMIT")?)))
+        }
+    }
+}
+
+fn bind_set_expr(b: &mut Binder, e: &SetExpr) -> Result<LogicalPlan> {
+    match e {
+        SetExpr::Select(s) => b.bind_select(s, &[]),
+        SetExpr::Query(q) => bind_query(b, q),
+        SetExpr::Values(v) => bind_values(b, v),
+        SetExpr::SetOperation {
+            left,
+            op,
+            set_quantifier,
+            right,
+        } => {
+            let l = bind_set_expr(b, left)?;
+            let r = bind_set_expr(b, right)?;
+            match (op, set_quantifier) {
+                (SetOperator::Union, SetQuantifier::All) => union(b, l, r),
+                (SetOperator::Union, SetQuantifier::Distinct | SetQuantifier::None) => {
+                    Ok(builder::distinct(Arc::new(union(b, l, r)?)))
+                }
+                (op, q) => Err(Error::not_supported(format!("{op} {q}"))),
+            }
+        }
+        other => Err(Error::not_supported(format!("{other}"))),
+    }
+}
+
+/// UNION ALL with both sides cast to common column types.
+fn union(b: &Binder, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPlan> {
+    let (ls, rs) = (left.schema(), right.schema());
+    if ls.len() != rs.len() {
+        return Err(Error::plan(format!(
+            "Set operations can only apply to expressions with the same number of result columns ({} vs {})",
+            ls.len(),
+            rs.len()
+        )));
+    }
+    let mut types = Vec::with_capacity(ls.len());
+    for i in 0..ls.len() {
+        let (lt, rt) = (ls.field(i).data_type(), rs.field(i).data_type());
+        types.push(comparison_type(lt, rt).unwrap_or(DataType::Utf8));
+    }
+    let cast_side = |plan: LogicalPlan| -> Result<Arc<LogicalPlan>> {
+        let schema = plan.schema();
+        if (0..schema.len()).all(|i| schema.field(i).data_type() == &types[i]) {
+            return Ok(Arc::new(plan));
+        }
+        let exprs = (0..schema.len())
+            .map(|i| {
+                let col = Expr::Column(schema.column_ref(i));
+                crate::logical::typecheck::cast_if_needed(col, schema.field(i).data_type(), &types[i]).alias(schema.field(i).name())
+            })
+            .collect();
+        Ok(Arc::new(builder::project(Arc::new(plan), exprs, b.opts)?))
+    };
+    builder::union_all(vec![cast_side(left)?, cast_side(right)?])
+}
+
+fn bind_values(b: &Binder, v: &ast::Values) -> Result<LogicalPlan> {
+    let empty = PlanSchema::empty();
+    let rows: Vec<Vec<Expr>> = v
+        .rows
+        .iter()
+        .map(|row| row.content.iter().map(|e| coerce(b.bind_expr(e, &empty)?, &empty, b.opts)).collect())
+        .collect::<Result<_>>()?;
+    let width = rows.first().map(|r| r.len()).unwrap_or(0);
+    if rows.iter().any(|r| r.len() != width) {
+        return Err(Error::plan("VALUES lists must all be the same length"));
+    }
+    let mut types = vec![DataType::Null; width];
+    for row in &rows {
+        for (i, e) in row.iter().enumerate() {
+            let t = expr_type(e, &empty, b.opts)?;
+            types[i] = comparison_type(&types[i], &t).ok_or_else(|| {
+                Error::plan(format!(
+                    "Cannot mix values of type {} and {} in VALUES column {}",
+                    crate::logical::types::sql_type_name(&types[i]),
+                    crate::logical::types::sql_type_name(&t),
+                    i + 1
+                ))
+            })?;
+        }
+    }
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let t = expr_type(&e, &empty, b.opts)?;
+                    Ok(crate::logical::typecheck::cast_if_needed(e, &t, &types[i]))
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let names = (0..width).map(|i| format!("col{i}")).collect();
+    Ok(builder::values(rows, names, types))
+}

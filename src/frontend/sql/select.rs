@@ -1,0 +1,299 @@
+//! Binding one SELECT block: FROM → WHERE → GROUP BY/aggregates → HAVING → select list →
+//! DISTINCT → ORDER BY (by alias, position or expression, with hidden sort columns when
+//! needed).
+
+use std::sync::Arc;
+
+use datafusion_common::tree_node::{Transformed, TreeNode};
+use sqlparser::ast::{self, GroupByExpr, SelectItem, SelectItemQualifiedWildcardKind};
+
+use super::expr::ident_name;
+use super::query::{output_reference, sort_expr};
+use super::Binder;
+use crate::error::{Error, Result};
+use crate::logical::builder;
+use crate::logical::expr::Expr;
+use crate::logical::plan::{LogicalPlan, SortExpr};
+use crate::logical::schema::{ColumnRef, PlanSchema};
+use crate::logical::typecheck::coerce;
+
+impl Binder<'_> {
+    /// Binds a SELECT block with the ORDER BY of its query.
+    pub(super) fn bind_select(&mut self, select: &ast::Select, order_by: &[ast::OrderByExpr]) -> Result<LogicalPlan> {
+        if select.having.is_some() && matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty()) {
+            // HAVING without GROUP BY aggregates the whole input: handled below.
+        }
+        if select.qualify.is_some() {
+            return Err(Error::not_supported("QUALIFY"));
+        }
+        let mut plan = self.bind_from(&select.from)?;
+        let from_schema = plan.schema();
+
+        if let Some(w) = &select.selection {
+            let predicate = self.bind_expr(w, &from_schema)?;
+            if predicate.contains_aggregate() {
+                return Err(Error::plan("WHERE clause cannot contain aggregates!"));
+            }
+            let predicate = coerce(predicate, &from_schema, self.opts)?;
+            plan = builder::filter(Arc::new(plan), predicate, self.opts)?;
+        }
+
+        // The select list over the FROM scope.
+        let mut items: Vec<Expr> = Vec::new();
+        for item in &select.projection {
+            match item {
+                SelectItem::UnnamedExpr(e) => items.push(self.bind_expr(e, &from_schema)?),
+                SelectItem::ExprWithAlias { expr, alias } => items.push(self.bind_expr(expr, &from_schema)?.alias(ident_name(alias))),
+                SelectItem::Wildcard(_) => {
+                    if from_schema.is_empty() {
+                        return Err(Error::plan("SELECT * with no tables specified is not valid"));
+                    }
+                    items.extend((0..from_schema.len()).map(|i| Expr::Column(from_schema.column_ref(i))));
+                }
+                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                    let q = name.to_string();
+                    let cols: Vec<Expr> = (0..from_schema.len())
+                        .filter(|&i| from_schema.qualifier(i).is_some_and(|fq| fq.eq_ignore_ascii_case(&q)))
+                        .map(|i| Expr::Column(from_schema.column_ref(i)))
+                        .collect();
+                    if cols.is_empty() {
+                        return Err(Error::plan(format!("Referenced table \"{q}\" not found!")));
+                    }
+                    items.extend(cols);
+                }
+                other => return Err(Error::not_supported(format!("select item {other}"))),
+            }
+        }
+
+        // GROUP BY keys: expressions, positions (`GROUP BY 1`) or select-list aliases.
+        let group_exprs: Vec<Expr> = match &select.group_by {
+            GroupByExpr::Expressions(exprs, modifiers) => {
+                if !modifiers.is_empty() {
+                    return Err(Error::not_supported("GROUP BY modifiers (ROLLUP/CUBE/GROUPING SETS)"));
+                }
+                exprs.iter().map(|e| self.bind_group_key(e, &items, &from_schema)).collect::<Result<_>>()?
+            }
+            GroupByExpr::All(_) => return Err(Error::not_supported("GROUP BY ALL")),
+        };
+
+        let having = match &select.having {
+            Some(h) => Some(self.bind_expr(h, &from_schema)?),
+            None => None,
+        };
+
+        // ORDER BY terms: an output reference (position or alias) or an expression over FROM.
+        let mut order_terms: Vec<(OrderTarget, &ast::OrderByOptions)> = Vec::new();
+        let item_names: Vec<String> = items.iter().map(|e| e.output_name()).collect();
+        for o in order_by {
+            let target = match &o.expr {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(_, _)) => {
+                    let pos: usize = v.value.to_string().parse().map_err(|_| Error::plan("ORDER BY position must be an integer"))?;
+                    if pos == 0 || pos > items.len() {
+                        return Err(Error::plan(format!(
+                            "ORDER term out of range - should be between 1 and {}",
+                            items.len()
+                        )));
+                    }
+                    OrderTarget::Output(pos - 1)
+                }
+                ast::Expr::Identifier(ident)
+                    if from_schema.find(&ColumnRef::new(ident_name(ident))).ok().flatten().is_none()
+                        || items.iter().any(|e| matches!(e, Expr::Alias { name, .. } if name.eq_ignore_ascii_case(&ident.value))) =>
+                {
+                    match item_names.iter().position(|n| n.eq_ignore_ascii_case(&ident.value)) {
+                        Some(i) => OrderTarget::Output(i),
+                        None => OrderTarget::Expr(self.bind_expr(&o.expr, &from_schema)?),
+                    }
+                }
+                e => OrderTarget::Expr(self.bind_expr(e, &from_schema)?),
+            };
+            order_terms.push((target, &o.options));
+        }
+
+        let is_aggregate = !group_exprs.is_empty()
+            || items.iter().any(Expr::contains_aggregate)
+            || having.as_ref().is_some_and(Expr::contains_aggregate)
+            || order_terms.iter().any(|(t, _)| matches!(t, OrderTarget::Expr(e) if e.contains_aggregate()));
+
+        let mut having = having;
+        if is_aggregate {
+            let mut aggregates: Vec<Expr> = Vec::new();
+            let all_exprs = items
+                .iter()
+                .chain(having.iter())
+                .chain(order_terms.iter().filter_map(|(t, _)| match t {
+                    OrderTarget::Expr(e) => Some(e),
+                    OrderTarget::Output(_) => None,
+                }));
+            for e in all_exprs {
+                collect_aggregates(e, &mut aggregates)?;
+            }
+            let coerced_groups = group_exprs
+                .iter()
+                .map(|g| coerce(g.clone(), &from_schema, self.opts))
+                .collect::<Result<Vec<_>>>()?;
+            let coerced_aggs = aggregates
+                .iter()
+                .map(|a| coerce(a.clone(), &from_schema, self.opts))
+                .collect::<Result<Vec<_>>>()?;
+            plan = builder::aggregate(Arc::new(plan), coerced_groups, coerced_aggs, self.opts)?;
+            let agg_schema = plan.schema();
+            let rewrite = |e: &Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema);
+            items = items
+                .iter()
+                .map(|e| {
+                    let name = e.output_name();
+                    let r = rewrite(e)?;
+                    Ok(match (&r, e) {
+                        (Expr::Column(_), Expr::Column(_)) => r,
+                        _ => r.alias(name),
+                    })
+                })
+                .collect::<Result<_>>()?;
+            having = having.as_ref().map(rewrite).transpose()?;
+            for (t, _) in order_terms.iter_mut() {
+                if let OrderTarget::Expr(e) = t {
+                    *e = rewrite(e)?;
+                }
+            }
+        } else if having.is_some() {
+            return Err(Error::plan("HAVING clause without GROUP BY or aggregates"));
+        }
+
+        let scope = plan.schema();
+        if let Some(h) = having {
+            let h = coerce(h, &scope, self.opts)?;
+            plan = builder::filter(Arc::new(plan), h, self.opts)?;
+        }
+        let items = items.into_iter().map(|e| coerce(e, &scope, self.opts)).collect::<Result<Vec<_>>>()?;
+        let visible = items.len();
+        let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        if matches!(select.distinct, Some(ast::Distinct::On(_))) {
+            return Err(Error::not_supported("DISTINCT ON"));
+        }
+
+        // Sort keys over the projection output; expressions not in the select list become
+        // hidden columns that a final projection drops.
+        let mut projection = items.clone();
+        let mut sort_keys: Vec<(usize, &ast::OrderByOptions)> = Vec::new();
+        for (target, options) in &order_terms {
+            let index = match target {
+                OrderTarget::Output(i) => *i,
+                OrderTarget::Expr(e) => {
+                    let e = coerce(e.clone(), &scope, self.opts)?;
+                    match projection.iter().position(|p| p.clone().unalias() == e) {
+                        Some(i) => i,
+                        None => {
+                            if distinct {
+                                return Err(Error::plan(
+                                    "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                                ));
+                            }
+                            projection.push(e.alias(format!("__sort_key_{}", projection.len())));
+                            projection.len() - 1
+                        }
+                    }
+                }
+            };
+            sort_keys.push((index, *options));
+        }
+        plan = builder::project(Arc::new(plan), projection, self.opts)?;
+        if distinct {
+            plan = builder::distinct(Arc::new(plan));
+        }
+        if !sort_keys.is_empty() {
+            let out = plan.schema();
+            let keys: Vec<SortExpr> = sort_keys
+                .iter()
+                .map(|(i, opts)| sort_expr(Expr::Column(out.column_ref(*i)), opts))
+                .collect();
+            plan = builder::sort(Arc::new(plan), keys, None);
+        }
+        if plan.schema().len() > visible {
+            let out = plan.schema();
+            let exprs = (0..visible).map(|i| Expr::Column(out.column_ref(i))).collect();
+            plan = builder::project(Arc::new(plan), exprs, self.opts)?;
+        }
+        Ok(plan)
+    }
+
+    fn bind_group_key(&self, e: &ast::Expr, items: &[Expr], from: &PlanSchema) -> Result<Expr> {
+        if let ast::Expr::Value(v) = e {
+            if let ast::Value::Number(n, _) = &v.value {
+                let pos: usize = n.to_string().parse().map_err(|_| Error::plan("GROUP BY position must be an integer"))?;
+                return items
+                    .get(pos.wrapping_sub(1))
+                    .map(|e| e.clone().unalias())
+                    .ok_or_else(|| Error::plan(format!("GROUP BY term out of range - should be between 1 and {}", items.len())));
+            }
+        }
+        if let ast::Expr::Identifier(ident) = e {
+            if from.find(&ColumnRef::new(ident_name(ident)))?.is_none() {
+                if let Some(item) = items
+                    .iter()
+                    .find(|i| matches!(i, Expr::Alias { name, .. } if name.eq_ignore_ascii_case(&ident.value)))
+                {
+                    return Ok(item.clone().unalias());
+                }
+            }
+        }
+        let bound = self.bind_expr(e, from)?;
+        if bound.contains_aggregate() {
+            return Err(Error::plan("GROUP BY clause cannot contain aggregates!"));
+        }
+        let _ = output_reference;
+        Ok(bound)
+    }
+}
+
+enum OrderTarget {
+    /// Output column `i` of the select list.
+    Output(usize),
+    /// An expression over the FROM scope (or the aggregate's output after rewriting).
+    Expr(Expr),
+}
+
+fn collect_aggregates(e: &Expr, out: &mut Vec<Expr>) -> Result<()> {
+    e.apply(|node| {
+        if let Expr::Aggregate { args, filter, .. } = node {
+            if args.iter().chain(filter.iter().map(|f| f.as_ref())).any(Expr::contains_aggregate) {
+                return Err(Error::plan("aggregate function calls cannot be nested").into());
+            }
+            if !out.contains(node) {
+                out.push(node.clone());
+            }
+            return Ok(datafusion_common::tree_node::TreeNodeRecursion::Jump);
+        }
+        Ok(datafusion_common::tree_node::TreeNodeRecursion::Continue)
+    })?;
+    Ok(())
+}
+
+/// Rewrites `e` (over the FROM scope) to read the aggregate's output: group keys and
+/// aggregate calls become column references; any other column is an error.
+fn rewrite_over_aggregate(e: &Expr, groups: &[Expr], aggregates: &[Expr], agg_schema: &PlanSchema) -> Result<Expr> {
+    let out = e.clone().transform_down(|node| {
+        let inner = match &node {
+            Expr::Alias { expr, .. } => expr.as_ref(),
+            other => other,
+        };
+        if let Some(i) = groups.iter().position(|g| g == inner) {
+            return Ok(Transformed::new(Expr::Column(agg_schema.column_ref(i)), true, datafusion_common::tree_node::TreeNodeRecursion::Jump));
+        }
+        if let Some(i) = aggregates.iter().position(|a| a == inner) {
+            return Ok(Transformed::new(
+                Expr::Column(agg_schema.column_ref(groups.len() + i)),
+                true,
+                datafusion_common::tree_node::TreeNodeRecursion::Jump,
+            ));
+        }
+        if let Expr::Column(c) = &node {
+            return Err(Error::plan(format!(
+                "column \"{c}\" must appear in the GROUP BY clause or must be part of an aggregate function."
+            ))
+            .into());
+        }
+        Ok(Transformed::no(node))
+    })?;
+    Ok(out.data)
+}
