@@ -1,14 +1,21 @@
 //! Physical expressions: expressions bound to column indices, evaluated on a whole
-//! `RecordBatch` at once with Arrow's kernels.
+//! `RecordBatch` at once with Arrow's kernels. Constants stay length-1 "scalars" until an
+//! array is needed, so `col < 5` compares against a scalar without materializing it.
 
+use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef, BooleanArray, Datum, Scalar, StringArray};
+use arrow::compute::kernels::{boolean, cmp, numeric};
+use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion_common::ScalarValue;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::logical::expr::BinaryOp;
+use crate::logical::functions::ScalarFunc;
+use crate::physical::functions::evaluate_function;
 
 /// Shared reference to a physical expression.
 pub type PhysExprRef = Arc<PhysicalExpr>;
@@ -25,6 +32,112 @@ pub enum PhysicalExpr {
     },
     /// A constant.
     Literal(ScalarValue),
+    /// `left op right`.
+    Binary {
+        /// Left operand.
+        left: PhysExprRef,
+        /// Operator.
+        op: BinaryOp,
+        /// Right operand.
+        right: PhysExprRef,
+    },
+    /// `NOT e`.
+    Not(PhysExprRef),
+    /// `-e`.
+    Negative(PhysExprRef),
+    /// `e IS NULL`.
+    IsNull(PhysExprRef),
+    /// `e IS NOT NULL`.
+    IsNotNull(PhysExprRef),
+    /// `e [NOT] [I]LIKE pattern`.
+    Like {
+        /// Tested string.
+        expr: PhysExprRef,
+        /// Pattern.
+        pattern: PhysExprRef,
+        /// NOT LIKE.
+        negated: bool,
+        /// ILIKE.
+        case_insensitive: bool,
+    },
+    /// `e [NOT] IN (list)`.
+    InList {
+        /// Tested value.
+        expr: PhysExprRef,
+        /// Candidates (same type as `expr`).
+        list: Vec<PhysExprRef>,
+        /// NOT IN.
+        negated: bool,
+    },
+    /// Searched CASE (a simple CASE is lowered to equality conditions).
+    Case {
+        /// WHEN condition / THEN value pairs.
+        when_then: Vec<(PhysExprRef, PhysExprRef)>,
+        /// ELSE value (NULL of the result type when absent).
+        else_expr: PhysExprRef,
+    },
+    /// CAST / TRY_CAST.
+    Cast {
+        /// Value.
+        expr: PhysExprRef,
+        /// Target type.
+        to: DataType,
+        /// NULL instead of an error for values that do not convert.
+        try_cast: bool,
+    },
+    /// A scalar function.
+    Function {
+        /// Which.
+        func: ScalarFunc,
+        /// Arguments (already cast to the function's signature).
+        args: Vec<PhysExprRef>,
+        /// Result type.
+        return_type: DataType,
+    },
+}
+
+/// An intermediate result: a full column or a length-1 constant.
+#[derive(Debug, Clone)]
+pub enum ColumnarValue {
+    /// One value per row.
+    Array(ArrayRef),
+    /// The same value for every row (a length-1 array).
+    Scalar(ArrayRef),
+}
+
+impl ColumnarValue {
+    /// As an Arrow `Datum` for comparison and arithmetic kernels.
+    pub fn datum(&self) -> Box<dyn Datum + '_> {
+        match self {
+            ColumnarValue::Array(a) => Box::new(a),
+            ColumnarValue::Scalar(s) => Box::new(Scalar::new(Arc::clone(s))),
+        }
+    }
+
+    /// As a full array of `num_rows` values.
+    pub fn into_array(self, num_rows: usize) -> Result<ArrayRef> {
+        match self {
+            ColumnarValue::Array(a) => Ok(a),
+            ColumnarValue::Scalar(s) => {
+                if num_rows == 1 {
+                    return Ok(s);
+                }
+                Ok(ScalarValue::try_from_array(&s, 0)?.to_array_of_size(num_rows)?)
+            }
+        }
+    }
+
+    fn is_scalar(&self) -> bool {
+        matches!(self, ColumnarValue::Scalar(_))
+    }
+
+    fn wrap(array: ArrayRef, scalar: bool) -> ColumnarValue {
+        if scalar {
+            ColumnarValue::Scalar(array)
+        } else {
+            ColumnarValue::Array(array)
+        }
+    }
 }
 
 impl PhysicalExpr {
@@ -40,17 +153,285 @@ impl PhysicalExpr {
 
     /// Evaluates on `batch`, giving one value per row.
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<ArrayRef> {
+        self.evaluate_value(batch)?.into_array(batch.num_rows())
+    }
+
+    /// Evaluates a constant expression (no columns) to a scalar.
+    pub fn evaluate_constant(&self) -> Result<ScalarValue> {
+        let batch = RecordBatch::try_new_with_options(
+            Arc::new(Schema::empty()),
+            vec![],
+            &RecordBatchOptions::new().with_row_count(Some(1)),
+        )?;
+        let array = self.evaluate(&batch)?;
+        Ok(ScalarValue::try_from_array(&array, 0)?)
+    }
+
+    /// Evaluates on `batch`, keeping constants as scalars.
+    pub fn evaluate_value(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         match self {
-            PhysicalExpr::Column { index, .. } => Ok(Arc::clone(batch.column(*index))),
-            PhysicalExpr::Literal(v) => Ok(v.to_array_of_size(batch.num_rows())?),
+            PhysicalExpr::Column { index, .. } => Ok(ColumnarValue::Array(Arc::clone(batch.column(*index)))),
+            PhysicalExpr::Literal(v) => Ok(ColumnarValue::Scalar(v.to_array_of_size(1)?)),
+            PhysicalExpr::Binary { left, op, right } => {
+                let l = left.evaluate_value(batch)?;
+                let r = right.evaluate_value(batch)?;
+                binary(&l, *op, &r, batch.num_rows())
+            }
+            PhysicalExpr::Not(e) => {
+                let v = e.evaluate_value(batch)?;
+                let scalar = v.is_scalar();
+                let a = v.into_array(if scalar { 1 } else { batch.num_rows() })?;
+                Ok(ColumnarValue::wrap(Arc::new(boolean::not(as_bool(&a)?)?), scalar))
+            }
+            PhysicalExpr::Negative(e) => {
+                let v = e.evaluate_value(batch)?;
+                let scalar = v.is_scalar();
+                let a = v.into_array(if scalar { 1 } else { batch.num_rows() })?;
+                Ok(ColumnarValue::wrap(numeric::neg(&a)?, scalar))
+            }
+            PhysicalExpr::IsNull(e) | PhysicalExpr::IsNotNull(e) => {
+                let v = e.evaluate_value(batch)?;
+                let scalar = v.is_scalar();
+                let a = v.into_array(if scalar { 1 } else { batch.num_rows() })?;
+                let out = if matches!(self, PhysicalExpr::IsNull(_)) {
+                    boolean::is_null(&a)?
+                } else {
+                    boolean::is_not_null(&a)?
+                };
+                Ok(ColumnarValue::wrap(Arc::new(out), scalar))
+            }
+            PhysicalExpr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
+                let e = expr.evaluate_value(batch)?;
+                let p = pattern.evaluate_value(batch)?;
+                let scalar = e.is_scalar() && p.is_scalar();
+                let (ed, pd) = (e.datum(), p.datum());
+                let out = match (negated, case_insensitive) {
+                    (false, false) => arrow::compute::kernels::comparison::like(ed.as_ref(), pd.as_ref())?,
+                    (true, false) => arrow::compute::kernels::comparison::nlike(ed.as_ref(), pd.as_ref())?,
+                    (false, true) => arrow::compute::kernels::comparison::ilike(ed.as_ref(), pd.as_ref())?,
+                    (true, true) => arrow::compute::kernels::comparison::nilike(ed.as_ref(), pd.as_ref())?,
+                };
+                Ok(ColumnarValue::wrap(Arc::new(out), scalar))
+            }
+            PhysicalExpr::InList { expr, list, negated } => {
+                let n = batch.num_rows();
+                let e = expr.evaluate_value(batch)?;
+                let mut acc: Option<BooleanArray> = None;
+                for item in list {
+                    let v = item.evaluate_value(batch)?;
+                    let eq = cmp::eq(e.datum().as_ref(), v.datum().as_ref())?;
+                    let eq = expand_bool(eq, n)?;
+                    acc = Some(match acc {
+                        None => eq,
+                        Some(a) => boolean::or_kleene(&a, &eq)?,
+                    });
+                }
+                let acc = acc.ok_or_else(|| Error::internal("IN with an empty list"))?;
+                let out = if *negated { boolean::not(&acc)? } else { acc };
+                Ok(ColumnarValue::Array(Arc::new(out)))
+            }
+            PhysicalExpr::Case { when_then, else_expr } => {
+                let n = batch.num_rows();
+                let mut acc = else_expr.evaluate(batch)?;
+                for (w, t) in when_then.iter().rev() {
+                    let cond = w.evaluate(batch)?;
+                    let cond = arrow::compute::prep_null_mask_filter(as_bool(&cond)?);
+                    let then = t.evaluate_value(batch)?;
+                    acc = arrow::compute::kernels::zip::zip(&cond, then.datum().as_ref(), &acc)?;
+                }
+                let _ = n;
+                Ok(ColumnarValue::Array(acc))
+            }
+            PhysicalExpr::Cast { expr, to, try_cast } => {
+                let v = expr.evaluate_value(batch)?;
+                let scalar = v.is_scalar();
+                let a = v.into_array(if scalar { 1 } else { batch.num_rows() })?;
+                Ok(ColumnarValue::wrap(cast_array(&a, to, *try_cast)?, scalar))
+            }
+            PhysicalExpr::Function { func, args, return_type } => {
+                let values = args.iter().map(|a| a.evaluate_value(batch)).collect::<Result<Vec<_>>>()?;
+                let scalar = !values.is_empty() && values.iter().all(ColumnarValue::is_scalar);
+                let rows = if scalar { 1 } else { batch.num_rows() };
+                let arrays = values.into_iter().map(|v| v.into_array(rows)).collect::<Result<Vec<_>>>()?;
+                Ok(ColumnarValue::wrap(evaluate_function(*func, &arrays, return_type, rows)?, scalar))
+            }
         }
     }
 
     /// The result type given the input schema.
     pub fn data_type(&self, input: &Schema) -> Result<DataType> {
+        Ok(match self {
+            PhysicalExpr::Column { index, .. } => input.field(*index).data_type().clone(),
+            PhysicalExpr::Literal(v) => v.data_type(),
+            PhysicalExpr::Binary { left, op, right } => match op {
+                op if op.is_comparison() => DataType::Boolean,
+                BinaryOp::And | BinaryOp::Or => DataType::Boolean,
+                BinaryOp::Concat => DataType::Utf8,
+                _ => {
+                    let (l, r) = (left.data_type(input)?, right.data_type(input)?);
+                    let batch = RecordBatch::new_empty(Arc::new(Schema::empty()));
+                    let out = binary(
+                        &ColumnarValue::Array(arrow::array::new_empty_array(&l)),
+                        *op,
+                        &ColumnarValue::Array(arrow::array::new_empty_array(&r)),
+                        batch.num_rows(),
+                    )?;
+                    out.into_array(0)?.data_type().clone()
+                }
+            },
+            PhysicalExpr::Not(_) | PhysicalExpr::IsNull(_) | PhysicalExpr::IsNotNull(_) => DataType::Boolean,
+            PhysicalExpr::Like { .. } | PhysicalExpr::InList { .. } => DataType::Boolean,
+            PhysicalExpr::Negative(e) => e.data_type(input)?,
+            PhysicalExpr::Case { else_expr, .. } => else_expr.data_type(input)?,
+            PhysicalExpr::Cast { to, .. } => to.clone(),
+            PhysicalExpr::Function { return_type, .. } => return_type.clone(),
+        })
+    }
+}
+
+fn as_bool(a: &ArrayRef) -> Result<&BooleanArray> {
+    a.as_any()
+        .downcast_ref::<BooleanArray>()
+        .ok_or_else(|| Error::internal(format!("expected BOOLEAN, got {}", a.data_type())))
+}
+
+/// Expands a length-1 boolean result (scalar ⊕ scalar) to `n` rows.
+fn expand_bool(a: BooleanArray, n: usize) -> Result<BooleanArray> {
+    if a.len() == n {
+        return Ok(a);
+    }
+    let s = ScalarValue::try_from_array(&a, 0)?.to_array_of_size(n)?;
+    Ok(as_bool(&s)?.clone())
+}
+
+/// Casts with DuckDB's strictness: a value that does not convert is an error (or NULL for
+/// TRY_CAST).
+pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRef> {
+    if a.data_type() == to {
+        return Ok(Arc::clone(a));
+    }
+    let options = CastOptions {
+        safe: try_cast,
+        ..Default::default()
+    };
+    cast_with_options(a, to, &options).map_err(|e| {
+        Error::execution(format!(
+            "Conversion Error: could not convert {} to {}: {e}",
+            crate::logical::types::sql_type_name(a.data_type()),
+            crate::logical::types::sql_type_name(to)
+        ))
+    })
+}
+
+fn is_zero(v: &ColumnarValue, n: usize) -> Result<Option<BooleanArray>> {
+    let a = v.clone().into_array(if v.is_scalar() { 1 } else { n })?;
+    if !a.data_type().is_numeric() {
+        return Ok(None);
+    }
+    let zero = ScalarValue::new_zero(a.data_type())?.to_array_of_size(1)?;
+    let mask = cmp::eq(&a, &Scalar::new(zero))?;
+    Ok(if mask.true_count() == 0 { None } else { Some(mask) })
+}
+
+fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Result<ColumnarValue> {
+    let scalar = l.is_scalar() && r.is_scalar();
+    let rows = if scalar { 1 } else { n };
+    let (ld, rd) = (l.datum(), r.datum());
+    let (ld, rd) = (ld.as_ref(), rd.as_ref());
+    let out: ArrayRef = match op {
+        BinaryOp::Eq => Arc::new(cmp::eq(ld, rd)?),
+        BinaryOp::NotEq => Arc::new(cmp::neq(ld, rd)?),
+        BinaryOp::Lt => Arc::new(cmp::lt(ld, rd)?),
+        BinaryOp::LtEq => Arc::new(cmp::lt_eq(ld, rd)?),
+        BinaryOp::Gt => Arc::new(cmp::gt(ld, rd)?),
+        BinaryOp::GtEq => Arc::new(cmp::gt_eq(ld, rd)?),
+        BinaryOp::IsDistinctFrom => Arc::new(cmp::distinct(ld, rd)?),
+        BinaryOp::IsNotDistinctFrom => Arc::new(cmp::not_distinct(ld, rd)?),
+        BinaryOp::And | BinaryOp::Or => {
+            let la = l.clone().into_array(rows)?;
+            let ra = r.clone().into_array(rows)?;
+            let (la, ra) = (as_bool(&la)?, as_bool(&ra)?);
+            Arc::new(if op == BinaryOp::And {
+                boolean::and_kleene(la, ra)?
+            } else {
+                boolean::or_kleene(la, ra)?
+            })
+        }
+        BinaryOp::Plus => numeric::add(ld, rd)?,
+        BinaryOp::Minus => numeric::sub(ld, rd)?,
+        BinaryOp::Multiply => numeric::mul(ld, rd)?,
+        BinaryOp::Divide | BinaryOp::IntegerDivide | BinaryOp::Modulo => {
+            // DuckDB: division by zero gives NULL.
+            let r = match is_zero(r, n)? {
+                Some(mask) => {
+                    let ra = r.clone().into_array(if r.is_scalar() { 1 } else { n })?;
+                    ColumnarValue::wrap(arrow::compute::nullif(&ra, &mask)?, r.is_scalar())
+                }
+                None => r.clone(),
+            };
+            let rd = r.datum();
+            let out = if op == BinaryOp::Modulo {
+                numeric::rem(ld, rd.as_ref())?
+            } else {
+                numeric::div(ld, rd.as_ref())?
+            };
+            if op == BinaryOp::IntegerDivide && matches!(out.data_type(), DataType::Float64) {
+                let f = out
+                    .as_any()
+                    .downcast_ref::<arrow::array::Float64Array>()
+                    .ok_or_else(|| Error::internal("floor of non-double"))?;
+                Arc::new(arrow::compute::kernels::arity::unary::<_, _, arrow::datatypes::Float64Type>(f, f64::floor))
+            } else {
+                out
+            }
+        }
+        BinaryOp::Concat => {
+            let la = l.clone().into_array(rows)?;
+            let ra = r.clone().into_array(rows)?;
+            let (ls, rs) = (
+                la.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::internal("|| on non-string"))?,
+                ra.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::internal("|| on non-string"))?,
+            );
+            Arc::new(arrow::compute::kernels::concat_elements::concat_elements_utf8(ls, rs)?)
+        }
+    };
+    Ok(ColumnarValue::wrap(out, scalar))
+}
+
+impl fmt::Display for PhysicalExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PhysicalExpr::Column { index, .. } => Ok(input.field(*index).data_type().clone()),
-            PhysicalExpr::Literal(v) => Ok(v.data_type()),
+            PhysicalExpr::Column { index, name } => write!(f, "{name}@{index}"),
+            PhysicalExpr::Literal(v) => crate::logical::expr::format_literal(v, f),
+            PhysicalExpr::Binary { left, op, right } => write!(f, "({left} {} {right})", op.symbol()),
+            PhysicalExpr::Not(e) => write!(f, "NOT {e}"),
+            PhysicalExpr::Negative(e) => write!(f, "-{e}"),
+            PhysicalExpr::IsNull(e) => write!(f, "{e} IS NULL"),
+            PhysicalExpr::IsNotNull(e) => write!(f, "{e} IS NOT NULL"),
+            PhysicalExpr::Like {
+                expr, pattern, negated, ..
+            } => write!(f, "{expr} {}LIKE {pattern}", if *negated { "NOT " } else { "" }),
+            PhysicalExpr::InList { expr, list, negated } => {
+                let items: Vec<String> = list.iter().map(|e| e.to_string()).collect();
+                write!(f, "{expr} {}IN ({})", if *negated { "NOT " } else { "" }, items.join(", "))
+            }
+            PhysicalExpr::Case { when_then, else_expr } => {
+                f.write_str("CASE")?;
+                for (w, t) in when_then {
+                    write!(f, " WHEN {w} THEN {t}")?;
+                }
+                write!(f, " ELSE {else_expr} END")
+            }
+            PhysicalExpr::Cast { expr, to, .. } => write!(f, "CAST({expr} AS {})", crate::logical::types::sql_type_name(to)),
+            PhysicalExpr::Function { func, args, .. } => {
+                let items: Vec<String> = args.iter().map(|e| e.to_string()).collect();
+                write!(f, "{}({})", func.name(), items.join(", "))
+            }
         }
     }
 }

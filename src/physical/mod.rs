@@ -1,7 +1,9 @@
-//! Physical planning and operators.
+//! Physical planning and operators: the planner turns an optimized logical plan into a tree
+//! of operators ([`plan::ExecutionPlan`]) with exchanges where data is repartitioned.
 
 pub mod aggregate;
 pub mod expr;
+pub mod functions;
 pub mod ops;
 pub mod plan;
 pub mod planner;
