@@ -229,7 +229,7 @@ impl Binder<'_> {
 }
 
 /// Splits a join condition into equi-join key pairs (left expr, right expr) and the rest.
-pub(crate) fn split_join_condition(
+pub fn split_join_condition(
     condition: Option<Expr>,
     left: &PlanSchema,
     right: &PlanSchema,
@@ -258,7 +258,7 @@ pub(crate) fn split_join_condition(
 }
 
 /// True when `e` references columns and every one of them resolves in `schema`.
-pub(crate) fn refers_only_to(e: &Expr, schema: &PlanSchema) -> Result<bool> {
+pub fn refers_only_to(e: &Expr, schema: &PlanSchema) -> Result<bool> {
     let cols = e.columns();
     if cols.is_empty() {
         return Ok(false);

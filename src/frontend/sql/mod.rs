@@ -19,6 +19,7 @@ use crate::error::{Error, Location, Result};
 use crate::logical::plan::LogicalPlan;
 use crate::logical::typecheck::TypeOptions;
 
+pub use from::{refers_only_to, split_join_condition};
 pub use literal::{parse_interval, parse_number_literal};
 
 /// Parses `sql` into statements; errors carry the line and column.
