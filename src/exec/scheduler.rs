@@ -1,1 +1,175 @@
-//! The task scheduler.
+//! The task scheduler. A task is one (stage, partition). Tasks run on a rayon pool; a
+//! stage's tasks are spawned as soon as every stage it reads has finished, and idle workers
+//! steal queued tasks. A failing or panicking task cancels the query and its error (a panic
+//! becomes [`Error::Internal`]) is the query's result.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arrow::record_batch::RecordBatch;
+
+use crate::error::{Error, Result};
+use crate::exec::metrics::TaskMetrics;
+use crate::exec::shuffle::{hash_split, StageOutput};
+use crate::exec::task::{QueryContext, TaskContext};
+use crate::physical::ops::exchange::Partitioning;
+use crate::stage::{StageGraph, StageSink};
+
+struct RunState<'g> {
+    graph: &'g StageGraph,
+    query: Arc<QueryContext>,
+    /// Per stage: inputs not yet finished.
+    pending_inputs: Vec<AtomicUsize>,
+    /// Per stage: tasks not yet finished.
+    pending_tasks: Vec<AtomicUsize>,
+    /// Per stage: consumers not yet finished (its output is released at zero).
+    pending_consumers: Vec<AtomicUsize>,
+    error: Mutex<Option<Error>>,
+    start: Instant,
+}
+
+/// Runs every stage of `graph` on `pool` and returns the result stage's batches, in
+/// partition order.
+pub fn run(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon::ThreadPool) -> Result<Vec<RecordBatch>> {
+    let result_stage = graph.stages.last().ok_or_else(|| Error::internal("empty stage graph"))?;
+    let state = RunState {
+        graph,
+        query: Arc::clone(&query),
+        pending_inputs: graph.stages.iter().map(|s| AtomicUsize::new(s.inputs.len())).collect(),
+        pending_tasks: graph.stages.iter().map(|s| AtomicUsize::new(s.partitions)).collect(),
+        pending_consumers: graph.stages.iter().map(|s| AtomicUsize::new(graph.consumers(s.id).len())).collect(),
+        error: Mutex::new(None),
+        start: Instant::now(),
+    };
+    pool.scope(|scope| {
+        for stage in &graph.stages {
+            if stage.inputs.is_empty() {
+                start_stage(scope, &state, stage.id);
+            }
+        }
+    });
+    if let Some(e) = state.error.lock().map_err(|_| Error::internal("scheduler lock poisoned"))?.take() {
+        return Err(e);
+    }
+    if query.cancelled.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    let output = query.shuffles.get(result_stage.id)?;
+    let mut batches = Vec::new();
+    for p in 0..output.num_buckets() {
+        batches.extend(output.bucket(p)?);
+    }
+    Ok(batches)
+}
+
+fn fail(state: &RunState, e: Error) {
+    if let Ok(mut slot) = state.error.lock() {
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+    state.query.cancelled.store(true, Ordering::Relaxed);
+}
+
+fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize) {
+    let stage = &state.graph.stages[id];
+    let buckets = match &stage.sink {
+        StageSink::Exchange(Partitioning::Hash(_, n)) => *n,
+        StageSink::Exchange(Partitioning::Broadcast | Partitioning::Gather) => 1,
+        StageSink::Result => stage.partitions,
+    };
+    let reservation = state.query.memory.reservation(format!("stage {id} output"));
+    let output = Arc::new(StageOutput::new(stage.root.schema(), buckets, stage.partitions, reservation));
+    if let Err(e) = state.query.shuffles.register(id, output) {
+        fail(state, e);
+        return;
+    }
+    if stage.partitions == 0 {
+        finish_stage(scope, state, id);
+        return;
+    }
+    for partition in 0..stage.partitions {
+        scope.spawn(move |scope| {
+            if !state.query.cancelled.load(Ordering::Relaxed) {
+                let outcome = catch_unwind(AssertUnwindSafe(|| run_task(state, id, partition)));
+                let result = match outcome {
+                    Ok(r) => r,
+                    Err(panic) => {
+                        let msg = panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "unknown panic".into());
+                        Err(Error::internal(format!("task (stage {id}, partition {partition}) panicked: {msg}")))
+                    }
+                };
+                if let Err(e) = result {
+                    fail(state, e);
+                }
+            }
+            if state.pending_tasks[id].fetch_sub(1, Ordering::AcqRel) == 1 {
+                finish_stage(scope, state, id);
+            }
+        });
+    }
+}
+
+fn finish_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize) {
+    // Inputs are no longer needed once this stage is done.
+    for &input in &state.graph.stages[id].inputs {
+        if state.pending_consumers[input].fetch_sub(1, Ordering::AcqRel) == 1 {
+            state.query.shuffles.release(input);
+        }
+    }
+    if state.query.cancelled.load(Ordering::Relaxed) {
+        return;
+    }
+    for consumer in state.graph.consumers(id) {
+        if state.pending_inputs[consumer].fetch_sub(1, Ordering::AcqRel) == 1 {
+            start_stage(scope, state, consumer);
+        }
+    }
+}
+
+fn run_task(state: &RunState, id: usize, partition: usize) -> Result<()> {
+    let stage = &state.graph.stages[id];
+    let ctx = TaskContext {
+        stage_id: id,
+        partition,
+        query: Arc::clone(&state.query),
+    };
+    let started = state.start.elapsed();
+    let output = state.query.shuffles.get(id)?;
+    let stream = stage.root.execute(partition, &ctx)?;
+    let (mut rows, mut bytes) = (0u64, 0u64);
+    for batch in stream {
+        ctx.check_cancelled()?;
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        bytes += batch.get_array_memory_size() as u64;
+        match &stage.sink {
+            StageSink::Result => output.push(partition, partition, batch)?,
+            StageSink::Exchange(Partitioning::Broadcast | Partitioning::Gather) => output.push(0, partition, batch)?,
+            StageSink::Exchange(Partitioning::Hash(keys, n)) => {
+                let key_arrays = keys.iter().map(|k| k.evaluate(&batch)).collect::<Result<Vec<_>>>()?;
+                for (bucket, part) in hash_split(&batch, &key_arrays, *n)?.into_iter().enumerate() {
+                    if let Some(part) = part {
+                        output.push(bucket, partition, part)?;
+                    }
+                }
+            }
+        }
+    }
+    state.query.metrics.record(TaskMetrics {
+        stage_id: id,
+        partition,
+        worker: rayon::current_thread_index().unwrap_or(0),
+        start: started,
+        elapsed: state.start.elapsed().saturating_sub(started),
+        output_rows: rows,
+        output_bytes: bytes,
+    });
+    Ok(())
+}

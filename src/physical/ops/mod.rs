@@ -11,4 +11,5 @@ pub mod scan;
 pub mod shuffle_read;
 pub mod sort;
 pub mod sort_merge;
+pub mod union;
 pub mod values;
