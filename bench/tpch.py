@@ -194,15 +194,6 @@ def column_kinds(expected_rows, ncols):
     return kinds
 
 
-def show(cell):
-    kind, v = cell
-    if kind == "null":
-        return "NULL"
-    if kind == "num":
-        return repr(v)
-    return repr(v)
-
-
 def compare_answers(rask_csv, exp_cols, exp_rows, ordered):
     """Returns (ok, message). message explains the first mismatch, or notes (header names)."""
     reader = csv.reader(io.StringIO(rask_csv))
@@ -223,29 +214,30 @@ def compare_answers(rask_csv, exp_cols, exp_rows, ordered):
     for i, r in enumerate(data):
         if len(r) != ncols:
             return False, f"rask data row {i + 1} has {len(r)} fields, expected {ncols}: {r}"
-    act = [[canon_actual(c, kinds[j]) for j, c in enumerate(r)] for r in data]
-    exp = [[canon_expected(v) for v in r] for r in exp_rows]
-    how = "in order (query has ORDER BY)" if ordered else "after sorting (no ORDER BY)"
+    # Each row is (canonical cells, raw cells as printed by each engine, for messages).
+    act = [([canon_actual(c, kinds[j]) for j, c in enumerate(r)], list(r)) for r in data]
+    exp = [([canon_expected(v) for v in r], [raw_expected(v) for v in r]) for r in exp_rows]
+    how = "in order (query has ORDER BY)" if ordered else "after sorting both sides (no ORDER BY)"
     if not ordered:
-        act.sort(key=sort_key)
-        exp.sort(key=sort_key)
+        act.sort(key=lambda r: sort_key(r[0]))
+        exp.sort(key=lambda r: sort_key(r[0]))
     for i in range(min(len(act), len(exp))):
         for j in range(ncols):
-            if not cell_equal(act[i][j], exp[i][j]):
+            if not cell_equal(act[i][0][j], exp[i][0][j]):
                 msg = [f"first mismatch at row {i + 1}, column {j + 1} '{exp_cols[j]}', compared {how}:",
-                       f"    rask:   {show(act[i][j])}",
-                       f"    duckdb: {show(exp[i][j])}",
-                       f"  rask row:   {data_row_text(act[i])}",
-                       f"  duckdb row: {data_row_text(exp[i])}"]
+                       f"    rask:   {act[i][1][j]!r}",
+                       f"    duckdb: {exp[i][1][j]!r}",
+                       f"  rask row {i + 1}:   {row_text(act[i][1])}",
+                       f"  duckdb row {i + 1}: {row_text(exp[i][1])}"]
                 if len(act) != len(exp):
                     msg.append(f"  (also: rask has {len(act)} rows, DuckDB {len(exp)})")
-                if ordered and sorted_equal(act, exp):
+                elif ordered and sorted_equal([a[0] for a in act], [e[0] for e in exp]):
                     msg.append("  (the same rows in a different order: ties in ORDER BY, or a wrong sort)")
                 return False, "\n".join(notes + msg)
     if len(act) != len(exp):
         i = min(len(act), len(exp))
-        extra = (f"first extra rask row {i + 1}: {data_row_text(act[i])}" if len(act) > len(exp)
-                 else f"first missing row {i + 1}: {data_row_text(exp[i])}")
+        extra = (f"first extra rask row {i + 1}: {row_text(act[i][1])}" if len(act) > len(exp)
+                 else f"first missing row {i + 1} (DuckDB's): {row_text(exp[i][1])}")
         return False, "\n".join(notes + [f"row count differs: rask {len(act)}, DuckDB {len(exp)}; "
                                         f"the first {i} rows agree", "  " + extra])
     return True, "\n".join(notes)
@@ -258,8 +250,18 @@ def sorted_equal(act, exp):
     return all(cell_equal(x, y) for ra, re_ in zip(a, e) for x, y in zip(ra, re_))
 
 
-def data_row_text(row):
-    return "(" + ", ".join(show(c) for c in row) + ")"
+def raw_expected(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dt.date, dt.datetime, dt.time)):
+        return v.isoformat()
+    return str(v)
+
+
+def row_text(cells):
+    return ",".join(cells)
 
 
 # ---------------------------------------------------------------- engines
@@ -411,6 +413,7 @@ def main():
 
     results = []
     failed = False
+    print_header()
     for q in queries:
         path = os.path.join(query_dir, f"q{q:02d}.sql")
         with open(path) as f:
@@ -434,7 +437,7 @@ def main():
                     res["answer_ok"] = ok
                     if not ok:
                         failed = True
-                        print(f"q{q:02d}: WRONG ANSWER\n{msg}\n", file=sys.stderr)
+                        print(f"q{q:02d}: WRONG ANSWER\n{msg}", file=sys.stderr)
                         res["error"] = "wrong answer: " + msg
                     elif msg:
                         print(f"q{q:02d}: {msg}", file=sys.stderr)
@@ -443,7 +446,7 @@ def main():
                 rask_ok = False
                 res["answer_ok"] = False
                 res["error"] = str(e)
-                print(f"q{q:02d}: rask failed: {e}\n", file=sys.stderr)
+                print(f"q{q:02d}: rask failed: {e}", file=sys.stderr)
         for _ in range(args.runs):
             if rask_ok:
                 try:
@@ -454,7 +457,7 @@ def main():
                     res["answer_ok"] = False
                     res["error"] = str(e)
                     res["rask_times"] = []
-                    print(f"q{q:02d}: rask failed: {e}\n", file=sys.stderr)
+                    print(f"q{q:02d}: rask failed: {e}", file=sys.stderr)
             if duck:
                 res["duckdb_times"].append(duck.run_timed(sql))
         if res["rask_times"]:
@@ -464,7 +467,7 @@ def main():
         if res["rask_median"] and res["duckdb_median"]:
             res["ratio"] = res["rask_median"] / res["duckdb_median"]
         results.append(res)
-        print_row(res, first=(len(results) == 1))
+        print_row(res)
         sys.stdout.flush()
 
     gm = {
@@ -502,10 +505,13 @@ def main():
     return 0
 
 
-def print_row(r, first):
-    if first:
-        print(f"{'query':<8}{'rask s':>12}{'duckdb s':>12}{'ratio':>10}{'rask MB':>12}{'answer':>12}")
-        print("-" * 66)
+def print_header():
+    print(f"{'query':<8}{'rask s':>12}{'duckdb s':>12}{'ratio':>10}{'rask MB':>12}{'answer':>12}")
+    print("-" * 66)
+    sys.stdout.flush()
+
+
+def print_row(r):
     ok = {True: "ok", False: "WRONG" if (r["error"] or "").startswith("wrong") else "ERROR",
           None: "-"}[r["answer_ok"]]
     print(f"{'q%02d' % r['query']:<8}{fmt(r['rask_median'], '12.3f')}{fmt(r['duckdb_median'], '12.3f'):>12}"
