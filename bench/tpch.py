@@ -266,6 +266,11 @@ def row_text(cells):
 
 # ---------------------------------------------------------------- engines
 
+def stderr_tail(b, limit=2000):
+    t = b.decode(errors="replace").strip()
+    return t if len(t) <= limit else "..." + t[-limit:]
+
+
 class Rask:
     def __init__(self, path, threads, views, timeout):
         self.path, self.threads, self.views, self.timeout = path, threads, views, timeout
@@ -281,7 +286,7 @@ class Rask:
                            stderr=subprocess.PIPE, timeout=self.timeout)
         el = time.perf_counter() - t0
         if p.returncode != 0:
-            raise RuntimeError(f"rask exited {p.returncode}: {p.stderr.decode(errors='replace').strip()}")
+            raise RuntimeError(f"rask exited {p.returncode}: {stderr_tail(p.stderr)}")
         return el
 
     def run_measured(self, sql):
@@ -308,7 +313,7 @@ class Rask:
                 p = subprocess.CompletedProcess(proc.args, proc.returncode, fo.read(), fe.read())
                 rss = ru.ru_maxrss / 1024  # kB on Linux
         if p.returncode != 0:
-            raise RuntimeError(f"rask exited {p.returncode}: {p.stderr.decode(errors='replace').strip()}")
+            raise RuntimeError(f"rask exited {p.returncode}: {stderr_tail(p.stderr)}")
         return p.stdout.decode(), rss
 
 
