@@ -3,15 +3,25 @@
 //! and hands back one [`StatementResult`] per statement.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::{ArrayRef, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use sqlparser::ast::{ObjectType, Statement, TableObject};
 
-use crate::error::Result;
-use crate::exec::memory::MemoryPool;
-use crate::exec::task::ExecConfig;
+use crate::catalog::{Catalog, CatalogEntry};
+use crate::error::{Error, Result};
+use crate::exec::memory::{parse_bytes, MemoryPool};
+use crate::exec::task::{ExecConfig, QueryContext};
+use crate::frontend::sql::{self, Binder};
+use crate::logical::plan::{LogicalPlan, MemTable};
+use crate::logical::typecheck::TypeOptions;
+use crate::logical::types::{parse_sql_type, sql_type_name};
+use crate::physical::expr::cast_array;
+use crate::physical::planner::PhysicalPlanner;
+use crate::stage::{split_into_stages, StageGraph};
 
 /// Session settings.
 #[derive(Debug, Clone)]
@@ -68,21 +78,65 @@ pub enum StatementResult {
     },
 }
 
+/// Everything EXPLAIN shows about a query.
+#[derive(Debug)]
+pub struct Explained {
+    /// The plan as bound.
+    pub logical: LogicalPlan,
+    /// The plan after the optimizer.
+    pub optimized: LogicalPlan,
+    /// Rules that changed the plan, in order.
+    pub rules_fired: Vec<&'static str>,
+    /// The stage graph.
+    pub stages: StageGraph,
+}
+
+impl std::fmt::Display for Explained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "== Logical plan ==")?;
+        write!(f, "{}", self.logical)?;
+        writeln!(f, "== Optimized plan (rules fired: {}) ==", if self.rules_fired.is_empty() { "none".to_string() } else { self.rules_fired.join(", ") })?;
+        write!(f, "{}", self.optimized)?;
+        writeln!(f, "== Stage graph ==")?;
+        write!(f, "{}", self.stages)
+    }
+}
+
 /// A rask session.
 pub struct Session {
     config: SessionConfig,
     memory: Arc<MemoryPool>,
     cancel: Arc<AtomicBool>,
+    catalog: Catalog,
+    pool: rayon::ThreadPool,
+}
+
+fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("rask-worker-{i}"))
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start worker threads: {e}")))
+}
+
+fn one_column(name: &str, values: Vec<String>) -> Result<QueryResult> {
+    let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, true)]));
+    let array: ArrayRef = Arc::new(StringArray::from(values));
+    let batch = RecordBatch::try_new(Arc::clone(&schema), vec![array])?;
+    Ok(QueryResult { schema, batches: vec![batch] })
 }
 
 impl Session {
     /// A session with `config`.
     pub fn new(config: SessionConfig) -> Result<Self> {
         let memory = MemoryPool::new(config.memory_limit);
+        let pool = build_pool(config.exec.threads)?;
         Ok(Self {
             config,
             memory,
             cancel: Arc::new(AtomicBool::new(false)),
+            catalog: Catalog::default(),
+            pool,
         })
     }
 
@@ -91,7 +145,8 @@ impl Session {
         &self.config
     }
 
-    /// Mutable configuration (for `SET` and test harnesses).
+    /// Mutable configuration (for `SET` and test harnesses). A changed thread count takes
+    /// effect at the next query.
     pub fn config_mut(&mut self) -> &mut SessionConfig {
         &mut self.config
     }
@@ -106,11 +161,25 @@ impl Session {
         &self.memory
     }
 
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn type_options(&self) -> TypeOptions {
+        TypeOptions {
+            integer_division: self.config.integer_division,
+        }
+    }
+
     /// Runs every statement in `sql` in order, passing each result to `on_result` as soon as
     /// it is ready; stops at the first error.
     pub fn run_script(&mut self, sql: &str, mut on_result: impl FnMut(StatementResult) -> Result<()>) -> Result<()> {
-        let _ = (sql, &mut on_result);
-        Err(crate::error::Error::not_supported("the SQL pipeline is being written"))
+        for statement in sql::parse(sql)? {
+            let result = self.execute_statement(&statement)?;
+            on_result(result)?;
+        }
+        Ok(())
     }
 
     /// Runs every statement in `sql` and returns all results.
@@ -125,12 +194,324 @@ impl Session {
 
     /// Names of the tables and views in the catalog, sorted (for `.tables` and completion).
     pub fn table_names(&self) -> Vec<String> {
-        Vec::new()
+        self.catalog.names()
     }
 
     /// The schema of table or view `name`, if it exists (for `.schema` and completion).
     pub fn table_schema(&self, name: &str) -> Option<SchemaRef> {
-        let _ = name;
-        None
+        match self.catalog.get(name)? {
+            CatalogEntry::Table(t) => Some(Arc::clone(&t.schema)),
+            CatalogEntry::View(v) => Some(Arc::clone(v.schema().arrow())),
+        }
     }
+
+    /// Plans `sql` (one query) and returns its plans and stage graph without running it.
+    pub fn explain(&self, sql: &str) -> Result<Explained> {
+        let statements = sql::parse(sql)?;
+        match statements.as_slice() {
+            [Statement::Query(q)] => self.explain_query(q),
+            _ => Err(Error::plan("EXPLAIN takes exactly one query")),
+        }
+    }
+
+    fn bind(&self, q: &sqlparser::ast::Query) -> Result<LogicalPlan> {
+        Binder::new(&self.catalog, self.type_options()).bind_query(q)
+    }
+
+    fn explain_query(&self, q: &sqlparser::ast::Query) -> Result<Explained> {
+        let logical = self.bind(q)?;
+        let optimized = crate::optimizer::optimize(logical.clone(), &self.config.disabled_rules, self.type_options())?;
+        let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
+        let stages = split_into_stages(physical)?;
+        Ok(Explained {
+            logical,
+            optimized: optimized.plan,
+            rules_fired: optimized.fired,
+            stages,
+        })
+    }
+
+    /// Optimizes, plans and runs a bound query.
+    fn run_plan(&mut self, plan: LogicalPlan) -> Result<QueryResult> {
+        let schema = Arc::clone(plan.schema().arrow());
+        let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
+        let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
+        let graph = split_into_stages(physical)?;
+        if self.pool.current_num_threads() != self.config.exec.threads.max(1) {
+            self.pool = build_pool(self.config.exec.threads)?;
+        }
+        self.cancel.store(false, Ordering::Relaxed);
+        self.memory.reset_peak();
+        let query = Arc::new(QueryContext::new(self.config.exec.clone(), Arc::clone(&self.memory), Arc::clone(&self.cancel)));
+        let result = crate::exec::scheduler::run(&graph, query, &self.pool);
+        let cancelled = self.cancel.swap(false, Ordering::Relaxed);
+        let batches = match result {
+            Err(Error::Cancelled) | Ok(_) if cancelled && result.is_err() => return Err(Error::Cancelled),
+            other => other?,
+        };
+        let batches = batches
+            .into_iter()
+            .map(|b| conform(&b, &schema))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(QueryResult { schema, batches })
+    }
+
+    fn execute_statement(&mut self, statement: &Statement) -> Result<StatementResult> {
+        match statement {
+            Statement::Query(q) => {
+                let plan = self.bind(q)?;
+                Ok(StatementResult::Query(self.run_plan(plan)?))
+            }
+            Statement::CreateView(v) => {
+                let plan = self.bind(&v.query)?;
+                let plan = if v.columns.is_empty() {
+                    plan
+                } else {
+                    let names: Vec<String> = v.columns.iter().map(|c| c.name.value.clone()).collect();
+                    crate::logical::builder::alias(Arc::new(plan), &v.name.to_string(), &names)?
+                };
+                self.catalog.register(&v.name.to_string(), CatalogEntry::View(Arc::new(plan)), v.or_replace)?;
+                Ok(StatementResult::Done {
+                    message: "CREATE VIEW".into(),
+                    rows: None,
+                })
+            }
+            Statement::CreateTable(ct) => {
+                let name = ct.name.to_string();
+                if ct.if_not_exists && self.catalog.get(&name).is_some() {
+                    return Ok(StatementResult::Done {
+                        message: "CREATE TABLE".into(),
+                        rows: Some(0),
+                    });
+                }
+                let (schema, batches) = match &ct.query {
+                    Some(q) => {
+                        let plan = self.bind(q)?;
+                        let result = self.run_plan(plan)?;
+                        (result.schema, result.batches)
+                    }
+                    None => {
+                        let fields = ct
+                            .columns
+                            .iter()
+                            .map(|c| Ok(Field::new(c.name.value.clone(), parse_sql_type(&c.data_type.to_string())?, true)))
+                            .collect::<Result<Vec<_>>>()?;
+                        (Arc::new(Schema::new(fields)), vec![])
+                    }
+                };
+                let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+                let table = self.make_table(schema, batches)?;
+                self.catalog.register(&name, CatalogEntry::Table(table), ct.or_replace)?;
+                Ok(StatementResult::Done {
+                    message: "CREATE TABLE".into(),
+                    rows: Some(rows),
+                })
+            }
+            Statement::Insert(insert) => self.insert(insert),
+            Statement::Drop {
+                object_type, names, if_exists, ..
+            } => {
+                if !matches!(object_type, ObjectType::Table | ObjectType::View) {
+                    return Err(Error::not_supported(format!("DROP {object_type}")));
+                }
+                for name in names {
+                    self.catalog.drop(&name.to_string(), *if_exists)?;
+                }
+                Ok(StatementResult::Done {
+                    message: format!("DROP {object_type}"),
+                    rows: None,
+                })
+            }
+            Statement::ExplainTable { table_name, .. } => {
+                let q = sql::parse(&format!("SELECT * FROM {table_name}"))?;
+                let Some(Statement::Query(q)) = q.first() else {
+                    return Err(Error::internal("DESCRIBE rewrite failed"));
+                };
+                let plan = self.bind(q)?;
+                Ok(StatementResult::Query(describe(&plan.schema().arrow().clone())?))
+            }
+            Statement::Explain {
+                statement, analyze, describe_alias, ..
+            } => {
+                let Statement::Query(q) = statement.as_ref() else {
+                    return Err(Error::not_supported("EXPLAIN of a statement other than a query"));
+                };
+                if matches!(describe_alias, sqlparser::ast::DescribeAlias::Describe | sqlparser::ast::DescribeAlias::Desc) {
+                    let plan = self.bind(q)?;
+                    return Ok(StatementResult::Query(describe(&plan.schema().arrow().clone())?));
+                }
+                let explained = self.explain_query(q)?;
+                let mut text = explained.to_string();
+                if *analyze {
+                    let plan = self.bind(q)?;
+                    let started = std::time::Instant::now();
+                    let result = self.run_plan(plan)?;
+                    text.push_str(&format!(
+                        "== Analyze ==\nrows: {}\nelapsed: {:.3}s\npeak memory: {}\n",
+                        result.num_rows(),
+                        started.elapsed().as_secs_f64(),
+                        crate::exec::memory::human_bytes(self.memory.peak())
+                    ));
+                }
+                Ok(StatementResult::Query(one_column("plan", text.lines().map(str::to_string).collect())?))
+            }
+            Statement::ShowTables { .. } => Ok(StatementResult::Query(one_column("name", self.catalog.names())?)),
+            Statement::Set(set) => self.set(set),
+            other => Err(Error::not_supported(format!(
+                "statement {}",
+                other.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+            ))),
+        }
+    }
+
+    fn make_table(&self, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Arc<MemTable>> {
+        let mut reservation = self.memory.reservation("table");
+        let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+        reservation.try_grow(bytes)?;
+        let n = self.config.exec.target_partitions.max(1);
+        let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); n.min(batches.len().max(1))];
+        let parts = partitions.len();
+        for (i, b) in batches.into_iter().enumerate() {
+            partitions[i % parts].push(b);
+        }
+        Ok(Arc::new(MemTable {
+            schema,
+            partitions,
+            reservation: Mutex::new(reservation),
+        }))
+    }
+
+    fn insert(&mut self, insert: &sqlparser::ast::Insert) -> Result<StatementResult> {
+        let TableObject::TableName(name) = &insert.table else {
+            return Err(Error::not_supported("INSERT into a table function"));
+        };
+        let name = name.to_string();
+        let table = match self.catalog.lookup(&name)? {
+            CatalogEntry::Table(t) => Arc::clone(t),
+            CatalogEntry::View(_) => return Err(Error::plan(format!("cannot insert into view {name}"))),
+        };
+        let source = insert.source.as_ref().ok_or_else(|| Error::not_supported("INSERT without a query"))?;
+        let plan = self.bind(source)?;
+        let result = self.run_plan(plan)?;
+        let target = Arc::clone(&table.schema);
+        // Column i of the result goes to the listed column i (or table column i).
+        let positions: Vec<usize> = if insert.columns.is_empty() {
+            (0..target.fields().len()).collect()
+        } else {
+            insert
+                .columns
+                .iter()
+                .map(|c| {
+                    let c = c.to_string();
+                    target
+                        .fields()
+                        .iter()
+                        .position(|f| f.name().eq_ignore_ascii_case(&c))
+                        .ok_or_else(|| Error::plan(format!("Table \"{name}\" does not have a column with name \"{c}\"")))
+                })
+                .collect::<Result<_>>()?
+        };
+        if result.schema.fields().len() != positions.len() {
+            return Err(Error::plan(format!(
+                "table {name} has {} columns but {} values were supplied",
+                positions.len(),
+                result.schema.fields().len()
+            )));
+        }
+        let mut batches: Vec<RecordBatch> = table.partitions.iter().flatten().cloned().collect();
+        let mut rows = 0u64;
+        for b in &result.batches {
+            rows += b.num_rows() as u64;
+            let columns = target
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(ti, f)| match positions.iter().position(|&p| p == ti) {
+                    Some(src) => cast_array(b.column(src), f.data_type(), false),
+                    None => Ok(arrow::array::new_null_array(f.data_type(), b.num_rows())),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            batches.push(RecordBatch::try_new(Arc::clone(&target), columns)?);
+        }
+        let new_table = self.make_table(target, batches)?;
+        self.catalog.register(&name, CatalogEntry::Table(new_table), true)?;
+        Ok(StatementResult::Done {
+            message: "INSERT".into(),
+            rows: Some(rows),
+        })
+    }
+
+    fn set(&mut self, set: &sqlparser::ast::Set) -> Result<StatementResult> {
+        let sqlparser::ast::Set::SingleAssignment { variable, values, .. } = set else {
+            return Err(Error::not_supported(format!("{set}")));
+        };
+        let name = variable.to_string().to_lowercase();
+        let value = values
+            .first()
+            .map(|v| v.to_string().trim_matches('\'').to_string())
+            .ok_or_else(|| Error::plan(format!("SET {name} needs a value")))?;
+        let as_usize = |v: &str| v.parse::<usize>().map_err(|_| Error::plan(format!("SET {name}: '{v}' is not a number")));
+        match name.as_str() {
+            "threads" | "worker_threads" => {
+                self.config.exec.threads = as_usize(&value)?.max(1);
+                self.config.exec.target_partitions = self.config.exec.threads;
+            }
+            "memory_limit" | "max_memory" => {
+                self.config.memory_limit = parse_bytes(&value)?;
+                self.memory = MemoryPool::new(self.config.memory_limit);
+            }
+            "integer_division" => self.config.integer_division = matches!(value.to_lowercase().as_str(), "true" | "1" | "on"),
+            other => {
+                return Err(Error::plan(format!(
+                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division)"
+                )))
+            }
+        }
+        Ok(StatementResult::Done {
+            message: "SET".into(),
+            rows: None,
+        })
+    }
+}
+
+/// Gives a result batch the query's output schema (names and types as planned).
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    if batch.schema() == *schema {
+        return Ok(batch.clone());
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| cast_array(c, f.data_type(), false))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )?)
+}
+
+/// DESCRIBE's rows, as DuckDB shows them.
+fn describe(schema: &Schema) -> Result<QueryResult> {
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let types: Vec<String> = schema.fields().iter().map(|f| sql_type_name(f.data_type())).collect();
+    let nulls: Vec<String> = schema.fields().iter().map(|_| "YES".to_string()).collect();
+    let out = Arc::new(Schema::new(vec![
+        Field::new("column_name", DataType::Utf8, true),
+        Field::new("column_type", DataType::Utf8, true),
+        Field::new("null", DataType::Utf8, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&out),
+        vec![
+            Arc::new(StringArray::from(names)),
+            Arc::new(StringArray::from(types)),
+            Arc::new(StringArray::from(nulls)),
+        ],
+    )?;
+    Ok(QueryResult {
+        schema: out,
+        batches: vec![batch],
+    })
 }

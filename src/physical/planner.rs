@@ -1,6 +1,593 @@
-//! Physical planner (being written).
-use crate::error::Result;
-use crate::logical::expr::Expr;
-use crate::physical::expr::PhysExprRef;
-/// Lowers a constant expression.
-pub fn lower_constant(e: &Expr) -> Result<PhysExprRef> { let _ = e; Err(crate::error::Error::internal("x")) }
+//! The physical planner: picks an algorithm for every logical node and inserts exchanges.
+//!
+//! * Aggregates run as a partial aggregate in the input's stage, a hash exchange on the
+//!   grouping keys (a gather when there are none) and a final aggregate per bucket. DISTINCT
+//!   aggregates skip the partial step: raw rows are shuffled and aggregated once.
+//! * Joins build a hash table on the smaller side (by estimate). A build side under the
+//!   broadcast threshold is broadcast to the probe side's tasks; otherwise both sides are
+//!   hash-shuffled on the keys.
+//! * ORDER BY sorts (or keeps a top-k of) each partition, gathers the sorted runs and merges
+//!   them; LIMIT keeps a local limit per partition, gathers, and applies the global one.
+
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, ArrayRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion_common::ScalarValue;
+
+use crate::error::{Error, Result};
+use crate::exec::task::ExecConfig;
+use crate::io::{ColumnPredicate, PredicateOp};
+use crate::logical::expr::{BinaryOp, Expr};
+use crate::logical::join_type::JoinType;
+use crate::logical::plan::*;
+use crate::logical::schema::PlanSchema;
+use crate::logical::typecheck::{expr_type, TypeOptions};
+use crate::physical::aggregate::AggregateExpr;
+use crate::physical::expr::{PhysExprRef, PhysicalExpr};
+use crate::physical::ops::exchange::{ExchangeExec, Partitioning};
+use crate::physical::ops::filter::FilterExec;
+use crate::physical::ops::hash_aggregate::{AggregateMode, HashAggregateExec};
+use crate::physical::ops::hash_join::{HashJoinExec, JoinMode};
+use crate::physical::ops::limit::LimitExec;
+use crate::physical::ops::projection::ProjectionExec;
+use crate::physical::ops::scan::{ScanExec, ScanSource};
+use crate::physical::ops::sort::{PhysSortExpr, SortExec};
+use crate::physical::ops::sort_merge::SortPreservingMergeExec;
+use crate::physical::ops::union::UnionExec;
+use crate::physical::ops::values::ValuesExec;
+use crate::physical::plan::{stage_partitions, PlanRef};
+
+/// Lowers a logical expression over `schema` to a physical one (columns by index).
+pub fn lower_expr(e: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<PhysExprRef> {
+    let lower = |x: &Expr| lower_expr(x, schema, opts);
+    Ok(Arc::new(match e {
+        Expr::Column(c) => {
+            let index = schema.resolve(c)?;
+            PhysicalExpr::Column {
+                index,
+                name: c.name.clone(),
+            }
+        }
+        Expr::Literal(v) => PhysicalExpr::Literal(v.clone()),
+        Expr::Alias { expr, .. } => return lower(expr),
+        Expr::Binary { left, op, right } => PhysicalExpr::Binary {
+            left: lower(left)?,
+            op: *op,
+            right: lower(right)?,
+        },
+        Expr::Not(x) => PhysicalExpr::Not(lower(x)?),
+        Expr::Negative(x) => PhysicalExpr::Negative(lower(x)?),
+        Expr::IsNull(x) => PhysicalExpr::IsNull(lower(x)?),
+        Expr::IsNotNull(x) => PhysicalExpr::IsNotNull(lower(x)?),
+        Expr::Between {
+            expr,
+            negated,
+            low,
+            high,
+        } => {
+            let x = lower(expr)?;
+            let both = PhysicalExpr::Binary {
+                left: Arc::new(PhysicalExpr::Binary {
+                    left: Arc::clone(&x),
+                    op: BinaryOp::GtEq,
+                    right: lower(low)?,
+                }),
+                op: BinaryOp::And,
+                right: Arc::new(PhysicalExpr::Binary {
+                    left: x,
+                    op: BinaryOp::LtEq,
+                    right: lower(high)?,
+                }),
+            };
+            if *negated {
+                PhysicalExpr::Not(Arc::new(both))
+            } else {
+                both
+            }
+        }
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            case_insensitive,
+        } => PhysicalExpr::Like {
+            expr: lower(expr)?,
+            pattern: lower(pattern)?,
+            negated: *negated,
+            case_insensitive: *case_insensitive,
+        },
+        Expr::InList { expr, list, negated } => PhysicalExpr::InList {
+            expr: lower(expr)?,
+            list: list.iter().map(lower).collect::<Result<_>>()?,
+            negated: *negated,
+        },
+        Expr::Case {
+            operand,
+            when_then,
+            else_expr,
+        } => {
+            let result_type = expr_type(e, schema, opts)?;
+            let op = operand.as_ref().map(|o| lower(o)).transpose()?;
+            let when_then = when_then
+                .iter()
+                .map(|(w, t)| {
+                    let cond = match &op {
+                        Some(o) => Arc::new(PhysicalExpr::Binary {
+                            left: Arc::clone(o),
+                            op: BinaryOp::Eq,
+                            right: lower(w)?,
+                        }),
+                        None => lower(w)?,
+                    };
+                    Ok((cond, lower(t)?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let else_expr = match else_expr {
+                Some(x) => lower(x)?,
+                None => Arc::new(PhysicalExpr::Literal(ScalarValue::try_from(&result_type)?)),
+            };
+            PhysicalExpr::Case { when_then, else_expr }
+        }
+        Expr::Cast {
+            expr,
+            data_type,
+            try_cast,
+        } => PhysicalExpr::Cast {
+            expr: lower(expr)?,
+            to: data_type.clone(),
+            try_cast: *try_cast,
+        },
+        Expr::Function { func, args } => PhysicalExpr::Function {
+            func: *func,
+            args: args.iter().map(lower).collect::<Result<_>>()?,
+            return_type: expr_type(e, schema, opts)?,
+        },
+        Expr::Aggregate { .. } => return Err(Error::internal(format!("aggregate {e} outside an aggregation"))),
+    }))
+}
+
+/// Lowers an expression without columns (for constant folding).
+pub fn lower_constant(e: &Expr) -> Result<PhysExprRef> {
+    lower_expr(e, &PlanSchema::empty(), TypeOptions::default())
+}
+
+/// Turns logical plans into physical ones.
+pub struct PhysicalPlanner {
+    config: ExecConfig,
+    opts: TypeOptions,
+}
+
+impl PhysicalPlanner {
+    /// A planner with these settings.
+    pub fn new(config: ExecConfig, opts: TypeOptions) -> Self {
+        Self { config, opts }
+    }
+
+    /// Plans `plan`.
+    pub fn plan(&self, plan: &LogicalPlan) -> Result<PlanRef> {
+        match plan {
+            LogicalPlan::Scan(s) => self.plan_scan(s),
+            LogicalPlan::Filter(f) => {
+                let input = self.plan(&f.input)?;
+                let predicate = lower_expr(&f.predicate, &f.input.schema(), self.opts)?;
+                Ok(Arc::new(FilterExec::new(input, predicate)))
+            }
+            LogicalPlan::Projection(p) => {
+                let input = self.plan(&p.input)?;
+                let in_schema = p.input.schema();
+                let exprs = p.exprs.iter().map(|e| lower_expr(e, &in_schema, self.opts)).collect::<Result<_>>()?;
+                Ok(Arc::new(ProjectionExec::new(input, exprs, Arc::clone(p.schema.arrow()))))
+            }
+            LogicalPlan::SubqueryAlias(a) => self.plan(&a.input),
+            LogicalPlan::Aggregate(a) => self.plan_aggregate(a),
+            LogicalPlan::Distinct(d) => {
+                let schema = d.input.schema();
+                let groups = (0..schema.len()).map(|i| Expr::Column(schema.column_ref(i))).collect();
+                let agg = Aggregate {
+                    input: Arc::clone(&d.input),
+                    group_exprs: groups,
+                    aggr_exprs: vec![],
+                    schema: Arc::clone(&schema),
+                };
+                self.plan_aggregate(&agg)
+            }
+            LogicalPlan::Join(j) => self.plan_join(j),
+            LogicalPlan::Sort(s) => {
+                let input = self.plan(&s.input)?;
+                let schema = s.input.schema();
+                let exprs = s
+                    .exprs
+                    .iter()
+                    .map(|e| {
+                        Ok(PhysSortExpr {
+                            expr: lower_expr(&e.expr, &schema, self.opts)?,
+                            descending: !e.asc,
+                            nulls_first: e.nulls_first,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let sorted: PlanRef = Arc::new(SortExec::try_new(input, exprs.clone(), s.fetch)?);
+                if stage_partitions(&sorted) <= 1 {
+                    return Ok(sorted);
+                }
+                let gathered: PlanRef = Arc::new(ExchangeExec::new(sorted, Partitioning::Gather));
+                Ok(Arc::new(SortPreservingMergeExec::try_new(gathered, exprs, s.fetch)?))
+            }
+            LogicalPlan::Limit(l) => {
+                let input = self.plan(&l.input)?;
+                if stage_partitions(&input) <= 1 {
+                    return Ok(Arc::new(LimitExec::new(input, l.skip, l.fetch)));
+                }
+                let local: PlanRef = Arc::new(LimitExec::new(input, 0, l.fetch.map(|f| f.saturating_add(l.skip))));
+                let gathered: PlanRef = Arc::new(ExchangeExec::new(local, Partitioning::Gather));
+                Ok(Arc::new(LimitExec::new(gathered, l.skip, l.fetch)))
+            }
+            LogicalPlan::Union(u) => {
+                let inputs = u.inputs.iter().map(|i| self.plan(i)).collect::<Result<_>>()?;
+                Ok(Arc::new(UnionExec::new(inputs, Arc::clone(u.schema.arrow()))))
+            }
+            LogicalPlan::Values(v) => {
+                let empty = PlanSchema::empty();
+                let schema = Arc::clone(v.schema.arrow());
+                let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+                for (i, field) in schema.fields().iter().enumerate() {
+                    let values = v
+                        .rows
+                        .iter()
+                        .map(|row| {
+                            let value = lower_expr(&row[i], &empty, self.opts)?.evaluate_constant()?;
+                            if value.is_null() {
+                                Ok(ScalarValue::try_from(field.data_type())?)
+                            } else {
+                                Ok(value.cast_to(field.data_type())?)
+                            }
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    columns.push(if values.is_empty() {
+                        new_null_array(field.data_type(), 0)
+                    } else {
+                        ScalarValue::iter_to_array(values)?
+                    });
+                }
+                let batch = RecordBatch::try_new_with_options(
+                    schema,
+                    columns,
+                    &RecordBatchOptions::new().with_row_count(Some(v.rows.len())),
+                )?;
+                Ok(Arc::new(ValuesExec::new(batch)))
+            }
+            LogicalPlan::EmptyRelation(e) => {
+                let batch = RecordBatch::try_new_with_options(
+                    Arc::new(Schema::empty()),
+                    vec![],
+                    &RecordBatchOptions::new().with_row_count(Some(usize::from(e.produce_one_row))),
+                )?;
+                Ok(Arc::new(ValuesExec::new(batch)))
+            }
+        }
+    }
+
+    fn plan_scan(&self, s: &Scan) -> Result<PlanRef> {
+        let schema: SchemaRef = Arc::clone(s.schema.arrow());
+        let predicate = Expr::conjunction(s.filters.iter().cloned())
+            .map(|p| lower_expr(&p, &s.schema, self.opts))
+            .transpose()?;
+        let (source, pruned) = match &s.source {
+            TableSource::File(f) => {
+                let column_predicates = column_predicates(&s.filters, &s.schema, s.projection.as_deref());
+                let all = f.partitions(self.config.file_partition_bytes, &[])?;
+                let kept = if column_predicates.is_empty() {
+                    all.clone()
+                } else {
+                    f.partitions(self.config.file_partition_bytes, &column_predicates)?
+                };
+                let pruned = all.len().saturating_sub(kept.len());
+                (ScanSource::File(Arc::clone(f), kept), pruned)
+            }
+            TableSource::Memory(m) => (ScanSource::Memory(Arc::clone(m)), 0),
+        };
+        Ok(Arc::new(ScanExec::new(
+            s.table_name.clone(),
+            source,
+            s.projection.clone(),
+            predicate,
+            pruned,
+            schema,
+        )))
+    }
+
+    fn aggregate_exprs(&self, a: &Aggregate) -> Result<Vec<AggregateExpr>> {
+        let in_schema = a.input.schema();
+        a.aggr_exprs
+            .iter()
+            .map(|e| match e {
+                Expr::Aggregate {
+                    func,
+                    args,
+                    distinct,
+                    filter,
+                } => {
+                    let input_types = args.iter().map(|x| expr_type(x, &in_schema, self.opts)).collect::<Result<Vec<_>>>()?;
+                    Ok(AggregateExpr {
+                        func: *func,
+                        args: args.iter().map(|x| lower_expr(x, &in_schema, self.opts)).collect::<Result<_>>()?,
+                        input_types: input_types.clone(),
+                        distinct: *distinct,
+                        filter: filter.as_ref().map(|f| lower_expr(f, &in_schema, self.opts)).transpose()?,
+                        name: e.output_name(),
+                        return_type: func.return_type(&input_types)?,
+                    })
+                }
+                other => Err(Error::internal(format!("{other} is not an aggregate call"))),
+            })
+            .collect()
+    }
+
+    fn plan_aggregate(&self, a: &Aggregate) -> Result<PlanRef> {
+        let input = self.plan(&a.input)?;
+        let in_schema = a.input.schema();
+        let out_schema = &a.schema;
+        let groups: Vec<(PhysExprRef, String)> = a
+            .group_exprs
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Ok((lower_expr(g, &in_schema, self.opts)?, out_schema.field(i).name().clone())))
+            .collect::<Result<_>>()?;
+        let aggs = self.aggregate_exprs(a)?;
+        let n = self.config.target_partitions.max(1);
+        let single_input = stage_partitions(&input) <= 1;
+        if aggs.iter().any(|x| x.distinct) || single_input {
+            // Raw rows, shuffled by the keys (or gathered), aggregated once.
+            let exchanged: PlanRef = if single_input {
+                input
+            } else if groups.is_empty() {
+                Arc::new(ExchangeExec::new(input, Partitioning::Gather))
+            } else {
+                let keys = groups.iter().map(|(g, _)| Arc::clone(g)).collect();
+                Arc::new(ExchangeExec::new(input, Partitioning::Hash(keys, n)))
+            };
+            return self.rename(
+                Arc::new(HashAggregateExec::try_new(AggregateMode::Single, groups, aggs, exchanged)?),
+                out_schema.arrow(),
+            );
+        }
+        let partial: PlanRef = Arc::new(HashAggregateExec::try_new(AggregateMode::Partial, groups.clone(), aggs.clone(), input)?);
+        let partial_schema = partial.schema();
+        let final_groups: Vec<(PhysExprRef, String)> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, (_, name))| (PhysicalExpr::column(i, partial_schema.field(i).name().clone()), name.clone()))
+            .collect();
+        let exchanged: PlanRef = if groups.is_empty() {
+            Arc::new(ExchangeExec::new(partial, Partitioning::Gather))
+        } else {
+            let keys = final_groups.iter().map(|(g, _)| Arc::clone(g)).collect();
+            Arc::new(ExchangeExec::new(partial, Partitioning::Hash(keys, n)))
+        };
+        self.rename(
+            Arc::new(HashAggregateExec::try_new(AggregateMode::Final, final_groups, aggs, exchanged)?),
+            out_schema.arrow(),
+        )
+    }
+
+    /// Gives `plan`'s output the logical schema's names and types (a no-op projection when
+    /// they already agree).
+    fn rename(&self, plan: PlanRef, schema: &SchemaRef) -> Result<PlanRef> {
+        let actual = plan.schema();
+        if actual.fields().len() != schema.fields().len() {
+            return Err(Error::internal(format!(
+                "{} produces {} columns, the plan expects {}",
+                plan.name(),
+                actual.fields().len(),
+                schema.fields().len()
+            )));
+        }
+        let same = actual
+            .fields()
+            .iter()
+            .zip(schema.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+        if same {
+            return Ok(plan);
+        }
+        let exprs = actual
+            .fields()
+            .iter()
+            .zip(schema.fields())
+            .enumerate()
+            .map(|(i, (a, b))| {
+                let col = PhysicalExpr::column(i, a.name().clone());
+                if a.data_type() == b.data_type() {
+                    col
+                } else {
+                    Arc::new(PhysicalExpr::Cast {
+                        expr: col,
+                        to: b.data_type().clone(),
+                        try_cast: false,
+                    })
+                }
+            })
+            .collect();
+        Ok(Arc::new(ProjectionExec::new(plan, exprs, Arc::clone(schema))))
+    }
+
+    fn plan_join(&self, j: &Join) -> Result<PlanRef> {
+        let (ls, rs) = (j.left.schema(), j.right.schema());
+        let left_bytes = estimate_bytes(&j.left);
+        let right_bytes = estimate_bytes(&j.right);
+        // Build on the smaller side: swap inputs of an inner join when the right is smaller.
+        let swap = j.join_type == JoinType::Inner && right_bytes < left_bytes;
+        let (build, probe, build_schema, probe_schema, build_bytes) = if swap {
+            (&j.right, &j.left, &rs, &ls, right_bytes)
+        } else {
+            (&j.left, &j.right, &ls, &rs, left_bytes)
+        };
+        let mut build_keys = Vec::with_capacity(j.on.len());
+        let mut probe_keys = Vec::with_capacity(j.on.len());
+        for (l, r) in &j.on {
+            let (b, p) = if swap { (r, l) } else { (l, r) };
+            build_keys.push(lower_expr(b, build_schema, self.opts)?);
+            probe_keys.push(lower_expr(p, probe_schema, self.opts)?);
+        }
+        let joined = build_schema.join(probe_schema);
+        let filter = j.filter.as_ref().map(|f| lower_expr(f, &joined, self.opts)).transpose()?;
+        let build_plan = self.plan(build)?;
+        let probe_plan = self.plan(probe)?;
+        let can_broadcast = matches!(j.join_type, JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti);
+        let n = self.config.target_partitions.max(1);
+        let (left_in, right_in, mode): (PlanRef, PlanRef, JoinMode) =
+            if can_broadcast && (build_bytes <= self.config.broadcast_threshold_bytes || j.on.is_empty()) {
+                (Arc::new(ExchangeExec::new(build_plan, Partitioning::Broadcast)), probe_plan, JoinMode::CollectLeft)
+            } else if j.on.is_empty() {
+                (
+                    Arc::new(ExchangeExec::new(build_plan, Partitioning::Gather)),
+                    Arc::new(ExchangeExec::new(probe_plan, Partitioning::Gather)),
+                    JoinMode::Partitioned,
+                )
+            } else {
+                (
+                    Arc::new(ExchangeExec::new(build_plan, Partitioning::Hash(build_keys.clone(), n))),
+                    Arc::new(ExchangeExec::new(probe_plan, Partitioning::Hash(probe_keys.clone(), n))),
+                    JoinMode::Partitioned,
+                )
+            };
+        let on = build_keys.into_iter().zip(probe_keys).collect();
+        let join: PlanRef = Arc::new(HashJoinExec::try_new(left_in, right_in, on, filter, j.join_type, mode)?);
+        if !swap {
+            return self.rename(join, j.schema.arrow());
+        }
+        // Restore the written column order: left columns first.
+        let (bw, pw) = (build_schema.len(), probe_schema.len());
+        let out = join.schema();
+        let exprs = (0..pw)
+            .map(|i| PhysicalExpr::column(bw + i, out.field(bw + i).name().clone()))
+            .chain((0..bw).map(|i| PhysicalExpr::column(i, out.field(i).name().clone())))
+            .collect();
+        Ok(Arc::new(ProjectionExec::new(join, exprs, Arc::clone(j.schema.arrow()))))
+    }
+}
+
+/// Turns scan filters of the form `column op constant` into predicates the Parquet reader
+/// can test against row-group statistics. `projection` maps scan columns to source columns.
+fn column_predicates(filters: &[Expr], schema: &PlanSchema, projection: Option<&[usize]>) -> Vec<ColumnPredicate> {
+    let mut out = Vec::new();
+    let source_index = |c: &crate::logical::ColumnRef| -> Option<usize> {
+        let i = schema.find(c).ok().flatten()?;
+        Some(projection.map(|p| p[i]).unwrap_or(i))
+    };
+    let op_of = |op: BinaryOp| -> Option<PredicateOp> {
+        Some(match op {
+            BinaryOp::Eq => PredicateOp::Eq,
+            BinaryOp::Lt => PredicateOp::Lt,
+            BinaryOp::LtEq => PredicateOp::LtEq,
+            BinaryOp::Gt => PredicateOp::Gt,
+            BinaryOp::GtEq => PredicateOp::GtEq,
+            _ => return None,
+        })
+    };
+    for f in filters.iter().flat_map(|f| f.clone().split_conjunction()) {
+        match &f {
+            Expr::Binary { left, op, right } => {
+                let (col, lit, op) = match (left.as_ref(), right.as_ref()) {
+                    (Expr::Column(c), Expr::Literal(v)) => (c, v, *op),
+                    (Expr::Literal(v), Expr::Column(c)) => match op.swap() {
+                        Some(s) => (c, v, s),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                if let (Some(column), Some(op)) = (source_index(col), op_of(op)) {
+                    if !lit.is_null() {
+                        out.push(ColumnPredicate {
+                            column,
+                            op,
+                            value: lit.clone(),
+                        });
+                    }
+                }
+            }
+            Expr::Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            } => {
+                if let (Expr::Column(c), Expr::Literal(lo), Expr::Literal(hi)) = (expr.as_ref(), low.as_ref(), high.as_ref()) {
+                    if let Some(column) = source_index(c) {
+                        if !lo.is_null() && !hi.is_null() {
+                            out.push(ColumnPredicate {
+                                column,
+                                op: PredicateOp::GtEq,
+                                value: lo.clone(),
+                            });
+                            out.push(ColumnPredicate {
+                                column,
+                                op: PredicateOp::LtEq,
+                                value: hi.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A rough row count for planning.
+pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
+    match plan {
+        LogicalPlan::Scan(s) => {
+            let base = match &s.source {
+                TableSource::File(f) => {
+                    let st = f.statistics();
+                    st.num_rows.map(|r| r as f64).unwrap_or(st.total_bytes as f64 / 64.0)
+                }
+                TableSource::Memory(m) => m.num_rows() as f64,
+            };
+            let selectivity: f64 = s
+                .filters
+                .iter()
+                .flat_map(|f| f.clone().split_conjunction())
+                .map(|f| match f {
+                    Expr::Binary { op: BinaryOp::Eq, .. } => 0.1,
+                    _ => 0.5,
+                })
+                .product();
+            base * selectivity
+        }
+        LogicalPlan::Filter(f) => estimate_rows(&f.input) * 0.5,
+        LogicalPlan::Aggregate(a) if a.group_exprs.is_empty() => 1.0,
+        LogicalPlan::Aggregate(a) => estimate_rows(&a.input) * 0.2,
+        LogicalPlan::Join(j) => estimate_rows(&j.left).max(estimate_rows(&j.right)),
+        LogicalPlan::Limit(l) => l.fetch.map(|f| f as f64).unwrap_or_else(|| estimate_rows(&l.input)),
+        LogicalPlan::Values(v) => v.rows.len() as f64,
+        LogicalPlan::EmptyRelation(_) => 1.0,
+        LogicalPlan::Union(u) => u.inputs.iter().map(|i| estimate_rows(i)).sum(),
+        other => other.inputs().first().map(|i| estimate_rows(i)).unwrap_or(1.0),
+    }
+}
+
+/// A rough size in bytes of `plan`'s output, for broadcast and build-side decisions.
+pub fn estimate_bytes(plan: &LogicalPlan) -> u64 {
+    let width: u64 = plan
+        .schema()
+        .arrow()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Binary => 24,
+            DataType::Decimal128(_, _) => 16,
+            DataType::Boolean | DataType::Int8 | DataType::UInt8 => 1,
+            DataType::Int16 | DataType::UInt16 => 2,
+            DataType::Int32 | DataType::UInt32 | DataType::Float32 | DataType::Date32 => 4,
+            _ => 8,
+        })
+        .sum::<u64>()
+        .max(1);
+    (estimate_rows(plan) * width as f64) as u64
+}
+
