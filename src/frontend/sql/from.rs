@@ -111,7 +111,7 @@ impl Binder<'_> {
                 }
                 // `FROM 'file.csv'`, `FROM "data/*.parquet"`, `FROM data.csv`.
                 let full = parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
-                if ident.quote_style.is_some() || looks_like_path(&full) {
+                if ident.quote_style == Some('\'') || looks_like_path(&full) {
                     let plan = self.bind_file(&full, ReadOptions::default())?;
                     return self.apply_alias(plan, alias.as_ref(), None);
                 }
