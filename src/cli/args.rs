@@ -149,7 +149,9 @@ mod tests {
 
     #[test]
     fn sources_keep_command_line_order() {
-        let args = parse(&["a.sql", "-c", "select 1", "-f", "b.sql", "-c", "select 2", "c.sql"]);
+        let args = parse(&[
+            "a.sql", "-c", "select 1", "-f", "b.sql", "-c", "select 2", "c.sql",
+        ]);
         assert_eq!(
             args.sources,
             vec![
@@ -187,7 +189,10 @@ mod tests {
         assert_eq!(args.memory_limit, Some(512_000_000));
         assert!(args.timer);
         assert!(args.no_header);
-        assert_eq!(args.disable_rules, vec!["predicate_pushdown", "projection_pushdown"]);
+        assert_eq!(
+            args.disable_rules,
+            vec!["predicate_pushdown", "projection_pushdown"]
+        );
         assert_eq!(args.output, Some(PathBuf::from("out.csv")));
         assert_eq!(args.temp_dir, Some(PathBuf::from("/tmp/spill")));
         assert!(args.sources.is_empty());

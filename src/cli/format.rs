@@ -409,7 +409,11 @@ fn write_delimited(
             .iter()
             .map(|c| ValueRenderer::try_new(c.as_ref(), ""))
             .collect::<Result<Vec<_>>>()?;
-        let text: Vec<bool> = batch.columns().iter().map(|c| is_text(c.data_type())).collect();
+        let text: Vec<bool> = batch
+            .columns()
+            .iter()
+            .map(|c| is_text(c.data_type()))
+            .collect();
         line.clear();
         for row in 0..batch.num_rows() {
             for (i, r) in renderers.iter().enumerate() {
@@ -607,10 +611,12 @@ fn write_table(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptions) 
             table.force_no_tty();
         }
     }
-    table.set_header(shown.iter().map(|col| match col {
-        Some(c) => Cell::new(format!("{}\n{}", headers[*c].0, headers[*c].1))
-            .set_alignment(CellAlignment::Center),
-        None => Cell::new("…").set_alignment(CellAlignment::Center),
+    table.set_header(shown.iter().map(|col| {
+        match col {
+            Some(c) => Cell::new(format!("{}\n{}", headers[*c].0, headers[*c].1))
+                .set_alignment(CellAlignment::Center),
+            None => Cell::new("…").set_alignment(CellAlignment::Center),
+        }
     }));
     let half = rows.len() / 2;
     for (i, row) in cells.iter().enumerate() {
@@ -743,8 +749,14 @@ mod tests {
             None,
         ]);
         result(vec![
-            ("i", Arc::new(Int64Array::from(vec![Some(-7), Some(42), None])) as ArrayRef),
-            ("f", Arc::new(Float64Array::from(vec![Some(1.0), Some(0.1 + 0.2), None]))),
+            (
+                "i",
+                Arc::new(Int64Array::from(vec![Some(-7), Some(42), None])) as ArrayRef,
+            ),
+            (
+                "f",
+                Arc::new(Float64Array::from(vec![Some(1.0), Some(0.1 + 0.2), None])),
+            ),
             (
                 "d",
                 Arc::new(
@@ -753,10 +765,19 @@ mod tests {
                         .unwrap(),
                 ),
             ),
-            ("dt", Arc::new(Date32Array::from(vec![Some(19724), Some(0), None]))),
+            (
+                "dt",
+                Arc::new(Date32Array::from(vec![Some(19724), Some(0), None])),
+            ),
             ("ts", Arc::new(ts)),
-            ("ok", Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]))),
-            ("s", Arc::new(StringArray::from(vec![Some("x"), Some(""), None]))),
+            (
+                "ok",
+                Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+            ),
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("x"), Some(""), None])),
+            ),
         ])
     }
 
@@ -822,7 +843,12 @@ mod tests {
         );
         let quoted = result(vec![(
             "s,1",
-            Arc::new(StringArray::from(vec!["a,b", "say \"hi\"", "two\nlines", " pad"])) as ArrayRef,
+            Arc::new(StringArray::from(vec![
+                "a,b",
+                "say \"hi\"",
+                "two\nlines",
+                " pad",
+            ])) as ArrayRef,
         )]);
         assert_eq!(
             show(&quoted, OutputFormat::Csv),
@@ -841,7 +867,10 @@ mod tests {
             batches: vec![batch(vec![1, 2]), batch(vec![]), batch(vec![3])],
         };
         assert_eq!(show(&r, OutputFormat::Csv), "n\n1\n2\n3\n");
-        assert_eq!(show(&r, OutputFormat::Ndjson), "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
+        assert_eq!(
+            show(&r, OutputFormat::Ndjson),
+            "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"
+        );
         let empty = QueryResult {
             schema,
             batches: vec![],
@@ -854,16 +883,28 @@ mod tests {
     #[test]
     fn tsv_escapes_tabs_and_newlines() {
         let r = result(vec![
-            ("a", Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef),
+            (
+                "a",
+                Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef,
+            ),
             ("b", Arc::new(StringArray::from(vec!["x\ty", "l1\nl2\\"]))),
         ]);
-        assert_eq!(show(&r, OutputFormat::Tsv), "a\tb\n1\tx\\ty\n\tl1\\nl2\\\\\n");
+        assert_eq!(
+            show(&r, OutputFormat::Tsv),
+            "a\tb\n1\tx\\ty\n\tl1\\nl2\\\\\n"
+        );
     }
 
     #[test]
     fn json_and_ndjson() {
-        assert_eq!(show(&one_x(), OutputFormat::Json), "[{\"a\":1,\"b\":\"x\"}]\n");
-        assert_eq!(show(&one_x(), OutputFormat::Ndjson), "{\"a\":1,\"b\":\"x\"}\n");
+        assert_eq!(
+            show(&one_x(), OutputFormat::Json),
+            "[{\"a\":1,\"b\":\"x\"}]\n"
+        );
+        assert_eq!(
+            show(&one_x(), OutputFormat::Ndjson),
+            "{\"a\":1,\"b\":\"x\"}\n"
+        );
         assert_eq!(
             show(&typed(), OutputFormat::Ndjson),
             "{\"i\":-7,\"f\":1.0,\"d\":123.40,\"dt\":\"2024-01-02\",\"ts\":\"2024-01-02 03:04:05\",\"ok\":true,\"s\":\"x\"}\n\
@@ -907,7 +948,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 8, "{text}");
         assert!(lines[2].contains("decimal(15,2)"), "{text}");
-        assert!(lines[4].contains("123.40") && lines[4].contains("2024-01-02 03:04:05 "), "{text}");
+        assert!(
+            lines[4].contains("123.40") && lines[4].contains("2024-01-02 03:04:05 "),
+            "{text}"
+        );
         assert!(lines[5].contains("2024-01-02 03:04:05.5"), "{text}");
         assert_eq!(lines[6].matches("NULL").count(), 7, "{text}");
         // Numbers are right-aligned: "-7" ends where its column ends.
@@ -956,7 +1000,8 @@ mod tests {
             .map(|i| {
                 (
                     format!("column_{i}"),
-                    Arc::new(StringArray::from(vec!["a fairly long value that goes on"])) as ArrayRef,
+                    Arc::new(StringArray::from(vec!["a fairly long value that goes on"]))
+                        as ArrayRef,
                 )
             })
             .collect();
@@ -978,10 +1023,16 @@ mod tests {
         assert!(!text.contains("column_15"), "{text}");
         assert!(text.contains("a fairly long value…"), "{text}");
         let footer = text.lines().last().unwrap();
-        assert!(footer.starts_with("30 columns (") && footer.ends_with(" shown)"), "{text}");
+        assert!(
+            footer.starts_with("30 columns (") && footer.ends_with(" shown)"),
+            "{text}"
+        );
         // Unlimited width: every column, untruncated.
         let text = show(&r, OutputFormat::Table);
-        assert!(text.contains("column_15") && text.contains("goes on"), "{text}");
+        assert!(
+            text.contains("column_15") && text.contains("goes on"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -989,8 +1040,14 @@ mod tests {
         assert_eq!(OutputFormat::from_name("JSONL"), Some(OutputFormat::Ndjson));
         assert_eq!(OutputFormat::from_name("md"), Some(OutputFormat::Markdown));
         assert_eq!(OutputFormat::from_name("xml"), None);
-        assert_eq!(OutputFormat::from_extension(Path::new("out/x.CSV")), Some(OutputFormat::Csv));
-        assert_eq!(OutputFormat::from_extension(Path::new("x.tsv")), Some(OutputFormat::Tsv));
+        assert_eq!(
+            OutputFormat::from_extension(Path::new("out/x.CSV")),
+            Some(OutputFormat::Csv)
+        );
+        assert_eq!(
+            OutputFormat::from_extension(Path::new("x.tsv")),
+            Some(OutputFormat::Tsv)
+        );
         assert_eq!(OutputFormat::from_extension(Path::new("x.parquet")), None);
         assert_eq!(OutputFormat::from_extension(Path::new("noext")), None);
     }

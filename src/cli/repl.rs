@@ -37,7 +37,11 @@ pub fn run(session: &mut Session, mut printer: Printer) -> Result<()> {
     }
     let mut buffer = StatementBuffer::default();
     loop {
-        let prompt = if buffer.is_empty() { PROMPT } else { CONTINUATION };
+        let prompt = if buffer.is_empty() {
+            PROMPT
+        } else {
+            CONTINUATION
+        };
         match editor.readline(prompt) {
             Ok(line) => {
                 if buffer.is_empty() && line.trim_start().starts_with('.') {
@@ -217,7 +221,10 @@ mod tests {
         assert!(buf.is_empty());
         assert_eq!(buf.push_line("select 1"), None);
         assert!(!buf.is_empty());
-        assert_eq!(buf.push_line("  as a;  "), Some("select 1\n  as a;  \n".to_string()));
+        assert_eq!(
+            buf.push_line("  as a;  "),
+            Some("select 1\n  as a;  \n".to_string())
+        );
         assert!(buf.is_empty());
         assert_eq!(buf.push_line("select 2"), None);
         buf.clear();
@@ -229,7 +236,10 @@ mod tests {
         let session = Session::new(SessionConfig::default()).unwrap();
         let mut p = printer();
         let mut out = Vec::new();
-        assert_eq!(dot_command(".mode csv", &session, &mut p, &mut out).unwrap(), DotOutcome::Continue);
+        assert_eq!(
+            dot_command(".mode csv", &session, &mut p, &mut out).unwrap(),
+            DotOutcome::Continue
+        );
         assert_eq!(p.format, OutputFormat::Csv);
         dot_command(".mode", &session, &mut p, &mut out).unwrap();
         assert_eq!(String::from_utf8(out.clone()).unwrap(), "csv\n");
@@ -239,7 +249,10 @@ mod tests {
         assert_eq!(p.opts.max_rows, 10);
         assert!(dot_command(".mode xml", &session, &mut p, &mut out).is_err());
         assert!(dot_command(".bogus", &session, &mut p, &mut out).is_err());
-        assert_eq!(dot_command(".quit", &session, &mut p, &mut out).unwrap(), DotOutcome::Quit);
+        assert_eq!(
+            dot_command(".quit", &session, &mut p, &mut out).unwrap(),
+            DotOutcome::Quit
+        );
     }
 
     #[test]
