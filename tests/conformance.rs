@@ -113,7 +113,9 @@ impl Source {
 
 fn escape(s: &str) -> String {
     let s: String = s.chars().take(2000).collect();
-    s.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "")
+    s.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "")
 }
 
 fn unescape(s: &str) -> String {
@@ -151,7 +153,10 @@ fn child_main(file: &Path) -> ExitCode {
         .map(any_error)
         .collect();
     if source == Source::Sqlite {
-        records.insert(0, Record::Control(Control::ResultMode(ResultMode::ValueWise)));
+        records.insert(
+            0,
+            Record::Control(Control::ResultMode(ResultMode::ValueWise)),
+        );
     }
     let total = records
         .iter()
@@ -179,7 +184,9 @@ fn child_main(file: &Path) -> ExitCode {
     for record in records {
         let (kind, line, sql, types) = match &record {
             Record::Statement { loc, sql, .. } => ('S', loc.line(), sql.as_str(), Vec::new()),
-            Record::Query { loc, sql, expected, .. } => {
+            Record::Query {
+                loc, sql, expected, ..
+            } => {
                 let types = match expected {
                     QueryExpect::Results { types, .. } => types.clone(),
                     QueryExpect::Error(_) => Vec::new(),
@@ -203,7 +210,10 @@ fn child_main(file: &Path) -> ExitCode {
         let status = match runner.run(record) {
             Ok(RecordOutput::Nothing) => format!("SKIP {kind} {line}"),
             Ok(_) => format!("PASS {kind} {line}"),
-            Err(e) => format!("FAIL {kind} {line} {}", escape(&e.display(false).to_string())),
+            Err(e) => format!(
+                "FAIL {kind} {line} {}",
+                escape(&e.display(false).to_string())
+            ),
         };
         let _ = writeln!(out, "{status}");
         let _ = out.flush();
@@ -286,7 +296,10 @@ impl FileResult {
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
 }
 
 /// The files to run, relative to `corpus`: `<area>/*.test|*.slt`, and of `tpch-tiny/` only
@@ -367,7 +380,9 @@ fn run_child(exe: &Path, corpus: &Path, rel: &str, timeout: Duration) -> FileRes
     let _ = reader.join();
     result.seconds = started.elapsed().as_secs_f64();
     match exit {
-        None if result.status == "ok" => result.status = format!("timeout after {}s", timeout.as_secs()),
+        None if result.status == "ok" => {
+            result.status = format!("timeout after {}s", timeout.as_secs_f64())
+        }
         Some(status) if !status.success() => result.status = format!("crash: {status}"),
         _ => {}
     }
@@ -392,7 +407,9 @@ fn run_child(exe: &Path, corpus: &Path, rel: &str, timeout: Duration) -> FileRes
                 } else {
                     result.query_failed += 1;
                 }
-                result.failures.push((line_no, unescape(parts.next().unwrap_or(""))));
+                result
+                    .failures
+                    .push((line_no, unescape(parts.next().unwrap_or(""))));
             }
             _ => reported -= 1,
         }
@@ -438,13 +455,21 @@ fn parent_main() -> Result<bool, String> {
         _ => root.join("..").join("shared").join("conformance"),
     };
     if !corpus.is_dir() {
-        println!("conformance corpus not found at {}; skipped", corpus.display());
+        println!(
+            "conformance corpus not found at {}; skipped",
+            corpus.display()
+        );
         return Ok(true);
     }
-    let corpus = corpus.canonicalize().map_err(|e| format!("{}: {e}", corpus.display()))?;
+    let corpus = corpus
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", corpus.display()))?;
     let filter = std::env::var("RASK_CONFORMANCE_FILTER").unwrap_or_default();
     let timeout = Duration::from_secs_f64(env_or("RASK_CONFORMANCE_TIMEOUT", 20.0));
-    let default_jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4);
+    let default_jobs = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
     let jobs = env_or("RASK_CONFORMANCE_JOBS", default_jobs).max(1);
     let write = std::env::var("RASK_CONFORMANCE_BASELINE").is_ok_and(|v| v == "write");
 
@@ -496,8 +521,11 @@ fn parent_main() -> Result<bool, String> {
     let passed: usize = results.iter().map(FileResult::passed).sum();
     let failed: usize = results.iter().map(FileResult::failed).sum();
     let skipped: usize = results.iter().map(|r| r.skipped).sum();
-    let full: BTreeSet<String> =
-        results.iter().filter(|r| r.fully_passes()).map(|r| r.rel.clone()).collect();
+    let full: BTreeSet<String> = results
+        .iter()
+        .filter(|r| r.fully_passes())
+        .map(|r| r.rel.clone())
+        .collect();
     println!(
         "total: {passed} passed, {failed} failed ({skipped} skipped; {} of {} files pass completely)",
         full.len(),
@@ -543,11 +571,16 @@ fn parent_main() -> Result<bool, String> {
     let log_path = target.join("conformance-failures.txt");
     std::fs::write(&tsv_path, tsv).map_err(|e| format!("{}: {e}", tsv_path.display()))?;
     std::fs::write(&log_path, log).map_err(|e| format!("{}: {e}", log_path.display()))?;
-    println!("per-file results: {}; failures: {}", tsv_path.display(), log_path.display());
+    println!(
+        "per-file results: {}; failures: {}",
+        tsv_path.display(),
+        log_path.display()
+    );
 
     // Baseline.
     let baseline_path = root.join(BASELINE);
-    let baseline = read_baseline(&baseline_path).map_err(|e| format!("{}: {e}", baseline_path.display()))?;
+    let baseline =
+        read_baseline(&baseline_path).map_err(|e| format!("{}: {e}", baseline_path.display()))?;
     let ran: BTreeSet<&str> = results.iter().map(|r| r.rel.as_str()).collect();
     if write {
         // Keep entries of files this run did not cover (a filter was set).
@@ -557,8 +590,13 @@ fn parent_main() -> Result<bool, String> {
             .cloned()
             .collect();
         new.extend(full.iter().cloned());
-        write_baseline(&baseline_path, &new).map_err(|e| format!("{}: {e}", baseline_path.display()))?;
-        println!("baseline written: {} files in {}", new.len(), baseline_path.display());
+        write_baseline(&baseline_path, &new)
+            .map_err(|e| format!("{}: {e}", baseline_path.display()))?;
+        println!(
+            "baseline written: {} files in {}",
+            new.len(),
+            baseline_path.display()
+        );
         return Ok(true);
     }
     let mut regressions = Vec::new();
@@ -570,8 +608,17 @@ fn parent_main() -> Result<bool, String> {
             regressions.push(format!("{f}: listed in the baseline but not in the corpus"));
         } else if !full.contains(f) {
             let r = results.iter().find(|r| &r.rel == f).expect("ran");
-            let first = r.failures.first().map(|(l, m)| format!("line {l}: {}", m.lines().next().unwrap_or(""))).unwrap_or_default();
-            regressions.push(format!("{f}: {} passed, {} failed ({}) {first}", r.passed(), r.failed(), r.status));
+            let first = r
+                .failures
+                .first()
+                .map(|(l, m)| format!("line {l}: {}", m.lines().next().unwrap_or("")))
+                .unwrap_or_default();
+            regressions.push(format!(
+                "{f}: {} passed, {} failed ({}) {first}",
+                r.passed(),
+                r.failed(),
+                r.status
+            ));
         }
     }
     let new_passes: Vec<&String> = full.iter().filter(|f| !baseline.contains(*f)).collect();
@@ -585,7 +632,10 @@ fn parent_main() -> Result<bool, String> {
         }
     }
     if regressions.is_empty() {
-        println!("baseline: all {} listed files pass", baseline.iter().filter(|f| f.contains(&filter)).count());
+        println!(
+            "baseline: all {} listed files pass",
+            baseline.iter().filter(|f| f.contains(&filter)).count()
+        );
         Ok(true)
     } else {
         eprintln!("baseline regressions ({}):", regressions.len());

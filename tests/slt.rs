@@ -55,7 +55,11 @@ fn main() -> ExitCode {
     let mut trials: Vec<Trial> = files
         .into_iter()
         .map(|path| {
-            let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             Trial::test(name, move || {
                 if complete {
                     complete_file(&path)
@@ -82,8 +86,10 @@ fn slt_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn new_runner() -> Runner<RaskDb, impl FnMut() -> std::future::Ready<Result<RaskDb, common::DbError>>> {
-    let mut runner = Runner::new(|| std::future::ready(RaskDb::new(test_config(false), Dialect::DuckDb)));
+fn new_runner(
+) -> Runner<RaskDb, impl FnMut() -> std::future::Ready<Result<RaskDb, common::DbError>>> {
+    let mut runner =
+        Runner::new(|| std::future::ready(RaskDb::new(test_config(false), Dialect::DuckDb)));
     runner.add_label("rask");
     runner.with_validator(tolerant_validator);
     runner.with_column_validator(column_count_validator);
@@ -191,10 +197,18 @@ fn self_check() -> Result<(), Failed> {
         (f64::NEG_INFINITY, "-inf"),
         (f64::NAN, "nan"),
     ] {
-        check(&format!("double {v:?}"), format_float_duckdb(v, false), expected);
+        check(
+            &format!("double {v:?}"),
+            format_float_duckdb(v, false),
+            expected,
+        );
     }
     check("float 0.1", format_float_duckdb(0.1f32 as f64, true), "0.1");
-    check("float 3.4e38", format_float_duckdb(3.4e38f32 as f64, true), "3.4e+38");
+    check(
+        "float 3.4e38",
+        format_float_duckdb(3.4e38f32 as f64, true),
+        "3.4e+38",
+    );
 
     let duck = |a: ArrayRef, row: usize| render_cell(a.as_ref(), row, Dialect::DuckDb, None);
     let strings: ArrayRef = Arc::new(StringArray::from(vec![Some("a b"), Some(""), None]));
@@ -204,7 +218,12 @@ fn self_check() -> Result<(), Failed> {
     let bools: ArrayRef = Arc::new(BooleanArray::from(vec![true, false]));
     check("true", duck(bools.clone(), 0), "true");
     check("false", duck(bools.clone(), 1), "false");
-    let sqlite_int = render_cell(bools.as_ref(), 0, Dialect::Sqlite, Some(&DefaultColumnType::Integer));
+    let sqlite_int = render_cell(
+        bools.as_ref(),
+        0,
+        Dialect::Sqlite,
+        Some(&DefaultColumnType::Integer),
+    );
     check("sqlite boolean", sqlite_int, "1");
     let dec: ArrayRef = Arc::new(
         Decimal128Array::from(vec![150, -5])
@@ -227,12 +246,22 @@ fn self_check() -> Result<(), Failed> {
     );
     check(
         "sqlite double as I",
-        render_cell(floats.as_ref(), 0, Dialect::Sqlite, Some(&DefaultColumnType::Integer)),
+        render_cell(
+            floats.as_ref(),
+            0,
+            Dialect::Sqlite,
+            Some(&DefaultColumnType::Integer),
+        ),
         "2",
     );
     check(
         "sqlite double as R",
-        render_cell(floats.as_ref(), 1, Dialect::Sqlite, Some(&DefaultColumnType::FloatingPoint)),
+        render_cell(
+            floats.as_ref(),
+            1,
+            Dialect::Sqlite,
+            Some(&DefaultColumnType::FloatingPoint),
+        ),
         "0.333",
     );
     let f32s: ArrayRef = Arc::new(Float32Array::from(vec![0.1f32]));
@@ -248,8 +277,16 @@ fn self_check() -> Result<(), Failed> {
         -1,
     ]));
     check("timestamp", duck(ts.clone(), 0), "2020-01-01 12:00:00");
-    check("timestamp fraction", duck(ts.clone(), 1), "2020-01-01 12:00:00.5");
-    check("timestamp before 1970", duck(ts, 2), "1969-12-31 23:59:59.999999");
+    check(
+        "timestamp fraction",
+        duck(ts.clone(), 1),
+        "2020-01-01 12:00:00.5",
+    );
+    check(
+        "timestamp before 1970",
+        duck(ts, 2),
+        "1969-12-31 23:59:59.999999",
+    );
     let ts_tz: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![0]).with_timezone("UTC"));
     check("timestamptz", duck(ts_tz, 0), "1970-01-01 00:00:00+00");
     let iv: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from(vec![
@@ -266,9 +303,9 @@ fn self_check() -> Result<(), Failed> {
     check("negative day", duck(iv.clone(), 3), "-1 day");
     check("negative time", duck(iv.clone(), 4), "1 year -00:00:01");
     check("long time", duck(iv, 5), "25:00:00.5");
-    let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(
-        vec![Some(1), None, Some(2)],
-    )]));
+    let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+        Some(vec![Some(1), None, Some(2)]),
+    ]));
     check("list", duck(list, 0), "[1, NULL, 2]");
     let st: ArrayRef = Arc::new(StructArray::from(vec![
         (
@@ -300,7 +337,10 @@ fn self_check() -> Result<(), Failed> {
             errors.push(format!("token_matches({a:?}, {e:?}) should be {want}"));
         }
     }
-    let rows = vec![vec!["1".to_string(), "a".to_string()], vec!["2".to_string(), "b".to_string()]];
+    let rows = vec![
+        vec!["1".to_string(), "a".to_string()],
+        vec!["2".to_string(), "b".to_string()],
+    ];
     let rowwise = ["1\ta".to_string(), "2   b".to_string()];
     let valuewise = ["1", "a", "2", "b"].map(String::from);
     let wrong = ["1 a".to_string(), "2 c".to_string()];

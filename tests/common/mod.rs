@@ -20,12 +20,11 @@ use arrow::array::{
 };
 use arrow::datatypes::{
     DataType, Date32Type, Date64Type, DurationMicrosecondType, DurationMillisecondType,
-    DurationNanosecondType, DurationSecondType, Float16Type, Float32Type, Float64Type,
-    Int16Type, Int32Type, Int64Type, Int8Type, IntervalDayTimeType, IntervalMonthDayNanoType,
-    IntervalUnit, IntervalYearMonthType, Time32MillisecondType, Time32SecondType,
-    Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type,
-    UInt32Type, UInt64Type, UInt8Type,
+    DurationNanosecondType, DurationSecondType, Float16Type, Float32Type, Float64Type, Int16Type,
+    Int32Type, Int64Type, Int8Type, IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit,
+    IntervalYearMonthType, Time32MillisecondType, Time32SecondType, Time64MicrosecondType,
+    Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use rask::{Session, SessionConfig, StatementResult};
@@ -279,10 +278,10 @@ fn arrow_display(array: &dyn Array, row: usize) -> String {
 
 /// DuckDB's VARCHAR cast of one (non-null) cell.
 pub fn duckdb_value(array: &dyn Array, row: usize) -> String {
-    duckdb_value_inner(array, row, false)
+    duckdb_value_inner(array, row)
 }
 
-fn duckdb_value_inner(array: &dyn Array, row: usize, nested: bool) -> String {
+fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
     if array.is_null(row) {
         return "NULL".to_string();
     }
@@ -291,13 +290,16 @@ fn duckdb_value_inner(array: &dyn Array, row: usize, nested: bool) -> String {
     }
     match array.data_type() {
         DataType::Boolean => bool_text(array.as_boolean(), row),
-        DataType::Float16 => {
-            format_float_duckdb(array.as_primitive::<Float16Type>().value(row).to_f64(), false)
-        }
+        DataType::Float16 => format_float_duckdb(
+            array.as_primitive::<Float16Type>().value(row).to_f64(),
+            false,
+        ),
         DataType::Float32 => {
             format_float_duckdb(array.as_primitive::<Float32Type>().value(row) as f64, true)
         }
-        DataType::Float64 => format_float_duckdb(array.as_primitive::<Float64Type>().value(row), false),
+        DataType::Float64 => {
+            format_float_duckdb(array.as_primitive::<Float64Type>().value(row), false)
+        }
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>().value(row) as i64;
             format_timestamp_nanos(days * 86_400 * 1_000_000_000, false)
@@ -309,8 +311,12 @@ fn duckdb_value_inner(array: &dyn Array, row: usize, nested: bool) -> String {
         DataType::Timestamp(unit, tz) => {
             let v = match unit {
                 TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
-                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row),
-                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
+                TimeUnit::Millisecond => {
+                    array.as_primitive::<TimestampMillisecondType>().value(row)
+                }
+                TimeUnit::Microsecond => {
+                    array.as_primitive::<TimestampMicrosecondType>().value(row)
+                }
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
             };
             let nanos = (v as i128) * unit_nanos(unit) as i128;
@@ -333,9 +339,11 @@ fn duckdb_value_inner(array: &dyn Array, row: usize, nested: bool) -> String {
         }
         DataType::Interval(unit) => {
             let (months, days, nanos) = match unit {
-                IntervalUnit::YearMonth => {
-                    (array.as_primitive::<IntervalYearMonthType>().value(row), 0, 0)
-                }
+                IntervalUnit::YearMonth => (
+                    array.as_primitive::<IntervalYearMonthType>().value(row),
+                    0,
+                    0,
+                ),
                 IntervalUnit::DayTime => {
                     let v = array.as_primitive::<IntervalDayTimeType>().value(row);
                     (0, v.days, v.milliseconds as i64 * 1_000_000)
@@ -372,8 +380,8 @@ fn duckdb_value_inner(array: &dyn Array, row: usize, nested: bool) -> String {
                 .map(|i| {
                     format!(
                         "{}={}",
-                        duckdb_value_inner(entries.column(0).as_ref(), i, true),
-                        duckdb_value_inner(entries.column(1).as_ref(), i, true)
+                        duckdb_value_inner(entries.column(0).as_ref(), i),
+                        duckdb_value_inner(entries.column(1).as_ref(), i)
                     )
                 })
                 .collect();
@@ -381,7 +389,7 @@ fn duckdb_value_inner(array: &dyn Array, row: usize, nested: bool) -> String {
         }
         DataType::Dictionary(_, value_type) => {
             match arrow::compute::cast(&array.slice(row, 1), value_type) {
-                Ok(values) => duckdb_value_inner(values.as_ref(), 0, nested),
+                Ok(values) => duckdb_value_inner(values.as_ref(), 0),
                 Err(e) => format!("<cast error: {e}>"),
             }
         }
@@ -398,8 +406,9 @@ fn list_text<O: OffsetSizeTrait>(list: &GenericListArray<O>, row: usize) -> Stri
 }
 
 fn values_text(values: &ArrayRef) -> String {
-    let parts: Vec<String> =
-        (0..values.len()).map(|i| duckdb_value_inner(values.as_ref(), i, true)).collect();
+    let parts: Vec<String> = (0..values.len())
+        .map(|i| duckdb_value_inner(values.as_ref(), i))
+        .collect();
     format!("[{}]", parts.join(", "))
 }
 
@@ -408,7 +417,7 @@ fn struct_text(array: &StructArray, row: usize) -> String {
         .fields()
         .iter()
         .zip(array.columns())
-        .map(|(f, col)| format!("'{}': {}", f.name(), duckdb_value_inner(col.as_ref(), row, true)))
+        .map(|(f, col)| format!("'{}': {}", f.name(), duckdb_value_inner(col.as_ref(), row)))
         .collect();
     format!("{{{}}}", parts.join(", "))
 }
@@ -441,7 +450,10 @@ fn format_timestamp_nanos(nanos: i64, time: bool) -> String {
             let naive = dt.naive_utc();
             let date = naive.date();
             if time {
-                format!("{date} {}", format_clock(sub as i128 + (secs.rem_euclid(86_400) as i128) * 1_000_000_000))
+                format!(
+                    "{date} {}",
+                    format_clock(sub as i128 + (secs.rem_euclid(86_400) as i128) * 1_000_000_000)
+                )
             } else {
                 format!("{date}")
             }
@@ -522,7 +534,10 @@ pub fn format_float_duckdb(v: f64, single: bool) -> String {
         if point <= 0 {
             format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
         } else if (point as usize) >= digits.len() {
-            format!("{sign}{digits}{}.0", "0".repeat(point as usize - digits.len()))
+            format!(
+                "{sign}{digits}{}.0",
+                "0".repeat(point as usize - digits.len())
+            )
         } else {
             let (int, frac) = digits.split_at(point as usize);
             format!("{sign}{int}.{frac}")
@@ -562,7 +577,12 @@ fn sqlite_value(array: &dyn Array, row: usize, letter: Option<&DefaultColumnType
         }
         _ => {
             if let DataType::Boolean = array.data_type() {
-                return if array.as_boolean().value(row) { "1" } else { "0" }.to_string();
+                return if array.as_boolean().value(row) {
+                    "1"
+                } else {
+                    "0"
+                }
+                .to_string();
             }
             duckdb_value(array, row)
                 .chars()
@@ -626,7 +646,10 @@ fn trim_decimal(s: String) -> String {
 /// Column check: only the number of columns must agree (the letters of foreign files are not
 /// exact).
 #[allow(clippy::ptr_arg)]
-pub fn column_count_validator(actual: &Vec<DefaultColumnType>, expected: &Vec<DefaultColumnType>) -> bool {
+pub fn column_count_validator(
+    actual: &Vec<DefaultColumnType>,
+    expected: &Vec<DefaultColumnType>,
+) -> bool {
     actual.len() == expected.len()
 }
 
@@ -634,7 +657,11 @@ pub fn column_count_validator(actual: &Vec<DefaultColumnType>, expected: &Vec<De
 /// equal text, numbers within a relative tolerance of 1e-6 (integers exactly, NaN equal to
 /// NaN), `true`/`false` equal to `1`/`0`. A multi-column result also matches when the expected
 /// lines list it one value per line.
-pub fn tolerant_validator(normalizer: Normalizer, actual: &[Vec<String>], expected: &[String]) -> bool {
+pub fn tolerant_validator(
+    normalizer: Normalizer,
+    actual: &[Vec<String>],
+    expected: &[String],
+) -> bool {
     let expected: Vec<String> = expected.iter().map(normalizer).collect();
     let rows: Vec<String> = actual
         .iter()
