@@ -1,3 +1,6 @@
 //! The command line: arguments, running scripts, the REPL and output formats.
 
+pub mod args;
+pub mod format;
+pub mod repl;
 pub mod run;

@@ -1,6 +1,415 @@
-//! Running rask from the command line.
+//! Running rask from the command line: builds the session from the arguments, gathers the SQL
+//! (`-c` texts, script files, stdin) and prints each statement's result as it comes.
+//!
+//! Errors are printed once, to stderr, as `Error: <message>` (a parse error also shows the
+//! offending line with a caret under the column). Exit codes: 0 on success and on a closed
+//! output pipe, 1 on an error, 130 when the query was cancelled with Ctrl-C, 2 on a usage
+//! error (from clap).
+
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::cli::args::{Args, Source};
+use crate::cli::format::{write_result, FormatOptions, OutputFormat};
+use crate::cli::repl;
+use crate::error::{Error, Result};
+use crate::session::{Session, SessionConfig, StatementResult};
+
+/// Exit code after a query cancelled with Ctrl-C (128 + SIGINT).
+pub const EXIT_CANCELLED: i32 = 130;
 
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let args = Args::parse_env();
+    match run(&args) {
+        Ok(()) => 0,
+        Err(failure) => failure.exit_code(),
+    }
+}
+
+/// A run that failed, already reported to the user.
+#[derive(Debug)]
+pub struct Failure {
+    cancelled: bool,
+}
+
+impl Failure {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        if self.cancelled {
+            EXIT_CANCELLED
+        } else {
+            1
+        }
+    }
+}
+
+/// How results are printed; shared by scripts and the REPL.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    /// The output format.
+    pub format: OutputFormat,
+    /// Header, row and width limits.
+    pub opts: FormatOptions,
+    /// Print the elapsed time of each statement to stderr.
+    pub timer: bool,
+}
+
+impl Printer {
+    /// Writes one statement result; `Done` results print nothing.
+    pub fn print(&self, result: &StatementResult, out: &mut dyn Write) -> Result<()> {
+        match result {
+            StatementResult::Query(q) => {
+                write_result(q, self.format, out, &self.opts)?;
+                out.flush().map_err(|e| Error::io("<output>", e))
+            }
+            StatementResult::Done { .. } => Ok(()),
+        }
+    }
+}
+
+/// Runs the statements of `sql`, printing each result to `out` as soon as it is ready.
+pub fn run_sql(
+    session: &mut Session,
+    sql: &str,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let cancel = session.cancel_flag();
+    cancel.store(false, Ordering::SeqCst);
+    let mut started = Instant::now();
+    let outcome = session.run_script(sql, |result| {
+        let elapsed = started.elapsed();
+        if cancel.load(Ordering::SeqCst) {
+            return Err(Error::Cancelled);
+        }
+        printer.print(&result, out)?;
+        if printer.timer {
+            let _ = writeln!(
+                std::io::stderr(),
+                "Run Time (s): real {:.3}",
+                elapsed.as_secs_f64()
+            );
+        }
+        started = Instant::now();
+        Ok(())
+    });
+    cancel.store(false, Ordering::SeqCst);
+    outcome
+}
+
+/// Prints `err` to stderr as `Error: <message>`; for a parse error with a position in `sql`,
+/// also the offending line and a caret under the column.
+pub fn report_error(err: &Error, sql: Option<&str>) {
+    let mut text = format!("Error: {err}\n");
+    if let (
+        Error::Parse {
+            location: Some(loc),
+            ..
+        },
+        Some(sql),
+    ) = (err, sql)
+    {
+        text.push_str(&caret_lines(sql, loc.line, loc.column));
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// `LINE n: <text>` and a caret under 1-based `column` of 1-based `line` of `sql`; empty when
+/// the line does not exist.
+pub fn caret_lines(sql: &str, line: u64, column: u64) -> String {
+    let Some(text) = usize::try_from(line)
+        .ok()
+        .and_then(|l| l.checked_sub(1))
+        .and_then(|l| sql.lines().nth(l))
+    else {
+        return String::new();
+    };
+    let prefix = format!("LINE {line}: ");
+    let mut pad: String = " ".repeat(prefix.chars().count());
+    let before = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
+    // Keep tabs as tabs so the caret lines up however the terminal expands them.
+    pad.extend(
+        text.chars()
+            .take(before)
+            .map(|c| if c == '\t' { '\t' } else { ' ' }),
+    );
+    format!("{prefix}{text}\n{pad}^\n")
+}
+
+/// Reports `err` and turns it into the run's outcome: a closed pipe is a quiet success.
+fn fail(err: Error, sql: Option<&str>) -> std::result::Result<(), Failure> {
+    if err.is_broken_pipe() {
+        return Ok(());
+    }
+    report_error(&err, sql);
+    Err(Failure {
+        cancelled: matches!(err, Error::Cancelled),
+    })
+}
+
+/// The session configuration the arguments ask for.
+pub fn session_config(args: &Args) -> SessionConfig {
+    let mut config = SessionConfig::default();
+    if let Some(threads) = args.threads {
+        config.exec.threads = threads;
+        config.exec.target_partitions = threads;
+    }
+    if let Some(limit) = args.memory_limit {
+        config.memory_limit = limit;
+    }
+    config
+        .disabled_rules
+        .extend(args.disable_rules.iter().cloned());
+    config
+}
+
+/// Runs rask with `args`; errors are reported before returning.
+pub fn run(args: &Args) -> std::result::Result<(), Failure> {
+    if let Some(dir) = &args.temp_dir {
+        if let Err(e) = use_temp_dir(dir) {
+            return fail(e, None);
+        }
+    }
+    let mut session = match Session::new(session_config(args)) {
+        Ok(s) => s,
+        Err(e) => return fail(e, None),
+    };
+    install_ctrlc(session.cancel_flag());
+
+    let stdout_tty = std::io::stdout().is_terminal();
+    if args.sources.is_empty() && std::io::stdin().is_terminal() {
+        let printer = stdout_printer(args, stdout_tty);
+        return repl::run(&mut session, printer).or_else(|e| fail(e, None));
+    }
+    let scripts = match load_sources(args) {
+        Ok(s) => s,
+        Err(e) => return fail(e, None),
+    };
+    match &args.output {
+        Some(path) => run_to_file(&mut session, &scripts, args, path),
+        None => {
+            let printer = stdout_printer(args, stdout_tty);
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            for sql in &scripts {
+                if let Err(e) = run_sql(&mut session, sql, &printer, &mut out) {
+                    return fail(e, Some(sql));
+                }
+            }
+            out.flush()
+                .map_err(|e| Error::io("<output>", e))
+                .or_else(|e| fail(e, None))
+        }
+    }
+}
+
+/// The printer for standard output: table on a terminal (fitted to its width), csv otherwise.
+pub fn stdout_printer(args: &Args, stdout_tty: bool) -> Printer {
+    let format = args.format.unwrap_or(if stdout_tty {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Csv
+    });
+    Printer {
+        format,
+        opts: FormatOptions {
+            header: !args.no_header,
+            max_width: if stdout_tty { terminal_width() } else { None },
+            ..FormatOptions::default()
+        },
+        timer: args.timer,
+    }
+}
+
+/// The width of the terminal on stdout, if it is one.
+pub fn terminal_width() -> Option<u16> {
+    comfy_table::Table::new().width()
+}
+
+/// Writes every result to a temporary file next to `path` and renames it into place once all
+/// statements succeeded, so a failed run leaves no half-written file.
+fn run_to_file(
+    session: &mut Session,
+    scripts: &[String],
+    args: &Args,
+    path: &Path,
+) -> std::result::Result<(), Failure> {
+    let format = match args.format.or_else(|| OutputFormat::from_extension(path)) {
+        Some(f) => f,
+        None => {
+            let err = Error::InvalidInput(format!(
+                "cannot tell the output format from '{}': use a .csv, .tsv, .json, .ndjson or .md \
+                 name, or --format",
+                path.display()
+            ));
+            return fail(err, None);
+        }
+    };
+    let printer = Printer {
+        format,
+        opts: FormatOptions {
+            header: !args.no_header,
+            ..FormatOptions::default()
+        },
+        timer: args.timer,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let display = path.display().to_string();
+    let tmp = match tempfile::Builder::new()
+        .prefix(".rask-output-")
+        .tempfile_in(&dir)
+    {
+        Ok(t) => t,
+        Err(e) => return fail(Error::io(dir.display().to_string(), e), None),
+    };
+    let mut out = BufWriter::new(tmp);
+    for sql in scripts {
+        if let Err(e) = run_sql(session, sql, &printer, &mut out) {
+            return fail(rename_output_error(e, &display), Some(sql));
+        }
+    }
+    let tmp = match out.into_inner() {
+        Ok(t) => t,
+        Err(e) => return fail(Error::io(display, e.into_error()), None),
+    };
+    match tmp.persist(path) {
+        Ok(_) => Ok(()),
+        Err(e) => fail(Error::io(display, e.error), None),
+    }
+}
+
+/// Names the output file in write errors (they say `<output>` otherwise).
+fn rename_output_error(err: Error, path: &str) -> Error {
+    match err {
+        Error::Io { path: p, source } if p == "<output>" => Error::io(path, source),
+        other => other,
+    }
+}
+
+/// Reads the SQL of every source, in order: `-c` texts as given, files from disk, and the whole
+/// of stdin when there is no source.
+pub fn load_sources(args: &Args) -> Result<Vec<String>> {
+    if args.sources.is_empty() {
+        let mut sql = String::new();
+        std::io::stdin()
+            .read_to_string(&mut sql)
+            .map_err(|e| Error::io("<stdin>", e))?;
+        return Ok(vec![sql]);
+    }
+    args.sources
+        .iter()
+        .map(|s| match s {
+            Source::Command(text) => Ok(text.clone()),
+            Source::File(path) => {
+                std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))
+            }
+        })
+        .collect()
+}
+
+/// Points spill files at `dir`. The session has no temp-dir setting yet; spills use the
+/// process temp dir, so this sets `TMPDIR` before any thread starts.
+fn use_temp_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::InvalidInput(format!(
+            "--temp-dir '{}' is not a directory",
+            dir.display()
+        )));
+    }
+    std::env::set_var("TMPDIR", dir);
+    Ok(())
+}
+
+/// On Ctrl-C sets `cancel` (the running query stops with "Query cancelled"); a second Ctrl-C
+/// before the flag was consumed exits at once with code 130.
+fn install_ctrlc(cancel: Arc<AtomicBool>) {
+    let _ = ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            std::process::exit(EXIT_CANCELLED);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::*;
+    use crate::error::Location;
+
+    #[test]
+    fn caret_points_at_the_column() {
+        let sql = "select 1;\nselec 2 frm t;";
+        assert_eq!(
+            caret_lines(sql, 2, 9),
+            "LINE 2: selec 2 frm t;\n                ^\n"
+        );
+        assert_eq!(caret_lines(sql, 1, 1), "LINE 1: select 1;\n        ^\n");
+        assert_eq!(caret_lines(sql, 7, 1), "");
+        assert_eq!(caret_lines("\tx y", 1, 4), "LINE 1: \tx y\n        \t  ^\n");
+    }
+
+    #[test]
+    fn parse_errors_keep_their_location() {
+        let err = Error::Parse {
+            message: "Expected FROM".into(),
+            location: Some(Location { line: 1, column: 3 }),
+        };
+        assert!(matches!(err, Error::Parse { location: Some(l), .. } if l.column == 3));
+        assert_eq!(fail(err, Some("a b")).map_err(|f| f.exit_code()), Err(1));
+        assert_eq!(
+            fail(Error::Cancelled, None).map_err(|f| f.exit_code()),
+            Err(130)
+        );
+        let pipe = Error::io(
+            "<output>",
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        );
+        assert!(fail(pipe, None).is_ok());
+    }
+
+    #[test]
+    fn config_from_args() {
+        let args =
+            Args::try_parse_from_iter(["rask", "-t", "3", "-m", "1GB", "--disable-rule", "x"])
+                .unwrap();
+        let config = session_config(&args);
+        assert_eq!(config.exec.threads, 3);
+        assert_eq!(config.exec.target_partitions, 3);
+        assert_eq!(config.memory_limit, 1_000_000_000);
+        assert!(config.disabled_rules.contains("x"));
+    }
+
+    #[test]
+    fn printer_defaults_follow_the_terminal() {
+        let args = Args::try_parse_from_iter(["rask", "--no-header"]).unwrap();
+        assert_eq!(stdout_printer(&args, false).format, OutputFormat::Csv);
+        assert!(!stdout_printer(&args, false).opts.header);
+        let args = Args::try_parse_from_iter(["rask", "-F", "json"]).unwrap();
+        assert_eq!(stdout_printer(&args, true).format, OutputFormat::Json);
+    }
+
+    #[test]
+    fn sources_are_read_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.sql");
+        std::fs::write(&file, "select 2;").unwrap();
+        let args = Args::try_parse_from_iter([
+            OsStr::new("rask"),
+            OsStr::new("-c"),
+            OsStr::new("select 1"),
+            file.as_os_str(),
+        ])
+        .unwrap();
+        assert_eq!(load_sources(&args).unwrap(), vec!["select 1", "select 2;"]);
+        let missing = Args::try_parse_from_iter(["rask", "-f", "/nonexistent/x.sql"]).unwrap();
+        let err = load_sources(&missing).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/x.sql"), "{err}");
+    }
 }

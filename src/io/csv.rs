@@ -1,1 +1,326 @@
-//! TODO
+//! CSV sources: sniffing the dialect, header and column types from the first file, and
+//! scanning a partition (a whole file or a byte range) with Arrow's vectorized decoder.
+//! A value that does not fit its column's type is reported with file, line and field.
+
+use std::io::{BufRead, Read};
+use std::sync::{Arc, OnceLock};
+
+use arrow::csv::reader::{Decoder, Format};
+use arrow::csv::ReaderBuilder;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use regex::Regex;
+
+use crate::error::{Error, Result};
+use crate::io::csv_records::{read_records, Dialect, RecordScanner};
+use crate::io::csv_sniff::{detect_delimiter, detect_header, header_names, infer_types, is_null, sql_type_name};
+use crate::io::input::{lines_before, open_file, open_partition};
+use crate::io::source::{CsvOptions, FileMeta, PartitionKind};
+use crate::physical::plan::BatchStream;
+
+/// How many bytes delimiter detection looks at.
+const DELIMITER_SAMPLE_BYTES: u64 = 1 << 20;
+
+/// What the sniffer learned about a CSV source, kept for scanning.
+#[derive(Debug, Clone)]
+pub struct CsvLayout {
+    /// The schema the decoder parses: the source schema, plus a trailing empty column when
+    /// every line ends with the delimiter (that column is never output).
+    pub decode_schema: SchemaRef,
+    /// Delimiter, quote and escape.
+    pub dialect: Dialect,
+    /// Whether each file starts with a header line.
+    pub header: bool,
+    /// Text that reads as NULL besides the empty field.
+    pub null_string: Option<String>,
+    /// False when a quoted field spans lines: files are then never split into byte ranges.
+    pub splittable: bool,
+    /// How many records the types were inferred from (for error messages).
+    pub sampled_rows: usize,
+}
+
+/// Sniffs the first file: returns the options with detected values filled in, the schema
+/// and the layout used to scan.
+pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaRef, CsvLayout)> {
+    let io_err = |e| Error::io(&first.display_name, e);
+    let escape = opts.escape.filter(|e| *e != opts.quote);
+    let delimiter = match opts.delimiter {
+        Some(d) => d,
+        None => {
+            let mut sample = Vec::new();
+            open_file(first)?
+                .take(DELIMITER_SAMPLE_BYTES)
+                .read_to_end(&mut sample)
+                .map_err(io_err)?;
+            detect_delimiter(&sample, opts.quote, escape)
+        }
+    };
+    let dialect = Dialect {
+        delimiter,
+        quote: opts.quote,
+        escape,
+    };
+    let records = read_records(open_file(first)?, dialect, opts.sample_rows.saturating_add(1)).map_err(io_err)?;
+    let null = opts.null_string.as_deref();
+    let Some(first_rec) = records.first() else {
+        // An empty file: one VARCHAR column, no rows.
+        let schema = Arc::new(Schema::new(vec![Field::new("column0", DataType::Utf8, true)]));
+        let layout = CsvLayout {
+            decode_schema: schema.clone(),
+            dialect,
+            header: false,
+            null_string: opts.null_string.clone(),
+            splittable: true,
+            sampled_rows: 0,
+        };
+        let filled = CsvOptions {
+            header: Some(false),
+            delimiter: Some(delimiter),
+            ..opts.clone()
+        };
+        return Ok((filled, schema, layout));
+    };
+    let ncols = first_rec.fields.len();
+    let header = match opts.header {
+        Some(h) => h,
+        None => detect_header(first_rec, &infer_types(&records[1..], ncols, null), null),
+    };
+    let data = if header { &records[1..] } else { &records[..] };
+    let data = &data[..data.len().min(opts.sample_rows)];
+    let types = infer_types(data, ncols, null);
+    let names = if header {
+        header_names(&first_rec.fields)
+    } else {
+        (0..ncols).map(|i| format!("column{i}")).collect()
+    };
+    let trailing_empty = ncols > 1
+        && (!header || first_rec.fields[ncols - 1].is_empty())
+        && data.iter().all(|r| r.fields.get(ncols - 1).is_none_or(|v| v.is_empty()));
+    let fields: Vec<Field> = names
+        .iter()
+        .zip(&types)
+        .map(|(n, t)| Field::new(n, t.clone(), true))
+        .collect();
+    let decode_schema = Arc::new(Schema::new(fields.clone()));
+    let public = if trailing_empty {
+        Arc::new(Schema::new(fields[..ncols - 1].to_vec()))
+    } else {
+        decode_schema.clone()
+    };
+    let layout = CsvLayout {
+        decode_schema,
+        dialect,
+        header,
+        null_string: opts.null_string.clone(),
+        splittable: !records.iter().any(|r| r.multiline),
+        sampled_rows: data.len(),
+    };
+    let filled = CsvOptions {
+        header: Some(header),
+        delimiter: Some(delimiter),
+        ..opts.clone()
+    };
+    Ok((filled, public, layout))
+}
+
+fn null_regex(null_string: Option<&str>) -> Result<Option<Regex>> {
+    null_string
+        .map(|s| Regex::new(&format!("^(|{})$", regex::escape(s))).map_err(|e| Error::internal(e.to_string())))
+        .transpose()
+}
+
+/// Scans one partition of a CSV file, reading the `projection` columns (indices into the
+/// source schema) in that order.
+pub fn scan(
+    file: &FileMeta,
+    kind: &PartitionKind,
+    layout: &CsvLayout,
+    projection: Vec<usize>,
+    batch_size: usize,
+) -> Result<BatchStream> {
+    let input = open_partition(file, kind)?;
+    let header = layout.header && !matches!(kind, PartitionKind::ByteRange { start, .. } if *start > 0);
+    let mut format = Format::default()
+        .with_header(header)
+        .with_delimiter(layout.dialect.delimiter)
+        .with_quote(layout.dialect.quote);
+    if let Some(e) = layout.dialect.escape {
+        format = format.with_escape(e);
+    }
+    if let Some(re) = null_regex(layout.null_string.as_deref())? {
+        format = format.with_null_regex(re);
+    }
+    let decoder = ReaderBuilder::new(layout.decode_schema.clone())
+        .with_format(format)
+        .with_batch_size(batch_size.max(1))
+        .with_projection(projection)
+        .build_decoder();
+    Ok(Box::new(CsvStream {
+        reader: input.reader,
+        decoder,
+        done: false,
+        ctx: ErrorContext {
+            file: file.clone(),
+            kind: kind.clone(),
+            layout: layout.clone(),
+            header,
+        },
+    }))
+}
+
+struct ErrorContext {
+    file: FileMeta,
+    kind: PartitionKind,
+    layout: CsvLayout,
+    header: bool,
+}
+
+struct CsvStream {
+    reader: Box<dyn BufRead + Send>,
+    decoder: Decoder,
+    done: bool,
+    ctx: ErrorContext,
+}
+
+impl CsvStream {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            let buf = self.reader.fill_buf().map_err(|e| Error::io(&self.ctx.file.display_name, e))?;
+            let decoded = self.decoder.decode(buf).map_err(|e| self.ctx.locate(e))?;
+            if decoded == 0 {
+                break;
+            }
+            self.reader.consume(decoded);
+        }
+        self.decoder.flush().map_err(|e| self.ctx.locate(e))
+    }
+}
+
+impl Iterator for CsvStream {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let out = self.next_batch().transpose();
+        if !matches!(out, Some(Ok(_))) {
+            self.done = true;
+        }
+        out
+    }
+}
+
+/// Where Arrow says a CSV error is: 0-based record index in the partition's stream
+/// (header included) and 0-based field, or the field count it found.
+enum ErrorSite {
+    Value { record: u64, field: usize },
+    FieldCount { record: u64, found: String },
+}
+
+fn parse_site(message: &str) -> Option<ErrorSite> {
+    static VALUE: OnceLock<Option<Regex>> = OnceLock::new();
+    static COUNT: OnceLock<Option<Regex>> = OnceLock::new();
+    static UTF8: OnceLock<Option<Regex>> = OnceLock::new();
+    let value = VALUE
+        .get_or_init(|| Regex::new(r"(?:for column|parsing column) (\d+) at line (\d+)").ok())
+        .as_ref()?;
+    let count = COUNT
+        .get_or_init(|| Regex::new(r"incorrect number of fields for line (\d+), expected \d+ got (.+)$").ok())
+        .as_ref()?;
+    let utf8 = UTF8
+        .get_or_init(|| Regex::new(r"invalid UTF-8 data for line (\d+) and field (\d+)").ok())
+        .as_ref()?;
+    if let Some(c) = value.captures(message) {
+        return Some(ErrorSite::Value {
+            field: c[1].parse().ok()?,
+            record: c[2].parse().ok()?,
+        });
+    }
+    if let Some(c) = count.captures(message) {
+        return Some(ErrorSite::FieldCount {
+            record: c[1].parse::<u64>().ok()?.checked_sub(1)?,
+            found: c[2].to_string(),
+        });
+    }
+    if let Some(c) = utf8.captures(message) {
+        return Some(ErrorSite::Value {
+            record: c[1].parse::<u64>().ok()?.checked_sub(1)?,
+            field: c[2].parse().ok()?,
+        });
+    }
+    None
+}
+
+impl ErrorContext {
+    /// Turns an Arrow CSV error into one naming file, line and field. Rescans the
+    /// partition to find the record (this is the error path only).
+    fn locate(&self, err: ArrowError) -> Error {
+        let message = err.to_string();
+        let fallback = || Error::InvalidInput(format!("{}: {message}", self.file.display_name));
+        let Some(site) = parse_site(&message) else {
+            return fallback();
+        };
+        let record = match &site {
+            ErrorSite::Value { record, .. } | ErrorSite::FieldCount { record, .. } => *record,
+        };
+        let found = (|| -> Result<Option<(u64, Vec<String>)>> {
+            let input = open_partition(&self.file, &self.kind)?;
+            let mut scanner = RecordScanner::new(input.reader, self.layout.dialect);
+            let mut index = 0u64;
+            while let Some(rec) =
+                scanner.next_record().map_err(|e| Error::io(&self.file.display_name, e))?
+            {
+                if index == record {
+                    let line = lines_before(&self.file, input.data_start)? + rec.line + 1;
+                    return Ok(Some((line, rec.fields)));
+                }
+                index += 1;
+            }
+            Ok(None)
+        })();
+        let Ok(Some((line, fields))) = found else {
+            return fallback();
+        };
+        let schema = &self.layout.decode_schema;
+        match site {
+            ErrorSite::Value { field, .. } => {
+                let Some(f) = schema.fields().get(field) else {
+                    return fallback();
+                };
+                let value = fields.get(field).map(String::as_str).unwrap_or("");
+                let shown = if is_null(value, None) { "<empty>".to_string() } else { format!("\"{value}\"") };
+                Error::Malformed {
+                    file: self.file.display_name.clone(),
+                    line,
+                    column: field as u64 + 1,
+                    message: format!(
+                        "could not convert {shown} to {ty} in column \"{name}\": the column type was \
+                         inferred as {ty} from the first {n} rows of the first file; fix the value or \
+                         read the column as VARCHAR",
+                        ty = sql_type_name(f.data_type()),
+                        name = f.name(),
+                        n = self.layout.sampled_rows,
+                    ),
+                }
+            }
+            ErrorSite::FieldCount { found, .. } => {
+                let expected = schema.fields().len();
+                let got = fields.len();
+                let column = if got < expected { got + 1 } else { expected + 1 };
+                let what = if self.header && record == 0 { "the header has" } else { "this line has" };
+                Error::Malformed {
+                    file: self.file.display_name.clone(),
+                    line,
+                    column: column as u64,
+                    message: format!(
+                        "expected {expected} fields but {what} {got} (Arrow saw {found}); check the \
+                         delimiter '{}' and quoting",
+                        char::from(self.layout.dialect.delimiter).escape_default()
+                    ),
+                }
+            }
+        }
+    }
+}

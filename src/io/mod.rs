@@ -14,3 +14,9 @@ pub use source::{
     ColumnPredicate, CsvOptions, FileFormat, FileMeta, FilePartition, PartitionKind, PredicateOp, ReadOptions,
     FileSource, SourceStatistics,
 };
+pub mod csv_records;
+pub mod csv_sniff;
+pub mod input;
+
+#[cfg(test)]
+mod tests;

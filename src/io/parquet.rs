@@ -1,1 +1,234 @@
-//! TODO
+//! Parquet sources: each file's metadata is read once at open; partitions are groups of
+//! row groups (skipping those whose min/max statistics rule out the pushed-down
+//! predicates); a scan reads only the projected root columns and normalizes string and
+//! dictionary types so the rest of the engine sees plain `Utf8`.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, Scalar};
+use arrow::compute::cast;
+use arrow::compute::kernels::cmp::{gt, gt_eq, lt, lt_eq};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+
+use crate::error::{Error, Result};
+use crate::io::source::{ColumnPredicate, FileMeta, FilePartition, PartitionKind, PredicateOp};
+use crate::physical::plan::BatchStream;
+
+/// The Parquet files of a source with their metadata.
+#[derive(Debug)]
+pub struct ParquetFiles {
+    /// Each file's path, display name and metadata, in source order.
+    pub files: Vec<(FileMeta, ArrowReaderMetadata)>,
+}
+
+/// The type rask uses for a Parquet column's Arrow type: strings and binaries become
+/// `Utf8`, dictionaries their value type.
+pub fn normalize_type(dt: &DataType) -> DataType {
+    match dt {
+        DataType::Utf8View
+        | DataType::LargeUtf8
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView => DataType::Utf8,
+        DataType::Dictionary(_, value) => normalize_type(value),
+        other => other.clone(),
+    }
+}
+
+fn normalize_schema(schema: &Schema) -> Schema {
+    Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), normalize_type(f.data_type()), f.is_nullable()))
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn column_mismatch(a: &Schema, b: &Schema) -> Option<String> {
+    if a.fields().len() != b.fields().len() {
+        return Some(format!("{} columns instead of {}", b.fields().len(), a.fields().len()));
+    }
+    a.fields().iter().zip(b.fields()).find_map(|(x, y)| {
+        (x.name() != y.name() || x.data_type() != y.data_type()).then(|| {
+            format!(
+                "column \"{}\" {} instead of \"{}\" {}",
+                y.name(),
+                y.data_type(),
+                x.name(),
+                x.data_type()
+            )
+        })
+    })
+}
+
+impl ParquetFiles {
+    /// Reads every file's metadata; the schema comes from the first file and every other
+    /// file must have the same columns.
+    pub fn open(files: &[FileMeta]) -> Result<(SchemaRef, ParquetFiles)> {
+        let mut out: Vec<(FileMeta, ArrowReaderMetadata)> = Vec::with_capacity(files.len());
+        let mut schema: Option<Schema> = None;
+        for file in files {
+            let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
+            let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
+                Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name))
+            })?;
+            let normalized = normalize_schema(meta.schema());
+            match &schema {
+                None => schema = Some(normalized),
+                Some(first) => {
+                    if let Some(diff) = column_mismatch(first, &normalized) {
+                        return Err(Error::InvalidInput(format!(
+                            "{}: schema differs from the first file {}: {diff}",
+                            file.display_name, out[0].0.display_name
+                        )));
+                    }
+                }
+            }
+            out.push((file.clone(), meta));
+        }
+        let schema = schema.ok_or_else(|| Error::internal("no Parquet files"))?;
+        Ok((Arc::new(schema), ParquetFiles { files: out }))
+    }
+
+    /// Total rows over all files, from the metadata.
+    pub fn num_rows(&self) -> u64 {
+        self.files
+            .iter()
+            .map(|(_, m)| u64::try_from(m.metadata().file_metadata().num_rows()).unwrap_or(0))
+            .sum()
+    }
+
+    /// Which row groups of a file may hold rows satisfying all `predicates`.
+    fn row_groups_to_read(&self, meta: &ArrowReaderMetadata, schema: &Schema, predicates: &[ColumnPredicate]) -> Vec<bool> {
+        let groups = meta.metadata().row_groups();
+        let mut keep = vec![true; groups.len()];
+        for pred in predicates {
+            let Some(field) = schema.fields().get(pred.column) else { continue };
+            // A predicate whose statistics cannot be read or compared prunes nothing.
+            if let Some(mask) = prune_mask(meta, field.name(), pred) {
+                for (k, i) in keep.iter_mut().zip(0..) {
+                    *k &= mask.is_null(i) || mask.value(i);
+                }
+            }
+        }
+        keep
+    }
+
+    /// Partitions of one file: consecutive surviving row groups of about `target_bytes`
+    /// (compressed) each.
+    pub fn partitions(
+        &self,
+        file_index: usize,
+        schema: &Schema,
+        target_bytes: u64,
+        predicates: &[ColumnPredicate],
+    ) -> Result<Vec<PartitionKind>> {
+        let (_, meta) = self
+            .files
+            .get(file_index)
+            .ok_or_else(|| Error::internal(format!("no Parquet file {file_index}")))?;
+        let keep = self.row_groups_to_read(meta, schema, predicates);
+        let mut out = Vec::new();
+        let mut current = Vec::new();
+        let mut bytes = 0u64;
+        for (i, rg) in meta.metadata().row_groups().iter().enumerate() {
+            if !keep[i] {
+                continue;
+            }
+            current.push(i);
+            bytes += u64::try_from(rg.compressed_size()).unwrap_or(0);
+            if bytes >= target_bytes {
+                out.push(PartitionKind::RowGroups(std::mem::take(&mut current)));
+                bytes = 0;
+            }
+        }
+        if !current.is_empty() {
+            out.push(PartitionKind::RowGroups(current));
+        }
+        Ok(out)
+    }
+
+    /// Reads the row groups of one partition.
+    pub fn scan(
+        &self,
+        partition: &FilePartition,
+        schema: &SchemaRef,
+        projection: &[usize],
+        batch_size: usize,
+    ) -> Result<BatchStream> {
+        let (file, meta) = self
+            .files
+            .get(partition.file_index)
+            .ok_or_else(|| Error::internal(format!("no Parquet file {}", partition.file_index)))?;
+        let row_groups = match &partition.kind {
+            PartitionKind::RowGroups(rgs) => rgs.clone(),
+            PartitionKind::Whole => (0..meta.metadata().num_row_groups()).collect(),
+            PartitionKind::ByteRange { .. } => {
+                return Err(Error::internal("byte-range partition of a Parquet file"));
+            }
+        };
+        let mut sorted = projection.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let positions: Vec<usize> = projection
+            .iter()
+            .map(|p| sorted.binary_search(p).unwrap_or(0))
+            .collect();
+        let out_schema = Arc::new(Schema::new(
+            projection.iter().map(|&i| schema.field(i).clone()).collect::<Vec<_>>(),
+        ));
+        let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
+        let mask = ProjectionMask::roots(meta.parquet_schema(), sorted.iter().copied());
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
+            .with_projection(mask)
+            .with_row_groups(row_groups)
+            .with_batch_size(batch_size)
+            .build()?;
+        let name = file.display_name.clone();
+        Ok(Box::new(reader.map(move |batch| {
+            let batch = batch.map_err(|e| Error::InvalidInput(format!("{name}: {e}")))?;
+            let columns = positions
+                .iter()
+                .zip(out_schema.fields())
+                .map(|(&pos, field)| {
+                    let col = batch.column(pos);
+                    if col.data_type() == field.data_type() {
+                        Ok(col.clone())
+                    } else {
+                        Ok(cast(col, field.data_type())?)
+                    }
+                })
+                .collect::<Result<Vec<ArrayRef>>>()?;
+            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            Ok(RecordBatch::try_new_with_options(out_schema.clone(), columns, &options)?)
+        })))
+    }
+}
+
+/// Per row group: may the predicate hold? (null = unknown = keep). `None` when the
+/// statistics cannot be read or compared with the constant.
+fn prune_mask(meta: &ArrowReaderMetadata, column: &str, pred: &ColumnPredicate) -> Option<BooleanArray> {
+    let converter = StatisticsConverter::try_new(column, meta.schema(), meta.parquet_schema()).ok()?;
+    let groups = meta.metadata().row_groups();
+    let mins = converter.row_group_mins(groups.iter()).ok()?;
+    let maxes = converter.row_group_maxes(groups.iter()).ok()?;
+    let value = pred.value.to_array_of_size(1).ok()?;
+    let value = Scalar::new(cast(&value, mins.data_type()).ok()?);
+    let mask = match pred.op {
+        PredicateOp::Eq => {
+            let lo = lt_eq(&mins, &value).ok()?;
+            let hi = gt_eq(&maxes, &value).ok()?;
+            arrow::compute::kernels::boolean::and_kleene(&lo, &hi).ok()?
+        }
+        PredicateOp::Lt => lt(&mins, &value).ok()?,
+        PredicateOp::LtEq => lt_eq(&mins, &value).ok()?,
+        PredicateOp::Gt => gt(&maxes, &value).ok()?,
+        PredicateOp::GtEq => gt_eq(&maxes, &value).ok()?,
+    };
+    Some(mask)
+}

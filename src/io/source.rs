@@ -6,7 +6,12 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion_common::ScalarValue;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::io::csv::{self, CsvLayout};
+use crate::io::glob;
+use crate::io::input::byte_ranges;
+use crate::io::json::JsonFiles;
+use crate::io::parquet::ParquetFiles;
 use crate::physical::plan::BatchStream;
 
 /// A file format rask reads.
@@ -133,6 +138,17 @@ pub struct SourceStatistics {
     pub total_bytes: u64,
 }
 
+/// Per-format state kept from `open` for partitioning and scanning.
+#[derive(Debug)]
+pub enum FormatState {
+    /// The sniffed CSV layout.
+    Csv(CsvLayout),
+    /// Each file's Parquet metadata, read once.
+    Parquet(ParquetFiles),
+    /// Which JSON files are a top-level array (read whole) rather than NDJSON lines.
+    Json(JsonFiles),
+}
+
 /// A file, glob or stdin in one format, with its schema.
 #[derive(Debug)]
 pub struct FileSource {
@@ -146,35 +162,103 @@ pub struct FileSource {
     pub csv: CsvOptions,
     /// The schema (inferred for CSV/JSON, from metadata for Parquet).
     pub schema: SchemaRef,
+    /// What `open` learned that scanning needs.
+    pub state: FormatState,
 }
 
 impl FileSource {
     /// Expands `location` (a path, a glob, `-` or `/dev/stdin`) and infers the schema.
     /// Errors name the location: a missing file, a glob matching nothing, an unreadable file.
     pub fn open(location: &str, options: &ReadOptions) -> Result<Arc<FileSource>> {
-        let _ = (location, options);
-        Err(crate::error::Error::not_supported("file sources are being written"))
+        let files = glob::expand(location)?;
+        let first = files
+            .first()
+            .ok_or_else(|| Error::InvalidInput(format!("No files found that match the pattern \"{location}\"")))?;
+        let format = match options.format {
+            Some(f) => f,
+            None if glob::is_stdin(location) => FileFormat::Csv,
+            None => glob::format_from_extension(&first.path).unwrap_or(FileFormat::Csv),
+        };
+        let (csv, schema, state) = match format {
+            FileFormat::Csv => {
+                let (csv, schema, layout) = csv::sniff(first, &options.csv)?;
+                (csv, schema, FormatState::Csv(layout))
+            }
+            FileFormat::Parquet => {
+                if let Some(gz) = files.iter().find(|f| glob::is_gzip(&f.path)) {
+                    return Err(Error::InvalidInput(format!(
+                        "{}: gzip-compressed Parquet is not supported (Parquet compresses internally)",
+                        gz.display_name
+                    )));
+                }
+                let (schema, pq) = ParquetFiles::open(&files)?;
+                (options.csv.clone(), schema, FormatState::Parquet(pq))
+            }
+            FileFormat::Json => {
+                let (schema, js) = JsonFiles::open(&files, options.csv.sample_rows)?;
+                (options.csv.clone(), schema, FormatState::Json(js))
+            }
+        };
+        Ok(Arc::new(FileSource {
+            location: location.to_string(),
+            files,
+            format,
+            csv,
+            schema,
+            state,
+        }))
     }
 
     /// Cuts the source into partitions of about `target_bytes` each, dropping Parquet row
     /// groups that `predicates` rule out (all predicates must hold: they are ANDed).
     pub fn partitions(&self, target_bytes: u64, predicates: &[ColumnPredicate]) -> Result<Vec<FilePartition>> {
-        let _ = (target_bytes, predicates);
-        Ok(vec![])
+        let mut out = Vec::new();
+        for (file_index, file) in self.files.iter().enumerate() {
+            let kinds = match &self.state {
+                FormatState::Csv(layout) if layout.splittable && !glob::is_gzip(&file.path) => {
+                    byte_ranges(file.size, target_bytes)
+                }
+                FormatState::Json(js) if !js.is_array[file_index] && !glob::is_gzip(&file.path) => {
+                    byte_ranges(file.size, target_bytes)
+                }
+                FormatState::Parquet(pq) => pq.partitions(file_index, &self.schema, target_bytes, predicates)?,
+                _ => vec![PartitionKind::Whole],
+            };
+            out.extend(kinds.into_iter().map(|kind| FilePartition { file_index, kind }));
+        }
+        Ok(out)
     }
 
     /// Reads one partition: batches of at most `batch_size` rows holding only the columns in
     /// `projection` (indices into [`FileSource::schema`], in that order; `None` = all).
     /// A CSV value that does not fit its column's type is an error naming file, line, column.
     pub fn scan(&self, partition: &FilePartition, projection: Option<&[usize]>, batch_size: usize) -> Result<BatchStream> {
-        let _ = (partition, projection, batch_size);
-        Err(crate::error::Error::not_supported("file sources are being written"))
+        let file = self.files.get(partition.file_index).ok_or_else(|| {
+            Error::internal(format!("partition of file {} out of range", partition.file_index))
+        })?;
+        let ncols = self.schema.fields().len();
+        let projection: Vec<usize> = match projection {
+            Some(p) => p.to_vec(),
+            None => (0..ncols).collect(),
+        };
+        if let Some(bad) = projection.iter().find(|&&i| i >= ncols) {
+            return Err(Error::internal(format!("projection index {bad} out of range for {ncols} columns")));
+        }
+        let batch_size = batch_size.max(1);
+        match &self.state {
+            FormatState::Csv(layout) => csv::scan(file, &partition.kind, layout, projection, batch_size),
+            FormatState::Parquet(pq) => pq.scan(partition, &self.schema, &projection, batch_size),
+            FormatState::Json(js) => js.scan(file, partition, &self.schema, &projection, batch_size),
+        }
     }
 
     /// Size estimates for planning (broadcast decisions, join order).
     pub fn statistics(&self) -> SourceStatistics {
         SourceStatistics {
-            num_rows: None,
+            num_rows: match &self.state {
+                FormatState::Parquet(pq) => Some(pq.num_rows()),
+                _ => None,
+            },
             total_bytes: self.files.iter().map(|f| f.size).sum(),
         }
     }

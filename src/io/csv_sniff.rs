@@ -1,0 +1,258 @@
+//! Sniffing a CSV file from a sample of its records: the delimiter, whether the first line
+//! is a header, and DuckDB-like column types (BOOLEAN, BIGINT, DOUBLE, DATE, TIMESTAMP,
+//! VARCHAR). Types are checked with the same parsers Arrow's CSV reader uses, so a value
+//! the sniffer accepted always decodes.
+
+use arrow::compute::kernels::cast_utils::{string_to_datetime, Parser};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit};
+
+use crate::io::csv_records::{read_records, Dialect, RawRecord};
+
+/// The delimiters tried when none is given, in order of preference.
+pub const DELIMITERS: [u8; 4] = [b',', b'\t', b'|', b';'];
+
+/// The timestamp type CSV columns are inferred as.
+pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
+
+/// The SQL name of a type the sniffer produces, for error messages.
+pub fn sql_type_name(dt: &DataType) -> String {
+    match dt {
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::Float64 => "DOUBLE".into(),
+        DataType::Date32 => "DATE".into(),
+        DataType::Timestamp(_, _) => "TIMESTAMP".into(),
+        DataType::Utf8 => "VARCHAR".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Which types every value of a column seen so far fits.
+#[derive(Debug, Clone, Copy)]
+pub struct TypeCandidates {
+    boolean: bool,
+    int: bool,
+    float: bool,
+    date: bool,
+    timestamp: bool,
+    seen: bool,
+}
+
+impl Default for TypeCandidates {
+    fn default() -> Self {
+        Self {
+            boolean: true,
+            int: true,
+            float: true,
+            date: true,
+            timestamp: true,
+            seen: false,
+        }
+    }
+}
+
+fn is_date_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10 && b[4] == b'-' && b[7] == b'-' && Date32Type::parse(s).is_some()
+}
+
+fn is_timestamp_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && !s.ends_with(['Z', 'z'])
+        && !s.get(10..).is_some_and(|t| t.contains(['+']))
+        && string_to_datetime(&chrono::Utc, s).is_ok()
+}
+
+impl TypeCandidates {
+    /// Narrows the candidates with one non-null value.
+    pub fn add(&mut self, s: &str) {
+        self.seen = true;
+        let numeric = s.bytes().any(|b| b.is_ascii_digit());
+        if self.boolean {
+            self.boolean = s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false");
+        }
+        if self.int {
+            self.int = numeric && s.trim() == s && Int64Type::parse(s).is_some();
+        }
+        if self.float {
+            self.float = numeric && s.trim() == s && Float64Type::parse(s).is_some();
+        }
+        if self.date {
+            self.date = is_date_text(s);
+        }
+        if self.timestamp {
+            self.timestamp = is_timestamp_text(s);
+        }
+    }
+
+    /// The narrowest type that fits every value (VARCHAR when none was seen).
+    pub fn data_type(&self) -> DataType {
+        match self {
+            c if !c.seen => DataType::Utf8,
+            c if c.boolean => DataType::Boolean,
+            c if c.int => DataType::Int64,
+            c if c.float => DataType::Float64,
+            c if c.date => DataType::Date32,
+            c if c.timestamp => TIMESTAMP,
+            _ => DataType::Utf8,
+        }
+    }
+}
+
+/// True when `s` is a value of type `dt` (as the sniffer would infer it).
+pub fn fits(s: &str, dt: &DataType) -> bool {
+    let mut c = TypeCandidates::default();
+    c.add(s);
+    match dt {
+        DataType::Boolean => c.boolean,
+        DataType::Int64 => c.int,
+        DataType::Float64 => c.float,
+        DataType::Date32 => c.date,
+        DataType::Timestamp(_, _) => c.timestamp,
+        _ => true,
+    }
+}
+
+/// Picks the delimiter that splits the sample into a consistent number (> 1) of fields;
+/// the most fields wins, then the order of [`DELIMITERS`]. Falls back to a comma.
+pub fn detect_delimiter(sample: &[u8], quote: u8, escape: Option<u8>) -> u8 {
+    let mut best: Option<(usize, u8)> = None;
+    for &delimiter in &DELIMITERS {
+        let dialect = Dialect {
+            delimiter,
+            quote,
+            escape,
+        };
+        let Ok(records) = read_records(sample, dialect, 1000) else {
+            continue;
+        };
+        // The last record of a truncated sample may be cut short.
+        let complete = if records.len() > 1 { &records[..records.len() - 1] } else { &records[..] };
+        let Some(first) = complete.first() else { continue };
+        let n = first.fields.len();
+        if n > 1 && complete.iter().all(|r| r.fields.len() == n) && best.is_none_or(|(m, _)| n > m) {
+            best = Some((n, delimiter));
+        }
+    }
+    best.map_or(b',', |(_, d)| d)
+}
+
+/// Whether `value` reads as NULL.
+pub fn is_null(value: &str, null_string: Option<&str>) -> bool {
+    value.is_empty() || null_string == Some(value)
+}
+
+/// Infers column types from `records`.
+pub fn infer_types(records: &[RawRecord], ncols: usize, null_string: Option<&str>) -> Vec<DataType> {
+    let mut cands = vec![TypeCandidates::default(); ncols];
+    for rec in records {
+        for (c, v) in cands.iter_mut().zip(&rec.fields) {
+            if !is_null(v, null_string) {
+                c.add(v);
+            }
+        }
+    }
+    cands.iter().map(TypeCandidates::data_type).collect()
+}
+
+/// Whether the first record is a header, given the types of the records below it: yes when
+/// one of its fields does not fit its column's type; when every column is VARCHAR, yes when
+/// its fields are non-empty, distinct and not numbers/dates.
+pub fn detect_header(first: &RawRecord, below: &[DataType], null_string: Option<&str>) -> bool {
+    let mut all_varchar = true;
+    for (v, dt) in first.fields.iter().zip(below) {
+        if *dt == DataType::Utf8 {
+            continue;
+        }
+        all_varchar = false;
+        if !is_null(v, null_string) && !fits(v, dt) {
+            return true;
+        }
+    }
+    if !all_varchar {
+        return false;
+    }
+    let mut seen = std::collections::HashSet::new();
+    first.fields.iter().all(|v| {
+        let mut c = TypeCandidates::default();
+        c.add(v);
+        !is_null(v, null_string) && c.data_type() == DataType::Utf8 && seen.insert(v.as_str())
+    })
+}
+
+/// Column names from a header record: empty names become `column{i}`, duplicates get
+/// `_1`, `_2`, ... suffixes.
+pub fn header_names(fields: &[String]) -> Vec<String> {
+    let mut used = std::collections::HashSet::new();
+    let mut names = Vec::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        let base = if f.is_empty() { format!("column{i}") } else { f.clone() };
+        let mut name = base.clone();
+        let mut k = 1;
+        while !used.insert(name.clone()) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(fields: &[&str]) -> RawRecord {
+        RawRecord {
+            line: 0,
+            fields: fields.iter().map(|s| s.to_string()).collect(),
+            multiline: false,
+        }
+    }
+
+    #[test]
+    fn infers_types() {
+        let records = vec![
+            rec(&["1", "1.5", "true", "2024-01-02", "2024-01-02 10:00:00", "x", ""]),
+            rec(&["-7", "2", "FALSE", "2024-12-31", "2024-01-02T10:00:00.123", "1", ""]),
+        ];
+        let types = infer_types(&records, 7, None);
+        assert_eq!(
+            types,
+            [
+                DataType::Int64,
+                DataType::Float64,
+                DataType::Boolean,
+                DataType::Date32,
+                TIMESTAMP,
+                DataType::Utf8,
+                DataType::Utf8
+            ]
+        );
+        let mixed = vec![rec(&["2024-01-02"]), rec(&["2024-01-03 01:02:03"])];
+        assert_eq!(infer_types(&mixed, 1, None), [TIMESTAMP]);
+        assert_eq!(infer_types(&[rec(&["NA"]), rec(&["3"])], 1, Some("NA")), [DataType::Int64]);
+        assert_eq!(infer_types(&[rec(&["99999999999999999999"])], 1, None), [DataType::Float64]);
+    }
+
+    #[test]
+    fn detects_delimiters() {
+        assert_eq!(detect_delimiter(b"a;b;c\n1;2;3\n", b'"', None), b';');
+        assert_eq!(detect_delimiter(b"a\tb\n1\t2,5\n", b'"', None), b'\t');
+        assert_eq!(detect_delimiter(b"1|x|2|\n3|y|4|\n", b'"', None), b'|');
+        assert_eq!(detect_delimiter(b"a,b\n\"1;2\",3\n", b'"', None), b',');
+        assert_eq!(detect_delimiter(b"single\nvalues\n", b'"', None), b',');
+    }
+
+    #[test]
+    fn detects_headers() {
+        assert!(detect_header(&rec(&["id", "name"]), &[DataType::Int64, DataType::Utf8], None));
+        assert!(!detect_header(&rec(&["1", "bob"]), &[DataType::Int64, DataType::Utf8], None));
+        assert!(detect_header(&rec(&["name", "city"]), &[DataType::Utf8, DataType::Utf8], None));
+        assert!(!detect_header(&rec(&["bob", "bob"]), &[DataType::Utf8, DataType::Utf8], None));
+        assert_eq!(header_names(&["a".into(), "a".into(), "".into(), "a".into()]), ["a", "a_1", "column2", "a_2"]);
+    }
+}

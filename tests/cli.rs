@@ -1,0 +1,339 @@
+//! End-to-end tests of the `rask` binary: arguments, exit codes, output formats, SQL from
+//! `-c`, files and stdin, `-o` files and a closed output pipe.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn rask() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rask"))
+}
+
+/// Runs `rask args…` and returns its stdout, asserting success and a quiet stderr.
+fn stdout_of(args: &[&str]) -> String {
+    let out = rask()
+        .args(args)
+        .write_stdin("")
+        .assert()
+        .success()
+        .stderr("")
+        .get_output()
+        .clone();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const ONE_X: &str = "select 1 as a, 'x' as b";
+
+// ----- no engine needed ------------------------------------------------------------------------
+
+#[test]
+fn usage_errors_exit_2() {
+    rask()
+        .arg("--no-such-flag")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--no-such-flag"));
+    rask().args(["-t", "0", "-c", "select 1"]).assert().code(2);
+    rask()
+        .args(["-m", "lots", "-c", "select 1"])
+        .assert()
+        .code(2);
+    rask()
+        .args(["-F", "xml", "-c", "select 1"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn missing_script_file_names_the_path() {
+    rask()
+        .arg("/nonexistent/dir/query.sql")
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(
+            predicate::str::starts_with("Error: ")
+                .and(predicate::str::contains("/nonexistent/dir/query.sql")),
+        );
+    rask()
+        .args(["-c", "select 1", "-f", "/nonexistent/other.sql"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("/nonexistent/other.sql"));
+}
+
+#[test]
+fn output_with_unknown_extension_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    rask()
+        .current_dir(dir.path())
+        .args(["-c", ONE_X, "-o", "out.xyz"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("out.xyz").and(predicate::str::contains("--format")));
+    assert!(!dir.path().join("out.xyz").exists());
+}
+
+#[test]
+fn temp_dir_must_exist() {
+    rask()
+        .args(["--temp-dir", "/nonexistent/spill", "-c", "select 1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/nonexistent/spill"));
+}
+
+#[test]
+fn help_lists_the_options() {
+    rask().arg("--help").assert().success().stdout(
+        predicate::str::contains("--memory-limit").and(predicate::str::contains("--format")),
+    );
+}
+
+// ----- need the SQL engine ---------------------------------------------------------------------
+
+#[test]
+fn csv_is_the_default_off_a_terminal() {
+    assert_eq!(stdout_of(&["-c", ONE_X]), "a,b\n1,x\n");
+    assert_eq!(stdout_of(&["--no-header", "-c", ONE_X]), "1,x\n");
+}
+
+#[test]
+fn formats() {
+    assert_eq!(stdout_of(&["-F", "csv", "-c", ONE_X]), "a,b\n1,x\n");
+    assert_eq!(stdout_of(&["-F", "tsv", "-c", ONE_X]), "a\tb\n1\tx\n");
+    assert_eq!(
+        stdout_of(&["-F", "json", "-c", ONE_X]),
+        "[{\"a\":1,\"b\":\"x\"}]\n"
+    );
+    assert_eq!(
+        stdout_of(&["-F", "ndjson", "-c", ONE_X]),
+        "{\"a\":1,\"b\":\"x\"}\n"
+    );
+    assert_eq!(
+        stdout_of(&["-F", "markdown", "-c", ONE_X]),
+        "|   a | b   |\n|----:|-----|\n|   1 | x   |\n"
+    );
+    // The literal's integer width is the engine's choice; the box is the same either way.
+    let table = stdout_of(&["-F", "table", "-c", ONE_X]).replace("int32", "int64");
+    assert_eq!(
+        table,
+        "┌───────┬─────────┐\n\
+         │   a   │    b    │\n\
+         │ int64 │ varchar │\n\
+         ├───────┼─────────┤\n\
+         │     1 │ x       │\n\
+         └───────┴─────────┘\n"
+    );
+}
+
+#[test]
+fn repeated_commands_run_in_order() {
+    assert_eq!(
+        stdout_of(&["-c", "select 1 as a", "-c", "select 'y' as b"]),
+        "a\n1\nb\ny\n"
+    );
+}
+
+#[test]
+fn script_from_stdin() {
+    rask()
+        .write_stdin("select 1 as a;\nselect 2 as a;\n")
+        .assert()
+        .success()
+        .stdout("a\n1\na\n2\n")
+        .stderr("");
+}
+
+#[test]
+fn script_files_and_commands_interleave() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("one.sql"), "select 1 as n;").unwrap();
+    std::fs::write(dir.path().join("three.sql"), "select 3 as n;").unwrap();
+    rask()
+        .current_dir(dir.path())
+        .args(["one.sql", "-c", "select 2 as n", "-f", "three.sql"])
+        .assert()
+        .success()
+        .stdout("n\n1\nn\n2\nn\n3\n");
+}
+
+#[test]
+fn with_command_stdin_is_data() {
+    rask()
+        .args(["-c", "select count(*) as n from '-'"])
+        .write_stdin("x\n1\n2\n3\n")
+        .assert()
+        .success()
+        .stdout("n\n3\n");
+}
+
+fn write_sales(dir: &Path) {
+    std::fs::create_dir_all(dir.join("sales")).unwrap();
+    std::fs::write(
+        dir.join("sales/a.csv"),
+        "id,region,amount\n1,north,10.5\n2,south,20\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sales/b.csv"),
+        "id,region,amount\n3,\"east, far\",7.25\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn csv_over_a_glob() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sales(dir.path());
+    rask()
+        .current_dir(dir.path())
+        .args([
+            "--format",
+            "csv",
+            "-c",
+            "select * from 'sales/*.csv' order by id",
+        ])
+        .assert()
+        .success()
+        .stdout("id,region,amount\n1,north,10.5\n2,south,20.0\n3,\"east, far\",7.25\n")
+        .stderr("");
+}
+
+#[test]
+fn statements_without_rows_print_nothing() {
+    assert_eq!(
+        stdout_of(&[
+            "-c",
+            "create table t as select 1 as a",
+            "-c",
+            "select * from t"
+        ]),
+        "a\n1\n"
+    );
+}
+
+#[test]
+fn parse_errors_point_at_the_column() {
+    let out = rask()
+        .args(["-c", "select 1 frm t"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("Error: Parser Error"), "{stderr}");
+    assert_eq!(stderr.matches("Error:").count(), 1, "{stderr}");
+    assert!(stderr.contains("LINE 1: select 1 frm t\n"), "{stderr}");
+    assert!(stderr.trim_end().ends_with('^'), "{stderr}");
+}
+
+#[test]
+fn a_failing_script_stops_at_the_first_error() {
+    rask()
+        .args([
+            "-c",
+            "select 1 as a; select * from no_such_table; select 2 as b",
+        ])
+        .assert()
+        .code(1)
+        .stdout("a\n1\n")
+        .stderr(
+            predicate::str::starts_with("Error: ").and(predicate::str::contains("no_such_table")),
+        );
+}
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut big = String::from("n,s\n");
+    for i in 0..200_000 {
+        big.push_str(&format!("{i},row number {i}\n"));
+    }
+    std::fs::write(dir.path().join("big.csv"), big).unwrap();
+    let script = format!(
+        "set -o pipefail; '{}' -c \"select * from 'big.csv'\" | head -1",
+        env!("CARGO_BIN_EXE_rask")
+    );
+    Command::new("bash")
+        .current_dir(dir.path())
+        .args(["-c", &script])
+        .assert()
+        .success()
+        .stdout("n,s\n")
+        .stderr("");
+}
+
+#[test]
+fn output_file_is_written_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    rask()
+        .current_dir(dir.path())
+        .args(["-c", ONE_X, "-o", "out.json"])
+        .assert()
+        .success()
+        .stdout("");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.json")).unwrap(),
+        "[{\"a\":1,\"b\":\"x\"}]\n"
+    );
+    rask()
+        .current_dir(dir.path())
+        .args(["-c", ONE_X, "-o", "out.csv", "--no-header"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
+        "1,x\n"
+    );
+
+    rask()
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            ONE_X,
+            "-c",
+            "select * from no_such_table",
+            "-o",
+            "failed.csv",
+        ])
+        .assert()
+        .code(1);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, vec!["out.csv", "out.json"]);
+}
+
+#[test]
+fn timer_reports_on_stderr() {
+    rask()
+        .args(["--timer", "-c", "select 1 as a"])
+        .assert()
+        .success()
+        .stdout("a\n1\n")
+        .stderr(predicate::str::starts_with("Run Time (s): real "));
+}
+
+#[test]
+fn threads_and_memory_limit_are_accepted() {
+    assert_eq!(
+        stdout_of(&[
+            "-t",
+            "1",
+            "-m",
+            "64MB",
+            "--disable-rule",
+            "predicate_pushdown",
+            "-c",
+            ONE_X
+        ]),
+        "a,b\n1,x\n"
+    );
+}
