@@ -8,13 +8,25 @@ use std::sync::Arc;
 use crate::error::{closest_name, Error, Result};
 use crate::logical::plan::{LogicalPlan, MemTable};
 
+/// A SQL view: its query, bound afresh wherever the view is used (so it sees the current
+/// tables), and optional column names.
+#[derive(Debug, Clone)]
+pub struct ViewDef {
+    /// The view's query.
+    pub query: sqlparser::ast::Query,
+    /// Column names given in `CREATE VIEW v(a, b)`.
+    pub columns: Vec<String>,
+}
+
 /// What a name stands for.
 #[derive(Debug, Clone)]
 pub enum CatalogEntry {
     /// An in-memory table.
     Table(Arc<MemTable>),
-    /// A view: a bound logical plan, expanded where it is used.
-    View(Arc<LogicalPlan>),
+    /// A SQL view.
+    View(Arc<ViewDef>),
+    /// A lazy frame: a logical plan (DSL bindings).
+    Frame(Arc<LogicalPlan>),
 }
 
 /// Tables and views by name.

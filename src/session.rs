@@ -201,7 +201,21 @@ impl Session {
     pub fn table_schema(&self, name: &str) -> Option<SchemaRef> {
         match self.catalog.get(name)? {
             CatalogEntry::Table(t) => Some(Arc::clone(&t.schema)),
-            CatalogEntry::View(v) => Some(Arc::clone(v.schema().arrow())),
+            CatalogEntry::View(v) => {
+                let plan = Binder::new(&self.catalog, self.type_options()).bind_query(&v.query).ok()?;
+                let schema = plan.schema();
+                let fields: Vec<Field> = (0..schema.len())
+                    .map(|i| {
+                        let f = schema.field(i).as_ref().clone();
+                        match v.columns.get(i) {
+                            Some(n) => f.with_name(n),
+                            None => f,
+                        }
+                    })
+                    .collect();
+                Some(Arc::new(Schema::new(fields)))
+            }
+            CatalogEntry::Frame(p) => Some(Arc::clone(p.schema().arrow())),
         }
     }
 
@@ -263,14 +277,13 @@ impl Session {
                 Ok(StatementResult::Query(self.run_plan(plan)?))
             }
             Statement::CreateView(v) => {
-                let plan = self.bind(&v.query)?;
-                let plan = if v.columns.is_empty() {
-                    plan
-                } else {
-                    let names: Vec<String> = v.columns.iter().map(|c| c.name.value.clone()).collect();
-                    crate::logical::builder::alias(Arc::new(plan), &v.name.to_string(), &names)?
+                // Bind once now so a broken view is an error at CREATE time.
+                self.bind(&v.query)?;
+                let def = crate::catalog::ViewDef {
+                    query: v.query.as_ref().clone(),
+                    columns: v.columns.iter().map(|c| c.name.value.clone()).collect(),
                 };
-                self.catalog.register(&v.name.to_string(), CatalogEntry::View(Arc::new(plan)), v.or_replace)?;
+                self.catalog.register(&v.name.to_string(), CatalogEntry::View(Arc::new(def)), v.or_replace)?;
                 Ok(StatementResult::Done {
                     message: "CREATE VIEW".into(),
                     rows: None,
@@ -388,7 +401,7 @@ impl Session {
         let name = name.to_string();
         let table = match self.catalog.lookup(&name)? {
             CatalogEntry::Table(t) => Arc::clone(t),
-            CatalogEntry::View(_) => return Err(Error::plan(format!("cannot insert into view {name}"))),
+            _ => return Err(Error::plan(format!("cannot insert into view {name}"))),
         };
         let source = insert.source.as_ref().ok_or_else(|| Error::not_supported("INSERT without a query"))?;
         let plan = self.bind(source)?;
@@ -497,17 +510,25 @@ fn describe(schema: &Schema) -> Result<QueryResult> {
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let types: Vec<String> = schema.fields().iter().map(|f| sql_type_name(f.data_type())).collect();
     let nulls: Vec<String> = schema.fields().iter().map(|_| "YES".to_string()).collect();
+    let n = names.len();
     let out = Arc::new(Schema::new(vec![
         Field::new("column_name", DataType::Utf8, true),
         Field::new("column_type", DataType::Utf8, true),
         Field::new("null", DataType::Utf8, true),
+        Field::new("key", DataType::Utf8, true),
+        Field::new("default", DataType::Utf8, true),
+        Field::new("extra", DataType::Utf8, true),
     ]));
+    let empty = || Arc::new(StringArray::from(vec![None::<&str>; n])) as ArrayRef;
     let batch = RecordBatch::try_new(
         Arc::clone(&out),
         vec![
             Arc::new(StringArray::from(names)),
             Arc::new(StringArray::from(types)),
             Arc::new(StringArray::from(nulls)),
+            empty(),
+            empty(),
+            empty(),
         ],
     )?;
     Ok(QueryResult {

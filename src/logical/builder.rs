@@ -55,6 +55,11 @@ pub fn project(input: Arc<LogicalPlan>, exprs: Vec<Expr>, opts: TypeOptions) -> 
 /// `input WHERE predicate` (the predicate must be boolean).
 pub fn filter(input: Arc<LogicalPlan>, predicate: Expr, opts: TypeOptions) -> Result<LogicalPlan> {
     let t = expr_type(&predicate, &input.schema(), opts)?;
+    let predicate = if t == DataType::Null {
+        crate::logical::typecheck::cast_if_needed(predicate, &t, &DataType::Boolean)
+    } else {
+        predicate
+    };
     if !matches!(t, DataType::Boolean | DataType::Null) {
         return Err(Error::plan(format!(
             "WHERE clause must be a BOOLEAN, but \"{predicate}\" is of type {}",

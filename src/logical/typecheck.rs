@@ -107,6 +107,18 @@ fn cast_to(e: Expr, to: &DataType, schema: &PlanSchema, opts: TypeOptions) -> Re
     Ok(cast_if_needed(e, &from, to))
 }
 
+/// `date ± days` (a DATE) and `date − date` (days, BIGINT) computed on day numbers.
+fn date_arithmetic(left: Expr, lt: &DataType, op: BinaryOp, right: Expr, rt: &DataType) -> Expr {
+    let as_days = |e: Expr, t: &DataType| cast_if_needed(e, t, &DataType::Int32);
+    let days = as_days(left, lt).binary(op, as_days(right, rt));
+    let to = if lt == rt { DataType::Int64 } else { DataType::Date32 };
+    Expr::Cast {
+        expr: Box::new(days),
+        data_type: to,
+        try_cast: false,
+    }
+}
+
 fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> {
     Ok(match e {
         Expr::Binary { left, op, right } => {
@@ -137,6 +149,11 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                         op,
                         right: Box::new(cast_if_needed(*right, &rt, &t)),
                     }
+                }
+                op if matches!(op, BinaryOp::Plus | BinaryOp::Minus) && (lt == DataType::Date32 || rt == DataType::Date32)
+                    && (lt.is_integer() || rt.is_integer() || (lt == rt && op == BinaryOp::Minus)) =>
+                {
+                    date_arithmetic(*left, &lt, op, *right, &rt)
                 }
                 op => {
                     let (l, r, _) = arithmetic_types(op, &lt, &rt, opts.integer_division)?;

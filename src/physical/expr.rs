@@ -240,7 +240,7 @@ impl PhysicalExpr {
                 let mut acc = else_expr.evaluate(batch)?;
                 for (w, t) in when_then.iter().rev() {
                     let cond = w.evaluate(batch)?;
-                    let cond = arrow::compute::prep_null_mask_filter(as_bool(&cond)?);
+                    let cond = null_as_false(as_bool(&cond)?);
                     let then = t.evaluate_value(batch)?;
                     acc = arrow::compute::kernels::zip::zip(&cond, then.datum().as_ref(), &acc)?;
                 }
@@ -294,6 +294,15 @@ impl PhysicalExpr {
     }
 }
 
+/// A boolean mask with NULLs read as false (for filters, CASE and joins).
+pub fn null_as_false(mask: &BooleanArray) -> BooleanArray {
+    if mask.null_count() == 0 {
+        mask.clone()
+    } else {
+        arrow::compute::prep_null_mask_filter(mask)
+    }
+}
+
 fn as_bool(a: &ArrayRef) -> Result<&BooleanArray> {
     a.as_any()
         .downcast_ref::<BooleanArray>()
@@ -319,6 +328,19 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
         safe: try_cast,
         ..Default::default()
     };
+    // DuckDB rounds (half away from zero) when casting fractions to integers.
+    let rounded;
+    let a = if to.is_integer() && matches!(a.data_type(), DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _)) {
+        let f = cast_with_options(a, &DataType::Float64, &options)?;
+        let f = f
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .ok_or_else(|| Error::internal("cast to DOUBLE"))?;
+        rounded = Arc::new(arrow::compute::kernels::arity::unary::<_, _, arrow::datatypes::Float64Type>(f, f64::round)) as ArrayRef;
+        &rounded
+    } else {
+        a
+    };
     cast_with_options(a, to, &options).map_err(|e| {
         Error::execution(format!(
             "Conversion Error: could not convert {} to {}: {e}",
@@ -330,7 +352,7 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
 
 fn is_zero(v: &ColumnarValue, n: usize) -> Result<Option<BooleanArray>> {
     let a = v.clone().into_array(if v.is_scalar() { 1 } else { n })?;
-    if !a.data_type().is_numeric() {
+    if !(a.data_type().is_integer() || matches!(a.data_type(), DataType::Decimal128(_, _))) {
         return Ok(None);
     }
     let zero = ScalarValue::new_zero(a.data_type())?.to_array_of_size(1)?;

@@ -31,7 +31,7 @@ pub fn evaluate_function(func: ScalarFunc, args: &[ArrayRef], return_type: &Data
         }
         ScalarFunc::NullIf => {
             let (a, b) = (arg(0)?, arg(1)?);
-            let equal = arrow::compute::prep_null_mask_filter(&cmp::eq(a, b)?);
+            let equal = crate::physical::expr::null_as_false(&cmp::eq(a, b)?);
             arrow::compute::nullif(a, &equal)?
         }
         ScalarFunc::Lower | ScalarFunc::Upper | ScalarFunc::Trim => {

@@ -76,7 +76,48 @@ impl Binder<'_> {
             Some(JoinConstraint::Natural) => return Err(Error::not_supported("NATURAL JOIN")),
         };
         let (on, filter) = split_join_condition(condition, &ls, &rs)?;
-        Ok(builder::join(Arc::new(left), Arc::new(right), on, filter, join_type))
+        let joined_plan = builder::join(Arc::new(left), Arc::new(right), on, filter, join_type);
+        match constraint {
+            Some(JoinConstraint::Using(names)) if !matches!(join_type, JoinType::LeftSemi | JoinType::LeftAnti) => {
+                self.merge_using_columns(joined_plan, names, &ls, &rs, join_type)
+            }
+            _ => Ok(joined_plan),
+        }
+    }
+
+    /// `USING (k)` shows `k` once, as DuckDB does: the left column (or, for RIGHT and FULL
+    /// joins, the first non-NULL of both), followed by the other columns of both sides.
+    fn merge_using_columns(
+        &self,
+        plan: LogicalPlan,
+        names: &[ast::ObjectName],
+        ls: &PlanSchema,
+        rs: &PlanSchema,
+        join_type: JoinType,
+    ) -> Result<LogicalPlan> {
+        let using: Vec<String> = names.iter().map(|n| n.to_string().to_lowercase()).collect();
+        let is_using = |name: &str| using.contains(&name.to_lowercase());
+        let mut exprs = Vec::new();
+        for i in 0..ls.len() {
+            let left_col = Expr::Column(ls.column_ref(i));
+            let name = ls.field(i).name().clone();
+            if is_using(&name) && matches!(join_type, JoinType::Right | JoinType::Full) {
+                let r = rs.resolve(&crate::logical::ColumnRef::new(&name))?;
+                let merged = Expr::Function {
+                    func: crate::logical::functions::ScalarFunc::Coalesce,
+                    args: vec![left_col, Expr::Column(rs.column_ref(r))],
+                };
+                exprs.push(coerce(merged, &ls.join(rs), self.opts)?.alias(name));
+            } else {
+                exprs.push(left_col);
+            }
+        }
+        for i in 0..rs.len() {
+            if !is_using(rs.field(i).name()) {
+                exprs.push(Expr::Column(rs.column_ref(i)));
+            }
+        }
+        builder::project(Arc::new(plan), exprs, self.opts)
     }
 
     fn bind_table_factor(&mut self, factor: &TableFactor) -> Result<LogicalPlan> {
@@ -105,7 +146,17 @@ impl Binder<'_> {
                 if let Some(entry) = self.catalog.get(&table_name) {
                     let plan = match entry {
                         CatalogEntry::Table(t) => builder::scan(&table_name, TableSource::Memory(Arc::clone(t)), Some(&table_name)),
-                        CatalogEntry::View(v) => builder::alias(Arc::clone(v), &table_name, &[])?,
+                        CatalogEntry::View(v) => {
+                            if self.view_depth > 32 {
+                                return Err(Error::plan(format!("view {table_name} refers to itself")));
+                            }
+                            let def = Arc::clone(v);
+                            self.view_depth += 1;
+                            let bound = self.bind_query(&def.query);
+                            self.view_depth -= 1;
+                            builder::alias(Arc::new(bound?), &table_name, &def.columns)?
+                        }
+                        CatalogEntry::Frame(p) => builder::alias(Arc::clone(p), &table_name, &[])?,
                     };
                     return self.apply_alias(plan, alias.as_ref(), None);
                 }

@@ -56,6 +56,8 @@ pub struct Binder<'a> {
     opts: TypeOptions,
     /// Common table expressions in scope (innermost last).
     ctes: Vec<HashMap<String, Arc<LogicalPlan>>>,
+    /// How many views are being expanded (guards against a view that refers to itself).
+    view_depth: usize,
 }
 
 impl<'a> Binder<'a> {
@@ -65,6 +67,7 @@ impl<'a> Binder<'a> {
             catalog,
             opts,
             ctes: Vec::new(),
+            view_depth: 0,
         }
     }
 

@@ -51,18 +51,18 @@ pub(super) fn bind_query(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> 
     result
 }
 
-fn order_items(q: &ast::Query) -> Result<Vec<ast::OrderByExpr>> {
+fn order_items(q: &ast::Query) -> Vec<ast::OrderByExpr> {
     match &q.order_by {
-        None => Ok(vec![]),
         Some(ob) => match &ob.kind {
-            OrderByKind::Expressions(items) => Ok(items.clone()),
-            OrderByKind::All(_) => Err(Error::not_supported("ORDER BY ALL")),
+            OrderByKind::Expressions(items) => items.clone(),
+            OrderByKind::All(_) => vec![],
         },
+        None => vec![],
     }
 }
 
 fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
-    let order_by = order_items(q)?;
+    let order_by = order_items(q);
     let plan = match q.body.as_ref() {
         SetExpr::Select(select) => b.bind_select(select, &order_by)?,
         body => {
@@ -84,6 +84,15 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
                 builder::sort(Arc::new(plan), exprs, None)
             }
         }
+    };
+    // ORDER BY ALL: every output column, left to right.
+    let plan = match q.order_by.as_ref().map(|o| &o.kind) {
+        Some(OrderByKind::All(options)) => {
+            let schema = plan.schema();
+            let keys = (0..schema.len()).map(|i| sort_expr(Expr::Column(schema.column_ref(i)), options)).collect();
+            builder::sort(Arc::new(plan), keys, None)
+        }
+        _ => plan,
     };
     let (skip, fetch) = limit_offset(b, q.limit_clause.as_ref())?;
     if skip == 0 && fetch.is_none() {

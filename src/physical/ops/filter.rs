@@ -4,7 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use arrow::array::{Array, BooleanArray};
-use arrow::compute::{filter_record_batch, prep_null_mask_filter};
+use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -37,7 +37,7 @@ pub fn filter_batch(batch: &RecordBatch, predicate: &PhysExprRef) -> Result<Reco
     if mask.null_count() == 0 && mask.true_count() == mask.len() {
         return Ok(batch.clone());
     }
-    let mask = if mask.null_count() > 0 { prep_null_mask_filter(mask) } else { mask.clone() };
+    let mask = crate::physical::expr::null_as_false(mask);
     Ok(filter_record_batch(batch, &mask)?)
 }
 

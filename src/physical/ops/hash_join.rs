@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, ArrayRef, BooleanArray, UInt32Array};
 use arrow::compute::kernels::{boolean, cmp};
-use arrow::compute::{concat_batches, filter as filter_array, prep_null_mask_filter, take};
+use arrow::compute::{concat_batches, filter as filter_array, take};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use hashbrown::HashTable;
@@ -327,7 +327,7 @@ impl JoinStream {
         }
         match mask {
             Some(m) if m.true_count() < m.len() => {
-                let m = prep_null_mask_filter(&m);
+                let m = crate::physical::expr::null_as_false(&m);
                 let b = filter_array(&build_idx, &m)?;
                 let p = filter_array(&probe_idx, &m)?;
                 Ok((
