@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int64Array, PrimitiveArray};
+use arrow::array::{
+    ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int64Array, PrimitiveArray,
+};
 use arrow::datatypes::{
     ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION,
 };
@@ -77,9 +79,11 @@ impl<T: ArrowPrimitiveType> AvgGroupsAccumulator<T> {
         self.counts.resize(total_num_groups, 0);
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
-        accumulate(group_indices, values, opt_filter, |g, v| match sums[g].add_checked(v) {
-            Ok(s) => sums[g] = s,
-            Err(_) => overflow = true,
+        accumulate(group_indices, values, opt_filter, |g, v| {
+            match sums[g].add_checked(v) {
+                Ok(s) => sums[g] = s,
+                Err(_) => overflow = true,
+            }
         });
         if overflow {
             return Err(overflow_error());
@@ -92,7 +96,9 @@ impl<T: ArrowPrimitiveType> AvgGroupsAccumulator<T> {
                 }
                 accumulate(group_indices, counts, None, |g, c| group_counts[g] += c);
             }
-            None => accumulate(group_indices, values, opt_filter, |g, _| group_counts[g] += 1),
+            None => accumulate(group_indices, values, opt_filter, |g, _| {
+                group_counts[g] += 1
+            }),
         }
         Ok(())
     }
@@ -131,7 +137,13 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgGroupsAccumulator<T> {
         let values: Vec<f64> = sums
             .iter()
             .zip(&counts)
-            .map(|(&s, &c)| if c == 0 { 0.0 } else { to_f64(s) / divisor / c as f64 })
+            .map(|(&s, &c)| {
+                if c == 0 {
+                    0.0
+                } else {
+                    to_f64(s) / divisor / c as f64
+                }
+            })
             .collect();
         let nulls = nulls_from(counts.iter().map(|&c| c > 0).collect());
         Ok(Arc::new(Float64Array::try_new(values.into(), nulls)?))

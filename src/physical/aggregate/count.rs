@@ -6,7 +6,9 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
 use arrow::datatypes::Int64Type;
 
-use super::{accumulate, as_primitive, check_inputs, for_each_valid_row, single, GroupsAccumulator};
+use super::{
+    accumulate, as_primitive, check_inputs, for_each_valid_row, single, GroupsAccumulator,
+};
 use crate::error::Result;
 
 /// Grouped `count`.
@@ -42,7 +44,12 @@ impl GroupsAccumulator for CountGroupsAccumulator {
         self.counts.resize(total_num_groups, 0);
         let counts = &mut self.counts;
         if self.count_rows || values.is_empty() {
-            check_inputs(group_indices.len(), group_indices, opt_filter, total_num_groups)?;
+            check_inputs(
+                group_indices.len(),
+                group_indices,
+                opt_filter,
+                total_num_groups,
+            )?;
             for_each_valid_row(group_indices, None, opt_filter, |g, _| counts[g] += 1);
         } else {
             let array = single(values, "count")?;

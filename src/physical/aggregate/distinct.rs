@@ -50,7 +50,8 @@ impl DistinctGroupsAccumulator {
         if input_types.is_empty() {
             return Err(Error::plan("DISTINCT needs an argument"));
         }
-        let converter = RowConverter::new(input_types.iter().cloned().map(SortField::new).collect())?;
+        let converter =
+            RowConverter::new(input_types.iter().cloned().map(SortField::new).collect())?;
         let rows = converter.empty_rows(0, 0);
         Ok(Self {
             inner,
@@ -82,20 +83,26 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
             return Ok(());
         }
         // Rows with a NULL argument are ignored by every aggregate, so they are not kept.
-        let nulls = values
-            .iter()
-            .fold(None::<NullBuffer>, |acc, v| NullBuffer::union(acc.as_ref(), v.logical_nulls().as_ref()));
+        let nulls = values.iter().fold(None::<NullBuffer>, |acc, v| {
+            NullBuffer::union(acc.as_ref(), v.logical_nulls().as_ref())
+        });
         let encoded = self.converter.convert_columns(values)?;
         hash_rows(values, num_rows, &mut self.hashes)?;
 
         let Self {
-            rows, groups, table, hashes, ..
+            rows,
+            groups,
+            table,
+            hashes,
+            ..
         } = self;
         for_each_valid_row(group_indices, nulls.as_ref(), opt_filter, |g, row| {
             let hash = mix(hashes[row], g);
             let value = encoded.row(row);
             let found = table
-                .find(hash, |&(h, idx)| h == hash && groups[idx] == g && rows.row(idx) == value)
+                .find(hash, |&(h, idx)| {
+                    h == hash && groups[idx] == g && rows.row(idx) == value
+                })
                 .is_some();
             if !found {
                 let idx = groups.len();
@@ -107,8 +114,15 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
         Ok(())
     }
 
-    fn merge_batch(&mut self, _states: &[ArrayRef], _group_indices: &[usize], _total: usize) -> Result<()> {
-        Err(Error::internal("DISTINCT aggregates run in single mode only (merge_batch)"))
+    fn merge_batch(
+        &mut self,
+        _states: &[ArrayRef],
+        _group_indices: &[usize],
+        _total: usize,
+    ) -> Result<()> {
+        Err(Error::internal(
+            "DISTINCT aggregates run in single mode only (merge_batch)",
+        ))
     }
 
     fn evaluate(&mut self) -> Result<ArrayRef> {
@@ -122,7 +136,9 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
-        Err(Error::internal("DISTINCT aggregates run in single mode only (state)"))
+        Err(Error::internal(
+            "DISTINCT aggregates run in single mode only (state)",
+        ))
     }
 
     fn size(&self) -> usize {

@@ -7,13 +7,16 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, Array, ArrayAccessor, ArrayRef, ArrowPrimitiveType, BooleanArray, LargeStringArray,
-    PrimitiveArray, StringArray, StringViewArray,
+    new_null_array, Array, ArrayAccessor, ArrayRef, ArrowPrimitiveType, BooleanArray,
+    LargeStringArray, PrimitiveArray, StringArray, StringViewArray,
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::*;
 
-use super::{accumulate, as_primitive, check_inputs, for_each_valid_row, nulls_from, single, GroupsAccumulator};
+use super::{
+    accumulate, as_primitive, check_inputs, for_each_valid_row, nulls_from, single,
+    GroupsAccumulator,
+};
 use crate::error::{Error, Result};
 
 /// Which extreme.
@@ -96,7 +99,8 @@ impl<T: ArrowPrimitiveType> PrimitiveMinMax<T> {
         let values = std::mem::take(&mut self.values);
         let nulls = nulls_from(std::mem::take(&mut self.seen));
         Ok(Arc::new(
-            PrimitiveArray::<T>::try_new(values.into(), nulls)?.with_data_type(self.data_type.clone()),
+            PrimitiveArray::<T>::try_new(values.into(), nulls)?
+                .with_data_type(self.data_type.clone()),
         ))
     }
 }
@@ -125,7 +129,12 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for PrimitiveMinMax<T> {
         Ok(())
     }
 
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
         self.update_batch(states, group_indices, None, total_num_groups)
     }
 
@@ -179,7 +188,12 @@ impl GroupsAccumulator for BooleanMinMax {
         let array = input
             .as_any()
             .downcast_ref::<BooleanArray>()
-            .ok_or_else(|| Error::internal(format!("min/max: unexpected input type {}", input.data_type())))?;
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "min/max: unexpected input type {}",
+                    input.data_type()
+                ))
+            })?;
         check_inputs(array.len(), group_indices, opt_filter, total_num_groups)?;
         self.values.resize(total_num_groups, false);
         self.seen.resize(total_num_groups, false);
@@ -200,7 +214,12 @@ impl GroupsAccumulator for BooleanMinMax {
         Ok(())
     }
 
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
         self.update_batch(states, group_indices, None, total_num_groups)
     }
 
@@ -326,12 +345,20 @@ impl GroupsAccumulator for StringMinMax {
         } else if let Some(a) = any.downcast_ref::<StringViewArray>() {
             self.update_with(a, nulls, group_indices, opt_filter);
         } else {
-            return Err(Error::internal(format!("min/max: unexpected input type {}", input.data_type())));
+            return Err(Error::internal(format!(
+                "min/max: unexpected input type {}",
+                input.data_type()
+            )));
         }
         Ok(())
     }
 
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
         self.update_batch(states, group_indices, None, total_num_groups)
     }
 
@@ -364,17 +391,30 @@ impl GroupsAccumulator for NullMinMax {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        check_inputs(single(values, "min/max")?.len(), group_indices, opt_filter, total_num_groups)?;
+        check_inputs(
+            single(values, "min/max")?.len(),
+            group_indices,
+            opt_filter,
+            total_num_groups,
+        )?;
         self.groups = self.groups.max(total_num_groups);
         Ok(())
     }
 
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
         self.update_batch(states, group_indices, None, total_num_groups)
     }
 
     fn evaluate(&mut self) -> Result<ArrayRef> {
-        Ok(new_null_array(&DataType::Null, std::mem::take(&mut self.groups)))
+        Ok(new_null_array(
+            &DataType::Null,
+            std::mem::take(&mut self.groups),
+        ))
     }
 
     fn state(&mut self) -> Result<Vec<ArrayRef>> {

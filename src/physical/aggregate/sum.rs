@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Decimal128Array, PrimitiveArray};
+use arrow::array::{
+    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Decimal128Array, PrimitiveArray,
+};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{
     ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION,
@@ -115,7 +117,8 @@ impl<T: ArrowPrimitiveType> SumGroupsAccumulator<T> {
         let sums = std::mem::take(&mut self.sums);
         let nulls = nulls_from(std::mem::take(&mut self.seen));
         let array: ArrayRef = Arc::new(
-            PrimitiveArray::<T>::try_new(sums.into(), nulls)?.with_data_type(self.data_type.clone()),
+            PrimitiveArray::<T>::try_new(sums.into(), nulls)?
+                .with_data_type(self.data_type.clone()),
         );
         check_decimal_range(&array)?;
         Ok(array)
@@ -130,7 +133,12 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for SumGroupsAccumulator<T> {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.add(single(values, "sum")?, group_indices, opt_filter, total_num_groups)
+        self.add(
+            single(values, "sum")?,
+            group_indices,
+            opt_filter,
+            total_num_groups,
+        )
     }
 
     fn merge_batch(
@@ -139,7 +147,12 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for SumGroupsAccumulator<T> {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        self.add(single(states, "sum merge")?, group_indices, None, total_num_groups)
+        self.add(
+            single(states, "sum merge")?,
+            group_indices,
+            None,
+            total_num_groups,
+        )
     }
 
     fn evaluate(&mut self) -> Result<ArrayRef> {

@@ -136,8 +136,18 @@ impl ExecutionPlan for HashAggregateExec {
     }
 
     fn details(&self) -> String {
-        let gby: Vec<&str> = self.core.group_exprs.iter().map(|(_, n)| n.as_str()).collect();
-        let aggr: Vec<&str> = self.core.aggr_exprs.iter().map(|a| a.name.as_str()).collect();
+        let gby: Vec<&str> = self
+            .core
+            .group_exprs
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect();
+        let aggr: Vec<&str> = self
+            .core
+            .aggr_exprs
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         format!(
             "mode={:?}, gby=[{}], aggr=[{}]",
             self.core.mode,
@@ -154,7 +164,10 @@ impl ExecutionPlan for HashAggregateExec {
         vec![&self.input]
     }
 
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<PlanRef> {
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<PlanRef> {
         let [input]: [PlanRef; 1] = children
             .try_into()
             .map_err(|_| Error::internal("HashAggregate takes one input"))?;
@@ -211,7 +224,9 @@ impl Iterator for AggregateStream {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let StreamState::Pending { core, input, ctx } = std::mem::replace(&mut self.state, StreamState::Done) {
+        if let StreamState::Pending { core, input, ctx } =
+            std::mem::replace(&mut self.state, StreamState::Done)
+        {
             match aggregate(&core, input, &ctx) {
                 Ok((output, reservation)) => {
                     self.state = StreamState::Emitting {
@@ -246,7 +261,11 @@ impl Iterator for AggregateStream {
 }
 
 /// Consumes `input` and returns all groups as one batch (with the memory it holds).
-fn aggregate(core: &AggregateCore, input: BatchStream, ctx: &TaskContext) -> Result<(RecordBatch, MemoryReservation)> {
+fn aggregate(
+    core: &AggregateCore,
+    input: BatchStream,
+    ctx: &TaskContext,
+) -> Result<(RecordBatch, MemoryReservation)> {
     let mut reservation = ctx.memory().reservation("HashAggregate");
     let key_types = core
         .group_exprs
@@ -289,7 +308,9 @@ fn aggregate(core: &AggregateCore, input: BatchStream, ctx: &TaskContext) -> Res
         core.update(&mut accumulators, &batch, &group_indices, num_groups)?;
         let table_size = table.as_ref().map_or(0, GroupTable::size);
         let acc_size: usize = accumulators.iter().map(|a| a.size()).sum();
-        reservation.try_resize(table_size + acc_size + group_indices.capacity() * std::mem::size_of::<usize>())?;
+        reservation.try_resize(
+            table_size + acc_size + group_indices.capacity() * std::mem::size_of::<usize>(),
+        )?;
     }
     let (mut columns, num_groups) = match &mut table {
         Some(table) => {
@@ -327,7 +348,11 @@ impl AggregateCore {
         group_indices: &[usize],
         num_groups: usize,
     ) -> Result<()> {
-        for ((acc, expr), &(first, width)) in accumulators.iter_mut().zip(&self.aggr_exprs).zip(&self.state_columns) {
+        for ((acc, expr), &(first, width)) in accumulators
+            .iter_mut()
+            .zip(&self.aggr_exprs)
+            .zip(&self.state_columns)
+        {
             match self.mode {
                 AggregateMode::Partial | AggregateMode::Single => {
                     let args = expr.evaluate_args(batch)?;
@@ -335,10 +360,9 @@ impl AggregateCore {
                     acc.update_batch(&args, group_indices, filter.as_ref(), num_groups)?;
                 }
                 AggregateMode::Final => {
-                    let states = batch
-                        .columns()
-                        .get(first..first + width)
-                        .ok_or_else(|| Error::internal(format!("no state columns for {}", expr.name)))?;
+                    let states = batch.columns().get(first..first + width).ok_or_else(|| {
+                        Error::internal(format!("no state columns for {}", expr.name))
+                    })?;
                     acc.merge_batch(states, group_indices, num_groups)?;
                 }
             }
@@ -414,7 +438,9 @@ impl GroupTable {
 }
 
 fn group_index(len: usize) -> Result<u32> {
-    u32::try_from(len).map_err(|_| Error::execution("too many groups in one aggregate partition (over 4 billion)"))
+    u32::try_from(len).map_err(|_| {
+        Error::execution("too many groups in one aggregate partition (over 4 billion)")
+    })
 }
 
 /// The general group table: keys encoded as comparable row bytes.
@@ -444,7 +470,9 @@ impl RowGroupTable {
         let num_rows = keys.first().map_or(0, |k| k.len());
         let encoded = self.converter.convert_columns(keys)?;
         hash_rows(keys, num_rows, &mut self.hashes)?;
-        let Self { rows, map, hashes, .. } = self;
+        let Self {
+            rows, map, hashes, ..
+        } = self;
         out.reserve(num_rows);
         for (row, &hash) in hashes.iter().enumerate() {
             let key = encoded.row(row);
@@ -519,7 +547,11 @@ impl IntGroupTable {
             .as_any()
             .downcast_ref::<Int64Array>()
             .ok_or_else(|| Error::internal("integer group key did not cast to Int64"))?;
-        hash_rows(&[Arc::new(key.clone()) as ArrayRef], key.len(), &mut self.hashes)?;
+        hash_rows(
+            &[Arc::new(key.clone()) as ArrayRef],
+            key.len(),
+            &mut self.hashes,
+        )?;
         let Self {
             values,
             null_group,
@@ -541,7 +573,11 @@ impl IntGroupTable {
                 out.push(g);
                 continue;
             }
-            let group = match map.entry(hash, |&(h, g)| h == hash && values[g as usize] == v, |&(h, _)| h) {
+            let group = match map.entry(
+                hash,
+                |&(h, g)| h == hash && values[g as usize] == v,
+                |&(h, _)| h,
+            ) {
                 Entry::Occupied(e) => e.get().1,
                 Entry::Vacant(e) => {
                     let g = group_index(values.len())?;
@@ -567,5 +603,507 @@ impl IntGroupTable {
         self.map = HashTable::new();
         let array: ArrayRef = Arc::new(Int64Array::try_new(values.into(), nulls)?);
         Ok(vec![cast(&array, &self.data_type)?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use arrow::array::{BooleanArray, Decimal128Array, Int32Array, StringArray};
+    use arrow::util::pretty::pretty_format_batches;
+    use datafusion_common::ScalarValue;
+
+    use super::*;
+    use crate::exec::memory::MemoryPool;
+    use crate::exec::task::{ExecConfig, QueryContext};
+    use crate::logical::aggregate::AggFunc;
+    use crate::physical::expr::PhysicalExpr;
+    use crate::physical::ops::memory_scan::MemoryScanExec;
+
+    fn ctx_with(batch_size: usize, memory: usize) -> TaskContext {
+        let config = ExecConfig {
+            batch_size,
+            ..ExecConfig::default()
+        };
+        TaskContext {
+            stage_id: 0,
+            partition: 0,
+            query: Arc::new(QueryContext::new(
+                config,
+                MemoryPool::new(memory),
+                Arc::new(AtomicBool::new(false)),
+            )),
+        }
+    }
+
+    fn ctx() -> TaskContext {
+        ctx_with(8192, 1 << 30)
+    }
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int32, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("x", DataType::Int64, true),
+            Field::new("f", DataType::Boolean, true),
+        ]))
+    }
+
+    /// Two batches; keys 1, 2, NULL, 3 in order of first appearance.
+    fn batches() -> Vec<RecordBatch> {
+        let b1 = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int32Array::from(vec![Some(1), Some(2), None, Some(1)])),
+                Arc::new(StringArray::from(vec![
+                    Some("a"),
+                    Some("b"),
+                    Some("a"),
+                    None,
+                ])),
+                Arc::new(Int64Array::from(vec![Some(10), Some(20), Some(30), None])),
+                Arc::new(BooleanArray::from(vec![
+                    Some(true),
+                    Some(false),
+                    None,
+                    Some(true),
+                ])),
+            ],
+        )
+        .unwrap();
+        let b2 = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int32Array::from(vec![Some(2), None, Some(3)])),
+                Arc::new(StringArray::from(vec![Some("b"), Some("a"), Some("c")])),
+                Arc::new(Int64Array::from(vec![Some(5), Some(7), None])),
+                Arc::new(BooleanArray::from(vec![Some(true), Some(true), Some(true)])),
+            ],
+        )
+        .unwrap();
+        vec![b1, b2]
+    }
+
+    fn scan(partitions: Vec<Vec<RecordBatch>>, schema: SchemaRef) -> PlanRef {
+        Arc::new(MemoryScanExec::try_new(partitions, schema, None).unwrap())
+    }
+
+    fn col(i: usize, name: &str) -> PhysExprRef {
+        PhysicalExpr::column(i, name)
+    }
+
+    fn agg(func: AggFunc, args: Vec<PhysExprRef>, name: &str) -> AggregateExpr {
+        AggregateExpr::try_new(func, args, &schema(), name).unwrap()
+    }
+
+    fn all_aggs() -> Vec<AggregateExpr> {
+        vec![
+            agg(AggFunc::Count, vec![], "count(*)"),
+            agg(AggFunc::Count, vec![col(2, "x")], "count(x)"),
+            agg(AggFunc::Sum, vec![col(2, "x")], "sum(x)"),
+            agg(AggFunc::Avg, vec![col(2, "x")], "avg(x)"),
+            agg(AggFunc::Min, vec![col(1, "s")], "min(s)"),
+            agg(AggFunc::Max, vec![col(2, "x")], "max(x)"),
+        ]
+    }
+
+    fn run_on(plan: &PlanRef, partition: usize, ctx: &TaskContext) -> Result<Vec<RecordBatch>> {
+        plan.execute(partition, ctx)?.collect()
+    }
+
+    fn run(plan: PlanRef) -> String {
+        let batches = run_on(&plan, 0, &ctx()).unwrap();
+        pretty_format_batches(&batches).unwrap().to_string()
+    }
+
+    fn single(gby: Vec<(PhysExprRef, String)>, aggs: Vec<AggregateExpr>) -> PlanRef {
+        let input = scan(vec![batches()], schema());
+        Arc::new(HashAggregateExec::try_new(AggregateMode::Single, gby, aggs, input).unwrap())
+    }
+
+    fn lines(s: &str) -> Vec<&str> {
+        s.lines().collect()
+    }
+
+    #[test]
+    fn groups_by_integer_key_with_nulls_over_several_batches() {
+        let out = run(single(vec![(col(0, "k"), "k".into())], all_aggs()));
+        assert_eq!(
+            lines(&out),
+            vec![
+                "+---+----------+----------+--------+--------+--------+--------+",
+                "| k | count(*) | count(x) | sum(x) | avg(x) | min(s) | max(x) |",
+                "+---+----------+----------+--------+--------+--------+--------+",
+                "| 1 | 2        | 1        | 10     | 10.0   | a      | 10     |",
+                "| 2 | 2        | 2        | 25     | 12.5   | b      | 20     |",
+                "|   | 2        | 2        | 37     | 18.5   | a      | 30     |",
+                "| 3 | 1        | 0        |        |        | c      |        |",
+                "+---+----------+----------+--------+--------+--------+--------+",
+            ]
+        );
+    }
+
+    #[test]
+    fn groups_by_string_and_multi_column_keys() {
+        let out = run(single(
+            vec![(col(1, "s"), "s".into())],
+            vec![
+                agg(AggFunc::Sum, vec![col(2, "x")], "sum(x)"),
+                agg(AggFunc::Max, vec![col(0, "k")], "max(k)"),
+            ],
+        ));
+        assert_eq!(
+            lines(&out)[3..8],
+            [
+                "| a | 47     | 1      |",
+                "| b | 25     | 2      |",
+                "|   |        | 1      |",
+                "| c |        | 3      |",
+                "+---+--------+--------+"
+            ]
+        );
+        let out = run(single(
+            vec![(col(0, "k"), "k".into()), (col(1, "s"), "s".into())],
+            vec![agg(AggFunc::Count, vec![], "n")],
+        ));
+        assert_eq!(
+            lines(&out)[3..9],
+            [
+                "| 1 | a | 1 |",
+                "| 2 | b | 2 |",
+                "|   | a | 2 |",
+                "| 1 |   | 1 |",
+                "| 3 | c | 1 |",
+                "+---+---+---+"
+            ]
+        );
+    }
+
+    #[test]
+    fn partial_then_final_equals_single() {
+        let parts: Vec<Vec<RecordBatch>> = batches().into_iter().map(|b| vec![b]).collect();
+        for keys in [vec![], vec![0], vec![0, 1]] {
+            let gby = |_: ()| -> Vec<(PhysExprRef, String)> {
+                keys.iter()
+                    .map(|&i| {
+                        (
+                            col(i, schema().field(i).name()),
+                            schema().field(i).name().clone(),
+                        )
+                    })
+                    .collect()
+            };
+            let partial: PlanRef = Arc::new(
+                HashAggregateExec::try_new(
+                    AggregateMode::Partial,
+                    gby(()),
+                    all_aggs(),
+                    scan(parts.clone(), schema()),
+                )
+                .unwrap(),
+            );
+            let mut partial_out = run_on(&partial, 0, &ctx()).unwrap();
+            partial_out.extend(run_on(&partial, 1, &ctx()).unwrap());
+            let final_gby = keys
+                .iter()
+                .enumerate()
+                .map(|(j, &i)| {
+                    (
+                        col(j, schema().field(i).name()),
+                        schema().field(i).name().clone(),
+                    )
+                })
+                .collect();
+            let final_agg: PlanRef = Arc::new(
+                HashAggregateExec::try_new(
+                    AggregateMode::Final,
+                    final_gby,
+                    all_aggs(),
+                    scan(vec![partial_out], partial.schema()),
+                )
+                .unwrap(),
+            );
+            assert_eq!(
+                run(final_agg),
+                run(single(gby(()), all_aggs())),
+                "keys {keys:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn partial_schema_names_state_fields() {
+        let partial = HashAggregateExec::try_new(
+            AggregateMode::Partial,
+            vec![(col(0, "k"), "k".into())],
+            all_aggs(),
+            scan(vec![batches()], schema()),
+        )
+        .unwrap();
+        let names: Vec<String> = partial
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "k",
+                "count(*)[count]",
+                "count(x)[count]",
+                "sum(x)[sum]",
+                "avg(x)[sum]",
+                "avg(x)[count]",
+                "min(s)[min]",
+                "max(x)[max]"
+            ]
+        );
+        assert_eq!(
+            partial.details(),
+            "mode=Partial, gby=[k], aggr=[count(*), count(x), sum(x), avg(x), min(s), max(x)]"
+        );
+    }
+
+    #[test]
+    fn empty_input_gives_one_row_without_keys_and_none_with_keys() {
+        let empty = || scan(vec![], schema());
+        let aggs = || {
+            vec![
+                agg(AggFunc::Count, vec![], "n"),
+                agg(AggFunc::Sum, vec![col(2, "x")], "s"),
+            ]
+        };
+        let plan: PlanRef = Arc::new(
+            HashAggregateExec::try_new(AggregateMode::Single, vec![], aggs(), empty()).unwrap(),
+        );
+        let out = run_on(&plan, 0, &ctx()).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].num_rows(), 1);
+        assert_eq!(
+            out[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0),
+            0
+        );
+        assert!(out[0].column(1).is_null(0));
+
+        let partial: PlanRef = Arc::new(
+            HashAggregateExec::try_new(AggregateMode::Partial, vec![], aggs(), empty()).unwrap(),
+        );
+        let partial_out = run_on(&partial, 0, &ctx()).unwrap();
+        assert_eq!(partial_out.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+        // Final over zero input rows still gives one row.
+        let final_agg: PlanRef = Arc::new(
+            HashAggregateExec::try_new(
+                AggregateMode::Final,
+                vec![],
+                aggs(),
+                scan(vec![], partial.schema()),
+            )
+            .unwrap(),
+        );
+        let out = run_on(&final_agg, 0, &ctx()).unwrap();
+        assert_eq!(out.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+        assert_eq!(
+            out[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0),
+            0
+        );
+
+        let keyed: PlanRef = Arc::new(
+            HashAggregateExec::try_new(
+                AggregateMode::Single,
+                vec![(col(0, "k"), "k".into())],
+                aggs(),
+                empty(),
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            run_on(&keyed, 0, &ctx())
+                .unwrap()
+                .iter()
+                .map(|b| b.num_rows())
+                .sum::<usize>(),
+            0
+        );
+    }
+
+    #[test]
+    fn sums_and_averages_decimals_exactly() {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "d",
+            DataType::Decimal128(10, 2),
+            true,
+        )]));
+        let d = Decimal128Array::from(vec![Some(150), Some(225), None, Some(1)])
+            .with_precision_and_scale(10, 2)
+            .unwrap();
+        let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(d)]).unwrap();
+        let sum = AggregateExpr::try_new(AggFunc::Sum, vec![col(0, "d")], &schema, "s").unwrap();
+        let avg = AggregateExpr::try_new(AggFunc::Avg, vec![col(0, "d")], &schema, "a").unwrap();
+        assert_eq!(sum.return_type, DataType::Decimal128(38, 2));
+        let plan: PlanRef = Arc::new(
+            HashAggregateExec::try_new(
+                AggregateMode::Single,
+                vec![],
+                vec![sum, avg],
+                scan(vec![vec![batch]], schema),
+            )
+            .unwrap(),
+        );
+        let out = run_on(&plan, 0, &ctx()).unwrap();
+        let s = out[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Decimal128Array>()
+            .unwrap();
+        assert_eq!(s.value(0), 376);
+        assert_eq!(s.data_type(), &DataType::Decimal128(38, 2));
+        let a = out[0]
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .unwrap();
+        assert!((a.value(0) - 3.76 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn distinct_count_and_sum() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("g", DataType::Utf8, true),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let batch = |g: Vec<&str>, v: Vec<Option<i64>>| {
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(StringArray::from(g)),
+                    Arc::new(Int64Array::from(v)),
+                ],
+            )
+            .unwrap()
+        };
+        let input = vec![
+            batch(
+                vec!["a", "a", "b", "a"],
+                vec![Some(1), Some(1), Some(2), Some(3)],
+            ),
+            batch(
+                vec!["b", "a", "b", "b"],
+                vec![Some(2), Some(3), None, Some(4)],
+            ),
+        ];
+        let aggs = vec![
+            AggregateExpr::try_new(AggFunc::Count, vec![col(1, "v")], &schema, "cd")
+                .unwrap()
+                .with_distinct(true),
+            AggregateExpr::try_new(AggFunc::Sum, vec![col(1, "v")], &schema, "sd")
+                .unwrap()
+                .with_distinct(true),
+            AggregateExpr::try_new(AggFunc::Sum, vec![col(1, "v")], &schema, "s").unwrap(),
+        ];
+        let plan: PlanRef = Arc::new(
+            HashAggregateExec::try_new(
+                AggregateMode::Single,
+                vec![(col(0, "g"), "g".into())],
+                aggs.clone(),
+                scan(vec![input], Arc::clone(&schema)),
+            )
+            .unwrap(),
+        );
+        let out = run(plan);
+        assert_eq!(
+            lines(&out)[3..5],
+            ["| a | 2  | 4  | 8 |", "| b | 2  | 6  | 8 |"]
+        );
+        let partial =
+            HashAggregateExec::try_new(AggregateMode::Partial, vec![], aggs, scan(vec![], schema));
+        assert!(partial.is_err());
+    }
+
+    #[test]
+    fn filter_skips_false_and_null_rows() {
+        let filtered =
+            |func, args, name: &str| agg(func, args, name).with_filter(Some(col(3, "f")));
+        let out = run(single(
+            vec![(col(0, "k"), "k".into())],
+            vec![
+                filtered(AggFunc::Count, vec![], "n"),
+                filtered(AggFunc::Sum, vec![col(2, "x")], "s"),
+                filtered(AggFunc::Min, vec![col(2, "x")], "m"),
+            ],
+        ));
+        // f: k=1 rows true,true; k=2 false,true; k=NULL null,true; k=3 true.
+        assert_eq!(
+            lines(&out)[3..7],
+            [
+                "| 1 | 2 | 10 | 10 |",
+                "| 2 | 1 | 5  | 5  |",
+                "|   | 1 | 7  | 7  |",
+                "| 3 | 1 |    |    |"
+            ]
+        );
+    }
+
+    #[test]
+    fn integer_sum_overflow_is_an_error() {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int64Array::from(vec![i64::MAX, 1]))],
+        )
+        .unwrap();
+        let sum = AggregateExpr::try_new(AggFunc::Sum, vec![col(0, "x")], &schema, "s").unwrap();
+        let plan: PlanRef = Arc::new(
+            HashAggregateExec::try_new(
+                AggregateMode::Single,
+                vec![],
+                vec![sum],
+                scan(vec![vec![batch]], schema),
+            )
+            .unwrap(),
+        );
+        let err = run_on(&plan, 0, &ctx()).unwrap_err().to_string();
+        assert!(err.contains("Out of Range Error: Overflow in SUM"), "{err}");
+    }
+
+    #[test]
+    fn output_is_sliced_to_batch_size_and_literal_args_work() {
+        let plan = single(
+            vec![(col(0, "k"), "k".into())],
+            vec![agg(
+                AggFunc::Sum,
+                vec![PhysicalExpr::literal(ScalarValue::Int64(Some(2)))],
+                "s",
+            )],
+        );
+        let out = run_on(&plan, 0, &ctx_with(3, 1 << 30)).unwrap();
+        assert_eq!(
+            out.iter().map(|b| b.num_rows()).collect::<Vec<_>>(),
+            vec![3, 1]
+        );
+        let sums = out[0]
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(sums.values().to_vec(), vec![4, 4, 4]);
+    }
+
+    #[test]
+    fn memory_limit_is_enforced() {
+        let plan = single(vec![(col(1, "s"), "s".into())], all_aggs());
+        let err = run_on(&plan, 0, &ctx_with(8192, 64)).unwrap_err();
+        assert!(matches!(err, Error::ResourcesExhausted(_)), "{err}");
     }
 }
