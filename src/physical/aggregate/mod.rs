@@ -5,10 +5,12 @@
 //! table). In partial/final aggregation the partial side emits its [`GroupsAccumulator::state`]
 //! as Arrow arrays, the final side merges them with [`GroupsAccumulator::merge_batch`].
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, BooleanArray, PrimitiveArray};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::logical::aggregate::AggFunc;
 use crate::physical::expr::PhysExprRef;
 
@@ -27,7 +29,12 @@ pub trait GroupsAccumulator: Send {
 
     /// Merges partial states (as produced by [`Self::state`]) into the groups named by
     /// `group_indices`.
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()>;
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()>;
 
     /// The final value of every group, in group order; resets the accumulator.
     fn evaluate(&mut self) -> Result<ArrayRef>;
@@ -56,6 +63,247 @@ pub struct AggregateExpr {
     pub name: String,
     /// The result type.
     pub return_type: DataType,
+}
+
+impl AggregateExpr {
+    /// `func(args)` over `input`, named `name`, without DISTINCT or FILTER; the argument and
+    /// result types are derived from `input`.
+    pub fn try_new(
+        func: AggFunc,
+        args: Vec<PhysExprRef>,
+        input: &Schema,
+        name: impl Into<String>,
+    ) -> Result<Self> {
+        let input_types = args
+            .iter()
+            .map(|a| a.data_type(input))
+            .collect::<Result<Vec<_>>>()?;
+        let return_type = func.return_type(&input_types)?;
+        Ok(Self {
+            func,
+            args,
+            input_types,
+            distinct: false,
+            filter: None,
+            name: name.into(),
+            return_type,
+        })
+    }
+
+    /// The same call with `DISTINCT`.
+    pub fn with_distinct(mut self, distinct: bool) -> Self {
+        self.distinct = distinct;
+        self
+    }
+
+    /// The same call with `FILTER (WHERE filter)`.
+    pub fn with_filter(mut self, filter: Option<PhysExprRef>) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// A fresh accumulator for this call (wrapped for `DISTINCT` when asked).
+    pub fn create_accumulator(&self) -> Result<Box<dyn GroupsAccumulator>> {
+        let inner = self.create_plain_accumulator()?;
+        if self.distinct {
+            Ok(Box::new(distinct::DistinctGroupsAccumulator::try_new(
+                &self.input_types,
+                inner,
+            )?))
+        } else {
+            Ok(inner)
+        }
+    }
+
+    fn create_plain_accumulator(&self) -> Result<Box<dyn GroupsAccumulator>> {
+        match self.func {
+            AggFunc::Count => Ok(Box::new(count::CountGroupsAccumulator::new(
+                self.args.is_empty(),
+            ))),
+            AggFunc::Sum => sum::create(self.first_input_type()?),
+            AggFunc::Avg => avg::create(self.first_input_type()?),
+            AggFunc::Min => min_max::create(self.first_input_type()?, min_max::Kind::Min),
+            AggFunc::Max => min_max::create(self.first_input_type()?, min_max::Kind::Max),
+        }
+    }
+
+    fn first_input_type(&self) -> Result<&DataType> {
+        self.input_types
+            .first()
+            .ok_or_else(|| Error::internal(format!("{} needs an argument", self.func.name())))
+    }
+
+    /// The fields of the partial state, in the order of [`GroupsAccumulator::state`]:
+    /// `{name}[count]` for count, `{name}[sum]` for sum, `{name}[sum]` and `{name}[count]` for
+    /// avg, `{name}[min]` / `{name}[max]` for min and max.
+    pub fn state_fields(&self) -> Vec<Field> {
+        let input = self.input_types.first().cloned().unwrap_or(DataType::Null);
+        let field = |suffix: &str, dt: DataType, nullable: bool| {
+            Field::new(format!("{}[{suffix}]", self.name), dt, nullable)
+        };
+        match self.func {
+            AggFunc::Count => vec![field("count", DataType::Int64, false)],
+            AggFunc::Sum => vec![field("sum", self.return_type.clone(), true)],
+            AggFunc::Avg => vec![
+                field("sum", avg::sum_type(&input), true),
+                field("count", DataType::Int64, false),
+            ],
+            AggFunc::Min => vec![field("min", input, true)],
+            AggFunc::Max => vec![field("max", input, true)],
+        }
+    }
+
+    /// The output field of the final value.
+    pub fn field(&self) -> Field {
+        Field::new(
+            self.name.clone(),
+            self.return_type.clone(),
+            self.func != AggFunc::Count,
+        )
+    }
+
+    /// Evaluates the arguments on `batch`.
+    pub fn evaluate_args(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+        self.args.iter().map(|a| a.evaluate(batch)).collect()
+    }
+
+    /// Evaluates the `FILTER` on `batch`, `None` when there is none.
+    pub fn evaluate_filter(&self, batch: &RecordBatch) -> Result<Option<BooleanArray>> {
+        let Some(filter) = &self.filter else {
+            return Ok(None);
+        };
+        let array = filter.evaluate(batch)?;
+        array
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| {
+                Error::execution(format!(
+                    "FILTER of {} must be BOOLEAN, got {}",
+                    self.name,
+                    array.data_type()
+                ))
+            })
+    }
+}
+
+/// Checks that `group_indices`, the values and the filter agree in length and that every
+/// group index is below `total_num_groups`.
+pub(crate) fn check_inputs(
+    num_values: usize,
+    group_indices: &[usize],
+    opt_filter: Option<&BooleanArray>,
+    total_num_groups: usize,
+) -> Result<()> {
+    if num_values != group_indices.len() {
+        return Err(Error::internal(format!(
+            "aggregate got {num_values} values but {} group indices",
+            group_indices.len()
+        )));
+    }
+    if let Some(f) = opt_filter {
+        if f.len() != num_values {
+            return Err(Error::internal(format!(
+                "aggregate filter has {} rows, values {num_values}",
+                f.len()
+            )));
+        }
+    }
+    if group_indices.iter().any(|&g| g >= total_num_groups) {
+        return Err(Error::internal(format!(
+            "group index out of range (total {total_num_groups})"
+        )));
+    }
+    Ok(())
+}
+
+/// The rows that are valid in `nulls` and selected by `opt_filter` (false and NULL filter
+/// values drop the row); `None` when every row counts.
+pub(crate) fn valid_mask(
+    nulls: Option<&NullBuffer>,
+    opt_filter: Option<&BooleanArray>,
+) -> Option<BooleanBuffer> {
+    let filter = opt_filter.map(|f| match f.nulls() {
+        Some(n) => f.values() & n.inner(),
+        None => f.values().clone(),
+    });
+    match (nulls, filter) {
+        (None, None) => None,
+        (Some(n), None) => Some(n.inner().clone()),
+        (None, Some(f)) => Some(f),
+        (Some(n), Some(f)) => Some(n.inner() & &f),
+    }
+}
+
+/// Calls `f(group, row)` for every row that is non-null in `nulls` and passes `opt_filter`.
+pub(crate) fn for_each_valid_row(
+    group_indices: &[usize],
+    nulls: Option<&NullBuffer>,
+    opt_filter: Option<&BooleanArray>,
+    mut f: impl FnMut(usize, usize),
+) {
+    match valid_mask(nulls, opt_filter) {
+        None => group_indices
+            .iter()
+            .enumerate()
+            .for_each(|(row, &g)| f(g, row)),
+        Some(mask) => {
+            for row in mask.set_indices() {
+                f(group_indices[row], row);
+            }
+        }
+    }
+}
+
+/// Calls `f(group, value)` for every non-null value of `values` that passes `opt_filter`.
+pub(crate) fn accumulate<T: ArrowPrimitiveType>(
+    group_indices: &[usize],
+    values: &PrimitiveArray<T>,
+    opt_filter: Option<&BooleanArray>,
+    mut f: impl FnMut(usize, T::Native),
+) {
+    let data = values.values();
+    match valid_mask(values.nulls(), opt_filter) {
+        None => group_indices
+            .iter()
+            .zip(data.iter())
+            .for_each(|(&g, &v)| f(g, v)),
+        Some(mask) => {
+            for row in mask.set_indices() {
+                f(group_indices[row], data[row]);
+            }
+        }
+    }
+}
+
+/// Downcasts `array` to a primitive array of `T`, or an internal error naming `what`.
+pub(crate) fn as_primitive<'a, T: ArrowPrimitiveType>(
+    array: &'a ArrayRef,
+    what: &str,
+) -> Result<&'a PrimitiveArray<T>> {
+    array
+        .as_any()
+        .downcast_ref::<PrimitiveArray<T>>()
+        .ok_or_else(|| {
+            Error::internal(format!(
+                "{what}: unexpected input type {}",
+                array.data_type()
+            ))
+        })
+}
+
+/// The one argument (or state) array of a single-input aggregate.
+pub(crate) fn single<'a>(values: &'a [ArrayRef], what: &str) -> Result<&'a ArrayRef> {
+    values
+        .first()
+        .ok_or_else(|| Error::internal(format!("{what} got no input array")))
+}
+
+/// A validity buffer from per-group "has a value" flags (`None` when all are set).
+pub(crate) fn nulls_from(seen: Vec<bool>) -> Option<NullBuffer> {
+    let nulls = NullBuffer::from(seen);
+    (nulls.null_count() > 0).then_some(nulls)
 }
 
 pub mod avg;

@@ -1,1 +1,169 @@
-//! (being written)
+//! `sum(x)`: integers summed as `i64` with an overflow check, floats as `f64`, `DECIMAL(p,s)`
+//! as `i128` giving `DECIMAL(38,s)`. A group without a non-null input sums to NULL. The
+//! partial state is the sum itself (NULL when nothing was seen), so merging is summing again.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Decimal128Array, PrimitiveArray,
+};
+use arrow::compute::{cast_with_options, CastOptions};
+use arrow::datatypes::{
+    ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION,
+};
+
+use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator};
+use crate::error::{Error, Result};
+
+/// The error of an integer or decimal sum that leaves its type's range.
+pub(crate) fn overflow_error() -> Error {
+    Error::execution("Out of Range Error: Overflow in SUM")
+}
+
+/// The accumulator for `sum` over `input`.
+pub(crate) fn create(input: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+    Ok(match input {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Null => Box::new(SumGroupsAccumulator::<Int64Type>::new(DataType::Int64)),
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            Box::new(SumGroupsAccumulator::<Float64Type>::new(DataType::Float64))
+        }
+        DataType::Decimal128(_, s) => Box::new(SumGroupsAccumulator::<Decimal128Type>::new(
+            DataType::Decimal128(DECIMAL128_MAX_PRECISION, *s),
+        )),
+        other => return Err(Error::not_supported(format!("sum({other})"))),
+    })
+}
+
+/// Casts `array` to the summing type `target` (exact: an out-of-range value is an overflow).
+/// Decimals of any precision are kept as they are (same scale, same `i128` values).
+pub(crate) fn to_sum_input(array: &ArrayRef, target: &DataType) -> Result<ArrayRef> {
+    let same = match (array.data_type(), target) {
+        (DataType::Decimal128(_, s1), DataType::Decimal128(_, s2)) => s1 == s2,
+        (a, b) => a == b,
+    };
+    if same {
+        return Ok(Arc::clone(array));
+    }
+    let options = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    cast_with_options(array, target, &options).map_err(|_| overflow_error())
+}
+
+/// Checks that decimal results fit `DECIMAL(38, s)`.
+pub(crate) fn check_decimal_range(array: &ArrayRef) -> Result<()> {
+    if let Some(dec) = array.as_any().downcast_ref::<Decimal128Array>() {
+        dec.validate_decimal_precision(DECIMAL128_MAX_PRECISION)
+            .map_err(|_| overflow_error())?;
+    }
+    Ok(())
+}
+
+/// Grouped `sum` with `T::Native` sums.
+#[derive(Debug)]
+pub struct SumGroupsAccumulator<T: ArrowPrimitiveType> {
+    data_type: DataType,
+    sums: Vec<T::Native>,
+    seen: Vec<bool>,
+}
+
+impl<T: ArrowPrimitiveType> SumGroupsAccumulator<T> {
+    /// Sums giving `data_type` (which `T` stores).
+    pub fn new(data_type: DataType) -> Self {
+        Self {
+            data_type,
+            sums: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    fn add(
+        &mut self,
+        array: &ArrayRef,
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        let array = to_sum_input(array, &self.data_type)?;
+        let values = as_primitive::<T>(&array, "sum")?;
+        check_inputs(values.len(), group_indices, opt_filter, total_num_groups)?;
+        self.sums.resize(total_num_groups, T::Native::ZERO);
+        self.seen.resize(total_num_groups, false);
+        let (sums, seen) = (&mut self.sums, &mut self.seen);
+        let mut overflow = false;
+        accumulate(group_indices, values, opt_filter, |g, v| {
+            match sums[g].add_checked(v) {
+                Ok(s) => sums[g] = s,
+                Err(_) => overflow = true,
+            }
+            seen[g] = true;
+        });
+        if overflow {
+            return Err(overflow_error());
+        }
+        Ok(())
+    }
+
+    fn take(&mut self) -> Result<ArrayRef> {
+        let sums = std::mem::take(&mut self.sums);
+        let nulls = nulls_from(std::mem::take(&mut self.seen));
+        let array: ArrayRef = Arc::new(
+            PrimitiveArray::<T>::try_new(sums.into(), nulls)?
+                .with_data_type(self.data_type.clone()),
+        );
+        check_decimal_range(&array)?;
+        Ok(array)
+    }
+}
+
+impl<T: ArrowPrimitiveType> GroupsAccumulator for SumGroupsAccumulator<T> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.add(
+            single(values, "sum")?,
+            group_indices,
+            opt_filter,
+            total_num_groups,
+        )
+    }
+
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.add(
+            single(states, "sum merge")?,
+            group_indices,
+            None,
+            total_num_groups,
+        )
+    }
+
+    fn evaluate(&mut self) -> Result<ArrayRef> {
+        self.take()
+    }
+
+    fn state(&mut self) -> Result<Vec<ArrayRef>> {
+        Ok(vec![self.take()?])
+    }
+
+    fn size(&self) -> usize {
+        self.sums.capacity() * std::mem::size_of::<T::Native>() + self.seen.capacity()
+    }
+}
