@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, UInt32Array};
 use arrow::buffer::NullBuffer;
 use arrow::compute::kernels::cmp::eq;
-use arrow::compute::{and, concat_batches, filter, filter_record_batch, prep_null_mask_filter, take};
+use arrow::compute::{and, concat_batches, filter, filter_record_batch, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use hashbrown::HashTable;
@@ -96,7 +96,8 @@ pub struct HashJoinExec {
 impl HashJoinExec {
     /// A join of `left` (build) and `right` (probe) on `on` (left key over the left
     /// schema, right key over the right schema, of equal types), with an optional residual
-    /// `filter` over the left ++ right schema.
+    /// `filter` over the left ++ right schema. With no keys every pair is a candidate (a
+    /// cross join, filtered by `filter`).
     pub fn try_new(
         left: PlanRef,
         right: PlanRef,
@@ -105,9 +106,6 @@ impl HashJoinExec {
         join_type: JoinType,
         mode: JoinMode,
     ) -> Result<Self> {
-        if on.is_empty() {
-            return Err(Error::internal("a hash join needs at least one equi-join key"));
-        }
         let left_schema = left.schema();
         let right_schema = right.schema();
         for (l, r) in &on {
@@ -131,7 +129,9 @@ impl HashJoinExec {
         if let Some(f) = &filter {
             let t = f.data_type(&pair_schema)?;
             if t != DataType::Boolean {
-                return Err(Error::internal(format!("hash join filter has type {t}, not BOOLEAN")));
+                return Err(Error::internal(format!(
+                    "hash join filter has type {t}, not BOOLEAN"
+                )));
             }
         }
         if mode == JoinMode::CollectLeft
@@ -231,7 +231,12 @@ impl ExecutionPlan for HashJoinExec {
             .iter()
             .map(|(l, r)| format!("({}, {})", expr_label(l), expr_label(r)))
             .collect();
-        let mut s = format!("{}, mode={}, on=[{}]", self.spec.join_type, self.mode, on.join(", "));
+        let mut s = format!(
+            "{}, mode={}, on=[{}]",
+            self.spec.join_type,
+            self.mode,
+            on.join(", ")
+        );
         if let Some(f) = &self.spec.filter {
             s.push_str(&format!(", filter={}", expr_label(f)));
         }
@@ -246,10 +251,13 @@ impl ExecutionPlan for HashJoinExec {
         vec![&self.left, &self.right]
     }
 
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        let [left, right]: [PlanRef; 2] = children
-            .try_into()
-            .map_err(|c: Vec<PlanRef>| Error::internal(format!("HashJoin takes 2 children, got {}", c.len())))?;
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [left, right]: [PlanRef; 2] = children.try_into().map_err(|c: Vec<PlanRef>| {
+            Error::internal(format!("HashJoin takes 2 children, got {}", c.len()))
+        })?;
         Ok(Arc::new(HashJoinExec::try_new(
             left,
             right,
@@ -262,7 +270,10 @@ impl ExecutionPlan for HashJoinExec {
 
     fn output_partitions(&self) -> Option<usize> {
         match self.mode {
-            JoinMode::Partitioned => self.right.output_partitions().or(self.left.output_partitions()),
+            JoinMode::Partitioned => self
+                .right
+                .output_partitions()
+                .or(self.left.output_partitions()),
             JoinMode::CollectLeft => self.right.output_partitions(),
         }
     }
@@ -270,7 +281,9 @@ impl ExecutionPlan for HashJoinExec {
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
         let source = match self.mode {
             JoinMode::Partitioned => TableSource::Own(Arc::clone(&self.left)),
-            JoinMode::CollectLeft => TableSource::Shared(Arc::clone(&self.left), Arc::clone(&self.shared)),
+            JoinMode::CollectLeft => {
+                TableSource::Shared(Arc::clone(&self.left), Arc::clone(&self.shared))
+            }
         };
         let probe = self.right.execute(partition, ctx)?;
         Ok(Box::new(HashJoinStream {
@@ -315,14 +328,17 @@ impl fmt::Debug for JoinTable {
 
 /// The validity of a set of key columns: a row is valid when no key is NULL.
 fn key_validity(keys: &[ArrayRef]) -> Option<NullBuffer> {
-    keys.iter()
-        .fold(None, |acc, k| NullBuffer::union(acc.as_ref(), k.logical_nulls().as_ref()))
+    keys.iter().fold(None, |acc, k| {
+        NullBuffer::union(acc.as_ref(), k.logical_nulls().as_ref())
+    })
 }
 
 impl JoinTable {
     /// Reads the whole left partition and indexes it.
     fn build(left: &PlanRef, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Self> {
-        let mut reservation = ctx.memory().reservation(format!("HashJoin[{partition}] build side"));
+        let mut reservation = ctx
+            .memory()
+            .reservation(format!("HashJoin[{partition}] build side"));
         let mut batches = Vec::new();
         for batch in left.execute(partition, ctx)? {
             let batch = batch?;
@@ -349,7 +365,11 @@ impl JoinTable {
                 "a hash join build side of {rows} rows in one partition"
             )));
         }
-        let keys: Vec<ArrayRef> = spec.left_keys.iter().map(|k| k.evaluate(&batch)).collect::<Result<_>>()?;
+        let keys: Vec<ArrayRef> = spec
+            .left_keys
+            .iter()
+            .map(|k| k.evaluate(&batch))
+            .collect::<Result<_>>()?;
         let mut hashes = Vec::new();
         hash_rows(&keys, rows, &mut hashes)?;
         let valid = key_validity(&keys);
@@ -395,14 +415,19 @@ enum TableSource {
 }
 
 impl TableSource {
-    fn acquire(self, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Arc<JoinTable>> {
+    fn acquire(
+        self,
+        partition: usize,
+        ctx: &TaskContext,
+        spec: &JoinSpec,
+    ) -> Result<Arc<JoinTable>> {
         match self {
             TableSource::Own(left) => Ok(Arc::new(JoinTable::build(&left, partition, ctx, spec)?)),
             TableSource::Shared(left, slot) => {
                 // Holding the lock while building makes the other partitions wait and reuse.
-                let mut guard = slot
-                    .lock()
-                    .map_err(|_| Error::internal("hash join build lock poisoned by a panicking task"))?;
+                let mut guard = slot.lock().map_err(|_| {
+                    Error::internal("hash join build lock poisoned by a panicking task")
+                })?;
                 if let Some(table) = guard.as_ref() {
                     return Ok(Arc::clone(table));
                 }
@@ -578,8 +603,8 @@ impl HashJoinStream {
             });
         }
         if let Some(mask) = mask {
+            // `true_count` and `filter` both read NULL as false.
             if mask.true_count() < mask.len() {
-                let mask = prep_null_mask_filter(&mask);
                 build_idx = downcast_u32(filter(&build_idx, &mask)?)?;
                 probe_idx = downcast_u32(filter(&probe_idx, &mask)?)?;
             }
@@ -605,11 +630,10 @@ impl HashJoinStream {
                     .as_any()
                     .downcast_ref::<BooleanArray>()
                     .ok_or_else(|| Error::internal("hash join filter did not give booleans"))?;
-                let keep = prep_null_mask_filter(keep);
                 if keep.true_count() < keep.len() {
-                    build_idx = downcast_u32(filter(&build_idx, &keep)?)?;
-                    probe_idx = downcast_u32(filter(&probe_idx, &keep)?)?;
-                    batch = filter_record_batch(&batch, &keep)?;
+                    build_idx = downcast_u32(filter(&build_idx, keep)?)?;
+                    probe_idx = downcast_u32(filter(&probe_idx, keep)?)?;
+                    batch = filter_record_batch(&batch, keep)?;
                 }
             }
             pairs = Some(batch);
@@ -661,7 +685,10 @@ impl HashJoinStream {
         for c in current.batch.columns() {
             columns.push(take(c.as_ref(), &idx, None)?);
         }
-        Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?))
+        Ok(Some(RecordBatch::try_new(
+            Arc::clone(&self.spec.schema),
+            columns,
+        )?))
     }
 
     /// After the probe side: up to `batch_size` build rows from row `from` on that matched
@@ -692,13 +719,20 @@ impl HashJoinStream {
                 columns.push(new_null_array(f.data_type(), idx.len()));
             }
         }
-        Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?))
+        Ok(Some(RecordBatch::try_new(
+            Arc::clone(&self.spec.schema),
+            columns,
+        )?))
     }
 }
 
 /// Collects up to `limit` candidate (build row, probe row) pairs with equal key hashes,
 /// resuming where the previous call stopped.
-fn collect_candidates(table: &JoinTable, probe: &mut ProbeBatch, limit: usize) -> (Vec<u32>, Vec<u32>) {
+fn collect_candidates(
+    table: &JoinTable,
+    probe: &mut ProbeBatch,
+    limit: usize,
+) -> (Vec<u32>, Vec<u32>) {
     let mut build_idx = Vec::with_capacity(limit);
     let mut probe_idx = Vec::with_capacity(limit);
     let rows = probe.batch.num_rows();
@@ -756,7 +790,6 @@ impl Iterator for HashJoinStream {
         out
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -826,7 +859,11 @@ mod tests {
                 Arc::new(Int64Array::from(vec![Some(2), None, Some(4)])),
                 Arc::new(StringArray::from(vec!["y", "x", "q"])),
                 Arc::new(Int64Array::from(vec![200, 300, 400])),
-                Arc::new(BooleanArray::from(vec![Some(false), Some(true), Some(true)])),
+                Arc::new(BooleanArray::from(vec![
+                    Some(false),
+                    Some(true),
+                    Some(true),
+                ])),
             ],
         )
         .unwrap();
@@ -840,7 +877,10 @@ mod tests {
     fn on_k_k2() -> Vec<(PhysExprRef, PhysExprRef)> {
         vec![
             (PhysicalExpr::column(0, "lk"), PhysicalExpr::column(0, "rk")),
-            (PhysicalExpr::column(1, "lk2"), PhysicalExpr::column(1, "rk2")),
+            (
+                PhysicalExpr::column(1, "lk2"),
+                PhysicalExpr::column(1, "rk2"),
+            ),
         ]
     }
 
@@ -880,14 +920,23 @@ mod tests {
     ) -> (Vec<String>, SchemaRef) {
         let left = TestScan::new(left_schema(), vec![left_batches()]);
         let right = TestScan::new(right_schema(), vec![right_batches()]);
-        let plan: PlanRef =
-            Arc::new(HashJoinExec::try_new(left, right, on, filter, join_type, JoinMode::Partitioned).unwrap());
+        let plan: PlanRef = Arc::new(
+            HashJoinExec::try_new(left, right, on, filter, join_type, JoinMode::Partitioned)
+                .unwrap(),
+        );
         let ctx = task_ctx();
         let out = collect(&plan, 0, &ctx);
-        assert!(out.iter().all(|b| b.num_rows() > 0 && b.schema() == plan.schema()));
+        assert!(out
+            .iter()
+            .all(|b| b.num_rows() > 0 && b.schema() == plan.schema()));
         drop(plan);
         assert_eq!(ctx.memory().used(), 0);
-        (rows(&out), out.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(Schema::empty())))
+        (
+            rows(&out),
+            out.first()
+                .map(|b| b.schema())
+                .unwrap_or_else(|| Arc::new(Schema::empty())),
+        )
     }
 
     fn strs(v: &[&str]) -> Vec<String> {
@@ -974,7 +1023,14 @@ mod tests {
     #[test]
     fn residual_filter_decides_matches() {
         let (rows, _) = join(on_k(), ok_filter(), JoinType::Inner);
-        assert_eq!(rows, strs(&["1|x|10|1|x|100|true", "1|x|11|1|x|100|true", "1|w|50|1|x|100|true"]));
+        assert_eq!(
+            rows,
+            strs(&[
+                "1|x|10|1|x|100|true",
+                "1|x|11|1|x|100|true",
+                "1|w|50|1|x|100|true"
+            ])
+        );
 
         let (rows, _) = join(on_k(), ok_filter(), JoinType::Left);
         assert_eq!(
@@ -1011,21 +1067,31 @@ mod tests {
         let (rows, _) = join(on_k(), ok_filter(), JoinType::RightSemi);
         assert_eq!(rows, strs(&["1|x|100|true"]));
         let (rows, _) = join(on_k(), ok_filter(), JoinType::RightAnti);
-        assert_eq!(rows, strs(&["1|x|101|-", "2|y|200|false", "-|x|300|true", "4|q|400|true"]));
+        assert_eq!(
+            rows,
+            strs(&["1|x|101|-", "2|y|200|false", "-|x|300|true", "4|q|400|true"])
+        );
     }
 
     #[test]
     fn splits_large_candidate_sets_into_batches() {
         let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
-        let mk = |v: Vec<i64>| RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int64Array::from(v))]).unwrap();
+        let mk = |v: Vec<i64>| {
+            RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int64Array::from(v))]).unwrap()
+        };
         let left = TestScan::new(Arc::clone(&schema), vec![vec![mk(vec![7, 7, 7, 7, 7, 8])]]);
         let right = TestScan::new(Arc::clone(&schema), vec![vec![mk(vec![7, 9, 7, 7])]]);
         let on = vec![(PhysicalExpr::column(0, "k"), PhysicalExpr::column(0, "k"))];
         let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(left, right, on, None, JoinType::Full, JoinMode::Partitioned).unwrap(),
+            HashJoinExec::try_new(left, right, on, None, JoinType::Full, JoinMode::Partitioned)
+                .unwrap(),
         );
         let out = collect(&plan, 0, &task_ctx_with(2, 1 << 30));
-        assert!(out.iter().all(|b| b.num_rows() <= 2), "{:?}", out.iter().map(|b| b.num_rows()).collect::<Vec<_>>());
+        assert!(
+            out.iter().all(|b| b.num_rows() <= 2),
+            "{:?}",
+            out.iter().map(|b| b.num_rows()).collect::<Vec<_>>()
+        );
         let rows = rows(&out);
         assert_eq!(rows.iter().filter(|r| r.as_str() == "7|7").count(), 15);
         assert!(rows.contains(&"8|-".to_string()) && rows.contains(&"-|9".to_string()));
@@ -1037,9 +1103,20 @@ mod tests {
         let left = TestScan::broadcast(left_schema(), left_batches());
         let builds = Arc::clone(&left.executions);
         let rb = right_batches();
-        let right = TestScan::new(right_schema(), vec![vec![rb[0].clone()], vec![rb[1].clone()], vec![]]);
+        let right = TestScan::new(
+            right_schema(),
+            vec![vec![rb[0].clone()], vec![rb[1].clone()], vec![]],
+        );
         let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(left, right, on_k(), None, JoinType::Right, JoinMode::CollectLeft).unwrap(),
+            HashJoinExec::try_new(
+                left,
+                right,
+                on_k(),
+                None,
+                JoinType::Right,
+                JoinMode::CollectLeft,
+            )
+            .unwrap(),
         );
         assert_eq!(plan.output_partitions(), Some(3));
         let ctx = task_ctx();
@@ -1065,16 +1142,48 @@ mod tests {
     fn rejects_bad_plans_and_reports_memory_exhaustion() {
         let left = || TestScan::broadcast(left_schema(), left_batches()) as PlanRef;
         let right = || TestScan::new(right_schema(), vec![right_batches()]) as PlanRef;
-        for jt in [JoinType::Left, JoinType::Full, JoinType::LeftSemi, JoinType::LeftAnti] {
-            assert!(HashJoinExec::try_new(left(), right(), on_k(), None, jt, JoinMode::CollectLeft).is_err());
+        for jt in [
+            JoinType::Left,
+            JoinType::Full,
+            JoinType::LeftSemi,
+            JoinType::LeftAnti,
+        ] {
+            assert!(HashJoinExec::try_new(
+                left(),
+                right(),
+                on_k(),
+                None,
+                jt,
+                JoinMode::CollectLeft
+            )
+            .is_err());
         }
-        let mismatched = vec![(PhysicalExpr::column(0, "lk"), PhysicalExpr::column(1, "rk2"))];
-        assert!(
-            HashJoinExec::try_new(left(), right(), mismatched, None, JoinType::Inner, JoinMode::Partitioned).is_err()
+        let mismatched = vec![(
+            PhysicalExpr::column(0, "lk"),
+            PhysicalExpr::column(1, "rk2"),
+        )];
+        assert!(HashJoinExec::try_new(
+            left(),
+            right(),
+            mismatched,
+            None,
+            JoinType::Inner,
+            JoinMode::Partitioned
+        )
+        .is_err());
+        let plan = HashJoinExec::try_new(
+            left(),
+            right(),
+            on_k(),
+            ok_filter(),
+            JoinType::Inner,
+            JoinMode::Partitioned,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.details(),
+            "Inner, mode=Partitioned, on=[(lk, rk)], filter=ok"
         );
-        let plan = HashJoinExec::try_new(left(), right(), on_k(), ok_filter(), JoinType::Inner, JoinMode::Partitioned)
-            .unwrap();
-        assert_eq!(plan.details(), "Inner, mode=Partitioned, on=[(lk, rk)], filter=ok");
         let err = plan
             .execute(0, &task_ctx_with(8192, 100))
             .unwrap()
@@ -1084,12 +1193,32 @@ mod tests {
     }
 
     #[test]
+    fn no_keys_is_a_filtered_cross_join() {
+        let (rows, _) = join(vec![], ok_filter(), JoinType::Inner);
+        assert_eq!(rows.len(), 6 * 3);
+        assert!(rows.contains(&"3|z|40|4|q|400|true".to_string()));
+        assert!(rows.iter().all(|r| r.ends_with("|true")));
+        let (rows, _) = join(vec![], ok_filter(), JoinType::RightAnti);
+        assert_eq!(rows, strs(&["1|x|101|-", "2|y|200|false"]));
+        let (rows, _) = join(vec![], None, JoinType::LeftAnti);
+        assert!(rows.is_empty());
+    }
+
+    #[test]
     fn empty_build_side() {
         let left = TestScan::new(left_schema(), vec![vec![]]);
         let right = TestScan::new(right_schema(), vec![right_batches()]);
         let pulled = Arc::clone(&right.pulled);
         let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(left, right, on_k(), None, JoinType::Inner, JoinMode::Partitioned).unwrap(),
+            HashJoinExec::try_new(
+                left,
+                right,
+                on_k(),
+                None,
+                JoinType::Inner,
+                JoinMode::Partitioned,
+            )
+            .unwrap(),
         );
         assert!(collect(&plan, 0, &task_ctx()).is_empty());
         assert_eq!(pulled.load(std::sync::atomic::Ordering::SeqCst), 0);
@@ -1097,7 +1226,15 @@ mod tests {
         let left = TestScan::new(left_schema(), vec![vec![]]);
         let right = TestScan::new(right_schema(), vec![right_batches()]);
         let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(left, right, on_k(), None, JoinType::RightAnti, JoinMode::Partitioned).unwrap(),
+            HashJoinExec::try_new(
+                left,
+                right,
+                on_k(),
+                None,
+                JoinType::RightAnti,
+                JoinMode::Partitioned,
+            )
+            .unwrap(),
         );
         assert_eq!(rows(&collect(&plan, 0, &task_ctx())).len(), 5);
     }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, UInt32Array};
 use arrow::compute::{
-    concat, concat_batches, interleave_record_batch, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
+    concat, concat_batches, interleave_record_batch, lexsort_to_indices, take_record_batch,
+    SortColumn, SortOptions,
 };
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -59,7 +60,11 @@ impl fmt::Display for PhysSortExpr {
             "{} {} {}",
             expr_label(&self.expr),
             if self.descending { "DESC" } else { "ASC" },
-            if self.nulls_first { "NULLS FIRST" } else { "NULLS LAST" }
+            if self.nulls_first {
+                "NULLS FIRST"
+            } else {
+                "NULLS LAST"
+            }
         )
     }
 }
@@ -84,7 +89,12 @@ pub(crate) fn sort_fields(exprs: &[PhysSortExpr], schema: &Schema) -> Result<Vec
     }
     exprs
         .iter()
-        .map(|e| Ok(SortField::new_with_options(e.expr.data_type(schema)?, e.options())))
+        .map(|e| {
+            Ok(SortField::new_with_options(
+                e.expr.data_type(schema)?,
+                e.options(),
+            ))
+        })
         .collect()
 }
 
@@ -94,7 +104,11 @@ pub(crate) fn sort_keys(exprs: &[PhysSortExpr], batch: &RecordBatch) -> Result<V
 }
 
 /// Sorts `batch` by `exprs`, keeping the first `limit` rows when given.
-pub(crate) fn sort_batch(batch: &RecordBatch, exprs: &[PhysSortExpr], limit: Option<usize>) -> Result<RecordBatch> {
+pub(crate) fn sort_batch(
+    batch: &RecordBatch,
+    exprs: &[PhysSortExpr],
+    limit: Option<usize>,
+) -> Result<RecordBatch> {
     let keys = sort_keys(exprs, batch)?;
     let indices = lexsort_to_indices(&sort_columns(exprs, keys), limit)?;
     Ok(take_record_batch(batch, &indices)?)
@@ -163,11 +177,18 @@ impl ExecutionPlan for SortExec {
         vec![&self.input]
     }
 
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        let [input]: [PlanRef; 1] = children
-            .try_into()
-            .map_err(|c: Vec<PlanRef>| Error::internal(format!("Sort takes 1 child, got {}", c.len())))?;
-        Ok(Arc::new(SortExec::try_new(input, self.exprs.to_vec(), self.fetch)?))
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [input]: [PlanRef; 1] = children.try_into().map_err(|c: Vec<PlanRef>| {
+            Error::internal(format!("Sort takes 1 child, got {}", c.len()))
+        })?;
+        Ok(Arc::new(SortExec::try_new(
+            input,
+            self.exprs.to_vec(),
+            self.fetch,
+        )?))
     }
 
     fn output_partitions(&self) -> Option<usize> {
@@ -273,12 +294,15 @@ impl SortStream {
         let order = if batches.is_empty() {
             UInt32Array::from(Vec::<u32>::new())
         } else {
-            let per_batch: Vec<Vec<ArrayRef>> =
-                batches.iter().map(|b| sort_keys(&self.exprs, b)).collect::<Result<_>>()?;
+            let per_batch: Vec<Vec<ArrayRef>> = batches
+                .iter()
+                .map(|b| sort_keys(&self.exprs, b))
+                .collect::<Result<_>>()?;
             let mut keys = Vec::with_capacity(self.exprs.len());
             let mut key_bytes = 0;
             for k in 0..self.exprs.len() {
-                let column: Vec<&dyn Array> = per_batch.iter().map(|keys| keys[k].as_ref()).collect();
+                let column: Vec<&dyn Array> =
+                    per_batch.iter().map(|keys| keys[k].as_ref()).collect();
                 let key = concat(&column)?;
                 key_bytes += key.get_array_memory_size();
                 keys.push(key);
@@ -338,7 +362,8 @@ impl SortStream {
     fn compact(&mut self, kept: &[RecordBatch], fetch: usize) -> Result<RecordBatch> {
         let all = concat_batches(&self.schema, kept)?;
         let sorted = sort_batch(&all, &self.exprs, Some(fetch))?;
-        self.reservation.try_resize(sorted.get_array_memory_size())?;
+        self.reservation
+            .try_resize(sorted.get_array_memory_size())?;
         Ok(sorted)
     }
 
@@ -410,7 +435,14 @@ mod tests {
     fn ids(batches: &[RecordBatch]) -> Vec<i64> {
         batches
             .iter()
-            .flat_map(|b| b.column(2).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+            .flat_map(|b| {
+                b.column(2)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
             .collect()
     }
 
@@ -426,7 +458,11 @@ mod tests {
             vec![Some("b"), Some("a"), Some("z"), None, Some("c")],
             vec![0, 1, 2, 3, 4],
         );
-        let b2 = batch(vec![Some(2), Some(3), None], vec![Some("b"), Some("a"), None], vec![5, 6, 7]);
+        let b2 = batch(
+            vec![Some(2), Some(3), None],
+            vec![Some("b"), Some("a"), None],
+            vec![5, 6, 7],
+        );
         TestScan::new(schema(), vec![vec![b1, b2]])
     }
 
@@ -434,31 +470,69 @@ mod tests {
     fn sorts_by_several_keys_in_both_directions() {
         // a ASC NULLS LAST, s DESC NULLS FIRST
         let plan: PlanRef = Arc::new(
-            SortExec::try_new(source(), vec![key(0, "a", false, false), key(1, "s", true, true)], None).unwrap(),
+            SortExec::try_new(
+                source(),
+                vec![key(0, "a", false, false), key(1, "s", true, true)],
+                None,
+            )
+            .unwrap(),
         );
-        assert_eq!(ids(&collect(&plan, 0, &task_ctx())), vec![2, 4, 5, 3, 0, 6, 7, 1]);
+        assert_eq!(
+            ids(&collect(&plan, 0, &task_ctx())),
+            vec![2, 4, 5, 3, 0, 6, 7, 1]
+        );
         assert_eq!(plan.details(), "[a ASC NULLS LAST, s DESC NULLS FIRST]");
 
         // a DESC NULLS FIRST, s ASC NULLS LAST
         let plan: PlanRef = Arc::new(
-            SortExec::try_new(source(), vec![key(0, "a", true, true), key(1, "s", false, false)], None).unwrap(),
+            SortExec::try_new(
+                source(),
+                vec![key(0, "a", true, true), key(1, "s", false, false)],
+                None,
+            )
+            .unwrap(),
         );
-        assert_eq!(ids(&collect(&plan, 0, &task_ctx())), vec![1, 7, 6, 0, 3, 5, 4, 2]);
+        assert_eq!(
+            ids(&collect(&plan, 0, &task_ctx())),
+            vec![1, 7, 6, 0, 3, 5, 4, 2]
+        );
     }
 
     #[test]
     fn sorts_strings_and_chunks_output() {
         let plan: PlanRef = Arc::new(
-            SortExec::try_new(source(), vec![key(1, "s", false, false), key(2, "id", false, false)], None).unwrap(),
+            SortExec::try_new(
+                source(),
+                vec![key(1, "s", false, false), key(2, "id", false, false)],
+                None,
+            )
+            .unwrap(),
         );
         let out = collect(&plan, 0, &task_ctx_with(3, 1 << 30));
-        assert_eq!(out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![3, 3, 2]);
+        assert_eq!(
+            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            vec![3, 3, 2]
+        );
         assert_eq!(ids(&out), vec![1, 6, 0, 5, 4, 2, 3, 7]);
         let s = concat_batches(&schema(), &out).unwrap();
-        let s = s.column(1).as_any().downcast_ref::<StringArray>().unwrap().clone();
+        let s = s
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone();
         assert_eq!(
             s.iter().collect::<Vec<_>>(),
-            vec![Some("a"), Some("a"), Some("b"), Some("b"), Some("c"), Some("z"), None, None]
+            vec![
+                Some("a"),
+                Some("a"),
+                Some("b"),
+                Some("b"),
+                Some("c"),
+                Some("z"),
+                None,
+                None
+            ]
         );
     }
 
@@ -482,10 +556,20 @@ mod tests {
         let plan: PlanRef =
             Arc::new(SortExec::try_new(scan, vec![key(0, "a", true, false)], Some(7)).unwrap());
         let out = collect(&plan, 0, &ctx);
-        assert_eq!(out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![4, 3]);
+        assert_eq!(
+            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            vec![4, 3]
+        );
         let a: Vec<i64> = out
             .iter()
-            .flat_map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
             .collect();
         assert_eq!(a, vec![499, 498, 497, 496, 495, 494, 493]);
         assert_eq!(plan.details(), "[a DESC NULLS LAST], fetch=7");
@@ -494,7 +578,8 @@ mod tests {
 
     #[test]
     fn reports_memory_exhaustion_and_handles_empty_input() {
-        let plan: PlanRef = Arc::new(SortExec::try_new(source(), vec![key(0, "a", false, false)], None).unwrap());
+        let plan: PlanRef =
+            Arc::new(SortExec::try_new(source(), vec![key(0, "a", false, false)], None).unwrap());
         let err = plan
             .execute(0, &task_ctx_with(8192, 64))
             .unwrap()
@@ -503,7 +588,8 @@ mod tests {
         assert!(matches!(err, Error::ResourcesExhausted(_)), "{err}");
 
         let empty = TestScan::new(schema(), vec![vec![]]);
-        let plan: PlanRef = Arc::new(SortExec::try_new(empty, vec![key(0, "a", false, false)], None).unwrap());
+        let plan: PlanRef =
+            Arc::new(SortExec::try_new(empty, vec![key(0, "a", false, false)], None).unwrap());
         assert!(collect(&plan, 0, &task_ctx()).is_empty());
         assert!(SortExec::try_new(source(), vec![], None).is_err());
     }

@@ -6,8 +6,8 @@
 
 use std::any::Any;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::collections::binary_heap::PeekMut;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use arrow::compute::interleave_record_batch;
@@ -72,11 +72,21 @@ impl ExecutionPlan for SortPreservingMergeExec {
         vec![&self.input]
     }
 
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         let [input]: [PlanRef; 1] = children.try_into().map_err(|c: Vec<PlanRef>| {
-            Error::internal(format!("SortPreservingMerge takes 1 child, got {}", c.len()))
+            Error::internal(format!(
+                "SortPreservingMerge takes 1 child, got {}",
+                c.len()
+            ))
         })?;
-        Ok(Arc::new(SortPreservingMergeExec::try_new(input, self.exprs.to_vec(), self.fetch)?))
+        Ok(Arc::new(SortPreservingMergeExec::try_new(
+            input,
+            self.exprs.to_vec(),
+            self.fetch,
+        )?))
     }
 
     fn output_partitions(&self) -> Option<usize> {
@@ -181,8 +191,11 @@ impl MergeStream {
             if batch.num_rows() == 0 {
                 continue;
             }
-            let rows = self.converter.convert_columns(&sort_keys(&self.exprs, &batch)?)?;
-            self.reservation.try_grow(batch.get_array_memory_size() + rows.size())?;
+            let rows = self
+                .converter
+                .convert_columns(&sort_keys(&self.exprs, &batch)?)?;
+            self.reservation
+                .try_grow(batch.get_array_memory_size() + rows.size())?;
             self.slots.push(batch);
             return Ok(Some(Cursor {
                 rows,
@@ -300,15 +313,32 @@ mod tests {
 
     fn batch(k: Vec<Option<i64>>, tag: &str) -> RecordBatch {
         let tags = vec![tag; k.len()];
-        RecordBatch::try_new(schema(), vec![Arc::new(Int64Array::from(k)), Arc::new(StringArray::from(tags))]).unwrap()
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(k)),
+                Arc::new(StringArray::from(tags)),
+            ],
+        )
+        .unwrap()
     }
 
     fn rows(batches: &[RecordBatch]) -> Vec<(Option<i64>, String)> {
         batches
             .iter()
             .flat_map(|b| {
-                let k = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().clone();
-                let t = b.column(1).as_any().downcast_ref::<StringArray>().unwrap().clone();
+                let k = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .clone();
+                let t = b
+                    .column(1)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone();
                 (0..b.num_rows()).map(move |i| (k.iter().nth(i).flatten(), t.value(i).to_string()))
             })
             .collect()
@@ -316,8 +346,15 @@ mod tests {
 
     /// Three runs sorted by k DESC NULLS FIRST.
     fn source() -> Arc<TestScan> {
-        let run_a = vec![batch(vec![None, Some(9), Some(5)], "a"), batch(vec![Some(5), Some(1)], "a")];
-        let run_b = vec![batch(vec![], "b"), batch(vec![Some(8), Some(5)], "b"), batch(vec![Some(0)], "b")];
+        let run_a = vec![
+            batch(vec![None, Some(9), Some(5)], "a"),
+            batch(vec![Some(5), Some(1)], "a"),
+        ];
+        let run_b = vec![
+            batch(vec![], "b"),
+            batch(vec![Some(8), Some(5)], "b"),
+            batch(vec![Some(0)], "b"),
+        ];
         let run_c = vec![batch(vec![None, Some(7), Some(6), Some(2)], "c")];
         TestScan::with_runs(schema(), vec![vec![run_a, run_b, run_c]])
     }
@@ -332,10 +369,14 @@ mod tests {
 
     #[test]
     fn merges_three_runs_in_order_with_ties_by_run() {
-        let plan: PlanRef = Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
+        let plan: PlanRef =
+            Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
         let ctx = task_ctx_with(4, 1 << 30);
         let out = collect(&plan, 0, &ctx);
-        assert_eq!(out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![4, 4, 4]);
+        assert_eq!(
+            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            vec![4, 4, 4]
+        );
         assert_eq!(
             rows(&out),
             vec![
@@ -362,12 +403,22 @@ mod tests {
     fn stops_after_fetch_without_reading_the_rest() {
         let scan = source();
         let pulled = Arc::clone(&scan.pulled);
-        let plan: PlanRef = Arc::new(SortPreservingMergeExec::try_new(scan, key(), Some(5)).unwrap());
+        let plan: PlanRef =
+            Arc::new(SortPreservingMergeExec::try_new(scan, key(), Some(5)).unwrap());
         let out = collect(&plan, 0, &task_ctx_with(3, 1 << 30));
-        assert_eq!(out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![3, 2]);
+        assert_eq!(
+            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            vec![3, 2]
+        );
         assert_eq!(
             rows(&out),
-            vec![r(None, "a"), r(None, "c"), r(Some(9), "a"), r(Some(8), "b"), r(Some(7), "c")]
+            vec![
+                r(None, "a"),
+                r(None, "c"),
+                r(Some(9), "a"),
+                r(Some(8), "b"),
+                r(Some(7), "c")
+            ]
         );
         // First batch of each run (run b: the empty one and the next), never run a's second
         // or run b's third batch.
@@ -377,7 +428,8 @@ mod tests {
 
     #[test]
     fn only_partition_zero_exists() {
-        let plan: PlanRef = Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
+        let plan: PlanRef =
+            Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
         assert!(plan.execute(1, &task_ctx_with(4, 1 << 30)).is_err());
     }
 }
