@@ -1,19 +1,25 @@
-//! `HashJoinExec`: an equi-join that builds a hash table on the left input and streams the
-//! right input through it. Candidate pairs found through the table are verified with Arrow
-//! equality kernels, the residual (non-equi) filter is applied to the candidate batch, and
-//! the output is gathered with `take` — no per-row values are built.
+//! `HashJoinExec`: an equi-join with an optional residual predicate. The left input is the
+//! build side: it is buffered (with a memory reservation), its keys are hashed with the
+//! shuffle's hash function (so build and probe agree with the exchange that partitioned
+//! them) and indexed in a chained hash table. The right input is streamed: per probe batch,
+//! candidate (build, probe) index pairs are collected from the table, their keys verified
+//! with Arrow's `eq` kernel, the residual filter applied to the candidate rows, and the
+//! output gathered with `take`.
 //!
-//! `Partitioned` joins partition p of both (hash-shuffled) inputs; `CollectLeft` builds once
-//! from a broadcast left input and shares the table across the probe side's partitions.
+//! Two modes: `Partitioned` joins left partition p with right partition p (both shuffled by
+//! key); `CollectLeft` builds one table from a broadcast left input, shared by every
+//! partition of the operator.
 
 use std::any::Any;
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, ArrayRef, BooleanArray, UInt32Array};
-use arrow::compute::kernels::{boolean, cmp};
-use arrow::compute::{concat_batches, filter as filter_array, take};
-use arrow::datatypes::{Field, Schema, SchemaRef};
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, UInt32Array};
+use arrow::buffer::NullBuffer;
+use arrow::compute::kernels::cmp::eq;
+use arrow::compute::{and, concat_batches, filter, filter_record_batch, take};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
 use hashbrown::HashTable;
 
 use crate::error::{Error, Result};
@@ -22,45 +28,76 @@ use crate::exec::shuffle::hash_rows;
 use crate::exec::task::TaskContext;
 use crate::logical::join_type::JoinType;
 use crate::physical::expr::PhysExprRef;
+use crate::physical::ops::sort::expr_label;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// How the build side is distributed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JoinMode {
-    /// Both sides hash-partitioned on the keys; partition p joins with partition p.
+    /// Both inputs are hash-partitioned on the keys: partition p joins left p with right p.
     Partitioned,
-    /// The left side is broadcast; one table serves every probe partition.
+    /// The left input is broadcast: one hash table, built once, serves every partition.
     CollectLeft,
 }
 
-/// The build side: all left rows, their keys, and a chained hash table over them.
-#[derive(Debug)]
-struct JoinTable {
-    batch: RecordBatch,
-    keys: Vec<ArrayRef>,
-    /// hash → 1 + index of the first row with that hash.
-    heads: HashTable<(u64, u32)>,
-    /// 1 + index of the next row with the same hash (0 ends the chain).
-    next: Vec<u32>,
-    _reservation: MemoryReservation,
+impl fmt::Display for JoinMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JoinMode::Partitioned => "Partitioned",
+            JoinMode::CollectLeft => "CollectLeft",
+        })
+    }
 }
 
-/// Hash join of two inputs.
+/// What the join streams need, shared between partitions.
+#[derive(Debug)]
+struct JoinSpec {
+    left_keys: Vec<PhysExprRef>,
+    right_keys: Vec<PhysExprRef>,
+    filter: Option<PhysExprRef>,
+    join_type: JoinType,
+    /// The output schema.
+    schema: SchemaRef,
+    /// Left fields ++ right fields as the inputs give them: the residual filter's input.
+    pair_schema: SchemaRef,
+    left_schema: SchemaRef,
+}
+
+impl JoinSpec {
+    /// Whether the stream tracks which build rows matched.
+    fn tracks_build(&self) -> bool {
+        matches!(
+            self.join_type,
+            JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti
+        )
+    }
+
+    /// Whether the stream tracks which probe rows matched.
+    fn tracks_probe(&self) -> bool {
+        matches!(
+            self.join_type,
+            JoinType::Right | JoinType::Full | JoinType::RightSemi | JoinType::RightAnti
+        )
+    }
+}
+
+/// A hash join of a build (left) and a probe (right) input.
 #[derive(Debug)]
 pub struct HashJoinExec {
     left: PlanRef,
     right: PlanRef,
     on: Vec<(PhysExprRef, PhysExprRef)>,
-    filter: Option<PhysExprRef>,
-    join_type: JoinType,
     mode: JoinMode,
-    schema: SchemaRef,
-    shared_table: Mutex<Option<Arc<JoinTable>>>,
+    spec: Arc<JoinSpec>,
+    /// The table built in `CollectLeft` mode, shared by all partitions.
+    shared: Arc<Mutex<Option<Arc<JoinTable>>>>,
 }
 
 impl HashJoinExec {
-    /// Joins `left` (build) and `right` (probe) on `on` (left expr, right expr) pairs with an
-    /// optional residual `filter` over the left++right columns.
+    /// A join of `left` (build) and `right` (probe) on `on` (left key over the left
+    /// schema, right key over the right schema, of equal types), with an optional residual
+    /// `filter` over the left ++ right schema. With no keys every pair is a candidate (a
+    /// cross join, filtered by `filter`).
     pub fn try_new(
         left: PlanRef,
         right: PlanRef,
@@ -69,366 +106,1136 @@ impl HashJoinExec {
         join_type: JoinType,
         mode: JoinMode,
     ) -> Result<Self> {
-        if mode == JoinMode::CollectLeft
-            && !matches!(join_type, JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti)
-        {
-            return Err(Error::internal(format!("a {join_type} join cannot broadcast its left side")));
+        let left_schema = left.schema();
+        let right_schema = right.schema();
+        for (l, r) in &on {
+            let (lt, rt) = (l.data_type(&left_schema)?, r.data_type(&right_schema)?);
+            if lt != rt {
+                return Err(Error::internal(format!(
+                    "hash join keys {} and {} have different types {lt} and {rt}",
+                    expr_label(l),
+                    expr_label(r)
+                )));
+            }
         }
-        let nullable = |s: &SchemaRef| -> Vec<Field> { s.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect() };
-        let fields: Vec<Field> = match join_type {
-            JoinType::LeftSemi | JoinType::LeftAnti => nullable(&left.schema()),
-            JoinType::RightSemi | JoinType::RightAnti => nullable(&right.schema()),
-            _ => nullable(&left.schema()).into_iter().chain(nullable(&right.schema())).collect(),
+        let pair_schema = Arc::new(Schema::new(
+            left_schema
+                .fields()
+                .iter()
+                .chain(right_schema.fields().iter())
+                .cloned()
+                .collect::<Vec<_>>(),
+        ));
+        if let Some(f) = &filter {
+            let t = f.data_type(&pair_schema)?;
+            if t != DataType::Boolean {
+                return Err(Error::internal(format!(
+                    "hash join filter has type {t}, not BOOLEAN"
+                )));
+            }
+        }
+        if mode == JoinMode::CollectLeft
+            && !matches!(
+                join_type,
+                JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti
+            )
+        {
+            return Err(Error::internal(format!(
+                "a {join_type} join cannot collect its left side: unmatched left rows would repeat per partition"
+            )));
+        }
+        if mode == JoinMode::Partitioned {
+            if let (Some(l), Some(r)) = (left.output_partitions(), right.output_partitions()) {
+                if l != r {
+                    return Err(Error::internal(format!(
+                        "partitioned hash join inputs have {l} and {r} partitions"
+                    )));
+                }
+            }
+        }
+        let schema = output_schema(&left_schema, &right_schema, join_type);
+        let spec = JoinSpec {
+            left_keys: on.iter().map(|(l, _)| Arc::clone(l)).collect(),
+            right_keys: on.iter().map(|(_, r)| Arc::clone(r)).collect(),
+            filter,
+            join_type,
+            schema,
+            pair_schema,
+            left_schema,
         };
         Ok(Self {
             left,
             right,
             on,
-            filter,
-            join_type,
             mode,
-            schema: Arc::new(Schema::new(fields)),
-            shared_table: Mutex::new(None),
+            spec: Arc::new(spec),
+            shared: Arc::new(Mutex::new(None)),
         })
     }
 
-    fn build(&self, partition: usize, ctx: &TaskContext) -> Result<Arc<JoinTable>> {
-        let mut reservation = ctx.memory().reservation(format!("HashJoin build (stage {})", ctx.stage_id));
-        let mut batches = Vec::new();
-        for b in self.left.execute(partition, ctx)? {
-            ctx.check_cancelled()?;
-            let b = b?;
-            reservation.try_grow(b.get_array_memory_size())?;
-            batches.push(b);
-        }
-        let batch = concat_batches(&self.left.schema(), &batches)?;
-        drop(batches);
-        let keys = self.on.iter().map(|(l, _)| l.evaluate(&batch)).collect::<Result<Vec<_>>>()?;
-        let n = batch.num_rows();
-        let n32 = u32::try_from(n).map_err(|_| Error::ResourcesExhausted(format!("hash join build side has {n} rows (max {})", u32::MAX)))?;
-        let mut hashes = Vec::new();
-        hash_rows(&keys, n, &mut hashes)?;
-        reservation.try_grow(n * (4 + 16))?;
-        let valid = all_valid(&keys, n);
-        let mut heads: HashTable<(u64, u32)> = HashTable::with_capacity(n);
-        let mut next = vec![0u32; n];
-        for i in (0..n32).rev() {
-            let row = i as usize;
-            if valid.as_ref().is_some_and(|v| !v.value(row)) {
-                continue;
-            }
-            let h = hashes[row];
-            match heads.find_mut(h, |(eh, _)| *eh == h) {
-                Some(entry) => {
-                    next[row] = entry.1;
-                    entry.1 = i + 1;
-                }
-                None => {
-                    heads.insert_unique(h, (h, i + 1), |(eh, _)| *eh);
-                }
-            }
-        }
-        Ok(Arc::new(JoinTable {
-            batch,
-            keys,
-            heads,
-            next,
-            _reservation: reservation,
-        }))
+    /// The join type.
+    pub fn join_type(&self) -> JoinType {
+        self.spec.join_type
     }
 
-    fn table(&self, partition: usize, ctx: &TaskContext) -> Result<Arc<JoinTable>> {
-        if self.mode == JoinMode::Partitioned {
-            return self.build(partition, ctx);
-        }
-        // The first task builds; the others wait on the lock and reuse the table.
-        let mut slot = self.shared_table.lock().map_err(|_| Error::internal("join table lock poisoned"))?;
-        if let Some(t) = slot.as_ref() {
-            return Ok(Arc::clone(t));
-        }
-        let table = self.build(partition, ctx)?;
-        *slot = Some(Arc::clone(&table));
-        Ok(table)
+    /// The distribution mode.
+    pub fn mode(&self) -> JoinMode {
+        self.mode
+    }
+
+    /// The (left key, right key) pairs.
+    pub fn on(&self) -> &[(PhysExprRef, PhysExprRef)] {
+        &self.on
+    }
+
+    /// The residual predicate over left ++ right.
+    pub fn filter(&self) -> Option<&PhysExprRef> {
+        self.spec.filter.as_ref()
     }
 }
 
-/// A mask of rows whose keys are all non-NULL (`None` when every row qualifies).
-fn all_valid(keys: &[ArrayRef], n: usize) -> Option<BooleanArray> {
-    let mut acc: Option<BooleanArray> = None;
-    for k in keys {
-        if k.null_count() == 0 {
-            continue;
-        }
-        let v = arrow::compute::is_not_null(k).ok()?;
-        acc = Some(match acc {
-            None => v,
-            Some(a) => boolean::and(&a, &v).ok()?,
-        });
-    }
-    let _ = n;
-    acc
+/// Left ++ right fields, the NULL-extended side nullable; one side only for semi/anti joins.
+fn output_schema(left: &Schema, right: &Schema, join_type: JoinType) -> SchemaRef {
+    let side = |s: &Schema, nullable: bool| -> Vec<Field> {
+        s.fields()
+            .iter()
+            .map(|f| {
+                let f = f.as_ref().clone();
+                if nullable {
+                    f.with_nullable(true)
+                } else {
+                    f
+                }
+            })
+            .collect()
+    };
+    let fields = match join_type {
+        JoinType::Inner => [side(left, false), side(right, false)].concat(),
+        JoinType::Left => [side(left, false), side(right, true)].concat(),
+        JoinType::Right => [side(left, true), side(right, false)].concat(),
+        JoinType::Full => [side(left, true), side(right, true)].concat(),
+        JoinType::LeftSemi | JoinType::LeftAnti => side(left, false),
+        JoinType::RightSemi | JoinType::RightAnti => side(right, false),
+    };
+    Arc::new(Schema::new(fields))
 }
 
 impl ExecutionPlan for HashJoinExec {
     fn name(&self) -> &'static str {
         "HashJoin"
     }
+
     fn details(&self) -> String {
-        let on: Vec<String> = self.on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+        let on: Vec<String> = self
+            .on
+            .iter()
+            .map(|(l, r)| format!("({}, {})", expr_label(l), expr_label(r)))
+            .collect();
         let mut s = format!(
             "{}, mode={}, on=[{}]",
-            self.join_type,
-            match self.mode {
-                JoinMode::Partitioned => "partitioned",
-                JoinMode::CollectLeft => "broadcast",
-            },
+            self.spec.join_type,
+            self.mode,
             on.join(", ")
         );
-        if let Some(f) = &self.filter {
-            s.push_str(&format!(", filter={f}"));
+        if let Some(f) = &self.spec.filter {
+            s.push_str(&format!(", filter={}", expr_label(f)));
         }
         s
     }
+
     fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+        Arc::clone(&self.spec.schema)
     }
-    fn children(&self) -> Vec<&PlanRef> {
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![&self.left, &self.right]
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<PlanRef>) -> Result<PlanRef> {
-        let right = children.pop().ok_or_else(|| Error::internal("join needs two inputs"))?;
-        let left = children.pop().ok_or_else(|| Error::internal("join needs two inputs"))?;
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [left, right]: [PlanRef; 2] = children.try_into().map_err(|c: Vec<PlanRef>| {
+            Error::internal(format!("HashJoin takes 2 children, got {}", c.len()))
+        })?;
         Ok(Arc::new(HashJoinExec::try_new(
             left,
             right,
             self.on.clone(),
-            self.filter.clone(),
-            self.join_type,
+            self.spec.filter.clone(),
+            self.spec.join_type,
             self.mode,
         )?))
     }
+
     fn output_partitions(&self) -> Option<usize> {
-        self.right.output_partitions().or_else(|| self.left.output_partitions())
+        match self.mode {
+            JoinMode::Partitioned => self
+                .right
+                .output_partitions()
+                .or(self.left.output_partitions()),
+            JoinMode::CollectLeft => self.right.output_partitions(),
+        }
     }
+
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
-        let table = self.table(partition, ctx)?;
+        let source = match self.mode {
+            JoinMode::Partitioned => TableSource::Own(Arc::clone(&self.left)),
+            JoinMode::CollectLeft => {
+                TableSource::Shared(Arc::clone(&self.left), Arc::clone(&self.shared))
+            }
+        };
         let probe = self.right.execute(partition, ctx)?;
-        let matched = vec![false; table.batch.num_rows()];
-        Ok(Box::new(JoinStream {
-            table,
-            probe,
-            probe_keys: self.on.iter().map(|(_, r)| Arc::clone(r)).collect(),
-            filter: self.filter.clone(),
-            join_type: self.join_type,
-            schema: Arc::clone(&self.schema),
-            right_schema: self.right.schema(),
-            matched,
-            done: false,
+        Ok(Box::new(HashJoinStream {
+            spec: Arc::clone(&self.spec),
+            source: Some(source),
+            partition,
+            table: None,
+            probe_input: probe,
+            current: None,
+            build_matched: Vec::new(),
+            phase: Phase::Probe,
             ctx: ctx.clone(),
+            finished: false,
         }))
     }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
 }
 
-struct JoinStream {
-    table: Arc<JoinTable>,
-    probe: BatchStream,
-    probe_keys: Vec<PhysExprRef>,
-    filter: Option<PhysExprRef>,
-    join_type: JoinType,
-    schema: SchemaRef,
-    right_schema: SchemaRef,
-    matched: Vec<bool>,
-    done: bool,
-    ctx: TaskContext,
+/// The build side: all left rows, their keys and a chained hash index over them.
+struct JoinTable {
+    batch: RecordBatch,
+    keys: Vec<ArrayRef>,
+    /// Key hash → 1-based index of the first build row with that hash.
+    map: HashTable<(u64, u32)>,
+    /// 1-based index of the next build row with the same hash (0 ends the chain), by row.
+    /// Chains run in ascending row order.
+    next: Vec<u32>,
+    _reservation: MemoryReservation,
 }
 
-fn take_all(batch: &RecordBatch, idx: &UInt32Array) -> Result<Vec<ArrayRef>> {
-    batch.columns().iter().map(|c| Ok(take(c.as_ref(), idx, None)?)).collect()
-}
-
-fn null_columns(schema: &SchemaRef, n: usize) -> Vec<ArrayRef> {
-    schema.fields().iter().map(|f| arrow::array::new_null_array(f.data_type(), n)).collect()
-}
-
-impl JoinStream {
-    fn make_batch(&self, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
-        Ok(RecordBatch::try_new_with_options(
-            Arc::clone(&self.schema),
-            columns,
-            &RecordBatchOptions::new().with_row_count(Some(rows)),
-        )?)
+impl fmt::Debug for JoinTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinTable")
+            .field("rows", &self.batch.num_rows())
+            .field("distinct_hashes", &self.map.len())
+            .finish()
     }
+}
 
-    /// Matching (build, probe) row pairs of `probe` after key verification and the filter.
-    fn matches(&self, probe: &RecordBatch) -> Result<(UInt32Array, UInt32Array)> {
-        let keys = self.probe_keys.iter().map(|k| k.evaluate(probe)).collect::<Result<Vec<_>>>()?;
-        let n = probe.num_rows();
-        let mut hashes = Vec::new();
-        hash_rows(&keys, n, &mut hashes)?;
-        let valid = all_valid(&keys, n);
-        let (mut build_idx, mut probe_idx) = (Vec::new(), Vec::new());
-        for (j, h) in hashes.iter().enumerate() {
-            if valid.as_ref().is_some_and(|v| !v.value(j)) {
+/// The validity of a set of key columns: a row is valid when no key is NULL.
+fn key_validity(keys: &[ArrayRef]) -> Option<NullBuffer> {
+    keys.iter().fold(None, |acc, k| {
+        NullBuffer::union(acc.as_ref(), k.logical_nulls().as_ref())
+    })
+}
+
+impl JoinTable {
+    /// Reads the whole left partition and indexes it.
+    fn build(left: &PlanRef, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Self> {
+        let mut reservation = ctx
+            .memory()
+            .reservation(format!("HashJoin[{partition}] build side"));
+        let mut batches = Vec::new();
+        for batch in left.execute(partition, ctx)? {
+            let batch = batch?;
+            ctx.check_cancelled()?;
+            if batch.num_rows() == 0 {
                 continue;
             }
-            if let Some((_, head)) = self.table.heads.find(*h, |(eh, _)| eh == h) {
-                let mut k = *head;
-                while k != 0 {
-                    build_idx.push(k - 1);
-                    probe_idx.push(j as u32);
-                    k = self.table.next[(k - 1) as usize];
+            reservation.try_grow(batch.get_array_memory_size())?;
+            batches.push(batch);
+        }
+        let batch = if batches.len() == 1 {
+            batches.swap_remove(0)
+        } else {
+            // The copy needs as much again while the pieces are alive.
+            reservation.try_grow(reservation.size())?;
+            let batch = concat_batches(&spec.left_schema, &batches)?;
+            drop(batches);
+            reservation.try_resize(batch.get_array_memory_size())?;
+            batch
+        };
+        let rows = batch.num_rows();
+        if rows >= u32::MAX as usize {
+            return Err(Error::not_supported(format!(
+                "a hash join build side of {rows} rows in one partition"
+            )));
+        }
+        let keys: Vec<ArrayRef> = spec
+            .left_keys
+            .iter()
+            .map(|k| k.evaluate(&batch))
+            .collect::<Result<_>>()?;
+        let mut hashes = Vec::new();
+        hash_rows(&keys, rows, &mut hashes)?;
+        let valid = key_validity(&keys);
+        // Bucket (16 B + control byte, at 7/8 load) plus the chain entry, per row.
+        reservation.try_grow(rows * 24)?;
+        let mut map: HashTable<(u64, u32)> = HashTable::with_capacity(rows);
+        let mut next = vec![0u32; rows];
+        // Inserting from the last row makes every chain ascend.
+        for row in (0..rows).rev() {
+            if valid.as_ref().is_some_and(|v| v.is_null(row)) {
+                continue;
+            }
+            let hash = hashes[row];
+            let id = row as u32 + 1;
+            match map.find_mut(hash, |e| e.0 == hash) {
+                Some(entry) => {
+                    next[row] = entry.1;
+                    entry.1 = id;
+                }
+                None => {
+                    map.insert_unique(hash, (hash, id), |e| e.0);
                 }
             }
         }
-        let build_idx = UInt32Array::from(build_idx);
-        let probe_idx = UInt32Array::from(probe_idx);
-        if build_idx.is_empty() {
-            return Ok((build_idx, probe_idx));
+        let table_bytes = map.allocation_size() + next.capacity() * std::mem::size_of::<u32>();
+        reservation.try_resize(batch.get_array_memory_size() + table_bytes)?;
+        Ok(Self {
+            batch,
+            keys,
+            map,
+            next,
+            _reservation: reservation,
+        })
+    }
+}
+
+/// Where a stream gets its hash table.
+enum TableSource {
+    /// Build from this partition of the left input.
+    Own(PlanRef),
+    /// Build once from the broadcast left input into the shared slot, or reuse it.
+    Shared(PlanRef, Arc<Mutex<Option<Arc<JoinTable>>>>),
+}
+
+impl TableSource {
+    fn acquire(
+        self,
+        partition: usize,
+        ctx: &TaskContext,
+        spec: &JoinSpec,
+    ) -> Result<Arc<JoinTable>> {
+        match self {
+            TableSource::Own(left) => Ok(Arc::new(JoinTable::build(&left, partition, ctx, spec)?)),
+            TableSource::Shared(left, slot) => {
+                // Holding the lock while building makes the other partitions wait and reuse.
+                let mut guard = slot.lock().map_err(|_| {
+                    Error::internal("hash join build lock poisoned by a panicking task")
+                })?;
+                if let Some(table) = guard.as_ref() {
+                    return Ok(Arc::clone(table));
+                }
+                let table = Arc::new(JoinTable::build(&left, partition, ctx, spec)?);
+                *guard = Some(Arc::clone(&table));
+                Ok(table)
+            }
         }
-        // Verify keys (hash collisions) with vectorized equality.
+    }
+}
+
+/// A probe batch being joined.
+struct ProbeBatch {
+    batch: RecordBatch,
+    keys: Vec<ArrayRef>,
+    hashes: Vec<u64>,
+    valid: Option<NullBuffer>,
+    /// The probe row whose candidates are collected next.
+    row: usize,
+    /// 1-based build row to continue `row`'s chain at (0: start from the table).
+    chain: u32,
+    /// Per probe row: has it a match (when the join type needs to know).
+    matched: Vec<bool>,
+}
+
+enum Phase {
+    /// Streaming the probe side.
+    Probe,
+    /// Emitting build rows by their matched flag, from this row on.
+    BuildRows(usize),
+    Done,
+}
+
+/// The stream of one partition of a [`HashJoinExec`].
+struct HashJoinStream {
+    spec: Arc<JoinSpec>,
+    source: Option<TableSource>,
+    partition: usize,
+    table: Option<Arc<JoinTable>>,
+    probe_input: BatchStream,
+    current: Option<ProbeBatch>,
+    build_matched: Vec<bool>,
+    phase: Phase,
+    ctx: TaskContext,
+    finished: bool,
+}
+
+impl HashJoinStream {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let table = match &self.table {
+            Some(t) => Arc::clone(t),
+            None => {
+                let source = self
+                    .source
+                    .take()
+                    .ok_or_else(|| Error::internal("hash join stream lost its build side"))?;
+                let table = source.acquire(self.partition, &self.ctx, &self.spec)?;
+                if self.spec.tracks_build() {
+                    self.build_matched = vec![false; table.batch.num_rows()];
+                }
+                let empty_result = table.batch.num_rows() == 0
+                    && !matches!(
+                        self.spec.join_type,
+                        JoinType::Right | JoinType::Full | JoinType::RightAnti
+                    );
+                self.table = Some(Arc::clone(&table));
+                if empty_result {
+                    self.phase = Phase::Done;
+                }
+                table
+            }
+        };
+        loop {
+            match self.phase {
+                Phase::Done => return Ok(None),
+                Phase::BuildRows(from) => {
+                    let out = self.build_rows(&table, from)?;
+                    if out.is_none() {
+                        self.phase = Phase::Done;
+                    }
+                    return Ok(out);
+                }
+                Phase::Probe => {}
+            }
+            let Some(current) = self.current.as_mut() else {
+                match self.probe_input.next().transpose()? {
+                    Some(batch) => {
+                        self.ctx.check_cancelled()?;
+                        if batch.num_rows() > 0 {
+                            self.current = Some(self.prepare_probe(batch)?);
+                        }
+                    }
+                    None => {
+                        self.phase = if self.spec.tracks_build() {
+                            Phase::BuildRows(0)
+                        } else {
+                            Phase::Done
+                        };
+                    }
+                }
+                continue;
+            };
+            if current.row < current.batch.num_rows() {
+                let limit = self.ctx.batch_size().max(1);
+                let (build_idx, probe_idx) = collect_candidates(&table, current, limit);
+                if build_idx.is_empty() {
+                    continue;
+                }
+                let out = self.join_pairs(&table, build_idx, probe_idx)?;
+                if out.is_some() {
+                    return Ok(out);
+                }
+            } else {
+                let out = self.finish_probe_batch()?;
+                self.current = None;
+                if out.is_some() {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+
+    fn prepare_probe(&self, batch: RecordBatch) -> Result<ProbeBatch> {
+        let keys: Vec<ArrayRef> = self
+            .spec
+            .right_keys
+            .iter()
+            .map(|k| k.evaluate(&batch))
+            .collect::<Result<_>>()?;
+        let mut hashes = Vec::new();
+        hash_rows(&keys, batch.num_rows(), &mut hashes)?;
+        let valid = key_validity(&keys);
+        let matched = if self.spec.tracks_probe() {
+            vec![false; batch.num_rows()]
+        } else {
+            Vec::new()
+        };
+        Ok(ProbeBatch {
+            batch,
+            keys,
+            hashes,
+            valid,
+            row: 0,
+            chain: 0,
+            matched,
+        })
+    }
+
+    /// Verifies candidate pairs, applies the residual filter, records matches and returns
+    /// the joined rows (for the join types that emit pairs).
+    fn join_pairs(
+        &mut self,
+        table: &JoinTable,
+        build_idx: Vec<u32>,
+        probe_idx: Vec<u32>,
+    ) -> Result<Option<RecordBatch>> {
+        let current = self
+            .current
+            .as_mut()
+            .ok_or_else(|| Error::internal("hash join lost its probe batch"))?;
+        let mut build_idx = UInt32Array::from(build_idx);
+        let mut probe_idx = UInt32Array::from(probe_idx);
+
+        // Keys equal, all of them (hashes may collide).
         let mut mask: Option<BooleanArray> = None;
-        for (bk, pk) in self.table.keys.iter().zip(&keys) {
-            let eq = cmp::eq(&take(bk.as_ref(), &build_idx, None)?, &take(pk.as_ref(), &probe_idx, None)?)?;
+        for (bk, pk) in table.keys.iter().zip(&current.keys) {
+            let l = take(bk.as_ref(), &build_idx, None)?;
+            let r = take(pk.as_ref(), &probe_idx, None)?;
+            let equal = eq(&l, &r)?;
             mask = Some(match mask {
-                None => eq,
-                Some(m) => boolean::and(&m, &eq)?,
+                None => equal,
+                Some(m) => and(&m, &equal)?,
             });
         }
-        if let Some(f) = &self.filter {
-            let candidate = RecordBatch::try_new_with_options(
-                Arc::new(Schema::new(
-                    self.table
-                        .batch
-                        .schema()
-                        .fields()
-                        .iter()
-                        .chain(self.right_schema.fields().iter())
-                        .map(|f| f.as_ref().clone().with_nullable(true))
-                        .collect::<Vec<_>>(),
-                )),
-                take_all(&self.table.batch, &build_idx)?
-                    .into_iter()
-                    .chain(take_all(probe, &probe_idx)?)
-                    .collect(),
-                &RecordBatchOptions::new().with_row_count(Some(build_idx.len())),
-            )?;
-            let passed = f.evaluate(&candidate)?;
-            let passed = passed
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .ok_or_else(|| Error::internal("join filter is not boolean"))?;
-            mask = Some(match mask {
-                None => passed.clone(),
-                Some(m) => boolean::and(&m, passed)?,
-            });
-        }
-        match mask {
-            Some(m) if m.true_count() < m.len() => {
-                let m = crate::physical::expr::null_as_false(&m);
-                let b = filter_array(&build_idx, &m)?;
-                let p = filter_array(&probe_idx, &m)?;
-                Ok((
-                    b.as_any().downcast_ref::<UInt32Array>().cloned().ok_or_else(|| Error::internal("index type"))?,
-                    p.as_any().downcast_ref::<UInt32Array>().cloned().ok_or_else(|| Error::internal("index type"))?,
-                ))
+        if let Some(mask) = mask {
+            // `true_count` and `filter` both read NULL as false.
+            if mask.true_count() < mask.len() {
+                build_idx = downcast_u32(filter(&build_idx, &mask)?)?;
+                probe_idx = downcast_u32(filter(&probe_idx, &mask)?)?;
             }
-            _ => Ok((build_idx, probe_idx)),
+        }
+
+        let emits_pairs = matches!(
+            self.spec.join_type,
+            JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
+        );
+        let mut pairs = None;
+        if emits_pairs || self.spec.filter.is_some() {
+            let mut columns = Vec::with_capacity(self.spec.pair_schema.fields().len());
+            for c in table.batch.columns() {
+                columns.push(take(c.as_ref(), &build_idx, None)?);
+            }
+            for c in current.batch.columns() {
+                columns.push(take(c.as_ref(), &probe_idx, None)?);
+            }
+            let mut batch = RecordBatch::try_new(Arc::clone(&self.spec.pair_schema), columns)?;
+            if let Some(predicate) = &self.spec.filter {
+                let result = predicate.evaluate(&batch)?;
+                let keep = result
+                    .as_any()
+                    .downcast_ref::<BooleanArray>()
+                    .ok_or_else(|| Error::internal("hash join filter did not give booleans"))?;
+                if keep.true_count() < keep.len() {
+                    build_idx = downcast_u32(filter(&build_idx, keep)?)?;
+                    probe_idx = downcast_u32(filter(&probe_idx, keep)?)?;
+                    batch = filter_record_batch(&batch, keep)?;
+                }
+            }
+            pairs = Some(batch);
+        }
+
+        if !self.build_matched.is_empty() {
+            for &b in build_idx.values() {
+                self.build_matched[b as usize] = true;
+            }
+        }
+        if !current.matched.is_empty() {
+            for &p in probe_idx.values() {
+                current.matched[p as usize] = true;
+            }
+        }
+        match pairs {
+            Some(batch) if emits_pairs && batch.num_rows() > 0 => Ok(Some(RecordBatch::try_new(
+                Arc::clone(&self.spec.schema),
+                batch.columns().to_vec(),
+            )?)),
+            _ => Ok(None),
         }
     }
 
-    fn probe_batch(&mut self, probe: &RecordBatch) -> Result<Option<RecordBatch>> {
-        let (build_idx, probe_idx) = self.matches(probe)?;
-        if matches!(self.join_type, JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti) {
-            for b in build_idx.values().iter() {
-                self.matched[*b as usize] = true;
-            }
-        }
-        let mut probe_hit = vec![false; probe.num_rows()];
-        for p in probe_idx.values().iter() {
-            probe_hit[*p as usize] = true;
-        }
-        match self.join_type {
-            JoinType::LeftSemi | JoinType::LeftAnti => Ok(None),
-            JoinType::RightSemi | JoinType::RightAnti => {
-                let keep = self.join_type == JoinType::RightSemi;
-                let mask = BooleanArray::from(probe_hit.iter().map(|h| *h == keep).collect::<Vec<_>>());
-                let out = arrow::compute::filter_record_batch(probe, &mask)?;
-                Ok(Some(self.make_batch(out.columns().to_vec(), out.num_rows())?))
-            }
-            JoinType::Inner | JoinType::Left => {
-                let rows = build_idx.len();
-                let mut cols = take_all(&self.table.batch, &build_idx)?;
-                cols.extend(take_all(probe, &probe_idx)?);
-                Ok(Some(self.make_batch(cols, rows)?))
-            }
-            JoinType::Right | JoinType::Full => {
-                // Matches, then probe rows without a match padded with NULLs on the left.
-                let unmatched: Vec<u32> = (0..probe.num_rows() as u32).filter(|p| !probe_hit[*p as usize]).collect();
-                let mut b: Vec<Option<u32>> = build_idx.values().iter().map(|v| Some(*v)).collect();
-                b.extend(unmatched.iter().map(|_| None));
-                let mut p: Vec<u32> = probe_idx.values().to_vec();
-                p.extend(unmatched);
-                let (b, p) = (UInt32Array::from(b), UInt32Array::from(p));
-                let rows = p.len();
-                let mut cols = take_all(&self.table.batch, &b)?;
-                cols.extend(take_all(probe, &p)?);
-                Ok(Some(self.make_batch(cols, rows)?))
-            }
-        }
-    }
-
-    /// Rows emitted after the probe side ends: unmatched (or matched, for semi) build rows.
-    fn finish(&mut self) -> Result<Option<RecordBatch>> {
-        let keep_matched = match self.join_type {
-            JoinType::LeftSemi => true,
-            JoinType::LeftAnti | JoinType::Left | JoinType::Full => false,
+    /// After the last candidate of a probe batch: its unmatched rows (Right, Full,
+    /// RightAnti) or matched rows (RightSemi).
+    fn finish_probe_batch(&self) -> Result<Option<RecordBatch>> {
+        let Some(current) = self.current.as_ref() else {
+            return Ok(None);
+        };
+        let want_matched = match self.spec.join_type {
+            JoinType::Right | JoinType::Full | JoinType::RightAnti => false,
+            JoinType::RightSemi => true,
             _ => return Ok(None),
         };
-        let idx: Vec<u32> = (0..self.matched.len() as u32).filter(|i| self.matched[*i as usize] == keep_matched).collect();
+        let idx: Vec<u32> = (0..current.matched.len() as u32)
+            .filter(|&i| current.matched[i as usize] == want_matched)
+            .collect();
         if idx.is_empty() {
             return Ok(None);
         }
         let idx = UInt32Array::from(idx);
-        let rows = idx.len();
-        let mut cols = take_all(&self.table.batch, &idx)?;
-        if matches!(self.join_type, JoinType::Left | JoinType::Full) {
-            cols.extend(null_columns(&self.right_schema, rows));
+        let mut columns = Vec::with_capacity(self.spec.schema.fields().len());
+        if matches!(self.spec.join_type, JoinType::Right | JoinType::Full) {
+            for f in self.spec.left_schema.fields() {
+                columns.push(new_null_array(f.data_type(), idx.len()));
+            }
         }
-        Ok(Some(self.make_batch(cols, rows)?))
+        for c in current.batch.columns() {
+            columns.push(take(c.as_ref(), &idx, None)?);
+        }
+        Ok(Some(RecordBatch::try_new(
+            Arc::clone(&self.spec.schema),
+            columns,
+        )?))
+    }
+
+    /// After the probe side: up to `batch_size` build rows from row `from` on that matched
+    /// (LeftSemi) or did not (Left, Full, LeftAnti).
+    fn build_rows(&mut self, table: &JoinTable, from: usize) -> Result<Option<RecordBatch>> {
+        let want_matched = self.spec.join_type == JoinType::LeftSemi;
+        let limit = self.ctx.batch_size().max(1);
+        let mut idx = Vec::with_capacity(limit.min(self.build_matched.len()));
+        let mut row = from;
+        while row < self.build_matched.len() && idx.len() < limit {
+            if self.build_matched[row] == want_matched {
+                idx.push(row as u32);
+            }
+            row += 1;
+        }
+        self.phase = Phase::BuildRows(row);
+        if idx.is_empty() {
+            return Ok(None);
+        }
+        self.ctx.check_cancelled()?;
+        let idx = UInt32Array::from(idx);
+        let mut columns = Vec::with_capacity(self.spec.schema.fields().len());
+        for c in table.batch.columns() {
+            columns.push(take(c.as_ref(), &idx, None)?);
+        }
+        if matches!(self.spec.join_type, JoinType::Left | JoinType::Full) {
+            for f in &self.spec.pair_schema.fields()[self.spec.left_schema.fields().len()..] {
+                columns.push(new_null_array(f.data_type(), idx.len()));
+            }
+        }
+        Ok(Some(RecordBatch::try_new(
+            Arc::clone(&self.spec.schema),
+            columns,
+        )?))
     }
 }
 
-impl Iterator for JoinStream {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            if let Err(e) = self.ctx.check_cancelled() {
-                self.done = true;
-                return Some(Err(e));
-            }
-            match self.probe.next() {
-                Some(Ok(batch)) => match self.probe_batch(&batch) {
-                    Ok(Some(out)) if out.num_rows() > 0 => return Some(Ok(out)),
-                    Ok(_) => continue,
-                    Err(e) => {
-                        self.done = true;
-                        return Some(Err(e));
-                    }
-                },
-                Some(Err(e)) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-                None => {
-                    self.done = true;
-                    return self.finish().transpose();
+/// Collects up to `limit` candidate (build row, probe row) pairs with equal key hashes,
+/// resuming where the previous call stopped.
+fn collect_candidates(
+    table: &JoinTable,
+    probe: &mut ProbeBatch,
+    limit: usize,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut build_idx = Vec::with_capacity(limit);
+    let mut probe_idx = Vec::with_capacity(limit);
+    let rows = probe.batch.num_rows();
+    while probe.row < rows && build_idx.len() < limit {
+        let row = probe.row;
+        let mut at = probe.chain;
+        if at == 0 {
+            let null_key = probe.valid.as_ref().is_some_and(|v| v.is_null(row));
+            let hash = probe.hashes[row];
+            match table.map.find(hash, |e| e.0 == hash) {
+                Some(&(_, head)) if !null_key => at = head,
+                _ => {
+                    probe.row += 1;
+                    continue;
                 }
             }
         }
-        None
+        while at != 0 && build_idx.len() < limit {
+            let b = at - 1;
+            build_idx.push(b);
+            probe_idx.push(row as u32);
+            at = table.next[b as usize];
+        }
+        probe.chain = at;
+        if at == 0 {
+            probe.row += 1;
+        }
+    }
+    (build_idx, probe_idx)
+}
+
+fn downcast_u32(array: ArrayRef) -> Result<UInt32Array> {
+    array
+        .as_any()
+        .downcast_ref::<UInt32Array>()
+        .cloned()
+        .ok_or_else(|| Error::internal("filtered join indices are not UInt32"))
+}
+
+impl Iterator for HashJoinStream {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        let out = self.next_batch().transpose();
+        if !matches!(out, Some(Ok(_))) {
+            self.finished = true;
+            self.phase = Phase::Done;
+            self.current = None;
+            self.table = None;
+            self.source = None;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::util::display::array_value_to_string;
+
+    use super::super::limit::testing::{collect, task_ctx, task_ctx_with, TestScan};
+    use super::*;
+    use crate::physical::expr::PhysicalExpr;
+
+    fn left_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("lk", DataType::Int64, true),
+            Field::new("lk2", DataType::Utf8, true),
+            Field::new("lv", DataType::Int64, false),
+        ]))
+    }
+
+    fn right_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("rk", DataType::Int64, true),
+            Field::new("rk2", DataType::Utf8, true),
+            Field::new("rv", DataType::Int64, false),
+            Field::new("ok", DataType::Boolean, true),
+        ]))
+    }
+
+    /// lv: 10 and 11 share key (1, x); 30 has a NULL key; 40 matches nothing; 50 is (1, w).
+    fn left_batches() -> Vec<RecordBatch> {
+        let b1 = RecordBatch::try_new(
+            left_schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![Some(1), Some(1), Some(2)])),
+                Arc::new(StringArray::from(vec!["x", "x", "y"])),
+                Arc::new(Int64Array::from(vec![10, 11, 20])),
+            ],
+        )
+        .unwrap();
+        let b2 = RecordBatch::try_new(
+            left_schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![None, Some(3), Some(1)])),
+                Arc::new(StringArray::from(vec!["x", "z", "w"])),
+                Arc::new(Int64Array::from(vec![30, 40, 50])),
+            ],
+        )
+        .unwrap();
+        vec![b1, b2]
+    }
+
+    /// rv: 100 and 101 share key (1, x); 300 has a NULL key; 400 matches nothing.
+    /// ok (for the residual filter): 100 true, 101 NULL, 200 false, 300 true, 400 true.
+    fn right_batches() -> Vec<RecordBatch> {
+        let b1 = RecordBatch::try_new(
+            right_schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![Some(1), Some(1)])),
+                Arc::new(StringArray::from(vec!["x", "x"])),
+                Arc::new(Int64Array::from(vec![100, 101])),
+                Arc::new(BooleanArray::from(vec![Some(true), None])),
+            ],
+        )
+        .unwrap();
+        let b2 = RecordBatch::try_new(
+            right_schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![Some(2), None, Some(4)])),
+                Arc::new(StringArray::from(vec!["y", "x", "q"])),
+                Arc::new(Int64Array::from(vec![200, 300, 400])),
+                Arc::new(BooleanArray::from(vec![
+                    Some(false),
+                    Some(true),
+                    Some(true),
+                ])),
+            ],
+        )
+        .unwrap();
+        vec![b1, b2]
+    }
+
+    fn on_k() -> Vec<(PhysExprRef, PhysExprRef)> {
+        vec![(PhysicalExpr::column(0, "lk"), PhysicalExpr::column(0, "rk"))]
+    }
+
+    fn on_k_k2() -> Vec<(PhysExprRef, PhysExprRef)> {
+        vec![
+            (PhysicalExpr::column(0, "lk"), PhysicalExpr::column(0, "rk")),
+            (
+                PhysicalExpr::column(1, "lk2"),
+                PhysicalExpr::column(1, "rk2"),
+            ),
+        ]
+    }
+
+    /// `ok` of the right side, in the left ++ right schema.
+    fn ok_filter() -> Option<PhysExprRef> {
+        Some(PhysicalExpr::column(6, "ok"))
+    }
+
+    /// Output rows as sorted `a|b|c` strings, NULL written as `-`.
+    fn rows(batches: &[RecordBatch]) -> Vec<String> {
+        let mut out: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows()).map(move |r| {
+                    b.columns()
+                        .iter()
+                        .map(|c| {
+                            if c.is_null(r) {
+                                "-".to_string()
+                            } else {
+                                array_value_to_string(c, r).unwrap()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn join(
+        on: Vec<(PhysExprRef, PhysExprRef)>,
+        filter: Option<PhysExprRef>,
+        join_type: JoinType,
+    ) -> (Vec<String>, SchemaRef) {
+        let left = TestScan::new(left_schema(), vec![left_batches()]);
+        let right = TestScan::new(right_schema(), vec![right_batches()]);
+        let plan: PlanRef = Arc::new(
+            HashJoinExec::try_new(left, right, on, filter, join_type, JoinMode::Partitioned)
+                .unwrap(),
+        );
+        let ctx = task_ctx();
+        let out = collect(&plan, 0, &ctx);
+        assert!(out
+            .iter()
+            .all(|b| b.num_rows() > 0 && b.schema() == plan.schema()));
+        drop(plan);
+        assert_eq!(ctx.memory().used(), 0);
+        (
+            rows(&out),
+            out.first()
+                .map(|b| b.schema())
+                .unwrap_or_else(|| Arc::new(Schema::empty())),
+        )
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    const INNER: [&str; 7] = [
+        "1|x|10|1|x|100|true",
+        "1|x|10|1|x|101|-",
+        "1|x|11|1|x|100|true",
+        "1|x|11|1|x|101|-",
+        "1|w|50|1|x|100|true",
+        "1|w|50|1|x|101|-",
+        "2|y|20|2|y|200|false",
+    ];
+
+    #[test]
+    fn inner_join_with_duplicates_and_null_keys() {
+        let (rows, schema) = join(on_k(), None, JoinType::Inner);
+        assert_eq!(rows, strs(&INNER));
+        assert_eq!(schema.fields().len(), 7);
+        assert!(!schema.field(2).is_nullable());
+        assert!(!schema.field(5).is_nullable());
+    }
+
+    #[test]
+    fn outer_joins_null_extend_unmatched_rows() {
+        let (rows, schema) = join(on_k(), None, JoinType::Left);
+        let mut expected = INNER.to_vec();
+        expected.extend(["-|x|30|-|-|-|-", "3|z|40|-|-|-|-"]);
+        assert_eq!(rows, strs(&expected));
+        assert!(schema.field(5).is_nullable() && !schema.field(2).is_nullable());
+
+        let (rows, schema) = join(on_k(), None, JoinType::Right);
+        let mut expected = INNER.to_vec();
+        expected.extend(["-|-|-|-|x|300|true", "-|-|-|4|q|400|true"]);
+        assert_eq!(rows, strs(&expected));
+        assert!(schema.field(2).is_nullable() && !schema.field(5).is_nullable());
+
+        let (rows, _) = join(on_k(), None, JoinType::Full);
+        let mut expected = INNER.to_vec();
+        expected.extend([
+            "-|x|30|-|-|-|-",
+            "3|z|40|-|-|-|-",
+            "-|-|-|-|x|300|true",
+            "-|-|-|4|q|400|true",
+        ]);
+        assert_eq!(rows, strs(&expected));
+    }
+
+    #[test]
+    fn semi_and_anti_joins() {
+        let (rows, schema) = join(on_k(), None, JoinType::LeftSemi);
+        assert_eq!(rows, strs(&["1|x|10", "1|x|11", "2|y|20", "1|w|50"]));
+        assert_eq!(schema.fields().len(), 3);
+        let (rows, _) = join(on_k(), None, JoinType::LeftAnti);
+        assert_eq!(rows, strs(&["-|x|30", "3|z|40"]));
+        let (rows, schema) = join(on_k(), None, JoinType::RightSemi);
+        assert_eq!(rows, strs(&["1|x|100|true", "1|x|101|-", "2|y|200|false"]));
+        assert_eq!(schema.fields().len(), 4);
+        let (rows, _) = join(on_k(), None, JoinType::RightAnti);
+        assert_eq!(rows, strs(&["-|x|300|true", "4|q|400|true"]));
+    }
+
+    #[test]
+    fn multi_key_join() {
+        let (rows, _) = join(on_k_k2(), None, JoinType::Inner);
+        assert_eq!(
+            rows,
+            strs(&[
+                "1|x|10|1|x|100|true",
+                "1|x|10|1|x|101|-",
+                "1|x|11|1|x|100|true",
+                "1|x|11|1|x|101|-",
+                "2|y|20|2|y|200|false",
+            ])
+        );
+        let (rows, _) = join(on_k_k2(), None, JoinType::LeftAnti);
+        assert_eq!(rows, strs(&["-|x|30", "3|z|40", "1|w|50"]));
+    }
+
+    #[test]
+    fn residual_filter_decides_matches() {
+        let (rows, _) = join(on_k(), ok_filter(), JoinType::Inner);
+        assert_eq!(
+            rows,
+            strs(&[
+                "1|x|10|1|x|100|true",
+                "1|x|11|1|x|100|true",
+                "1|w|50|1|x|100|true"
+            ])
+        );
+
+        let (rows, _) = join(on_k(), ok_filter(), JoinType::Left);
+        assert_eq!(
+            rows,
+            strs(&[
+                "1|x|10|1|x|100|true",
+                "1|x|11|1|x|100|true",
+                "1|w|50|1|x|100|true",
+                "2|y|20|-|-|-|-",
+                "-|x|30|-|-|-|-",
+                "3|z|40|-|-|-|-",
+            ])
+        );
+        let (rows, _) = join(on_k(), ok_filter(), JoinType::Full);
+        assert_eq!(
+            rows,
+            strs(&[
+                "1|x|10|1|x|100|true",
+                "1|x|11|1|x|100|true",
+                "1|w|50|1|x|100|true",
+                "2|y|20|-|-|-|-",
+                "-|x|30|-|-|-|-",
+                "3|z|40|-|-|-|-",
+                "-|-|-|1|x|101|-",
+                "-|-|-|2|y|200|false",
+                "-|-|-|-|x|300|true",
+                "-|-|-|4|q|400|true",
+            ])
+        );
+        let (rows, _) = join(on_k(), ok_filter(), JoinType::LeftSemi);
+        assert_eq!(rows, strs(&["1|x|10", "1|x|11", "1|w|50"]));
+        let (rows, _) = join(on_k(), ok_filter(), JoinType::LeftAnti);
+        assert_eq!(rows, strs(&["2|y|20", "-|x|30", "3|z|40"]));
+        let (rows, _) = join(on_k(), ok_filter(), JoinType::RightSemi);
+        assert_eq!(rows, strs(&["1|x|100|true"]));
+        let (rows, _) = join(on_k(), ok_filter(), JoinType::RightAnti);
+        assert_eq!(
+            rows,
+            strs(&["1|x|101|-", "2|y|200|false", "-|x|300|true", "4|q|400|true"])
+        );
+    }
+
+    #[test]
+    fn splits_large_candidate_sets_into_batches() {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
+        let mk = |v: Vec<i64>| {
+            RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int64Array::from(v))]).unwrap()
+        };
+        let left = TestScan::new(Arc::clone(&schema), vec![vec![mk(vec![7, 7, 7, 7, 7, 8])]]);
+        let right = TestScan::new(Arc::clone(&schema), vec![vec![mk(vec![7, 9, 7, 7])]]);
+        let on = vec![(PhysicalExpr::column(0, "k"), PhysicalExpr::column(0, "k"))];
+        let plan: PlanRef = Arc::new(
+            HashJoinExec::try_new(left, right, on, None, JoinType::Full, JoinMode::Partitioned)
+                .unwrap(),
+        );
+        let out = collect(&plan, 0, &task_ctx_with(2, 1 << 30));
+        assert!(
+            out.iter().all(|b| b.num_rows() <= 2),
+            "{:?}",
+            out.iter().map(|b| b.num_rows()).collect::<Vec<_>>()
+        );
+        let rows = rows(&out);
+        assert_eq!(rows.iter().filter(|r| r.as_str() == "7|7").count(), 15);
+        assert!(rows.contains(&"8|-".to_string()) && rows.contains(&"-|9".to_string()));
+        assert_eq!(rows.len(), 17);
+    }
+
+    #[test]
+    fn collect_left_builds_once_for_all_partitions() {
+        let left = TestScan::broadcast(left_schema(), left_batches());
+        let builds = Arc::clone(&left.executions);
+        let rb = right_batches();
+        let right = TestScan::new(
+            right_schema(),
+            vec![vec![rb[0].clone()], vec![rb[1].clone()], vec![]],
+        );
+        let plan: PlanRef = Arc::new(
+            HashJoinExec::try_new(
+                left,
+                right,
+                on_k(),
+                None,
+                JoinType::Right,
+                JoinMode::CollectLeft,
+            )
+            .unwrap(),
+        );
+        assert_eq!(plan.output_partitions(), Some(3));
+        let ctx = task_ctx();
+        let parts: Vec<Vec<RecordBatch>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3)
+                .map(|p| {
+                    let plan = Arc::clone(&plan);
+                    let ctx = ctx.clone();
+                    s.spawn(move || collect(&plan, p, &ctx))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let mut expected = INNER.to_vec();
+        expected.extend(["-|-|-|-|x|300|true", "-|-|-|4|q|400|true"]);
+        assert_eq!(rows(&parts.concat()), strs(&expected));
+        assert_eq!(rows(&parts[2]), Vec::<String>::new());
+        assert_eq!(plan.details(), "Right, mode=CollectLeft, on=[(lk, rk)]");
+    }
+
+    #[test]
+    fn rejects_bad_plans_and_reports_memory_exhaustion() {
+        let left = || TestScan::broadcast(left_schema(), left_batches()) as PlanRef;
+        let right = || TestScan::new(right_schema(), vec![right_batches()]) as PlanRef;
+        for jt in [
+            JoinType::Left,
+            JoinType::Full,
+            JoinType::LeftSemi,
+            JoinType::LeftAnti,
+        ] {
+            assert!(HashJoinExec::try_new(
+                left(),
+                right(),
+                on_k(),
+                None,
+                jt,
+                JoinMode::CollectLeft
+            )
+            .is_err());
+        }
+        let mismatched = vec![(
+            PhysicalExpr::column(0, "lk"),
+            PhysicalExpr::column(1, "rk2"),
+        )];
+        assert!(HashJoinExec::try_new(
+            left(),
+            right(),
+            mismatched,
+            None,
+            JoinType::Inner,
+            JoinMode::Partitioned
+        )
+        .is_err());
+        let plan = HashJoinExec::try_new(
+            left(),
+            right(),
+            on_k(),
+            ok_filter(),
+            JoinType::Inner,
+            JoinMode::Partitioned,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.details(),
+            "Inner, mode=Partitioned, on=[(lk, rk)], filter=ok"
+        );
+        let err = plan
+            .execute(0, &task_ctx_with(8192, 100))
+            .unwrap()
+            .collect::<Result<Vec<_>>>()
+            .unwrap_err();
+        assert!(matches!(err, Error::ResourcesExhausted(_)), "{err}");
+    }
+
+    #[test]
+    fn no_keys_is_a_filtered_cross_join() {
+        let (rows, _) = join(vec![], ok_filter(), JoinType::Inner);
+        assert_eq!(rows.len(), 6 * 3);
+        assert!(rows.contains(&"3|z|40|4|q|400|true".to_string()));
+        assert!(rows.iter().all(|r| r.ends_with("|true")));
+        let (rows, _) = join(vec![], ok_filter(), JoinType::RightAnti);
+        assert_eq!(rows, strs(&["1|x|101|-", "2|y|200|false"]));
+        let (rows, _) = join(vec![], None, JoinType::LeftAnti);
+        assert!(rows.is_empty());
+    }
+
+    #[test]
+    fn empty_build_side() {
+        let left = TestScan::new(left_schema(), vec![vec![]]);
+        let right = TestScan::new(right_schema(), vec![right_batches()]);
+        let pulled = Arc::clone(&right.pulled);
+        let plan: PlanRef = Arc::new(
+            HashJoinExec::try_new(
+                left,
+                right,
+                on_k(),
+                None,
+                JoinType::Inner,
+                JoinMode::Partitioned,
+            )
+            .unwrap(),
+        );
+        assert!(collect(&plan, 0, &task_ctx()).is_empty());
+        assert_eq!(pulled.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        let left = TestScan::new(left_schema(), vec![vec![]]);
+        let right = TestScan::new(right_schema(), vec![right_batches()]);
+        let plan: PlanRef = Arc::new(
+            HashJoinExec::try_new(
+                left,
+                right,
+                on_k(),
+                None,
+                JoinType::RightAnti,
+                JoinMode::Partitioned,
+            )
+            .unwrap(),
+        );
+        assert_eq!(rows(&collect(&plan, 0, &task_ctx())).len(), 5);
     }
 }

@@ -1,1 +1,435 @@
-//! (being written)
+//! `SortPreservingMergeExec`: the final k-way merge of sorted runs into one sorted
+//! partition. The runs come from `execute_runs` of the input (one per map task of a sorted
+//! shuffle); each is read lazily, batch by batch. Sort keys are converted to Arrow's row
+//! format so that comparing two rows is a byte comparison; a `BinaryHeap` of run cursors
+//! picks the next row, and output batches are gathered with `interleave`.
+
+use std::any::Any;
+use std::cmp::Ordering;
+use std::collections::binary_heap::PeekMut;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use arrow::compute::interleave_record_batch;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, Rows};
+
+use crate::error::{Error, Result};
+use crate::exec::memory::MemoryReservation;
+use crate::exec::task::TaskContext;
+use crate::physical::ops::sort::{sort_fields, sort_keys, PhysSortExpr};
+use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
+
+/// Merges the sorted runs of its input's partition 0 into one sorted partition.
+#[derive(Debug)]
+pub struct SortPreservingMergeExec {
+    input: PlanRef,
+    exprs: Arc<[PhysSortExpr]>,
+    fetch: Option<usize>,
+}
+
+impl SortPreservingMergeExec {
+    /// A merge of `input`'s runs, each sorted by `exprs`, stopping after `fetch` rows.
+    pub fn try_new(input: PlanRef, exprs: Vec<PhysSortExpr>, fetch: Option<usize>) -> Result<Self> {
+        sort_fields(&exprs, &input.schema())?;
+        Ok(Self {
+            input,
+            exprs: exprs.into(),
+            fetch,
+        })
+    }
+
+    /// The sort keys the runs are ordered by.
+    pub fn exprs(&self) -> &[PhysSortExpr] {
+        &self.exprs
+    }
+
+    /// Rows produced at most (`None`: all).
+    pub fn fetch(&self) -> Option<usize> {
+        self.fetch
+    }
+}
+
+impl ExecutionPlan for SortPreservingMergeExec {
+    fn name(&self) -> &'static str {
+        "SortPreservingMerge"
+    }
+
+    fn details(&self) -> String {
+        let keys: Vec<String> = self.exprs.iter().map(|e| e.to_string()).collect();
+        match self.fetch {
+            Some(fetch) => format!("[{}], fetch={fetch}", keys.join(", ")),
+            None => format!("[{}]", keys.join(", ")),
+        }
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.input.schema()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [input]: [PlanRef; 1] = children.try_into().map_err(|c: Vec<PlanRef>| {
+            Error::internal(format!(
+                "SortPreservingMerge takes 1 child, got {}",
+                c.len()
+            ))
+        })?;
+        Ok(Arc::new(SortPreservingMergeExec::try_new(
+            input,
+            self.exprs.to_vec(),
+            self.fetch,
+        )?))
+    }
+
+    fn output_partitions(&self) -> Option<usize> {
+        Some(1)
+    }
+
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
+        if partition != 0 {
+            return Err(Error::internal(format!(
+                "SortPreservingMerge has one partition, asked for partition {partition}"
+            )));
+        }
+        if self.fetch == Some(0) {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let schema = self.input.schema();
+        let converter = RowConverter::new(sort_fields(&self.exprs, &schema)?)?;
+        let runs = self.input.execute_runs(0, ctx)?;
+        Ok(Box::new(MergeStream {
+            runs,
+            exprs: Arc::clone(&self.exprs),
+            converter,
+            heap: BinaryHeap::new(),
+            slots: Vec::new(),
+            remaining: self.fetch,
+            reservation: ctx.memory().reservation("SortPreservingMerge"),
+            ctx: ctx.clone(),
+            started: false,
+            done: false,
+        }))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The current batch of one run and the position of its next row.
+struct Cursor {
+    rows: Rows,
+    pos: usize,
+    run: usize,
+    /// Index of the batch in [`MergeStream::slots`].
+    slot: usize,
+}
+
+impl Cursor {
+    fn cmp_key(&self, other: &Self) -> Ordering {
+        self.rows
+            .row(self.pos)
+            .cmp(&other.rows.row(other.pos))
+            .then(self.run.cmp(&other.run))
+    }
+}
+
+impl PartialEq for Cursor {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp_key(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Cursor {}
+
+impl PartialOrd for Cursor {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Cursor {
+    /// Reversed, so that the max-heap yields the smallest row (ties: the lowest run).
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.cmp_key(self)
+    }
+}
+
+/// The merged stream.
+struct MergeStream {
+    runs: Vec<BatchStream>,
+    exprs: Arc<[PhysSortExpr]>,
+    converter: RowConverter,
+    heap: BinaryHeap<Cursor>,
+    /// Batches that pending output rows or live cursors refer to.
+    slots: Vec<RecordBatch>,
+    remaining: Option<usize>,
+    reservation: MemoryReservation,
+    ctx: TaskContext,
+    started: bool,
+    done: bool,
+}
+
+impl MergeStream {
+    /// Reads the next non-empty batch of `run` and returns its cursor (`None` at the end).
+    fn load(&mut self, run: usize) -> Result<Option<Cursor>> {
+        loop {
+            let Some(stream) = self.runs.get_mut(run) else {
+                return Ok(None);
+            };
+            let Some(batch) = stream.next().transpose()? else {
+                return Ok(None);
+            };
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let rows = self
+                .converter
+                .convert_columns(&sort_keys(&self.exprs, &batch)?)?;
+            self.reservation
+                .try_grow(batch.get_array_memory_size() + rows.size())?;
+            self.slots.push(batch);
+            return Ok(Some(Cursor {
+                rows,
+                pos: 0,
+                run,
+                slot: self.slots.len() - 1,
+            }));
+        }
+    }
+
+    /// Drops the batches no live cursor refers to (after an output batch was built).
+    fn compact_slots(&mut self) -> Result<()> {
+        let mut cursors = std::mem::take(&mut self.heap).into_vec();
+        let mut slots = Vec::with_capacity(cursors.len());
+        let mut bytes = 0;
+        for c in &mut cursors {
+            let batch = self
+                .slots
+                .get(c.slot)
+                .ok_or_else(|| Error::internal("merge cursor refers to a released batch"))?;
+            bytes += batch.get_array_memory_size() + c.rows.size();
+            slots.push(batch.clone());
+            c.slot = slots.len() - 1;
+        }
+        self.slots = slots;
+        self.heap = BinaryHeap::from(cursors);
+        self.reservation.try_resize(bytes)
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        if !self.started {
+            self.started = true;
+            for run in 0..self.runs.len() {
+                if let Some(cursor) = self.load(run)? {
+                    self.heap.push(cursor);
+                }
+            }
+        }
+        self.ctx.check_cancelled()?;
+        let mut limit = self.ctx.batch_size().max(1);
+        if let Some(r) = self.remaining {
+            limit = limit.min(r);
+        }
+        let mut indices: Vec<(usize, usize)> = Vec::with_capacity(limit);
+        while indices.len() < limit {
+            let Some(mut top) = self.heap.peek_mut() else {
+                break;
+            };
+            indices.push((top.slot, top.pos));
+            top.pos += 1;
+            if top.pos >= top.rows.num_rows() {
+                let run = PeekMut::pop(top).run;
+                if let Some(cursor) = self.load(run)? {
+                    self.heap.push(cursor);
+                }
+            }
+        }
+        if indices.is_empty() {
+            return Ok(None);
+        }
+        if let Some(r) = self.remaining.as_mut() {
+            *r -= indices.len();
+        }
+        let refs: Vec<&RecordBatch> = self.slots.iter().collect();
+        let batch = interleave_record_batch(&refs, &indices)?;
+        if self.remaining == Some(0) {
+            // Stop reading the runs and release what they hold.
+            self.runs.clear();
+            self.heap.clear();
+            self.slots.clear();
+            self.reservation.free();
+        } else {
+            self.compact_slots()?;
+        }
+        Ok(Some(batch))
+    }
+}
+
+impl Iterator for MergeStream {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let out = self.next_batch().transpose();
+        if !matches!(out, Some(Ok(_))) {
+            self.done = true;
+            self.runs.clear();
+            self.heap.clear();
+            self.slots.clear();
+            self.reservation.free();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering as AtomicOrdering;
+
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::super::limit::testing::{collect, task_ctx_with, TestScan};
+    use super::*;
+    use crate::physical::expr::PhysicalExpr;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("tag", DataType::Utf8, false),
+        ]))
+    }
+
+    fn batch(k: Vec<Option<i64>>, tag: &str) -> RecordBatch {
+        let tags = vec![tag; k.len()];
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(k)),
+                Arc::new(StringArray::from(tags)),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn rows(batches: &[RecordBatch]) -> Vec<(Option<i64>, String)> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let k = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .clone();
+                let t = b
+                    .column(1)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone();
+                (0..b.num_rows()).map(move |i| (k.iter().nth(i).flatten(), t.value(i).to_string()))
+            })
+            .collect()
+    }
+
+    /// Three runs sorted by k DESC NULLS FIRST.
+    fn source() -> Arc<TestScan> {
+        let run_a = vec![
+            batch(vec![None, Some(9), Some(5)], "a"),
+            batch(vec![Some(5), Some(1)], "a"),
+        ];
+        let run_b = vec![
+            batch(vec![], "b"),
+            batch(vec![Some(8), Some(5)], "b"),
+            batch(vec![Some(0)], "b"),
+        ];
+        let run_c = vec![batch(vec![None, Some(7), Some(6), Some(2)], "c")];
+        TestScan::with_runs(schema(), vec![vec![run_a, run_b, run_c]])
+    }
+
+    fn key() -> Vec<PhysSortExpr> {
+        vec![PhysSortExpr::new(PhysicalExpr::column(0, "k"), true, true)]
+    }
+
+    fn r(k: Option<i64>, tag: &str) -> (Option<i64>, String) {
+        (k, tag.to_string())
+    }
+
+    #[test]
+    fn merges_three_runs_in_order_with_ties_by_run() {
+        let plan: PlanRef =
+            Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
+        let ctx = task_ctx_with(4, 1 << 30);
+        let out = collect(&plan, 0, &ctx);
+        assert_eq!(
+            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            vec![4, 4, 4]
+        );
+        assert_eq!(
+            rows(&out),
+            vec![
+                r(None, "a"),
+                r(None, "c"),
+                r(Some(9), "a"),
+                r(Some(8), "b"),
+                r(Some(7), "c"),
+                r(Some(6), "c"),
+                r(Some(5), "a"),
+                r(Some(5), "a"),
+                r(Some(5), "b"),
+                r(Some(2), "c"),
+                r(Some(1), "a"),
+                r(Some(0), "b"),
+            ]
+        );
+        assert_eq!(plan.output_partitions(), Some(1));
+        assert_eq!(plan.details(), "[k DESC NULLS FIRST]");
+        assert_eq!(ctx.memory().used(), 0);
+    }
+
+    #[test]
+    fn stops_after_fetch_without_reading_the_rest() {
+        let scan = source();
+        let pulled = Arc::clone(&scan.pulled);
+        let plan: PlanRef =
+            Arc::new(SortPreservingMergeExec::try_new(scan, key(), Some(5)).unwrap());
+        let out = collect(&plan, 0, &task_ctx_with(3, 1 << 30));
+        assert_eq!(
+            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            vec![3, 2]
+        );
+        assert_eq!(
+            rows(&out),
+            vec![
+                r(None, "a"),
+                r(None, "c"),
+                r(Some(9), "a"),
+                r(Some(8), "b"),
+                r(Some(7), "c")
+            ]
+        );
+        // First batch of each run (run b: the empty one and the next), never run a's second
+        // or run b's third batch.
+        assert_eq!(pulled.load(AtomicOrdering::SeqCst), 4);
+        assert_eq!(plan.details(), "[k DESC NULLS FIRST], fetch=5");
+    }
+
+    #[test]
+    fn only_partition_zero_exists() {
+        let plan: PlanRef =
+            Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
+        assert!(plan.execute(1, &task_ctx_with(4, 1 << 30)).is_err());
+    }
+}
