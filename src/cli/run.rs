@@ -105,14 +105,7 @@ pub fn run_sql(
 /// also the offending line and a caret under the column.
 pub fn report_error(err: &Error, sql: Option<&str>) {
     let mut text = format!("Error: {err}\n");
-    if let (
-        Error::Parse {
-            location: Some(loc),
-            ..
-        },
-        Some(sql),
-    ) = (err, sql)
-    {
+    if let (Some(loc), Some(sql)) = (err.location(), sql) {
         text.push_str(&caret_lines(sql, loc.line, loc.column));
     }
     let _ = std::io::stderr().write_all(text.as_bytes());

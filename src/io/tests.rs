@@ -347,11 +347,11 @@ fn sales_batch() -> RecordBatch {
 
 /// Writes `batch` as Parquet with row groups of `rows_per_group` rows.
 fn write_parquet(path: &Path, batch: &RecordBatch, rows_per_group: usize) {
-    let props = parquet::file::properties::WriterProperties::builder()
+    let props = ::parquet::file::properties::WriterProperties::builder()
         .set_max_row_group_row_count(Some(rows_per_group))
         .build();
     let f = std::fs::File::create(path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap();
+    let mut w = ::parquet::arrow::ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap();
     w.write(batch).unwrap();
     w.close().unwrap();
 }

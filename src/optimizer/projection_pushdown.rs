@@ -79,15 +79,26 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
             Ok((LogicalPlan::Scan(s), keep))
         }
         LogicalPlan::Projection(p) => {
-            let needed = referenced(p.exprs.iter(), &p.input.schema())?;
-            let (input, _) = prune(Arc::unwrap_or_clone(p.input), &needed)?;
+            // Keep only the expressions something above uses (at least one, so rows survive).
             let width = p.exprs.len();
+            let mut keep: Vec<usize> = required.iter().copied().filter(|&i| i < width).collect();
+            if keep.is_empty() && width > 0 {
+                keep.push(0);
+            }
+            let exprs: Vec<Expr> = keep.iter().map(|&i| p.exprs[i].clone()).collect();
+            let needed = referenced(exprs.iter(), &p.input.schema())?;
+            let (input, _) = prune(Arc::unwrap_or_clone(p.input), &needed)?;
+            let fields = keep
+                .iter()
+                .map(|&i| (p.schema.qualifier(i).map(str::to_string), Arc::clone(p.schema.field(i))))
+                .collect();
             Ok((
                 LogicalPlan::Projection(Projection {
                     input: Arc::new(input),
-                    ..p
+                    exprs,
+                    schema: Arc::new(PlanSchema::new(fields)),
                 }),
-                (0..width).collect(),
+                keep,
             ))
         }
         LogicalPlan::Filter(f) => {

@@ -336,10 +336,15 @@ fn file_stem(location: &str) -> String {
     if location == "-" || location == "/dev/stdin" {
         return "stdin".into();
     }
-    let base = location.rsplit('/').next().unwrap_or(location);
-    let stem = base.split('.').next().unwrap_or(base);
-    if stem.is_empty() || stem.contains(['*', '?']) {
-        base.to_string()
+    // The last path component without wildcards: `data/sales/*.csv` → `sales`.
+    let component = location
+        .trim_end_matches('/')
+        .rsplit('/')
+        .find(|c| !c.contains(['*', '?', '[']) && !c.is_empty())
+        .unwrap_or(location);
+    let stem = component.split('.').next().unwrap_or(component);
+    if stem.is_empty() {
+        component.to_string()
     } else {
         stem.to_string()
     }

@@ -24,7 +24,21 @@ pub use literal::{parse_interval, parse_number_literal};
 
 /// Parses `sql` into statements; errors carry the line and column.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    Parser::parse_sql(&DuckDbDialect {}, sql).map_err(|e| parse_error(&e.to_string()))
+    Parser::parse_sql(&DuckDbDialect {}, sql).map_err(|e| match parse_error(&e.to_string()) {
+        // An unexpected end of input points just past the last character.
+        Error::Parse { message, location: None } if message.contains("EOF") => Error::Parse {
+            message,
+            location: Some(end_of(sql)),
+        },
+        other => other,
+    })
+}
+
+fn end_of(sql: &str) -> Location {
+    let trimmed = sql.trim_end();
+    let line = trimmed.lines().count().max(1) as u64;
+    let column = trimmed.lines().last().map(|l| l.chars().count() + 1).unwrap_or(1) as u64;
+    Location { line, column }
 }
 
 /// Turns sqlparser's message (`… at Line: 1, Column: 8`) into an [`Error::Parse`].
