@@ -47,7 +47,10 @@ impl Catalog {
             let hint = closest_name(name, self.entries.values().map(|(n, _)| n.as_str()))
                 .map(|n| format!("\nDid you mean \"{n}\"?"))
                 .unwrap_or_default();
-            Error::plan(format!("Table with name {name} does not exist!{}", hint.replace('\n', " ")))
+            Error::plan(format!(
+                "Table with name {name} does not exist!{}",
+                hint.replace('\n', " ")
+            ))
         })
     }
 

@@ -129,9 +129,7 @@ impl Error {
     pub fn is_broken_pipe(&self) -> bool {
         match self {
             Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
-            Error::Arrow(arrow::error::ArrowError::IoError(_, e)) => {
-                e.kind() == std::io::ErrorKind::BrokenPipe
-            }
+            Error::Arrow(arrow::error::ArrowError::IoError(_, e)) => e.kind() == std::io::ErrorKind::BrokenPipe,
             _ => false,
         }
     }

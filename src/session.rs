@@ -95,7 +95,15 @@ impl std::fmt::Display for Explained {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "== Logical plan ==")?;
         write!(f, "{}", self.logical)?;
-        writeln!(f, "== Optimized plan (rules fired: {}) ==", if self.rules_fired.is_empty() { "none".to_string() } else { self.rules_fired.join(", ") })?;
+        writeln!(
+            f,
+            "== Optimized plan (rules fired: {}) ==",
+            if self.rules_fired.is_empty() {
+                "none".to_string()
+            } else {
+                self.rules_fired.join(", ")
+            }
+        )?;
         write!(f, "{}", self.optimized)?;
         writeln!(f, "== Stage graph ==")?;
         write!(f, "{}", self.stages)
@@ -123,7 +131,10 @@ fn one_column(name: &str, values: Vec<String>) -> Result<QueryResult> {
     let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, true)]));
     let array: ArrayRef = Arc::new(StringArray::from(values));
     let batch = RecordBatch::try_new(Arc::clone(&schema), vec![array])?;
-    Ok(QueryResult { schema, batches: vec![batch] })
+    Ok(QueryResult {
+        schema,
+        batches: vec![batch],
+    })
 }
 
 impl Session {
@@ -202,7 +213,9 @@ impl Session {
         match self.catalog.get(name)? {
             CatalogEntry::Table(t) => Some(Arc::clone(&t.schema)),
             CatalogEntry::View(v) => {
-                let plan = Binder::new(&self.catalog, self.type_options()).bind_query(&v.query).ok()?;
+                let plan = Binder::new(&self.catalog, self.type_options())
+                    .bind_query(&v.query)
+                    .ok()?;
                 let schema = plan.schema();
                 let fields: Vec<Field> = (0..schema.len())
                     .map(|i| {
@@ -256,7 +269,11 @@ impl Session {
         }
         self.cancel.store(false, Ordering::Relaxed);
         self.memory.reset_peak();
-        let query = Arc::new(QueryContext::new(self.config.exec.clone(), Arc::clone(&self.memory), Arc::clone(&self.cancel)));
+        let query = Arc::new(QueryContext::new(
+            self.config.exec.clone(),
+            Arc::clone(&self.memory),
+            Arc::clone(&self.cancel),
+        ));
         let result = crate::exec::scheduler::run(&graph, query, &self.pool);
         let cancelled = self.cancel.swap(false, Ordering::Relaxed);
         let batches = match result {
@@ -283,7 +300,8 @@ impl Session {
                     query: v.query.as_ref().clone(),
                     columns: v.columns.iter().map(|c| c.name.value.clone()).collect(),
                 };
-                self.catalog.register(&v.name.to_string(), CatalogEntry::View(Arc::new(def)), v.or_replace)?;
+                self.catalog
+                    .register(&v.name.to_string(), CatalogEntry::View(Arc::new(def)), v.or_replace)?;
                 Ok(StatementResult::Done {
                     message: "CREATE VIEW".into(),
                     rows: None,
@@ -307,14 +325,21 @@ impl Session {
                         let fields = ct
                             .columns
                             .iter()
-                            .map(|c| Ok(Field::new(c.name.value.clone(), parse_sql_type(&c.data_type.to_string())?, true)))
+                            .map(|c| {
+                                Ok(Field::new(
+                                    c.name.value.clone(),
+                                    parse_sql_type(&c.data_type.to_string())?,
+                                    true,
+                                ))
+                            })
                             .collect::<Result<Vec<_>>>()?;
                         (Arc::new(Schema::new(fields)), vec![])
                     }
                 };
                 let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
                 let table = self.make_table(schema, batches)?;
-                self.catalog.register(&name, CatalogEntry::Table(table), ct.or_replace)?;
+                self.catalog
+                    .register(&name, CatalogEntry::Table(table), ct.or_replace)?;
                 Ok(StatementResult::Done {
                     message: "CREATE TABLE".into(),
                     rows: Some(rows),
@@ -322,7 +347,10 @@ impl Session {
             }
             Statement::Insert(insert) => self.insert(insert),
             Statement::Drop {
-                object_type, names, if_exists, ..
+                object_type,
+                names,
+                if_exists,
+                ..
             } => {
                 if !matches!(object_type, ObjectType::Table | ObjectType::View) {
                     return Err(Error::not_supported(format!("DROP {object_type}")));
@@ -344,12 +372,18 @@ impl Session {
                 Ok(StatementResult::Query(describe(&plan.schema().arrow().clone())?))
             }
             Statement::Explain {
-                statement, analyze, describe_alias, ..
+                statement,
+                analyze,
+                describe_alias,
+                ..
             } => {
                 let Statement::Query(q) = statement.as_ref() else {
                     return Err(Error::not_supported("EXPLAIN of a statement other than a query"));
                 };
-                if matches!(describe_alias, sqlparser::ast::DescribeAlias::Describe | sqlparser::ast::DescribeAlias::Desc) {
+                if matches!(
+                    describe_alias,
+                    sqlparser::ast::DescribeAlias::Describe | sqlparser::ast::DescribeAlias::Desc
+                ) {
                     let plan = self.bind(q)?;
                     return Ok(StatementResult::Query(describe(&plan.schema().arrow().clone())?));
                 }
@@ -366,13 +400,21 @@ impl Session {
                         crate::exec::memory::human_bytes(self.memory.peak())
                     ));
                 }
-                Ok(StatementResult::Query(one_column("plan", text.lines().map(str::to_string).collect())?))
+                Ok(StatementResult::Query(one_column(
+                    "plan",
+                    text.lines().map(str::to_string).collect(),
+                )?))
             }
             Statement::ShowTables { .. } => Ok(StatementResult::Query(one_column("name", self.catalog.names())?)),
             Statement::Set(set) => self.set(set),
             other => Err(Error::not_supported(format!(
                 "statement {}",
-                other.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+                other
+                    .to_string()
+                    .split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ))),
         }
     }
@@ -403,7 +445,10 @@ impl Session {
             CatalogEntry::Table(t) => Arc::clone(t),
             _ => return Err(Error::plan(format!("cannot insert into view {name}"))),
         };
-        let source = insert.source.as_ref().ok_or_else(|| Error::not_supported("INSERT without a query"))?;
+        let source = insert
+            .source
+            .as_ref()
+            .ok_or_else(|| Error::not_supported("INSERT without a query"))?;
         let plan = self.bind(source)?;
         let result = self.run_plan(plan)?;
         let target = Arc::clone(&table.schema);
@@ -420,7 +465,9 @@ impl Session {
                         .fields()
                         .iter()
                         .position(|f| f.name().eq_ignore_ascii_case(&c))
-                        .ok_or_else(|| Error::plan(format!("Table \"{name}\" does not have a column with name \"{c}\"")))
+                        .ok_or_else(|| {
+                            Error::plan(format!("Table \"{name}\" does not have a column with name \"{c}\""))
+                        })
                 })
                 .collect::<Result<_>>()?
         };
@@ -463,7 +510,10 @@ impl Session {
             .first()
             .map(|v| v.to_string().trim_matches('\'').to_string())
             .ok_or_else(|| Error::plan(format!("SET {name} needs a value")))?;
-        let as_usize = |v: &str| v.parse::<usize>().map_err(|_| Error::plan(format!("SET {name}: '{v}' is not a number")));
+        let as_usize = |v: &str| {
+            v.parse::<usize>()
+                .map_err(|_| Error::plan(format!("SET {name}: '{v}' is not a number")))
+        };
         match name.as_str() {
             "threads" | "worker_threads" => {
                 self.config.exec.threads = as_usize(&value)?.max(1);
@@ -473,7 +523,9 @@ impl Session {
                 self.config.memory_limit = parse_bytes(&value)?;
                 self.memory = MemoryPool::new(self.config.memory_limit);
             }
-            "integer_division" => self.config.integer_division = matches!(value.to_lowercase().as_str(), "true" | "1" | "on"),
+            "integer_division" => {
+                self.config.integer_division = matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
+            }
             other => {
                 return Err(Error::plan(format!(
                     "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division)"

@@ -35,14 +35,8 @@ fn usage_errors_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("--no-such-flag"));
     rask().args(["-t", "0", "-c", "select 1"]).assert().code(2);
-    rask()
-        .args(["-m", "lots", "-c", "select 1"])
-        .assert()
-        .code(2);
-    rask()
-        .args(["-F", "xml", "-c", "select 1"])
-        .assert()
-        .code(2);
+    rask().args(["-m", "lots", "-c", "select 1"]).assert().code(2);
+    rask().args(["-F", "xml", "-c", "select 1"]).assert().code(2);
 }
 
 #[test]
@@ -52,10 +46,7 @@ fn missing_script_file_names_the_path() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr(
-            predicate::str::starts_with("Error: ")
-                .and(predicate::str::contains("/nonexistent/dir/query.sql")),
-        );
+        .stderr(predicate::str::starts_with("Error: ").and(predicate::str::contains("/nonexistent/dir/query.sql")));
     rask()
         .args(["-c", "select 1", "-f", "/nonexistent/other.sql"])
         .assert()
@@ -87,9 +78,11 @@ fn temp_dir_must_exist() {
 
 #[test]
 fn help_lists_the_options() {
-    rask().arg("--help").assert().success().stdout(
-        predicate::str::contains("--memory-limit").and(predicate::str::contains("--format")),
-    );
+    rask()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--memory-limit").and(predicate::str::contains("--format")));
 }
 
 // ----- need the SQL engine ---------------------------------------------------------------------
@@ -104,14 +97,8 @@ fn csv_is_the_default_off_a_terminal() {
 fn formats() {
     assert_eq!(stdout_of(&["-F", "csv", "-c", ONE_X]), "a,b\n1,x\n");
     assert_eq!(stdout_of(&["-F", "tsv", "-c", ONE_X]), "a\tb\n1\tx\n");
-    assert_eq!(
-        stdout_of(&["-F", "json", "-c", ONE_X]),
-        "[{\"a\":1,\"b\":\"x\"}]\n"
-    );
-    assert_eq!(
-        stdout_of(&["-F", "ndjson", "-c", ONE_X]),
-        "{\"a\":1,\"b\":\"x\"}\n"
-    );
+    assert_eq!(stdout_of(&["-F", "json", "-c", ONE_X]), "[{\"a\":1,\"b\":\"x\"}]\n");
+    assert_eq!(stdout_of(&["-F", "ndjson", "-c", ONE_X]), "{\"a\":1,\"b\":\"x\"}\n");
     assert_eq!(
         stdout_of(&["-F", "markdown", "-c", ONE_X]),
         "|   a | b   |\n|----:|-----|\n|   1 | x   |\n"
@@ -172,16 +159,8 @@ fn with_command_stdin_is_data() {
 
 fn write_sales(dir: &Path) {
     std::fs::create_dir_all(dir.join("sales")).unwrap();
-    std::fs::write(
-        dir.join("sales/a.csv"),
-        "id,region,amount\n1,north,10.5\n2,south,20\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("sales/b.csv"),
-        "id,region,amount\n3,\"east, far\",7.25\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("sales/a.csv"), "id,region,amount\n1,north,10.5\n2,south,20\n").unwrap();
+    std::fs::write(dir.join("sales/b.csv"), "id,region,amount\n3,\"east, far\",7.25\n").unwrap();
 }
 
 #[test]
@@ -190,12 +169,7 @@ fn csv_over_a_glob() {
     write_sales(dir.path());
     rask()
         .current_dir(dir.path())
-        .args([
-            "--format",
-            "csv",
-            "-c",
-            "select * from 'sales/*.csv' order by id",
-        ])
+        .args(["--format", "csv", "-c", "select * from 'sales/*.csv' order by id"])
         .assert()
         .success()
         .stdout("id,region,amount\n1,north,10.5\n2,south,20.0\n3,\"east, far\",7.25\n")
@@ -205,12 +179,7 @@ fn csv_over_a_glob() {
 #[test]
 fn statements_without_rows_print_nothing() {
     assert_eq!(
-        stdout_of(&[
-            "-c",
-            "create table t as select 1 as a",
-            "-c",
-            "select * from t"
-        ]),
+        stdout_of(&["-c", "create table t as select 1 as a", "-c", "select * from t"]),
         "a\n1\n"
     );
 }
@@ -227,7 +196,11 @@ fn parse_errors_point_at_the_column() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.starts_with("Error: Parser Error"), "{stderr}");
     // Printed once: one line starts with "Error:".
-    assert_eq!(stderr.lines().filter(|l| l.starts_with("Error:")).count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("Error:")).count(),
+        1,
+        "{stderr}"
+    );
     assert!(stderr.contains("LINE 1: select 1 frm t\n"), "{stderr}");
     assert!(stderr.trim_end().ends_with('^'), "{stderr}");
 }
@@ -235,16 +208,11 @@ fn parse_errors_point_at_the_column() {
 #[test]
 fn a_failing_script_stops_at_the_first_error() {
     rask()
-        .args([
-            "-c",
-            "select 1 as a; select * from no_such_table; select 2 as b",
-        ])
+        .args(["-c", "select 1 as a; select * from no_such_table; select 2 as b"])
         .assert()
         .code(1)
         .stdout("a\n1\n")
-        .stderr(
-            predicate::str::starts_with("Error: ").and(predicate::str::contains("no_such_table")),
-        );
+        .stderr(predicate::str::starts_with("Error: ").and(predicate::str::contains("no_such_table")));
 }
 
 #[test]
@@ -286,21 +254,11 @@ fn output_file_is_written_whole_or_not_at_all() {
         .args(["-c", ONE_X, "-o", "out.csv", "--no-header"])
         .assert()
         .success();
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
-        "1,x\n"
-    );
+    assert_eq!(std::fs::read_to_string(dir.path().join("out.csv")).unwrap(), "1,x\n");
 
     rask()
         .current_dir(dir.path())
-        .args([
-            "-c",
-            ONE_X,
-            "-c",
-            "select * from no_such_table",
-            "-o",
-            "failed.csv",
-        ])
+        .args(["-c", ONE_X, "-c", "select * from no_such_table", "-o", "failed.csv"])
         .assert()
         .code(1);
     let names: Vec<String> = std::fs::read_dir(dir.path())

@@ -45,8 +45,7 @@ use std::time::{Duration, Instant};
 
 use common::{first_keyword, test_config, tolerant_validator, Dialect, RaskDb};
 use sqllogictest::{
-    Control, DefaultColumnType, ExpectedError, QueryExpect, Record, RecordOutput, ResultMode,
-    Runner, StatementExpect,
+    Control, DefaultColumnType, ExpectedError, QueryExpect, Record, RecordOutput, ResultMode, Runner, StatementExpect,
 };
 
 const CHILD_ENV: &str = "RASK_CONFORMANCE_CHILD";
@@ -113,9 +112,7 @@ impl Source {
 
 fn escape(s: &str) -> String {
     let s: String = s.chars().take(2000).collect();
-    s.replace('\\', "\\\\")
-        .replace('\n', "\\n")
-        .replace('\r', "")
+    s.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "")
 }
 
 fn unescape(s: &str) -> String {
@@ -153,10 +150,7 @@ fn child_main(file: &Path) -> ExitCode {
         .map(any_error)
         .collect();
     if source == Source::Sqlite {
-        records.insert(
-            0,
-            Record::Control(Control::ResultMode(ResultMode::ValueWise)),
-        );
+        records.insert(0, Record::Control(Control::ResultMode(ResultMode::ValueWise)));
     }
     let total = records
         .iter()
@@ -184,9 +178,7 @@ fn child_main(file: &Path) -> ExitCode {
     for record in records {
         let (kind, line, sql, types) = match &record {
             Record::Statement { loc, sql, .. } => ('S', loc.line(), sql.as_str(), Vec::new()),
-            Record::Query {
-                loc, sql, expected, ..
-            } => {
+            Record::Query { loc, sql, expected, .. } => {
                 let types = match expected {
                     QueryExpect::Results { types, .. } => types.clone(),
                     QueryExpect::Error(_) => Vec::new(),
@@ -210,10 +202,7 @@ fn child_main(file: &Path) -> ExitCode {
         let status = match runner.run(record) {
             Ok(RecordOutput::Nothing) => format!("SKIP {kind} {line}"),
             Ok(_) => format!("PASS {kind} {line}"),
-            Err(e) => format!(
-                "FAIL {kind} {line} {}",
-                escape(&e.display(false).to_string())
-            ),
+            Err(e) => format!("FAIL {kind} {line} {}", escape(&e.display(false).to_string())),
         };
         let _ = writeln!(out, "{status}");
         let _ = out.flush();
@@ -380,9 +369,7 @@ fn run_child(exe: &Path, corpus: &Path, rel: &str, timeout: Duration) -> FileRes
     let _ = reader.join();
     result.seconds = started.elapsed().as_secs_f64();
     match exit {
-        None if result.status == "ok" => {
-            result.status = format!("timeout after {}s", timeout.as_secs_f64())
-        }
+        None if result.status == "ok" => result.status = format!("timeout after {}s", timeout.as_secs_f64()),
         Some(status) if !status.success() => result.status = format!("crash: {status}"),
         _ => {}
     }
@@ -407,9 +394,7 @@ fn run_child(exe: &Path, corpus: &Path, rel: &str, timeout: Duration) -> FileRes
                 } else {
                     result.query_failed += 1;
                 }
-                result
-                    .failures
-                    .push((line_no, unescape(parts.next().unwrap_or(""))));
+                result.failures.push((line_no, unescape(parts.next().unwrap_or(""))));
             }
             _ => reported -= 1,
         }
@@ -455,10 +440,7 @@ fn parent_main() -> Result<bool, String> {
         _ => root.join("..").join("shared").join("conformance"),
     };
     if !corpus.is_dir() {
-        println!(
-            "conformance corpus not found at {}; skipped",
-            corpus.display()
-        );
+        println!("conformance corpus not found at {}; skipped", corpus.display());
         return Ok(true);
     }
     let corpus = corpus
@@ -579,8 +561,7 @@ fn parent_main() -> Result<bool, String> {
 
     // Baseline.
     let baseline_path = root.join(BASELINE);
-    let baseline =
-        read_baseline(&baseline_path).map_err(|e| format!("{}: {e}", baseline_path.display()))?;
+    let baseline = read_baseline(&baseline_path).map_err(|e| format!("{}: {e}", baseline_path.display()))?;
     let ran: BTreeSet<&str> = results.iter().map(|r| r.rel.as_str()).collect();
     if write {
         // Keep entries of files this run did not cover (a filter was set).
@@ -590,13 +571,8 @@ fn parent_main() -> Result<bool, String> {
             .cloned()
             .collect();
         new.extend(full.iter().cloned());
-        write_baseline(&baseline_path, &new)
-            .map_err(|e| format!("{}: {e}", baseline_path.display()))?;
-        println!(
-            "baseline written: {} files in {}",
-            new.len(),
-            baseline_path.display()
-        );
+        write_baseline(&baseline_path, &new).map_err(|e| format!("{}: {e}", baseline_path.display()))?;
+        println!("baseline written: {} files in {}", new.len(), baseline_path.display());
         return Ok(true);
     }
     let mut regressions = Vec::new();

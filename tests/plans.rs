@@ -14,7 +14,8 @@ fn session() -> Session {
         ..SessionConfig::default()
     };
     let mut s = Session::new(config).expect("session");
-    s.execute("CREATE VIEW sales AS SELECT * FROM 'testdata/sales/*.csv'").expect("view");
+    s.execute("CREATE VIEW sales AS SELECT * FROM 'testdata/sales/*.csv'")
+        .expect("view");
     s
 }
 
@@ -38,7 +39,9 @@ fn join_broadcasts_the_small_side() {
 
 #[test]
 fn sort_with_limit_is_top_k_then_merge() {
-    insta::assert_snapshot!(explain("SELECT product, price FROM sales ORDER BY price DESC, product LIMIT 5"));
+    insta::assert_snapshot!(explain(
+        "SELECT product, price FROM sales ORDER BY price DESC, product LIMIT 5"
+    ));
 }
 
 #[test]

@@ -55,11 +55,7 @@ fn main() -> ExitCode {
     let mut trials: Vec<Trial> = files
         .into_iter()
         .map(|path| {
-            let name = path
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
+            let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
             Trial::test(name, move || {
                 if complete {
                     complete_file(&path)
@@ -86,10 +82,8 @@ fn slt_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn new_runner(
-) -> Runner<RaskDb, impl FnMut() -> std::future::Ready<Result<RaskDb, common::DbError>>> {
-    let mut runner =
-        Runner::new(|| std::future::ready(RaskDb::new(test_config(false), Dialect::DuckDb)));
+fn new_runner() -> Runner<RaskDb, impl FnMut() -> std::future::Ready<Result<RaskDb, common::DbError>>> {
+    let mut runner = Runner::new(|| std::future::ready(RaskDb::new(test_config(false), Dialect::DuckDb)));
     runner.add_label("rask");
     runner.with_validator(tolerant_validator);
     runner.with_column_validator(column_count_validator);
@@ -165,9 +159,8 @@ fn self_check() -> Result<(), Failed> {
     use std::sync::Arc;
 
     use arrow::array::{
-        ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
-        Int64Array, IntervalMonthDayNanoArray, ListArray, StringArray, StructArray,
-        TimestampMicrosecondArray,
+        ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int64Array,
+        IntervalMonthDayNanoArray, ListArray, StringArray, StructArray, TimestampMicrosecondArray,
     };
     use arrow::datatypes::{DataType, Field, Int32Type, IntervalMonthDayNano};
     use common::{format_float_duckdb, render_cell, token_matches};
@@ -197,18 +190,10 @@ fn self_check() -> Result<(), Failed> {
         (f64::NEG_INFINITY, "-inf"),
         (f64::NAN, "nan"),
     ] {
-        check(
-            &format!("double {v:?}"),
-            format_float_duckdb(v, false),
-            expected,
-        );
+        check(&format!("double {v:?}"), format_float_duckdb(v, false), expected);
     }
     check("float 0.1", format_float_duckdb(0.1f32 as f64, true), "0.1");
-    check(
-        "float 3.4e38",
-        format_float_duckdb(3.4e38f32 as f64, true),
-        "3.4e+38",
-    );
+    check("float 3.4e38", format_float_duckdb(3.4e38f32 as f64, true), "3.4e+38");
 
     let duck = |a: ArrayRef, row: usize| render_cell(a.as_ref(), row, Dialect::DuckDb, None);
     let strings: ArrayRef = Arc::new(StringArray::from(vec![Some("a b"), Some(""), None]));
@@ -218,12 +203,7 @@ fn self_check() -> Result<(), Failed> {
     let bools: ArrayRef = Arc::new(BooleanArray::from(vec![true, false]));
     check("true", duck(bools.clone(), 0), "true");
     check("false", duck(bools.clone(), 1), "false");
-    let sqlite_int = render_cell(
-        bools.as_ref(),
-        0,
-        Dialect::Sqlite,
-        Some(&DefaultColumnType::Integer),
-    );
+    let sqlite_int = render_cell(bools.as_ref(), 0, Dialect::Sqlite, Some(&DefaultColumnType::Integer));
     check("sqlite boolean", sqlite_int, "1");
     let dec: ArrayRef = Arc::new(
         Decimal128Array::from(vec![150, -5])
@@ -246,12 +226,7 @@ fn self_check() -> Result<(), Failed> {
     );
     check(
         "sqlite double as I",
-        render_cell(
-            floats.as_ref(),
-            0,
-            Dialect::Sqlite,
-            Some(&DefaultColumnType::Integer),
-        ),
+        render_cell(floats.as_ref(), 0, Dialect::Sqlite, Some(&DefaultColumnType::Integer)),
         "2",
     );
     check(
@@ -277,16 +252,8 @@ fn self_check() -> Result<(), Failed> {
         -1,
     ]));
     check("timestamp", duck(ts.clone(), 0), "2020-01-01 12:00:00");
-    check(
-        "timestamp fraction",
-        duck(ts.clone(), 1),
-        "2020-01-01 12:00:00.5",
-    );
-    check(
-        "timestamp before 1970",
-        duck(ts, 2),
-        "1969-12-31 23:59:59.999999",
-    );
+    check("timestamp fraction", duck(ts.clone(), 1), "2020-01-01 12:00:00.5");
+    check("timestamp before 1970", duck(ts, 2), "1969-12-31 23:59:59.999999");
     let ts_tz: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![0]).with_timezone("UTC"));
     check("timestamptz", duck(ts_tz, 0), "1970-01-01 00:00:00+00");
     let iv: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from(vec![
@@ -303,9 +270,11 @@ fn self_check() -> Result<(), Failed> {
     check("negative day", duck(iv.clone(), 3), "-1 day");
     check("negative time", duck(iv.clone(), 4), "1 year -00:00:01");
     check("long time", duck(iv, 5), "25:00:00.5");
-    let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
-        Some(vec![Some(1), None, Some(2)]),
-    ]));
+    let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![
+        Some(1),
+        None,
+        Some(2),
+    ])]));
     check("list", duck(list, 0), "[1, NULL, 2]");
     let st: ArrayRef = Arc::new(StructArray::from(vec![
         (

@@ -106,12 +106,7 @@ impl Args {
 /// Merges `-c`, `-f` and positional scripts into one list in command-line order.
 fn ordered_sources(matches: &ArgMatches, args: &Args) -> Vec<Source> {
     let mut tagged: Vec<(usize, Source)> = Vec::new();
-    let indices = |id: &str| -> Vec<usize> {
-        matches
-            .indices_of(id)
-            .map(|i| i.collect())
-            .unwrap_or_default()
-    };
+    let indices = |id: &str| -> Vec<usize> { matches.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
     for (i, text) in indices("commands").into_iter().zip(&args.commands) {
         tagged.push((i, Source::Command(text.clone())));
     }
@@ -149,9 +144,7 @@ mod tests {
 
     #[test]
     fn sources_keep_command_line_order() {
-        let args = parse(&[
-            "a.sql", "-c", "select 1", "-f", "b.sql", "-c", "select 2", "c.sql",
-        ]);
+        let args = parse(&["a.sql", "-c", "select 1", "-f", "b.sql", "-c", "select 2", "c.sql"]);
         assert_eq!(
             args.sources,
             vec![
@@ -189,10 +182,7 @@ mod tests {
         assert_eq!(args.memory_limit, Some(512_000_000));
         assert!(args.timer);
         assert!(args.no_header);
-        assert_eq!(
-            args.disable_rules,
-            vec!["predicate_pushdown", "projection_pushdown"]
-        );
+        assert_eq!(args.disable_rules, vec!["predicate_pushdown", "projection_pushdown"]);
         assert_eq!(args.output, Some(PathBuf::from("out.csv")));
         assert_eq!(args.temp_dir, Some(PathBuf::from("/tmp/spill")));
         assert!(args.sources.is_empty());

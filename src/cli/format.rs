@@ -274,10 +274,7 @@ pub fn type_name(dt: &DataType) -> String {
         DataType::Float16 | DataType::Float32 => "float".into(),
         DataType::Float64 => "double".into(),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "varchar".into(),
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView
-        | DataType::FixedSizeBinary(_) => "blob".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "blob".into(),
         DataType::Date32 | DataType::Date64 => "date".into(),
         DataType::Time32(_) | DataType::Time64(_) => "time".into(),
         DataType::Timestamp(_, None) => "timestamp".into(),
@@ -384,12 +381,7 @@ fn is_text(dt: &DataType) -> bool {
     }
 }
 
-fn write_delimited(
-    result: &QueryResult,
-    out: &mut dyn Write,
-    opts: &FormatOptions,
-    kind: Delimited,
-) -> Result<()> {
+fn write_delimited(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptions, kind: Delimited) -> Result<()> {
     let sep = kind.separator();
     let mut line = String::new();
     if opts.header {
@@ -409,11 +401,7 @@ fn write_delimited(
             .iter()
             .map(|c| ValueRenderer::try_new(c.as_ref(), ""))
             .collect::<Result<Vec<_>>>()?;
-        let text: Vec<bool> = batch
-            .columns()
-            .iter()
-            .map(|c| is_text(c.data_type()))
-            .collect();
+        let text: Vec<bool> = batch.columns().iter().map(|c| is_text(c.data_type())).collect();
         line.clear();
         for row in 0..batch.num_rows() {
             for (i, r) in renderers.iter().enumerate() {
@@ -483,10 +471,7 @@ fn render_rows(batches: &[RecordBatch], rows: &[usize], null: &str) -> Result<Ve
                 .collect::<Result<Vec<_>>>()?;
             while next < rows.len() && rows[next] < end {
                 let row = rows[next] - offset;
-                let cells = renderers
-                    .iter()
-                    .map(|r| r.render(row))
-                    .collect::<Result<Vec<_>>>()?;
+                let cells = renderers.iter().map(|r| r.render(row)).collect::<Result<Vec<_>>>()?;
                 out.push(cells);
                 next += 1;
             }
@@ -611,12 +596,9 @@ fn write_table(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptions) 
             table.force_no_tty();
         }
     }
-    table.set_header(shown.iter().map(|col| {
-        match col {
-            Some(c) => Cell::new(format!("{}\n{}", headers[*c].0, headers[*c].1))
-                .set_alignment(CellAlignment::Center),
-            None => Cell::new("…").set_alignment(CellAlignment::Center),
-        }
+    table.set_header(shown.iter().map(|col| match col {
+        Some(c) => Cell::new(format!("{}\n{}", headers[*c].0, headers[*c].1)).set_alignment(CellAlignment::Center),
+        None => Cell::new("…").set_alignment(CellAlignment::Center),
     }));
     let half = rows.len() / 2;
     for (i, row) in cells.iter().enumerate() {
@@ -659,11 +641,7 @@ fn write_table(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptions) 
 /// Makes the table fit `width`: first cuts long cells to [`MAX_CELL_WIDTH`], then drops
 /// columns from the middle. Returns the columns to show in order, `None` standing for the
 /// dropped ones (drawn as one `…` column).
-fn fit_columns(
-    headers: &[(String, String)],
-    cells: &mut [Vec<String>],
-    width: usize,
-) -> Vec<Option<usize>> {
+fn fit_columns(headers: &[(String, String)], cells: &mut [Vec<String>], width: usize) -> Vec<Option<usize>> {
     let all: Vec<Option<usize>> = (0..headers.len()).map(Some).collect();
     let col_width = |c: usize, cells: &[Vec<String>]| {
         cells
@@ -709,8 +687,8 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{
-        ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
-        Int64Array, StringArray, TimestampMicrosecondArray,
+        ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int64Array, StringArray,
+        TimestampMicrosecondArray,
     };
     use arrow::datatypes::{Field, Schema, TimeUnit};
 
@@ -743,11 +721,7 @@ mod tests {
 
     /// Rows of every type DuckDB prints specially, with a NULL row.
     fn typed() -> QueryResult {
-        let ts = TimestampMicrosecondArray::from(vec![
-            Some(1_704_164_645_000_000),
-            Some(1_704_164_645_500_000),
-            None,
-        ]);
+        let ts = TimestampMicrosecondArray::from(vec![Some(1_704_164_645_000_000), Some(1_704_164_645_500_000), None]);
         result(vec![
             (
                 "i",
@@ -765,19 +739,10 @@ mod tests {
                         .unwrap(),
                 ),
             ),
-            (
-                "dt",
-                Arc::new(Date32Array::from(vec![Some(19724), Some(0), None])),
-            ),
+            ("dt", Arc::new(Date32Array::from(vec![Some(19724), Some(0), None]))),
             ("ts", Arc::new(ts)),
-            (
-                "ok",
-                Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
-            ),
-            (
-                "s",
-                Arc::new(StringArray::from(vec![Some("x"), Some(""), None])),
-            ),
+            ("ok", Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]))),
+            ("s", Arc::new(StringArray::from(vec![Some("x"), Some(""), None]))),
         ])
     }
 
@@ -843,12 +808,7 @@ mod tests {
         );
         let quoted = result(vec![(
             "s,1",
-            Arc::new(StringArray::from(vec![
-                "a,b",
-                "say \"hi\"",
-                "two\nlines",
-                " pad",
-            ])) as ArrayRef,
+            Arc::new(StringArray::from(vec!["a,b", "say \"hi\"", "two\nlines", " pad"])) as ArrayRef,
         )]);
         assert_eq!(
             show(&quoted, OutputFormat::Csv),
@@ -859,18 +819,13 @@ mod tests {
     #[test]
     fn csv_streams_every_batch_under_one_header() {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-        let batch = |v: Vec<i64>| {
-            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(v))]).unwrap()
-        };
+        let batch = |v: Vec<i64>| RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(v))]).unwrap();
         let r = QueryResult {
             schema: schema.clone(),
             batches: vec![batch(vec![1, 2]), batch(vec![]), batch(vec![3])],
         };
         assert_eq!(show(&r, OutputFormat::Csv), "n\n1\n2\n3\n");
-        assert_eq!(
-            show(&r, OutputFormat::Ndjson),
-            "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"
-        );
+        assert_eq!(show(&r, OutputFormat::Ndjson), "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
         let empty = QueryResult {
             schema,
             batches: vec![],
@@ -883,28 +838,16 @@ mod tests {
     #[test]
     fn tsv_escapes_tabs_and_newlines() {
         let r = result(vec![
-            (
-                "a",
-                Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef,
-            ),
+            ("a", Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef),
             ("b", Arc::new(StringArray::from(vec!["x\ty", "l1\nl2\\"]))),
         ]);
-        assert_eq!(
-            show(&r, OutputFormat::Tsv),
-            "a\tb\n1\tx\\ty\n\tl1\\nl2\\\\\n"
-        );
+        assert_eq!(show(&r, OutputFormat::Tsv), "a\tb\n1\tx\\ty\n\tl1\\nl2\\\\\n");
     }
 
     #[test]
     fn json_and_ndjson() {
-        assert_eq!(
-            show(&one_x(), OutputFormat::Json),
-            "[{\"a\":1,\"b\":\"x\"}]\n"
-        );
-        assert_eq!(
-            show(&one_x(), OutputFormat::Ndjson),
-            "{\"a\":1,\"b\":\"x\"}\n"
-        );
+        assert_eq!(show(&one_x(), OutputFormat::Json), "[{\"a\":1,\"b\":\"x\"}]\n");
+        assert_eq!(show(&one_x(), OutputFormat::Ndjson), "{\"a\":1,\"b\":\"x\"}\n");
         assert_eq!(
             show(&typed(), OutputFormat::Ndjson),
             "{\"i\":-7,\"f\":1.0,\"d\":123.40,\"dt\":\"2024-01-02\",\"ts\":\"2024-01-02 03:04:05\",\"ok\":true,\"s\":\"x\"}\n\
@@ -1000,8 +943,7 @@ mod tests {
             .map(|i| {
                 (
                     format!("column_{i}"),
-                    Arc::new(StringArray::from(vec!["a fairly long value that goes on"]))
-                        as ArrayRef,
+                    Arc::new(StringArray::from(vec!["a fairly long value that goes on"])) as ArrayRef,
                 )
             })
             .collect();
@@ -1029,10 +971,7 @@ mod tests {
         );
         // Unlimited width: every column, untruncated.
         let text = show(&r, OutputFormat::Table);
-        assert!(
-            text.contains("column_15") && text.contains("goes on"),
-            "{text}"
-        );
+        assert!(text.contains("column_15") && text.contains("goes on"), "{text}");
     }
 
     #[test]
@@ -1054,10 +993,7 @@ mod tests {
 
     #[test]
     fn float32_column() {
-        let r = result(vec![(
-            "x",
-            Arc::new(Float32Array::from(vec![0.1f32, 2.0])) as ArrayRef,
-        )]);
+        let r = result(vec![("x", Arc::new(Float32Array::from(vec![0.1f32, 2.0])) as ArrayRef)]);
         assert_eq!(show(&r, OutputFormat::Csv), "x\n0.1\n2.0\n");
     }
 }

@@ -37,11 +37,7 @@ pub fn run(session: &mut Session, mut printer: Printer) -> Result<()> {
     }
     let mut buffer = StatementBuffer::default();
     loop {
-        let prompt = if buffer.is_empty() {
-            PROMPT
-        } else {
-            CONTINUATION
-        };
+        let prompt = if buffer.is_empty() { PROMPT } else { CONTINUATION };
         match editor.readline(prompt) {
             Ok(line) => {
                 if buffer.is_empty() && line.trim_start().starts_with('.') {
@@ -129,12 +125,7 @@ pub enum DotOutcome {
 }
 
 /// Runs one dot command, writing what it shows to `out`.
-pub fn dot_command(
-    line: &str,
-    session: &Session,
-    printer: &mut Printer,
-    out: &mut dyn Write,
-) -> Result<DotOutcome> {
+pub fn dot_command(line: &str, session: &Session, printer: &mut Printer, out: &mut dyn Write) -> Result<DotOutcome> {
     let mut words = line.split_whitespace();
     let command = words.next().unwrap_or_default();
     let arg = words.next();
@@ -170,11 +161,7 @@ pub fn dot_command(
                 .parse()
                 .map_err(|_| Error::InvalidInput(format!("usage: .maxrows N (got '{n}')")))?;
         }
-        _ => {
-            return Err(Error::InvalidInput(format!(
-                "unknown command '{command}': try .help"
-            )))
-        }
+        _ => return Err(Error::InvalidInput(format!("unknown command '{command}': try .help"))),
     }
     Ok(DotOutcome::Continue)
 }
@@ -221,10 +208,7 @@ mod tests {
         assert!(buf.is_empty());
         assert_eq!(buf.push_line("select 1"), None);
         assert!(!buf.is_empty());
-        assert_eq!(
-            buf.push_line("  as a;  "),
-            Some("select 1\n  as a;  \n".to_string())
-        );
+        assert_eq!(buf.push_line("  as a;  "), Some("select 1\n  as a;  \n".to_string()));
         assert!(buf.is_empty());
         assert_eq!(buf.push_line("select 2"), None);
         buf.clear();

@@ -72,12 +72,7 @@ impl Printer {
 }
 
 /// Runs the statements of `sql`, printing each result to `out` as soon as it is ready.
-pub fn run_sql(
-    session: &mut Session,
-    sql: &str,
-    printer: &Printer,
-    out: &mut dyn Write,
-) -> Result<()> {
+pub fn run_sql(session: &mut Session, sql: &str, printer: &Printer, out: &mut dyn Write) -> Result<()> {
     let cancel = session.cancel_flag();
     cancel.store(false, Ordering::SeqCst);
     let mut started = Instant::now();
@@ -88,11 +83,7 @@ pub fn run_sql(
         }
         printer.print(&result, out)?;
         if printer.timer {
-            let _ = writeln!(
-                std::io::stderr(),
-                "Run Time (s): real {:.3}",
-                elapsed.as_secs_f64()
-            );
+            let _ = writeln!(std::io::stderr(), "Run Time (s): real {:.3}", elapsed.as_secs_f64());
         }
         started = Instant::now();
         Ok(())
@@ -125,11 +116,7 @@ pub fn caret_lines(sql: &str, line: u64, column: u64) -> String {
     let mut pad: String = " ".repeat(prefix.chars().count());
     let before = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
     // Keep tabs as tabs so the caret lines up however the terminal expands them.
-    pad.extend(
-        text.chars()
-            .take(before)
-            .map(|c| if c == '\t' { '\t' } else { ' ' }),
-    );
+    pad.extend(text.chars().take(before).map(|c| if c == '\t' { '\t' } else { ' ' }));
     format!("{prefix}{text}\n{pad}^\n")
 }
 
@@ -154,9 +141,7 @@ pub fn session_config(args: &Args) -> SessionConfig {
     if let Some(limit) = args.memory_limit {
         config.memory_limit = limit;
     }
-    config
-        .disabled_rules
-        .extend(args.disable_rules.iter().cloned());
+    config.disabled_rules.extend(args.disable_rules.iter().cloned());
     config
 }
 
@@ -254,10 +239,7 @@ fn run_to_file(
         _ => PathBuf::from("."),
     };
     let display = path.display().to_string();
-    let tmp = match tempfile::Builder::new()
-        .prefix(".rask-output-")
-        .tempfile_in(&dir)
-    {
+    let tmp = match tempfile::Builder::new().prefix(".rask-output-").tempfile_in(&dir) {
         Ok(t) => t,
         Err(e) => return fail(Error::io(dir.display().to_string(), e), None),
     };
@@ -299,9 +281,7 @@ pub fn load_sources(args: &Args) -> Result<Vec<String>> {
         .iter()
         .map(|s| match s {
             Source::Command(text) => Ok(text.clone()),
-            Source::File(path) => {
-                std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))
-            }
+            Source::File(path) => std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e)),
         })
         .collect()
 }
@@ -339,10 +319,7 @@ mod tests {
     #[test]
     fn caret_points_at_the_column() {
         let sql = "select 1;\nselec 2 frm t;";
-        assert_eq!(
-            caret_lines(sql, 2, 9),
-            "LINE 2: selec 2 frm t;\n                ^\n"
-        );
+        assert_eq!(caret_lines(sql, 2, 9), "LINE 2: selec 2 frm t;\n                ^\n");
         assert_eq!(caret_lines(sql, 1, 1), "LINE 1: select 1;\n        ^\n");
         assert_eq!(caret_lines(sql, 7, 1), "");
         assert_eq!(caret_lines("\tx y", 1, 4), "LINE 1: \tx y\n        \t  ^\n");
@@ -356,22 +333,14 @@ mod tests {
         };
         assert!(matches!(err, Error::Parse { location: Some(l), .. } if l.column == 3));
         assert_eq!(fail(err, Some("a b")).map_err(|f| f.exit_code()), Err(1));
-        assert_eq!(
-            fail(Error::Cancelled, None).map_err(|f| f.exit_code()),
-            Err(130)
-        );
-        let pipe = Error::io(
-            "<output>",
-            std::io::Error::from(std::io::ErrorKind::BrokenPipe),
-        );
+        assert_eq!(fail(Error::Cancelled, None).map_err(|f| f.exit_code()), Err(130));
+        let pipe = Error::io("<output>", std::io::Error::from(std::io::ErrorKind::BrokenPipe));
         assert!(fail(pipe, None).is_ok());
     }
 
     #[test]
     fn config_from_args() {
-        let args =
-            Args::try_parse_from_iter(["rask", "-t", "3", "-m", "1GB", "--disable-rule", "x"])
-                .unwrap();
+        let args = Args::try_parse_from_iter(["rask", "-t", "3", "-m", "1GB", "--disable-rule", "x"]).unwrap();
         let config = session_config(&args);
         assert_eq!(config.exec.threads, 3);
         assert_eq!(config.exec.target_partitions, 3);

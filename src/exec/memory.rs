@@ -67,7 +67,10 @@ impl MemoryPool {
             if next > self.limit {
                 return false;
             }
-            match self.used.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed) {
+            match self
+                .used
+                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(_) => {
                     self.peak.fetch_max(next, Ordering::Relaxed);
                     return true;

@@ -33,13 +33,20 @@ struct RunState<'g> {
 /// Runs every stage of `graph` on `pool` and returns the result stage's batches, in
 /// partition order.
 pub fn run(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon::ThreadPool) -> Result<Vec<RecordBatch>> {
-    let result_stage = graph.stages.last().ok_or_else(|| Error::internal("empty stage graph"))?;
+    let result_stage = graph
+        .stages
+        .last()
+        .ok_or_else(|| Error::internal("empty stage graph"))?;
     let state = RunState {
         graph,
         query: Arc::clone(&query),
         pending_inputs: graph.stages.iter().map(|s| AtomicUsize::new(s.inputs.len())).collect(),
         pending_tasks: graph.stages.iter().map(|s| AtomicUsize::new(s.partitions)).collect(),
-        pending_consumers: graph.stages.iter().map(|s| AtomicUsize::new(graph.consumers(s.id).len())).collect(),
+        pending_consumers: graph
+            .stages
+            .iter()
+            .map(|s| AtomicUsize::new(graph.consumers(s.id).len()))
+            .collect(),
         error: Mutex::new(None),
         start: Instant::now(),
     };
@@ -50,7 +57,12 @@ pub fn run(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon::ThreadPoo
             }
         }
     });
-    if let Some(e) = state.error.lock().map_err(|_| Error::internal("scheduler lock poisoned"))?.take() {
+    if let Some(e) = state
+        .error
+        .lock()
+        .map_err(|_| Error::internal("scheduler lock poisoned"))?
+        .take()
+    {
         return Err(e);
     }
     if query.cancelled.load(Ordering::Relaxed) {
@@ -81,7 +93,12 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
         StageSink::Result => stage.partitions,
     };
     let reservation = state.query.memory.reservation(format!("stage {id} output"));
-    let output = Arc::new(StageOutput::new(stage.root.schema(), buckets, stage.partitions, reservation));
+    let output = Arc::new(StageOutput::new(
+        stage.root.schema(),
+        buckets,
+        stage.partitions,
+        reservation,
+    ));
     if let Err(e) = state.query.shuffles.register(id, output) {
         fail(state, e);
         return;
@@ -102,7 +119,9 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
                             .cloned()
                             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                             .unwrap_or_else(|| "unknown panic".into());
-                        Err(Error::internal(format!("task (stage {id}, partition {partition}) panicked: {msg}")))
+                        Err(Error::internal(format!(
+                            "task (stage {id}, partition {partition}) panicked: {msg}"
+                        )))
                     }
                 };
                 if let Err(e) = result {

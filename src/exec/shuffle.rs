@@ -118,7 +118,8 @@ impl StageOutput {
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
-    m.lock().map_err(|_| Error::internal("a shuffle lock was poisoned by a panicking task"))
+    m.lock()
+        .map_err(|_| Error::internal("a shuffle lock was poisoned by a panicking task"))
 }
 
 /// The outputs of all stages of one query, by stage id.

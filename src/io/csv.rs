@@ -96,7 +96,9 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
     };
     let trailing_empty = ncols > 1
         && (!header || first_rec.fields[ncols - 1].is_empty())
-        && data.iter().all(|r| r.fields.get(ncols - 1).is_none_or(|v| v.is_empty()));
+        && data
+            .iter()
+            .all(|r| r.fields.get(ncols - 1).is_none_or(|v| v.is_empty()));
     let fields: Vec<Field> = names
         .iter()
         .zip(&types)
@@ -186,7 +188,10 @@ struct CsvStream {
 impl CsvStream {
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         loop {
-            let buf = self.reader.fill_buf().map_err(|e| Error::io(&self.ctx.file.display_name, e))?;
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| Error::io(&self.ctx.file.display_name, e))?;
             let decoded = self.decoder.decode(buf).map_err(|e| self.ctx.locate(e))?;
             if decoded == 0 {
                 break;
@@ -269,8 +274,9 @@ impl ErrorContext {
             let input = open_partition(&self.file, &self.kind)?;
             let mut scanner = RecordScanner::new(input.reader, self.layout.dialect);
             let mut index = 0u64;
-            while let Some(rec) =
-                scanner.next_record().map_err(|e| Error::io(&self.file.display_name, e))?
+            while let Some(rec) = scanner
+                .next_record()
+                .map_err(|e| Error::io(&self.file.display_name, e))?
             {
                 if index == record {
                     let line = lines_before(&self.file, input.data_start)? + rec.line + 1;
@@ -290,7 +296,11 @@ impl ErrorContext {
                     return fallback();
                 };
                 let value = fields.get(field).map(String::as_str).unwrap_or("");
-                let shown = if is_null(value, None) { "<empty>".to_string() } else { format!("\"{value}\"") };
+                let shown = if is_null(value, None) {
+                    "<empty>".to_string()
+                } else {
+                    format!("\"{value}\"")
+                };
                 Error::Malformed {
                     file: self.file.display_name.clone(),
                     line,
@@ -309,7 +319,11 @@ impl ErrorContext {
                 let expected = schema.fields().len();
                 let got = fields.len();
                 let column = if got < expected { got + 1 } else { expected + 1 };
-                let what = if self.header && record == 0 { "the header has" } else { "this line has" };
+                let what = if self.header && record == 0 {
+                    "the header has"
+                } else {
+                    "this line has"
+                };
                 Error::Malformed {
                     file: self.file.display_name.clone(),
                     line,

@@ -130,7 +130,11 @@ pub fn detect_delimiter(sample: &[u8], quote: u8, escape: Option<u8>) -> u8 {
             continue;
         };
         // The last record of a truncated sample may be cut short.
-        let complete = if records.len() > 1 { &records[..records.len() - 1] } else { &records[..] };
+        let complete = if records.len() > 1 {
+            &records[..records.len() - 1]
+        } else {
+            &records[..]
+        };
         let Some(first) = complete.first() else { continue };
         let n = first.fields.len();
         if n > 1 && complete.iter().all(|r| r.fields.len() == n) && best.is_none_or(|(m, _)| n > m) {
@@ -234,8 +238,14 @@ mod tests {
         );
         let mixed = vec![rec(&["2024-01-02"]), rec(&["2024-01-03 01:02:03"])];
         assert_eq!(infer_types(&mixed, 1, None), [TIMESTAMP]);
-        assert_eq!(infer_types(&[rec(&["NA"]), rec(&["3"])], 1, Some("NA")), [DataType::Int64]);
-        assert_eq!(infer_types(&[rec(&["99999999999999999999"])], 1, None), [DataType::Float64]);
+        assert_eq!(
+            infer_types(&[rec(&["NA"]), rec(&["3"])], 1, Some("NA")),
+            [DataType::Int64]
+        );
+        assert_eq!(
+            infer_types(&[rec(&["99999999999999999999"])], 1, None),
+            [DataType::Float64]
+        );
     }
 
     #[test]
@@ -249,10 +259,29 @@ mod tests {
 
     #[test]
     fn detects_headers() {
-        assert!(detect_header(&rec(&["id", "name"]), &[DataType::Int64, DataType::Utf8], None));
-        assert!(!detect_header(&rec(&["1", "bob"]), &[DataType::Int64, DataType::Utf8], None));
-        assert!(detect_header(&rec(&["name", "city"]), &[DataType::Utf8, DataType::Utf8], None));
-        assert!(!detect_header(&rec(&["bob", "bob"]), &[DataType::Utf8, DataType::Utf8], None));
-        assert_eq!(header_names(&["a".into(), "a".into(), "".into(), "a".into()]), ["a", "a_1", "column2", "a_2"]);
+        assert!(detect_header(
+            &rec(&["id", "name"]),
+            &[DataType::Int64, DataType::Utf8],
+            None
+        ));
+        assert!(!detect_header(
+            &rec(&["1", "bob"]),
+            &[DataType::Int64, DataType::Utf8],
+            None
+        ));
+        assert!(detect_header(
+            &rec(&["name", "city"]),
+            &[DataType::Utf8, DataType::Utf8],
+            None
+        ));
+        assert!(!detect_header(
+            &rec(&["bob", "bob"]),
+            &[DataType::Utf8, DataType::Utf8],
+            None
+        ));
+        assert_eq!(
+            header_names(&["a".into(), "a".into(), "".into(), "a".into()]),
+            ["a", "a_1", "column2", "a_2"]
+        );
     }
 }

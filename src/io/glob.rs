@@ -44,8 +44,8 @@ pub fn expand(location: &str) -> Result<Vec<FileMeta>> {
             size: meta.len(),
         }]);
     }
-    let paths = glob::glob(location)
-        .map_err(|e| Error::InvalidInput(format!("invalid glob pattern \"{location}\": {e}")))?;
+    let paths =
+        glob::glob(location).map_err(|e| Error::InvalidInput(format!("invalid glob pattern \"{location}\": {e}")))?;
     let mut files = Vec::new();
     for entry in paths {
         let path = entry.map_err(|e| Error::io(e.path().display().to_string(), e.into_error()))?;
@@ -72,7 +72,11 @@ pub fn is_gzip(path: &Path) -> bool {
 
 /// The format the extension names (after stripping `.gz`), or `None` when unknown.
 pub fn format_from_extension(path: &Path) -> Option<FileFormat> {
-    let inner = if is_gzip(path) { Path::new(path.file_stem()?) } else { path };
+    let inner = if is_gzip(path) {
+        Path::new(path.file_stem()?)
+    } else {
+        path
+    };
     let ext = inner.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "csv" | "tsv" | "txt" | "tbl" => Some(FileFormat::Csv),
@@ -105,13 +109,19 @@ mod tests {
         }
         let pattern = format!("{}/*.csv", dir.path().display());
         let files = expand(&pattern).unwrap();
-        let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_str().unwrap()).collect();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_str().unwrap())
+            .collect();
         assert_eq!(names, ["a.csv", "b.csv"]);
         assert_eq!(files[0].size, 4);
 
         let none = format!("{}/*.parquet", dir.path().display());
         let err = expand(&none).unwrap_err().to_string();
-        assert!(err.contains("No files found that match the pattern") && err.contains(&none), "{err}");
+        assert!(
+            err.contains("No files found that match the pattern") && err.contains(&none),
+            "{err}"
+        );
         let missing = format!("{}/nope.csv", dir.path().display());
         let err = expand(&missing).unwrap_err().to_string();
         assert!(err.contains(&missing), "{err}");

@@ -109,7 +109,10 @@ impl JsonFiles {
         let (schema, _) = infer_json_schema(reader, Some(sample_rows.max(1)))
             .map_err(|e| Error::InvalidInput(format!("{}: cannot infer a JSON schema: {e}", first.display_name)))?;
         if schema.fields().is_empty() {
-            return Err(Error::InvalidInput(format!("{}: no JSON objects found", first.display_name)));
+            return Err(Error::InvalidInput(format!(
+                "{}: no JSON objects found",
+                first.display_name
+            )));
         }
         Ok((Arc::new(normalize(schema)), JsonFiles { is_array }))
     }

@@ -29,11 +29,9 @@ pub struct ParquetFiles {
 /// `Utf8`, dictionaries their value type.
 pub fn normalize_type(dt: &DataType) -> DataType {
     match dt {
-        DataType::Utf8View
-        | DataType::LargeUtf8
-        | DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView => DataType::Utf8,
+        DataType::Utf8View | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            DataType::Utf8
+        }
         DataType::Dictionary(_, value) => normalize_type(value),
         other => other.clone(),
     }
@@ -74,9 +72,8 @@ impl ParquetFiles {
         let mut schema: Option<Schema> = None;
         for file in files {
             let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
-            let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
-                Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name))
-            })?;
+            let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+                .map_err(|e| Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name)))?;
             let normalized = normalize_schema(meta.schema());
             match &schema {
                 None => schema = Some(normalized),
@@ -104,11 +101,18 @@ impl ParquetFiles {
     }
 
     /// Which row groups of a file may hold rows satisfying all `predicates`.
-    fn row_groups_to_read(&self, meta: &ArrowReaderMetadata, schema: &Schema, predicates: &[ColumnPredicate]) -> Vec<bool> {
+    fn row_groups_to_read(
+        &self,
+        meta: &ArrowReaderMetadata,
+        schema: &Schema,
+        predicates: &[ColumnPredicate],
+    ) -> Vec<bool> {
         let groups = meta.metadata().row_groups();
         let mut keep = vec![true; groups.len()];
         for pred in predicates {
-            let Some(field) = schema.fields().get(pred.column) else { continue };
+            let Some(field) = schema.fields().get(pred.column) else {
+                continue;
+            };
             // A predicate whose statistics cannot be read or compared prunes nothing.
             if let Some(mask) = prune_mask(meta, field.name(), pred) {
                 for (k, i) in keep.iter_mut().zip(0..) {
@@ -205,7 +209,11 @@ impl ParquetFiles {
                 })
                 .collect::<Result<Vec<ArrayRef>>>()?;
             let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            Ok(RecordBatch::try_new_with_options(out_schema.clone(), columns, &options)?)
+            Ok(RecordBatch::try_new_with_options(
+                out_schema.clone(),
+                columns,
+                &options,
+            )?)
         })))
     }
 }

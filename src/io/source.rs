@@ -232,17 +232,25 @@ impl FileSource {
     /// Reads one partition: batches of at most `batch_size` rows holding only the columns in
     /// `projection` (indices into [`FileSource::schema`], in that order; `None` = all).
     /// A CSV value that does not fit its column's type is an error naming file, line, column.
-    pub fn scan(&self, partition: &FilePartition, projection: Option<&[usize]>, batch_size: usize) -> Result<BatchStream> {
-        let file = self.files.get(partition.file_index).ok_or_else(|| {
-            Error::internal(format!("partition of file {} out of range", partition.file_index))
-        })?;
+    pub fn scan(
+        &self,
+        partition: &FilePartition,
+        projection: Option<&[usize]>,
+        batch_size: usize,
+    ) -> Result<BatchStream> {
+        let file = self
+            .files
+            .get(partition.file_index)
+            .ok_or_else(|| Error::internal(format!("partition of file {} out of range", partition.file_index)))?;
         let ncols = self.schema.fields().len();
         let projection: Vec<usize> = match projection {
             Some(p) => p.to_vec(),
             None => (0..ncols).collect(),
         };
         if let Some(bad) = projection.iter().find(|&&i| i >= ncols) {
-            return Err(Error::internal(format!("projection index {bad} out of range for {ncols} columns")));
+            return Err(Error::internal(format!(
+                "projection index {bad} out of range for {ncols} columns"
+            )));
         }
         let batch_size = batch_size.max(1);
         match &self.state {

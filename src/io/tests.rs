@@ -33,7 +33,11 @@ fn read_all(src: &FileSource, target: u64, projection: Option<&[usize]>, batch_s
     }
     let schema = match batches.first() {
         Some(b) => b.schema(),
-        None => Arc::new(src.schema.project(projection.unwrap_or(&(0..src.schema.fields().len()).collect::<Vec<_>>())).unwrap()),
+        None => Arc::new(
+            src.schema
+                .project(projection.unwrap_or(&(0..src.schema.fields().len()).collect::<Vec<_>>()))
+                .unwrap(),
+        ),
     };
     concat_batches(&schema, &batches).unwrap()
 }
@@ -67,7 +71,12 @@ fn sales_glob_schema_and_rows() {
     assert!(src.files[0].display_name.ends_with("2024-01.csv"));
     assert_eq!(src.csv.header, Some(true));
     assert_eq!(src.csv.delimiter, Some(b','));
-    let types: Vec<_> = src.schema.fields().iter().map(|f| (f.name().as_str(), f.data_type().clone())).collect();
+    let types: Vec<_> = src
+        .schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().as_str(), f.data_type().clone()))
+        .collect();
     assert_eq!(
         types,
         [
@@ -82,14 +91,22 @@ fn sales_glob_schema_and_rows() {
     assert_eq!(batch.num_rows(), 90);
     let expected: i64 = (1..=3)
         .map(|m| std::fs::read_to_string(testdata(&format!("sales/2024-0{m}.csv"))).unwrap())
-        .flat_map(|t| t.lines().skip(1).map(|l| l.split(',').nth(3).unwrap().parse::<i64>().unwrap()).collect::<Vec<_>>())
+        .flat_map(|t| {
+            t.lines()
+                .skip(1)
+                .map(|l| l.split(',').nth(3).unwrap().parse::<i64>().unwrap())
+                .collect::<Vec<_>>()
+        })
         .sum();
     let q = batch.column(3).as_primitive::<Int64Type>();
     assert_eq!(q.iter().map(|v| v.unwrap()).sum::<i64>(), expected);
     let d = batch.column(0).as_primitive::<Date32Type>();
     assert_eq!(d.value(0), 19723); // 2024-01-01
     assert_eq!(src.statistics().num_rows, None);
-    assert_eq!(src.statistics().total_bytes, src.files.iter().map(|f| f.size).sum::<u64>());
+    assert_eq!(
+        src.statistics().total_bytes,
+        src.files.iter().map(|f| f.size).sum::<u64>()
+    );
 }
 
 #[test]
@@ -109,7 +126,10 @@ fn semicolon_delimiter_detected() {
     assert_eq!(src.csv.delimiter, Some(b';'));
     assert_eq!(src.schema.field(2).data_type(), &DataType::Int64);
     let batch = read_all(&src, 1 << 20, None, 1024);
-    assert_eq!(strings(&batch, 0), [Some("Lisbon".into()), Some("Oslo".into()), Some("Lyon".into())]);
+    assert_eq!(
+        strings(&batch, 0),
+        [Some("Lisbon".into()), Some("Oslo".into()), Some("Lyon".into())]
+    );
     assert_eq!(batch.column(2).as_primitive::<Int64Type>().value(1), 709000);
 }
 
@@ -127,7 +147,10 @@ fn bad_value_names_file_line_column() {
         } => {
             assert!(file.ends_with("bad.csv"));
             assert_eq!((line, column), (5, 3));
-            assert!(message.contains("\"x\"") && message.contains("BIGINT") && message.contains("score"), "{message}");
+            assert!(
+                message.contains("\"x\"") && message.contains("BIGINT") && message.contains("score"),
+                "{message}"
+            );
             assert!(message.contains("first 3 rows"), "{message}");
         }
         other => panic!("{other}"),
@@ -137,7 +160,11 @@ fn bad_value_names_file_line_column() {
 fn numbered_csv(rows: usize, bad_at: Option<usize>) -> String {
     let mut s = String::from("id,name,amount\n");
     for i in 1..=rows {
-        let amount = if Some(i + 1) == bad_at { "oops".to_string() } else { format!("{i}.5") };
+        let amount = if Some(i + 1) == bad_at {
+            "oops".to_string()
+        } else {
+            format!("{i}.5")
+        };
         s.push_str(&format!("{i},\"name, {i}\",{amount}\n"));
     }
     s
@@ -165,7 +192,9 @@ fn error_line_is_absolute_in_later_ranges() {
     let src = FileSource::open(&path, &csv_opts(|c| c.sample_rows = 100)).unwrap();
     for target in [500, u64::MAX] {
         match scan_error(&src, target) {
-            Error::Malformed { line, column, message, .. } => {
+            Error::Malformed {
+                line, column, message, ..
+            } => {
                 assert_eq!((line, column), (800, 3), "{message}");
                 assert!(message.contains("oops") && message.contains("DOUBLE"), "{message}");
             }
@@ -191,7 +220,13 @@ fn quoted_newlines_keep_files_whole() {
     let path = write(dir.path(), "m.csv", "id,note\n1,\"two\nlines\"\n2,plain\n3,\"a,b\"\n");
     let src = FileSource::open(&path, &ReadOptions::default()).unwrap();
     let parts = src.partitions(4, &[]).unwrap();
-    assert_eq!(parts, [FilePartition { file_index: 0, kind: PartitionKind::Whole }]);
+    assert_eq!(
+        parts,
+        [FilePartition {
+            file_index: 0,
+            kind: PartitionKind::Whole
+        }]
+    );
     let batch = read_all(&src, 4, None, 2);
     assert_eq!(
         strings(&batch, 1),
@@ -202,7 +237,11 @@ fn quoted_newlines_keep_files_whole() {
 #[test]
 fn tbl_trailing_delimiter_without_header() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "nation.tbl", "0|ALGERIA|0|haggle carefully|\n1|ARGENTINA|1|al foxes|\n");
+    let path = write(
+        dir.path(),
+        "nation.tbl",
+        "0|ALGERIA|0|haggle carefully|\n1|ARGENTINA|1|al foxes|\n",
+    );
     let src = FileSource::open(&path, &ReadOptions::default()).unwrap();
     assert_eq!(src.csv.header, Some(false));
     assert_eq!(src.csv.delimiter, Some(b'|'));
@@ -240,12 +279,20 @@ fn headers_types_and_nulls() {
     let types: Vec<_> = src.schema.fields().iter().map(|f| f.data_type().clone()).collect();
     assert_eq!(
         types,
-        [DataType::Boolean, DataType::Timestamp(TimeUnit::Microsecond, None), DataType::Utf8, DataType::Date32]
+        [
+            DataType::Boolean,
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            DataType::Utf8,
+            DataType::Date32
+        ]
     );
     let batch = read_all(&src, 1000, None, 10);
     assert!(!batch.column(0).as_boolean().value(1));
     assert_eq!(
-        batch.column(1).as_primitive::<arrow::datatypes::TimestampMicrosecondType>().value(1),
+        batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+            .value(1),
         1_704_164_645_500_000
     );
     assert_eq!(batch.column(2).null_count(), 2);
@@ -272,16 +319,33 @@ fn gzip_csv_and_json() {
     assert_eq!(src.format, FileFormat::Csv);
     assert_eq!(src.partitions(10, &[]).unwrap().len(), 1);
     assert_eq!(read_all(&src, 10, None, 7).num_rows(), 50);
-    let src = FileSource::open(&format!("{}/p.ndjson.gz", dir.path().display()), &ReadOptions::default()).unwrap();
+    let src = FileSource::open(
+        &format!("{}/p.ndjson.gz", dir.path().display()),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(src.format, FileFormat::Json);
-    assert_eq!(read_all(&src, 1, None, 7).column(0).as_primitive::<Int64Type>().values(), &[1, 2]);
+    assert_eq!(
+        read_all(&src, 1, None, 7)
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .values(),
+        &[1, 2]
+    );
 }
 
 #[test]
 fn missing_locations_are_errors() {
-    let err = FileSource::open("/nonexistent/x.csv", &ReadOptions::default()).unwrap_err().to_string();
-    assert!(err.contains("No files found that match the pattern \"/nonexistent/x.csv\""), "{err}");
-    let err = FileSource::open("/nonexistent/*.csv", &ReadOptions::default()).unwrap_err().to_string();
+    let err = FileSource::open("/nonexistent/x.csv", &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("No files found that match the pattern \"/nonexistent/x.csv\""),
+        "{err}"
+    );
+    let err = FileSource::open("/nonexistent/*.csv", &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("/nonexistent/*.csv"), "{err}");
 }
 
@@ -289,10 +353,20 @@ fn missing_locations_are_errors() {
 fn ndjson_people() {
     let src = FileSource::open(&testdata("people.ndjson"), &ReadOptions::default()).unwrap();
     assert_eq!(src.format, FileFormat::Json);
-    let fields: Vec<_> = src.schema.fields().iter().map(|f| (f.name().as_str(), f.data_type().clone())).collect();
+    let fields: Vec<_> = src
+        .schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().as_str(), f.data_type().clone()))
+        .collect();
     assert_eq!(
         fields,
-        [("id", DataType::Int64), ("name", DataType::Utf8), ("age", DataType::Int64), ("city", DataType::Utf8)]
+        [
+            ("id", DataType::Int64),
+            ("name", DataType::Utf8),
+            ("age", DataType::Int64),
+            ("city", DataType::Utf8)
+        ]
     );
     let batch = read_all(&src, 1 << 20, None, 2);
     assert_eq!(batch.num_rows(), 5);
@@ -308,7 +382,11 @@ fn ndjson_people() {
 #[test]
 fn json_array_file() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "a.json", "[\n  {\"x\": 1, \"y\": \"a,]\"},\n  {\"x\": 2.5,\n   \"y\": null}\n]\n");
+    let p = write(
+        dir.path(),
+        "a.json",
+        "[\n  {\"x\": 1, \"y\": \"a,]\"},\n  {\"x\": 2.5,\n   \"y\": null}\n]\n",
+    );
     let src = FileSource::open(&p, &ReadOptions::default()).unwrap();
     assert_eq!(src.schema.field(0).data_type(), &DataType::Float64);
     assert_eq!(src.partitions(1, &[]).unwrap().len(), 1);
@@ -385,7 +463,11 @@ fn parquet_sales_matches_csv() {
 fn parquet_row_group_pruning() {
     let src = FileSource::open(&testdata("sales.parquet"), &ReadOptions::default()).unwrap();
     let march = 19783; // 2024-03-01
-    let pred = |op, v| ColumnPredicate { column: 0, op, value: v };
+    let pred = |op, v| ColumnPredicate {
+        column: 0,
+        op,
+        value: v,
+    };
     let groups = |preds: &[ColumnPredicate]| -> Vec<usize> {
         src.partitions(1, preds)
             .unwrap()
@@ -396,16 +478,35 @@ fn parquet_row_group_pruning() {
             })
             .collect()
     };
-    assert_eq!(groups(&[pred(PredicateOp::GtEq, ScalarValue::Date32(Some(march)))]), [2]);
-    assert_eq!(groups(&[pred(PredicateOp::Lt, ScalarValue::Date32(Some(march)))]), [0, 1]);
-    assert_eq!(groups(&[pred(PredicateOp::Eq, ScalarValue::Date32(Some(march + 3)))]), [2]);
-    assert_eq!(groups(&[pred(PredicateOp::Gt, ScalarValue::Date32(Some(march + 100)))]), Vec::<usize>::new());
+    assert_eq!(
+        groups(&[pred(PredicateOp::GtEq, ScalarValue::Date32(Some(march)))]),
+        [2]
+    );
+    assert_eq!(
+        groups(&[pred(PredicateOp::Lt, ScalarValue::Date32(Some(march)))]),
+        [0, 1]
+    );
+    assert_eq!(
+        groups(&[pred(PredicateOp::Eq, ScalarValue::Date32(Some(march + 3)))]),
+        [2]
+    );
+    assert_eq!(
+        groups(&[pred(PredicateOp::Gt, ScalarValue::Date32(Some(march + 100)))]),
+        Vec::<usize>::new()
+    );
     // Unknown or incomparable statistics prune nothing.
     assert_eq!(groups(&[pred(PredicateOp::Eq, ScalarValue::Date32(None))]), [0, 1, 2]);
-    let q = ColumnPredicate { column: 3, op: PredicateOp::Gt, value: ScalarValue::Int64(Some(1000)) };
+    let q = ColumnPredicate {
+        column: 3,
+        op: PredicateOp::Gt,
+        value: ScalarValue::Int64(Some(1000)),
+    };
     assert_eq!(groups(&[q]), Vec::<usize>::new());
     // All together in one partition when the target is large.
-    assert_eq!(src.partitions(u64::MAX, &[]).unwrap()[0].kind, PartitionKind::RowGroups(vec![0, 1, 2]));
+    assert_eq!(
+        src.partitions(u64::MAX, &[]).unwrap()[0].kind,
+        PartitionKind::RowGroups(vec![0, 1, 2])
+    );
 }
 
 #[test]

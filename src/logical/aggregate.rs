@@ -61,11 +61,19 @@ impl AggFunc {
                 DataType::Float16 | DataType::Float32 | DataType::Float64 => DataType::Float64,
                 DataType::Decimal128(_, s) => DataType::Decimal128(DECIMAL128_MAX_PRECISION, s),
                 DataType::Null => DataType::Int64,
-                other => return Err(Error::plan(format!("No function matches sum({other}): sum takes a numeric argument"))),
+                other => {
+                    return Err(Error::plan(format!(
+                        "No function matches sum({other}): sum takes a numeric argument"
+                    )))
+                }
             },
             AggFunc::Avg => match arg("avg")? {
                 t if t.is_numeric() || t == DataType::Null => DataType::Float64,
-                other => return Err(Error::plan(format!("No function matches avg({other}): avg takes a numeric argument"))),
+                other => {
+                    return Err(Error::plan(format!(
+                        "No function matches avg({other}): avg takes a numeric argument"
+                    )))
+                }
             },
             AggFunc::Min | AggFunc::Max => arg(self.name())?,
         })

@@ -16,7 +16,11 @@ use crate::logical::types::sql_type_name;
 /// The output field of `expr` over `schema`: its name, type and (for plain columns) qualifier.
 pub fn expr_field(expr: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<(Option<String>, Arc<Field>)> {
     let data_type = expr_type(expr, schema, opts)?;
-    let data_type = if data_type == DataType::Null { DataType::Int32 } else { data_type };
+    let data_type = if data_type == DataType::Null {
+        DataType::Int32
+    } else {
+        data_type
+    };
     let qualifier = match expr {
         Expr::Column(c) => schema.find(c)?.and_then(|i| schema.qualifier(i).map(str::to_string)),
         _ => None,
@@ -30,8 +34,17 @@ pub fn scan(table_name: &str, source: TableSource, qualifier: Option<&str>) -> L
         TableSource::File(f) => Arc::clone(&f.schema),
         TableSource::Memory(m) => Arc::clone(&m.schema),
     };
-    let nullable: Vec<Arc<Field>> = arrow.fields().iter().map(|f| Arc::new(f.as_ref().clone().with_nullable(true))).collect();
-    let schema = PlanSchema::new(nullable.into_iter().map(|f| (qualifier.map(str::to_string), f)).collect());
+    let nullable: Vec<Arc<Field>> = arrow
+        .fields()
+        .iter()
+        .map(|f| Arc::new(f.as_ref().clone().with_nullable(true)))
+        .collect();
+    let schema = PlanSchema::new(
+        nullable
+            .into_iter()
+            .map(|f| (qualifier.map(str::to_string), f))
+            .collect(),
+    );
     LogicalPlan::Scan(Scan {
         table_name: table_name.to_string(),
         source,
@@ -44,7 +57,10 @@ pub fn scan(table_name: &str, source: TableSource, qualifier: Option<&str>) -> L
 /// `SELECT exprs FROM input`.
 pub fn project(input: Arc<LogicalPlan>, exprs: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan> {
     let in_schema = input.schema();
-    let fields = exprs.iter().map(|e| expr_field(e, &in_schema, opts)).collect::<Result<Vec<_>>>()?;
+    let fields = exprs
+        .iter()
+        .map(|e| expr_field(e, &in_schema, opts))
+        .collect::<Result<Vec<_>>>()?;
     Ok(LogicalPlan::Projection(Projection {
         input,
         exprs,
@@ -70,7 +86,12 @@ pub fn filter(input: Arc<LogicalPlan>, predicate: Expr, opts: TypeOptions) -> Re
 }
 
 /// `GROUP BY group_exprs` computing `aggr_exprs`.
-pub fn aggregate(input: Arc<LogicalPlan>, group_exprs: Vec<Expr>, aggr_exprs: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan> {
+pub fn aggregate(
+    input: Arc<LogicalPlan>,
+    group_exprs: Vec<Expr>,
+    aggr_exprs: Vec<Expr>,
+    opts: TypeOptions,
+) -> Result<LogicalPlan> {
     let in_schema = input.schema();
     let fields = group_exprs
         .iter()
@@ -164,7 +185,16 @@ pub fn values(rows: Vec<Vec<Expr>>, names: Vec<String>, types: Vec<DataType>) ->
     let fields = names
         .into_iter()
         .zip(types)
-        .map(|(n, t)| (None, Arc::new(Field::new(n, if t == DataType::Null { DataType::Int32 } else { t }, true))))
+        .map(|(n, t)| {
+            (
+                None,
+                Arc::new(Field::new(
+                    n,
+                    if t == DataType::Null { DataType::Int32 } else { t },
+                    true,
+                )),
+            )
+        })
         .collect();
     LogicalPlan::Values(Values {
         rows,
@@ -182,7 +212,10 @@ pub fn one_row() -> LogicalPlan {
 
 /// UNION ALL of `inputs` (same column count; names from the first).
 pub fn union_all(inputs: Vec<Arc<LogicalPlan>>) -> Result<LogicalPlan> {
-    let first: PlanSchemaRef = inputs.first().ok_or_else(|| Error::internal("UNION without inputs"))?.schema();
+    let first: PlanSchemaRef = inputs
+        .first()
+        .ok_or_else(|| Error::internal("UNION without inputs"))?
+        .schema();
     for input in &inputs[1..] {
         if input.schema().len() != first.len() {
             return Err(Error::plan(format!(

@@ -71,7 +71,12 @@ impl BinaryOp {
     pub fn is_arithmetic(&self) -> bool {
         matches!(
             self,
-            BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Multiply | BinaryOp::Divide | BinaryOp::IntegerDivide | BinaryOp::Modulo
+            BinaryOp::Plus
+                | BinaryOp::Minus
+                | BinaryOp::Multiply
+                | BinaryOp::Divide
+                | BinaryOp::IntegerDivide
+                | BinaryOp::Modulo
         )
     }
 
@@ -301,7 +306,8 @@ impl Expr {
 
     /// True when the expression contains an aggregate call.
     pub fn contains_aggregate(&self) -> bool {
-        self.exists(|e| Ok(matches!(e, Expr::Aggregate { .. }))).unwrap_or(false)
+        self.exists(|e| Ok(matches!(e, Expr::Aggregate { .. })))
+            .unwrap_or(false)
     }
 
     /// True when the expression references no column and no aggregate.
@@ -569,7 +575,11 @@ impl fmt::Display for Expr {
                 negated,
                 low,
                 high,
-            } => write!(f, "({expr} {}BETWEEN {low} AND {high})", if *negated { "NOT " } else { "" }),
+            } => write!(
+                f,
+                "({expr} {}BETWEEN {low} AND {high})",
+                if *negated { "NOT " } else { "" }
+            ),
             Expr::Like {
                 expr,
                 pattern,
@@ -583,7 +593,12 @@ impl fmt::Display for Expr {
             ),
             Expr::InList { expr, list, negated } => {
                 let items: Vec<String> = list.iter().map(|e| e.to_string()).collect();
-                write!(f, "({expr} {}IN ({}))", if *negated { "NOT " } else { "" }, items.join(", "))
+                write!(
+                    f,
+                    "({expr} {}IN ({}))",
+                    if *negated { "NOT " } else { "" },
+                    items.join(", ")
+                )
             }
             Expr::Case {
                 operand,
@@ -626,7 +641,13 @@ impl fmt::Display for Expr {
                     f.write_str("count_star()")?;
                 } else {
                     let items: Vec<String> = args.iter().map(|e| e.to_string()).collect();
-                    write!(f, "{}({}{})", func.name(), if *distinct { "DISTINCT " } else { "" }, items.join(", "))?;
+                    write!(
+                        f,
+                        "{}({}{})",
+                        func.name(),
+                        if *distinct { "DISTINCT " } else { "" },
+                        items.join(", ")
+                    )?;
                 }
                 if let Some(filter) = filter {
                     write!(f, " FILTER (WHERE {filter})")?;

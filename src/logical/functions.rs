@@ -61,8 +61,22 @@ impl ScalarFunc {
     /// Every function name, for suggestions and completion.
     pub fn all_names() -> &'static [&'static str] {
         &[
-            "abs", "coalesce", "ifnull", "nullif", "lower", "upper", "length", "substring", "substr", "trim", "round",
-            "floor", "ceil", "concat", "date_part", "extract",
+            "abs",
+            "coalesce",
+            "ifnull",
+            "nullif",
+            "lower",
+            "upper",
+            "length",
+            "substring",
+            "substr",
+            "trim",
+            "round",
+            "floor",
+            "ceil",
+            "concat",
+            "date_part",
+            "extract",
         ]
     }
 
@@ -111,7 +125,11 @@ impl ScalarFunc {
                 if !numeric(&args[0]) {
                     return Err(wrong("NUMERIC"));
                 }
-                let t = if args[0] == DataType::Null { DataType::Int32 } else { args[0].clone() };
+                let t = if args[0] == DataType::Null {
+                    DataType::Int32
+                } else {
+                    args[0].clone()
+                };
                 (vec![t.clone()], t)
             }
             ScalarFunc::Round => {

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::record_batch::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 
 use crate::io::FileSource;
@@ -259,21 +259,40 @@ impl LogicalPlan {
                 input: next(),
                 predicate: f.predicate.clone(),
             }),
-            LogicalPlan::Projection(p) => LogicalPlan::Projection(Projection { input: next(), ..p.clone() }),
-            LogicalPlan::Aggregate(a) => LogicalPlan::Aggregate(Aggregate { input: next(), ..a.clone() }),
+            LogicalPlan::Projection(p) => LogicalPlan::Projection(Projection {
+                input: next(),
+                ..p.clone()
+            }),
+            LogicalPlan::Aggregate(a) => LogicalPlan::Aggregate(Aggregate {
+                input: next(),
+                ..a.clone()
+            }),
             LogicalPlan::Join(j) => {
                 let left = next();
                 let right = next();
-                LogicalPlan::Join(Join { left, right, ..j.clone() })
+                LogicalPlan::Join(Join {
+                    left,
+                    right,
+                    ..j.clone()
+                })
             }
-            LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort { input: next(), ..s.clone() }),
-            LogicalPlan::Limit(l) => LogicalPlan::Limit(Limit { input: next(), ..l.clone() }),
+            LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort {
+                input: next(),
+                ..s.clone()
+            }),
+            LogicalPlan::Limit(l) => LogicalPlan::Limit(Limit {
+                input: next(),
+                ..l.clone()
+            }),
             LogicalPlan::Distinct(_) => LogicalPlan::Distinct(Distinct { input: next() }),
             LogicalPlan::Union(u) => LogicalPlan::Union(Union {
                 inputs: std::mem::take(&mut inputs),
                 schema: Arc::clone(&u.schema),
             }),
-            LogicalPlan::SubqueryAlias(s) => LogicalPlan::SubqueryAlias(SubqueryAlias { input: next(), ..s.clone() }),
+            LogicalPlan::SubqueryAlias(s) => LogicalPlan::SubqueryAlias(SubqueryAlias {
+                input: next(),
+                ..s.clone()
+            }),
         }
     }
 
@@ -308,7 +327,11 @@ impl LogicalPlan {
             }
             LogicalPlan::Filter(f) => format!("Filter: {}", f.predicate),
             LogicalPlan::Projection(p) => format!("Projection: {}", list(&p.exprs)),
-            LogicalPlan::Aggregate(a) => format!("Aggregate: groupBy=[{}], aggr=[{}]", list(&a.group_exprs), list(&a.aggr_exprs)),
+            LogicalPlan::Aggregate(a) => format!(
+                "Aggregate: groupBy=[{}], aggr=[{}]",
+                list(&a.group_exprs),
+                list(&a.aggr_exprs)
+            ),
             LogicalPlan::Join(j) => {
                 let on: Vec<String> = j.on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
                 let mut line = format!("{} Join: {}", j.join_type, on.join(" AND "));

@@ -20,7 +20,10 @@ pub struct ColumnRef {
 impl ColumnRef {
     /// An unqualified reference.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { qualifier: None, name: name.into() }
+        Self {
+            qualifier: None,
+            name: name.into(),
+        }
     }
     /// A qualified reference.
     pub fn qualified(qualifier: impl Into<String>, name: impl Into<String>) -> Self {
@@ -100,7 +103,10 @@ impl PlanSchema {
 
     /// Iterates `(qualifier, field)`.
     pub fn iter(&self) -> impl Iterator<Item = (Option<&str>, &FieldRef)> {
-        self.qualifiers.iter().map(|q| q.as_deref()).zip(self.arrow.fields().iter())
+        self.qualifiers
+            .iter()
+            .map(|q| q.as_deref())
+            .zip(self.arrow.fields().iter())
     }
 
     /// A reference that resolves to field `i`.
@@ -113,7 +119,12 @@ impl PlanSchema {
 
     /// The fields of `self` followed by those of `other`.
     pub fn join(&self, other: &PlanSchema) -> PlanSchema {
-        PlanSchema::new(self.iter().chain(other.iter()).map(|(q, f)| (q.map(str::to_string), Arc::clone(f))).collect())
+        PlanSchema::new(
+            self.iter()
+                .chain(other.iter())
+                .map(|(q, f)| (q.map(str::to_string), Arc::clone(f)))
+                .collect(),
+        )
     }
 
     /// The same fields, all qualified by `qualifier` (a subquery or table alias).

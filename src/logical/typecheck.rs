@@ -31,13 +31,22 @@ pub fn expr_type(expr: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<
                 arithmetic_types(*op, &l, &r, opts.integer_division)?.2
             }
         },
-        Expr::Not(_) | Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::Between { .. } | Expr::Like { .. } | Expr::InList { .. } => {
-            DataType::Boolean
-        }
+        Expr::Not(_)
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::Between { .. }
+        | Expr::Like { .. }
+        | Expr::InList { .. } => DataType::Boolean,
         Expr::Negative(e) | Expr::Alias { expr: e, .. } => expr_type(e, schema, opts)?,
-        Expr::Case { when_then, else_expr, .. } => {
+        Expr::Case {
+            when_then, else_expr, ..
+        } => {
             let mut t = DataType::Null;
-            for then in when_then.iter().map(|(_, t)| t).chain(else_expr.iter().map(|b| b.as_ref())) {
+            for then in when_then
+                .iter()
+                .map(|(_, t)| t)
+                .chain(else_expr.iter().map(|b| b.as_ref()))
+            {
                 let tt = expr_type(then, schema, opts)?;
                 t = comparison_type(&t, &tt).unwrap_or(tt);
             }
@@ -45,11 +54,17 @@ pub fn expr_type(expr: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<
         }
         Expr::Cast { data_type, .. } => data_type.clone(),
         Expr::Function { func, args } => {
-            let types = args.iter().map(|a| expr_type(a, schema, opts)).collect::<Result<Vec<_>>>()?;
+            let types = args
+                .iter()
+                .map(|a| expr_type(a, schema, opts))
+                .collect::<Result<Vec<_>>>()?;
             func.signature(&types)?.1
         }
         Expr::Aggregate { func, args, .. } => {
-            let types = args.iter().map(|a| expr_type(a, schema, opts)).collect::<Result<Vec<_>>>()?;
+            let types = args
+                .iter()
+                .map(|a| expr_type(a, schema, opts))
+                .collect::<Result<Vec<_>>>()?;
             func.return_type(&types)?
         }
     })
@@ -150,7 +165,8 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                         right: Box::new(cast_if_needed(*right, &rt, &t)),
                     }
                 }
-                op if matches!(op, BinaryOp::Plus | BinaryOp::Minus) && (lt == DataType::Date32 || rt == DataType::Date32)
+                op if matches!(op, BinaryOp::Plus | BinaryOp::Minus)
+                    && (lt == DataType::Date32 || rt == DataType::Date32)
                     && (lt.is_integer() || rt.is_integer() || (lt == rt && op == BinaryOp::Minus)) =>
                 {
                     date_arithmetic(*left, &lt, op, *right, &rt)
@@ -169,7 +185,10 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
         Expr::Negative(inner) => {
             let t = expr_type(&inner, schema, opts)?;
             if !(t.is_numeric() || matches!(t, DataType::Interval(_) | DataType::Null)) {
-                return Err(Error::plan(format!("Cannot negate a value of type {}", sql_type_name(&t))));
+                return Err(Error::plan(format!(
+                    "Cannot negate a value of type {}",
+                    sql_type_name(&t)
+                )));
             }
             Expr::Negative(inner)
         }
@@ -204,7 +223,10 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
             let t = common_of(&all, schema, opts, "IN list")?;
             Expr::InList {
                 expr: Box::new(cast_to(*expr, &t, schema, opts)?),
-                list: list.into_iter().map(|e| cast_to(e, &t, schema, opts)).collect::<Result<_>>()?,
+                list: list
+                    .into_iter()
+                    .map(|e| cast_to(e, &t, schema, opts))
+                    .collect::<Result<_>>()?,
                 negated,
             }
         }
@@ -213,7 +235,11 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
             when_then,
             else_expr,
         } => {
-            let thens: Vec<&Expr> = when_then.iter().map(|(_, t)| t).chain(else_expr.iter().map(|b| b.as_ref())).collect();
+            let thens: Vec<&Expr> = when_then
+                .iter()
+                .map(|(_, t)| t)
+                .chain(else_expr.iter().map(|b| b.as_ref()))
+                .collect();
             let result_type = common_of(&thens, schema, opts, "CASE results")?;
             let (operand, whens) = match operand {
                 Some(op) => {
@@ -267,7 +293,10 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
             }
         }
         Expr::Function { func, args } => {
-            let types = args.iter().map(|a| expr_type(a, schema, opts)).collect::<Result<Vec<_>>>()?;
+            let types = args
+                .iter()
+                .map(|a| expr_type(a, schema, opts))
+                .collect::<Result<Vec<_>>>()?;
             let (wanted, _) = func.signature(&types)?;
             Expr::Function {
                 func,
@@ -284,7 +313,10 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
             distinct,
             filter,
         } => {
-            let types = args.iter().map(|a| expr_type(a, schema, opts)).collect::<Result<Vec<_>>>()?;
+            let types = args
+                .iter()
+                .map(|a| expr_type(a, schema, opts))
+                .collect::<Result<Vec<_>>>()?;
             func.return_type(&types)?;
             let filter = match filter {
                 Some(f) => Some(Box::new(require_boolean(*f, schema, opts, "FILTER")?)),

@@ -41,7 +41,10 @@ pub fn sql_type_name(t: &DataType) -> String {
 pub fn parse_sql_type(text: &str) -> Result<DataType> {
     let upper = text.trim().to_ascii_uppercase();
     let (base, params) = match upper.find('(') {
-        Some(i) => (upper[..i].trim(), Some(upper[i + 1..].trim_end_matches(')').to_string())),
+        Some(i) => (
+            upper[..i].trim(),
+            Some(upper[i + 1..].trim_end_matches(')').to_string()),
+        ),
         None => (upper.as_str(), None),
     };
     let nums: Vec<u32> = params
@@ -72,7 +75,9 @@ pub fn parse_sql_type(text: &str) -> Result<DataType> {
                 DataType::Decimal128(p, *s as i8)
             }
         },
-        "VARCHAR" | "TEXT" | "STRING" | "CHAR" | "BPCHAR" | "NVARCHAR" | "CHARACTER VARYING" | "CHARACTER" => DataType::Utf8,
+        "VARCHAR" | "TEXT" | "STRING" | "CHAR" | "BPCHAR" | "NVARCHAR" | "CHARACTER VARYING" | "CHARACTER" => {
+            DataType::Utf8
+        }
         "BLOB" | "BYTEA" | "BINARY" | "VARBINARY" => DataType::Binary,
         "DATE" => DataType::Date32,
         "TIMESTAMP" | "DATETIME" | "TIMESTAMP WITHOUT TIME ZONE" => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -89,7 +94,9 @@ fn decimal_precision(p: u32) -> Result<u8> {
     if (1..=u32::from(DECIMAL128_MAX_PRECISION)).contains(&p) {
         Ok(p as u8)
     } else {
-        Err(Error::plan(format!("DECIMAL precision must be between 1 and 38, not {p}")))
+        Err(Error::plan(format!(
+            "DECIMAL precision must be between 1 and 38, not {p}"
+        )))
     }
 }
 
@@ -189,7 +196,9 @@ pub fn comparison_type(a: &DataType, b: &DataType) -> Option<DataType> {
         (Null, t) | (t, Null) => Some(t.clone()),
         (Dictionary(_, v), t) | (t, Dictionary(_, v)) => comparison_type(v, t),
         (x, y) if is_string(x) && is_string(y) => Some(Utf8),
-        (s, t) | (t, s) if is_string(s) && (t.is_numeric() || is_temporal(t) || *t == Boolean || matches!(t, Interval(_))) => {
+        (s, t) | (t, s)
+            if is_string(s) && (t.is_numeric() || is_temporal(t) || *t == Boolean || matches!(t, Interval(_))) =>
+        {
             Some(t.clone())
         }
         (Date32, Timestamp(u, tz)) | (Timestamp(u, tz), Date32) => Some(Timestamp(*u, tz.clone())),
@@ -237,12 +246,17 @@ pub fn arithmetic_types(
             // date ± integer days.
             return Ok((left.clone(), right.clone(), Date32));
         }
-        (Interval(_), Interval(_)) => (Interval(IntervalUnit::MonthDayNano), Interval(IntervalUnit::MonthDayNano)),
+        (Interval(_), Interval(_)) => (
+            Interval(IntervalUnit::MonthDayNano),
+            Interval(IntervalUnit::MonthDayNano),
+        ),
         (s, t) | (t, s) if is_string(s) && t.is_numeric() => (t.clone(), t.clone()),
         (x, y) if x.is_numeric() && y.is_numeric() => {
             let common = common_numeric(x, y).ok_or_else(err)?;
             match op {
-                BinaryOp::Divide if !integer_division || !common.is_integer() => return Ok((Float64, Float64, Float64)),
+                BinaryOp::Divide if !integer_division || !common.is_integer() => {
+                    return Ok((Float64, Float64, Float64))
+                }
                 BinaryOp::IntegerDivide if !common.is_integer() => {
                     // DuckDB: `//` on non-integers floors the division.
                     return Ok((Float64, Float64, Float64));
@@ -292,8 +306,14 @@ mod tests {
 
     #[test]
     fn numeric_promotion() {
-        assert_eq!(common_numeric(&DataType::Int32, &DataType::Int64), Some(DataType::Int64));
-        assert_eq!(common_numeric(&DataType::Int32, &DataType::Float64), Some(DataType::Float64));
+        assert_eq!(
+            common_numeric(&DataType::Int32, &DataType::Int64),
+            Some(DataType::Int64)
+        );
+        assert_eq!(
+            common_numeric(&DataType::Int32, &DataType::Float64),
+            Some(DataType::Float64)
+        );
         assert_eq!(
             common_numeric(&DataType::Decimal128(15, 2), &DataType::Decimal128(3, 2)),
             Some(DataType::Decimal128(15, 2))

@@ -45,7 +45,11 @@ impl OptimizerRule for ConstantFolding {
                     input: f.input,
                 }),
                 LogicalPlan::Projection(p) => LogicalPlan::Projection(Projection {
-                    exprs: p.exprs.iter().map(&mut fold).collect::<datafusion_common::Result<_>>()?,
+                    exprs: p
+                        .exprs
+                        .iter()
+                        .map(&mut fold)
+                        .collect::<datafusion_common::Result<_>>()?,
                     ..p
                 }),
                 LogicalPlan::Join(j) => LogicalPlan::Join(Join {
@@ -53,7 +57,11 @@ impl OptimizerRule for ConstantFolding {
                     ..j
                 }),
                 LogicalPlan::Scan(s) => LogicalPlan::Scan(Scan {
-                    filters: s.filters.iter().map(&mut fold).collect::<datafusion_common::Result<_>>()?,
+                    filters: s
+                        .filters
+                        .iter()
+                        .map(&mut fold)
+                        .collect::<datafusion_common::Result<_>>()?,
                     ..s
                 }),
                 other => other,
@@ -94,7 +102,11 @@ pub fn simplify(e: Expr, schema: &PlanSchema) -> Result<Transformed<Expr>> {
             return Ok(Transformed::no(node));
         }
         Ok(match node {
-            Expr::Binary { left, op: BinaryOp::And, right } => {
+            Expr::Binary {
+                left,
+                op: BinaryOp::And,
+                right,
+            } => {
                 if is_true(&left) {
                     Transformed::yes(*right)
                 } else if is_true(&right) {
@@ -102,10 +114,18 @@ pub fn simplify(e: Expr, schema: &PlanSchema) -> Result<Transformed<Expr>> {
                 } else if is_false(&left) || is_false(&right) {
                     Transformed::yes(Expr::Literal(ScalarValue::Boolean(Some(false))))
                 } else {
-                    Transformed::no(Expr::Binary { left, op: BinaryOp::And, right })
+                    Transformed::no(Expr::Binary {
+                        left,
+                        op: BinaryOp::And,
+                        right,
+                    })
                 }
             }
-            Expr::Binary { left, op: BinaryOp::Or, right } => {
+            Expr::Binary {
+                left,
+                op: BinaryOp::Or,
+                right,
+            } => {
                 if is_false(&left) {
                     Transformed::yes(*right)
                 } else if is_false(&right) {
@@ -113,7 +133,11 @@ pub fn simplify(e: Expr, schema: &PlanSchema) -> Result<Transformed<Expr>> {
                 } else if is_true(&left) || is_true(&right) {
                     Transformed::yes(Expr::Literal(ScalarValue::Boolean(Some(true))))
                 } else {
-                    Transformed::no(Expr::Binary { left, op: BinaryOp::Or, right })
+                    Transformed::no(Expr::Binary {
+                        left,
+                        op: BinaryOp::Or,
+                        right,
+                    })
                 }
             }
             Expr::Binary { left, op, right } if op.is_comparison() => unwrap_date_cast(*left, op, *right, schema),
@@ -130,14 +154,21 @@ pub fn simplify(e: Expr, schema: &PlanSchema) -> Result<Transformed<Expr>> {
 /// `CAST(date_col AS TIMESTAMP) op TIMESTAMP 'yyyy-mm-dd 00:00:00'` → `date_col op DATE`.
 fn unwrap_date_cast(left: Expr, op: BinaryOp, right: Expr, schema: &PlanSchema) -> Transformed<Expr> {
     let try_unwrap = |cast: &Expr, lit: &Expr| -> Option<(Expr, Expr)> {
-        let Expr::Cast { expr, data_type: DataType::Timestamp(_, None), try_cast: false } = cast else {
+        let Expr::Cast {
+            expr,
+            data_type: DataType::Timestamp(_, None),
+            try_cast: false,
+        } = cast
+        else {
             return None;
         };
         let Expr::Literal(v) = lit else { return None };
         if !matches!(v, ScalarValue::TimestampMicrosecond(Some(_), None)) {
             return None;
         }
-        let ScalarValue::TimestampMicrosecond(Some(us), None) = v else { return None };
+        let ScalarValue::TimestampMicrosecond(Some(us), None) = v else {
+            return None;
+        };
         const DAY_US: i64 = 86_400_000_000;
         if us.rem_euclid(DAY_US) != 0 {
             return None;

@@ -98,7 +98,10 @@ fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<Lo
         }
         LogicalPlan::Sort(s) => {
             let input = push(Arc::unwrap_or_clone(s.input), preds, opts)?;
-            Ok(LogicalPlan::Sort(Sort { input: Arc::new(input), ..s }))
+            Ok(LogicalPlan::Sort(Sort {
+                input: Arc::new(input),
+                ..s
+            }))
         }
         LogicalPlan::Distinct(d) => {
             let input = push(Arc::unwrap_or_clone(d.input), preds, opts)?;
@@ -109,7 +112,10 @@ fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<Lo
             let (mut down, mut keep) = (Vec::new(), Vec::new());
             for pred in preds {
                 let on_keys = !pred.columns().is_empty()
-                    && pred.columns().iter().all(|c| schema.find(c).ok().flatten().is_some_and(|i| i < a.group_exprs.len()));
+                    && pred
+                        .columns()
+                        .iter()
+                        .all(|c| schema.find(c).ok().flatten().is_some_and(|i| i < a.group_exprs.len()));
                 if on_keys {
                     down.push(substitute(&pred, &schema, &|i| a.group_exprs[i].clone())?);
                 } else {
@@ -134,7 +140,10 @@ fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<Lo
                     .collect::<Result<Vec<_>>>()?;
                 inputs.push(Arc::new(push(Arc::unwrap_or_clone(input), down, opts)?));
             }
-            Ok(LogicalPlan::Union(Union { inputs, schema: u.schema }))
+            Ok(LogicalPlan::Union(Union {
+                inputs,
+                schema: u.schema,
+            }))
         }
         LogicalPlan::Scan(mut s) => {
             for pred in preds {
@@ -146,7 +155,14 @@ fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<Lo
         }
         LogicalPlan::Limit(l) => {
             let input = push(Arc::unwrap_or_clone(l.input), vec![], opts)?;
-            wrap(LogicalPlan::Limit(Limit { input: Arc::new(input), ..l }), preds, opts)
+            wrap(
+                LogicalPlan::Limit(Limit {
+                    input: Arc::new(input),
+                    ..l
+                }),
+                preds,
+                opts,
+            )
         }
         other @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => wrap(other, preds, opts),
     }
@@ -168,8 +184,14 @@ fn push_join(j: Join, preds: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan
     for pred in candidates {
         let only_left = refers_only_to(&pred, &ls)?;
         let only_right = refers_only_to(&pred, &rs)?;
-        let left_ok = matches!(j.join_type, JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti);
-        let right_ok = matches!(j.join_type, JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti);
+        let left_ok = matches!(
+            j.join_type,
+            JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
+        );
+        let right_ok = matches!(
+            j.join_type,
+            JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti
+        );
         if only_left && left_ok {
             left_preds.push(pred);
         } else if only_right && right_ok {
@@ -184,6 +206,12 @@ fn push_join(j: Join, preds: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan
     }
     let left = push(Arc::unwrap_or_clone(j.left), left_preds, opts)?;
     let right = push(Arc::unwrap_or_clone(j.right), right_preds, opts)?;
-    let node = builder::join(Arc::new(left), Arc::new(right), on, Expr::conjunction(filter_terms), j.join_type);
+    let node = builder::join(
+        Arc::new(left),
+        Arc::new(right),
+        on,
+        Expr::conjunction(filter_terms),
+        j.join_type,
+    );
     wrap(node, keep, opts)
 }

@@ -117,11 +117,23 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
             let mut needed = required.clone();
             needed.extend(referenced(s.exprs.iter().map(|e| &e.expr), &s.input.schema())?);
             let (input, kept) = prune(Arc::unwrap_or_clone(s.input), &needed)?;
-            Ok((LogicalPlan::Sort(Sort { input: Arc::new(input), ..s }), kept))
+            Ok((
+                LogicalPlan::Sort(Sort {
+                    input: Arc::new(input),
+                    ..s
+                }),
+                kept,
+            ))
         }
         LogicalPlan::Limit(l) => {
             let (input, kept) = prune(Arc::unwrap_or_clone(l.input), required)?;
-            Ok((LogicalPlan::Limit(Limit { input: Arc::new(input), ..l }), kept))
+            Ok((
+                LogicalPlan::Limit(Limit {
+                    input: Arc::new(input),
+                    ..l
+                }),
+                kept,
+            ))
         }
         LogicalPlan::Aggregate(a) => {
             let needed = referenced(a.group_exprs.iter().chain(a.aggr_exprs.iter()), &a.input.schema())?;
@@ -154,8 +166,14 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
         LogicalPlan::Join(j) => {
             let (ls, rs) = (j.left.schema(), j.right.schema());
             let left_width = ls.len();
-            let out_is_left_only = matches!(j.join_type, crate::logical::join_type::JoinType::LeftSemi | crate::logical::join_type::JoinType::LeftAnti);
-            let out_is_right_only = matches!(j.join_type, crate::logical::join_type::JoinType::RightSemi | crate::logical::join_type::JoinType::RightAnti);
+            let out_is_left_only = matches!(
+                j.join_type,
+                crate::logical::join_type::JoinType::LeftSemi | crate::logical::join_type::JoinType::LeftAnti
+            );
+            let out_is_right_only = matches!(
+                j.join_type,
+                crate::logical::join_type::JoinType::RightSemi | crate::logical::join_type::JoinType::RightAnti
+            );
             let mut left_need = BTreeSet::new();
             let mut right_need = BTreeSet::new();
             for &i in required {
@@ -182,9 +200,16 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
             } else if out_is_right_only {
                 rkept
             } else {
-                lkept.iter().copied().chain(rkept.iter().map(|i| i + left_width)).collect()
+                lkept
+                    .iter()
+                    .copied()
+                    .chain(rkept.iter().map(|i| i + left_width))
+                    .collect()
             };
-            Ok((builder::join(Arc::new(left), Arc::new(right), j.on, j.filter, j.join_type), kept))
+            Ok((
+                builder::join(Arc::new(left), Arc::new(right), j.on, j.filter, j.join_type),
+                kept,
+            ))
         }
         other @ (LogicalPlan::Distinct(_) | LogicalPlan::Union(_)) => {
             // Every column matters to DISTINCT and to positional UNION.

@@ -143,7 +143,10 @@ impl ColumnarValue {
 impl PhysicalExpr {
     /// Column `index` named `name`.
     pub fn column(index: usize, name: impl Into<String>) -> PhysExprRef {
-        Arc::new(PhysicalExpr::Column { index, name: name.into() })
+        Arc::new(PhysicalExpr::Column {
+            index,
+            name: name.into(),
+        })
     }
 
     /// A constant.
@@ -253,12 +256,25 @@ impl PhysicalExpr {
                 let a = v.into_array(if scalar { 1 } else { batch.num_rows() })?;
                 Ok(ColumnarValue::wrap(cast_array(&a, to, *try_cast)?, scalar))
             }
-            PhysicalExpr::Function { func, args, return_type } => {
-                let values = args.iter().map(|a| a.evaluate_value(batch)).collect::<Result<Vec<_>>>()?;
+            PhysicalExpr::Function {
+                func,
+                args,
+                return_type,
+            } => {
+                let values = args
+                    .iter()
+                    .map(|a| a.evaluate_value(batch))
+                    .collect::<Result<Vec<_>>>()?;
                 let scalar = !values.is_empty() && values.iter().all(ColumnarValue::is_scalar);
                 let rows = if scalar { 1 } else { batch.num_rows() };
-                let arrays = values.into_iter().map(|v| v.into_array(rows)).collect::<Result<Vec<_>>>()?;
-                Ok(ColumnarValue::wrap(evaluate_function(*func, &arrays, return_type, rows)?, scalar))
+                let arrays = values
+                    .into_iter()
+                    .map(|v| v.into_array(rows))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(ColumnarValue::wrap(
+                    evaluate_function(*func, &arrays, return_type, rows)?,
+                    scalar,
+                ))
             }
         }
     }
@@ -330,13 +346,21 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
     };
     // DuckDB rounds (half away from zero) when casting fractions to integers.
     let rounded;
-    let a = if to.is_integer() && matches!(a.data_type(), DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _)) {
+    let a = if to.is_integer()
+        && matches!(
+            a.data_type(),
+            DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _)
+        ) {
         let f = cast_with_options(a, &DataType::Float64, &options)?;
         let f = f
             .as_any()
             .downcast_ref::<arrow::array::Float64Array>()
             .ok_or_else(|| Error::internal("cast to DOUBLE"))?;
-        rounded = Arc::new(arrow::compute::kernels::arity::unary::<_, _, arrow::datatypes::Float64Type>(f, f64::round)) as ArrayRef;
+        rounded = Arc::new(arrow::compute::kernels::arity::unary::<
+            _,
+            _,
+            arrow::datatypes::Float64Type,
+        >(f, f64::round)) as ArrayRef;
         &rounded
     } else {
         a
@@ -407,7 +431,11 @@ fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Resul
                     .as_any()
                     .downcast_ref::<arrow::array::Float64Array>()
                     .ok_or_else(|| Error::internal("floor of non-double"))?;
-                Arc::new(arrow::compute::kernels::arity::unary::<_, _, arrow::datatypes::Float64Type>(f, f64::floor))
+                Arc::new(arrow::compute::kernels::arity::unary::<
+                    _,
+                    _,
+                    arrow::datatypes::Float64Type,
+                >(f, f64::floor))
             } else {
                 out
             }
@@ -416,8 +444,12 @@ fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Resul
             let la = l.clone().into_array(rows)?;
             let ra = r.clone().into_array(rows)?;
             let (ls, rs) = (
-                la.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::internal("|| on non-string"))?,
-                ra.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::internal("|| on non-string"))?,
+                la.as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| Error::internal("|| on non-string"))?,
+                ra.as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| Error::internal("|| on non-string"))?,
             );
             Arc::new(arrow::compute::kernels::concat_elements::concat_elements_utf8(ls, rs)?)
         }
@@ -440,7 +472,12 @@ impl fmt::Display for PhysicalExpr {
             } => write!(f, "{expr} {}LIKE {pattern}", if *negated { "NOT " } else { "" }),
             PhysicalExpr::InList { expr, list, negated } => {
                 let items: Vec<String> = list.iter().map(|e| e.to_string()).collect();
-                write!(f, "{expr} {}IN ({})", if *negated { "NOT " } else { "" }, items.join(", "))
+                write!(
+                    f,
+                    "{expr} {}IN ({})",
+                    if *negated { "NOT " } else { "" },
+                    items.join(", ")
+                )
             }
             PhysicalExpr::Case { when_then, else_expr } => {
                 f.write_str("CASE")?;
@@ -449,7 +486,9 @@ impl fmt::Display for PhysicalExpr {
                 }
                 write!(f, " ELSE {else_expr} END")
             }
-            PhysicalExpr::Cast { expr, to, .. } => write!(f, "CAST({expr} AS {})", crate::logical::types::sql_type_name(to)),
+            PhysicalExpr::Cast { expr, to, .. } => {
+                write!(f, "CAST({expr} AS {})", crate::logical::types::sql_type_name(to))
+            }
             PhysicalExpr::Function { func, args, .. } => {
                 let items: Vec<String> = args.iter().map(|e| e.to_string()).collect();
                 write!(f, "{}({})", func.name(), items.join(", "))

@@ -12,7 +12,10 @@ use crate::logical::functions::ScalarFunc;
 
 /// Evaluates `func` over `args` (each `rows` long) producing `return_type`.
 pub fn evaluate_function(func: ScalarFunc, args: &[ArrayRef], return_type: &DataType, rows: usize) -> Result<ArrayRef> {
-    let arg = |i: usize| args.get(i).ok_or_else(|| Error::internal(format!("{} is missing argument {i}", func.name())));
+    let arg = |i: usize| {
+        args.get(i)
+            .ok_or_else(|| Error::internal(format!("{} is missing argument {i}", func.name())))
+    };
     Ok(match func {
         ScalarFunc::Abs => {
             let a = arg(0)?;
@@ -150,7 +153,10 @@ fn round(func: ScalarFunc, a: &ArrayRef, digits: Option<&ArrayRef>, return_type:
     };
     Ok(match a.data_type() {
         DataType::Float64 => Arc::new(a.as_primitive::<Float64Type>().unary::<_, Float64Type>(f)),
-        DataType::Float32 => Arc::new(a.as_primitive::<Float32Type>().unary::<_, Float32Type>(|x| f(x as f64) as f32)),
+        DataType::Float32 => Arc::new(
+            a.as_primitive::<Float32Type>()
+                .unary::<_, Float32Type>(|x| f(x as f64) as f32),
+        ),
         DataType::Decimal128(p, s) => {
             let s = *s;
             let scale = 10i128.pow(s.max(0) as u32);

@@ -177,8 +177,16 @@ impl PhysicalPlanner {
             LogicalPlan::Projection(p) => {
                 let input = self.plan(&p.input)?;
                 let in_schema = p.input.schema();
-                let exprs = p.exprs.iter().map(|e| lower_expr(e, &in_schema, self.opts)).collect::<Result<_>>()?;
-                Ok(Arc::new(ProjectionExec::new(input, exprs, Arc::clone(p.schema.arrow()))))
+                let exprs = p
+                    .exprs
+                    .iter()
+                    .map(|e| lower_expr(e, &in_schema, self.opts))
+                    .collect::<Result<_>>()?;
+                Ok(Arc::new(ProjectionExec::new(
+                    input,
+                    exprs,
+                    Arc::clone(p.schema.arrow()),
+                )))
             }
             LogicalPlan::SubqueryAlias(a) => self.plan(&a.input),
             LogicalPlan::Aggregate(a) => self.plan_aggregate(a),
@@ -309,13 +317,22 @@ impl PhysicalPlanner {
                     distinct,
                     filter,
                 } => {
-                    let input_types = args.iter().map(|x| expr_type(x, &in_schema, self.opts)).collect::<Result<Vec<_>>>()?;
+                    let input_types = args
+                        .iter()
+                        .map(|x| expr_type(x, &in_schema, self.opts))
+                        .collect::<Result<Vec<_>>>()?;
                     Ok(AggregateExpr {
                         func: *func,
-                        args: args.iter().map(|x| lower_expr(x, &in_schema, self.opts)).collect::<Result<_>>()?,
+                        args: args
+                            .iter()
+                            .map(|x| lower_expr(x, &in_schema, self.opts))
+                            .collect::<Result<_>>()?,
                         input_types: input_types.clone(),
                         distinct: *distinct,
-                        filter: filter.as_ref().map(|f| lower_expr(f, &in_schema, self.opts)).transpose()?,
+                        filter: filter
+                            .as_ref()
+                            .map(|f| lower_expr(f, &in_schema, self.opts))
+                            .transpose()?,
                         name: e.output_name(),
                         return_type: func.return_type(&input_types)?,
                     })
@@ -333,7 +350,12 @@ impl PhysicalPlanner {
             .group_exprs
             .iter()
             .enumerate()
-            .map(|(i, g)| Ok((lower_expr(g, &in_schema, self.opts)?, out_schema.field(i).name().clone())))
+            .map(|(i, g)| {
+                Ok((
+                    lower_expr(g, &in_schema, self.opts)?,
+                    out_schema.field(i).name().clone(),
+                ))
+            })
             .collect::<Result<_>>()?;
         let aggs = self.aggregate_exprs(a)?;
         let n = self.config.target_partitions.max(1);
@@ -349,16 +371,31 @@ impl PhysicalPlanner {
                 Arc::new(ExchangeExec::new(input, Partitioning::Hash(keys, n)))
             };
             return self.rename(
-                Arc::new(HashAggregateExec::try_new(AggregateMode::Single, groups, aggs, exchanged)?),
+                Arc::new(HashAggregateExec::try_new(
+                    AggregateMode::Single,
+                    groups,
+                    aggs,
+                    exchanged,
+                )?),
                 out_schema.arrow(),
             );
         }
-        let partial: PlanRef = Arc::new(HashAggregateExec::try_new(AggregateMode::Partial, groups.clone(), aggs.clone(), input)?);
+        let partial: PlanRef = Arc::new(HashAggregateExec::try_new(
+            AggregateMode::Partial,
+            groups.clone(),
+            aggs.clone(),
+            input,
+        )?);
         let partial_schema = partial.schema();
         let final_groups: Vec<(PhysExprRef, String)> = groups
             .iter()
             .enumerate()
-            .map(|(i, (_, name))| (PhysicalExpr::column(i, partial_schema.field(i).name().clone()), name.clone()))
+            .map(|(i, (_, name))| {
+                (
+                    PhysicalExpr::column(i, partial_schema.field(i).name().clone()),
+                    name.clone(),
+                )
+            })
             .collect();
         let exchanged: PlanRef = if groups.is_empty() {
             Arc::new(ExchangeExec::new(partial, Partitioning::Gather))
@@ -367,7 +404,12 @@ impl PhysicalPlanner {
             Arc::new(ExchangeExec::new(partial, Partitioning::Hash(keys, n)))
         };
         self.rename(
-            Arc::new(HashAggregateExec::try_new(AggregateMode::Final, final_groups, aggs, exchanged)?),
+            Arc::new(HashAggregateExec::try_new(
+                AggregateMode::Final,
+                final_groups,
+                aggs,
+                exchanged,
+            )?),
             out_schema.arrow(),
         )
     }
@@ -432,14 +474,25 @@ impl PhysicalPlanner {
             probe_keys.push(lower_expr(p, probe_schema, self.opts)?);
         }
         let joined = build_schema.join(probe_schema);
-        let filter = j.filter.as_ref().map(|f| lower_expr(f, &joined, self.opts)).transpose()?;
+        let filter = j
+            .filter
+            .as_ref()
+            .map(|f| lower_expr(f, &joined, self.opts))
+            .transpose()?;
         let build_plan = self.plan(build)?;
         let probe_plan = self.plan(probe)?;
-        let can_broadcast = matches!(j.join_type, JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti);
+        let can_broadcast = matches!(
+            j.join_type,
+            JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti
+        );
         let n = self.config.target_partitions.max(1);
         let (left_in, right_in, mode): (PlanRef, PlanRef, JoinMode) =
             if can_broadcast && (build_bytes <= self.config.broadcast_threshold_bytes || j.on.is_empty()) {
-                (Arc::new(ExchangeExec::new(build_plan, Partitioning::Broadcast)), probe_plan, JoinMode::CollectLeft)
+                (
+                    Arc::new(ExchangeExec::new(build_plan, Partitioning::Broadcast)),
+                    probe_plan,
+                    JoinMode::CollectLeft,
+                )
             } else if j.on.is_empty() {
                 (
                     Arc::new(ExchangeExec::new(build_plan, Partitioning::Gather)),
@@ -514,7 +567,9 @@ fn column_predicates(filters: &[Expr], schema: &PlanSchema, projection: Option<&
                 low,
                 high,
             } => {
-                if let (Expr::Column(c), Expr::Literal(lo), Expr::Literal(hi)) = (expr.as_ref(), low.as_ref(), high.as_ref()) {
+                if let (Expr::Column(c), Expr::Literal(lo), Expr::Literal(hi)) =
+                    (expr.as_ref(), low.as_ref(), high.as_ref())
+                {
                     if let Some(column) = source_index(c) {
                         if !lo.is_null() && !hi.is_null() {
                             out.push(ColumnPredicate {
@@ -590,4 +645,3 @@ pub fn estimate_bytes(plan: &LogicalPlan) -> u64 {
         .max(1);
     (estimate_rows(plan) * width as f64) as u64
 }
-

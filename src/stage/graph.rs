@@ -53,7 +53,11 @@ pub struct StageGraph {
 impl StageGraph {
     /// The ids of the stages that read stage `id`.
     pub fn consumers(&self, id: usize) -> Vec<usize> {
-        self.stages.iter().filter(|s| s.inputs.contains(&id)).map(|s| s.id).collect()
+        self.stages
+            .iter()
+            .filter(|s| s.inputs.contains(&id))
+            .map(|s| s.id)
+            .collect()
     }
 
     /// Total number of tasks.
@@ -114,7 +118,13 @@ impl fmt::Display for StageGraph {
                     s.inputs.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
                 )
             };
-            writeln!(f, "Stage {} ({}, {} tasks) -> {sink}{inputs}", s.id, s.kind(), s.partitions)?;
+            writeln!(
+                f,
+                "Stage {} ({}, {} tasks) -> {sink}{inputs}",
+                s.id,
+                s.kind(),
+                s.partitions
+            )?;
             let mut tree = String::new();
             display_tree(&s.root, 1, &mut tree);
             f.write_str(&tree)?;

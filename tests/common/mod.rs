@@ -15,16 +15,14 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, GenericListArray, OffsetSizeTrait, StructArray,
-};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, GenericListArray, OffsetSizeTrait, StructArray};
 use arrow::datatypes::{
-    DataType, Date32Type, Date64Type, DurationMicrosecondType, DurationMillisecondType,
-    DurationNanosecondType, DurationSecondType, Float16Type, Float32Type, Float64Type, Int16Type,
-    Int32Type, Int64Type, Int8Type, IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit,
-    IntervalYearMonthType, Time32MillisecondType, Time32SecondType, Time64MicrosecondType,
-    Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    DataType, Date32Type, Date64Type, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
+    DurationSecondType, Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
+    IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit, IntervalYearMonthType, Time32MillisecondType,
+    Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type,
+    UInt8Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use rask::{Session, SessionConfig, StatementResult};
@@ -141,22 +139,12 @@ impl DB for RaskDb {
                 return Ok(DBOutput::StatementComplete(0));
             }
             Ok(Err(e)) => return Err(DbError(e.to_string())),
-            Err(payload) => {
-                return Err(DbError(format!(
-                    "rask panicked: {}",
-                    panic_message(payload)
-                )))
-            }
+            Err(payload) => return Err(DbError(format!("rask panicked: {}", panic_message(payload)))),
         };
         match results.pop() {
             Some(StatementResult::Query(q)) => {
                 let letters = self.letters.lock().map(|l| l.clone()).unwrap_or_default();
-                let types = q
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|f| column_type(f.data_type()))
-                    .collect();
+                let types = q.schema.fields().iter().map(|f| column_type(f.data_type())).collect();
                 let mut rows = Vec::with_capacity(q.num_rows());
                 for batch in &q.batches {
                     for row in 0..batch.num_rows() {
@@ -165,18 +153,14 @@ impl DB for RaskDb {
                                 .columns()
                                 .iter()
                                 .enumerate()
-                                .map(|(i, col)| {
-                                    render_cell(col.as_ref(), row, self.dialect, letters.get(i))
-                                })
+                                .map(|(i, col)| render_cell(col.as_ref(), row, self.dialect, letters.get(i)))
                                 .collect(),
                         );
                     }
                 }
                 Ok(DBOutput::Rows { types, rows })
             }
-            Some(StatementResult::Done { rows, .. }) => {
-                Ok(DBOutput::StatementComplete(rows.unwrap_or(0)))
-            }
+            Some(StatementResult::Done { rows, .. }) => Ok(DBOutput::StatementComplete(rows.unwrap_or(0))),
             None => Ok(DBOutput::StatementComplete(0)),
         }
     }
@@ -191,10 +175,9 @@ pub fn column_type(dt: &DataType) -> DefaultColumnType {
     match dt {
         dt if dt.is_integer() => DefaultColumnType::Integer,
         dt if dt.is_floating() => DefaultColumnType::FloatingPoint,
-        DataType::Decimal32(..)
-        | DataType::Decimal64(..)
-        | DataType::Decimal128(..)
-        | DataType::Decimal256(..) => DefaultColumnType::FloatingPoint,
+        DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => {
+            DefaultColumnType::FloatingPoint
+        }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => DefaultColumnType::Text,
         _ => DefaultColumnType::Any,
     }
@@ -202,12 +185,7 @@ pub fn column_type(dt: &DataType) -> DefaultColumnType {
 
 /// Renders row `row` of `array` as `dialect` prints it. `letter` is the declared type letter of
 /// the column (only SQLite rendering uses it).
-pub fn render_cell(
-    array: &dyn Array,
-    row: usize,
-    dialect: Dialect,
-    letter: Option<&DefaultColumnType>,
-) -> String {
+pub fn render_cell(array: &dyn Array, row: usize, dialect: Dialect, letter: Option<&DefaultColumnType>) -> String {
     if array.is_null(row) || matches!(array.data_type(), DataType::Null) {
         return "NULL".to_string();
     }
@@ -253,10 +231,9 @@ fn f64_value(array: &dyn Array, row: usize) -> Option<f64> {
         DataType::Float16 => array.as_primitive::<Float16Type>().value(row).to_f64(),
         DataType::Float32 => array.as_primitive::<Float32Type>().value(row) as f64,
         DataType::Float64 => array.as_primitive::<Float64Type>().value(row),
-        DataType::Decimal32(..)
-        | DataType::Decimal64(..)
-        | DataType::Decimal128(..)
-        | DataType::Decimal256(..) => arrow_display(array, row).parse().ok()?,
+        DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => {
+            arrow_display(array, row).parse().ok()?
+        }
         DataType::Boolean => {
             if array.as_boolean().value(row) {
                 1.0
@@ -290,16 +267,9 @@ fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
     }
     match array.data_type() {
         DataType::Boolean => bool_text(array.as_boolean(), row),
-        DataType::Float16 => format_float_duckdb(
-            array.as_primitive::<Float16Type>().value(row).to_f64(),
-            false,
-        ),
-        DataType::Float32 => {
-            format_float_duckdb(array.as_primitive::<Float32Type>().value(row) as f64, true)
-        }
-        DataType::Float64 => {
-            format_float_duckdb(array.as_primitive::<Float64Type>().value(row), false)
-        }
+        DataType::Float16 => format_float_duckdb(array.as_primitive::<Float16Type>().value(row).to_f64(), false),
+        DataType::Float32 => format_float_duckdb(array.as_primitive::<Float32Type>().value(row) as f64, true),
+        DataType::Float64 => format_float_duckdb(array.as_primitive::<Float64Type>().value(row), false),
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>().value(row) as i64;
             format_timestamp_nanos(days * 86_400 * 1_000_000_000, false)
@@ -311,12 +281,8 @@ fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
         DataType::Timestamp(unit, tz) => {
             let v = match unit {
                 TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
-                TimeUnit::Millisecond => {
-                    array.as_primitive::<TimestampMillisecondType>().value(row)
-                }
-                TimeUnit::Microsecond => {
-                    array.as_primitive::<TimestampMicrosecondType>().value(row)
-                }
+                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row),
+                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
             };
             let nanos = (v as i128) * unit_nanos(unit) as i128;
@@ -329,9 +295,7 @@ fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
         DataType::Time32(unit) | DataType::Time64(unit) => {
             let v: i64 = match unit {
                 TimeUnit::Second => array.as_primitive::<Time32SecondType>().value(row) as i64,
-                TimeUnit::Millisecond => {
-                    array.as_primitive::<Time32MillisecondType>().value(row) as i64
-                }
+                TimeUnit::Millisecond => array.as_primitive::<Time32MillisecondType>().value(row) as i64,
                 TimeUnit::Microsecond => array.as_primitive::<Time64MicrosecondType>().value(row),
                 TimeUnit::Nanosecond => array.as_primitive::<Time64NanosecondType>().value(row),
             };
@@ -339,11 +303,7 @@ fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
         }
         DataType::Interval(unit) => {
             let (months, days, nanos) = match unit {
-                IntervalUnit::YearMonth => (
-                    array.as_primitive::<IntervalYearMonthType>().value(row),
-                    0,
-                    0,
-                ),
+                IntervalUnit::YearMonth => (array.as_primitive::<IntervalYearMonthType>().value(row), 0, 0),
                 IntervalUnit::DayTime => {
                     let v = array.as_primitive::<IntervalDayTimeType>().value(row);
                     (0, v.days, v.milliseconds as i64 * 1_000_000)
@@ -387,12 +347,10 @@ fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
                 .collect();
             format!("{{{}}}", parts.join(", "))
         }
-        DataType::Dictionary(_, value_type) => {
-            match arrow::compute::cast(&array.slice(row, 1), value_type) {
-                Ok(values) => duckdb_value_inner(values.as_ref(), 0),
-                Err(e) => format!("<cast error: {e}>"),
-            }
-        }
+        DataType::Dictionary(_, value_type) => match arrow::compute::cast(&array.slice(row, 1), value_type) {
+            Ok(values) => duckdb_value_inner(values.as_ref(), 0),
+            Err(e) => format!("<cast error: {e}>"),
+        },
         _ => arrow_display(array, row),
     }
 }
@@ -534,10 +492,7 @@ pub fn format_float_duckdb(v: f64, single: bool) -> String {
         if point <= 0 {
             format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
         } else if (point as usize) >= digits.len() {
-            format!(
-                "{sign}{digits}{}.0",
-                "0".repeat(point as usize - digits.len())
-            )
+            format!("{sign}{digits}{}.0", "0".repeat(point as usize - digits.len()))
         } else {
             let (int, frac) = digits.split_at(point as usize);
             format!("{sign}{int}.{frac}")
@@ -577,12 +532,7 @@ fn sqlite_value(array: &dyn Array, row: usize, letter: Option<&DefaultColumnType
         }
         _ => {
             if let DataType::Boolean = array.data_type() {
-                return if array.as_boolean().value(row) {
-                    "1"
-                } else {
-                    "0"
-                }
-                .to_string();
+                return if array.as_boolean().value(row) { "1" } else { "0" }.to_string();
             }
             duckdb_value(array, row)
                 .chars()
@@ -622,10 +572,9 @@ fn datafusion_value(array: &dyn Array, row: usize) -> String {
                 trim_decimal(format!("{f:.12}"))
             }
         }
-        DataType::Decimal32(..)
-        | DataType::Decimal64(..)
-        | DataType::Decimal128(..)
-        | DataType::Decimal256(..) => trim_decimal(arrow_display(array, row)),
+        DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => {
+            trim_decimal(arrow_display(array, row))
+        }
         _ => arrow_display(array, row),
     }
 }
@@ -646,10 +595,7 @@ fn trim_decimal(s: String) -> String {
 /// Column check: only the number of columns must agree (the letters of foreign files are not
 /// exact).
 #[allow(clippy::ptr_arg)]
-pub fn column_count_validator(
-    actual: &Vec<DefaultColumnType>,
-    expected: &Vec<DefaultColumnType>,
-) -> bool {
+pub fn column_count_validator(actual: &Vec<DefaultColumnType>, expected: &Vec<DefaultColumnType>) -> bool {
     actual.len() == expected.len()
 }
 
@@ -657,11 +603,7 @@ pub fn column_count_validator(
 /// equal text, numbers within a relative tolerance of 1e-6 (integers exactly, NaN equal to
 /// NaN), `true`/`false` equal to `1`/`0`. A multi-column result also matches when the expected
 /// lines list it one value per line.
-pub fn tolerant_validator(
-    normalizer: Normalizer,
-    actual: &[Vec<String>],
-    expected: &[String],
-) -> bool {
+pub fn tolerant_validator(normalizer: Normalizer, actual: &[Vec<String>], expected: &[String]) -> bool {
     let expected: Vec<String> = expected.iter().map(normalizer).collect();
     let rows: Vec<String> = actual
         .iter()

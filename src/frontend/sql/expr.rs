@@ -4,7 +4,8 @@
 use arrow::datatypes::DataType;
 use datafusion_common::ScalarValue;
 use sqlparser::ast::{
-    self, BinaryOperator, CastKind, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator, Value,
+    self, BinaryOperator, CastKind, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
+    Value,
 };
 
 use super::literal::{parse_interval, parse_number_literal, typed_string};
@@ -133,10 +134,12 @@ impl Binder<'_> {
             A::IsNotTrue(e) => self.is_bool(e, scope, true, true)?,
             A::IsFalse(e) => self.is_bool(e, scope, false, false)?,
             A::IsNotFalse(e) => self.is_bool(e, scope, false, true)?,
-            A::IsDistinctFrom(a, b) => self.bind_expr(a, scope)?.binary(BinaryOp::IsDistinctFrom, self.bind_expr(b, scope)?),
-            A::IsNotDistinctFrom(a, b) => {
-                self.bind_expr(a, scope)?.binary(BinaryOp::IsNotDistinctFrom, self.bind_expr(b, scope)?)
-            }
+            A::IsDistinctFrom(a, b) => self
+                .bind_expr(a, scope)?
+                .binary(BinaryOp::IsDistinctFrom, self.bind_expr(b, scope)?),
+            A::IsNotDistinctFrom(a, b) => self
+                .bind_expr(a, scope)?
+                .binary(BinaryOp::IsNotDistinctFrom, self.bind_expr(b, scope)?),
             A::Between {
                 expr,
                 negated,
@@ -248,7 +251,10 @@ impl Binder<'_> {
 
     fn is_bool(&self, e: &ast::Expr, scope: &PlanSchema, value: bool, negated: bool) -> Result<Expr> {
         let inner = self.bind_expr(e, scope)?;
-        let test = inner.binary(BinaryOp::IsNotDistinctFrom, Expr::Literal(ScalarValue::Boolean(Some(value))));
+        let test = inner.binary(
+            BinaryOp::IsNotDistinctFrom,
+            Expr::Literal(ScalarValue::Boolean(Some(value))),
+        );
         Ok(if negated { Expr::Not(Box::new(test)) } else { test })
     }
 
@@ -310,9 +316,16 @@ impl Binder<'_> {
                 filter: None,
             });
         }
-        let known = ScalarFunc::all_names().iter().copied().chain(["count", "sum", "avg", "min", "max"]);
-        let hint = closest_name(&name, known).map(|n| format!(" Did you mean \"{n}\"?")).unwrap_or_default();
-        Err(Error::plan(format!("Scalar Function with name {name} does not exist!{hint}")))
+        let known = ScalarFunc::all_names()
+            .iter()
+            .copied()
+            .chain(["count", "sum", "avg", "min", "max"]);
+        let hint = closest_name(&name, known)
+            .map(|n| format!(" Did you mean \"{n}\"?"))
+            .unwrap_or_default();
+        Err(Error::plan(format!(
+            "Scalar Function with name {name} does not exist!{hint}"
+        )))
     }
 
     fn bind_args(&self, args: &[&FunctionArg], scope: &PlanSchema) -> Result<Vec<Expr>> {
@@ -332,14 +345,13 @@ fn negate_literal(v: &ScalarValue) -> Option<ScalarValue> {
         ScalarValue::Int64(Some(x)) => ScalarValue::Int64(Some(x.checked_neg()?)),
         ScalarValue::Float64(Some(x)) => ScalarValue::Float64(Some(-x)),
         ScalarValue::Decimal128(Some(x), p, s) => ScalarValue::Decimal128(Some(-x), *p, *s),
-        ScalarValue::IntervalMonthDayNano(Some(i)) => ScalarValue::IntervalMonthDayNano(Some(
-            arrow::datatypes::IntervalMonthDayNano {
+        ScalarValue::IntervalMonthDayNano(Some(i)) => {
+            ScalarValue::IntervalMonthDayNano(Some(arrow::datatypes::IntervalMonthDayNano {
                 months: -i.months,
                 days: -i.days,
                 nanoseconds: -i.nanoseconds,
-            },
-        )),
+            }))
+        }
         _ => return None,
     })
 }
-

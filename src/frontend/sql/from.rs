@@ -71,7 +71,9 @@ impl Binder<'_> {
                     let r = rs.resolve(&crate::logical::ColumnRef::new(&n))?;
                     terms.push(Expr::Column(ls.column_ref(l)).binary(BinaryOp::Eq, Expr::Column(rs.column_ref(r))));
                 }
-                Expr::conjunction(terms).map(|e| coerce(e, &joined, self.opts)).transpose()?
+                Expr::conjunction(terms)
+                    .map(|e| coerce(e, &joined, self.opts))
+                    .transpose()?
             }
             Some(JoinConstraint::Natural) => return Err(Error::not_supported("NATURAL JOIN")),
         };
@@ -135,7 +137,9 @@ impl Binder<'_> {
                         _ => None,
                     })
                     .collect();
-                let ident = parts.last().ok_or_else(|| Error::plan(format!("invalid table name {name}")))?;
+                let ident = parts
+                    .last()
+                    .ok_or_else(|| Error::plan(format!("invalid table name {name}")))?;
                 let table_name = ident_name(ident);
                 if parts.len() == 1 {
                     if let Some(cte) = self.cte(&table_name) {
@@ -145,7 +149,9 @@ impl Binder<'_> {
                 }
                 if let Some(entry) = self.catalog.get(&table_name) {
                     let plan = match entry {
-                        CatalogEntry::Table(t) => builder::scan(&table_name, TableSource::Memory(Arc::clone(t)), Some(&table_name)),
+                        CatalogEntry::Table(t) => {
+                            builder::scan(&table_name, TableSource::Memory(Arc::clone(t)), Some(&table_name))
+                        }
                         CatalogEntry::View(v) => {
                             if self.view_depth > 32 {
                                 return Err(Error::plan(format!("view {table_name} refers to itself")));
@@ -166,14 +172,20 @@ impl Binder<'_> {
                     let plan = self.bind_file(&full, ReadOptions::default())?;
                     return self.apply_alias(plan, alias.as_ref(), None);
                 }
-                Err(at_ident(self.catalog.lookup(&table_name).map(|_| ()).unwrap_err(), ident))
+                Err(at_ident(
+                    self.catalog.lookup(&table_name).map(|_| ()).unwrap_err(),
+                    ident,
+                ))
             }
             TableFactor::Function { name, args, alias, .. } => {
                 let plan = self.bind_table_function(&name.to_string(), args)?;
                 self.apply_alias(plan, alias.as_ref(), None)
             }
             TableFactor::Derived {
-                lateral, subquery, alias, ..
+                lateral,
+                subquery,
+                alias,
+                ..
             } => {
                 if *lateral {
                     return Err(Error::not_supported("LATERAL subqueries"));
@@ -182,7 +194,10 @@ impl Binder<'_> {
                 let fallback = "unnamed_subquery";
                 self.apply_alias(plan, alias.as_ref(), Some(fallback))
             }
-            TableFactor::NestedJoin { table_with_joins, alias } => {
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
                 let plan = self.bind_table_with_joins(table_with_joins)?;
                 self.apply_alias(plan, alias.as_ref(), None)
             }
@@ -190,7 +205,12 @@ impl Binder<'_> {
         }
     }
 
-    fn apply_alias(&self, plan: LogicalPlan, alias: Option<&ast::TableAlias>, fallback: Option<&str>) -> Result<LogicalPlan> {
+    fn apply_alias(
+        &self,
+        plan: LogicalPlan,
+        alias: Option<&ast::TableAlias>,
+        fallback: Option<&str>,
+    ) -> Result<LogicalPlan> {
         match alias {
             Some(a) => {
                 let cols: Vec<String> = a.columns.iter().map(|c| ident_name(&c.name)).collect();
@@ -221,12 +241,18 @@ impl Binder<'_> {
         let mut csv = CsvOptions::default();
         for arg in args {
             let (key, value) = match arg {
-                FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => (Some(name.value.to_lowercase()), e),
+                FunctionArg::Named {
+                    name,
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                } => (Some(name.value.to_lowercase()), e),
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::BinaryOp {
                     left,
                     op: ast::BinaryOperator::Eq,
                     right,
-                })) if matches!(left.as_ref(), ast::Expr::Identifier(_)) => (Some(left.to_string().to_lowercase()), right.as_ref()),
+                })) if matches!(left.as_ref(), ast::Expr::Identifier(_)) => {
+                    (Some(left.to_string().to_lowercase()), right.as_ref())
+                }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (None, e),
                 other => return Err(Error::plan(format!("invalid argument {other} to {lname}"))),
             };
@@ -240,7 +266,11 @@ impl Binder<'_> {
             };
             match key.as_deref() {
                 None if location.is_none() => location = Some(text()?),
-                None => return Err(Error::plan(format!("{lname} takes one positional argument (the path or glob)"))),
+                None => {
+                    return Err(Error::plan(format!(
+                        "{lname} takes one positional argument (the path or glob)"
+                    )))
+                }
                 Some("header") => {
                     csv.header = Some(match &value {
                         datafusion_common::ScalarValue::Boolean(Some(b)) => *b,
@@ -268,7 +298,8 @@ impl Binder<'_> {
                 Some(other) => return Err(Error::plan(format!("{lname} has no option named {other}"))),
             }
         }
-        let location = location.ok_or_else(|| Error::plan(format!("{lname} needs a path or glob as its first argument")))?;
+        let location =
+            location.ok_or_else(|| Error::plan(format!("{lname} needs a path or glob as its first argument")))?;
         self.bind_file(
             &location,
             ReadOptions {
@@ -325,9 +356,11 @@ pub fn refers_only_to(e: &Expr, schema: &PlanSchema) -> Result<bool> {
 fn looks_like_path(name: &str) -> bool {
     name.contains(['/', '*', '?']) || name == "-" || {
         let lower = name.to_lowercase();
-        [".csv", ".tsv", ".parquet", ".json", ".ndjson", ".jsonl", ".gz", ".tbl", ".txt"]
-            .iter()
-            .any(|ext| lower.ends_with(ext))
+        [
+            ".csv", ".tsv", ".parquet", ".json", ".ndjson", ".jsonl", ".gz", ".tbl", ".txt",
+        ]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
     }
 }
 
@@ -349,4 +382,3 @@ fn file_stem(location: &str) -> String {
         stem.to_string()
     }
 }
-

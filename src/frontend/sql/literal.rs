@@ -26,13 +26,19 @@ pub fn parse_number_literal(text: &str) -> Result<ScalarValue> {
             let precision = digits.len().max(1);
             let scale = frac_part.len();
             if precision <= 38 && digits.chars().all(|c| c.is_ascii_digit()) {
-                let value: i128 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| bad())? };
+                let value: i128 = if digits.is_empty() {
+                    0
+                } else {
+                    digits.parse().map_err(|_| bad())?
+                };
                 let precision = precision.max(scale).max(1) as u8;
                 return Ok(ScalarValue::Decimal128(Some(value), precision, scale as i8));
             }
         }
     }
-    text.parse::<f64>().map(|f| ScalarValue::Float64(Some(f))).map_err(|_| bad())
+    text.parse::<f64>()
+        .map(|f| ScalarValue::Float64(Some(f)))
+        .map_err(|_| bad())
 }
 
 /// Parses an interval: `'90'` with unit `day`, or a text like `'1 year 2 months 3 days'`,
@@ -77,7 +83,11 @@ pub fn parse_interval(value: &str, unit: Option<&str>) -> Result<ScalarValue> {
             while i < tokens.len() {
                 let tok = tokens[i];
                 if tok.contains(':') {
-                    let parts: Vec<f64> = tok.split(':').map(|p| p.parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| bad())?;
+                    let parts: Vec<f64> = tok
+                        .split(':')
+                        .map(|p| p.parse::<f64>())
+                        .collect::<std::result::Result<_, _>>()
+                        .map_err(|_| bad())?;
                     let (h, m, s) = match parts[..] {
                         [h, m] => (h, m, 0.0),
                         [h, m, s] => (h, m, s),
@@ -125,16 +135,39 @@ mod tests {
     #[test]
     fn numbers() {
         assert_eq!(parse_number_literal("42").unwrap(), ScalarValue::Int32(Some(42)));
-        assert_eq!(parse_number_literal("5000000000").unwrap(), ScalarValue::Int64(Some(5_000_000_000)));
-        assert_eq!(parse_number_literal("0.06").unwrap(), ScalarValue::Decimal128(Some(6), 2, 2));
-        assert_eq!(parse_number_literal("1.5e3").unwrap(), ScalarValue::Float64(Some(1500.0)));
+        assert_eq!(
+            parse_number_literal("5000000000").unwrap(),
+            ScalarValue::Int64(Some(5_000_000_000))
+        );
+        assert_eq!(
+            parse_number_literal("0.06").unwrap(),
+            ScalarValue::Decimal128(Some(6), 2, 2)
+        );
+        assert_eq!(
+            parse_number_literal("1.5e3").unwrap(),
+            ScalarValue::Float64(Some(1500.0))
+        );
     }
 
     #[test]
     fn intervals() {
         let v = parse_interval("90", Some("day")).unwrap();
-        assert_eq!(v, ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano { months: 0, days: 90, nanoseconds: 0 })));
+        assert_eq!(
+            v,
+            ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano {
+                months: 0,
+                days: 90,
+                nanoseconds: 0
+            }))
+        );
         let v = parse_interval("1 year 2 months", None).unwrap();
-        assert_eq!(v, ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano { months: 14, days: 0, nanoseconds: 0 })));
+        assert_eq!(
+            v,
+            ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano {
+                months: 14,
+                days: 0,
+                nanoseconds: 0
+            }))
+        );
     }
 }

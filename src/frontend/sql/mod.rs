@@ -26,7 +26,10 @@ pub use literal::{parse_interval, parse_number_literal};
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     Parser::parse_sql(&DuckDbDialect {}, sql).map_err(|e| match parse_error(&e.to_string()) {
         // An unexpected end of input points just past the last character.
-        Error::Parse { message, location: None } if message.contains("EOF") => Error::Parse {
+        Error::Parse {
+            message,
+            location: None,
+        } if message.contains("EOF") => Error::Parse {
             message,
             location: Some(end_of(sql)),
         },

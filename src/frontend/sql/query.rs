@@ -89,7 +89,9 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
     let plan = match q.order_by.as_ref().map(|o| &o.kind) {
         Some(OrderByKind::All(options)) => {
             let schema = plan.schema();
-            let keys = (0..schema.len()).map(|i| sort_expr(Expr::Column(schema.column_ref(i)), options)).collect();
+            let keys = (0..schema.len())
+                .map(|i| sort_expr(Expr::Column(schema.column_ref(i)), options))
+                .collect();
             builder::sort(Arc::new(plan), keys, None)
         }
         _ => plan,
@@ -133,7 +135,11 @@ pub(super) fn output_reference(e: &ast::Expr, schema: &PlanSchema) -> Result<Opt
         }
         ast::Expr::Identifier(ident) => {
             let c = crate::logical::ColumnRef::new(ident_name(ident));
-            Ok(schema.find(&c).ok().flatten().map(|i| Expr::Column(schema.column_ref(i))))
+            Ok(schema
+                .find(&c)
+                .ok()
+                .flatten()
+                .map(|i| Expr::Column(schema.column_ref(i))))
         }
         _ => Ok(None),
     }
@@ -147,7 +153,9 @@ fn constant_usize(b: &Binder, e: &ast::Expr, what: &str) -> Result<usize> {
             datafusion_common::ScalarValue::Int32(Some(n)) if n >= 0 => Ok(n as usize),
             datafusion_common::ScalarValue::Int64(Some(n)) if n >= 0 => Ok(n as usize),
             datafusion_common::ScalarValue::Null => Ok(usize::MAX),
-            other => Err(Error::plan(format!("{what} must be a non-negative integer, not {other}"))),
+            other => Err(Error::plan(format!(
+                "{what} must be a non-negative integer, not {other}"
+            ))),
         },
         other => Err(Error::plan(format!("{what} must be a constant, not {other}"))),
     }
@@ -167,9 +175,10 @@ fn limit_offset(b: &Binder, clause: Option<&LimitClause>) -> Result<(usize, Opti
             };
             Ok((skip, fetch))
         }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-            Ok((constant_usize(b, offset, "OFFSET")?, Some(constant_usize(b, limit, "LIMIT")?)))
-        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => Ok((
+            constant_usize(b, offset, "OFFSET")?,
+            Some(constant_usize(b, limit, "LIMIT")?),
+        )),
     }
 }
 
@@ -221,7 +230,8 @@ fn union(b: &Binder, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPla
         let exprs = (0..schema.len())
             .map(|i| {
                 let col = Expr::Column(schema.column_ref(i));
-                crate::logical::typecheck::cast_if_needed(col, schema.field(i).data_type(), &types[i]).alias(schema.field(i).name())
+                crate::logical::typecheck::cast_if_needed(col, schema.field(i).data_type(), &types[i])
+                    .alias(schema.field(i).name())
             })
             .collect();
         Ok(Arc::new(builder::project(Arc::new(plan), exprs, b.opts)?))
@@ -234,7 +244,12 @@ fn bind_values(b: &Binder, v: &ast::Values) -> Result<LogicalPlan> {
     let rows: Vec<Vec<Expr>> = v
         .rows
         .iter()
-        .map(|row| row.content.iter().map(|e| coerce(b.bind_expr(e, &empty)?, &empty, b.opts)).collect())
+        .map(|row| {
+            row.content
+                .iter()
+                .map(|e| coerce(b.bind_expr(e, &empty)?, &empty, b.opts))
+                .collect()
+        })
         .collect::<Result<_>>()?;
     let width = rows.first().map(|r| r.len()).unwrap_or(0);
     if rows.iter().any(|r| r.len() != width) {

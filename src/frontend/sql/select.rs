@@ -43,7 +43,9 @@ impl Binder<'_> {
         for item in &select.projection {
             match item {
                 SelectItem::UnnamedExpr(e) => items.push(self.bind_expr(e, &from_schema)?),
-                SelectItem::ExprWithAlias { expr, alias } => items.push(self.bind_expr(expr, &from_schema)?.alias(ident_name(alias))),
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    items.push(self.bind_expr(expr, &from_schema)?.alias(ident_name(alias)))
+                }
                 SelectItem::Wildcard(_) => {
                     if from_schema.is_empty() {
                         return Err(Error::plan("SELECT * with no tables specified is not valid"));
@@ -71,7 +73,10 @@ impl Binder<'_> {
                 if !modifiers.is_empty() {
                     return Err(Error::not_supported("GROUP BY modifiers (ROLLUP/CUBE/GROUPING SETS)"));
                 }
-                exprs.iter().map(|e| self.bind_group_key(e, &items, &from_schema)).collect::<Result<_>>()?
+                exprs
+                    .iter()
+                    .map(|e| self.bind_group_key(e, &items, &from_schema))
+                    .collect::<Result<_>>()?
             }
             GroupByExpr::All(_) => return Err(Error::not_supported("GROUP BY ALL")),
         };
@@ -87,7 +92,11 @@ impl Binder<'_> {
         for o in order_by {
             let target = match &o.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(_, _)) => {
-                    let pos: usize = v.value.to_string().parse().map_err(|_| Error::plan("ORDER BY position must be an integer"))?;
+                    let pos: usize = v
+                        .value
+                        .to_string()
+                        .parse()
+                        .map_err(|_| Error::plan("ORDER BY position must be an integer"))?;
                     if pos == 0 || pos > items.len() {
                         return Err(Error::plan(format!(
                             "ORDER term out of range - should be between 1 and {}",
@@ -97,8 +106,14 @@ impl Binder<'_> {
                     OrderTarget::Output(pos - 1)
                 }
                 ast::Expr::Identifier(ident)
-                    if from_schema.find(&ColumnRef::new(ident_name(ident))).ok().flatten().is_none()
-                        || items.iter().any(|e| matches!(e, Expr::Alias { name, .. } if name.eq_ignore_ascii_case(&ident.value))) =>
+                    if from_schema
+                        .find(&ColumnRef::new(ident_name(ident)))
+                        .ok()
+                        .flatten()
+                        .is_none()
+                        || items.iter().any(
+                            |e| matches!(e, Expr::Alias { name, .. } if name.eq_ignore_ascii_case(&ident.value)),
+                        ) =>
                 {
                     match item_names.iter().position(|n| n.eq_ignore_ascii_case(&ident.value)) {
                         Some(i) => OrderTarget::Output(i),
@@ -113,7 +128,9 @@ impl Binder<'_> {
         let is_aggregate = !group_exprs.is_empty()
             || items.iter().any(Expr::contains_aggregate)
             || having.as_ref().is_some_and(Expr::contains_aggregate)
-            || order_terms.iter().any(|(t, _)| matches!(t, OrderTarget::Expr(e) if e.contains_aggregate()));
+            || order_terms
+                .iter()
+                .any(|(t, _)| matches!(t, OrderTarget::Expr(e) if e.contains_aggregate()));
 
         let mut having = having;
         if is_aggregate {
@@ -165,7 +182,10 @@ impl Binder<'_> {
             let h = coerce(h, &scope, self.opts)?;
             plan = builder::filter(Arc::new(plan), h, self.opts)?;
         }
-        let items = items.into_iter().map(|e| coerce(e, &scope, self.opts)).collect::<Result<Vec<_>>>()?;
+        let items = items
+            .into_iter()
+            .map(|e| coerce(e, &scope, self.opts))
+            .collect::<Result<Vec<_>>>()?;
         let visible = items.len();
         let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
         if matches!(select.distinct, Some(ast::Distinct::On(_))) {
@@ -220,11 +240,19 @@ impl Binder<'_> {
     fn bind_group_key(&self, e: &ast::Expr, items: &[Expr], from: &PlanSchema) -> Result<Expr> {
         if let ast::Expr::Value(v) = e {
             if let ast::Value::Number(n, _) = &v.value {
-                let pos: usize = n.to_string().parse().map_err(|_| Error::plan("GROUP BY position must be an integer"))?;
+                let pos: usize = n
+                    .to_string()
+                    .parse()
+                    .map_err(|_| Error::plan("GROUP BY position must be an integer"))?;
                 return items
                     .get(pos.wrapping_sub(1))
                     .map(|e| e.clone().unalias())
-                    .ok_or_else(|| Error::plan(format!("GROUP BY term out of range - should be between 1 and {}", items.len())));
+                    .ok_or_else(|| {
+                        Error::plan(format!(
+                            "GROUP BY term out of range - should be between 1 and {}",
+                            items.len()
+                        ))
+                    });
             }
         }
         if let ast::Expr::Identifier(ident) = e {
@@ -256,7 +284,11 @@ enum OrderTarget {
 fn collect_aggregates(e: &Expr, out: &mut Vec<Expr>) -> Result<()> {
     e.apply(|node| {
         if let Expr::Aggregate { args, filter, .. } = node {
-            if args.iter().chain(filter.iter().map(|f| f.as_ref())).any(Expr::contains_aggregate) {
+            if args
+                .iter()
+                .chain(filter.iter().map(|f| f.as_ref()))
+                .any(Expr::contains_aggregate)
+            {
                 return Err(Error::plan("aggregate function calls cannot be nested").into());
             }
             if !out.contains(node) {
@@ -278,7 +310,11 @@ fn rewrite_over_aggregate(e: &Expr, groups: &[Expr], aggregates: &[Expr], agg_sc
             other => other,
         };
         if let Some(i) = groups.iter().position(|g| g == inner) {
-            return Ok(Transformed::new(Expr::Column(agg_schema.column_ref(i)), true, datafusion_common::tree_node::TreeNodeRecursion::Jump));
+            return Ok(Transformed::new(
+                Expr::Column(agg_schema.column_ref(i)),
+                true,
+                datafusion_common::tree_node::TreeNodeRecursion::Jump,
+            ));
         }
         if let Some(i) = aggregates.iter().position(|a| a == inner) {
             return Ok(Transformed::new(

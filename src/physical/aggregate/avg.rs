@@ -4,12 +4,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int64Array, PrimitiveArray,
-};
-use arrow::datatypes::{
-    ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION,
-};
+use arrow::array::{ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int64Array, PrimitiveArray};
+use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
 use super::sum::{check_decimal_range, overflow_error, to_sum_input};
 use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator};
@@ -79,11 +75,9 @@ impl<T: ArrowPrimitiveType> AvgGroupsAccumulator<T> {
         self.counts.resize(total_num_groups, 0);
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
-        accumulate(group_indices, values, opt_filter, |g, v| {
-            match sums[g].add_checked(v) {
-                Ok(s) => sums[g] = s,
-                Err(_) => overflow = true,
-            }
+        accumulate(group_indices, values, opt_filter, |g, v| match sums[g].add_checked(v) {
+            Ok(s) => sums[g] = s,
+            Err(_) => overflow = true,
         });
         if overflow {
             return Err(overflow_error());
@@ -96,9 +90,7 @@ impl<T: ArrowPrimitiveType> AvgGroupsAccumulator<T> {
                 }
                 accumulate(group_indices, counts, None, |g, c| group_counts[g] += c);
             }
-            None => accumulate(group_indices, values, opt_filter, |g, _| {
-                group_counts[g] += 1
-            }),
+            None => accumulate(group_indices, values, opt_filter, |g, _| group_counts[g] += 1),
         }
         Ok(())
     }
@@ -116,12 +108,7 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgGroupsAccumulator<T> {
         self.add_sums(array, None, group_indices, opt_filter, total_num_groups)
     }
 
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         let [sums, counts] = states else {
             return Err(Error::internal("avg merge expects two state columns"));
         };
@@ -137,13 +124,7 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgGroupsAccumulator<T> {
         let values: Vec<f64> = sums
             .iter()
             .zip(&counts)
-            .map(|(&s, &c)| {
-                if c == 0 {
-                    0.0
-                } else {
-                    to_f64(s) / divisor / c as f64
-                }
-            })
+            .map(|(&s, &c)| if c == 0 { 0.0 } else { to_f64(s) / divisor / c as f64 })
             .collect();
         let nulls = nulls_from(counts.iter().map(|&c| c > 0).collect());
         Ok(Arc::new(Float64Array::try_new(values.into(), nulls)?))
@@ -153,15 +134,13 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgGroupsAccumulator<T> {
         let sums = std::mem::take(&mut self.sums);
         let counts = std::mem::take(&mut self.counts);
         let nulls = nulls_from(counts.iter().map(|&c| c > 0).collect());
-        let sums: ArrayRef = Arc::new(
-            PrimitiveArray::<T>::try_new(sums.into(), nulls)?.with_data_type(self.sum_type.clone()),
-        );
+        let sums: ArrayRef =
+            Arc::new(PrimitiveArray::<T>::try_new(sums.into(), nulls)?.with_data_type(self.sum_type.clone()));
         check_decimal_range(&sums)?;
         Ok(vec![sums, Arc::new(Int64Array::from(counts))])
     }
 
     fn size(&self) -> usize {
-        self.sums.capacity() * std::mem::size_of::<T::Native>()
-            + self.counts.capacity() * std::mem::size_of::<i64>()
+        self.sums.capacity() * std::mem::size_of::<T::Native>() + self.counts.capacity() * std::mem::size_of::<i64>()
     }
 }

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
 use arrow::datatypes::Int64Type;
 
-use super::{
-    accumulate, as_primitive, check_inputs, for_each_valid_row, single, GroupsAccumulator,
-};
+use super::{accumulate, as_primitive, check_inputs, for_each_valid_row, single, GroupsAccumulator};
 use crate::error::Result;
 
 /// Grouped `count`.
@@ -44,31 +42,19 @@ impl GroupsAccumulator for CountGroupsAccumulator {
         self.counts.resize(total_num_groups, 0);
         let counts = &mut self.counts;
         if self.count_rows || values.is_empty() {
-            check_inputs(
-                group_indices.len(),
-                group_indices,
-                opt_filter,
-                total_num_groups,
-            )?;
+            check_inputs(group_indices.len(), group_indices, opt_filter, total_num_groups)?;
             for_each_valid_row(group_indices, None, opt_filter, |g, _| counts[g] += 1);
         } else {
             let array = single(values, "count")?;
             check_inputs(array.len(), group_indices, opt_filter, total_num_groups)?;
             // A NULL-typed argument has no logical nulls buffer but is all NULL.
             let nulls = array.logical_nulls();
-            for_each_valid_row(group_indices, nulls.as_ref(), opt_filter, |g, _| {
-                counts[g] += 1
-            });
+            for_each_valid_row(group_indices, nulls.as_ref(), opt_filter, |g, _| counts[g] += 1);
         }
         Ok(())
     }
 
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         let partial = as_primitive::<Int64Type>(single(states, "count merge")?, "count merge")?;
         check_inputs(partial.len(), group_indices, None, total_num_groups)?;
         self.counts.resize(total_num_groups, 0);

@@ -50,8 +50,7 @@ impl DistinctGroupsAccumulator {
         if input_types.is_empty() {
             return Err(Error::plan("DISTINCT needs an argument"));
         }
-        let converter =
-            RowConverter::new(input_types.iter().cloned().map(SortField::new).collect())?;
+        let converter = RowConverter::new(input_types.iter().cloned().map(SortField::new).collect())?;
         let rows = converter.empty_rows(0, 0);
         Ok(Self {
             inner,
@@ -114,12 +113,7 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
         Ok(())
     }
 
-    fn merge_batch(
-        &mut self,
-        _states: &[ArrayRef],
-        _group_indices: &[usize],
-        _total: usize,
-    ) -> Result<()> {
+    fn merge_batch(&mut self, _states: &[ArrayRef], _group_indices: &[usize], _total: usize) -> Result<()> {
         Err(Error::internal(
             "DISTINCT aggregates run in single mode only (merge_batch)",
         ))
@@ -136,9 +130,7 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
-        Err(Error::internal(
-            "DISTINCT aggregates run in single mode only (state)",
-        ))
+        Err(Error::internal("DISTINCT aggregates run in single mode only (state)"))
     }
 
     fn size(&self) -> usize {

@@ -7,16 +7,13 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, Array, ArrayAccessor, ArrayRef, ArrowPrimitiveType, BooleanArray,
-    LargeStringArray, PrimitiveArray, StringArray, StringViewArray,
+    new_null_array, Array, ArrayAccessor, ArrayRef, ArrowPrimitiveType, BooleanArray, LargeStringArray, PrimitiveArray,
+    StringArray, StringViewArray,
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::*;
 
-use super::{
-    accumulate, as_primitive, check_inputs, for_each_valid_row, nulls_from, single,
-    GroupsAccumulator,
-};
+use super::{accumulate, as_primitive, check_inputs, for_each_valid_row, nulls_from, single, GroupsAccumulator};
 use crate::error::{Error, Result};
 
 /// Which extreme.
@@ -64,9 +61,7 @@ pub(crate) fn create(input: &DataType, kind: Kind) -> Result<Box<dyn GroupsAccum
         DataType::Decimal128(_, _) => prim!(Decimal128Type),
         DataType::Decimal256(_, _) => prim!(Decimal256Type),
         DataType::Boolean => Box::new(BooleanMinMax::new(kind)),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            Box::new(StringMinMax::new(input.clone(), kind))
-        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Box::new(StringMinMax::new(input.clone(), kind)),
         DataType::Null => Box::new(NullMinMax::default()),
         other => {
             let name = if kind == Kind::Min { "min" } else { "max" };
@@ -99,8 +94,7 @@ impl<T: ArrowPrimitiveType> PrimitiveMinMax<T> {
         let values = std::mem::take(&mut self.values);
         let nulls = nulls_from(std::mem::take(&mut self.seen));
         Ok(Arc::new(
-            PrimitiveArray::<T>::try_new(values.into(), nulls)?
-                .with_data_type(self.data_type.clone()),
+            PrimitiveArray::<T>::try_new(values.into(), nulls)?.with_data_type(self.data_type.clone()),
         ))
     }
 }
@@ -129,12 +123,7 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for PrimitiveMinMax<T> {
         Ok(())
     }
 
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.update_batch(states, group_indices, None, total_num_groups)
     }
 
@@ -188,12 +177,7 @@ impl GroupsAccumulator for BooleanMinMax {
         let array = input
             .as_any()
             .downcast_ref::<BooleanArray>()
-            .ok_or_else(|| {
-                Error::internal(format!(
-                    "min/max: unexpected input type {}",
-                    input.data_type()
-                ))
-            })?;
+            .ok_or_else(|| Error::internal(format!("min/max: unexpected input type {}", input.data_type())))?;
         check_inputs(array.len(), group_indices, opt_filter, total_num_groups)?;
         self.values.resize(total_num_groups, false);
         self.seen.resize(total_num_groups, false);
@@ -214,12 +198,7 @@ impl GroupsAccumulator for BooleanMinMax {
         Ok(())
     }
 
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.update_batch(states, group_indices, None, total_num_groups)
     }
 
@@ -353,12 +332,7 @@ impl GroupsAccumulator for StringMinMax {
         Ok(())
     }
 
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.update_batch(states, group_indices, None, total_num_groups)
     }
 
@@ -401,20 +375,12 @@ impl GroupsAccumulator for NullMinMax {
         Ok(())
     }
 
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.update_batch(states, group_indices, None, total_num_groups)
     }
 
     fn evaluate(&mut self) -> Result<ArrayRef> {
-        Ok(new_null_array(
-            &DataType::Null,
-            std::mem::take(&mut self.groups),
-        ))
+        Ok(new_null_array(&DataType::Null, std::mem::take(&mut self.groups)))
     }
 
     fn state(&mut self) -> Result<Vec<ArrayRef>> {

@@ -29,12 +29,7 @@ pub trait GroupsAccumulator: Send {
 
     /// Merges partial states (as produced by [`Self::state`]) into the groups named by
     /// `group_indices`.
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()>;
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()>;
 
     /// The final value of every group, in group order; resets the accumulator.
     fn evaluate(&mut self) -> Result<ArrayRef>;
@@ -68,16 +63,8 @@ pub struct AggregateExpr {
 impl AggregateExpr {
     /// `func(args)` over `input`, named `name`, without DISTINCT or FILTER; the argument and
     /// result types are derived from `input`.
-    pub fn try_new(
-        func: AggFunc,
-        args: Vec<PhysExprRef>,
-        input: &Schema,
-        name: impl Into<String>,
-    ) -> Result<Self> {
-        let input_types = args
-            .iter()
-            .map(|a| a.data_type(input))
-            .collect::<Result<Vec<_>>>()?;
+    pub fn try_new(func: AggFunc, args: Vec<PhysExprRef>, input: &Schema, name: impl Into<String>) -> Result<Self> {
+        let input_types = args.iter().map(|a| a.data_type(input)).collect::<Result<Vec<_>>>()?;
         let return_type = func.return_type(&input_types)?;
         Ok(Self {
             func,
@@ -117,9 +104,7 @@ impl AggregateExpr {
 
     fn create_plain_accumulator(&self) -> Result<Box<dyn GroupsAccumulator>> {
         match self.func {
-            AggFunc::Count => Ok(Box::new(count::CountGroupsAccumulator::new(
-                self.args.is_empty(),
-            ))),
+            AggFunc::Count => Ok(Box::new(count::CountGroupsAccumulator::new(self.args.is_empty()))),
             AggFunc::Sum => sum::create(self.first_input_type()?),
             AggFunc::Avg => avg::create(self.first_input_type()?),
             AggFunc::Min => min_max::create(self.first_input_type()?, min_max::Kind::Min),
@@ -138,9 +123,8 @@ impl AggregateExpr {
     /// avg, `{name}[min]` / `{name}[max]` for min and max.
     pub fn state_fields(&self) -> Vec<Field> {
         let input = self.input_types.first().cloned().unwrap_or(DataType::Null);
-        let field = |suffix: &str, dt: DataType, nullable: bool| {
-            Field::new(format!("{}[{suffix}]", self.name), dt, nullable)
-        };
+        let field =
+            |suffix: &str, dt: DataType, nullable: bool| Field::new(format!("{}[{suffix}]", self.name), dt, nullable);
         match self.func {
             AggFunc::Count => vec![field("count", DataType::Int64, false)],
             AggFunc::Sum => vec![field("sum", self.return_type.clone(), true)],
@@ -155,11 +139,7 @@ impl AggregateExpr {
 
     /// The output field of the final value.
     pub fn field(&self) -> Field {
-        Field::new(
-            self.name.clone(),
-            self.return_type.clone(),
-            self.func != AggFunc::Count,
-        )
+        Field::new(self.name.clone(), self.return_type.clone(), self.func != AggFunc::Count)
     }
 
     /// Evaluates the arguments on `batch`.
@@ -220,10 +200,7 @@ pub(crate) fn check_inputs(
 
 /// The rows that are valid in `nulls` and selected by `opt_filter` (false and NULL filter
 /// values drop the row); `None` when every row counts.
-pub(crate) fn valid_mask(
-    nulls: Option<&NullBuffer>,
-    opt_filter: Option<&BooleanArray>,
-) -> Option<BooleanBuffer> {
+pub(crate) fn valid_mask(nulls: Option<&NullBuffer>, opt_filter: Option<&BooleanArray>) -> Option<BooleanBuffer> {
     let filter = opt_filter.map(|f| match f.nulls() {
         Some(n) => f.values() & n.inner(),
         None => f.values().clone(),
@@ -244,10 +221,7 @@ pub(crate) fn for_each_valid_row(
     mut f: impl FnMut(usize, usize),
 ) {
     match valid_mask(nulls, opt_filter) {
-        None => group_indices
-            .iter()
-            .enumerate()
-            .for_each(|(row, &g)| f(g, row)),
+        None => group_indices.iter().enumerate().for_each(|(row, &g)| f(g, row)),
         Some(mask) => {
             for row in mask.set_indices() {
                 f(group_indices[row], row);
@@ -265,10 +239,7 @@ pub(crate) fn accumulate<T: ArrowPrimitiveType>(
 ) {
     let data = values.values();
     match valid_mask(values.nulls(), opt_filter) {
-        None => group_indices
-            .iter()
-            .zip(data.iter())
-            .for_each(|(&g, &v)| f(g, v)),
+        None => group_indices.iter().zip(data.iter()).for_each(|(&g, &v)| f(g, v)),
         Some(mask) => {
             for row in mask.set_indices() {
                 f(group_indices[row], data[row]);
@@ -285,12 +256,7 @@ pub(crate) fn as_primitive<'a, T: ArrowPrimitiveType>(
     array
         .as_any()
         .downcast_ref::<PrimitiveArray<T>>()
-        .ok_or_else(|| {
-            Error::internal(format!(
-                "{what}: unexpected input type {}",
-                array.data_type()
-            ))
-        })
+        .ok_or_else(|| Error::internal(format!("{what}: unexpected input type {}", array.data_type())))
 }
 
 /// The one argument (or state) array of a single-input aggregate.

@@ -4,13 +4,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Decimal128Array, PrimitiveArray,
-};
+use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Decimal128Array, PrimitiveArray};
 use arrow::compute::{cast_with_options, CastOptions};
-use arrow::datatypes::{
-    ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION,
-};
+use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
 use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator};
 use crate::error::{Error, Result};
@@ -35,9 +31,10 @@ pub(crate) fn create(input: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             Box::new(SumGroupsAccumulator::<Float64Type>::new(DataType::Float64))
         }
-        DataType::Decimal128(_, s) => Box::new(SumGroupsAccumulator::<Decimal128Type>::new(
-            DataType::Decimal128(DECIMAL128_MAX_PRECISION, *s),
-        )),
+        DataType::Decimal128(_, s) => Box::new(SumGroupsAccumulator::<Decimal128Type>::new(DataType::Decimal128(
+            DECIMAL128_MAX_PRECISION,
+            *s,
+        ))),
         other => return Err(Error::not_supported(format!("sum({other})"))),
     })
 }
@@ -116,10 +113,8 @@ impl<T: ArrowPrimitiveType> SumGroupsAccumulator<T> {
     fn take(&mut self) -> Result<ArrayRef> {
         let sums = std::mem::take(&mut self.sums);
         let nulls = nulls_from(std::mem::take(&mut self.seen));
-        let array: ArrayRef = Arc::new(
-            PrimitiveArray::<T>::try_new(sums.into(), nulls)?
-                .with_data_type(self.data_type.clone()),
-        );
+        let array: ArrayRef =
+            Arc::new(PrimitiveArray::<T>::try_new(sums.into(), nulls)?.with_data_type(self.data_type.clone()));
         check_decimal_range(&array)?;
         Ok(array)
     }
@@ -133,26 +128,11 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for SumGroupsAccumulator<T> {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.add(
-            single(values, "sum")?,
-            group_indices,
-            opt_filter,
-            total_num_groups,
-        )
+        self.add(single(values, "sum")?, group_indices, opt_filter, total_num_groups)
     }
 
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.add(
-            single(states, "sum merge")?,
-            group_indices,
-            None,
-            total_num_groups,
-        )
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+        self.add(single(states, "sum merge")?, group_indices, None, total_num_groups)
     }
 
     fn evaluate(&mut self) -> Result<ArrayRef> {

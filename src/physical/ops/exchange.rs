@@ -78,7 +78,10 @@ impl ExecutionPlan for ExchangeExec {
         vec![&self.input]
     }
     fn with_new_children(self: Arc<Self>, mut children: Vec<PlanRef>) -> Result<PlanRef> {
-        Ok(Arc::new(ExchangeExec::new(children.remove(0), self.partitioning.clone())))
+        Ok(Arc::new(ExchangeExec::new(
+            children.remove(0),
+            self.partitioning.clone(),
+        )))
     }
     fn output_partitions(&self) -> Option<usize> {
         self.partitioning.partitions()

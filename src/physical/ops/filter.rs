@@ -55,7 +55,10 @@ impl ExecutionPlan for FilterExec {
         vec![&self.input]
     }
     fn with_new_children(self: Arc<Self>, mut children: Vec<PlanRef>) -> Result<PlanRef> {
-        Ok(Arc::new(FilterExec::new(children.remove(0), Arc::clone(&self.predicate))))
+        Ok(Arc::new(FilterExec::new(
+            children.remove(0),
+            Arc::clone(&self.predicate),
+        )))
     }
     fn output_partitions(&self) -> Option<usize> {
         self.input.output_partitions()

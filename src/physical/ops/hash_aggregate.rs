@@ -136,18 +136,8 @@ impl ExecutionPlan for HashAggregateExec {
     }
 
     fn details(&self) -> String {
-        let gby: Vec<&str> = self
-            .core
-            .group_exprs
-            .iter()
-            .map(|(_, n)| n.as_str())
-            .collect();
-        let aggr: Vec<&str> = self
-            .core
-            .aggr_exprs
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
+        let gby: Vec<&str> = self.core.group_exprs.iter().map(|(_, n)| n.as_str()).collect();
+        let aggr: Vec<&str> = self.core.aggr_exprs.iter().map(|a| a.name.as_str()).collect();
         format!(
             "mode={:?}, gby=[{}], aggr=[{}]",
             self.core.mode,
@@ -164,10 +154,7 @@ impl ExecutionPlan for HashAggregateExec {
         vec![&self.input]
     }
 
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<PlanRef> {
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<PlanRef> {
         let [input]: [PlanRef; 1] = children
             .try_into()
             .map_err(|_| Error::internal("HashAggregate takes one input"))?;
@@ -224,9 +211,7 @@ impl Iterator for AggregateStream {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let StreamState::Pending { core, input, ctx } =
-            std::mem::replace(&mut self.state, StreamState::Done)
-        {
+        if let StreamState::Pending { core, input, ctx } = std::mem::replace(&mut self.state, StreamState::Done) {
             match aggregate(&core, input, &ctx) {
                 Ok((output, reservation)) => {
                     self.state = StreamState::Emitting {
@@ -261,11 +246,7 @@ impl Iterator for AggregateStream {
 }
 
 /// Consumes `input` and returns all groups as one batch (with the memory it holds).
-fn aggregate(
-    core: &AggregateCore,
-    input: BatchStream,
-    ctx: &TaskContext,
-) -> Result<(RecordBatch, MemoryReservation)> {
+fn aggregate(core: &AggregateCore, input: BatchStream, ctx: &TaskContext) -> Result<(RecordBatch, MemoryReservation)> {
     let mut reservation = ctx.memory().reservation("HashAggregate");
     let key_types = core
         .group_exprs
@@ -308,9 +289,7 @@ fn aggregate(
         core.update(&mut accumulators, &batch, &group_indices, num_groups)?;
         let table_size = table.as_ref().map_or(0, GroupTable::size);
         let acc_size: usize = accumulators.iter().map(|a| a.size()).sum();
-        reservation.try_resize(
-            table_size + acc_size + group_indices.capacity() * std::mem::size_of::<usize>(),
-        )?;
+        reservation.try_resize(table_size + acc_size + group_indices.capacity() * std::mem::size_of::<usize>())?;
     }
     let (mut columns, num_groups) = match &mut table {
         Some(table) => {
@@ -348,11 +327,7 @@ impl AggregateCore {
         group_indices: &[usize],
         num_groups: usize,
     ) -> Result<()> {
-        for ((acc, expr), &(first, width)) in accumulators
-            .iter_mut()
-            .zip(&self.aggr_exprs)
-            .zip(&self.state_columns)
-        {
+        for ((acc, expr), &(first, width)) in accumulators.iter_mut().zip(&self.aggr_exprs).zip(&self.state_columns) {
             match self.mode {
                 AggregateMode::Partial | AggregateMode::Single => {
                     let args = expr.evaluate_args(batch)?;
@@ -360,9 +335,10 @@ impl AggregateCore {
                     acc.update_batch(&args, group_indices, filter.as_ref(), num_groups)?;
                 }
                 AggregateMode::Final => {
-                    let states = batch.columns().get(first..first + width).ok_or_else(|| {
-                        Error::internal(format!("no state columns for {}", expr.name))
-                    })?;
+                    let states = batch
+                        .columns()
+                        .get(first..first + width)
+                        .ok_or_else(|| Error::internal(format!("no state columns for {}", expr.name)))?;
                     acc.merge_batch(states, group_indices, num_groups)?;
                 }
             }
@@ -438,9 +414,7 @@ impl GroupTable {
 }
 
 fn group_index(len: usize) -> Result<u32> {
-    u32::try_from(len).map_err(|_| {
-        Error::execution("too many groups in one aggregate partition (over 4 billion)")
-    })
+    u32::try_from(len).map_err(|_| Error::execution("too many groups in one aggregate partition (over 4 billion)"))
 }
 
 /// The general group table: keys encoded as comparable row bytes.
@@ -470,17 +444,11 @@ impl RowGroupTable {
         let num_rows = keys.first().map_or(0, |k| k.len());
         let encoded = self.converter.convert_columns(keys)?;
         hash_rows(keys, num_rows, &mut self.hashes)?;
-        let Self {
-            rows, map, hashes, ..
-        } = self;
+        let Self { rows, map, hashes, .. } = self;
         out.reserve(num_rows);
         for (row, &hash) in hashes.iter().enumerate() {
             let key = encoded.row(row);
-            let group = match map.entry(
-                hash,
-                |&(h, g)| h == hash && rows.row(g as usize) == key,
-                |&(h, _)| h,
-            ) {
+            let group = match map.entry(hash, |&(h, g)| h == hash && rows.row(g as usize) == key, |&(h, _)| h) {
                 Entry::Occupied(e) => e.get().1,
                 Entry::Vacant(e) => {
                     let g = group_index(rows.num_rows())?;
@@ -547,11 +515,7 @@ impl IntGroupTable {
             .as_any()
             .downcast_ref::<Int64Array>()
             .ok_or_else(|| Error::internal("integer group key did not cast to Int64"))?;
-        hash_rows(
-            &[Arc::new(key.clone()) as ArrayRef],
-            key.len(),
-            &mut self.hashes,
-        )?;
+        hash_rows(&[Arc::new(key.clone()) as ArrayRef], key.len(), &mut self.hashes)?;
         let Self {
             values,
             null_group,
@@ -573,11 +537,7 @@ impl IntGroupTable {
                 out.push(g);
                 continue;
             }
-            let group = match map.entry(
-                hash,
-                |&(h, g)| h == hash && values[g as usize] == v,
-                |&(h, _)| h,
-            ) {
+            let group = match map.entry(hash, |&(h, g)| h == hash && values[g as usize] == v, |&(h, _)| h) {
                 Entry::Occupied(e) => e.get().1,
                 Entry::Vacant(e) => {
                     let g = group_index(values.len())?;
@@ -656,19 +616,9 @@ mod tests {
             schema(),
             vec![
                 Arc::new(Int32Array::from(vec![Some(1), Some(2), None, Some(1)])),
-                Arc::new(StringArray::from(vec![
-                    Some("a"),
-                    Some("b"),
-                    Some("a"),
-                    None,
-                ])),
+                Arc::new(StringArray::from(vec![Some("a"), Some("b"), Some("a"), None])),
                 Arc::new(Int64Array::from(vec![Some(10), Some(20), Some(30), None])),
-                Arc::new(BooleanArray::from(vec![
-                    Some(true),
-                    Some(false),
-                    None,
-                    Some(true),
-                ])),
+                Arc::new(BooleanArray::from(vec![Some(true), Some(false), None, Some(true)])),
             ],
         )
         .unwrap();
@@ -786,12 +736,7 @@ mod tests {
         for keys in [vec![], vec![0], vec![0, 1]] {
             let gby = |_: ()| -> Vec<(PhysExprRef, String)> {
                 keys.iter()
-                    .map(|&i| {
-                        (
-                            col(i, schema().field(i).name()),
-                            schema().field(i).name().clone(),
-                        )
-                    })
+                    .map(|&i| (col(i, schema().field(i).name()), schema().field(i).name().clone()))
                     .collect()
             };
             let partial: PlanRef = Arc::new(
@@ -808,12 +753,7 @@ mod tests {
             let final_gby = keys
                 .iter()
                 .enumerate()
-                .map(|(j, &i)| {
-                    (
-                        col(j, schema().field(i).name()),
-                        schema().field(i).name().clone(),
-                    )
-                })
+                .map(|(j, &i)| (col(j, schema().field(i).name()), schema().field(i).name().clone()))
                 .collect();
             let final_agg: PlanRef = Arc::new(
                 HashAggregateExec::try_new(
@@ -824,11 +764,7 @@ mod tests {
                 )
                 .unwrap(),
             );
-            assert_eq!(
-                run(final_agg),
-                run(single(gby(()), all_aggs())),
-                "keys {keys:?}"
-            );
+            assert_eq!(run(final_agg), run(single(gby(()), all_aggs())), "keys {keys:?}");
         }
     }
 
@@ -841,12 +777,7 @@ mod tests {
             scan(vec![batches()], schema()),
         )
         .unwrap();
-        let names: Vec<String> = partial
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let names: Vec<String> = partial.schema().fields().iter().map(|f| f.name().clone()).collect();
         assert_eq!(
             names,
             [
@@ -875,58 +806,35 @@ mod tests {
                 agg(AggFunc::Sum, vec![col(2, "x")], "s"),
             ]
         };
-        let plan: PlanRef = Arc::new(
-            HashAggregateExec::try_new(AggregateMode::Single, vec![], aggs(), empty()).unwrap(),
-        );
+        let plan: PlanRef =
+            Arc::new(HashAggregateExec::try_new(AggregateMode::Single, vec![], aggs(), empty()).unwrap());
         let out = run_on(&plan, 0, &ctx()).unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].num_rows(), 1);
         assert_eq!(
-            out[0]
-                .column(0)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .value(0),
+            out[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0),
             0
         );
         assert!(out[0].column(1).is_null(0));
 
-        let partial: PlanRef = Arc::new(
-            HashAggregateExec::try_new(AggregateMode::Partial, vec![], aggs(), empty()).unwrap(),
-        );
+        let partial: PlanRef =
+            Arc::new(HashAggregateExec::try_new(AggregateMode::Partial, vec![], aggs(), empty()).unwrap());
         let partial_out = run_on(&partial, 0, &ctx()).unwrap();
         assert_eq!(partial_out.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
         // Final over zero input rows still gives one row.
         let final_agg: PlanRef = Arc::new(
-            HashAggregateExec::try_new(
-                AggregateMode::Final,
-                vec![],
-                aggs(),
-                scan(vec![], partial.schema()),
-            )
-            .unwrap(),
+            HashAggregateExec::try_new(AggregateMode::Final, vec![], aggs(), scan(vec![], partial.schema())).unwrap(),
         );
         let out = run_on(&final_agg, 0, &ctx()).unwrap();
         assert_eq!(out.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
         assert_eq!(
-            out[0]
-                .column(0)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .value(0),
+            out[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0),
             0
         );
 
         let keyed: PlanRef = Arc::new(
-            HashAggregateExec::try_new(
-                AggregateMode::Single,
-                vec![(col(0, "k"), "k".into())],
-                aggs(),
-                empty(),
-            )
-            .unwrap(),
+            HashAggregateExec::try_new(AggregateMode::Single, vec![(col(0, "k"), "k".into())], aggs(), empty())
+                .unwrap(),
         );
         assert_eq!(
             run_on(&keyed, 0, &ctx())
@@ -940,11 +848,7 @@ mod tests {
 
     #[test]
     fn sums_and_averages_decimals_exactly() {
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "d",
-            DataType::Decimal128(10, 2),
-            true,
-        )]));
+        let schema = Arc::new(Schema::new(vec![Field::new("d", DataType::Decimal128(10, 2), true)]));
         let d = Decimal128Array::from(vec![Some(150), Some(225), None, Some(1)])
             .with_precision_and_scale(10, 2)
             .unwrap();
@@ -962,11 +866,7 @@ mod tests {
             .unwrap(),
         );
         let out = run_on(&plan, 0, &ctx()).unwrap();
-        let s = out[0]
-            .column(0)
-            .as_any()
-            .downcast_ref::<Decimal128Array>()
-            .unwrap();
+        let s = out[0].column(0).as_any().downcast_ref::<Decimal128Array>().unwrap();
         assert_eq!(s.value(0), 376);
         assert_eq!(s.data_type(), &DataType::Decimal128(38, 2));
         let a = out[0]
@@ -986,22 +886,13 @@ mod tests {
         let batch = |g: Vec<&str>, v: Vec<Option<i64>>| {
             RecordBatch::try_new(
                 Arc::clone(&schema),
-                vec![
-                    Arc::new(StringArray::from(g)),
-                    Arc::new(Int64Array::from(v)),
-                ],
+                vec![Arc::new(StringArray::from(g)), Arc::new(Int64Array::from(v))],
             )
             .unwrap()
         };
         let input = vec![
-            batch(
-                vec!["a", "a", "b", "a"],
-                vec![Some(1), Some(1), Some(2), Some(3)],
-            ),
-            batch(
-                vec!["b", "a", "b", "b"],
-                vec![Some(2), Some(3), None, Some(4)],
-            ),
+            batch(vec!["a", "a", "b", "a"], vec![Some(1), Some(1), Some(2), Some(3)]),
+            batch(vec!["b", "a", "b", "b"], vec![Some(2), Some(3), None, Some(4)]),
         ];
         let aggs = vec![
             AggregateExpr::try_new(AggFunc::Count, vec![col(1, "v")], &schema, "cd")
@@ -1022,19 +913,14 @@ mod tests {
             .unwrap(),
         );
         let out = run(plan);
-        assert_eq!(
-            lines(&out)[3..5],
-            ["| a | 2  | 4  | 8 |", "| b | 2  | 6  | 8 |"]
-        );
-        let partial =
-            HashAggregateExec::try_new(AggregateMode::Partial, vec![], aggs, scan(vec![], schema));
+        assert_eq!(lines(&out)[3..5], ["| a | 2  | 4  | 8 |", "| b | 2  | 6  | 8 |"]);
+        let partial = HashAggregateExec::try_new(AggregateMode::Partial, vec![], aggs, scan(vec![], schema));
         assert!(partial.is_err());
     }
 
     #[test]
     fn filter_skips_false_and_null_rows() {
-        let filtered =
-            |func, args, name: &str| agg(func, args, name).with_filter(Some(col(3, "f")));
+        let filtered = |func, args, name: &str| agg(func, args, name).with_filter(Some(col(3, "f")));
         let out = run(single(
             vec![(col(0, "k"), "k".into())],
             vec![
@@ -1058,11 +944,8 @@ mod tests {
     #[test]
     fn integer_sum_overflow_is_an_error() {
         let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
-        let batch = RecordBatch::try_new(
-            Arc::clone(&schema),
-            vec![Arc::new(Int64Array::from(vec![i64::MAX, 1]))],
-        )
-        .unwrap();
+        let batch =
+            RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int64Array::from(vec![i64::MAX, 1]))]).unwrap();
         let sum = AggregateExpr::try_new(AggFunc::Sum, vec![col(0, "x")], &schema, "s").unwrap();
         let plan: PlanRef = Arc::new(
             HashAggregateExec::try_new(
@@ -1088,15 +971,8 @@ mod tests {
             )],
         );
         let out = run_on(&plan, 0, &ctx_with(3, 1 << 30)).unwrap();
-        assert_eq!(
-            out.iter().map(|b| b.num_rows()).collect::<Vec<_>>(),
-            vec![3, 1]
-        );
-        let sums = out[0]
-            .column(1)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap();
+        assert_eq!(out.iter().map(|b| b.num_rows()).collect::<Vec<_>>(), vec![3, 1]);
+        let sums = out[0].column(1).as_any().downcast_ref::<Int64Array>().unwrap();
         assert_eq!(sums.values().to_vec(), vec![4, 4, 4]);
     }
 

@@ -129,9 +129,7 @@ impl HashJoinExec {
         if let Some(f) = &filter {
             let t = f.data_type(&pair_schema)?;
             if t != DataType::Boolean {
-                return Err(Error::internal(format!(
-                    "hash join filter has type {t}, not BOOLEAN"
-                )));
+                return Err(Error::internal(format!("hash join filter has type {t}, not BOOLEAN")));
             }
         }
         if mode == JoinMode::CollectLeft
@@ -231,12 +229,7 @@ impl ExecutionPlan for HashJoinExec {
             .iter()
             .map(|(l, r)| format!("({}, {})", expr_label(l), expr_label(r)))
             .collect();
-        let mut s = format!(
-            "{}, mode={}, on=[{}]",
-            self.spec.join_type,
-            self.mode,
-            on.join(", ")
-        );
+        let mut s = format!("{}, mode={}, on=[{}]", self.spec.join_type, self.mode, on.join(", "));
         if let Some(f) = &self.spec.filter {
             s.push_str(&format!(", filter={}", expr_label(f)));
         }
@@ -251,13 +244,10 @@ impl ExecutionPlan for HashJoinExec {
         vec![&self.left, &self.right]
     }
 
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [left, right]: [PlanRef; 2] = children.try_into().map_err(|c: Vec<PlanRef>| {
-            Error::internal(format!("HashJoin takes 2 children, got {}", c.len()))
-        })?;
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let [left, right]: [PlanRef; 2] = children
+            .try_into()
+            .map_err(|c: Vec<PlanRef>| Error::internal(format!("HashJoin takes 2 children, got {}", c.len())))?;
         Ok(Arc::new(HashJoinExec::try_new(
             left,
             right,
@@ -270,10 +260,7 @@ impl ExecutionPlan for HashJoinExec {
 
     fn output_partitions(&self) -> Option<usize> {
         match self.mode {
-            JoinMode::Partitioned => self
-                .right
-                .output_partitions()
-                .or(self.left.output_partitions()),
+            JoinMode::Partitioned => self.right.output_partitions().or(self.left.output_partitions()),
             JoinMode::CollectLeft => self.right.output_partitions(),
         }
     }
@@ -281,9 +268,7 @@ impl ExecutionPlan for HashJoinExec {
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
         let source = match self.mode {
             JoinMode::Partitioned => TableSource::Own(Arc::clone(&self.left)),
-            JoinMode::CollectLeft => {
-                TableSource::Shared(Arc::clone(&self.left), Arc::clone(&self.shared))
-            }
+            JoinMode::CollectLeft => TableSource::Shared(Arc::clone(&self.left), Arc::clone(&self.shared)),
         };
         let probe = self.right.execute(partition, ctx)?;
         Ok(Box::new(HashJoinStream {
@@ -336,9 +321,7 @@ fn key_validity(keys: &[ArrayRef]) -> Option<NullBuffer> {
 impl JoinTable {
     /// Reads the whole left partition and indexes it.
     fn build(left: &PlanRef, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Self> {
-        let mut reservation = ctx
-            .memory()
-            .reservation(format!("HashJoin[{partition}] build side"));
+        let mut reservation = ctx.memory().reservation(format!("HashJoin[{partition}] build side"));
         let mut batches = Vec::new();
         for batch in left.execute(partition, ctx)? {
             let batch = batch?;
@@ -415,19 +398,14 @@ enum TableSource {
 }
 
 impl TableSource {
-    fn acquire(
-        self,
-        partition: usize,
-        ctx: &TaskContext,
-        spec: &JoinSpec,
-    ) -> Result<Arc<JoinTable>> {
+    fn acquire(self, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Arc<JoinTable>> {
         match self {
             TableSource::Own(left) => Ok(Arc::new(JoinTable::build(&left, partition, ctx, spec)?)),
             TableSource::Shared(left, slot) => {
                 // Holding the lock while building makes the other partitions wait and reuse.
-                let mut guard = slot.lock().map_err(|_| {
-                    Error::internal("hash join build lock poisoned by a panicking task")
-                })?;
+                let mut guard = slot
+                    .lock()
+                    .map_err(|_| Error::internal("hash join build lock poisoned by a panicking task"))?;
                 if let Some(table) = guard.as_ref() {
                     return Ok(Arc::clone(table));
                 }
@@ -685,10 +663,7 @@ impl HashJoinStream {
         for c in current.batch.columns() {
             columns.push(take(c.as_ref(), &idx, None)?);
         }
-        Ok(Some(RecordBatch::try_new(
-            Arc::clone(&self.spec.schema),
-            columns,
-        )?))
+        Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?))
     }
 
     /// After the probe side: up to `batch_size` build rows from row `from` on that matched
@@ -719,20 +694,13 @@ impl HashJoinStream {
                 columns.push(new_null_array(f.data_type(), idx.len()));
             }
         }
-        Ok(Some(RecordBatch::try_new(
-            Arc::clone(&self.spec.schema),
-            columns,
-        )?))
+        Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?))
     }
 }
 
 /// Collects up to `limit` candidate (build row, probe row) pairs with equal key hashes,
 /// resuming where the previous call stopped.
-fn collect_candidates(
-    table: &JoinTable,
-    probe: &mut ProbeBatch,
-    limit: usize,
-) -> (Vec<u32>, Vec<u32>) {
+fn collect_candidates(table: &JoinTable, probe: &mut ProbeBatch, limit: usize) -> (Vec<u32>, Vec<u32>) {
     let mut build_idx = Vec::with_capacity(limit);
     let mut probe_idx = Vec::with_capacity(limit);
     let rows = probe.batch.num_rows();
@@ -859,11 +827,7 @@ mod tests {
                 Arc::new(Int64Array::from(vec![Some(2), None, Some(4)])),
                 Arc::new(StringArray::from(vec!["y", "x", "q"])),
                 Arc::new(Int64Array::from(vec![200, 300, 400])),
-                Arc::new(BooleanArray::from(vec![
-                    Some(false),
-                    Some(true),
-                    Some(true),
-                ])),
+                Arc::new(BooleanArray::from(vec![Some(false), Some(true), Some(true)])),
             ],
         )
         .unwrap();
@@ -877,10 +841,7 @@ mod tests {
     fn on_k_k2() -> Vec<(PhysExprRef, PhysExprRef)> {
         vec![
             (PhysicalExpr::column(0, "lk"), PhysicalExpr::column(0, "rk")),
-            (
-                PhysicalExpr::column(1, "lk2"),
-                PhysicalExpr::column(1, "rk2"),
-            ),
+            (PhysicalExpr::column(1, "lk2"), PhysicalExpr::column(1, "rk2")),
         ]
     }
 
@@ -920,15 +881,11 @@ mod tests {
     ) -> (Vec<String>, SchemaRef) {
         let left = TestScan::new(left_schema(), vec![left_batches()]);
         let right = TestScan::new(right_schema(), vec![right_batches()]);
-        let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(left, right, on, filter, join_type, JoinMode::Partitioned)
-                .unwrap(),
-        );
+        let plan: PlanRef =
+            Arc::new(HashJoinExec::try_new(left, right, on, filter, join_type, JoinMode::Partitioned).unwrap());
         let ctx = task_ctx();
         let out = collect(&plan, 0, &ctx);
-        assert!(out
-            .iter()
-            .all(|b| b.num_rows() > 0 && b.schema() == plan.schema()));
+        assert!(out.iter().all(|b| b.num_rows() > 0 && b.schema() == plan.schema()));
         drop(plan);
         assert_eq!(ctx.memory().used(), 0);
         (
@@ -1025,11 +982,7 @@ mod tests {
         let (rows, _) = join(on_k(), ok_filter(), JoinType::Inner);
         assert_eq!(
             rows,
-            strs(&[
-                "1|x|10|1|x|100|true",
-                "1|x|11|1|x|100|true",
-                "1|w|50|1|x|100|true"
-            ])
+            strs(&["1|x|10|1|x|100|true", "1|x|11|1|x|100|true", "1|w|50|1|x|100|true"])
         );
 
         let (rows, _) = join(on_k(), ok_filter(), JoinType::Left);
@@ -1076,16 +1029,12 @@ mod tests {
     #[test]
     fn splits_large_candidate_sets_into_batches() {
         let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
-        let mk = |v: Vec<i64>| {
-            RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int64Array::from(v))]).unwrap()
-        };
+        let mk = |v: Vec<i64>| RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int64Array::from(v))]).unwrap();
         let left = TestScan::new(Arc::clone(&schema), vec![vec![mk(vec![7, 7, 7, 7, 7, 8])]]);
         let right = TestScan::new(Arc::clone(&schema), vec![vec![mk(vec![7, 9, 7, 7])]]);
         let on = vec![(PhysicalExpr::column(0, "k"), PhysicalExpr::column(0, "k"))];
-        let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(left, right, on, None, JoinType::Full, JoinMode::Partitioned)
-                .unwrap(),
-        );
+        let plan: PlanRef =
+            Arc::new(HashJoinExec::try_new(left, right, on, None, JoinType::Full, JoinMode::Partitioned).unwrap());
         let out = collect(&plan, 0, &task_ctx_with(2, 1 << 30));
         assert!(
             out.iter().all(|b| b.num_rows() <= 2),
@@ -1103,21 +1052,9 @@ mod tests {
         let left = TestScan::broadcast(left_schema(), left_batches());
         let builds = Arc::clone(&left.executions);
         let rb = right_batches();
-        let right = TestScan::new(
-            right_schema(),
-            vec![vec![rb[0].clone()], vec![rb[1].clone()], vec![]],
-        );
-        let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(
-                left,
-                right,
-                on_k(),
-                None,
-                JoinType::Right,
-                JoinMode::CollectLeft,
-            )
-            .unwrap(),
-        );
+        let right = TestScan::new(right_schema(), vec![vec![rb[0].clone()], vec![rb[1].clone()], vec![]]);
+        let plan: PlanRef =
+            Arc::new(HashJoinExec::try_new(left, right, on_k(), None, JoinType::Right, JoinMode::CollectLeft).unwrap());
         assert_eq!(plan.output_partitions(), Some(3));
         let ctx = task_ctx();
         let parts: Vec<Vec<RecordBatch>> = std::thread::scope(|s| {
@@ -1142,26 +1079,10 @@ mod tests {
     fn rejects_bad_plans_and_reports_memory_exhaustion() {
         let left = || TestScan::broadcast(left_schema(), left_batches()) as PlanRef;
         let right = || TestScan::new(right_schema(), vec![right_batches()]) as PlanRef;
-        for jt in [
-            JoinType::Left,
-            JoinType::Full,
-            JoinType::LeftSemi,
-            JoinType::LeftAnti,
-        ] {
-            assert!(HashJoinExec::try_new(
-                left(),
-                right(),
-                on_k(),
-                None,
-                jt,
-                JoinMode::CollectLeft
-            )
-            .is_err());
+        for jt in [JoinType::Left, JoinType::Full, JoinType::LeftSemi, JoinType::LeftAnti] {
+            assert!(HashJoinExec::try_new(left(), right(), on_k(), None, jt, JoinMode::CollectLeft).is_err());
         }
-        let mismatched = vec![(
-            PhysicalExpr::column(0, "lk"),
-            PhysicalExpr::column(1, "rk2"),
-        )];
+        let mismatched = vec![(PhysicalExpr::column(0, "lk"), PhysicalExpr::column(1, "rk2"))];
         assert!(HashJoinExec::try_new(
             left(),
             right(),
@@ -1180,10 +1101,7 @@ mod tests {
             JoinMode::Partitioned,
         )
         .unwrap();
-        assert_eq!(
-            plan.details(),
-            "Inner, mode=Partitioned, on=[(lk, rk)], filter=ok"
-        );
+        assert_eq!(plan.details(), "Inner, mode=Partitioned, on=[(lk, rk)], filter=ok");
         let err = plan
             .execute(0, &task_ctx_with(8192, 100))
             .unwrap()
@@ -1209,32 +1127,15 @@ mod tests {
         let left = TestScan::new(left_schema(), vec![vec![]]);
         let right = TestScan::new(right_schema(), vec![right_batches()]);
         let pulled = Arc::clone(&right.pulled);
-        let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(
-                left,
-                right,
-                on_k(),
-                None,
-                JoinType::Inner,
-                JoinMode::Partitioned,
-            )
-            .unwrap(),
-        );
+        let plan: PlanRef =
+            Arc::new(HashJoinExec::try_new(left, right, on_k(), None, JoinType::Inner, JoinMode::Partitioned).unwrap());
         assert!(collect(&plan, 0, &task_ctx()).is_empty());
         assert_eq!(pulled.load(std::sync::atomic::Ordering::SeqCst), 0);
 
         let left = TestScan::new(left_schema(), vec![vec![]]);
         let right = TestScan::new(right_schema(), vec![right_batches()]);
         let plan: PlanRef = Arc::new(
-            HashJoinExec::try_new(
-                left,
-                right,
-                on_k(),
-                None,
-                JoinType::RightAnti,
-                JoinMode::Partitioned,
-            )
-            .unwrap(),
+            HashJoinExec::try_new(left, right, on_k(), None, JoinType::RightAnti, JoinMode::Partitioned).unwrap(),
         );
         assert_eq!(rows(&collect(&plan, 0, &task_ctx())).len(), 5);
     }

@@ -56,13 +56,10 @@ impl ExecutionPlan for LimitExec {
         vec![&self.input]
     }
 
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [input]: [PlanRef; 1] = children.try_into().map_err(|c: Vec<PlanRef>| {
-            Error::internal(format!("Limit takes 1 child, got {}", c.len()))
-        })?;
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let [input]: [PlanRef; 1] = children
+            .try_into()
+            .map_err(|c: Vec<PlanRef>| Error::internal(format!("Limit takes 1 child, got {}", c.len())))?;
         Ok(Arc::new(LimitExec::new(input, self.skip, self.fetch)))
     }
 
@@ -230,10 +227,7 @@ pub(crate) mod testing {
         fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
             vec![]
         }
-        fn with_new_children(
-            self: Arc<Self>,
-            _: Vec<Arc<dyn ExecutionPlan>>,
-        ) -> Result<Arc<dyn ExecutionPlan>> {
+        fn with_new_children(self: Arc<Self>, _: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
             Ok(self)
         }
         fn output_partitions(&self) -> Option<usize> {
@@ -249,11 +243,7 @@ pub(crate) mod testing {
         }
         fn execute_runs(&self, partition: usize, _ctx: &TaskContext) -> Result<Vec<BatchStream>> {
             self.executions.fetch_add(1, Ordering::SeqCst);
-            Ok(self
-                .runs_of(partition)
-                .into_iter()
-                .map(|r| self.stream(r))
-                .collect())
+            Ok(self.runs_of(partition).into_iter().map(|r| self.stream(r)).collect())
         }
         fn as_any(&self) -> &dyn Any {
             self
@@ -302,11 +292,7 @@ mod tests {
     use super::*;
 
     fn batch(schema: &SchemaRef, values: std::ops::Range<i64>) -> RecordBatch {
-        RecordBatch::try_new(
-            Arc::clone(schema),
-            vec![Arc::new(Int64Array::from_iter_values(values))],
-        )
-        .unwrap()
+        RecordBatch::try_new(Arc::clone(schema), vec![Arc::new(Int64Array::from_iter_values(values))]).unwrap()
     }
 
     fn values(batches: &[RecordBatch]) -> Vec<i64> {

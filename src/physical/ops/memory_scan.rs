@@ -73,17 +73,8 @@ impl ExecutionPlan for MemoryScanExec {
     }
 
     fn details(&self) -> String {
-        let names: Vec<&str> = self
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
-        format!(
-            "partitions={}, columns=[{}]",
-            self.partitions.len(),
-            names.join(", ")
-        )
+        let names: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        format!("partitions={}, columns=[{}]", self.partitions.len(), names.join(", "))
     }
 
     fn schema(&self) -> SchemaRef {
@@ -94,10 +85,7 @@ impl ExecutionPlan for MemoryScanExec {
         Vec::new()
     }
 
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<PlanRef> {
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<PlanRef> {
         if children.is_empty() {
             Ok(self)
         } else {

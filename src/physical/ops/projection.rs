@@ -52,7 +52,11 @@ impl ExecutionPlan for ProjectionExec {
         vec![&self.input]
     }
     fn with_new_children(self: Arc<Self>, mut children: Vec<PlanRef>) -> Result<PlanRef> {
-        Ok(Arc::new(ProjectionExec::new(children.remove(0), self.exprs.clone(), Arc::clone(&self.schema))))
+        Ok(Arc::new(ProjectionExec::new(
+            children.remove(0),
+            self.exprs.clone(),
+            Arc::clone(&self.schema),
+        )))
     }
     fn output_partitions(&self) -> Option<usize> {
         self.input.output_partitions()

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, UInt32Array};
 use arrow::compute::{
-    concat, concat_batches, interleave_record_batch, lexsort_to_indices, take_record_batch,
-    SortColumn, SortOptions,
+    concat, concat_batches, interleave_record_batch, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
 };
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -60,11 +59,7 @@ impl fmt::Display for PhysSortExpr {
             "{} {} {}",
             expr_label(&self.expr),
             if self.descending { "DESC" } else { "ASC" },
-            if self.nulls_first {
-                "NULLS FIRST"
-            } else {
-                "NULLS LAST"
-            }
+            if self.nulls_first { "NULLS FIRST" } else { "NULLS LAST" }
         )
     }
 }
@@ -89,12 +84,7 @@ pub(crate) fn sort_fields(exprs: &[PhysSortExpr], schema: &Schema) -> Result<Vec
     }
     exprs
         .iter()
-        .map(|e| {
-            Ok(SortField::new_with_options(
-                e.expr.data_type(schema)?,
-                e.options(),
-            ))
-        })
+        .map(|e| Ok(SortField::new_with_options(e.expr.data_type(schema)?, e.options())))
         .collect()
 }
 
@@ -104,11 +94,7 @@ pub(crate) fn sort_keys(exprs: &[PhysSortExpr], batch: &RecordBatch) -> Result<V
 }
 
 /// Sorts `batch` by `exprs`, keeping the first `limit` rows when given.
-pub(crate) fn sort_batch(
-    batch: &RecordBatch,
-    exprs: &[PhysSortExpr],
-    limit: Option<usize>,
-) -> Result<RecordBatch> {
+pub(crate) fn sort_batch(batch: &RecordBatch, exprs: &[PhysSortExpr], limit: Option<usize>) -> Result<RecordBatch> {
     let keys = sort_keys(exprs, batch)?;
     let indices = lexsort_to_indices(&sort_columns(exprs, keys), limit)?;
     Ok(take_record_batch(batch, &indices)?)
@@ -177,18 +163,11 @@ impl ExecutionPlan for SortExec {
         vec![&self.input]
     }
 
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [input]: [PlanRef; 1] = children.try_into().map_err(|c: Vec<PlanRef>| {
-            Error::internal(format!("Sort takes 1 child, got {}", c.len()))
-        })?;
-        Ok(Arc::new(SortExec::try_new(
-            input,
-            self.exprs.to_vec(),
-            self.fetch,
-        )?))
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let [input]: [PlanRef; 1] = children
+            .try_into()
+            .map_err(|c: Vec<PlanRef>| Error::internal(format!("Sort takes 1 child, got {}", c.len())))?;
+        Ok(Arc::new(SortExec::try_new(input, self.exprs.to_vec(), self.fetch)?))
     }
 
     fn output_partitions(&self) -> Option<usize> {
@@ -301,8 +280,7 @@ impl SortStream {
             let mut keys = Vec::with_capacity(self.exprs.len());
             let mut key_bytes = 0;
             for k in 0..self.exprs.len() {
-                let column: Vec<&dyn Array> =
-                    per_batch.iter().map(|keys| keys[k].as_ref()).collect();
+                let column: Vec<&dyn Array> = per_batch.iter().map(|keys| keys[k].as_ref()).collect();
                 let key = concat(&column)?;
                 key_bytes += key.get_array_memory_size();
                 keys.push(key);
@@ -362,8 +340,7 @@ impl SortStream {
     fn compact(&mut self, kept: &[RecordBatch], fetch: usize) -> Result<RecordBatch> {
         let all = concat_batches(&self.schema, kept)?;
         let sorted = sort_batch(&all, &self.exprs, Some(fetch))?;
-        self.reservation
-            .try_resize(sorted.get_array_memory_size())?;
+        self.reservation.try_resize(sorted.get_array_memory_size())?;
         Ok(sorted)
     }
 
@@ -470,32 +447,16 @@ mod tests {
     fn sorts_by_several_keys_in_both_directions() {
         // a ASC NULLS LAST, s DESC NULLS FIRST
         let plan: PlanRef = Arc::new(
-            SortExec::try_new(
-                source(),
-                vec![key(0, "a", false, false), key(1, "s", true, true)],
-                None,
-            )
-            .unwrap(),
+            SortExec::try_new(source(), vec![key(0, "a", false, false), key(1, "s", true, true)], None).unwrap(),
         );
-        assert_eq!(
-            ids(&collect(&plan, 0, &task_ctx())),
-            vec![2, 4, 5, 3, 0, 6, 7, 1]
-        );
+        assert_eq!(ids(&collect(&plan, 0, &task_ctx())), vec![2, 4, 5, 3, 0, 6, 7, 1]);
         assert_eq!(plan.details(), "[a ASC NULLS LAST, s DESC NULLS FIRST]");
 
         // a DESC NULLS FIRST, s ASC NULLS LAST
         let plan: PlanRef = Arc::new(
-            SortExec::try_new(
-                source(),
-                vec![key(0, "a", true, true), key(1, "s", false, false)],
-                None,
-            )
-            .unwrap(),
+            SortExec::try_new(source(), vec![key(0, "a", true, true), key(1, "s", false, false)], None).unwrap(),
         );
-        assert_eq!(
-            ids(&collect(&plan, 0, &task_ctx())),
-            vec![1, 7, 6, 0, 3, 5, 4, 2]
-        );
+        assert_eq!(ids(&collect(&plan, 0, &task_ctx())), vec![1, 7, 6, 0, 3, 5, 4, 2]);
     }
 
     #[test]
@@ -509,18 +470,10 @@ mod tests {
             .unwrap(),
         );
         let out = collect(&plan, 0, &task_ctx_with(3, 1 << 30));
-        assert_eq!(
-            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
-            vec![3, 3, 2]
-        );
+        assert_eq!(out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![3, 3, 2]);
         assert_eq!(ids(&out), vec![1, 6, 0, 5, 4, 2, 3, 7]);
         let s = concat_batches(&schema(), &out).unwrap();
-        let s = s
-            .column(1)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone();
+        let s = s.column(1).as_any().downcast_ref::<StringArray>().unwrap().clone();
         assert_eq!(
             s.iter().collect::<Vec<_>>(),
             vec![
@@ -553,13 +506,9 @@ mod tests {
             .collect();
         let scan = TestScan::new(schema, vec![batches]);
         let ctx = task_ctx_with(4, 1 << 30);
-        let plan: PlanRef =
-            Arc::new(SortExec::try_new(scan, vec![key(0, "a", true, false)], Some(7)).unwrap());
+        let plan: PlanRef = Arc::new(SortExec::try_new(scan, vec![key(0, "a", true, false)], Some(7)).unwrap());
         let out = collect(&plan, 0, &ctx);
-        assert_eq!(
-            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
-            vec![4, 3]
-        );
+        assert_eq!(out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![4, 3]);
         let a: Vec<i64> = out
             .iter()
             .flat_map(|b| {
@@ -578,8 +527,7 @@ mod tests {
 
     #[test]
     fn reports_memory_exhaustion_and_handles_empty_input() {
-        let plan: PlanRef =
-            Arc::new(SortExec::try_new(source(), vec![key(0, "a", false, false)], None).unwrap());
+        let plan: PlanRef = Arc::new(SortExec::try_new(source(), vec![key(0, "a", false, false)], None).unwrap());
         let err = plan
             .execute(0, &task_ctx_with(8192, 64))
             .unwrap()
@@ -588,8 +536,7 @@ mod tests {
         assert!(matches!(err, Error::ResourcesExhausted(_)), "{err}");
 
         let empty = TestScan::new(schema(), vec![vec![]]);
-        let plan: PlanRef =
-            Arc::new(SortExec::try_new(empty, vec![key(0, "a", false, false)], None).unwrap());
+        let plan: PlanRef = Arc::new(SortExec::try_new(empty, vec![key(0, "a", false, false)], None).unwrap());
         assert!(collect(&plan, 0, &task_ctx()).is_empty());
         assert!(SortExec::try_new(source(), vec![], None).is_err());
     }

@@ -72,15 +72,9 @@ impl ExecutionPlan for SortPreservingMergeExec {
         vec![&self.input]
     }
 
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         let [input]: [PlanRef; 1] = children.try_into().map_err(|c: Vec<PlanRef>| {
-            Error::internal(format!(
-                "SortPreservingMerge takes 1 child, got {}",
-                c.len()
-            ))
+            Error::internal(format!("SortPreservingMerge takes 1 child, got {}", c.len()))
         })?;
         Ok(Arc::new(SortPreservingMergeExec::try_new(
             input,
@@ -191,11 +185,8 @@ impl MergeStream {
             if batch.num_rows() == 0 {
                 continue;
             }
-            let rows = self
-                .converter
-                .convert_columns(&sort_keys(&self.exprs, &batch)?)?;
-            self.reservation
-                .try_grow(batch.get_array_memory_size() + rows.size())?;
+            let rows = self.converter.convert_columns(&sort_keys(&self.exprs, &batch)?)?;
+            self.reservation.try_grow(batch.get_array_memory_size() + rows.size())?;
             self.slots.push(batch);
             return Ok(Some(Cursor {
                 rows,
@@ -315,10 +306,7 @@ mod tests {
         let tags = vec![tag; k.len()];
         RecordBatch::try_new(
             schema(),
-            vec![
-                Arc::new(Int64Array::from(k)),
-                Arc::new(StringArray::from(tags)),
-            ],
+            vec![Arc::new(Int64Array::from(k)), Arc::new(StringArray::from(tags))],
         )
         .unwrap()
     }
@@ -327,18 +315,8 @@ mod tests {
         batches
             .iter()
             .flat_map(|b| {
-                let k = b
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .unwrap()
-                    .clone();
-                let t = b
-                    .column(1)
-                    .as_any()
-                    .downcast_ref::<StringArray>()
-                    .unwrap()
-                    .clone();
+                let k = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().clone();
+                let t = b.column(1).as_any().downcast_ref::<StringArray>().unwrap().clone();
                 (0..b.num_rows()).map(move |i| (k.iter().nth(i).flatten(), t.value(i).to_string()))
             })
             .collect()
@@ -369,14 +347,10 @@ mod tests {
 
     #[test]
     fn merges_three_runs_in_order_with_ties_by_run() {
-        let plan: PlanRef =
-            Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
+        let plan: PlanRef = Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
         let ctx = task_ctx_with(4, 1 << 30);
         let out = collect(&plan, 0, &ctx);
-        assert_eq!(
-            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
-            vec![4, 4, 4]
-        );
+        assert_eq!(out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![4, 4, 4]);
         assert_eq!(
             rows(&out),
             vec![
@@ -403,13 +377,9 @@ mod tests {
     fn stops_after_fetch_without_reading_the_rest() {
         let scan = source();
         let pulled = Arc::clone(&scan.pulled);
-        let plan: PlanRef =
-            Arc::new(SortPreservingMergeExec::try_new(scan, key(), Some(5)).unwrap());
+        let plan: PlanRef = Arc::new(SortPreservingMergeExec::try_new(scan, key(), Some(5)).unwrap());
         let out = collect(&plan, 0, &task_ctx_with(3, 1 << 30));
-        assert_eq!(
-            out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
-            vec![3, 2]
-        );
+        assert_eq!(out.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![3, 2]);
         assert_eq!(
             rows(&out),
             vec![
@@ -428,8 +398,7 @@ mod tests {
 
     #[test]
     fn only_partition_zero_exists() {
-        let plan: PlanRef =
-            Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
+        let plan: PlanRef = Arc::new(SortPreservingMergeExec::try_new(source(), key(), None).unwrap());
         assert!(plan.execute(1, &task_ctx_with(4, 1 << 30)).is_err());
     }
 }
