@@ -48,7 +48,7 @@ pub fn expand(location: &str) -> Result<Vec<FileMeta>> {
         glob::glob(location).map_err(|e| Error::InvalidInput(format!("invalid glob pattern \"{location}\": {e}")))?;
     let mut files = Vec::new();
     for entry in paths {
-        let path = entry.map_err(|e| Error::io(e.path().display().to_string(), e.into_error()))?;
+        let path = entry.map_err(|e| Error::io(e.path().display().to_string(), e.into()))?;
         let meta = std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
         if meta.is_file() {
             files.push(FileMeta {

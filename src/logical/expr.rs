@@ -326,6 +326,7 @@ impl Expr {
     }
 }
 
+#[allow(clippy::boxed_local)] // the boxes are the tree's own children, moved in and out
 fn map_box<F>(b: Box<Expr>, f: &mut F) -> datafusion_common::Result<Transformed<Box<Expr>>>
 where
     F: FnMut(Expr) -> datafusion_common::Result<Transformed<Expr>>,

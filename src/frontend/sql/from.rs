@@ -310,12 +310,11 @@ impl Binder<'_> {
     }
 }
 
+/// Equi-join key pairs (left expression, right expression) and the residual condition.
+pub type JoinCondition = (Vec<(Expr, Expr)>, Option<Expr>);
+
 /// Splits a join condition into equi-join key pairs (left expr, right expr) and the rest.
-pub fn split_join_condition(
-    condition: Option<Expr>,
-    left: &PlanSchema,
-    right: &PlanSchema,
-) -> Result<(Vec<(Expr, Expr)>, Option<Expr>)> {
+pub fn split_join_condition(condition: Option<Expr>, left: &PlanSchema, right: &PlanSchema) -> Result<JoinCondition> {
     let mut on = Vec::new();
     let mut rest = Vec::new();
     for term in condition.map(Expr::split_conjunction).unwrap_or_default() {
