@@ -18,7 +18,9 @@ pub fn is_glob(location: &str) -> bool {
 }
 
 fn not_found(location: &str) -> Error {
-    Error::InvalidInput(format!("No files found that match the pattern \"{location}\""))
+    Error::InvalidInput(format!(
+        "No files found that match the pattern \"{location}\""
+    ))
 }
 
 /// The files `location` names, sorted by path. A missing file or a glob that matches
@@ -48,8 +50,12 @@ pub fn expand(location: &str) -> Result<Vec<FileMeta>> {
         .map_err(|e| Error::InvalidInput(format!("invalid glob pattern \"{location}\": {e}")))?;
     let mut files = Vec::new();
     for entry in paths {
-        let path = entry.map_err(|e| Error::io(e.path().display().to_string(), e.into_error()))?;
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let path = entry.map_err(|e| {
+            let p = e.path().display().to_string();
+            Error::io(p, e.into())
+        })?;
+        let meta =
+            std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
         if meta.is_file() {
             files.push(FileMeta {
                 display_name: path.display().to_string(),
@@ -67,12 +73,17 @@ pub fn expand(location: &str) -> Result<Vec<FileMeta>> {
 
 /// True when the file name ends in `.gz` (gzip-compressed CSV or JSON).
 pub fn is_gzip(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 /// The format the extension names (after stripping `.gz`), or `None` when unknown.
 pub fn format_from_extension(path: &Path) -> Option<FileFormat> {
-    let inner = if is_gzip(path) { Path::new(path.file_stem()?) } else { path };
+    let inner = if is_gzip(path) {
+        Path::new(path.file_stem()?)
+    } else {
+        path
+    };
     let ext = inner.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "csv" | "tsv" | "txt" | "tbl" => Some(FileFormat::Csv),
@@ -88,11 +99,26 @@ mod tests {
 
     #[test]
     fn formats_from_extensions() {
-        assert_eq!(format_from_extension(Path::new("a/b.CSV")), Some(FileFormat::Csv));
-        assert_eq!(format_from_extension(Path::new("a.tbl")), Some(FileFormat::Csv));
-        assert_eq!(format_from_extension(Path::new("a.csv.gz")), Some(FileFormat::Csv));
-        assert_eq!(format_from_extension(Path::new("a.jsonl.gz")), Some(FileFormat::Json));
-        assert_eq!(format_from_extension(Path::new("a.pq")), Some(FileFormat::Parquet));
+        assert_eq!(
+            format_from_extension(Path::new("a/b.CSV")),
+            Some(FileFormat::Csv)
+        );
+        assert_eq!(
+            format_from_extension(Path::new("a.tbl")),
+            Some(FileFormat::Csv)
+        );
+        assert_eq!(
+            format_from_extension(Path::new("a.csv.gz")),
+            Some(FileFormat::Csv)
+        );
+        assert_eq!(
+            format_from_extension(Path::new("a.jsonl.gz")),
+            Some(FileFormat::Json)
+        );
+        assert_eq!(
+            format_from_extension(Path::new("a.pq")),
+            Some(FileFormat::Parquet)
+        );
         assert_eq!(format_from_extension(Path::new("a.dat")), None);
         assert!(is_gzip(Path::new("x.csv.gz")));
     }
@@ -105,13 +131,19 @@ mod tests {
         }
         let pattern = format!("{}/*.csv", dir.path().display());
         let files = expand(&pattern).unwrap();
-        let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_str().unwrap()).collect();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_str().unwrap())
+            .collect();
         assert_eq!(names, ["a.csv", "b.csv"]);
         assert_eq!(files[0].size, 4);
 
         let none = format!("{}/*.parquet", dir.path().display());
         let err = expand(&none).unwrap_err().to_string();
-        assert!(err.contains("No files found that match the pattern") && err.contains(&none), "{err}");
+        assert!(
+            err.contains("No files found that match the pattern") && err.contains(&none),
+            "{err}"
+        );
         let missing = format!("{}/nope.csv", dir.path().display());
         let err = expand(&missing).unwrap_err().to_string();
         assert!(err.contains(&missing), "{err}");

@@ -11,7 +11,9 @@ use arrow::compute::cast;
 use arrow::compute::kernels::cmp::{gt, gt_eq, lt, lt_eq};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
 
 use crate::error::{Error, Result};
@@ -51,7 +53,11 @@ fn normalize_schema(schema: &Schema) -> Schema {
 
 fn column_mismatch(a: &Schema, b: &Schema) -> Option<String> {
     if a.fields().len() != b.fields().len() {
-        return Some(format!("{} columns instead of {}", b.fields().len(), a.fields().len()));
+        return Some(format!(
+            "{} columns instead of {}",
+            b.fields().len(),
+            a.fields().len()
+        ));
     }
     a.fields().iter().zip(b.fields()).find_map(|(x, y)| {
         (x.name() != y.name() || x.data_type() != y.data_type()).then(|| {
@@ -75,7 +81,10 @@ impl ParquetFiles {
         for file in files {
             let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
             let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
-                Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name))
+                Error::InvalidInput(format!(
+                    "{}: not a readable Parquet file: {e}",
+                    file.display_name
+                ))
             })?;
             let normalized = normalize_schema(meta.schema());
             match &schema {
@@ -104,11 +113,18 @@ impl ParquetFiles {
     }
 
     /// Which row groups of a file may hold rows satisfying all `predicates`.
-    fn row_groups_to_read(&self, meta: &ArrowReaderMetadata, schema: &Schema, predicates: &[ColumnPredicate]) -> Vec<bool> {
+    fn row_groups_to_read(
+        &self,
+        meta: &ArrowReaderMetadata,
+        schema: &Schema,
+        predicates: &[ColumnPredicate],
+    ) -> Vec<bool> {
         let groups = meta.metadata().row_groups();
         let mut keep = vec![true; groups.len()];
         for pred in predicates {
-            let Some(field) = schema.fields().get(pred.column) else { continue };
+            let Some(field) = schema.fields().get(pred.column) else {
+                continue;
+            };
             // A predicate whose statistics cannot be read or compared prunes nothing.
             if let Some(mask) = prune_mask(meta, field.name(), pred) {
                 for (k, i) in keep.iter_mut().zip(0..) {
@@ -180,7 +196,10 @@ impl ParquetFiles {
             .map(|p| sorted.binary_search(p).unwrap_or(0))
             .collect();
         let out_schema = Arc::new(Schema::new(
-            projection.iter().map(|&i| schema.field(i).clone()).collect::<Vec<_>>(),
+            projection
+                .iter()
+                .map(|&i| schema.field(i).clone())
+                .collect::<Vec<_>>(),
         ));
         let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
         let mask = ProjectionMask::roots(meta.parquet_schema(), sorted.iter().copied());
@@ -205,15 +224,24 @@ impl ParquetFiles {
                 })
                 .collect::<Result<Vec<ArrayRef>>>()?;
             let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            Ok(RecordBatch::try_new_with_options(out_schema.clone(), columns, &options)?)
+            Ok(RecordBatch::try_new_with_options(
+                out_schema.clone(),
+                columns,
+                &options,
+            )?)
         })))
     }
 }
 
 /// Per row group: may the predicate hold? (null = unknown = keep). `None` when the
 /// statistics cannot be read or compared with the constant.
-fn prune_mask(meta: &ArrowReaderMetadata, column: &str, pred: &ColumnPredicate) -> Option<BooleanArray> {
-    let converter = StatisticsConverter::try_new(column, meta.schema(), meta.parquet_schema()).ok()?;
+fn prune_mask(
+    meta: &ArrowReaderMetadata,
+    column: &str,
+    pred: &ColumnPredicate,
+) -> Option<BooleanArray> {
+    let converter =
+        StatisticsConverter::try_new(column, meta.schema(), meta.parquet_schema()).ok()?;
     let groups = meta.metadata().row_groups();
     let mins = converter.row_group_mins(groups.iter()).ok()?;
     let maxes = converter.row_group_maxes(groups.iter()).ok()?;
