@@ -135,9 +135,12 @@ pub fn detect_delimiter(sample: &[u8], quote: u8, escape: Option<u8>) -> u8 {
         } else {
             &records[..]
         };
-        let Some(first) = complete.first() else { continue };
+        let Some(first) = complete.first() else {
+            continue;
+        };
         let n = first.fields.len();
-        if n > 1 && complete.iter().all(|r| r.fields.len() == n) && best.is_none_or(|(m, _)| n > m) {
+        if n > 1 && complete.iter().all(|r| r.fields.len() == n) && best.is_none_or(|(m, _)| n > m)
+        {
             best = Some((n, delimiter));
         }
     }
@@ -150,7 +153,22 @@ pub fn is_null(value: &str, null_string: Option<&str>) -> bool {
 }
 
 /// Infers column types from `records`.
-pub fn infer_types(records: &[RawRecord], ncols: usize, null_string: Option<&str>) -> Vec<DataType> {
+pub fn infer_types(
+    records: &[RawRecord],
+    ncols: usize,
+    null_string: Option<&str>,
+) -> Vec<DataType> {
+    candidates(records, ncols, null_string)
+        .iter()
+        .map(TypeCandidates::data_type)
+        .collect()
+}
+
+fn candidates(
+    records: &[RawRecord],
+    ncols: usize,
+    null_string: Option<&str>,
+) -> Vec<TypeCandidates> {
     let mut cands = vec![TypeCandidates::default(); ncols];
     for rec in records {
         for (c, v) in cands.iter_mut().zip(&rec.fields) {
@@ -159,31 +177,35 @@ pub fn infer_types(records: &[RawRecord], ncols: usize, null_string: Option<&str
             }
         }
     }
-    cands.iter().map(TypeCandidates::data_type).collect()
+    cands
 }
 
-/// Whether the first record is a header, given the types of the records below it: yes when
-/// one of its fields does not fit its column's type; when every column is VARCHAR, yes when
-/// its fields are non-empty, distinct and not numbers/dates.
-pub fn detect_header(first: &RawRecord, below: &[DataType], null_string: Option<&str>) -> bool {
+/// Whether the first record is a header, given the records below it: yes when one of its
+/// fields would turn a typed column into VARCHAR; when every column below is VARCHAR, yes
+/// when its fields are all non-empty and not numbers or dates (DuckDB's rule).
+pub fn detect_header(first: &RawRecord, below: &[RawRecord], null_string: Option<&str>) -> bool {
+    let cands = candidates(below, first.fields.len(), null_string);
     let mut all_varchar = true;
-    for (v, dt) in first.fields.iter().zip(below) {
-        if *dt == DataType::Utf8 {
+    for (v, c) in first.fields.iter().zip(&cands) {
+        if c.data_type() == DataType::Utf8 {
             continue;
         }
         all_varchar = false;
-        if !is_null(v, null_string) && !fits(v, dt) {
+        let mut with_first = *c;
+        if !is_null(v, null_string) {
+            with_first.add(v);
+        }
+        if with_first.data_type() == DataType::Utf8 {
             return true;
         }
     }
     if !all_varchar {
         return false;
     }
-    let mut seen = std::collections::HashSet::new();
     first.fields.iter().all(|v| {
         let mut c = TypeCandidates::default();
         c.add(v);
-        !is_null(v, null_string) && c.data_type() == DataType::Utf8 && seen.insert(v.as_str())
+        !is_null(v, null_string) && c.data_type() == DataType::Utf8
     })
 }
 
@@ -193,7 +215,11 @@ pub fn header_names(fields: &[String]) -> Vec<String> {
     let mut used = std::collections::HashSet::new();
     let mut names = Vec::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
-        let base = if f.is_empty() { format!("column{i}") } else { f.clone() };
+        let base = if f.is_empty() {
+            format!("column{i}")
+        } else {
+            f.clone()
+        };
         let mut name = base.clone();
         let mut k = 1;
         while !used.insert(name.clone()) {
@@ -220,8 +246,24 @@ mod tests {
     #[test]
     fn infers_types() {
         let records = vec![
-            rec(&["1", "1.5", "true", "2024-01-02", "2024-01-02 10:00:00", "x", ""]),
-            rec(&["-7", "2", "FALSE", "2024-12-31", "2024-01-02T10:00:00.123", "1", ""]),
+            rec(&[
+                "1",
+                "1.5",
+                "true",
+                "2024-01-02",
+                "2024-01-02 10:00:00",
+                "x",
+                "",
+            ]),
+            rec(&[
+                "-7",
+                "2",
+                "FALSE",
+                "2024-12-31",
+                "2024-01-02T10:00:00.123",
+                "1",
+                "",
+            ]),
         ];
         let types = infer_types(&records, 7, None);
         assert_eq!(
@@ -259,26 +301,26 @@ mod tests {
 
     #[test]
     fn detects_headers() {
-        assert!(detect_header(
-            &rec(&["id", "name"]),
-            &[DataType::Int64, DataType::Utf8],
-            None
-        ));
-        assert!(!detect_header(
-            &rec(&["1", "bob"]),
-            &[DataType::Int64, DataType::Utf8],
-            None
-        ));
+        let below = [rec(&["3", "ann"]), rec(&["4", "cid"])];
+        assert!(detect_header(&rec(&["id", "name"]), &below, None));
+        assert!(!detect_header(&rec(&["1", "bob"]), &below, None));
+        assert!(!detect_header(&rec(&["1.5", "bob"]), &below, None));
         assert!(detect_header(
             &rec(&["name", "city"]),
-            &[DataType::Utf8, DataType::Utf8],
+            &[rec(&["a", "b"])],
             None
         ));
         assert!(!detect_header(
-            &rec(&["bob", "bob"]),
-            &[DataType::Utf8, DataType::Utf8],
+            &rec(&["bob", ""]),
+            &[rec(&["a", "b"])],
             None
         ));
+        assert!(!detect_header(
+            &rec(&["bob", "7"]),
+            &[rec(&["a", "b"])],
+            None
+        ));
+        assert!(detect_header(&rec(&["x", "y"]), &[], None));
         assert_eq!(
             header_names(&["a".into(), "a".into(), "".into(), "a".into()]),
             ["a", "a_1", "column2", "a_2"]

@@ -19,6 +19,9 @@ use crate::physical::plan::BatchStream;
 /// How many leading bytes are examined to tell an array file from NDJSON.
 const PEEK_BYTES: u64 = 1 << 16;
 
+/// How many leading bytes of an NDJSON file are scanned for the order of keys.
+const KEY_SAMPLE_BYTES: u64 = 1 << 20;
+
 /// The JSON files of a source and their shape.
 #[derive(Debug)]
 pub struct JsonFiles {
@@ -81,40 +84,103 @@ fn read_array(file: &FileMeta, one_per_line: bool) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Replaces types the engine has no use for: all-null columns become `Utf8`.
-fn normalize(schema: Schema) -> Schema {
-    Schema::new(
-        schema
-            .fields()
+/// The keys of the top-level objects in `bytes`, in order of first appearance (keys with
+/// escapes are skipped; their columns go last).
+fn key_order(bytes: &[u8]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    escaped |= bytes[j] == b'\\';
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                let next = bytes[(j + 1).min(bytes.len())..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace());
+                if depth == 1 && !escaped && next == Some(&b':') {
+                    if let Ok(k) = std::str::from_utf8(&bytes[start..j.min(bytes.len())]) {
+                        if !keys.iter().any(|x| x == k) {
+                            keys.push(k.to_string());
+                        }
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    keys
+}
+
+/// Orders the columns as the keys first appear (Arrow's inference sorts them) and makes
+/// all-null columns `Utf8`.
+fn normalize(schema: Schema, order: &[String]) -> Schema {
+    let mut fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Null => Field::new(f.name(), DataType::Utf8, true),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    fields.sort_by_key(|f| {
+        order
             .iter()
-            .map(|f| match f.data_type() {
-                DataType::Null => Field::new(f.name(), DataType::Utf8, true),
-                _ => f.as_ref().clone(),
-            })
-            .collect::<Vec<_>>(),
-    )
+            .position(|k| k == f.name())
+            .unwrap_or(usize::MAX)
+    });
+    Schema::new(fields)
 }
 
 impl JsonFiles {
     /// Classifies the files and infers the schema from up to `sample_rows` objects of the
     /// first file.
     pub fn open(files: &[FileMeta], sample_rows: usize) -> Result<(SchemaRef, JsonFiles)> {
-        let is_array = files.iter().map(starts_with_array).collect::<Result<Vec<_>>>()?;
-        let first = files.first().ok_or_else(|| Error::internal("no JSON files"))?;
+        let is_array = files
+            .iter()
+            .map(starts_with_array)
+            .collect::<Result<Vec<_>>>()?;
+        let first = files
+            .first()
+            .ok_or_else(|| Error::internal("no JSON files"))?;
+        let sample = if is_array[0] {
+            read_array(first, true)?
+        } else {
+            let mut head = Vec::new();
+            open_file(first)?
+                .take(KEY_SAMPLE_BYTES)
+                .read_to_end(&mut head)
+                .map_err(|e| Error::io(&first.display_name, e))?;
+            head
+        };
+        let order = key_order(&sample);
         let reader: Box<dyn BufRead> = if is_array[0] {
-            Box::new(Cursor::new(read_array(first, true)?))
+            Box::new(Cursor::new(sample))
         } else {
             open_file(first)?
         };
-        let (schema, _) = infer_json_schema(reader, Some(sample_rows.max(1)))
-            .map_err(|e| Error::InvalidInput(format!("{}: cannot infer a JSON schema: {e}", first.display_name)))?;
+        let (schema, _) = infer_json_schema(reader, Some(sample_rows.max(1))).map_err(|e| {
+            Error::InvalidInput(format!(
+                "{}: cannot infer a JSON schema: {e}",
+                first.display_name
+            ))
+        })?;
         if schema.fields().is_empty() {
             return Err(Error::InvalidInput(format!(
                 "{}: no JSON objects found",
                 first.display_name
             )));
         }
-        Ok((Arc::new(normalize(schema)), JsonFiles { is_array }))
+        Ok((Arc::new(normalize(schema, &order)), JsonFiles { is_array }))
     }
 
     /// Reads one partition, the `projection` columns in that order.
@@ -127,7 +193,10 @@ impl JsonFiles {
         batch_size: usize,
     ) -> Result<BatchStream> {
         let out_schema = Arc::new(Schema::new(
-            projection.iter().map(|&i| schema.field(i).clone()).collect::<Vec<_>>(),
+            projection
+                .iter()
+                .map(|&i| schema.field(i).clone())
+                .collect::<Vec<_>>(),
         ));
         // With no columns wanted, decode the first one to count rows.
         let decode_schema = if projection.is_empty() {
@@ -135,7 +204,11 @@ impl JsonFiles {
         } else {
             out_schema.clone()
         };
-        let is_array = self.is_array.get(partition.file_index).copied().unwrap_or(false);
+        let is_array = self
+            .is_array
+            .get(partition.file_index)
+            .copied()
+            .unwrap_or(false);
         let ctx = Arc::new(JsonContext {
             file: file.clone(),
             kind: partition.kind.clone(),
@@ -286,6 +359,12 @@ impl Iterator for JsonStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_in_order_of_appearance() {
+        let text = b"{\"b\": {\"z\": 1}, \"a\": \"x:\"}\n{\"c\": [\"q\"], \"a\": 2}";
+        assert_eq!(key_order(text), ["b", "a", "c"]);
+    }
 
     #[test]
     fn unwraps_arrays_in_place() {
