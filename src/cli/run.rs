@@ -24,10 +24,13 @@ pub const EXIT_CANCELLED: i32 = 130;
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
     let args = Args::parse_env();
-    match run(&args) {
+    let code = match run(&args) {
         Ok(()) => 0,
         Err(failure) => failure.exit_code(),
-    }
+    };
+    // Standard input spooled for `FROM '-'` is not needed past this process.
+    crate::io::stdin::remove_spooled_stdin();
+    code
 }
 
 /// A run that failed, already reported to the user.

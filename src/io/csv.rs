@@ -14,9 +14,7 @@ use regex::Regex;
 
 use crate::error::{Error, Result};
 use crate::io::csv_records::{read_records, Dialect, RecordScanner};
-use crate::io::csv_sniff::{
-    detect_delimiter, detect_header, header_names, infer_types, is_null, sql_type_name,
-};
+use crate::io::csv_sniff::{detect_delimiter, detect_header, header_names, infer_types, is_null, sql_type_name};
 use crate::io::input::{lines_before, open_file, open_partition};
 use crate::io::source::{CsvOptions, FileMeta, PartitionKind};
 use crate::physical::plan::BatchStream;
@@ -63,20 +61,11 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
         quote: opts.quote,
         escape,
     };
-    let records = read_records(
-        open_file(first)?,
-        dialect,
-        opts.sample_rows.saturating_add(1),
-    )
-    .map_err(io_err)?;
+    let records = read_records(open_file(first)?, dialect, opts.sample_rows.saturating_add(1)).map_err(io_err)?;
     let null = opts.null_string.as_deref();
     let Some(first_rec) = records.first() else {
         // An empty file: one VARCHAR column, no rows.
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "column0",
-            DataType::Utf8,
-            true,
-        )]));
+        let schema = Arc::new(Schema::new(vec![Field::new("column0", DataType::Utf8, true)]));
         let layout = CsvLayout {
             decode_schema: schema.clone(),
             dialect,
@@ -139,10 +128,7 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
 
 fn null_regex(null_string: Option<&str>) -> Result<Option<Regex>> {
     null_string
-        .map(|s| {
-            Regex::new(&format!("^(|{})$", regex::escape(s)))
-                .map_err(|e| Error::internal(e.to_string()))
-        })
+        .map(|s| Regex::new(&format!("^(|{})$", regex::escape(s))).map_err(|e| Error::internal(e.to_string())))
         .transpose()
 }
 
@@ -156,8 +142,7 @@ pub fn scan(
     batch_size: usize,
 ) -> Result<BatchStream> {
     let input = open_partition(file, kind)?;
-    let header =
-        layout.header && !matches!(kind, PartitionKind::ByteRange { start, .. } if *start > 0);
+    let header = layout.header && !matches!(kind, PartitionKind::ByteRange { start, .. } if *start > 0);
     let mut format = Format::default()
         .with_header(header)
         .with_delimiter(layout.dialect.delimiter)
@@ -247,9 +232,7 @@ fn parse_site(message: &str) -> Option<ErrorSite> {
         .get_or_init(|| Regex::new(r"(?:for column|parsing column) (\d+) at line (\d+)").ok())
         .as_ref()?;
     let count = COUNT
-        .get_or_init(|| {
-            Regex::new(r"incorrect number of fields for line (\d+), expected \d+ got (.+)$").ok()
-        })
+        .get_or_init(|| Regex::new(r"incorrect number of fields for line (\d+), expected \d+ got (.+)$").ok())
         .as_ref()?;
     let utf8 = UTF8
         .get_or_init(|| Regex::new(r"invalid UTF-8 data for line (\d+) and field (\d+)").ok())
@@ -335,11 +318,7 @@ impl ErrorContext {
             ErrorSite::FieldCount { found, .. } => {
                 let expected = schema.fields().len();
                 let got = fields.len();
-                let column = if got < expected {
-                    got + 1
-                } else {
-                    expected + 1
-                };
+                let column = if got < expected { got + 1 } else { expected + 1 };
                 let what = if self.header && record == 0 {
                     "the header has"
                 } else {

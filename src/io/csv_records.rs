@@ -160,11 +160,7 @@ impl<R: BufRead> RecordScanner<R> {
 }
 
 /// Reads up to `limit` records from `reader`.
-pub fn read_records<R: BufRead>(
-    reader: R,
-    dialect: Dialect,
-    limit: usize,
-) -> std::io::Result<Vec<RawRecord>> {
+pub fn read_records<R: BufRead>(reader: R, dialect: Dialect, limit: usize) -> std::io::Result<Vec<RawRecord>> {
     let mut scanner = RecordScanner::new(reader, dialect);
     let mut out = Vec::new();
     while out.len() < limit {

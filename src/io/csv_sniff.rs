@@ -139,8 +139,7 @@ pub fn detect_delimiter(sample: &[u8], quote: u8, escape: Option<u8>) -> u8 {
             continue;
         };
         let n = first.fields.len();
-        if n > 1 && complete.iter().all(|r| r.fields.len() == n) && best.is_none_or(|(m, _)| n > m)
-        {
+        if n > 1 && complete.iter().all(|r| r.fields.len() == n) && best.is_none_or(|(m, _)| n > m) {
             best = Some((n, delimiter));
         }
     }
@@ -153,22 +152,14 @@ pub fn is_null(value: &str, null_string: Option<&str>) -> bool {
 }
 
 /// Infers column types from `records`.
-pub fn infer_types(
-    records: &[RawRecord],
-    ncols: usize,
-    null_string: Option<&str>,
-) -> Vec<DataType> {
+pub fn infer_types(records: &[RawRecord], ncols: usize, null_string: Option<&str>) -> Vec<DataType> {
     candidates(records, ncols, null_string)
         .iter()
         .map(TypeCandidates::data_type)
         .collect()
 }
 
-fn candidates(
-    records: &[RawRecord],
-    ncols: usize,
-    null_string: Option<&str>,
-) -> Vec<TypeCandidates> {
+fn candidates(records: &[RawRecord], ncols: usize, null_string: Option<&str>) -> Vec<TypeCandidates> {
     let mut cands = vec![TypeCandidates::default(); ncols];
     for rec in records {
         for (c, v) in cands.iter_mut().zip(&rec.fields) {
@@ -215,11 +206,7 @@ pub fn header_names(fields: &[String]) -> Vec<String> {
     let mut used = std::collections::HashSet::new();
     let mut names = Vec::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
-        let base = if f.is_empty() {
-            format!("column{i}")
-        } else {
-            f.clone()
-        };
+        let base = if f.is_empty() { format!("column{i}") } else { f.clone() };
         let mut name = base.clone();
         let mut k = 1;
         while !used.insert(name.clone()) {
@@ -246,24 +233,8 @@ mod tests {
     #[test]
     fn infers_types() {
         let records = vec![
-            rec(&[
-                "1",
-                "1.5",
-                "true",
-                "2024-01-02",
-                "2024-01-02 10:00:00",
-                "x",
-                "",
-            ]),
-            rec(&[
-                "-7",
-                "2",
-                "FALSE",
-                "2024-12-31",
-                "2024-01-02T10:00:00.123",
-                "1",
-                "",
-            ]),
+            rec(&["1", "1.5", "true", "2024-01-02", "2024-01-02 10:00:00", "x", ""]),
+            rec(&["-7", "2", "FALSE", "2024-12-31", "2024-01-02T10:00:00.123", "1", ""]),
         ];
         let types = infer_types(&records, 7, None);
         assert_eq!(
@@ -305,21 +276,9 @@ mod tests {
         assert!(detect_header(&rec(&["id", "name"]), &below, None));
         assert!(!detect_header(&rec(&["1", "bob"]), &below, None));
         assert!(!detect_header(&rec(&["1.5", "bob"]), &below, None));
-        assert!(detect_header(
-            &rec(&["name", "city"]),
-            &[rec(&["a", "b"])],
-            None
-        ));
-        assert!(!detect_header(
-            &rec(&["bob", ""]),
-            &[rec(&["a", "b"])],
-            None
-        ));
-        assert!(!detect_header(
-            &rec(&["bob", "7"]),
-            &[rec(&["a", "b"])],
-            None
-        ));
+        assert!(detect_header(&rec(&["name", "city"]), &[rec(&["a", "b"])], None));
+        assert!(!detect_header(&rec(&["bob", ""]), &[rec(&["a", "b"])], None));
+        assert!(!detect_header(&rec(&["bob", "7"]), &[rec(&["a", "b"])], None));
         assert!(detect_header(&rec(&["x", "y"]), &[], None));
         assert_eq!(
             header_names(&["a".into(), "a".into(), "".into(), "a".into()]),

@@ -18,9 +18,7 @@ pub fn is_glob(location: &str) -> bool {
 }
 
 fn not_found(location: &str) -> Error {
-    Error::InvalidInput(format!(
-        "No files found that match the pattern \"{location}\""
-    ))
+    Error::InvalidInput(format!("No files found that match the pattern \"{location}\""))
 }
 
 /// The files `location` names, sorted by path. A missing file or a glob that matches
@@ -46,16 +44,15 @@ pub fn expand(location: &str) -> Result<Vec<FileMeta>> {
             size: meta.len(),
         }]);
     }
-    let paths = glob::glob(location)
-        .map_err(|e| Error::InvalidInput(format!("invalid glob pattern \"{location}\": {e}")))?;
+    let paths =
+        glob::glob(location).map_err(|e| Error::InvalidInput(format!("invalid glob pattern \"{location}\": {e}")))?;
     let mut files = Vec::new();
     for entry in paths {
         let path = entry.map_err(|e| {
             let p = e.path().display().to_string();
             Error::io(p, e.into())
         })?;
-        let meta =
-            std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let meta = std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
         if meta.is_file() {
             files.push(FileMeta {
                 display_name: path.display().to_string(),
@@ -73,8 +70,7 @@ pub fn expand(location: &str) -> Result<Vec<FileMeta>> {
 
 /// True when the file name ends in `.gz` (gzip-compressed CSV or JSON).
 pub fn is_gzip(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 /// The format the extension names (after stripping `.gz`), or `None` when unknown.
@@ -99,26 +95,11 @@ mod tests {
 
     #[test]
     fn formats_from_extensions() {
-        assert_eq!(
-            format_from_extension(Path::new("a/b.CSV")),
-            Some(FileFormat::Csv)
-        );
-        assert_eq!(
-            format_from_extension(Path::new("a.tbl")),
-            Some(FileFormat::Csv)
-        );
-        assert_eq!(
-            format_from_extension(Path::new("a.csv.gz")),
-            Some(FileFormat::Csv)
-        );
-        assert_eq!(
-            format_from_extension(Path::new("a.jsonl.gz")),
-            Some(FileFormat::Json)
-        );
-        assert_eq!(
-            format_from_extension(Path::new("a.pq")),
-            Some(FileFormat::Parquet)
-        );
+        assert_eq!(format_from_extension(Path::new("a/b.CSV")), Some(FileFormat::Csv));
+        assert_eq!(format_from_extension(Path::new("a.tbl")), Some(FileFormat::Csv));
+        assert_eq!(format_from_extension(Path::new("a.csv.gz")), Some(FileFormat::Csv));
+        assert_eq!(format_from_extension(Path::new("a.jsonl.gz")), Some(FileFormat::Json));
+        assert_eq!(format_from_extension(Path::new("a.pq")), Some(FileFormat::Parquet));
         assert_eq!(format_from_extension(Path::new("a.dat")), None);
         assert!(is_gzip(Path::new("x.csv.gz")));
     }

@@ -23,8 +23,7 @@ pub fn open_partition(file: &FileMeta, kind: &PartitionKind) -> Result<Partition
     let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
     match kind {
         PartitionKind::ByteRange { start, end } => {
-            let range =
-                RangeReader::new(f, *start, *end).map_err(|e| Error::io(&file.display_name, e))?;
+            let range = RangeReader::new(f, *start, *end).map_err(|e| Error::io(&file.display_name, e))?;
             let data_start = range.pos;
             Ok(PartitionInput {
                 reader: Box::new(range),
@@ -41,10 +40,7 @@ pub fn open_partition(file: &FileMeta, kind: &PartitionKind) -> Result<Partition
 /// The whole (decompressed) content of `file` as a reader.
 pub fn open_whole(f: File, file: &FileMeta) -> Box<dyn BufRead + Send> {
     if is_gzip(&file.path) {
-        Box::new(BufReader::with_capacity(
-            BUF_SIZE,
-            flate2::read::MultiGzDecoder::new(f),
-        ))
+        Box::new(BufReader::with_capacity(BUF_SIZE, flate2::read::MultiGzDecoder::new(f)))
     } else {
         Box::new(BufReader::with_capacity(BUF_SIZE, f))
     }
@@ -66,9 +62,7 @@ pub fn lines_before(file: &FileMeta, offset: u64) -> Result<u64> {
     let mut reader = BufReader::with_capacity(BUF_SIZE, f.take(offset));
     let mut count = 0u64;
     loop {
-        let buf = reader
-            .fill_buf()
-            .map_err(|e| Error::io(&file.display_name, e))?;
+        let buf = reader.fill_buf().map_err(|e| Error::io(&file.display_name, e))?;
         if buf.is_empty() {
             return Ok(count);
         }

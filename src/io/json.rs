@@ -132,12 +132,7 @@ fn normalize(schema: Schema, order: &[String]) -> Schema {
             _ => f.as_ref().clone(),
         })
         .collect();
-    fields.sort_by_key(|f| {
-        order
-            .iter()
-            .position(|k| k == f.name())
-            .unwrap_or(usize::MAX)
-    });
+    fields.sort_by_key(|f| order.iter().position(|k| k == f.name()).unwrap_or(usize::MAX));
     Schema::new(fields)
 }
 
@@ -145,13 +140,8 @@ impl JsonFiles {
     /// Classifies the files and infers the schema from up to `sample_rows` objects of the
     /// first file.
     pub fn open(files: &[FileMeta], sample_rows: usize) -> Result<(SchemaRef, JsonFiles)> {
-        let is_array = files
-            .iter()
-            .map(starts_with_array)
-            .collect::<Result<Vec<_>>>()?;
-        let first = files
-            .first()
-            .ok_or_else(|| Error::internal("no JSON files"))?;
+        let is_array = files.iter().map(starts_with_array).collect::<Result<Vec<_>>>()?;
+        let first = files.first().ok_or_else(|| Error::internal("no JSON files"))?;
         let sample = if is_array[0] {
             read_array(first, true)?
         } else {
@@ -168,12 +158,8 @@ impl JsonFiles {
         } else {
             open_file(first)?
         };
-        let (schema, _) = infer_json_schema(reader, Some(sample_rows.max(1))).map_err(|e| {
-            Error::InvalidInput(format!(
-                "{}: cannot infer a JSON schema: {e}",
-                first.display_name
-            ))
-        })?;
+        let (schema, _) = infer_json_schema(reader, Some(sample_rows.max(1)))
+            .map_err(|e| Error::InvalidInput(format!("{}: cannot infer a JSON schema: {e}", first.display_name)))?;
         if schema.fields().is_empty() {
             return Err(Error::InvalidInput(format!(
                 "{}: no JSON objects found",
@@ -193,10 +179,7 @@ impl JsonFiles {
         batch_size: usize,
     ) -> Result<BatchStream> {
         let out_schema = Arc::new(Schema::new(
-            projection
-                .iter()
-                .map(|&i| schema.field(i).clone())
-                .collect::<Vec<_>>(),
+            projection.iter().map(|&i| schema.field(i).clone()).collect::<Vec<_>>(),
         ));
         // With no columns wanted, decode the first one to count rows.
         let decode_schema = if projection.is_empty() {
@@ -204,11 +187,7 @@ impl JsonFiles {
         } else {
             out_schema.clone()
         };
-        let is_array = self
-            .is_array
-            .get(partition.file_index)
-            .copied()
-            .unwrap_or(false);
+        let is_array = self.is_array.get(partition.file_index).copied().unwrap_or(false);
         let ctx = Arc::new(JsonContext {
             file: file.clone(),
             kind: partition.kind.clone(),

@@ -11,8 +11,8 @@ pub mod source;
 pub mod stdin;
 
 pub use source::{
-    ColumnPredicate, CsvOptions, FileFormat, FileMeta, FilePartition, FileSource, PartitionKind,
-    PredicateOp, ReadOptions, SourceStatistics,
+    ColumnPredicate, CsvOptions, FileFormat, FileMeta, FilePartition, FileSource, PartitionKind, PredicateOp,
+    ReadOptions, SourceStatistics,
 };
 pub mod csv_records;
 pub mod csv_sniff;

@@ -11,9 +11,7 @@ use arrow::compute::cast;
 use arrow::compute::kernels::cmp::{gt, gt_eq, lt, lt_eq};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
 use crate::error::{Error, Result};
@@ -31,11 +29,9 @@ pub struct ParquetFiles {
 /// `Utf8`, dictionaries their value type.
 pub fn normalize_type(dt: &DataType) -> DataType {
     match dt {
-        DataType::Utf8View
-        | DataType::LargeUtf8
-        | DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView => DataType::Utf8,
+        DataType::Utf8View | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            DataType::Utf8
+        }
         DataType::Dictionary(_, value) => normalize_type(value),
         other => other.clone(),
     }
@@ -53,11 +49,7 @@ fn normalize_schema(schema: &Schema) -> Schema {
 
 fn column_mismatch(a: &Schema, b: &Schema) -> Option<String> {
     if a.fields().len() != b.fields().len() {
-        return Some(format!(
-            "{} columns instead of {}",
-            b.fields().len(),
-            a.fields().len()
-        ));
+        return Some(format!("{} columns instead of {}", b.fields().len(), a.fields().len()));
     }
     a.fields().iter().zip(b.fields()).find_map(|(x, y)| {
         (x.name() != y.name() || x.data_type() != y.data_type()).then(|| {
@@ -80,12 +72,8 @@ impl ParquetFiles {
         let mut schema: Option<Schema> = None;
         for file in files {
             let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
-            let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
-                Error::InvalidInput(format!(
-                    "{}: not a readable Parquet file: {e}",
-                    file.display_name
-                ))
-            })?;
+            let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+                .map_err(|e| Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name)))?;
             let normalized = normalize_schema(meta.schema());
             match &schema {
                 None => schema = Some(normalized),
@@ -196,10 +184,7 @@ impl ParquetFiles {
             .map(|p| sorted.binary_search(p).unwrap_or(0))
             .collect();
         let out_schema = Arc::new(Schema::new(
-            projection
-                .iter()
-                .map(|&i| schema.field(i).clone())
-                .collect::<Vec<_>>(),
+            projection.iter().map(|&i| schema.field(i).clone()).collect::<Vec<_>>(),
         ));
         let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
         let mask = ProjectionMask::roots(meta.parquet_schema(), sorted.iter().copied());
@@ -235,13 +220,8 @@ impl ParquetFiles {
 
 /// Per row group: may the predicate hold? (null = unknown = keep). `None` when the
 /// statistics cannot be read or compared with the constant.
-fn prune_mask(
-    meta: &ArrowReaderMetadata,
-    column: &str,
-    pred: &ColumnPredicate,
-) -> Option<BooleanArray> {
-    let converter =
-        StatisticsConverter::try_new(column, meta.schema(), meta.parquet_schema()).ok()?;
+fn prune_mask(meta: &ArrowReaderMetadata, column: &str, pred: &ColumnPredicate) -> Option<BooleanArray> {
+    let converter = StatisticsConverter::try_new(column, meta.schema(), meta.parquet_schema()).ok()?;
     let groups = meta.metadata().row_groups();
     let mins = converter.row_group_mins(groups.iter()).ok()?;
     let maxes = converter.row_group_maxes(groups.iter()).ok()?;

@@ -171,11 +171,9 @@ impl FileSource {
     /// Errors name the location: a missing file, a glob matching nothing, an unreadable file.
     pub fn open(location: &str, options: &ReadOptions) -> Result<Arc<FileSource>> {
         let files = glob::expand(location)?;
-        let first = files.first().ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "No files found that match the pattern \"{location}\""
-            ))
-        })?;
+        let first = files
+            .first()
+            .ok_or_else(|| Error::InvalidInput(format!("No files found that match the pattern \"{location}\"")))?;
         let format = match options.format {
             Some(f) => f,
             None if glob::is_stdin(location) => FileFormat::Csv,
@@ -213,11 +211,7 @@ impl FileSource {
 
     /// Cuts the source into partitions of about `target_bytes` each, dropping Parquet row
     /// groups that `predicates` rule out (all predicates must hold: they are ANDed).
-    pub fn partitions(
-        &self,
-        target_bytes: u64,
-        predicates: &[ColumnPredicate],
-    ) -> Result<Vec<FilePartition>> {
+    pub fn partitions(&self, target_bytes: u64, predicates: &[ColumnPredicate]) -> Result<Vec<FilePartition>> {
         let mut out = Vec::new();
         for (file_index, file) in self.files.iter().enumerate() {
             let kinds = match &self.state {
@@ -227,16 +221,10 @@ impl FileSource {
                 FormatState::Json(js) if !js.is_array[file_index] && !glob::is_gzip(&file.path) => {
                     byte_ranges(file.size, target_bytes)
                 }
-                FormatState::Parquet(pq) => {
-                    pq.partitions(file_index, &self.schema, target_bytes, predicates)?
-                }
+                FormatState::Parquet(pq) => pq.partitions(file_index, &self.schema, target_bytes, predicates)?,
                 _ => vec![PartitionKind::Whole],
             };
-            out.extend(
-                kinds
-                    .into_iter()
-                    .map(|kind| FilePartition { file_index, kind }),
-            );
+            out.extend(kinds.into_iter().map(|kind| FilePartition { file_index, kind }));
         }
         Ok(out)
     }
@@ -250,12 +238,10 @@ impl FileSource {
         projection: Option<&[usize]>,
         batch_size: usize,
     ) -> Result<BatchStream> {
-        let file = self.files.get(partition.file_index).ok_or_else(|| {
-            Error::internal(format!(
-                "partition of file {} out of range",
-                partition.file_index
-            ))
-        })?;
+        let file = self
+            .files
+            .get(partition.file_index)
+            .ok_or_else(|| Error::internal(format!("partition of file {} out of range", partition.file_index)))?;
         let ncols = self.schema.fields().len();
         let projection: Vec<usize> = match projection {
             Some(p) => p.to_vec(),
@@ -268,13 +254,9 @@ impl FileSource {
         }
         let batch_size = batch_size.max(1);
         match &self.state {
-            FormatState::Csv(layout) => {
-                csv::scan(file, &partition.kind, layout, projection, batch_size)
-            }
+            FormatState::Csv(layout) => csv::scan(file, &partition.kind, layout, projection, batch_size),
             FormatState::Parquet(pq) => pq.scan(partition, &self.schema, &projection, batch_size),
-            FormatState::Json(js) => {
-                js.scan(file, partition, &self.schema, &projection, batch_size)
-            }
+            FormatState::Json(js) => js.scan(file, partition, &self.schema, &projection, batch_size),
         }
     }
 

@@ -24,10 +24,8 @@ fn spool() -> std::result::Result<Spooled, String> {
         .tempfile()
         .map_err(|e| format!("cannot create a temporary file for stdin: {e}"))?;
     let mut input = std::io::stdin().lock();
-    let size =
-        std::io::copy(&mut input, &mut file).map_err(|e| format!("cannot read stdin: {e}"))?;
-    file.flush()
-        .map_err(|e| format!("cannot spool stdin: {e}"))?;
+    let size = std::io::copy(&mut input, &mut file).map_err(|e| format!("cannot read stdin: {e}"))?;
+    file.flush().map_err(|e| format!("cannot spool stdin: {e}"))?;
     let path = file
         .into_temp_path()
         .keep()

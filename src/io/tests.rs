@@ -23,12 +23,7 @@ fn csv_opts(f: impl FnOnce(&mut CsvOptions)) -> ReadOptions {
 }
 
 /// Reads every partition (cut at `target` bytes) and concatenates the batches.
-fn read_all(
-    src: &FileSource,
-    target: u64,
-    projection: Option<&[usize]>,
-    batch_size: usize,
-) -> RecordBatch {
+fn read_all(src: &FileSource, target: u64, projection: Option<&[usize]>, batch_size: usize) -> RecordBatch {
     let parts = src.partitions(target, &[]).unwrap();
     let mut batches = Vec::new();
     for p in &parts {
@@ -60,10 +55,7 @@ fn scan_error(src: &FileSource, target: u64) -> Error {
 
 fn strings(batch: &RecordBatch, col: usize) -> Vec<Option<String>> {
     let a = arrow::compute::cast(batch.column(col), &DataType::Utf8).unwrap();
-    a.as_string::<i32>()
-        .iter()
-        .map(|s| s.map(str::to_string))
-        .collect()
+    a.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -136,11 +128,7 @@ fn semicolon_delimiter_detected() {
     let batch = read_all(&src, 1 << 20, None, 1024);
     assert_eq!(
         strings(&batch, 0),
-        [
-            Some("Lisbon".into()),
-            Some("Oslo".into()),
-            Some("Lyon".into())
-        ]
+        [Some("Lisbon".into()), Some("Oslo".into()), Some("Lyon".into())]
     );
     assert_eq!(batch.column(2).as_primitive::<Int64Type>().value(1), 709000);
 }
@@ -160,9 +148,7 @@ fn bad_value_names_file_line_column() {
             assert!(file.ends_with("bad.csv"));
             assert_eq!((line, column), (5, 3));
             assert!(
-                message.contains("\"x\"")
-                    && message.contains("BIGINT")
-                    && message.contains("score"),
+                message.contains("\"x\"") && message.contains("BIGINT") && message.contains("score"),
                 "{message}"
             );
             assert!(message.contains("first 3 rows"), "{message}");
@@ -207,16 +193,10 @@ fn error_line_is_absolute_in_later_ranges() {
     for target in [500, u64::MAX] {
         match scan_error(&src, target) {
             Error::Malformed {
-                line,
-                column,
-                message,
-                ..
+                line, column, message, ..
             } => {
                 assert_eq!((line, column), (800, 3), "{message}");
-                assert!(
-                    message.contains("oops") && message.contains("DOUBLE"),
-                    "{message}"
-                );
+                assert!(message.contains("oops") && message.contains("DOUBLE"), "{message}");
             }
             other => panic!("{other}"),
         }
@@ -237,11 +217,7 @@ fn wrong_field_count_names_line() {
 #[test]
 fn quoted_newlines_keep_files_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "m.csv",
-        "id,note\n1,\"two\nlines\"\n2,plain\n3,\"a,b\"\n",
-    );
+    let path = write(dir.path(), "m.csv", "id,note\n1,\"two\nlines\"\n2,plain\n3,\"a,b\"\n");
     let src = FileSource::open(&path, &ReadOptions::default()).unwrap();
     let parts = src.partitions(4, &[]).unwrap();
     assert_eq!(
@@ -254,11 +230,7 @@ fn quoted_newlines_keep_files_whole() {
     let batch = read_all(&src, 4, None, 2);
     assert_eq!(
         strings(&batch, 1),
-        [
-            Some("two\nlines".into()),
-            Some("plain".into()),
-            Some("a,b".into())
-        ]
+        [Some("two\nlines".into()), Some("plain".into()), Some("a,b".into())]
     );
 }
 
@@ -273,23 +245,12 @@ fn tbl_trailing_delimiter_without_header() {
     let src = FileSource::open(&path, &ReadOptions::default()).unwrap();
     assert_eq!(src.csv.header, Some(false));
     assert_eq!(src.csv.delimiter, Some(b'|'));
-    let names: Vec<_> = src
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names: Vec<_> = src.schema.fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(names, ["column0", "column1", "column2", "column3"]);
     let batch = read_all(&src, 20, None, 1024);
     assert_eq!(batch.num_columns(), 4);
-    assert_eq!(
-        strings(&batch, 1),
-        [Some("ALGERIA".into()), Some("ARGENTINA".into())]
-    );
-    assert_eq!(
-        batch.column(2).as_primitive::<Int64Type>().values(),
-        &[0, 1]
-    );
+    assert_eq!(strings(&batch, 1), [Some("ALGERIA".into()), Some("ARGENTINA".into())]);
+    assert_eq!(batch.column(2).as_primitive::<Int64Type>().values(), &[0, 1]);
 }
 
 #[test]
@@ -305,12 +266,7 @@ fn headers_types_and_nulls() {
     let p = write(dir.path(), "s.txt", "name,name,empty\nann,x,\nbob,y,\n");
     let src = FileSource::open(&p, &ReadOptions::default()).unwrap();
     assert_eq!(src.format, FileFormat::Csv);
-    let names: Vec<_> = src
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names: Vec<_> = src.schema.fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(names, ["name", "name_1", "empty"]);
     assert_eq!(src.schema.field(2).data_type(), &DataType::Utf8);
     // Types, empty fields and the null string.
@@ -320,12 +276,7 @@ fn headers_types_and_nulls() {
         "flag\tts\tn\tday\ntrue\t2024-01-02 03:04:05\t\t2024-02-29\nFALSE\t2024-01-02 03:04:05.5\tNA\t\n",
     );
     let src = FileSource::open(&p, &csv_opts(|c| c.null_string = Some("NA".into()))).unwrap();
-    let types: Vec<_> = src
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.data_type().clone())
-        .collect();
+    let types: Vec<_> = src.schema.fields().iter().map(|f| f.data_type().clone()).collect();
     assert_eq!(
         types,
         [
@@ -347,11 +298,7 @@ fn headers_types_and_nulls() {
     assert_eq!(batch.column(2).null_count(), 2);
     assert!(batch.column(3).is_null(1));
     // An explicit header = false on a file with a header line.
-    let src = FileSource::open(
-        &testdata("semicolon.csv"),
-        &csv_opts(|c| c.header = Some(false)),
-    )
-    .unwrap();
+    let src = FileSource::open(&testdata("semicolon.csv"), &csv_opts(|c| c.header = Some(false))).unwrap();
     assert_eq!(src.schema.field(2).data_type(), &DataType::Utf8);
     assert_eq!(read_all(&src, 1000, None, 10).num_rows(), 4);
 }
@@ -368,11 +315,7 @@ fn gzip_csv_and_json() {
     let dir = tempfile::tempdir().unwrap();
     gzip(&dir.path().join("a.csv.gz"), &numbered_csv(50, None));
     gzip(&dir.path().join("p.ndjson.gz"), "{\"a\": 1}\n{\"a\": 2}\n");
-    let src = FileSource::open(
-        &format!("{}/a.csv.gz", dir.path().display()),
-        &ReadOptions::default(),
-    )
-    .unwrap();
+    let src = FileSource::open(&format!("{}/a.csv.gz", dir.path().display()), &ReadOptions::default()).unwrap();
     assert_eq!(src.format, FileFormat::Csv);
     assert_eq!(src.partitions(10, &[]).unwrap().len(), 1);
     assert_eq!(read_all(&src, 10, None, 7).num_rows(), 50);
@@ -431,10 +374,7 @@ fn ndjson_people() {
     assert!(batch.column(2).is_null(3));
     let split = read_all(&src, 10, Some(&[3, 0]), 2);
     assert_eq!(split.schema().field(0).name(), "city");
-    assert_eq!(
-        split.column(1).as_primitive::<Int64Type>().values(),
-        &[1, 2, 3, 4, 5]
-    );
+    assert_eq!(split.column(1).as_primitive::<Int64Type>().values(), &[1, 2, 3, 4, 5]);
     let none = read_all(&src, 10, Some(&[]), 2);
     assert_eq!((none.num_columns(), none.num_rows()), (0, 5));
 }
@@ -451,21 +391,14 @@ fn json_array_file() {
     assert_eq!(src.schema.field(0).data_type(), &DataType::Float64);
     assert_eq!(src.partitions(1, &[]).unwrap().len(), 1);
     let batch = read_all(&src, 1, None, 10);
-    assert_eq!(
-        batch.column(0).as_primitive::<Float64Type>().values(),
-        &[1.0, 2.5]
-    );
+    assert_eq!(batch.column(0).as_primitive::<Float64Type>().values(), &[1.0, 2.5]);
     assert_eq!(strings(&batch, 1), [Some("a,]".into()), None]);
 }
 
 #[test]
 fn json_errors_name_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(
-        dir.path(),
-        "bad.ndjson",
-        "{\"a\": 1}\n{\"a\": 2}\n{\"a\": \"three\"}\n",
-    );
+    let p = write(dir.path(), "bad.ndjson", "{\"a\": 1}\n{\"a\": 2}\n{\"a\": \"three\"}\n");
     let src = FileSource::open(&p, &csv_opts(|c| c.sample_rows = 2)).unwrap();
     for target in [u64::MAX, 12] {
         match scan_error(&src, target) {
@@ -476,11 +409,7 @@ fn json_errors_name_lines() {
             other => panic!("{other}"),
         }
     }
-    let p = write(
-        dir.path(),
-        "syntax.json",
-        "{\"a\": 1}\n{\"a\": 2\n{\"a\": 3}\n",
-    );
+    let p = write(dir.path(), "syntax.json", "{\"a\": 1}\n{\"a\": 2\n{\"a\": 3}\n");
     let src = FileSource::open(&p, &csv_opts(|c| c.sample_rows = 1)).unwrap();
     match scan_error(&src, u64::MAX) {
         Error::Malformed { line, .. } => assert!(line == 2 || line == 3, "{line}"),
@@ -562,17 +491,11 @@ fn parquet_row_group_pruning() {
         [2]
     );
     assert_eq!(
-        groups(&[pred(
-            PredicateOp::Gt,
-            ScalarValue::Date32(Some(march + 100))
-        )]),
+        groups(&[pred(PredicateOp::Gt, ScalarValue::Date32(Some(march + 100)))]),
         Vec::<usize>::new()
     );
     // Unknown or incomparable statistics prune nothing.
-    assert_eq!(
-        groups(&[pred(PredicateOp::Eq, ScalarValue::Date32(None))]),
-        [0, 1, 2]
-    );
+    assert_eq!(groups(&[pred(PredicateOp::Eq, ScalarValue::Date32(None))]), [0, 1, 2]);
     let q = ColumnPredicate {
         column: 3,
         op: PredicateOp::Gt,
@@ -592,35 +515,19 @@ fn parquet_types_normalized_and_schema_mismatch() {
     use arrow::datatypes::Int32Type;
     let dir = tempfile::tempdir().unwrap();
     let view: Arc<dyn Array> = Arc::new(StringViewArray::from(vec!["a", "b"]));
-    let dict: Arc<dyn Array> = Arc::new(
-        vec!["x", "x"]
-            .into_iter()
-            .collect::<DictionaryArray<Int32Type>>(),
-    );
+    let dict: Arc<dyn Array> = Arc::new(vec!["x", "x"].into_iter().collect::<DictionaryArray<Int32Type>>());
     let batch = RecordBatch::try_from_iter([("v", view), ("d", dict)]).unwrap();
     write_parquet(&dir.path().join("a.parquet"), &batch, 10);
-    let other =
-        RecordBatch::try_from_iter([("v", Arc::new(Int64Array::from(vec![1])) as Arc<dyn Array>)])
-            .unwrap();
+    let other = RecordBatch::try_from_iter([("v", Arc::new(Int64Array::from(vec![1])) as Arc<dyn Array>)]).unwrap();
     write_parquet(&dir.path().join("b.parquet"), &other, 10);
-    let src = FileSource::open(
-        &format!("{}/a.parquet", dir.path().display()),
-        &ReadOptions::default(),
-    )
-    .unwrap();
+    let src = FileSource::open(&format!("{}/a.parquet", dir.path().display()), &ReadOptions::default()).unwrap();
     assert_eq!(src.schema.field(0).data_type(), &DataType::Utf8);
     assert_eq!(src.schema.field(1).data_type(), &DataType::Utf8);
     let out = read_all(&src, 1, None, 10);
     assert_eq!(out.column(0).data_type(), &DataType::Utf8);
     assert_eq!(strings(&out, 1), [Some("x".into()), Some("x".into())]);
-    let err = FileSource::open(
-        &format!("{}/*.parquet", dir.path().display()),
-        &ReadOptions::default(),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains("b.parquet") && err.contains("schema differs"),
-        "{err}"
-    );
+    let err = FileSource::open(&format!("{}/*.parquet", dir.path().display()), &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("b.parquet") && err.contains("schema differs"), "{err}");
 }
