@@ -523,6 +523,7 @@ impl IntGroupTable {
             hashes,
             ..
         } = self;
+        out.clear();
         out.reserve(key.len());
         for (row, (&hash, &v)) in hashes.iter().zip(key.values().iter()).enumerate() {
             if key.is_null(row) {
