@@ -391,3 +391,94 @@ impl GroupsAccumulator for NullMinMax {
         0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Date32Array, Float64Array, TimestampMillisecondArray};
+
+    use super::*;
+
+    fn run(input: ArrayRef, groups: &[usize], kind: Kind) -> ArrayRef {
+        let mut acc = create(input.data_type(), kind).unwrap();
+        let n = groups.iter().max().map_or(0, |g| g + 1);
+        // Two halves, the second merged from a partial state, to exercise both paths.
+        let half = input.len() / 2;
+        acc.update_batch(&[input.slice(0, half)], &groups[..half], None, n)
+            .unwrap();
+        let mut other = create(input.data_type(), kind).unwrap();
+        let rest = input.len() - half;
+        other
+            .update_batch(&[input.slice(half, rest)], &groups[half..], None, n)
+            .unwrap();
+        let state = other.state().unwrap();
+        acc.merge_batch(&state, &(0..n).collect::<Vec<_>>(), n).unwrap();
+        acc.evaluate().unwrap()
+    }
+
+    #[test]
+    fn min_max_of_many_types() {
+        let groups = [0, 1, 0, 1, 0, 1];
+        let ts: ArrayRef = Arc::new(
+            TimestampMillisecondArray::from(vec![Some(5), None, Some(1), None, Some(9), None]).with_timezone("UTC"),
+        );
+        let out = run(Arc::clone(&ts), &groups, Kind::Max);
+        assert_eq!(out.data_type(), ts.data_type());
+        let out = out.as_any().downcast_ref::<TimestampMillisecondArray>().unwrap();
+        assert_eq!((out.value(0), out.is_null(1)), (9, true));
+
+        let f: ArrayRef = Arc::new(Float64Array::from(vec![1.5, -2.0, -0.5, 7.0, 3.0, 2.0]));
+        let out = run(f, &groups, Kind::Min);
+        let out = out.as_any().downcast_ref::<Float64Array>().unwrap();
+        assert_eq!(out.values().to_vec(), vec![-0.5, -2.0]);
+
+        let d: ArrayRef = Arc::new(Date32Array::from(vec![10, 20, 30, 5, 1, 6]));
+        let out = run(d, &groups, Kind::Max);
+        assert_eq!(
+            out.as_any().downcast_ref::<Date32Array>().unwrap().values().to_vec(),
+            vec![30, 20]
+        );
+
+        let b: ArrayRef = Arc::new(BooleanArray::from(vec![
+            Some(true),
+            Some(false),
+            Some(true),
+            None,
+            Some(false),
+            Some(true),
+        ]));
+        let min = run(Arc::clone(&b), &groups, Kind::Min);
+        let max = run(b, &groups, Kind::Max);
+        let (min, max) = (
+            min.as_any().downcast_ref::<BooleanArray>().unwrap(),
+            max.as_any().downcast_ref::<BooleanArray>().unwrap(),
+        );
+        assert_eq!(
+            (min.value(0), min.value(1), max.value(0), max.value(1)),
+            (false, false, true, true)
+        );
+
+        let s: ArrayRef = Arc::new(StringViewArray::from(vec![
+            Some("pear"),
+            None,
+            Some("apple"),
+            None,
+            Some("zoo"),
+            None,
+        ]));
+        let out = run(Arc::clone(&s), &groups, Kind::Min);
+        let out = out.as_any().downcast_ref::<StringViewArray>().unwrap();
+        assert_eq!((out.value(0), out.is_null(1)), ("apple", true));
+        let out = run(s, &groups, Kind::Max);
+        assert_eq!(out.as_any().downcast_ref::<StringViewArray>().unwrap().value(0), "zoo");
+    }
+
+    #[test]
+    fn string_filter_skips_rows() {
+        let mut acc = create(&DataType::Utf8, Kind::Max).unwrap();
+        let s: ArrayRef = Arc::new(StringArray::from(vec!["b", "z", "c"]));
+        let filter = BooleanArray::from(vec![Some(true), None, Some(true)]);
+        acc.update_batch(&[s], &[0, 0, 0], Some(&filter), 1).unwrap();
+        let out = acc.evaluate().unwrap();
+        assert_eq!(out.as_any().downcast_ref::<StringArray>().unwrap().value(0), "c");
+    }
+}

@@ -211,7 +211,11 @@ impl Iterator for AggregateStream {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let StreamState::Pending { core, input, ctx } = std::mem::replace(&mut self.state, StreamState::Done) {
+        if matches!(self.state, StreamState::Pending { .. }) {
+            let StreamState::Pending { core, input, ctx } = std::mem::replace(&mut self.state, StreamState::Done)
+            else {
+                return None;
+            };
             match aggregate(&core, input, &ctx) {
                 Ok((output, reservation)) => {
                     self.state = StreamState::Emitting {
@@ -510,12 +514,12 @@ impl IntGroupTable {
         let [key] = keys else {
             return Err(Error::internal("integer group table takes one key"));
         };
-        let key = cast(key, &DataType::Int64)?;
-        let key = key
+        let key_i64 = cast(key, &DataType::Int64)?;
+        hash_rows(std::slice::from_ref(&key_i64), key_i64.len(), &mut self.hashes)?;
+        let key = key_i64
             .as_any()
             .downcast_ref::<Int64Array>()
             .ok_or_else(|| Error::internal("integer group key did not cast to Int64"))?;
-        hash_rows(&[Arc::new(key.clone()) as ArrayRef], key.len(), &mut self.hashes)?;
         let Self {
             values,
             null_group,
@@ -523,7 +527,6 @@ impl IntGroupTable {
             hashes,
             ..
         } = self;
-        out.clear();
         out.reserve(key.len());
         for (row, (&hash, &v)) in hashes.iter().zip(key.values().iter()).enumerate() {
             if key.is_null(row) {
