@@ -64,6 +64,37 @@ fn column_mismatch(a: &Schema, b: &Schema) -> Option<String> {
     })
 }
 
+/// Asks the reader to decode string columns straight into `Utf8` (instead of views or
+/// dictionaries that would be cast afterwards), when the file allows it.
+fn decode_strings_as_utf8(meta: ArrowReaderMetadata) -> ArrowReaderMetadata {
+    let wanted = |dt: &DataType| match dt {
+        DataType::Utf8View | DataType::LargeUtf8 => Some(DataType::Utf8),
+        DataType::Dictionary(_, v)
+            if matches!(v.as_ref(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) =>
+        {
+            Some(DataType::Utf8)
+        }
+        _ => None,
+    };
+    let schema = meta.schema();
+    if !schema.fields().iter().any(|f| wanted(f.data_type()).is_some()) {
+        return meta;
+    }
+    let hint = Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .map(|f| match wanted(f.data_type()) {
+                Some(t) => Arc::new(f.as_ref().clone().with_data_type(t)),
+                None => Arc::clone(f),
+            })
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    );
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(hint));
+    ArrowReaderMetadata::try_new(Arc::clone(meta.metadata()), options).unwrap_or(meta)
+}
+
 impl ParquetFiles {
     /// Reads every file's metadata; the schema comes from the first file and every other
     /// file must have the same columns.
@@ -74,6 +105,7 @@ impl ParquetFiles {
             let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
             let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
                 .map_err(|e| Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name)))?;
+            let meta = decode_strings_as_utf8(meta);
             let normalized = normalize_schema(meta.schema());
             match &schema {
                 None => schema = Some(normalized),
