@@ -32,7 +32,7 @@ impl Default for ExecConfig {
             target_partitions: threads,
             threads,
             broadcast_threshold_bytes: 32 << 20,
-            file_partition_bytes: 32 << 20,
+            file_partition_bytes: 8 << 20,
         }
     }
 }
