@@ -31,6 +31,7 @@ use crate::physical::ops::filter::FilterExec;
 use crate::physical::ops::hash_aggregate::{AggregateMode, HashAggregateExec};
 use crate::physical::ops::hash_join::{HashJoinExec, JoinMode};
 use crate::physical::ops::limit::LimitExec;
+use crate::physical::ops::memory_scan::MemoryScanExec;
 use crate::physical::ops::projection::ProjectionExec;
 use crate::physical::ops::scan::{ScanExec, ScanSource};
 use crate::physical::ops::sort::{PhysSortExpr, SortExec};
@@ -283,6 +284,17 @@ impl PhysicalPlanner {
             .map(|p| lower_expr(&p, &s.schema, self.opts))
             .transpose()?;
         let (source, pruned) = match &s.source {
+            TableSource::Memory(m) => {
+                let scan: PlanRef = Arc::new(MemoryScanExec::try_new(
+                    m.partitions.clone(),
+                    Arc::clone(&m.schema),
+                    s.projection.clone(),
+                )?);
+                return Ok(match predicate {
+                    Some(p) => Arc::new(FilterExec::new(scan, p)),
+                    None => scan,
+                });
+            }
             TableSource::File(f) => {
                 let column_predicates = column_predicates(&s.filters, &s.schema, s.projection.as_deref());
                 let all = f.partitions(self.config.file_partition_bytes, &[])?;
@@ -294,7 +306,6 @@ impl PhysicalPlanner {
                 let pruned = all.len().saturating_sub(kept.len());
                 (ScanSource::File(Arc::clone(f), kept), pruned)
             }
-            TableSource::Memory(m) => (ScanSource::Memory(Arc::clone(m)), 0),
         };
         Ok(Arc::new(ScanExec::new(
             s.table_name.clone(),

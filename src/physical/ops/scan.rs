@@ -1,6 +1,6 @@
-//! `ScanExec`: reads a table — one file partition (CSV byte range, Parquet row groups) or
-//! one in-memory partition per task — projecting the needed columns and applying the
-//! predicates pushed into the scan as batches arrive.
+//! `ScanExec`: reads files — one partition (CSV byte range, Parquet row groups) per task —
+//! projecting the needed columns and applying the predicates pushed into the scan as
+//! batches arrive. (In-memory tables are read by `MemoryScanExec`.)
 
 use std::any::Any;
 use std::sync::Arc;
@@ -11,7 +11,6 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
 use crate::io::{FilePartition, FileSource};
-use crate::logical::plan::MemTable;
 use crate::physical::expr::PhysExprRef;
 use crate::physical::ops::filter::filter_batch;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
@@ -21,8 +20,6 @@ use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 pub enum ScanSource {
     /// Files, cut into these partitions.
     File(Arc<FileSource>, Vec<FilePartition>),
-    /// An in-memory table.
-    Memory(Arc<MemTable>),
 }
 
 /// Reads a table.
@@ -76,7 +73,6 @@ impl ExecutionPlan for ScanExec {
                     s.push_str(&format!(", pruned={}", self.pruned));
                 }
             }
-            ScanSource::Memory(m) => s.push_str(&format!(", memory partitions={}", m.partitions.len())),
         }
         s
     }
@@ -92,7 +88,6 @@ impl ExecutionPlan for ScanExec {
     fn output_partitions(&self) -> Option<usize> {
         Some(match &self.source {
             ScanSource::File(_, parts) => parts.len().max(1),
-            ScanSource::Memory(m) => m.partitions.len().max(1),
         })
     }
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
@@ -102,14 +97,6 @@ impl ExecutionPlan for ScanExec {
                 None if parts.is_empty() => Box::new(std::iter::empty()),
                 None => return Err(Error::internal(format!("scan has no partition {partition}"))),
             },
-            ScanSource::Memory(table) => {
-                let batches = table.partitions.get(partition).cloned().unwrap_or_default();
-                let projection = self.projection.clone();
-                Box::new(batches.into_iter().map(move |b| match &projection {
-                    Some(p) => Ok(b.project(p)?),
-                    None => Ok(b),
-                }))
-            }
         };
         let schema = Arc::clone(&self.schema);
         let predicate = self.predicate.clone();
