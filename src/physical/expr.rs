@@ -20,6 +20,10 @@ use crate::physical::functions::evaluate_function;
 /// Shared reference to a physical expression.
 pub type PhysExprRef = Arc<PhysicalExpr>;
 
+/// Results of sub-expressions for one batch, by expression (see
+/// [`PhysicalExpr::evaluate_shared`]).
+pub type ExprCache = std::collections::HashMap<String, ColumnarValue>;
+
 /// An expression over the columns of an operator's input, by index.
 #[derive(Debug, Clone)]
 pub enum PhysicalExpr {
@@ -168,6 +172,41 @@ impl PhysicalExpr {
         )?;
         let array = self.evaluate(&batch)?;
         Ok(ScalarValue::try_from_array(&array, 0)?)
+    }
+
+    /// Evaluates on `batch`, reusing results of identical sub-expressions already computed
+    /// for the same batch (kept in `cache`): `a * (1 - b)` inside `a * (1 - b) * (1 + c)`
+    /// and in a second aggregate is computed once.
+    pub fn evaluate_shared(&self, batch: &RecordBatch, cache: &mut ExprCache) -> Result<ArrayRef> {
+        self.evaluate_cached(batch, cache)?.into_array(batch.num_rows())
+    }
+
+    fn evaluate_cached(&self, batch: &RecordBatch, cache: &mut ExprCache) -> Result<ColumnarValue> {
+        let computed = match self {
+            PhysicalExpr::Binary { left, op, right } if op.is_arithmetic() => {
+                let key = format!("{self:?}");
+                if let Some(v) = cache.get(&key) {
+                    return Ok(v.clone());
+                }
+                let l = left.evaluate_cached(batch, cache)?;
+                let r = right.evaluate_cached(batch, cache)?;
+                (key, binary(&l, *op, &r, batch.num_rows())?)
+            }
+            PhysicalExpr::Cast { expr, to, try_cast } => {
+                let key = format!("{self:?}");
+                if let Some(v) = cache.get(&key) {
+                    return Ok(v.clone());
+                }
+                let v = expr.evaluate_cached(batch, cache)?;
+                let scalar = v.is_scalar();
+                let a = v.into_array(if scalar { 1 } else { batch.num_rows() })?;
+                (key, ColumnarValue::wrap(cast_array(&a, to, *try_cast)?, scalar))
+            }
+            other => return other.evaluate_value(batch),
+        };
+        let (key, value) = computed;
+        cache.insert(key, value.clone());
+        Ok(value)
     }
 
     /// Evaluates on `batch`, keeping constants as scalars.

@@ -147,6 +147,16 @@ impl AggregateExpr {
         self.args.iter().map(|a| a.evaluate(batch)).collect()
     }
 
+    /// Like [`Self::evaluate_args`], sharing common sub-expressions with the other
+    /// aggregates of the same batch through `cache`.
+    pub fn evaluate_args_shared(
+        &self,
+        batch: &RecordBatch,
+        cache: &mut crate::physical::expr::ExprCache,
+    ) -> Result<Vec<ArrayRef>> {
+        self.args.iter().map(|a| a.evaluate_shared(batch, cache)).collect()
+    }
+
     /// Evaluates the `FILTER` on `batch`, `None` when there is none.
     pub fn evaluate_filter(&self, batch: &RecordBatch) -> Result<Option<BooleanArray>> {
         let Some(filter) = &self.filter else {

@@ -331,10 +331,11 @@ impl AggregateCore {
         group_indices: &[usize],
         num_groups: usize,
     ) -> Result<()> {
+        let mut shared = crate::physical::expr::ExprCache::new();
         for ((acc, expr), &(first, width)) in accumulators.iter_mut().zip(&self.aggr_exprs).zip(&self.state_columns) {
             match self.mode {
                 AggregateMode::Partial | AggregateMode::Single => {
-                    let args = expr.evaluate_args(batch)?;
+                    let args = expr.evaluate_args_shared(batch, &mut shared)?;
                     let filter = expr.evaluate_filter(batch)?;
                     acc.update_batch(&args, group_indices, filter.as_ref(), num_groups)?;
                 }
