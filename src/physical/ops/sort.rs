@@ -64,15 +64,21 @@ impl fmt::Display for PhysSortExpr {
     }
 }
 
-/// A short label for an expression in EXPLAIN output: a column's name, a literal's value,
-/// the debug form otherwise.
+/// A short label for an expression in EXPLAIN output: a column's name, else the
+/// expression's own display.
 pub(crate) fn expr_label(expr: &PhysicalExpr) -> String {
-    if let PhysicalExpr::Column { name, .. } = expr {
-        name.clone()
-    } else if let PhysicalExpr::Literal(value) = expr {
-        value.to_string()
-    } else {
-        format!("{expr:?}")
+    match expr {
+        PhysicalExpr::Column { name, .. } => name.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// EXPLAIN details shared by the sort and the merge: `[keys], fetch=n`.
+pub(crate) fn describe_sort(exprs: &[PhysSortExpr], fetch: Option<usize>) -> String {
+    let keys: Vec<String> = exprs.iter().map(|e| e.to_string()).collect();
+    match fetch {
+        Some(fetch) => format!("[{}], fetch={fetch}", keys.join(", ")),
+        None => format!("[{}]", keys.join(", ")),
     }
 }
 
@@ -148,11 +154,7 @@ impl ExecutionPlan for SortExec {
     }
 
     fn details(&self) -> String {
-        let keys: Vec<String> = self.exprs.iter().map(|e| e.to_string()).collect();
-        match self.fetch {
-            Some(fetch) => format!("[{}], fetch={fetch}", keys.join(", ")),
-            None => format!("[{}]", keys.join(", ")),
-        }
+        describe_sort(&self.exprs, self.fetch)
     }
 
     fn schema(&self) -> SchemaRef {

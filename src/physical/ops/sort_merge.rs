@@ -18,7 +18,7 @@ use arrow::row::{RowConverter, Rows};
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
 use crate::exec::task::TaskContext;
-use crate::physical::ops::sort::{sort_fields, sort_keys, PhysSortExpr};
+use crate::physical::ops::sort::{describe_sort, sort_fields, sort_keys, PhysSortExpr};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// Merges the sorted runs of its input's partition 0 into one sorted partition.
@@ -57,11 +57,7 @@ impl ExecutionPlan for SortPreservingMergeExec {
     }
 
     fn details(&self) -> String {
-        let keys: Vec<String> = self.exprs.iter().map(|e| e.to_string()).collect();
-        match self.fetch {
-            Some(fetch) => format!("[{}], fetch={fetch}", keys.join(", ")),
-            None => format!("[{}]", keys.join(", ")),
-        }
+        describe_sort(&self.exprs, self.fetch)
     }
 
     fn schema(&self) -> SchemaRef {
