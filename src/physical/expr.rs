@@ -131,6 +131,13 @@ impl ColumnarValue {
         }
     }
 
+    /// The underlying array (of length 1 for a scalar).
+    pub fn array(&self) -> &ArrayRef {
+        match self {
+            ColumnarValue::Array(a) | ColumnarValue::Scalar(a) => a,
+        }
+    }
+
     fn is_scalar(&self) -> bool {
         matches!(self, ColumnarValue::Scalar(_))
     }
@@ -447,9 +454,15 @@ fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Resul
                 boolean::or_kleene(la, ra)?
             })
         }
-        BinaryOp::Plus => numeric::add(ld, rd)?,
-        BinaryOp::Minus => numeric::sub(ld, rd)?,
-        BinaryOp::Multiply => numeric::mul(ld, rd)?,
+        BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Multiply => {
+            let fast = crate::physical::decimal::arith(op, l.array(), l.is_scalar(), r.array(), r.is_scalar());
+            match (fast, op) {
+                (Some(out), _) => out,
+                (None, BinaryOp::Plus) => numeric::add(ld, rd)?,
+                (None, BinaryOp::Minus) => numeric::sub(ld, rd)?,
+                (None, _) => numeric::mul(ld, rd)?,
+            }
+        }
         BinaryOp::Divide | BinaryOp::IntegerDivide | BinaryOp::Modulo => {
             // DuckDB: division by zero gives NULL.
             let r = match is_zero(r, n)? {

@@ -2,6 +2,7 @@
 //! of operators ([`plan::ExecutionPlan`]) with exchanges where data is repartitioned.
 
 pub mod aggregate;
+pub mod decimal;
 pub mod expr;
 pub mod functions;
 pub mod ops;

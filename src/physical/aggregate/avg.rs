@@ -8,7 +8,7 @@ use arrow::array::{ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int
 use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
 use super::sum::{check_decimal_range, overflow_error, to_sum_input};
-use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator};
+use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator, Summable};
 use crate::error::{Error, Result};
 
 /// The type of the running sum of `avg` over `input` (the `{name}[sum]` state field).
@@ -48,7 +48,10 @@ pub struct AvgGroupsAccumulator<T: ArrowPrimitiveType> {
     counts: Vec<i64>,
 }
 
-impl<T: ArrowPrimitiveType> AvgGroupsAccumulator<T> {
+impl<T: ArrowPrimitiveType> AvgGroupsAccumulator<T>
+where
+    T::Native: Summable,
+{
     /// Sums of type `sum_type` (stored as `T`), scaled down by `divisor`, converted by `to_f64`.
     pub fn new(sum_type: DataType, divisor: f64, to_f64: fn(T::Native) -> f64) -> Self {
         Self {
@@ -75,28 +78,37 @@ impl<T: ArrowPrimitiveType> AvgGroupsAccumulator<T> {
         self.counts.resize(total_num_groups, 0);
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
-        accumulate(group_indices, values, opt_filter, |g, v| match sums[g].add_checked(v) {
-            Ok(s) => sums[g] = s,
-            Err(_) => overflow = true,
-        });
-        if overflow {
-            return Err(overflow_error());
-        }
         match counts {
             // Partial counts are merged from the state; NULL sums come with zero counts.
             Some(counts) => {
                 if counts.len() != group_indices.len() {
                     return Err(Error::internal("avg merge: state columns differ in length"));
                 }
+                accumulate(group_indices, values, opt_filter, |g, v| {
+                    let (sum, o) = sums[g].add_overflowing(v);
+                    sums[g] = sum;
+                    overflow |= o;
+                });
                 accumulate(group_indices, counts, None, |g, c| group_counts[g] += c);
             }
-            None => accumulate(group_indices, values, opt_filter, |g, _| group_counts[g] += 1),
+            None => accumulate(group_indices, values, opt_filter, |g, v| {
+                let (sum, o) = sums[g].add_overflowing(v);
+                sums[g] = sum;
+                overflow |= o;
+                group_counts[g] += 1;
+            }),
+        }
+        if overflow {
+            return Err(overflow_error());
         }
         Ok(())
     }
 }
 
-impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgGroupsAccumulator<T> {
+impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgGroupsAccumulator<T>
+where
+    T::Native: Summable,
+{
     fn update_batch(
         &mut self,
         values: &[ArrayRef],

@@ -258,6 +258,31 @@ pub(crate) fn accumulate<T: ArrowPrimitiveType>(
     }
 }
 
+/// A running-sum type: adding reports overflow as a flag instead of stopping, so the hot loop
+/// has no branch and the caller checks once per batch.
+pub trait Summable: Copy {
+    /// `self + other`, and whether it overflowed.
+    fn add_overflowing(self, other: Self) -> (Self, bool);
+}
+
+impl Summable for i64 {
+    fn add_overflowing(self, other: Self) -> (Self, bool) {
+        self.overflowing_add(other)
+    }
+}
+
+impl Summable for i128 {
+    fn add_overflowing(self, other: Self) -> (Self, bool) {
+        self.overflowing_add(other)
+    }
+}
+
+impl Summable for f64 {
+    fn add_overflowing(self, other: Self) -> (Self, bool) {
+        (self + other, false)
+    }
+}
+
 /// Downcasts `array` to a primitive array of `T`, or an internal error naming `what`.
 pub(crate) fn as_primitive<'a, T: ArrowPrimitiveType>(
     array: &'a ArrayRef,
@@ -285,5 +310,6 @@ pub(crate) fn nulls_from(seen: Vec<bool>) -> Option<NullBuffer> {
 pub mod avg;
 pub mod count;
 pub mod distinct;
+pub mod group_table;
 pub mod min_max;
 pub mod sum;

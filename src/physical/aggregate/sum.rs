@@ -8,7 +8,7 @@ use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Decimal128
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
-use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator};
+use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator, Summable};
 use crate::error::{Error, Result};
 
 /// The error of an integer or decimal sum that leaves its type's range.
@@ -73,7 +73,10 @@ pub struct SumGroupsAccumulator<T: ArrowPrimitiveType> {
     seen: Vec<bool>,
 }
 
-impl<T: ArrowPrimitiveType> SumGroupsAccumulator<T> {
+impl<T: ArrowPrimitiveType> SumGroupsAccumulator<T>
+where
+    T::Native: Summable,
+{
     /// Sums giving `data_type` (which `T` stores).
     pub fn new(data_type: DataType) -> Self {
         Self {
@@ -98,10 +101,9 @@ impl<T: ArrowPrimitiveType> SumGroupsAccumulator<T> {
         let (sums, seen) = (&mut self.sums, &mut self.seen);
         let mut overflow = false;
         accumulate(group_indices, values, opt_filter, |g, v| {
-            match sums[g].add_checked(v) {
-                Ok(s) => sums[g] = s,
-                Err(_) => overflow = true,
-            }
+            let (sum, o) = sums[g].add_overflowing(v);
+            sums[g] = sum;
+            overflow |= o;
             seen[g] = true;
         });
         if overflow {
@@ -120,7 +122,10 @@ impl<T: ArrowPrimitiveType> SumGroupsAccumulator<T> {
     }
 }
 
-impl<T: ArrowPrimitiveType> GroupsAccumulator for SumGroupsAccumulator<T> {
+impl<T: ArrowPrimitiveType> GroupsAccumulator for SumGroupsAccumulator<T>
+where
+    T::Native: Summable,
+{
     fn update_batch(
         &mut self,
         values: &[ArrayRef],

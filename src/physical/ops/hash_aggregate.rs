@@ -3,10 +3,8 @@
 //! `Single` (raw rows in, final values out).
 //!
 //! The group table ([`GroupTable`]) turns the group-key columns of a batch into one group
-//! index per row (keys encoded with Arrow's row format, hashed with
-//! [`crate::exec::shuffle::hash_rows`], looked up in a `hashbrown::HashTable`); then every
-//! accumulator is updated with the whole batch and those indices. A single integer key
-//! takes a faster path that compares `i64`s instead of encoded rows. The table and the
+//! index per row; then every accumulator is updated with the whole batch and those indices.
+//! The table and the
 //! accumulators reserve their memory from the pool as they grow; a refused reservation is a
 //! `ResourcesExhausted` error for now (the table is its own type so a spill path can be
 //! added around it).
@@ -14,18 +12,13 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Int64Array};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use arrow::row::{RowConverter, Rows, SortField};
-use hashbrown::hash_table::Entry;
-use hashbrown::HashTable;
 
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
-use crate::exec::shuffle::hash_rows;
 use crate::exec::task::TaskContext;
+use crate::physical::aggregate::group_table::GroupTable;
 use crate::physical::aggregate::{AggregateExpr, GroupsAccumulator};
 use crate::physical::expr::PhysExprRef;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
@@ -352,230 +345,12 @@ impl AggregateCore {
     }
 }
 
-/// Maps group keys to dense group indices `0..len()`, in order of first appearance.
-#[derive(Debug)]
-pub enum GroupTable {
-    /// Any keys, compared as Arrow row-format bytes.
-    Rows(RowGroupTable),
-    /// One integer key, compared as `i64`.
-    Int(IntGroupTable),
-}
-
-impl GroupTable {
-    /// A table for keys of `types`.
-    pub fn try_new(types: &[DataType]) -> Result<Self> {
-        match types {
-            [t] if IntGroupTable::supports(t) => Ok(GroupTable::Int(IntGroupTable::new(t.clone()))),
-            _ => Ok(GroupTable::Rows(RowGroupTable::try_new(types)?)),
-        }
-    }
-
-    /// Sets `out` to the group index of every row of `keys`, adding new groups.
-    pub fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
-        out.clear();
-        match self {
-            GroupTable::Rows(t) => t.intern(keys, out),
-            GroupTable::Int(t) => t.intern(keys, out),
-        }
-    }
-
-    /// Number of groups.
-    pub fn len(&self) -> usize {
-        match self {
-            GroupTable::Rows(t) => t.rows.num_rows(),
-            GroupTable::Int(t) => t.values.len(),
-        }
-    }
-
-    /// True when there is no group.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The key columns of all groups, in group order; empties the table.
-    pub fn emit(&mut self) -> Result<Vec<ArrayRef>> {
-        match self {
-            GroupTable::Rows(t) => t.emit(),
-            GroupTable::Int(t) => t.emit(),
-        }
-    }
-
-    /// Bytes held.
-    pub fn size(&self) -> usize {
-        match self {
-            GroupTable::Rows(t) => {
-                t.converter.size()
-                    + t.rows.size()
-                    + t.map.allocation_size()
-                    + t.hashes.capacity() * std::mem::size_of::<u64>()
-            }
-            GroupTable::Int(t) => {
-                t.values.capacity() * std::mem::size_of::<i64>()
-                    + t.map.allocation_size()
-                    + t.hashes.capacity() * std::mem::size_of::<u64>()
-            }
-        }
-    }
-}
-
-fn group_index(len: usize) -> Result<u32> {
-    u32::try_from(len).map_err(|_| Error::execution("too many groups in one aggregate partition (over 4 billion)"))
-}
-
-/// The general group table: keys encoded as comparable row bytes.
-#[derive(Debug)]
-pub struct RowGroupTable {
-    converter: RowConverter,
-    /// The key of each group.
-    rows: Rows,
-    /// (hash, group index).
-    map: HashTable<(u64, u32)>,
-    hashes: Vec<u64>,
-}
-
-impl RowGroupTable {
-    fn try_new(types: &[DataType]) -> Result<Self> {
-        let converter = RowConverter::new(types.iter().cloned().map(SortField::new).collect())?;
-        let rows = converter.empty_rows(0, 0);
-        Ok(Self {
-            converter,
-            rows,
-            map: HashTable::new(),
-            hashes: Vec::new(),
-        })
-    }
-
-    fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
-        let num_rows = keys.first().map_or(0, |k| k.len());
-        let encoded = self.converter.convert_columns(keys)?;
-        hash_rows(keys, num_rows, &mut self.hashes)?;
-        let Self { rows, map, hashes, .. } = self;
-        out.reserve(num_rows);
-        for (row, &hash) in hashes.iter().enumerate() {
-            let key = encoded.row(row);
-            let group = match map.entry(hash, |&(h, g)| h == hash && rows.row(g as usize) == key, |&(h, _)| h) {
-                Entry::Occupied(e) => e.get().1,
-                Entry::Vacant(e) => {
-                    let g = group_index(rows.num_rows())?;
-                    rows.push(key);
-                    e.insert((hash, g));
-                    g
-                }
-            };
-            out.push(group as usize);
-        }
-        Ok(())
-    }
-
-    fn emit(&mut self) -> Result<Vec<ArrayRef>> {
-        let columns = self.converter.convert_rows(self.rows.iter())?;
-        self.rows = self.converter.empty_rows(0, 0);
-        self.map = HashTable::new();
-        Ok(columns)
-    }
-}
-
-/// The group table for one integer key (`Int8`..`Int64`, `UInt8`..`UInt32`), kept as `i64`.
-#[derive(Debug)]
-pub struct IntGroupTable {
-    data_type: DataType,
-    /// The key of each group (0 for the NULL group).
-    values: Vec<i64>,
-    null_group: Option<usize>,
-    /// (hash, group index).
-    map: HashTable<(u64, u32)>,
-    hashes: Vec<u64>,
-}
-
-impl IntGroupTable {
-    fn supports(t: &DataType) -> bool {
-        matches!(
-            t,
-            DataType::Int8
-                | DataType::Int16
-                | DataType::Int32
-                | DataType::Int64
-                | DataType::UInt8
-                | DataType::UInt16
-                | DataType::UInt32
-        )
-    }
-
-    fn new(data_type: DataType) -> Self {
-        Self {
-            data_type,
-            values: Vec::new(),
-            null_group: None,
-            map: HashTable::new(),
-            hashes: Vec::new(),
-        }
-    }
-
-    fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
-        let [key] = keys else {
-            return Err(Error::internal("integer group table takes one key"));
-        };
-        let key_i64 = cast(key, &DataType::Int64)?;
-        hash_rows(std::slice::from_ref(&key_i64), key_i64.len(), &mut self.hashes)?;
-        let key = key_i64
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or_else(|| Error::internal("integer group key did not cast to Int64"))?;
-        let Self {
-            values,
-            null_group,
-            map,
-            hashes,
-            ..
-        } = self;
-        out.reserve(key.len());
-        for (row, (&hash, &v)) in hashes.iter().zip(key.values().iter()).enumerate() {
-            if key.is_null(row) {
-                let g = match null_group {
-                    Some(g) => *g,
-                    None => {
-                        group_index(values.len())?;
-                        values.push(0);
-                        *null_group.insert(values.len() - 1)
-                    }
-                };
-                out.push(g);
-                continue;
-            }
-            let group = match map.entry(hash, |&(h, g)| h == hash && values[g as usize] == v, |&(h, _)| h) {
-                Entry::Occupied(e) => e.get().1,
-                Entry::Vacant(e) => {
-                    let g = group_index(values.len())?;
-                    values.push(v);
-                    e.insert((hash, g));
-                    g
-                }
-            };
-            out.push(group as usize);
-        }
-        Ok(())
-    }
-
-    fn emit(&mut self) -> Result<Vec<ArrayRef>> {
-        let values = std::mem::take(&mut self.values);
-        let nulls = self.null_group.take().map(|g| {
-            let mut valid = vec![true; values.len()];
-            if let Some(v) = valid.get_mut(g) {
-                *v = false;
-            }
-            arrow::buffer::NullBuffer::from(valid)
-        });
-        self.map = HashTable::new();
-        let array: ArrayRef = Arc::new(Int64Array::try_new(values.into(), nulls)?);
-        Ok(vec![cast(&array, &self.data_type)?])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicBool;
 
-    use arrow::array::{BooleanArray, Decimal128Array, Int32Array, StringArray};
+    use arrow::array::{Array, BooleanArray, Decimal128Array, Int32Array, Int64Array, StringArray};
+    use arrow::datatypes::DataType;
     use arrow::util::pretty::pretty_format_batches;
     use datafusion_common::ScalarValue;
 

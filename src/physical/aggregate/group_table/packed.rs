@@ -1,0 +1,352 @@
+//! The packed group table: every row's keys packed into one `u128`.
+//!
+//! Byte 0 holds one NULL flag per key column (so at most 8 columns); the other 15 bytes hold
+//! the columns one after another: integers, dates, times and timestamps as their native
+//! little-endian bytes, booleans as one byte, strings as a length byte and their UTF-8 bytes
+//! in a slot sized from the bytes left over. A NULL's value bytes are zero, so equal keys
+//! pack to equal integers. Packing is done column by column over the whole batch; lookups
+//! then hash and compare one integer per row.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    make_array, Array, ArrayDataBuilder, ArrayRef, AsArray, BooleanArray, LargeStringArray, StringArray, StringBuilder,
+    StringViewArray,
+};
+use arrow::buffer::{MutableBuffer, NullBuffer};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
+
+use super::group_index;
+use crate::error::{Error, Result};
+
+const KEY_BYTES: usize = 16;
+/// Byte 0 is the NULL flags.
+const FIRST_SLOT: usize = 1;
+const MAX_COLUMNS: usize = 8;
+
+/// How one key column is stored in the packed key.
+#[derive(Debug, Clone, Copy)]
+enum SlotKind {
+    /// A fixed-width value of this many bytes.
+    Fixed(usize),
+    /// A boolean as one byte.
+    Bool,
+    /// A string of at most this many bytes, after a length byte.
+    Str(usize),
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    kind: SlotKind,
+    /// Byte offset in the key.
+    offset: usize,
+}
+
+/// Group keys packed into `u128`s.
+#[derive(Debug)]
+pub struct PackedGroupTable {
+    types: Vec<DataType>,
+    slots: Vec<Slot>,
+    /// The packed key of each group.
+    values: Vec<u128>,
+    /// Group indices, hashed by their key.
+    map: HashTable<u32>,
+    /// Per-batch scratch: the packed key of each row.
+    scratch: Vec<[u8; KEY_BYTES]>,
+}
+
+impl PackedGroupTable {
+    /// A table for keys of `types`, or `None` when they do not fit in a packed key.
+    pub fn try_new(types: &[DataType]) -> Option<Self> {
+        if types.is_empty() || types.len() > MAX_COLUMNS {
+            return None;
+        }
+        let mut kinds = Vec::with_capacity(types.len());
+        let mut fixed_bytes = FIRST_SLOT;
+        let mut strings = 0;
+        for t in types {
+            let kind = match t {
+                DataType::Boolean => SlotKind::Bool,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                    strings += 1;
+                    SlotKind::Str(0)
+                }
+                t if t.is_primitive() && !t.is_floating() && !matches!(t, DataType::Decimal256(_, _)) => {
+                    SlotKind::Fixed(t.primitive_width()?)
+                }
+                _ => return None,
+            };
+            fixed_bytes += match kind {
+                SlotKind::Fixed(w) => w,
+                SlotKind::Bool => 1,
+                SlotKind::Str(_) => 0,
+            };
+            kinds.push(kind);
+        }
+        if fixed_bytes > KEY_BYTES {
+            return None;
+        }
+        // Strings share what is left equally: a length byte and at least one data byte each.
+        let string_slot = (KEY_BYTES - fixed_bytes).checked_div(strings).unwrap_or(0);
+        if strings > 0 && string_slot < 2 {
+            return None;
+        }
+        let mut offset = FIRST_SLOT;
+        let slots = kinds
+            .into_iter()
+            .map(|kind| {
+                let (kind, width) = match kind {
+                    SlotKind::Str(_) => (SlotKind::Str(string_slot - 1), string_slot),
+                    SlotKind::Fixed(w) => (kind, w),
+                    SlotKind::Bool => (kind, 1),
+                };
+                let slot = Slot { kind, offset };
+                offset += width;
+                slot
+            })
+            .collect();
+        Some(Self {
+            types: types.to_vec(),
+            slots,
+            values: Vec::new(),
+            map: HashTable::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The key types.
+    pub fn types(&self) -> &[DataType] {
+        &self.types
+    }
+
+    /// Number of groups.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Appends the group index of every row of `keys` to `out`. Returns `false`, having
+    /// added nothing, when a string is too long for its slot.
+    pub fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<bool> {
+        if keys.len() != self.slots.len() {
+            return Err(Error::internal("packed group table: wrong number of key columns"));
+        }
+        let num_rows = keys.first().map_or(0, |k| k.len());
+        self.scratch.clear();
+        self.scratch.resize(num_rows, [0; KEY_BYTES]);
+        for (column, (key, slot)) in keys.iter().zip(&self.slots).enumerate() {
+            if !pack_column(key, slot, 1 << column, &mut self.scratch)? {
+                return Ok(false);
+            }
+        }
+        let Self {
+            values, map, scratch, ..
+        } = self;
+        out.reserve(num_rows);
+        for bytes in scratch.iter() {
+            let key = u128::from_le_bytes(*bytes);
+            let hash = hash_key(key);
+            let group = match map.entry(hash, |&g| values[g as usize] == key, |&g| hash_key(values[g as usize])) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => {
+                    let g = group_index(values.len())?;
+                    values.push(key);
+                    e.insert(g);
+                    g
+                }
+            };
+            out.push(group as usize);
+        }
+        Ok(true)
+    }
+
+    /// The key columns of all groups, in group order; empties the table.
+    pub fn emit(&mut self) -> Result<Vec<ArrayRef>> {
+        let keys: Vec<[u8; KEY_BYTES]> = std::mem::take(&mut self.values)
+            .into_iter()
+            .map(u128::to_le_bytes)
+            .collect();
+        self.map = HashTable::new();
+        self.slots
+            .iter()
+            .zip(&self.types)
+            .enumerate()
+            .map(|(column, (slot, data_type))| unpack_column(&keys, slot, 1 << column, data_type))
+            .collect()
+    }
+
+    /// Bytes held.
+    pub fn size(&self) -> usize {
+        self.values.capacity() * std::mem::size_of::<u128>()
+            + self.map.allocation_size()
+            + self.scratch.capacity() * KEY_BYTES
+    }
+}
+
+/// foldhash's folded multiply over the two halves of the key.
+fn hash_key(key: u128) -> u64 {
+    const K1: u64 = 0x243f_6a88_85a3_08d3;
+    const K2: u64 = 0x1319_8a2e_0370_7344;
+    let product = u128::from((key as u64) ^ K1) * u128::from(((key >> 64) as u64) ^ K2);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// Writes column `array` into its slot of every row's key; `false` when a string is too long.
+fn pack_column(array: &ArrayRef, slot: &Slot, null_flag: u8, keys: &mut [[u8; KEY_BYTES]]) -> Result<bool> {
+    let off = slot.offset;
+    match slot.kind {
+        SlotKind::Fixed(width) => {
+            let data = array.to_data();
+            let buffer = data
+                .buffers()
+                .first()
+                .ok_or_else(|| Error::internal("packed group key without a values buffer"))?;
+            let start = data.offset() * width;
+            let bytes = buffer
+                .as_slice()
+                .get(start..start + keys.len() * width)
+                .ok_or_else(|| Error::internal("packed group key buffer too short"))?;
+            match width {
+                1 => pack_fixed::<1>(bytes, off, keys),
+                2 => pack_fixed::<2>(bytes, off, keys),
+                4 => pack_fixed::<4>(bytes, off, keys),
+                8 => pack_fixed::<8>(bytes, off, keys),
+                16 => pack_fixed::<16>(bytes, off, keys),
+                other => return Err(Error::internal(format!("packed group key of width {other}"))),
+            }
+        }
+        SlotKind::Bool => {
+            let bools = array
+                .as_boolean_opt()
+                .ok_or_else(|| Error::internal("boolean group key"))?;
+            for (key, value) in keys.iter_mut().zip(bools.values().iter()) {
+                key[off] = u8::from(value);
+            }
+        }
+        SlotKind::Str(max_len) => {
+            let fitted = match array.data_type() {
+                DataType::Utf8 => pack_strings(array.as_string::<i32>(), off, max_len, keys),
+                DataType::LargeUtf8 => pack_strings(array.as_string::<i64>(), off, max_len, keys),
+                DataType::Utf8View => pack_strings(array.as_string_view(), off, max_len, keys),
+                other => return Err(Error::internal(format!("string group key of type {other}"))),
+            };
+            if !fitted {
+                return Ok(false);
+            }
+        }
+    }
+    if let Some(nulls) = array.nulls() {
+        let width = slot_width(slot);
+        for (key, valid) in keys.iter_mut().zip(nulls.iter()) {
+            if valid {
+                continue;
+            }
+            key[0] |= null_flag;
+            key[off..off + width].fill(0);
+        }
+    }
+    Ok(true)
+}
+
+fn slot_width(slot: &Slot) -> usize {
+    match slot.kind {
+        SlotKind::Fixed(w) => w,
+        SlotKind::Bool => 1,
+        SlotKind::Str(max_len) => max_len + 1,
+    }
+}
+
+fn pack_fixed<const W: usize>(bytes: &[u8], off: usize, keys: &mut [[u8; KEY_BYTES]]) {
+    for (key, value) in keys.iter_mut().zip(bytes.chunks_exact(W)) {
+        key[off..off + W].copy_from_slice(value);
+    }
+}
+
+/// Anything that yields a row's string (valid or not: NULL slots are cleared afterwards).
+trait StringRows {
+    fn len_rows(&self) -> usize;
+    fn row(&self, i: usize) -> &str;
+}
+
+impl StringRows for StringArray {
+    fn len_rows(&self) -> usize {
+        self.len()
+    }
+    fn row(&self, i: usize) -> &str {
+        self.value(i)
+    }
+}
+
+impl StringRows for LargeStringArray {
+    fn len_rows(&self) -> usize {
+        self.len()
+    }
+    fn row(&self, i: usize) -> &str {
+        self.value(i)
+    }
+}
+
+impl StringRows for StringViewArray {
+    fn len_rows(&self) -> usize {
+        self.len()
+    }
+    fn row(&self, i: usize) -> &str {
+        self.value(i)
+    }
+}
+
+fn pack_strings(strings: &impl StringRows, off: usize, max_len: usize, keys: &mut [[u8; KEY_BYTES]]) -> bool {
+    debug_assert_eq!(keys.len(), strings.len_rows());
+    for (i, key) in keys.iter_mut().enumerate() {
+        let value = strings.row(i).as_bytes();
+        if value.len() > max_len {
+            // A long value in a NULL slot would be cleared anyway, but such slots are rare.
+            return false;
+        }
+        key[off] = value.len() as u8;
+        key[off + 1..off + 1 + value.len()].copy_from_slice(value);
+    }
+    true
+}
+
+/// Reads column `data_type` back out of every group's key.
+fn unpack_column(keys: &[[u8; KEY_BYTES]], slot: &Slot, null_flag: u8, data_type: &DataType) -> Result<ArrayRef> {
+    let off = slot.offset;
+    let nulls = keys
+        .iter()
+        .any(|k| k[0] & null_flag != 0)
+        .then(|| NullBuffer::from_iter(keys.iter().map(|k| k[0] & null_flag == 0)));
+    Ok(match slot.kind {
+        SlotKind::Fixed(width) => {
+            let mut bytes = MutableBuffer::with_capacity(keys.len() * width);
+            for key in keys {
+                bytes.extend_from_slice(&key[off..off + width]);
+            }
+            let data = ArrayDataBuilder::new(data_type.clone())
+                .len(keys.len())
+                .add_buffer(bytes.into())
+                .nulls(nulls)
+                .build()?;
+            make_array(data)
+        }
+        SlotKind::Bool => Arc::new(BooleanArray::new(keys.iter().map(|k| k[off] != 0).collect(), nulls)),
+        SlotKind::Str(_) => {
+            let mut builder = StringBuilder::with_capacity(keys.len(), keys.len() * 4);
+            for key in keys {
+                if key[0] & null_flag != 0 {
+                    builder.append_null();
+                    continue;
+                }
+                let len = usize::from(key[off]);
+                let value = std::str::from_utf8(&key[off + 1..off + 1 + len])
+                    .map_err(|_| Error::internal("packed group key holds invalid UTF-8"))?;
+                builder.append_value(value);
+            }
+            let array: ArrayRef = Arc::new(builder.finish());
+            cast(&array, data_type)?
+        }
+    })
+}

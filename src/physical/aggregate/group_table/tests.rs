@@ -1,0 +1,106 @@
+//! Group tables agree with each other: the packed and the row layout give the same group
+//! indices and emit the same keys, including NULLs and the switch from packed to rows.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, Date32Array, Int16Array, Int64Array, StringArray, UInt8Array};
+use arrow::datatypes::DataType;
+
+use super::*;
+
+fn intern_all(table: &mut GroupTable, batches: &[Vec<ArrayRef>]) -> Vec<usize> {
+    let mut all = Vec::new();
+    let mut out = Vec::new();
+    for keys in batches {
+        table.intern(keys, &mut out).unwrap();
+        all.extend_from_slice(&out);
+    }
+    all
+}
+
+fn types(keys: &[ArrayRef]) -> Vec<DataType> {
+    keys.iter().map(|k| k.data_type().clone()).collect()
+}
+
+fn check_same_as_rows(batches: Vec<Vec<ArrayRef>>, expect_packed: bool) -> Vec<ArrayRef> {
+    let types = types(&batches[0]);
+    let mut table = GroupTable::try_new(&types).unwrap();
+    assert_eq!(matches!(table, GroupTable::Packed(_)), expect_packed, "{types:?}");
+    let mut rows = GroupTable::Rows(RowGroupTable::try_new(&types).unwrap());
+    assert_eq!(intern_all(&mut table, &batches), intern_all(&mut rows, &batches));
+    assert_eq!(table.len(), rows.len());
+    let emitted = table.emit().unwrap();
+    assert_eq!(emitted, rows.emit().unwrap());
+    emitted
+}
+
+#[test]
+fn two_short_strings_pack() {
+    let a: ArrayRef = Arc::new(StringArray::from(vec![Some("A"), Some("N"), None, Some("A"), Some("")]));
+    let b: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("F"),
+        Some("O"),
+        Some("F"),
+        Some("F"),
+        None,
+    ]));
+    let emitted = check_same_as_rows(vec![vec![a.clone(), b.clone()], vec![b, a]], true);
+    let first = emitted[0].as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(first.len(), 8);
+    assert_eq!(first.value(0), "A");
+    assert!(first.is_null(2));
+    assert_eq!(first.value(3), "");
+    assert_eq!(first.value(4), "F");
+}
+
+#[test]
+fn integers_dates_and_booleans_pack_with_nulls() {
+    let i: ArrayRef = Arc::new(Int16Array::from(vec![Some(-1), None, Some(-1), Some(0), None]));
+    let d: ArrayRef = Arc::new(Date32Array::from(vec![Some(10), Some(10), Some(10), None, None]));
+    let b: ArrayRef = Arc::new(BooleanArray::from(vec![
+        Some(true),
+        None,
+        Some(true),
+        Some(false),
+        None,
+    ]));
+    let u: ArrayRef = Arc::new(UInt8Array::from(vec![1, 2, 1, 3, 2]));
+    let emitted = check_same_as_rows(vec![vec![i, d, b, u]], true);
+    assert_eq!(emitted[0].len(), 4);
+}
+
+#[test]
+fn one_int64_key_with_nulls_packs() {
+    let k: ArrayRef = Arc::new(Int64Array::from(vec![
+        Some(i64::MIN),
+        None,
+        Some(i64::MAX),
+        None,
+        Some(0),
+    ]));
+    let emitted = check_same_as_rows(vec![vec![k.clone()], vec![k]], true);
+    assert_eq!(emitted[0].len(), 4);
+}
+
+#[test]
+fn long_string_switches_to_rows_keeping_indices() {
+    let short: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "a"]));
+    let long: ArrayRef = Arc::new(StringArray::from(vec!["b", "a much longer string than a slot", "a"]));
+    let types = vec![DataType::Utf8];
+    let mut table = GroupTable::try_new(&types).unwrap();
+    assert!(matches!(table, GroupTable::Packed(_)));
+    let indices = intern_all(&mut table, &[vec![short], vec![long]]);
+    assert!(matches!(table, GroupTable::Rows(_)));
+    assert_eq!(indices, vec![0, 1, 0, 1, 2, 0]);
+    let emitted = table.emit().unwrap();
+    let strings = emitted[0].as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(strings.value(2), "a much longer string than a slot");
+}
+
+#[test]
+fn wide_keys_use_rows() {
+    let a: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
+    check_same_as_rows(vec![vec![a.clone(), a]], false);
+    let f: ArrayRef = Arc::new(arrow::array::Float64Array::from(vec![1.0, 2.0]));
+    check_same_as_rows(vec![vec![f]], false);
+}

@@ -1,0 +1,163 @@
+//! Fast `DECIMAL` addition, subtraction and multiplication.
+//!
+//! Arrow's checked decimal kernels stop at the first overflow and pay for a `Result` on every
+//! value. These kernels compute every value with `overflowing_*` arithmetic on `i128`, fold
+//! the overflow flags into one bit, and only when that bit is set fall back to Arrow (which
+//! then reports the error, or finds that the overflow was in a NULL slot). The result types
+//! are exactly Arrow's (Hive rules), so plans and results do not change.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Decimal128Array};
+use arrow::buffer::{NullBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, DECIMAL128_MAX_PRECISION, DECIMAL128_MAX_SCALE};
+
+use crate::logical::expr::BinaryOp;
+
+/// One side of a decimal operation: a column or one constant for every row.
+enum Side<'a> {
+    Array(&'a Decimal128Array),
+    Scalar(i128),
+}
+
+/// `l op r` for `+`, `-` and `*` on `Decimal128` operands (`*_scalar` tells which is a
+/// length-1 constant). `None` when this fast path does not apply (other types, two
+/// constants, a NULL constant, an overflow) and Arrow's kernel should run instead.
+pub fn arith(op: BinaryOp, l: &ArrayRef, l_scalar: bool, r: &ArrayRef, r_scalar: bool) -> Option<ArrayRef> {
+    let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) = (l.data_type(), r.data_type()) else {
+        return None;
+    };
+    if l_scalar && r_scalar {
+        return None;
+    }
+    let (p1, s1, p2, s2) = (*p1, *s1, *p2, *s2);
+    let left = side(l, l_scalar)?;
+    let right = side(r, r_scalar)?;
+    let (precision, scale, values, overflow) = match op {
+        BinaryOp::Plus | BinaryOp::Minus => {
+            let scale = s1.max(s2);
+            let precision = (i16::from(scale) + i16::from((p1 as i8 - s1).max(p2 as i8 - s2)) + 1)
+                .clamp(1, i16::from(DECIMAL128_MAX_PRECISION)) as u8;
+            let l_mul = 10i128.checked_pow(u32::try_from(scale - s1).ok()?)?;
+            let r_mul = 10i128.checked_pow(u32::try_from(scale - s2).ok()?)?;
+            let minus = op == BinaryOp::Minus;
+            let (values, overflow) = zip_with(&left, &right, |a, b| {
+                let (a, o1) = if l_mul == 1 {
+                    (a, false)
+                } else {
+                    a.overflowing_mul(l_mul)
+                };
+                let (b, o2) = if r_mul == 1 {
+                    (b, false)
+                } else {
+                    b.overflowing_mul(r_mul)
+                };
+                let (v, o3) = if minus {
+                    a.overflowing_sub(b)
+                } else {
+                    a.overflowing_add(b)
+                };
+                (v, o1 | o2 | o3)
+            });
+            (precision, scale, values, overflow)
+        }
+        BinaryOp::Multiply => {
+            let scale = s1.checked_add(s2)?;
+            if scale > DECIMAL128_MAX_SCALE {
+                return None;
+            }
+            let precision = p1.saturating_add(p2.saturating_add(1)).min(DECIMAL128_MAX_PRECISION);
+            let (values, overflow) = zip_with(&left, &right, i128::overflowing_mul);
+            (precision, scale, values, overflow)
+        }
+        _ => return None,
+    };
+    if overflow {
+        return None;
+    }
+    let nulls = match (&left, &right) {
+        (Side::Array(a), Side::Array(b)) => NullBuffer::union(a.nulls(), b.nulls()),
+        (Side::Array(a), Side::Scalar(_)) | (Side::Scalar(_), Side::Array(a)) => a.nulls().cloned(),
+        (Side::Scalar(_), Side::Scalar(_)) => None,
+    };
+    let array = Decimal128Array::try_new(ScalarBuffer::from(values), nulls)
+        .ok()?
+        .with_precision_and_scale(precision, scale)
+        .ok()?;
+    Some(Arc::new(array))
+}
+
+fn side(array: &ArrayRef, scalar: bool) -> Option<Side<'_>> {
+    let array = array.as_any().downcast_ref::<Decimal128Array>()?;
+    if !scalar {
+        return Some(Side::Array(array));
+    }
+    (array.len() == 1 && array.is_valid(0)).then(|| Side::Scalar(array.value(0)))
+}
+
+/// Applies `f` row by row, returning the values and whether any row overflowed. Values in
+/// NULL slots are computed too: an overflow there is a false alarm that the caller resolves
+/// by falling back to Arrow's kernel, which skips NULL slots.
+fn zip_with(left: &Side, right: &Side, f: impl Fn(i128, i128) -> (i128, bool)) -> (Vec<i128>, bool) {
+    let mut overflow = false;
+    let mut apply = |a: i128, b: i128| {
+        let (v, o) = f(a, b);
+        overflow |= o;
+        v
+    };
+    let values = match (left, right) {
+        (Side::Array(a), Side::Array(b)) => a
+            .values()
+            .iter()
+            .zip(b.values().iter())
+            .map(|(&a, &b)| apply(a, b))
+            .collect(),
+        (Side::Array(a), Side::Scalar(b)) => a.values().iter().map(|&a| apply(a, *b)).collect(),
+        (Side::Scalar(a), Side::Array(b)) => b.values().iter().map(|&b| apply(*a, b)).collect(),
+        (Side::Scalar(a), Side::Scalar(b)) => vec![apply(*a, *b)],
+    };
+    (values, overflow)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::compute::kernels::numeric;
+
+    use super::*;
+
+    fn dec(values: Vec<Option<i128>>, p: u8, s: i8) -> ArrayRef {
+        Arc::new(Decimal128Array::from(values).with_precision_and_scale(p, s).unwrap())
+    }
+
+    #[test]
+    fn matches_arrow_types_and_values() {
+        let l = dec(vec![Some(1234), None, Some(-5)], 15, 2);
+        let r = dec(vec![Some(7), Some(3), Some(100)], 10, 0);
+        for (op, expected) in [
+            (BinaryOp::Plus, numeric::add(&l, &r).unwrap()),
+            (BinaryOp::Minus, numeric::sub(&l, &r).unwrap()),
+            (BinaryOp::Multiply, numeric::mul(&l, &r).unwrap()),
+        ] {
+            let got = arith(op, &l, false, &r, false).unwrap();
+            assert_eq!(got.data_type(), expected.data_type(), "{op:?}");
+            assert_eq!(got.as_ref(), expected.as_ref(), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn scalar_operand() {
+        let one = dec(vec![Some(1)], 10, 0);
+        let r = dec(vec![Some(4), Some(10)], 15, 2);
+        let got = arith(BinaryOp::Minus, &one, true, &r, false).unwrap();
+        assert_eq!(got.data_type(), &DataType::Decimal128(16, 2));
+        let got = got.as_any().downcast_ref::<Decimal128Array>().unwrap();
+        assert_eq!(got.values().to_vec(), vec![96, 90]);
+    }
+
+    #[test]
+    fn overflow_defers_to_arrow() {
+        let big = dec(vec![Some(i128::MAX / 2), Some(1)], 38, 0);
+        assert!(arith(BinaryOp::Multiply, &big, false, &big, false).is_none());
+        assert!(numeric::mul(&big, &big).is_err());
+    }
+}
