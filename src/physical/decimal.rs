@@ -36,29 +36,35 @@ pub fn arith(op: BinaryOp, l: &ArrayRef, l_scalar: bool, r: &ArrayRef, r_scalar:
     let (precision, scale, values, overflow) = match op {
         BinaryOp::Plus | BinaryOp::Minus => {
             let scale = s1.max(s2);
-            let precision = (i16::from(scale) + i16::from((p1 as i8 - s1).max(p2 as i8 - s2)) + 1)
-                .clamp(1, i16::from(DECIMAL128_MAX_PRECISION)) as u8;
+            let digits = i16::from(scale) + i16::from((p1 as i8 - s1).max(p2 as i8 - s2)) + 1;
+            let precision = digits.clamp(1, i16::from(DECIMAL128_MAX_PRECISION)) as u8;
             let l_mul = 10i128.checked_pow(u32::try_from(scale - s1).ok()?)?;
             let r_mul = 10i128.checked_pow(u32::try_from(scale - s2).ok()?)?;
-            let minus = op == BinaryOp::Minus;
-            let (values, overflow) = zip_with(&left, &right, |a, b| {
-                let (a, o1) = if l_mul == 1 {
-                    (a, false)
-                } else {
-                    a.overflowing_mul(l_mul)
-                };
-                let (b, o2) = if r_mul == 1 {
-                    (b, false)
-                } else {
-                    b.overflowing_mul(r_mul)
-                };
-                let (v, o3) = if minus {
-                    a.overflowing_sub(b)
-                } else {
-                    a.overflowing_add(b)
-                };
-                (v, o1 | o2 | o3)
-            });
+            let sign: i128 = if op == BinaryOp::Minus { -1 } else { 1 };
+            let (values, overflow) = if digits <= 18 {
+                // Operands, scaled operands and result all fit in i64.
+                let (lm, rm) = (l_mul as i64, (sign * r_mul) as i64);
+                let values = map2(&left, &right, |a, b| {
+                    i128::from((a as i64).wrapping_mul(lm).wrapping_add((b as i64).wrapping_mul(rm)))
+                });
+                (values, false)
+            } else if digits <= 38 {
+                // The result has at most 38 digits: i128 cannot overflow.
+                let rm = sign * r_mul;
+                (
+                    map2(&left, &right, |a, b| {
+                        a.wrapping_mul(l_mul).wrapping_add(b.wrapping_mul(rm))
+                    }),
+                    false,
+                )
+            } else {
+                zip_with(&left, &right, |a, b| {
+                    let (a, o1) = mul(a, l_mul);
+                    let (b, o2) = mul(b, sign * r_mul);
+                    let (v, o3) = a.overflowing_add(b);
+                    (v, o1 | o2 | o3)
+                })
+            };
             (precision, scale, values, overflow)
         }
         BinaryOp::Multiply => {
@@ -67,7 +73,19 @@ pub fn arith(op: BinaryOp, l: &ArrayRef, l_scalar: bool, r: &ArrayRef, r_scalar:
                 return None;
             }
             let precision = p1.saturating_add(p2.saturating_add(1)).min(DECIMAL128_MAX_PRECISION);
-            let (values, overflow) = zip_with(&left, &right, i128::overflowing_mul);
+            let (values, overflow) = if p1 + p2 <= 18 {
+                let values = map2(&left, &right, |a, b| i128::from((a as i64).wrapping_mul(b as i64)));
+                (values, false)
+            } else if p1 <= 18 && p2 <= 18 {
+                (
+                    map2(&left, &right, |a, b| i128::from(a as i64) * i128::from(b as i64)),
+                    false,
+                )
+            } else if p1 + p2 <= 38 {
+                (map2(&left, &right, i128::wrapping_mul), false)
+            } else {
+                zip_with(&left, &right, mul)
+            };
             (precision, scale, values, overflow)
         }
         _ => return None,
@@ -87,6 +105,17 @@ pub fn arith(op: BinaryOp, l: &ArrayRef, l_scalar: bool, r: &ArrayRef, r_scalar:
     Some(Arc::new(array))
 }
 
+/// `a * b` and whether it overflowed. Values that fit in `i64` (every DECIMAL of precision
+/// up to 18) multiply with one widening multiplication, which cannot overflow; only wider
+/// values pay for `i128`'s overflow check.
+#[inline(always)]
+fn mul(a: i128, b: i128) -> (i128, bool) {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(x), Ok(y)) => (i128::from(x) * i128::from(y), false),
+        _ => a.overflowing_mul(b),
+    }
+}
+
 fn side(array: &ArrayRef, scalar: bool) -> Option<Side<'_>> {
     let array = array.as_any().downcast_ref::<Decimal128Array>()?;
     if !scalar {
@@ -100,23 +129,27 @@ fn side(array: &ArrayRef, scalar: bool) -> Option<Side<'_>> {
 /// by falling back to Arrow's kernel, which skips NULL slots.
 fn zip_with(left: &Side, right: &Side, f: impl Fn(i128, i128) -> (i128, bool)) -> (Vec<i128>, bool) {
     let mut overflow = false;
-    let mut apply = |a: i128, b: i128| {
+    let values = map2(left, right, |a, b| {
         let (v, o) = f(a, b);
         overflow |= o;
         v
-    };
-    let values = match (left, right) {
+    });
+    (values, overflow)
+}
+
+/// Applies `f` row by row (NULL slots included; their values are ignored).
+fn map2(left: &Side, right: &Side, mut f: impl FnMut(i128, i128) -> i128) -> Vec<i128> {
+    match (left, right) {
         (Side::Array(a), Side::Array(b)) => a
             .values()
             .iter()
             .zip(b.values().iter())
-            .map(|(&a, &b)| apply(a, b))
+            .map(|(&a, &b)| f(a, b))
             .collect(),
-        (Side::Array(a), Side::Scalar(b)) => a.values().iter().map(|&a| apply(a, *b)).collect(),
-        (Side::Scalar(a), Side::Array(b)) => b.values().iter().map(|&b| apply(*a, b)).collect(),
-        (Side::Scalar(a), Side::Scalar(b)) => vec![apply(*a, *b)],
-    };
-    (values, overflow)
+        (Side::Array(a), Side::Scalar(b)) => a.values().iter().map(|&a| f(a, *b)).collect(),
+        (Side::Scalar(a), Side::Array(b)) => b.values().iter().map(|&b| f(*a, b)).collect(),
+        (Side::Scalar(a), Side::Scalar(b)) => vec![f(*a, *b)],
+    }
 }
 
 #[cfg(test)]
@@ -131,16 +164,24 @@ mod tests {
 
     #[test]
     fn matches_arrow_types_and_values() {
-        let l = dec(vec![Some(1234), None, Some(-5)], 15, 2);
-        let r = dec(vec![Some(7), Some(3), Some(100)], 10, 0);
-        for (op, expected) in [
-            (BinaryOp::Plus, numeric::add(&l, &r).unwrap()),
-            (BinaryOp::Minus, numeric::sub(&l, &r).unwrap()),
-            (BinaryOp::Multiply, numeric::mul(&l, &r).unwrap()),
+        // Type pairs that take each path: i64, widening / wrapping i128, and overflow-checked.
+        for ((p1, s1), (p2, s2)) in [
+            ((15, 2), (10, 0)),
+            ((9, 3), (8, 1)),
+            ((30, 2), (6, 0)),
+            ((38, 0), (38, 2)),
         ] {
-            let got = arith(op, &l, false, &r, false).unwrap();
-            assert_eq!(got.data_type(), expected.data_type(), "{op:?}");
-            assert_eq!(got.as_ref(), expected.as_ref(), "{op:?}");
+            let l = dec(vec![Some(1234), None, Some(-5), Some(99)], p1, s1);
+            let r = dec(vec![Some(7), Some(3), Some(100), Some(-1)], p2, s2);
+            for (op, expected) in [
+                (BinaryOp::Plus, numeric::add(&l, &r).unwrap()),
+                (BinaryOp::Minus, numeric::sub(&l, &r).unwrap()),
+                (BinaryOp::Multiply, numeric::mul(&l, &r).unwrap()),
+            ] {
+                let got = arith(op, &l, false, &r, false).unwrap();
+                assert_eq!(got.data_type(), expected.data_type(), "{op:?} {p1},{s1} {p2},{s2}");
+                assert_eq!(got.as_ref(), expected.as_ref(), "{op:?} {p1},{s1} {p2},{s2}");
+            }
         }
     }
 
@@ -152,6 +193,14 @@ mod tests {
         assert_eq!(got.data_type(), &DataType::Decimal128(16, 2));
         let got = got.as_any().downcast_ref::<Decimal128Array>().unwrap();
         assert_eq!(got.values().to_vec(), vec![96, 90]);
+    }
+
+    #[test]
+    fn wide_products_are_exact() {
+        let l = dec(vec![Some(i128::from(i64::MAX) * 3), Some(-7)], 38, 0);
+        let r = dec(vec![Some(-5), Some(i128::from(i64::MIN))], 38, 0);
+        let got = arith(BinaryOp::Multiply, &l, false, &r, false).unwrap();
+        assert_eq!(got.as_ref(), numeric::mul(&l, &r).unwrap().as_ref());
     }
 
     #[test]

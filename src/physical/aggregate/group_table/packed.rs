@@ -146,8 +146,16 @@ impl PackedGroupTable {
             values, map, scratch, ..
         } = self;
         out.reserve(num_rows);
+        // Runs of equal keys (common in sorted or clustered data) skip the lookup.
+        let mut previous: Option<(u128, usize)> = None;
         for bytes in scratch.iter() {
             let key = u128::from_le_bytes(*bytes);
+            if let Some((k, g)) = previous {
+                if k == key {
+                    out.push(g);
+                    continue;
+                }
+            }
             let hash = hash_key(key);
             let group = match map.entry(hash, |&g| values[g as usize] == key, |&g| hash_key(values[g as usize])) {
                 Entry::Occupied(e) => *e.get(),
@@ -159,6 +167,7 @@ impl PackedGroupTable {
                 }
             };
             out.push(group as usize);
+            previous = Some((key, group as usize));
         }
         Ok(true)
     }
