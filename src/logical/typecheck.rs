@@ -60,12 +60,14 @@ pub fn expr_type(expr: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<
                 .collect::<Result<Vec<_>>>()?;
             func.signature(&types)?.1
         }
-        Expr::Aggregate { func, args, .. } => {
+        Expr::Aggregate {
+            func, args, order_by, ..
+        } => {
             let types = args
                 .iter()
                 .map(|a| expr_type(a, schema, opts))
                 .collect::<Result<Vec<_>>>()?;
-            func.return_type(&types)?
+            func.return_type(crate::logical::aggregate::value_arg_types(&types, order_by))?
         }
     })
 }
@@ -312,12 +314,13 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
             args,
             distinct,
             filter,
+            order_by,
         } => {
             let types = args
                 .iter()
                 .map(|a| expr_type(a, schema, opts))
                 .collect::<Result<Vec<_>>>()?;
-            func.return_type(&types)?;
+            func.return_type(crate::logical::aggregate::value_arg_types(&types, &order_by))?;
             let filter = match filter {
                 Some(f) => Some(Box::new(require_boolean(*f, schema, opts, "FILTER")?)),
                 None => None,
@@ -327,6 +330,7 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                 args,
                 distinct,
                 filter,
+                order_by,
             }
         }
         other => other,

@@ -284,23 +284,8 @@ impl Binder<'_> {
         if f.over.is_some() {
             return Err(Error::not_supported("window functions are not supported yet"));
         }
-        let is_star = |a: &FunctionArg| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Wildcard));
-        if let Some(func) = AggFunc::from_name(&name) {
-            let bound = if func == AggFunc::Count && args.len() == 1 && is_star(args[0]) {
-                vec![]
-            } else {
-                self.bind_args(&args, scope)?
-            };
-            let filter = match &f.filter {
-                Some(e) => Some(Box::new(self.bind_expr(e, scope)?)),
-                None => None,
-            };
-            return Ok(Expr::Aggregate {
-                func,
-                args: bound,
-                distinct,
-                filter,
-            });
+        if let Some(agg) = self.bind_aggregate_call(&name, f, &args, distinct, scope)? {
+            return Ok(agg);
         }
         if let Some(func) = ScalarFunc::from_name(&name) {
             return Ok(Expr::Function {
@@ -314,12 +299,13 @@ impl Binder<'_> {
                 args: vec![],
                 distinct: false,
                 filter: None,
+                order_by: vec![],
             });
         }
         let known = ScalarFunc::all_names()
             .iter()
             .copied()
-            .chain(["count", "sum", "avg", "min", "max"]);
+            .chain(AggFunc::all_names().iter().copied());
         let hint = closest_name(&name, known)
             .map(|n| format!(" Did you mean \"{n}\"?"))
             .unwrap_or_default();
@@ -328,7 +314,7 @@ impl Binder<'_> {
         )))
     }
 
-    fn bind_args(&self, args: &[&FunctionArg], scope: &PlanSchema) -> Result<Vec<Expr>> {
+    pub(super) fn bind_args(&self, args: &[&FunctionArg], scope: &PlanSchema) -> Result<Vec<Expr>> {
         args.iter()
             .map(|a| match a {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.bind_expr(e, scope),

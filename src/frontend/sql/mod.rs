@@ -1,6 +1,7 @@
 //! The SQL frontend: parsing with sqlparser (DuckDB dialect) and binding the AST into a
 //! logical plan against the catalog.
 
+mod aggregate_call;
 mod expr;
 mod from;
 mod literal;
