@@ -80,6 +80,10 @@ pub enum AggFunc {
     QuantileDisc,
     /// `mode(x)`.
     Mode,
+    /// `grouping(k, ...)` / `grouping_id`: which keys a grouping set leaves out (a bit per
+    /// key, the first key the highest). Bound like an aggregate, planned as a constant per
+    /// grouping set, never run by an accumulator.
+    Grouping,
 }
 
 impl AggFunc {
@@ -123,6 +127,7 @@ impl AggFunc {
             "quantile_cont" => QuantileCont,
             "quantile_disc" | "quantile" => QuantileDisc,
             "mode" => Mode,
+            "grouping" | "grouping_id" => Grouping,
             _ => return None,
         })
     }
@@ -167,6 +172,7 @@ impl AggFunc {
             QuantileCont => "quantile_cont",
             QuantileDisc => "quantile_disc",
             Mode => "mode",
+            Grouping => "grouping",
         }
     }
 
@@ -212,6 +218,7 @@ impl AggFunc {
             "quantile_cont",
             "quantile_disc",
             "mode",
+            "grouping",
         ]
     }
 
@@ -240,6 +247,7 @@ impl AggFunc {
             Corr | CovarSamp | CovarPop | RegrSlope | RegrIntercept | RegrR2 | RegrCount | RegrAvgx | RegrAvgy
             | RegrSxx | RegrSyy | RegrSxy | ArgMin | ArgMax | QuantileCont | QuantileDisc => (2, 2),
             StringAgg => (1, 2),
+            Grouping => (1, usize::MAX),
             _ => (1, 1),
         }
     }
@@ -302,7 +310,7 @@ impl AggFunc {
             }
             RegrCount => DataType::UInt32,
             BoolAnd | BoolOr => DataType::Boolean,
-            CountIf => DataType::Int64,
+            CountIf | Grouping => DataType::Int64,
             StringAgg => DataType::Utf8,
             List => {
                 let t = arg("list")?;

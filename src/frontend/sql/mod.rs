@@ -4,6 +4,7 @@
 mod aggregate_call;
 mod expr;
 mod from;
+mod grouping_sets;
 mod literal;
 mod query;
 mod select;

@@ -8,6 +8,7 @@ use datafusion_common::tree_node::{Transformed, TreeNode};
 use sqlparser::ast::{self, GroupByExpr, SelectItem, SelectItemQualifiedWildcardKind};
 
 use super::expr::ident_name;
+use super::grouping_sets::{is_grouping_call, GroupBy};
 use super::query::{output_reference, sort_expr};
 use super::Binder;
 use crate::error::{Error, Result};
@@ -68,16 +69,11 @@ impl Binder<'_> {
         }
 
         // GROUP BY keys: expressions, positions (`GROUP BY 1`) or select-list aliases.
-        let group_exprs: Vec<Expr> = match &select.group_by {
-            GroupByExpr::Expressions(exprs, modifiers) => {
-                if !modifiers.is_empty() {
-                    return Err(Error::not_supported("GROUP BY modifiers (ROLLUP/CUBE/GROUPING SETS)"));
-                }
-                exprs
-                    .iter()
-                    .map(|e| self.bind_group_key(e, &items, &from_schema))
-                    .collect::<Result<_>>()?
-            }
+        let GroupBy {
+            keys: group_exprs,
+            sets: grouping_sets,
+        } = match &select.group_by {
+            GroupByExpr::Expressions(exprs, modifiers) => self.bind_group_by(exprs, modifiers, &items, &from_schema)?,
             GroupByExpr::All(_) => return Err(Error::not_supported("GROUP BY ALL")),
         };
 
@@ -149,11 +145,27 @@ impl Binder<'_> {
                 .iter()
                 .map(|g| coerce(g.clone(), &from_schema, self.opts))
                 .collect::<Result<Vec<_>>>()?;
+            // `grouping(...)` calls are constants per grouping set, listed after the aggregates.
+            let (grouping_calls, mut aggregates): (Vec<Expr>, Vec<Expr>) =
+                aggregates.into_iter().partition(is_grouping_call);
             let coerced_aggs = aggregates
                 .iter()
                 .map(|a| coerce(a.clone(), &from_schema, self.opts))
                 .collect::<Result<Vec<_>>>()?;
-            plan = builder::aggregate(Arc::new(plan), coerced_groups, coerced_aggs, self.opts)?;
+            plan = if grouping_sets.is_some() || !grouping_calls.is_empty() {
+                let all_keys = vec![(0..group_exprs.len()).collect()];
+                self.plan_grouping_sets(
+                    plan,
+                    &coerced_groups,
+                    &coerced_aggs,
+                    &grouping_calls,
+                    &group_exprs,
+                    grouping_sets.as_deref().unwrap_or(&all_keys),
+                )?
+            } else {
+                builder::aggregate(Arc::new(plan), coerced_groups, coerced_aggs, self.opts)?
+            };
+            aggregates.extend(grouping_calls);
             let agg_schema = plan.schema();
             let rewrite = |e: &Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema);
             items = items
@@ -237,7 +249,7 @@ impl Binder<'_> {
         Ok(plan)
     }
 
-    fn bind_group_key(&self, e: &ast::Expr, items: &[Expr], from: &PlanSchema) -> Result<Expr> {
+    pub(super) fn bind_group_key(&self, e: &ast::Expr, items: &[Expr], from: &PlanSchema) -> Result<Expr> {
         if let ast::Expr::Value(v) = e {
             if let ast::Value::Number(n, _) = &v.value {
                 let pos: usize = n
