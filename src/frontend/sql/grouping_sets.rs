@@ -14,6 +14,7 @@ use arrow::datatypes::DataType;
 use datafusion_common::ScalarValue;
 use sqlparser::ast::{self, GroupByWithModifier};
 
+use super::select::canonical_columns;
 use super::Binder;
 use crate::error::{Error, Result};
 use crate::logical::aggregate::AggFunc;
@@ -31,16 +32,16 @@ pub(super) struct GroupBy {
     pub sets: Option<Vec<Vec<usize>>>,
 }
 
-type Sets<'a> = Vec<Vec<&'a ast::Expr>>;
+type Sets = Vec<Vec<ast::Expr>>;
 
-fn cross<'a>(a: Sets<'a>, b: &Sets<'a>) -> Sets<'a> {
+fn cross(a: Sets, b: &Sets) -> Sets {
     a.iter()
-        .flat_map(|x| b.iter().map(move |y| x.iter().chain(y).copied().collect()))
+        .flat_map(|x| b.iter().map(move |y| x.iter().chain(y).cloned().collect()))
         .collect()
 }
 
-fn cross_all<'a>(elements: &'a [ast::Expr]) -> Result<Sets<'a>> {
-    let mut out: Sets<'a> = vec![vec![]];
+fn cross_all(elements: &[ast::Expr]) -> Result<Sets> {
+    let mut out: Sets = vec![vec![]];
     for e in elements {
         out = cross(out, &expand(e)?);
     }
@@ -48,23 +49,23 @@ fn cross_all<'a>(elements: &'a [ast::Expr]) -> Result<Sets<'a>> {
 }
 
 /// The keys of one ROLLUP/CUBE item (a key or a tuple of keys).
-fn item_keys(item: &[ast::Expr]) -> Result<Vec<&ast::Expr>> {
+fn item_keys(item: &[ast::Expr]) -> Result<Vec<ast::Expr>> {
     let sets = cross_all(item)?;
-    match <[Vec<&ast::Expr>; 1]>::try_from(sets) {
+    match <[Vec<ast::Expr>; 1]>::try_from(sets) {
         Ok([keys]) => Ok(keys),
         Err(_) => Err(Error::not_supported("nested grouping sets inside ROLLUP or CUBE")),
     }
 }
 
-fn rollup<'a>(items: &'a [Vec<ast::Expr>]) -> Result<Sets<'a>> {
+fn rollup(items: &[Vec<ast::Expr>]) -> Result<Sets> {
     let keys = items.iter().map(|i| item_keys(i)).collect::<Result<Vec<_>>>()?;
     Ok((0..=keys.len())
         .rev()
-        .map(|n| keys[..n].iter().flatten().copied().collect())
+        .map(|n| keys[..n].iter().flatten().cloned().collect())
         .collect())
 }
 
-fn cube<'a>(items: &'a [Vec<ast::Expr>]) -> Result<Sets<'a>> {
+fn cube(items: &[Vec<ast::Expr>]) -> Result<Sets> {
     let keys = items.iter().map(|i| item_keys(i)).collect::<Result<Vec<_>>>()?;
     if keys.len() > 12 {
         return Err(Error::not_supported("CUBE with more than 12 elements"));
@@ -75,14 +76,14 @@ fn cube<'a>(items: &'a [Vec<ast::Expr>]) -> Result<Sets<'a>> {
             keys.iter()
                 .enumerate()
                 .filter(|(i, _)| mask & (1 << (keys.len() - 1 - i)) != 0)
-                .flat_map(|(_, k)| k.iter().copied())
+                .flat_map(|(_, k)| k.iter().cloned())
                 .collect()
         })
         .collect())
 }
 
 /// The grouping sets of one GROUP BY element.
-fn expand(e: &ast::Expr) -> Result<Sets<'_>> {
+fn expand(e: &ast::Expr) -> Result<Sets> {
     Ok(match e {
         ast::Expr::GroupingSets(sets) => {
             let mut out = Vec::new();
@@ -95,7 +96,25 @@ fn expand(e: &ast::Expr) -> Result<Sets<'_>> {
         ast::Expr::Cube(items) => cube(items)?,
         ast::Expr::Tuple(items) => cross_all(items)?,
         ast::Expr::Nested(inner) if is_grouping_construct(inner) => expand(inner)?,
-        other => vec![vec![other]],
+        ast::Expr::Function(f) if matches!(f.name.to_string().to_lowercase().as_str(), "rollup" | "cube") => {
+            let ast::FunctionArguments::List(list) = &f.args else {
+                return Err(Error::plan(format!("{} needs arguments", f.name)));
+            };
+            let items = list
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(vec![e.clone()]),
+                    other => Err(Error::not_supported(format!("{} argument {other}", f.name))),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if f.name.to_string().eq_ignore_ascii_case("rollup") {
+                rollup(&items)?
+            } else {
+                cube(&items)?
+            }
+        }
+        other => vec![vec![other.clone()]],
     })
 }
 
@@ -134,20 +153,15 @@ impl Binder<'_> {
         self.bind_sets(&sets, items, from, grouping)
     }
 
-    fn bind_sets(
-        &self,
-        sets: &[Vec<&ast::Expr>],
-        items: &[Expr],
-        from: &PlanSchema,
-        grouping: bool,
-    ) -> Result<GroupBy> {
+    fn bind_sets(&self, sets: &[Vec<ast::Expr>], items: &[Expr], from: &PlanSchema, grouping: bool) -> Result<GroupBy> {
         let mut keys: Vec<Expr> = Vec::new();
         let mut bound_sets = Vec::with_capacity(sets.len());
         for set in sets {
             let mut indices = Vec::new();
             for e in set {
                 let key = self.bind_group_key(e, items, from)?;
-                let i = match keys.iter().position(|k| *k == key) {
+                let canonical = canonical_columns(&key, from);
+                let i = match keys.iter().position(|k| canonical_columns(k, from) == canonical) {
                     Some(i) => i,
                     None => {
                         keys.push(key);
@@ -181,13 +195,14 @@ impl Binder<'_> {
     ) -> Result<LogicalPlan> {
         let input = Arc::new(input);
         let in_schema = input.schema();
+        let raw_groups: Vec<Expr> = raw_groups.iter().map(|g| canonical_columns(g, &in_schema)).collect();
         let key_types = groups
             .iter()
             .map(|g| expr_type(g, &in_schema, self.opts))
             .collect::<Result<Vec<_>>>()?;
         let masks = grouping_calls
             .iter()
-            .map(|call| grouping_arguments(call, raw_groups))
+            .map(|call| grouping_arguments(&canonical_columns(call, &in_schema), &raw_groups))
             .collect::<Result<Vec<_>>>()?;
         let mut branches = Vec::with_capacity(sets.len());
         for set in sets {

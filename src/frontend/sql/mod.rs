@@ -2,6 +2,7 @@
 //! logical plan against the catalog.
 
 mod aggregate_call;
+mod distinct_on;
 mod expr;
 mod from;
 mod grouping_sets;

@@ -167,7 +167,7 @@ impl Binder<'_> {
             };
             aggregates.extend(grouping_calls);
             let agg_schema = plan.schema();
-            let rewrite = |e: &Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema);
+            let rewrite = |e: &Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema, &from_schema);
             items = items
                 .iter()
                 .map(|e| {
@@ -200,13 +200,59 @@ impl Binder<'_> {
             .collect::<Result<Vec<_>>>()?;
         let visible = items.len();
         let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
-        if matches!(select.distinct, Some(ast::Distinct::On(_))) {
-            return Err(Error::not_supported("DISTINCT ON"));
-        }
 
         // Sort keys over the projection output; expressions not in the select list become
         // hidden columns that a final projection drops.
         let mut projection = items.clone();
+        let mut distinct_on: Option<Vec<usize>> = None;
+        if let Some(ast::Distinct::On(on)) = &select.distinct {
+            let mut keys = Vec::with_capacity(on.len());
+            for e in on {
+                let index = match e {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(_, _)) => {
+                        let pos: usize = v.value.to_string().parse().unwrap_or(0);
+                        if pos == 0 || pos > visible {
+                            return Err(Error::plan(format!(
+                                "DISTINCT ON term out of range - should be between 1 and {visible}"
+                            )));
+                        }
+                        pos - 1
+                    }
+                    ast::Expr::Identifier(ident)
+                        if item_names.iter().any(|n| n.eq_ignore_ascii_case(&ident.value))
+                            && from_schema
+                                .find(&ColumnRef::new(ident_name(ident)))
+                                .ok()
+                                .flatten()
+                                .is_none() =>
+                    {
+                        item_names
+                            .iter()
+                            .position(|n| n.eq_ignore_ascii_case(&ident.value))
+                            .unwrap_or(0)
+                    }
+                    e => {
+                        if is_aggregate {
+                            return Err(Error::not_supported("DISTINCT ON an expression in an aggregate query"));
+                        }
+                        let bound = coerce(self.bind_expr(e, &from_schema)?, &scope, self.opts)?;
+                        let canonical = canonical_columns(&bound, &scope);
+                        match projection
+                            .iter()
+                            .position(|p| canonical_columns(&p.clone().unalias(), &scope) == canonical)
+                        {
+                            Some(i) => i,
+                            None => {
+                                projection.push(bound.alias(format!("__distinct_on_{}", projection.len())));
+                                projection.len() - 1
+                            }
+                        }
+                    }
+                };
+                keys.push(index);
+            }
+            distinct_on = Some(keys);
+        }
         let mut sort_keys: Vec<(usize, &ast::OrderByOptions)> = Vec::new();
         for (target, options) in &order_terms {
             let index = match target {
@@ -230,6 +276,9 @@ impl Binder<'_> {
             sort_keys.push((index, *options));
         }
         plan = builder::project(Arc::new(plan), projection, self.opts)?;
+        if let Some(on) = &distinct_on {
+            plan = self.plan_distinct_on(plan, on, &sort_keys)?;
+        }
         if distinct {
             plan = builder::distinct(Arc::new(plan));
         }
@@ -315,13 +364,21 @@ fn collect_aggregates(e: &Expr, out: &mut Vec<Expr>) -> Result<()> {
 
 /// Rewrites `e` (over the FROM scope) to read the aggregate's output: group keys and
 /// aggregate calls become column references; any other column is an error.
-fn rewrite_over_aggregate(e: &Expr, groups: &[Expr], aggregates: &[Expr], agg_schema: &PlanSchema) -> Result<Expr> {
+fn rewrite_over_aggregate(
+    e: &Expr,
+    groups: &[Expr],
+    aggregates: &[Expr],
+    agg_schema: &PlanSchema,
+    from: &PlanSchema,
+) -> Result<Expr> {
+    let groups: Vec<Expr> = groups.iter().map(|g| canonical_columns(g, from)).collect();
     let out = e.clone().transform_down(|node| {
         let inner = match &node {
             Expr::Alias { expr, .. } => expr.as_ref(),
             other => other,
         };
-        if let Some(i) = groups.iter().position(|g| g == inner) {
+        let canonical = canonical_columns(inner, from);
+        if let Some(i) = groups.iter().position(|g| *g == canonical) {
             return Ok(Transformed::new(
                 Expr::Column(agg_schema.column_ref(i)),
                 true,
@@ -344,4 +401,21 @@ fn rewrite_over_aggregate(e: &Expr, groups: &[Expr], aggregates: &[Expr], agg_sc
         Ok(Transformed::no(node))
     })?;
     Ok(out.data)
+}
+
+/// `e` with every column reference resolved in `schema` to its full (qualified, as declared)
+/// form, so `t.a`, `a` and `A` compare equal.
+pub(super) fn canonical_columns(e: &Expr, schema: &PlanSchema) -> Expr {
+    let out = e.clone().transform_up(|node| {
+        if let Expr::Column(c) = &node {
+            if let Ok(Some(i)) = schema.find(c) {
+                return Ok(Transformed::yes(Expr::Column(schema.column_ref(i))));
+            }
+        }
+        Ok(Transformed::no(node))
+    });
+    match out {
+        Ok(t) => t.data,
+        Err(_) => e.clone(),
+    }
 }
