@@ -15,6 +15,8 @@ use crate::logical::types::{arithmetic_types, comparison_type, is_string, sql_ty
 pub struct TypeOptions {
     /// `/` on integers is integer division.
     pub integer_division: bool,
+    /// `ORDER BY` without NULLS FIRST/LAST puts NULLs first (`SET default_null_order`).
+    pub nulls_first: bool,
 }
 
 /// The type `expr` produces over `schema` (after [`coerce`]).

@@ -84,7 +84,7 @@ impl Binder<'_> {
         let mut order_by = Vec::new();
         if func.is_order_sensitive() {
             for key in order {
-                let s = sort_expr(self.bind_expr(&key.expr, scope)?, &key.options);
+                let s = sort_expr(self.bind_expr(&key.expr, scope)?, &key.options, self.opts);
                 bound.push(s.expr);
                 order_by.push(AggOrder {
                     asc: s.asc,

@@ -30,7 +30,7 @@ impl Binder<'_> {
         let order_by: Vec<AggOrder> = sort_keys
             .iter()
             .map(|(i, opts)| {
-                let s = sort_expr(column(*i), opts);
+                let s = sort_expr(column(*i), opts, self.opts);
                 AggOrder {
                     asc: s.asc,
                     nulls_first: s.nulls_first,

@@ -121,9 +121,11 @@ impl Binder<'_> {
             order_terms.push((target, &o.options));
         }
 
-        let is_aggregate = !group_exprs.is_empty()
+        let has_group_by = matches!(&select.group_by, GroupByExpr::Expressions(g, _) if !g.is_empty());
+        let is_aggregate = has_group_by
+            || !group_exprs.is_empty()
             || items.iter().any(Expr::contains_aggregate)
-            || having.as_ref().is_some_and(Expr::contains_aggregate)
+            || having.is_some()
             || order_terms
                 .iter()
                 .any(|(t, _)| matches!(t, OrderTarget::Expr(e) if e.contains_aggregate()));
@@ -286,7 +288,7 @@ impl Binder<'_> {
             let out = plan.schema();
             let keys: Vec<SortExpr> = sort_keys
                 .iter()
-                .map(|(i, opts)| sort_expr(Expr::Column(out.column_ref(*i)), opts))
+                .map(|(i, opts)| sort_expr(Expr::Column(out.column_ref(*i)), opts, self.opts))
                 .collect();
             plan = builder::sort(Arc::new(plan), keys, None);
         }
