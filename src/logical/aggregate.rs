@@ -80,6 +80,12 @@ pub enum AggFunc {
     QuantileDisc,
     /// `mode(x)`.
     Mode,
+    /// `arg_min_null(arg, val)`: like `arg_min`, but a NULL `arg` can be the result.
+    ArgMinNull,
+    /// `arg_max_null(arg, val)`.
+    ArgMaxNull,
+    /// `weighted_avg(x, w)` / `wavg`.
+    WeightedAvg,
     /// `grouping(k, ...)` / `grouping_id`: which keys a grouping set leaves out (a bit per
     /// key, the first key the highest). Bound like an aggregate, planned as a constant per
     /// grouping set, never run by an accumulator.
@@ -127,6 +133,9 @@ impl AggFunc {
             "quantile_cont" => QuantileCont,
             "quantile_disc" | "quantile" => QuantileDisc,
             "mode" => Mode,
+            "arg_min_null" => ArgMinNull,
+            "arg_max_null" => ArgMaxNull,
+            "weighted_avg" | "wavg" => WeightedAvg,
             "grouping" | "grouping_id" => Grouping,
             _ => return None,
         })
@@ -172,6 +181,9 @@ impl AggFunc {
             QuantileCont => "quantile_cont",
             QuantileDisc => "quantile_disc",
             Mode => "mode",
+            ArgMinNull => "arg_min_null",
+            ArgMaxNull => "arg_max_null",
+            WeightedAvg => "weighted_avg",
             Grouping => "grouping",
         }
     }
@@ -218,6 +230,9 @@ impl AggFunc {
             "quantile_cont",
             "quantile_disc",
             "mode",
+            "arg_min_null",
+            "arg_max_null",
+            "weighted_avg",
             "grouping",
         ]
     }
@@ -228,7 +243,19 @@ impl AggFunc {
         use AggFunc::*;
         matches!(
             self,
-            StringAgg | List | AnyValue | First | Last | ArgMin | ArgMax | Median | QuantileCont | QuantileDisc | Mode
+            StringAgg
+                | List
+                | AnyValue
+                | First
+                | Last
+                | ArgMin
+                | ArgMax
+                | ArgMinNull
+                | ArgMaxNull
+                | Median
+                | QuantileCont
+                | QuantileDisc
+                | Mode
         )
     }
 
@@ -236,7 +263,10 @@ impl AggFunc {
     /// kept for these and dropped for the others).
     pub fn is_order_sensitive(&self) -> bool {
         use AggFunc::*;
-        matches!(self, StringAgg | List | First | Last | AnyValue | ArgMin | ArgMax)
+        matches!(
+            self,
+            StringAgg | List | First | Last | AnyValue | ArgMin | ArgMax | ArgMinNull | ArgMaxNull
+        )
     }
 
     /// The number of value arguments (before any trailing ORDER BY keys): `(min, max)`.
@@ -245,7 +275,8 @@ impl AggFunc {
         match self {
             Count => (0, 1),
             Corr | CovarSamp | CovarPop | RegrSlope | RegrIntercept | RegrR2 | RegrCount | RegrAvgx | RegrAvgy
-            | RegrSxx | RegrSyy | RegrSxy | ArgMin | ArgMax | QuantileCont | QuantileDisc => (2, 2),
+            | RegrSxx | RegrSyy | RegrSxy | ArgMin | ArgMax | ArgMinNull | ArgMaxNull | QuantileCont | QuantileDisc
+            | WeightedAvg => (2, 2),
             StringAgg => (1, 2),
             Grouping => (1, usize::MAX),
             _ => (1, 1),
@@ -286,7 +317,7 @@ impl AggFunc {
                 DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => DataType::Int64,
                 DataType::Float16 | DataType::Float32 | DataType::Float64 => DataType::Float64,
                 DataType::Decimal128(_, s) => DataType::Decimal128(DECIMAL128_MAX_PRECISION, s),
-                DataType::Null => DataType::Int64,
+                DataType::Null | DataType::Boolean => DataType::Int64,
                 other => {
                     return Err(Error::plan(format!(
                         "No function matches sum({other}): sum takes a numeric argument"
@@ -295,6 +326,12 @@ impl AggFunc {
             },
             Avg => {
                 numeric("avg", &arg("avg")?)?;
+                DataType::Float64
+            }
+            WeightedAvg => {
+                for t in args {
+                    numeric(self.name(), t)?;
+                }
                 DataType::Float64
             }
             StddevSamp | StddevPop | VarSamp | VarPop | Product => {
@@ -316,7 +353,9 @@ impl AggFunc {
                 let t = arg("list")?;
                 DataType::List(std::sync::Arc::new(Field::new("item", t, true)))
             }
-            Min | Max | AnyValue | First | Last | Mode | QuantileDisc | ArgMin | ArgMax => arg(self.name())?,
+            Min | Max | AnyValue | First | Last | Mode | QuantileDisc | ArgMin | ArgMax | ArgMinNull | ArgMaxNull => {
+                arg(self.name())?
+            }
             Median | QuantileCont => match arg(self.name())? {
                 t @ (DataType::Decimal128(_, _) | DataType::Decimal64(_, _) | DataType::Decimal32(_, _)) => t,
                 t => {

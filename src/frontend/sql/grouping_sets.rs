@@ -253,6 +253,9 @@ fn grouping_arguments(call: &Expr, keys: &[Expr]) -> Result<Vec<usize>> {
     if args.is_empty() {
         return Err(Error::plan("GROUPING requires at least one child"));
     }
+    if args.len() > 63 {
+        return Err(Error::plan("GROUPING statement cannot have more than 64 groups"));
+    }
     args.iter()
         .map(|a| {
             keys.iter()

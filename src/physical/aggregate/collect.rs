@@ -60,7 +60,11 @@ impl CollectAccumulator {
         return_type: DataType,
     ) -> Result<Self> {
         use AggFunc::*;
-        let num_values = if matches!(func, ArgMin | ArgMax) { 2 } else { 1 };
+        let num_values = if matches!(func, ArgMin | ArgMax | ArgMinNull | ArgMaxNull) {
+            2
+        } else {
+            1
+        };
         if matches!(func, Median | QuantileCont) {
             match input_types.first() {
                 Some(t) if t.is_numeric() || *t == DataType::Null => {}
@@ -82,13 +86,14 @@ impl CollectAccumulator {
         })
     }
 
-    /// Arguments whose NULL drops the row.
-    fn null_skipping(&self) -> usize {
+    /// The arguments whose NULL drops the row.
+    fn null_skipping(&self) -> &'static [usize] {
         use AggFunc::*;
         match self.func {
-            List | First | Last => 0,
-            ArgMin | ArgMax => 2,
-            _ => 1,
+            List | First | Last => &[],
+            ArgMin | ArgMax => &[0, 1],
+            ArgMinNull | ArgMaxNull => &[1],
+            _ => &[0],
         }
     }
 
@@ -146,8 +151,8 @@ impl CollectAccumulator {
         };
         match self.func {
             Median | QuantileCont | QuantileDisc | Mode => keys.push(key(&columns[0], false)),
-            ArgMin => keys.push(key(&columns[1], false)),
-            ArgMax => keys.push(key(&columns[1], true)),
+            ArgMin | ArgMinNull => keys.push(key(&columns[1], false)),
+            ArgMax | ArgMaxNull => keys.push(key(&columns[1], true)),
             _ => {}
         }
         for (column, options) in columns[self.num_values..].iter().zip(&self.order) {
@@ -294,8 +299,10 @@ impl GroupsAccumulator for CollectAccumulator {
             .chain(&values[self.num_values + num_params..])
             .cloned()
             .collect();
-        let nulls = values[..self.null_skipping()]
+        let nulls = self
+            .null_skipping()
             .iter()
+            .map(|&i| &values[i])
             .fold(None::<NullBuffer>, |acc, v| {
                 NullBuffer::union(acc.as_ref(), v.logical_nulls().as_ref())
             });
@@ -355,7 +362,9 @@ impl GroupsAccumulator for CollectAccumulator {
                 Arc::new(ListArray::try_new(field, offsets, values, Some(nulls))?)
             }
             StringAgg => self.string_agg(&values, &offsets)?,
-            First | AnyValue | ArgMin | ArgMax => self.pick(&values, &offsets, |s, e| (e > s).then_some(s))?,
+            First | AnyValue | ArgMin | ArgMax | ArgMinNull | ArgMaxNull => {
+                self.pick(&values, &offsets, |s, e| (e > s).then_some(s))?
+            }
             Last => self.pick(&values, &offsets, |s, e| (e > s).then(|| e - 1))?,
             QuantileDisc => {
                 let q = self.quantile;

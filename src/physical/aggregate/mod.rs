@@ -124,6 +124,7 @@ impl AggregateExpr {
             BoolOr => Ok(Box::new(fold::FoldAccumulator::new(fold::Fold::Or))),
             CountIf => Ok(Box::new(fold::FoldAccumulator::new(fold::Fold::CountIf))),
             Product => Ok(Box::new(fold::FoldAccumulator::new(fold::Fold::Product))),
+            WeightedAvg => Ok(Box::new(weighted_avg::WeightedAvgAccumulator::default())),
             AggFunc::Count => Ok(Box::new(count::CountGroupsAccumulator::new(self.args.is_empty()))),
             AggFunc::Sum => sum::create(self.first_input_type()?),
             AggFunc::Avg => avg::create(self.first_input_type()?),
@@ -159,6 +160,11 @@ impl AggregateExpr {
                 vec![field("acc", self.return_type.clone(), true)]
             }
             f if f.is_holistic() => vec![],
+            AggFunc::WeightedAvg => vec![
+                field("sum_xw", DataType::Float64, false),
+                field("sum_w", DataType::Float64, false),
+                field("count", DataType::Int64, false),
+            ],
             _ => moments::STATE_NAMES
                 .iter()
                 .enumerate()
@@ -350,3 +356,4 @@ pub mod group_table;
 pub mod min_max;
 pub mod moments;
 pub mod sum;
+pub mod weighted_avg;
