@@ -261,7 +261,11 @@ impl Binder<'_> {
                 OrderTarget::Output(i) => *i,
                 OrderTarget::Expr(e) => {
                     let e = coerce(e.clone(), &scope, self.opts)?;
-                    match projection.iter().position(|p| p.clone().unalias() == e) {
+                    let canonical = canonical_columns(&e, &scope);
+                    match projection
+                        .iter()
+                        .position(|p| canonical_columns(&p.clone().unalias(), &scope) == canonical)
+                    {
                         Some(i) => i,
                         None => {
                             if distinct {
