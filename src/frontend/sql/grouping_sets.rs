@@ -34,16 +34,24 @@ pub(super) struct GroupBy {
 
 type Sets = Vec<Vec<ast::Expr>>;
 
-fn cross(a: Sets, b: &Sets) -> Sets {
-    a.iter()
+/// DuckDB's limit on the number of grouping sets of one GROUP BY.
+const MAX_GROUPING_SETS: usize = 65535;
+
+fn cross(a: Sets, b: &Sets) -> Result<Sets> {
+    if a.len().saturating_mul(b.len()) > MAX_GROUPING_SETS {
+        return Err(Error::plan(format!(
+            "Maximum grouping set count of {MAX_GROUPING_SETS} exceeded"
+        )));
+    }
+    Ok(a.iter()
         .flat_map(|x| b.iter().map(move |y| x.iter().chain(y).cloned().collect()))
-        .collect()
+        .collect())
 }
 
 fn cross_all(elements: &[ast::Expr]) -> Result<Sets> {
     let mut out: Sets = vec![vec![]];
     for e in elements {
-        out = cross(out, &expand(e)?);
+        out = cross(out, &expand(e)?)?;
     }
     Ok(out)
 }
@@ -58,6 +66,9 @@ fn item_keys(item: &[ast::Expr]) -> Result<Vec<ast::Expr>> {
 }
 
 fn rollup(items: &[Vec<ast::Expr>]) -> Result<Sets> {
+    if items.is_empty() {
+        return Err(Error::plan("ROLLUP needs at least one element"));
+    }
     let keys = items.iter().map(|i| item_keys(i)).collect::<Result<Vec<_>>>()?;
     Ok((0..=keys.len())
         .rev()
@@ -66,6 +77,9 @@ fn rollup(items: &[Vec<ast::Expr>]) -> Result<Sets> {
 }
 
 fn cube(items: &[Vec<ast::Expr>]) -> Result<Sets> {
+    if items.is_empty() {
+        return Err(Error::plan("CUBE needs at least one element"));
+    }
     let keys = items.iter().map(|i| item_keys(i)).collect::<Result<Vec<_>>>()?;
     if keys.len() > 12 {
         return Err(Error::not_supported("CUBE with more than 12 elements"));
