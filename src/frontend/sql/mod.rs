@@ -6,6 +6,7 @@ mod distinct_on;
 mod expr;
 mod from;
 mod grouping_sets;
+mod having_alias;
 mod literal;
 mod query;
 mod select;

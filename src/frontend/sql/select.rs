@@ -9,6 +9,7 @@ use sqlparser::ast::{self, GroupByExpr, SelectItem, SelectItemQualifiedWildcardK
 
 use super::expr::ident_name;
 use super::grouping_sets::{is_grouping_call, GroupBy};
+use super::having_alias::substitute_aliases;
 use super::query::{output_reference, sort_expr};
 use super::Binder;
 use crate::error::{Error, Result};
@@ -78,7 +79,7 @@ impl Binder<'_> {
         };
 
         let having = match &select.having {
-            Some(h) => Some(self.bind_expr(h, &from_schema)?),
+            Some(h) => Some(self.bind_expr(&substitute_aliases(h, select, &from_schema), &from_schema)?),
             None => None,
         };
 
