@@ -278,7 +278,7 @@ impl AggFunc {
             | RegrSxx | RegrSyy | RegrSxy | ArgMin | ArgMax | ArgMinNull | ArgMaxNull | QuantileCont | QuantileDisc
             | WeightedAvg => (2, 2),
             StringAgg => (1, 2),
-            Grouping => (1, usize::MAX),
+            Grouping => (0, usize::MAX),
             _ => (1, 1),
         }
     }

@@ -259,13 +259,17 @@ fn null_of(t: &DataType) -> Expr {
     }
 }
 
-/// The key index of every argument of a `grouping(...)` call.
+/// The key index of every argument of a `grouping(...)` call (every key for `grouping()`).
 fn grouping_arguments(call: &Expr, keys: &[Expr]) -> Result<Vec<usize>> {
     let Expr::Aggregate { args, .. } = call else {
         return Err(Error::internal("grouping() expected"));
     };
+    if keys.is_empty() {
+        return Err(Error::plan("GROUPING statement cannot be used without groups"));
+    }
     if args.is_empty() {
-        return Err(Error::plan("GROUPING requires at least one child"));
+        // `grouping()` covers every key.
+        return Ok((0..keys.len()).collect());
     }
     if args.len() > 63 {
         return Err(Error::plan("GROUPING statement cannot have more than 64 groups"));
