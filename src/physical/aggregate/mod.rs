@@ -353,6 +353,8 @@ pub mod count;
 pub mod distinct;
 pub mod fold;
 pub mod group_table;
+#[cfg(test)]
+mod merge_tests;
 pub mod min_max;
 pub mod moments;
 pub mod sum;
