@@ -202,7 +202,8 @@ impl Binder<'_> {
             .map(|e| coerce(e, &scope, self.opts))
             .collect::<Result<Vec<_>>>()?;
         let visible = items.len();
-        let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        let mut distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        let mut distinct_by_items = false;
 
         // Sort keys over the projection output; expressions not in the select list become
         // hidden columns that a final projection drops.
@@ -269,11 +270,9 @@ impl Binder<'_> {
                     {
                         Some(i) => i,
                         None => {
-                            if distinct {
-                                return Err(Error::plan(
-                                    "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
-                                ));
-                            }
+                            // DuckDB runs `SELECT DISTINCT items ORDER BY other` as
+                            // `SELECT DISTINCT ON (items) items ORDER BY other`.
+                            distinct_by_items |= distinct;
                             projection.push(e.alias(format!("__sort_key_{}", projection.len())));
                             projection.len() - 1
                         }
@@ -282,9 +281,15 @@ impl Binder<'_> {
             };
             sort_keys.push((index, *options));
         }
+        if distinct_by_items {
+            distinct = false;
+            distinct_on = Some((0..visible).collect());
+        }
         plan = builder::project(Arc::new(plan), projection, self.opts)?;
         if let Some(on) = &distinct_on {
-            plan = self.plan_distinct_on(plan, on, &sort_keys)?;
+            // The implicit form keeps the first row of each group in input order, as DuckDB.
+            let first_by: &[(usize, &ast::OrderByOptions)] = if distinct_by_items { &[] } else { &sort_keys };
+            plan = self.plan_distinct_on(plan, on, first_by)?;
         }
         if distinct {
             plan = builder::distinct(Arc::new(plan));
