@@ -6,6 +6,7 @@ mod from;
 mod literal;
 mod query;
 mod select;
+mod window;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,0 +1,210 @@
+//! Aggregates over window frames. Frame ends never move backwards within a partition, so
+//! every kernel slides: count/sum/avg add rows entering the frame and remove rows leaving it
+//! (exact in i128 for integers and decimals), min/max keep a monotonic deque of row indices
+//! compared with Arrow's comparator (any orderable type). O(rows) per partition.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use arrow::array::{
+    make_comparator, Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int64Array, PrimitiveArray, UInt32Array,
+};
+use arrow::compute::{cast, take};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Decimal128Type, Float64Type, Int64Type};
+
+use super::frames::{Frames, Layout};
+use crate::error::{Error, Result};
+use crate::logical::aggregate::AggFunc;
+
+/// Evaluates `func` over each row's frame. `arg` is `None` for `count(*)`.
+pub fn evaluate(
+    func: AggFunc,
+    arg: Option<&ArrayRef>,
+    return_type: &DataType,
+    layout: &Layout,
+    frames: &Frames,
+) -> Result<ArrayRef> {
+    let Some(arg) = arg else {
+        let counts: Int64Array = (0..layout.rows)
+            .map(|i| Some((frames.end[i] - frames.start[i]) as i64))
+            .collect();
+        return Ok(Arc::new(counts));
+    };
+    match func {
+        AggFunc::Count => {
+            let ones: Vec<i64> = vec![1; arg.len()];
+            let (_, counts) = slide(&ones, arg, layout, frames, |a, b| a + b, |a, b| a - b, 0i64);
+            Ok(Arc::new(Int64Array::from(counts)))
+        }
+        AggFunc::Min | AggFunc::Max => min_max(func == AggFunc::Max, arg, layout, frames),
+        AggFunc::Sum | AggFunc::Avg => sum_avg(func, arg, return_type, layout, frames),
+    }
+}
+
+/// Sums of `values` (where `arg` is valid) and counts over every frame.
+fn slide<T: Copy>(
+    values: &[T],
+    arg: &ArrayRef,
+    layout: &Layout,
+    frames: &Frames,
+    add: impl Fn(T, T) -> T,
+    sub: impl Fn(T, T) -> T,
+    zero: T,
+) -> (Vec<T>, Vec<i64>) {
+    let n = layout.rows;
+    let mut sums = vec![zero; n];
+    let mut counts = vec![0i64; n];
+    let nulls = arg.logical_nulls();
+    let valid = |i: usize| nulls.as_ref().is_none_or(|b| b.is_valid(i));
+    for part in &layout.partitions {
+        let (mut lo, mut hi) = (part.start, part.start);
+        let (mut acc, mut cnt) = (zero, 0i64);
+        for i in part.clone() {
+            let (s, e) = (frames.start[i], frames.end[i]);
+            if s >= hi {
+                // The frame jumped past everything accumulated: restart (exact for floats).
+                acc = zero;
+                cnt = 0;
+                lo = s;
+                hi = s;
+            }
+            while hi < e {
+                if valid(hi) {
+                    acc = add(acc, values[hi]);
+                    cnt += 1;
+                }
+                hi += 1;
+            }
+            while lo < s {
+                if valid(lo) {
+                    acc = sub(acc, values[lo]);
+                    cnt -= 1;
+                }
+                lo += 1;
+            }
+            if cnt == 0 {
+                acc = zero;
+            }
+            sums[i] = acc;
+            counts[i] = cnt;
+        }
+    }
+    (sums, counts)
+}
+
+fn primitive<T: ArrowPrimitiveType>(a: &ArrayRef) -> Result<&PrimitiveArray<T>> {
+    a.as_primitive_opt::<T>()
+        .ok_or_else(|| Error::internal(format!("window aggregate input has type {}", a.data_type())))
+}
+
+fn sum_avg(
+    func: AggFunc,
+    arg: &ArrayRef,
+    return_type: &DataType,
+    layout: &Layout,
+    frames: &Frames,
+) -> Result<ArrayRef> {
+    let avg = func == AggFunc::Avg;
+    match arg.data_type() {
+        t if t.is_integer() || matches!(t, DataType::Decimal128(_, _)) => {
+            let (values, scale): (Vec<i128>, i8) = match t {
+                DataType::Decimal128(_, s) => (primitive::<Decimal128Type>(arg)?.values().to_vec(), *s),
+                _ => {
+                    let wide = cast(arg, &DataType::Int64)?;
+                    let v = primitive::<Int64Type>(&wide)?
+                        .values()
+                        .iter()
+                        .map(|&x| x as i128)
+                        .collect();
+                    (v, 0)
+                }
+            };
+            let (sums, counts) = slide(&values, arg, layout, frames, |a, b| a + b, |a, b| a - b, 0i128);
+            if avg {
+                let div = 10f64.powi(scale as i32);
+                let out: Float64Array = sums
+                    .iter()
+                    .zip(&counts)
+                    .map(|(&s, &c)| (c > 0).then(|| s as f64 / div / c as f64))
+                    .collect();
+                return Ok(Arc::new(out));
+            }
+            match return_type {
+                DataType::Decimal128(p, s) => {
+                    let out: Decimal128Array = sums.iter().zip(&counts).map(|(&s, &c)| (c > 0).then_some(s)).collect();
+                    Ok(Arc::new(out.with_precision_and_scale(*p, *s)?))
+                }
+                _ => {
+                    let out = sums
+                        .iter()
+                        .zip(&counts)
+                        .map(|(&s, &c)| {
+                            if c == 0 {
+                                return Ok(None);
+                            }
+                            i64::try_from(s)
+                                .map(Some)
+                                .map_err(|_| Error::execution("Out of Range Error: Overflow in SUM"))
+                        })
+                        .collect::<Result<Int64Array>>()?;
+                    Ok(Arc::new(out))
+                }
+            }
+        }
+        _ => {
+            let floats = cast(arg, &DataType::Float64)?;
+            let values = primitive::<Float64Type>(&floats)?.values().to_vec();
+            let (sums, counts) = slide(&values, arg, layout, frames, |a, b| a + b, |a, b| a - b, 0f64);
+            let out: Float64Array = sums
+                .iter()
+                .zip(&counts)
+                .map(|(&s, &c)| (c > 0).then(|| if avg { s / c as f64 } else { s }))
+                .collect();
+            Ok(Arc::new(out))
+        }
+    }
+}
+
+/// min/max over frames with a monotonic deque of row indices (NULLs skipped).
+fn min_max(max: bool, arg: &ArrayRef, layout: &Layout, frames: &Frames) -> Result<ArrayRef> {
+    let cmp = make_comparator(arg.as_ref(), arg.as_ref(), Default::default())?;
+    let nulls = arg.logical_nulls();
+    let valid = |i: usize| nulls.as_ref().is_none_or(|b| b.is_valid(i));
+    // `a` should be evicted by a newer `b` when b is at least as good.
+    let dominated = |a: usize, b: usize| {
+        let o = cmp(a, b);
+        if max {
+            o.is_le()
+        } else {
+            o.is_ge()
+        }
+    };
+    let mut indices: Vec<Option<u32>> = vec![None; layout.rows];
+    let mut deque: VecDeque<usize> = VecDeque::new();
+    for part in &layout.partitions {
+        deque.clear();
+        let mut hi = part.start;
+        for i in part.clone() {
+            let (s, e) = (frames.start[i], frames.end[i]);
+            if s > hi {
+                hi = s;
+                deque.clear();
+            }
+            while hi < e {
+                if valid(hi) {
+                    while deque.back().is_some_and(|&b| dominated(b, hi)) {
+                        deque.pop_back();
+                    }
+                    deque.push_back(hi);
+                }
+                hi += 1;
+            }
+            while deque.front().is_some_and(|&f| f < s) {
+                deque.pop_front();
+            }
+            indices[i] = deque.front().map(|&f| f as u32);
+        }
+    }
+    let idx = UInt32Array::from(indices);
+    Ok(take(arg.as_ref(), &idx, None)?)
+}
