@@ -141,6 +141,8 @@ pub enum FrameUnits {
     Rows,
     /// Rows whose ORDER BY value lies within an offset (peers for CURRENT ROW).
     Range,
+    /// Peer groups: offsets count groups of rows equal on the ORDER BY keys.
+    Groups,
 }
 
 /// One end of a frame.
@@ -265,6 +267,7 @@ impl fmt::Display for WindowExpr {
                 match self.frame.units {
                     FrameUnits::Rows => "ROWS",
                     FrameUnits::Range => "RANGE",
+                    FrameUnits::Groups => "GROUPS",
                 },
                 self.frame.start,
                 self.frame.end

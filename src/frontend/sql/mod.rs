@@ -25,17 +25,42 @@ pub use literal::{parse_interval, parse_number_literal};
 
 /// Parses `sql` into statements; errors carry the line and column.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    Parser::parse_sql(&DuckDbDialect {}, sql).map_err(|e| match parse_error(&e.to_string()) {
-        // An unexpected end of input points just past the last character.
-        Error::Parse {
-            message,
-            location: None,
-        } if message.contains("EOF") => Error::Parse {
-            message,
-            location: Some(end_of(sql)),
-        },
-        other => other,
-    })
+    Parser::parse_sql(&DuckDbDialect {}, sql)
+        .or_else(|e| {
+            let message = e.to_string();
+            if !message.to_ascii_uppercase().contains("FOUND: EXCLUDE") {
+                return Err(e);
+            }
+            // sqlparser has no frame EXCLUDE clause: `EXCLUDE NO OTHERS` is the default and is
+            // dropped; other exclusions are named as unsupported.
+            match window::frame_exclusion(sql) {
+                Some((_, None)) | None => Err(e),
+                Some((mode, Some(range))) if mode == "NO OTHERS" => {
+                    let mut without = sql.to_string();
+                    without.replace_range(range, " ");
+                    Parser::parse_sql(&DuckDbDialect {}, &without)
+                }
+                Some((mode, _)) => Err(sqlparser::parser::ParserError::ParserError(format!(
+                    "{}{mode}",
+                    window::EXCLUDE_MARKER
+                ))),
+            }
+        })
+        .map_err(|e| match parse_error(&e.to_string()) {
+            Error::Parse { message, .. } if message.contains(window::EXCLUDE_MARKER) => Error::not_supported(format!(
+                "window frame EXCLUDE {}",
+                message.split(window::EXCLUDE_MARKER).nth(1).unwrap_or_default()
+            )),
+            // An unexpected end of input points just past the last character.
+            Error::Parse {
+                message,
+                location: None,
+            } if message.contains("EOF") => Error::Parse {
+                message,
+                location: Some(end_of(sql)),
+            },
+            other => other,
+        })
 }
 
 fn end_of(sql: &str) -> Location {

@@ -100,7 +100,10 @@ impl Binder<'_> {
             return Err(Error::plan("HAVING clause cannot contain window functions!"));
         }
         let qualify = match &select.qualify {
-            Some(q) => Some(self.bind_expr(q, &from_schema)?),
+            Some(q) => Some(self.bind_expr(
+                &super::window::inline_select_aliases(q, select, &from_schema),
+                &from_schema,
+            )?),
             None => None,
         };
 

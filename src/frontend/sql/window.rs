@@ -34,7 +34,11 @@ pub(super) fn inline_named_windows(select: &mut ast::Select, order_by: &mut [ast
             ast::NamedWindowExpr::WindowSpec(spec) => resolve_spec(spec, &defs)?,
             ast::NamedWindowExpr::NamedWindow(other) => find_window(&defs, other)?,
         };
-        defs.push((ident_name(name), spec));
+        let key = ident_name(name);
+        if defs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&key)) {
+            return Err(Error::plan(format!("window \"{key}\" is already defined")));
+        }
+        defs.push((key, spec));
     }
     let mut error = None;
     let mut visit = |e: &mut ast::Expr| {
@@ -82,6 +86,18 @@ fn resolve_spec(spec: &ast::WindowSpec, defs: &[(String, ast::WindowSpec)]) -> R
     if !spec.partition_by.is_empty() {
         return Err(Error::plan(format!(
             "cannot override PARTITION BY clause of window \"{}\"",
+            ident_name(base_name)
+        )));
+    }
+    if !spec.order_by.is_empty() && !base.order_by.is_empty() {
+        return Err(Error::plan(format!(
+            "cannot override ORDER BY clause of window \"{}\"",
+            ident_name(base_name)
+        )));
+    }
+    if base.window_frame.is_some() {
+        return Err(Error::plan(format!(
+            "cannot copy window \"{}\" because it has a frame clause",
             ident_name(base_name)
         )));
     }
@@ -182,7 +198,7 @@ impl Binder<'_> {
         let units = match frame.units {
             WindowFrameUnits::Rows => FrameUnits::Rows,
             WindowFrameUnits::Range => FrameUnits::Range,
-            WindowFrameUnits::Groups => return Err(Error::not_supported("window frame GROUPS")),
+            WindowFrameUnits::Groups => FrameUnits::Groups,
         };
         let start = self.bind_bound(&frame.start_bound)?;
         let end = match &frame.end_bound {
@@ -200,6 +216,9 @@ impl Binder<'_> {
             return Err(Error::plan(
                 "RANGE frames with an offset need exactly one ORDER BY expression",
             ));
+        }
+        if units == FrameUnits::Groups && order_keys == 0 {
+            return Err(Error::plan("GROUPS mode requires an ORDER BY clause"));
         }
         Ok(WindowFrame { units, start, end })
     }
@@ -295,4 +314,65 @@ pub(super) fn plan_windows(mut plan: LogicalPlan, targets: &mut [&mut Expr], opt
         **t = rewritten;
     }
     Ok(plan)
+}
+
+/// Marks a parse error that stands for an unsupported frame exclusion.
+pub(super) const EXCLUDE_MARKER: &str = "unsupported frame exclusion: ";
+
+/// Finds a frame `EXCLUDE …` clause in `sql`: its mode (`CURRENT ROW`, `GROUP`, `TIES`,
+/// `NO OTHERS`) and the byte range of the whole clause.
+pub(super) fn frame_exclusion(sql: &str) -> Option<(String, Option<std::ops::Range<usize>>)> {
+    let upper = sql.to_ascii_uppercase();
+    let mut from = 0;
+    while let Some(pos) = upper[from..].find("EXCLUDE") {
+        let at = from + pos;
+        from = at + "EXCLUDE".len();
+        let before_ok = at == 0 || !upper.as_bytes()[at - 1].is_ascii_alphanumeric();
+        if !before_ok {
+            continue;
+        }
+        let rest = &upper[from..];
+        let words: Vec<&str> = rest.split_whitespace().take(2).collect();
+        let mode = match words.as_slice() {
+            ["CURRENT", w, ..] if w.starts_with("ROW") => "CURRENT ROW",
+            ["NO", w, ..] if w.starts_with("OTHERS") => "NO OTHERS",
+            [w, ..] if w.starts_with("GROUP") => "GROUP",
+            [w, ..] if w.starts_with("TIES") => "TIES",
+            _ => continue,
+        };
+        // The clause ends after the mode's last word.
+        let last = mode.rsplit(' ').next().unwrap_or(mode);
+        let end = rest.find(last).map(|p| from + p + last.len());
+        return Some((mode.to_string(), end.map(|e| at..e)));
+    }
+    None
+}
+
+/// QUALIFY may name select-list aliases: replaces identifiers that are not FROM columns but
+/// are aliases of `select`'s items by the aliased expressions.
+pub(super) fn inline_select_aliases(expr: &ast::Expr, select: &ast::Select, from: &PlanSchema) -> ast::Expr {
+    let mut out = expr.clone();
+    let _ = ast::visit_expressions_mut(&mut out, |e| {
+        if let ast::Expr::Identifier(ident) = e {
+            let name = ident_name(ident);
+            let is_column = from
+                .find(&crate::logical::schema::ColumnRef::new(name.clone()))
+                .ok()
+                .flatten()
+                .is_some();
+            if !is_column {
+                let aliased = select.projection.iter().find_map(|item| match item {
+                    ast::SelectItem::ExprWithAlias { expr, alias } if ident_name(alias).eq_ignore_ascii_case(&name) => {
+                        Some(expr.clone())
+                    }
+                    _ => None,
+                });
+                if let Some(a) = aliased {
+                    *e = ast::Expr::Nested(Box::new(a));
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    out
 }

@@ -54,6 +54,7 @@ impl fmt::Display for PhysWindowExpr {
                 match self.frame.units {
                     FrameUnits::Rows => "ROWS",
                     FrameUnits::Range => "RANGE",
+                    FrameUnits::Groups => "GROUPS",
                 },
                 bound(&self.frame.start),
                 bound(&self.frame.end)

@@ -26,6 +26,10 @@ pub struct Layout {
     pub peer_start: Vec<usize>,
     /// For each row, one past the last row of its peer group.
     pub peer_end: Vec<usize>,
+    /// Peer group ranges, in order.
+    pub peers: Vec<Range<usize>>,
+    /// For each row, the index of its peer group in `peers`.
+    pub peer_index: Vec<usize>,
 }
 
 fn ranges_of(keys: &[ArrayRef], rows: usize) -> Result<Vec<Range<usize>>> {
@@ -33,7 +37,7 @@ fn ranges_of(keys: &[ArrayRef], rows: usize) -> Result<Vec<Range<usize>>> {
         return Ok(vec![]);
     }
     if keys.is_empty() {
-        return Ok(vec![0..rows]);
+        return Ok(std::iter::once(0..rows).collect());
     }
     Ok(partition(keys)?.ranges())
 }
@@ -56,7 +60,13 @@ impl Layout {
         let peers = ranges_of(&all, rows)?;
         let (part_start, part_end) = spread(&partitions, rows);
         let (peer_start, peer_end) = spread(&peers, rows);
+        let mut peer_index = vec![0; rows];
+        for (g, r) in peers.iter().enumerate() {
+            peer_index[r.clone()].fill(g);
+        }
         Ok(Layout {
+            peers,
+            peer_index,
             rows,
             partitions,
             part_start,
@@ -174,6 +184,15 @@ pub fn frames(frame: &WindowFrame, layout: &Layout, key: Option<&RangeKey>) -> R
                 end[i] = e.max(s);
             }
         }
+        FrameUnits::Groups => {
+            for i in 0..n {
+                let (ps, pe) = (layout.part_start[i], layout.part_end[i]);
+                let s = groups_bound(&frame.start, i, ps, pe, layout, true, &rows_offset)?;
+                let e = groups_bound(&frame.end, i, ps, pe, layout, false, &rows_offset)?;
+                start[i] = s;
+                end[i] = e.max(s);
+            }
+        }
         FrameUnits::Range => {
             let needs_key = |b: &FrameBound| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_));
             let offsets = match (needs_key(&frame.start) || needs_key(&frame.end), key) {
@@ -191,6 +210,34 @@ pub fn frames(frame: &WindowFrame, layout: &Layout, key: Option<&RangeKey>) -> R
         }
     }
     Ok(Frames { start, end })
+}
+
+/// One end of a GROUPS frame for row `i` of partition `[ps, pe)`: offsets count peer groups.
+fn groups_bound(
+    bound: &FrameBound,
+    i: usize,
+    ps: usize,
+    pe: usize,
+    layout: &Layout,
+    is_start: bool,
+    offset: &dyn Fn(&ScalarValue) -> Result<usize>,
+) -> Result<usize> {
+    let g = layout.peer_index[i];
+    let (first, last) = (layout.peer_index[ps], layout.peer_index[pe - 1]);
+    let target = match bound {
+        FrameBound::UnboundedPreceding => return Ok(ps),
+        FrameBound::UnboundedFollowing => return Ok(pe),
+        FrameBound::CurrentRow => Some(g),
+        FrameBound::Preceding(v) => g.checked_sub(offset(v)?).filter(|&t| t >= first),
+        FrameBound::Following(v) => g.checked_add(offset(v)?).filter(|&t| t <= last),
+    };
+    Ok(match target {
+        Some(t) if is_start => layout.peers[t].start,
+        Some(t) => layout.peers[t].end,
+        // Before the first group: the partition start; after the last: its end.
+        None if matches!(bound, FrameBound::Preceding(_)) => ps,
+        None => pe,
+    })
 }
 
 /// One end of a RANGE frame for row `i` of partition `[ps, pe)`.

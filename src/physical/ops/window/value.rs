@@ -64,12 +64,10 @@ pub fn evaluate(func: WindowFunc, args: &[ArrayRef], layout: &Layout, frames: &F
                     WindowFunc::LastValue => (s < e).then(|| e - 1),
                     _ => match nth {
                         Some(k) if k.is_valid(i) => {
+                            // A position below one selects nothing (DuckDB gives NULL).
                             let k = k.value(i);
-                            if k <= 0 {
-                                return Err(Error::execution("Argument for nth_value must be greater than zero"));
-                            }
-                            let at = s.saturating_add(k as usize - 1);
-                            (at < e).then_some(at)
+                            let at = usize::try_from(k - 1).ok().map(|k| s.saturating_add(k));
+                            at.filter(|&at| k > 0 && at < e)
                         }
                         _ => None,
                     },
