@@ -142,9 +142,6 @@ impl Binder<'_> {
         if distinct {
             return Err(Error::not_supported(format!("DISTINCT in window function {name}")));
         }
-        if f.filter.is_some() {
-            return Err(Error::not_supported(format!("FILTER in window function {name}")));
-        }
         let mut ignore_nulls = matches!(f.null_treatment, Some(NullTreatment::IgnoreNulls));
         if let ast::FunctionArguments::List(list) = &f.args {
             for clause in &list.clauses {
@@ -166,6 +163,26 @@ impl Binder<'_> {
             vec![]
         } else {
             self.bind_args(args, scope)?
+        };
+        // FILTER (WHERE c) on a window aggregate: rows where c is not true count as NULL.
+        let bound_args = match (&f.filter, func) {
+            (None, _) => bound_args,
+            (Some(cond), WindowFunc::Aggregate(_)) => {
+                let cond = self.bind_expr(cond, scope)?;
+                let args = if bound_args.is_empty() {
+                    vec![Expr::Literal(ScalarValue::Int32(Some(1)))]
+                } else {
+                    bound_args
+                };
+                args.into_iter()
+                    .map(|a| Expr::Case {
+                        operand: None,
+                        when_then: vec![(cond.clone(), a)],
+                        else_expr: None,
+                    })
+                    .collect()
+            }
+            (Some(_), _) => return Err(Error::not_supported(format!("FILTER in window function {name}"))),
         };
         if bound_args.iter().any(Expr::contains_window) {
             return Err(Error::plan("window function calls cannot be nested"));
