@@ -178,6 +178,31 @@ impl fmt::Display for FrameBound {
     }
 }
 
+/// Rows left out of a frame (`EXCLUDE …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameExclusion {
+    /// Nothing (the default).
+    NoOthers,
+    /// The current row.
+    CurrentRow,
+    /// The current row and its peers.
+    Group,
+    /// The current row's peers, but not the row itself.
+    Ties,
+}
+
+impl FrameExclusion {
+    /// The SQL spelling after `EXCLUDE`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FrameExclusion::NoOthers => "NO OTHERS",
+            FrameExclusion::CurrentRow => "CURRENT ROW",
+            FrameExclusion::Group => "GROUP",
+            FrameExclusion::Ties => "TIES",
+        }
+    }
+}
+
 /// A window frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowFrame {
@@ -187,6 +212,8 @@ pub struct WindowFrame {
     pub start: FrameBound,
     /// Where it ends.
     pub end: FrameBound,
+    /// Rows left out.
+    pub exclusion: FrameExclusion,
 }
 
 impl WindowFrame {
@@ -201,6 +228,7 @@ impl WindowFrame {
             } else {
                 FrameBound::UnboundedFollowing
             },
+            exclusion: FrameExclusion::NoOthers,
         }
     }
 }
@@ -262,8 +290,12 @@ impl fmt::Display for WindowExpr {
             parts.push(format!("ORDER BY {}", keys.join(", ")));
         }
         if !self.func.ignores_frame() && self.frame != WindowFrame::default_for(!self.order_by.is_empty()) {
+            let exclude = match self.frame.exclusion {
+                FrameExclusion::NoOthers => String::new(),
+                x => format!(" EXCLUDE {}", x.name()),
+            };
             parts.push(format!(
-                "{} BETWEEN {} AND {}",
+                "{} BETWEEN {} AND {}{exclude}",
                 match self.frame.units {
                     FrameUnits::Rows => "ROWS",
                     FrameUnits::Range => "RANGE",

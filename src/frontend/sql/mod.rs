@@ -1,6 +1,7 @@
 //! The SQL frontend: parsing with sqlparser (DuckDB dialect) and binding the AST into a
 //! logical plan against the catalog.
 
+mod exclude;
 mod expr;
 mod from;
 mod literal;
@@ -27,30 +28,16 @@ pub use literal::{parse_interval, parse_number_literal};
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     Parser::parse_sql(&DuckDbDialect {}, sql)
         .or_else(|e| {
-            let message = e.to_string();
-            if !message.to_ascii_uppercase().contains("FOUND: EXCLUDE") {
+            // sqlparser has no frame EXCLUDE clause: rewrite it into a bound it parses.
+            if !e.to_string().to_ascii_uppercase().contains("FOUND: EXCLUDE") {
                 return Err(e);
             }
-            // sqlparser has no frame EXCLUDE clause: `EXCLUDE NO OTHERS` is the default and is
-            // dropped; other exclusions are named as unsupported.
-            match window::frame_exclusion(sql) {
-                Some((_, None)) | None => Err(e),
-                Some((mode, Some(range))) if mode == "NO OTHERS" => {
-                    let mut without = sql.to_string();
-                    without.replace_range(range, " ");
-                    Parser::parse_sql(&DuckDbDialect {}, &without)
-                }
-                Some((mode, _)) => Err(sqlparser::parser::ParserError::ParserError(format!(
-                    "{}{mode}",
-                    window::EXCLUDE_MARKER
-                ))),
+            match exclude::rewrite(sql) {
+                Some(rewritten) => Parser::parse_sql(&DuckDbDialect {}, &rewritten),
+                None => Err(e),
             }
         })
         .map_err(|e| match parse_error(&e.to_string()) {
-            Error::Parse { message, .. } if message.contains(window::EXCLUDE_MARKER) => Error::not_supported(format!(
-                "window frame EXCLUDE {}",
-                message.split(window::EXCLUDE_MARKER).nth(1).unwrap_or_default()
-            )),
             // An unexpected end of input points just past the last character.
             Error::Parse {
                 message,

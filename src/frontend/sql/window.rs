@@ -19,7 +19,9 @@ use crate::logical::expr::Expr;
 use crate::logical::plan::LogicalPlan;
 use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::{coerce, TypeOptions};
-use crate::logical::window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
+use crate::logical::window::{FrameBound, FrameExclusion, FrameUnits, WindowExpr, WindowFrame, WindowFunc};
+
+use super::exclude;
 use crate::physical::planner::lower_constant;
 
 /// Replaces references to named windows (`OVER w`, `OVER (w ORDER BY …)`) in `select` and
@@ -217,8 +219,19 @@ impl Binder<'_> {
             WindowFrameUnits::Range => FrameUnits::Range,
             WindowFrameUnits::Groups => FrameUnits::Groups,
         };
-        let start = self.bind_bound(&frame.start_bound)?;
-        let end = match &frame.end_bound {
+        // A rewritten EXCLUDE clause sits in the last bound written (see `exclude.rs`).
+        let (start_ast, end_ast, exclusion) = match &frame.end_bound {
+            Some(b) => match exclude::decode(b) {
+                Some((original, x)) => (frame.start_bound.clone(), Some(original), x),
+                None => (frame.start_bound.clone(), Some(b.clone()), FrameExclusion::NoOthers),
+            },
+            None => match exclude::decode(&frame.start_bound) {
+                Some((original, x)) => (original, None, x),
+                None => (frame.start_bound.clone(), None, FrameExclusion::NoOthers),
+            },
+        };
+        let start = self.bind_bound(&start_ast)?;
+        let end = match &end_ast {
             Some(b) => self.bind_bound(b)?,
             None => FrameBound::CurrentRow,
         };
@@ -237,7 +250,12 @@ impl Binder<'_> {
         if units == FrameUnits::Groups && order_keys == 0 {
             return Err(Error::plan("GROUPS mode requires an ORDER BY clause"));
         }
-        Ok(WindowFrame { units, start, end })
+        Ok(WindowFrame {
+            units,
+            start,
+            end,
+            exclusion,
+        })
     }
 
     fn bind_bound(&self, b: &ast::WindowFrameBound) -> Result<FrameBound> {
@@ -331,38 +349,6 @@ pub(super) fn plan_windows(mut plan: LogicalPlan, targets: &mut [&mut Expr], opt
         **t = rewritten;
     }
     Ok(plan)
-}
-
-/// Marks a parse error that stands for an unsupported frame exclusion.
-pub(super) const EXCLUDE_MARKER: &str = "unsupported frame exclusion: ";
-
-/// Finds a frame `EXCLUDE …` clause in `sql`: its mode (`CURRENT ROW`, `GROUP`, `TIES`,
-/// `NO OTHERS`) and the byte range of the whole clause.
-pub(super) fn frame_exclusion(sql: &str) -> Option<(String, Option<std::ops::Range<usize>>)> {
-    let upper = sql.to_ascii_uppercase();
-    let mut from = 0;
-    while let Some(pos) = upper[from..].find("EXCLUDE") {
-        let at = from + pos;
-        from = at + "EXCLUDE".len();
-        let before_ok = at == 0 || !upper.as_bytes()[at - 1].is_ascii_alphanumeric();
-        if !before_ok {
-            continue;
-        }
-        let rest = &upper[from..];
-        let words: Vec<&str> = rest.split_whitespace().take(2).collect();
-        let mode = match words.as_slice() {
-            ["CURRENT", w, ..] if w.starts_with("ROW") => "CURRENT ROW",
-            ["NO", w, ..] if w.starts_with("OTHERS") => "NO OTHERS",
-            [w, ..] if w.starts_with("GROUP") => "GROUP",
-            [w, ..] if w.starts_with("TIES") => "TIES",
-            _ => continue,
-        };
-        // The clause ends after the mode's last word.
-        let last = mode.rsplit(' ').next().unwrap_or(mode);
-        let end = rest.find(last).map(|p| from + p + last.len());
-        return Some((mode.to_string(), end.map(|e| at..e)));
-    }
-    None
 }
 
 /// QUALIFY may name select-list aliases: replaces identifiers that are not FROM columns but

@@ -20,7 +20,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
-use crate::logical::window::{FrameBound, FrameUnits, WindowFrame, WindowFunc};
+use crate::logical::window::{FrameBound, FrameExclusion, FrameUnits, WindowFrame, WindowFunc};
 use crate::physical::expr::PhysExprRef;
 use crate::physical::ops::sort::{expr_label, PhysSortExpr};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
@@ -59,6 +59,9 @@ impl fmt::Display for PhysWindowExpr {
                 bound(&self.frame.start),
                 bound(&self.frame.end)
             )?;
+            if self.frame.exclusion != FrameExclusion::NoOthers {
+                write!(f, " EXCLUDE {}", self.frame.exclusion.name())?;
+            }
         }
         Ok(())
     }

@@ -26,7 +26,7 @@ pub fn evaluate(
 ) -> Result<ArrayRef> {
     let Some(arg) = arg else {
         let counts: Int64Array = (0..layout.rows)
-            .map(|i| Some((frames.end[i] - frames.start[i]) as i64))
+            .map(|i| Some(frames.segments(i).iter().map(|r| r.len() as i64).sum()))
             .collect();
         return Ok(Arc::new(counts));
     };
@@ -36,6 +36,7 @@ pub fn evaluate(
             let (_, counts) = slide(&ones, arg, layout, frames, |a, b| a + b, |a, b| a - b, 0i64);
             Ok(Arc::new(Int64Array::from(counts)))
         }
+        AggFunc::Min | AggFunc::Max if frames.has_exclusion() => min_max_sparse(func == AggFunc::Max, arg, frames),
         AggFunc::Min | AggFunc::Max => min_max(func == AggFunc::Max, arg, layout, frames),
         AggFunc::Sum | AggFunc::Avg => sum_avg(func, arg, return_type, layout, frames),
     }
@@ -89,7 +90,63 @@ fn slide<T: Copy>(
             counts[i] = cnt;
         }
     }
+    if frames.has_exclusion() {
+        remove_holes(&mut sums, &mut counts, values, &valid, frames, &add, &sub, zero);
+    }
     (sums, counts)
+}
+
+/// Takes the excluded rows (`EXCLUDE`) out of sliding sums: short holes row by row, long ones
+/// through prefix sums.
+#[allow(clippy::too_many_arguments)]
+fn remove_holes<T: Copy>(
+    sums: &mut [T],
+    counts: &mut [i64],
+    values: &[T],
+    valid: &dyn Fn(usize) -> bool,
+    frames: &Frames,
+    add: &dyn Fn(T, T) -> T,
+    sub: &dyn Fn(T, T) -> T,
+    zero: T,
+) {
+    const SHORT: usize = 16;
+    let mut prefix: Vec<(T, i64)> = Vec::new();
+    for i in 0..sums.len() {
+        let (a, b) = (frames.hole_start[i], frames.hole_end[i]);
+        if a == b {
+            continue;
+        }
+        let (mut hole, mut hole_count) = (zero, 0i64);
+        if b - a <= SHORT {
+            for (k, &v) in values.iter().enumerate().take(b).skip(a) {
+                if valid(k) {
+                    hole = add(hole, v);
+                    hole_count += 1;
+                }
+            }
+        } else {
+            if prefix.is_empty() {
+                prefix.reserve(values.len() + 1);
+                prefix.push((zero, 0));
+                let (mut acc, mut cnt) = (zero, 0i64);
+                for (k, &v) in values.iter().enumerate() {
+                    if valid(k) {
+                        acc = add(acc, v);
+                        cnt += 1;
+                    }
+                    prefix.push((acc, cnt));
+                }
+            }
+            hole = sub(prefix[b].0, prefix[a].0);
+            hole_count = prefix[b].1 - prefix[a].1;
+        }
+        if frames.keep_current && a <= i && i < b && valid(i) {
+            hole = sub(hole, values[i]);
+            hole_count -= 1;
+        }
+        counts[i] -= hole_count;
+        sums[i] = if counts[i] == 0 { zero } else { sub(sums[i], hole) };
+    }
 }
 
 fn primitive<T: ArrowPrimitiveType>(a: &ArrayRef) -> Result<&PrimitiveArray<T>> {
@@ -207,4 +264,52 @@ fn min_max(max: bool, arg: &ArrayRef, layout: &Layout, frames: &Frames) -> Resul
     }
     let idx = UInt32Array::from(indices);
     Ok(take(arg.as_ref(), &idx, None)?)
+}
+
+/// min/max over frames with holes: a sparse table of best row indices answers any range in
+/// O(1); a frame is up to three ranges.
+fn min_max_sparse(max: bool, arg: &ArrayRef, frames: &Frames) -> Result<ArrayRef> {
+    let cmp = make_comparator(arg.as_ref(), arg.as_ref(), Default::default())?;
+    let nulls = arg.logical_nulls();
+    let n = arg.len();
+    let better = |a: Option<usize>, b: Option<usize>| match (a, b) {
+        (Some(x), Some(y)) => {
+            let o = cmp(x, y);
+            Some(if (max && o.is_lt()) || (!max && o.is_gt()) {
+                y
+            } else {
+                x
+            })
+        }
+        (x, None) => x,
+        (None, y) => y,
+    };
+    let mut levels: Vec<Vec<Option<usize>>> = vec![(0..n)
+        .map(|i| nulls.as_ref().is_none_or(|b| b.is_valid(i)).then_some(i))
+        .collect()];
+    let mut width = 1;
+    while width * 2 <= n {
+        let prev = &levels[levels.len() - 1];
+        let next: Vec<Option<usize>> = (0..=n - width * 2).map(|i| better(prev[i], prev[i + width])).collect();
+        levels.push(next);
+        width *= 2;
+    }
+    let query = |r: &std::ops::Range<usize>| -> Option<usize> {
+        if r.is_empty() {
+            return None;
+        }
+        let level = (usize::BITS - 1 - r.len().leading_zeros()) as usize;
+        let w = 1usize << level;
+        better(levels[level][r.start], levels[level][r.end - w])
+    };
+    let indices: UInt32Array = (0..n)
+        .map(|i| {
+            frames
+                .segments(i)
+                .iter()
+                .fold(None, |best, r| better(best, query(r)))
+                .map(|x| x as u32)
+        })
+        .collect();
+    Ok(take(arg.as_ref(), &indices, None)?)
 }

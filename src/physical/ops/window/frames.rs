@@ -10,7 +10,7 @@ use arrow::datatypes::DataType;
 use datafusion_common::ScalarValue;
 
 use crate::error::{Error, Result};
-use crate::logical::window::{FrameBound, FrameUnits, WindowFrame};
+use crate::logical::window::{FrameBound, FrameExclusion, FrameUnits, WindowFrame};
 
 /// Partitions and peer groups of a batch sorted by (partition keys, order keys).
 pub struct Layout {
@@ -83,6 +83,58 @@ pub struct Frames {
     pub start: Vec<usize>,
     /// One past the last row of each frame.
     pub end: Vec<usize>,
+    /// Rows excluded from each frame (`EXCLUDE`), `[hole_start, hole_end)` inside the frame;
+    /// empty vectors when nothing is excluded.
+    pub hole_start: Vec<usize>,
+    /// See `hole_start`.
+    pub hole_end: Vec<usize>,
+    /// `EXCLUDE TIES`: the current row stays even though it lies in the hole.
+    pub keep_current: bool,
+}
+
+impl Frames {
+    /// True when frames have holes.
+    pub fn has_exclusion(&self) -> bool {
+        !self.hole_start.is_empty()
+    }
+
+    /// The rows of row `i`'s frame as up to three ordered ranges (some possibly empty).
+    pub fn segments(&self, i: usize) -> [Range<usize>; 3] {
+        let (s, e) = (self.start[i], self.end[i]);
+        if !self.has_exclusion() {
+            return [s..e, e..e, e..e];
+        }
+        let (a, b) = (self.hole_start[i], self.hole_end[i]);
+        let kept = if self.keep_current && a <= i && i < b {
+            i..i + 1
+        } else {
+            b..b
+        };
+        [s..a, kept, b..e]
+    }
+
+    fn exclude(&mut self, exclusion: FrameExclusion, layout: &Layout) {
+        if exclusion == FrameExclusion::NoOthers {
+            return;
+        }
+        let holes = |i: usize| match exclusion {
+            FrameExclusion::CurrentRow => (i, i + 1),
+            _ => (layout.peer_start[i], layout.peer_end[i]),
+        };
+        let keep_current = exclusion == FrameExclusion::Ties;
+        let n = self.start.len();
+        self.hole_start = Vec::with_capacity(n);
+        self.hole_end = Vec::with_capacity(n);
+        for i in 0..n {
+            let (s, e) = (self.start[i], self.end[i]);
+            let (a, b) = holes(i);
+            let a = a.clamp(s, e);
+            let b = b.clamp(a, e);
+            self.hole_start.push(a);
+            self.hole_end.push(b);
+        }
+        self.keep_current = keep_current;
+    }
 }
 
 /// The ORDER BY key of a RANGE frame with offsets, as numbers, with its direction.
@@ -209,7 +261,15 @@ pub fn frames(frame: &WindowFrame, layout: &Layout, key: Option<&RangeKey>) -> R
             }
         }
     }
-    Ok(Frames { start, end })
+    let mut out = Frames {
+        start,
+        end,
+        hole_start: vec![],
+        hole_end: vec![],
+        keep_current: false,
+    };
+    out.exclude(frame.exclusion, layout);
+    Ok(out)
 }
 
 /// One end of a GROUPS frame for row `i` of partition `[ps, pe)`: offsets count peer groups.

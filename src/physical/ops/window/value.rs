@@ -58,19 +58,29 @@ pub fn evaluate(func: WindowFunc, args: &[ArrayRef], layout: &Layout, frames: &F
         WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue => {
             let nth = int_arg(args, 1, "the nth_value position")?;
             for i in 0..n {
-                let (s, e) = (frames.start[i], frames.end[i]);
-                let pick = match func {
-                    WindowFunc::FirstValue => (s < e).then_some(s),
-                    WindowFunc::LastValue => (s < e).then(|| e - 1),
+                let segments = frames.segments(i);
+                let k = match func {
+                    WindowFunc::FirstValue => Some(0),
+                    WindowFunc::LastValue => None,
+                    // A position below one selects nothing (DuckDB gives NULL).
                     _ => match nth {
-                        Some(k) if k.is_valid(i) => {
-                            // A position below one selects nothing (DuckDB gives NULL).
-                            let k = k.value(i);
-                            let at = usize::try_from(k - 1).ok().map(|k| s.saturating_add(k));
-                            at.filter(|&at| k > 0 && at < e)
+                        Some(k) if k.is_valid(i) && k.value(i) > 0 => Some(k.value(i) as usize - 1),
+                        _ => {
+                            indices.push(None);
+                            continue;
                         }
-                        _ => None,
                     },
+                };
+                let pick = match k {
+                    Some(mut k) => segments.iter().find_map(|r| {
+                        if k < r.len() {
+                            Some(r.start + k)
+                        } else {
+                            k -= r.len();
+                            None
+                        }
+                    }),
+                    None => segments.iter().rev().find(|r| !r.is_empty()).map(|r| r.end - 1),
                 };
                 indices.push(pick.map(|x| x as u32));
             }
