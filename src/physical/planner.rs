@@ -321,7 +321,7 @@ impl PhysicalPlanner {
     }
 
     /// Window calls: the input is hash-shuffled on the PARTITION BY keys (gathered without
-    /// any), sorted by (partition keys, order keys) per partition, then computed.
+    /// any; kept when the window below has the same keys), sorted by (partition keys, order keys) per partition, then computed.
     fn plan_window(&self, w: &Window) -> Result<PlanRef> {
         let input = self.plan(&w.input)?;
         let schema = w.input.schema();
@@ -364,7 +364,11 @@ impl PhysicalPlanner {
             })
             .collect::<Result<Vec<_>>>()?;
         let n = self.config.target_partitions.max(1);
-        let exchanged: PlanRef = if stage_partitions(&input) <= 1 {
+        // A window right below with the same PARTITION BY already shuffled on these keys.
+        let same_partitioning = !spec.partition_by.is_empty()
+            && matches!(w.input.as_ref(), LogicalPlan::Window(below)
+                if matches!(below.window_exprs.first(), Some(Expr::Window(b)) if b.partition_by == spec.partition_by));
+        let exchanged: PlanRef = if stage_partitions(&input) <= 1 || same_partitioning {
             input
         } else if partition_keys.is_empty() {
             Arc::new(ExchangeExec::new(input, Partitioning::Gather))
