@@ -248,6 +248,8 @@ pub struct WindowExpr {
     pub frame: WindowFrame,
     /// `IGNORE NULLS` (offset and value functions).
     pub ignore_nulls: bool,
+    /// `DISTINCT` inside an aggregate call.
+    pub distinct: bool,
 }
 
 impl WindowExpr {
@@ -263,7 +265,8 @@ impl fmt::Display for WindowExpr {
         if self.func == WindowFunc::Aggregate(AggFunc::Count) && self.args.is_empty() {
             f.write_str("count_star()")?;
         } else {
-            write!(f, "{}({})", self.func.name(), args.join(", "))?;
+            let distinct = if self.distinct { "DISTINCT " } else { "" };
+            write!(f, "{}({distinct}{})", self.func.name(), args.join(", "))?;
         }
         if self.ignore_nulls {
             f.write_str(" IGNORE NULLS")?;

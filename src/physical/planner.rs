@@ -357,6 +357,7 @@ impl PhysicalPlanner {
                         .map(|a| lower_expr(a, &schema, self.opts))
                         .collect::<Result<_>>()?,
                     frame: call.frame.clone(),
+                    distinct: call.distinct,
                     return_type: w.schema.field(schema.len() + i).data_type().clone(),
                     name: e.output_name(),
                 }),

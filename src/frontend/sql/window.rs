@@ -141,8 +141,10 @@ impl Binder<'_> {
                 )))
             }
         };
-        if distinct {
-            return Err(Error::not_supported(format!("DISTINCT in window function {name}")));
+        if distinct && !matches!(func, WindowFunc::Aggregate(_)) {
+            return Err(Error::plan(format!(
+                "DISTINCT is not allowed in window function {name}"
+            )));
         }
         let mut ignore_nulls = matches!(f.null_treatment, Some(NullTreatment::IgnoreNulls));
         if let ast::FunctionArguments::List(list) = &f.args {
@@ -210,6 +212,7 @@ impl Binder<'_> {
             order_by,
             frame,
             ignore_nulls,
+            distinct,
         })))
     }
 

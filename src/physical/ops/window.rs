@@ -21,6 +21,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
 use crate::logical::window::{FrameBound, FrameExclusion, FrameUnits, WindowFrame, WindowFunc};
+use crate::physical::aggregate::AggregateExpr;
 use crate::physical::expr::PhysExprRef;
 use crate::physical::ops::sort::{expr_label, PhysSortExpr};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
@@ -36,6 +37,8 @@ pub struct PhysWindowExpr {
     pub args: Vec<PhysExprRef>,
     /// The frame.
     pub frame: WindowFrame,
+    /// `DISTINCT` inside an aggregate call.
+    pub distinct: bool,
     /// Result type.
     pub return_type: DataType,
     /// Output column name.
@@ -45,7 +48,8 @@ pub struct PhysWindowExpr {
 impl fmt::Display for PhysWindowExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let args: Vec<String> = self.args.iter().map(|a| expr_label(a)).collect();
-        write!(f, "{}({})", self.func.name(), args.join(", "))?;
+        let distinct = if self.distinct { "DISTINCT " } else { "" };
+        write!(f, "{}({distinct}{})", self.func.name(), args.join(", "))?;
         if !self.func.ignores_frame() {
             let bound = |b: &FrameBound| b.to_string();
             write!(
@@ -137,6 +141,11 @@ impl WindowExec {
                     };
                     let frames = frames::frames(&e.frame, &layout, key.as_ref())?;
                     match func {
+                        WindowFunc::Aggregate(agg) if e.distinct || !aggregate::has_kernel(agg) => {
+                            let call = AggregateExpr::try_new(agg, e.args.clone(), &batch.schema(), e.name.clone())?
+                                .with_distinct(e.distinct);
+                            aggregate::evaluate_with_accumulator(&call, &args, &frames)?
+                        }
                         WindowFunc::Aggregate(agg) => {
                             aggregate::evaluate(agg, args.first(), &e.return_type, &layout, &frames)?
                         }

@@ -15,6 +15,7 @@ use arrow::datatypes::{ArrowPrimitiveType, DataType, Decimal128Type, Float64Type
 use super::frames::{Frames, Layout};
 use crate::error::{Error, Result};
 use crate::logical::aggregate::AggFunc;
+use crate::physical::aggregate::AggregateExpr;
 
 /// Evaluates `func` over each row's frame. `arg` is `None` for `count(*)`.
 pub fn evaluate(
@@ -30,16 +31,66 @@ pub fn evaluate(
             .collect();
         return Ok(Arc::new(counts));
     };
-    match func {
-        AggFunc::Count => {
-            let ones: Vec<i64> = vec![1; arg.len()];
-            let (_, counts) = slide(&ones, arg, layout, frames, |a, b| a + b, |a, b| a - b, 0i64);
-            Ok(Arc::new(Int64Array::from(counts)))
-        }
-        AggFunc::Min | AggFunc::Max if frames.has_exclusion() => min_max_sparse(func == AggFunc::Max, arg, frames),
-        AggFunc::Min | AggFunc::Max => min_max(func == AggFunc::Max, arg, layout, frames),
-        AggFunc::Sum | AggFunc::Avg => sum_avg(func, arg, return_type, layout, frames),
+    if func == AggFunc::Count {
+        let ones: Vec<i64> = vec![1; arg.len()];
+        let (_, counts) = slide(&ones, arg, layout, frames, |a, b| a + b, |a, b| a - b, 0i64);
+        return Ok(Arc::new(Int64Array::from(counts)));
     }
+    if matches!(func, AggFunc::Min | AggFunc::Max) {
+        let max = func == AggFunc::Max;
+        return if frames.has_exclusion() {
+            min_max_sparse(max, arg, frames)
+        } else {
+            min_max(max, arg, layout, frames)
+        };
+    }
+    if matches!(func, AggFunc::Sum | AggFunc::Avg) {
+        return sum_avg(func, arg, return_type, layout, frames);
+    }
+    Err(Error::internal(format!("no window kernel for {}", func.name())))
+}
+
+/// True when [`evaluate`] has a sliding kernel for `func`.
+pub fn has_kernel(func: AggFunc) -> bool {
+    matches!(
+        func,
+        AggFunc::Count | AggFunc::Sum | AggFunc::Avg | AggFunc::Min | AggFunc::Max
+    )
+}
+
+/// Any aggregate (DISTINCT ones, those without a sliding kernel) through its grouped
+/// accumulator: each row's frame is gathered as one group. Costs the total frame size, so
+/// rows are fed in chunks of bounded size.
+pub fn evaluate_with_accumulator(call: &AggregateExpr, args: &[ArrayRef], frames: &Frames) -> Result<ArrayRef> {
+    const CHUNK: usize = 1 << 20;
+    let n = frames.start.len();
+    let mut outputs: Vec<ArrayRef> = Vec::new();
+    let mut row = 0;
+    while row < n {
+        let mut take_idx: Vec<u32> = Vec::new();
+        let mut groups: Vec<usize> = Vec::new();
+        let first = row;
+        while row < n && (row == first || take_idx.len() < CHUNK) {
+            for r in frames.segments(row) {
+                take_idx.extend(r.clone().map(|k| k as u32));
+                groups.extend(std::iter::repeat_n(row - first, r.len()));
+            }
+            row += 1;
+        }
+        let idx = UInt32Array::from(take_idx);
+        let values = args
+            .iter()
+            .map(|a| Ok(take(a.as_ref(), &idx, None)?))
+            .collect::<Result<Vec<_>>>()?;
+        let mut acc = call.create_accumulator()?;
+        acc.update_batch(&values, &groups, None, row - first)?;
+        outputs.push(acc.evaluate()?);
+    }
+    if outputs.is_empty() {
+        return Ok(arrow::array::new_empty_array(&call.return_type));
+    }
+    let refs: Vec<&dyn Array> = outputs.iter().map(|a| a.as_ref()).collect();
+    Ok(arrow::compute::concat(&refs)?)
 }
 
 /// Sums of `values` (where `arg` is valid) and counts over every frame.
