@@ -358,6 +358,7 @@ impl PhysicalPlanner {
                         .collect::<Result<_>>()?,
                     frame: call.frame.clone(),
                     distinct: call.distinct,
+                    ignore_nulls: call.ignore_nulls,
                     return_type: w.schema.field(schema.len() + i).data_type().clone(),
                     name: e.output_name(),
                 }),

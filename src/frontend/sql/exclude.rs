@@ -1,4 +1,7 @@
-//! Frame `EXCLUDE` clauses, which sqlparser does not parse. Before parsing, each
+//! DuckDB window syntax sqlparser does not parse, rewritten before parsing.
+//!
+//! * `f(x IGNORE NULLS) OVER …` becomes `f(x) IGNORE NULLS OVER …` (see [`null_treatment`]).
+//! * Frame `EXCLUDE` clauses: each
 //! `<bound> EXCLUDE <mode>` at the end of a frame is rewritten into
 //! `__rask_exclude('<mode>', <bound>) FOLLOWING|PRECEDING`, a bound sqlparser accepts; the
 //! window binder decodes it back ([`decode`]) into the frame's end bound and exclusion.
@@ -56,6 +59,16 @@ pub fn rewrite(sql: &str) -> Option<String> {
     }
     out.push_str(&sql[copied..]);
     Some(out)
+}
+
+/// `sql` with `IGNORE NULLS` / `RESPECT NULLS` moved from the end of a call's argument list
+/// to just after it, or `None` when there is none.
+pub fn null_treatment(sql: &str) -> Option<String> {
+    let inside = Regex::new(r"(?i)\s+(IGNORE|RESPECT)\s+NULLS\s*\)").ok()?;
+    if !inside.is_match(sql) {
+        return None;
+    }
+    Some(inside.replace_all(sql, ") $1 NULLS").into_owned())
 }
 
 /// If `bound` is a rewritten one, the original bound and the exclusion.

@@ -28,12 +28,17 @@ pub use literal::{parse_interval, parse_number_literal};
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     Parser::parse_sql(&DuckDbDialect {}, sql)
         .or_else(|e| {
-            // sqlparser has no frame EXCLUDE clause: rewrite it into a bound it parses.
-            if !e.to_string().to_ascii_uppercase().contains("FOUND: EXCLUDE") {
+            // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
+            let message = e.to_string().to_ascii_uppercase();
+            let window_syntax = ["FOUND: EXCLUDE", "FOUND: IGNORE", "FOUND: RESPECT"];
+            if !window_syntax.iter().any(|m| message.contains(m)) {
                 return Err(e);
             }
-            match exclude::rewrite(sql) {
+            let moved = exclude::null_treatment(sql);
+            let text = moved.as_deref().unwrap_or(sql);
+            match exclude::rewrite(text) {
                 Some(rewritten) => Parser::parse_sql(&DuckDbDialect {}, &rewritten),
+                None if moved.is_some() => Parser::parse_sql(&DuckDbDialect {}, text),
                 None => Err(e),
             }
         })

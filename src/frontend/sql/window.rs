@@ -157,8 +157,12 @@ impl Binder<'_> {
                 }
             }
         }
-        if ignore_nulls {
-            return Err(Error::not_supported("IGNORE NULLS in window functions"));
+        let value_function = matches!(
+            func,
+            WindowFunc::Lag | WindowFunc::Lead | WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue
+        );
+        if ignore_nulls && !value_function {
+            return Err(Error::not_supported(format!("IGNORE NULLS in window function {name}")));
         }
         let is_count_star = func == WindowFunc::Aggregate(AggFunc::Count)
             && args.len() == 1

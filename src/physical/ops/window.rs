@@ -39,6 +39,8 @@ pub struct PhysWindowExpr {
     pub frame: WindowFrame,
     /// `DISTINCT` inside an aggregate call.
     pub distinct: bool,
+    /// `IGNORE NULLS` (value and offset functions).
+    pub ignore_nulls: bool,
     /// Result type.
     pub return_type: DataType,
     /// Output column name.
@@ -50,6 +52,9 @@ impl fmt::Display for PhysWindowExpr {
         let args: Vec<String> = self.args.iter().map(|a| expr_label(a)).collect();
         let distinct = if self.distinct { "DISTINCT " } else { "" };
         write!(f, "{}({distinct}{})", self.func.name(), args.join(", "))?;
+        if self.ignore_nulls {
+            f.write_str(" IGNORE NULLS")?;
+        }
         if !self.func.ignores_frame() {
             let bound = |b: &FrameBound| b.to_string();
             write!(
@@ -149,7 +154,7 @@ impl WindowExec {
                         WindowFunc::Aggregate(agg) => {
                             aggregate::evaluate(agg, args.first(), &e.return_type, &layout, &frames)?
                         }
-                        _ => value::evaluate(func, &args, &layout, &frames)?,
+                        _ => value::evaluate(func, &args, &layout, &frames, e.ignore_nulls)?,
                     }
                 }
             };

@@ -21,12 +21,64 @@ fn int_arg<'a>(args: &'a [ArrayRef], i: usize, what: &str) -> Result<Option<&'a 
     }
 }
 
-/// Evaluates a value function over evaluated `args` (value first).
-pub fn evaluate(func: WindowFunc, args: &[ArrayRef], layout: &Layout, frames: &Frames) -> Result<ArrayRef> {
+/// Rows with a non-NULL value, for IGNORE NULLS: `before[k]` counts them in `[0, k)`,
+/// `rows[j]` is the j-th.
+struct NonNull {
+    before: Vec<usize>,
+    rows: Vec<usize>,
+}
+
+impl NonNull {
+    fn new(value: &ArrayRef, ignore_nulls: bool) -> Self {
+        let n = value.len();
+        let nulls = value.logical_nulls();
+        let valid = |i: usize| !ignore_nulls || nulls.as_ref().is_none_or(|b| b.is_valid(i));
+        let mut before = Vec::with_capacity(n + 1);
+        let mut rows = Vec::new();
+        before.push(0);
+        for i in 0..n {
+            if valid(i) {
+                rows.push(i);
+            }
+            before.push(rows.len());
+        }
+        NonNull { before, rows }
+    }
+
+    /// The row `off` counted rows after (positive) or before (negative) row `i`, inside `[ps, pe)`.
+    fn step(&self, i: usize, off: i64, ps: usize, pe: usize) -> Option<usize> {
+        if off == 0 {
+            return Some(i);
+        }
+        let rank = if off < 0 {
+            (self.before[i] as i64) + off
+        } else {
+            (self.before[i + 1] as i64) + off - 1
+        };
+        let (lo, hi) = (self.before[ps] as i64, self.before[pe] as i64);
+        (rank >= lo && rank < hi).then(|| self.rows[rank as usize])
+    }
+
+    /// Counted rows in `r`.
+    fn count(&self, r: &std::ops::Range<usize>) -> usize {
+        self.before[r.end] - self.before[r.start]
+    }
+}
+
+/// Evaluates a value function over evaluated `args` (value first); with `ignore_nulls`,
+/// rows whose value is NULL are skipped.
+pub fn evaluate(
+    func: WindowFunc,
+    args: &[ArrayRef],
+    layout: &Layout,
+    frames: &Frames,
+    ignore_nulls: bool,
+) -> Result<ArrayRef> {
     let value = args
         .first()
         .ok_or_else(|| Error::internal(format!("{} needs an argument", func.name())))?;
     let n = layout.rows;
+    let counted = NonNull::new(value, ignore_nulls);
     let mut indices: Vec<Option<u32>> = Vec::with_capacity(n);
     match func {
         WindowFunc::Lag | WindowFunc::Lead => {
@@ -44,10 +96,9 @@ pub fn evaluate(func: WindowFunc, args: &[ArrayRef], layout: &Layout, frames: &F
                     None => 1,
                 };
                 let off = if func == WindowFunc::Lag { -off } else { off };
-                let target = i as i64 + off;
-                let inside = target >= layout.part_start[i] as i64 && target < layout.part_end[i] as i64;
-                indices.push(inside.then_some(target as u32));
-                outside.push(!inside);
+                let target = counted.step(i, off, layout.part_start[i], layout.part_end[i]);
+                indices.push(target.map(|t| t as u32));
+                outside.push(target.is_none());
             }
             let taken = take(value.as_ref(), &UInt32Array::from(indices), None)?;
             match args.get(2) {
@@ -73,14 +124,19 @@ pub fn evaluate(func: WindowFunc, args: &[ArrayRef], layout: &Layout, frames: &F
                 };
                 let pick = match k {
                     Some(mut k) => segments.iter().find_map(|r| {
-                        if k < r.len() {
-                            Some(r.start + k)
+                        let c = counted.count(r);
+                        if k < c {
+                            Some(counted.rows[counted.before[r.start] + k])
                         } else {
-                            k -= r.len();
+                            k -= c;
                             None
                         }
                     }),
-                    None => segments.iter().rev().find(|r| !r.is_empty()).map(|r| r.end - 1),
+                    None => segments
+                        .iter()
+                        .rev()
+                        .find(|r| counted.count(r) > 0)
+                        .map(|r| counted.rows[counted.before[r.end] - 1]),
                 };
                 indices.push(pick.map(|x| x as u32));
             }
