@@ -282,7 +282,7 @@ impl Binder<'_> {
             FunctionArguments::Subquery(_) => return Err(Error::not_supported("subqueries are not supported yet")),
         };
         if f.over.is_some() {
-            return Err(Error::not_supported("window functions are not supported yet"));
+            return self.bind_window_call(f, &name, &args, distinct, scope);
         }
         if let Some(agg) = self.bind_aggregate_call(&name, f, &args, distinct, scope)? {
             return Ok(agg);
