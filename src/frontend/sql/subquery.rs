@@ -251,6 +251,17 @@ impl Binder<'_> {
     ) -> Result<(LogicalPlan, Vec<Expr>)> {
         let id = self.next_subquery_id();
         let width = sub.schema().len();
+        let defaults = defaults.map(|d| {
+            d.into_iter()
+                .map(|e| {
+                    if is_null_when_null(&e) {
+                        Expr::Literal(ScalarValue::Null)
+                    } else {
+                        e
+                    }
+                })
+                .collect::<Vec<_>>()
+        });
         let needs_mark = defaults
             .as_ref()
             .is_some_and(|d| d.iter().any(|e| !matches!(e, Expr::Literal(v) if v.is_null())));
@@ -349,4 +360,20 @@ fn ungrouped_defaults(plan: &LogicalPlan) -> Option<Vec<Expr>> {
             out.ok().map(|t| t.data)
         })
         .collect()
+}
+
+/// True when `e` is NULL because a NULL literal in it propagates (arithmetic, comparisons,
+/// casts and negation of NULL are NULL).
+fn is_null_when_null(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(v) => v.is_null(),
+        Expr::Binary { left, op, right }
+            if op.is_arithmetic()
+                || op.is_comparison() && !matches!(op, BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom) =>
+        {
+            is_null_when_null(left) || is_null_when_null(right)
+        }
+        Expr::Cast { expr, .. } | Expr::Negative(expr) | Expr::Alias { expr, .. } => is_null_when_null(expr),
+        _ => false,
+    }
 }
