@@ -84,3 +84,10 @@ fn tpch_q21_exists_becomes_semi_and_anti_joins() {
     let sql = std::fs::read_to_string("queries/tpch/q21.sql").expect("q21");
     insta::assert_snapshot!(tpch_session().explain(&sql).expect("explain").to_string());
 }
+
+#[test]
+fn windows_shuffle_on_partition_keys_and_share_the_shuffle() {
+    insta::assert_snapshot!(explain(
+        "SELECT region, row_number() OVER (PARTITION BY region ORDER BY price) AS rn, sum(quantity) OVER (PARTITION BY region ORDER BY date ROWS 2 PRECEDING) AS s, count(*) OVER () AS n FROM sales WHERE region <> 'x' QUALIFY rn <= 3"
+    ));
+}

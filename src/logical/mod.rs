@@ -12,6 +12,7 @@ pub mod schema;
 pub mod subquery;
 pub mod typecheck;
 pub mod types;
+pub mod window;
 
 pub use expr::{BinaryOp, Expr};
 pub use plan::LogicalPlan;
