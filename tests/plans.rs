@@ -57,6 +57,34 @@ fn rules_can_be_switched_off() {
     assert!(text.contains("Filter: (quantity > 3)"), "{text}");
 }
 
+/// A session with tiny TPC-H-shaped tables (the bench data is not in git).
+fn tpch_session() -> Session {
+    let mut s = session();
+    for ddl in [
+        "CREATE TABLE lineitem AS SELECT * FROM (VALUES (1, 1, 1, 5.0, 100.0, DATE '1995-01-01', DATE '1995-01-02')) \
+         v(l_orderkey, l_partkey, l_suppkey, l_quantity, l_extendedprice, l_commitdate, l_receiptdate)",
+        "CREATE TABLE part AS SELECT * FROM (VALUES (1, 'Brand#23', 'MED BOX')) v(p_partkey, p_brand, p_container)",
+        "CREATE TABLE orders AS SELECT * FROM (VALUES (1, 'F')) v(o_orderkey, o_orderstatus)",
+        "CREATE TABLE supplier AS SELECT * FROM (VALUES (1, 'Supplier#1', 1)) v(s_suppkey, s_name, s_nationkey)",
+        "CREATE TABLE nation AS SELECT * FROM (VALUES (1, 'SAUDI ARABIA')) v(n_nationkey, n_name)",
+    ] {
+        s.execute(ddl).expect("create");
+    }
+    s
+}
+
+#[test]
+fn tpch_q17_correlated_scalar_becomes_grouped_left_join() {
+    let sql = std::fs::read_to_string("queries/tpch/q17.sql").expect("q17");
+    insta::assert_snapshot!(tpch_session().explain(&sql).expect("explain").to_string());
+}
+
+#[test]
+fn tpch_q21_exists_becomes_semi_and_anti_joins() {
+    let sql = std::fs::read_to_string("queries/tpch/q21.sql").expect("q21");
+    insta::assert_snapshot!(tpch_session().explain(&sql).expect("explain").to_string());
+}
+
 #[test]
 fn windows_shuffle_on_partition_keys_and_share_the_shuffle() {
     insta::assert_snapshot!(explain(

@@ -11,6 +11,7 @@ use datafusion_common::ScalarValue;
 use crate::logical::aggregate::AggFunc;
 use crate::logical::functions::ScalarFunc;
 use crate::logical::schema::ColumnRef;
+use crate::logical::subquery::{SubqueryExpr, SubqueryKind};
 use crate::logical::window::WindowExpr;
 
 /// A binary operator.
@@ -211,6 +212,19 @@ pub enum Expr {
         /// `ORDER BY` inside the call; the keys are the last `order_by.len()` arguments.
         order_by: Vec<crate::logical::aggregate::AggOrder>,
     },
+    /// A column of an enclosing query, referenced from inside a subquery (`depth` levels
+    /// up: 1 is the query the subquery sits in). Only inside the binder.
+    OuterColumn {
+        /// The column, as resolved in the enclosing query's scope.
+        column: ColumnRef,
+        /// Its type there.
+        data_type: DataType,
+        /// How many query levels up.
+        depth: usize,
+    },
+    /// A subquery used as a value (scalar, EXISTS, IN). Only inside the binder, which
+    /// decorrelates it into joins.
+    Subquery(SubqueryExpr),
     /// A window function call (only inside a Window node after planning).
     Window(Box<WindowExpr>),
     /// `expr AS name`.
@@ -323,7 +337,16 @@ impl Expr {
     /// True when the expression references no column, no aggregate and no window.
     pub fn is_constant(&self) -> bool {
         !self
-            .exists(|e| Ok(matches!(e, Expr::Column(_) | Expr::Aggregate { .. } | Expr::Window(_))))
+            .exists(|e| {
+                Ok(matches!(
+                    e,
+                    Expr::Column(_)
+                        | Expr::Aggregate { .. }
+                        | Expr::Window(_)
+                        | Expr::OuterColumn { .. }
+                        | Expr::Subquery(_)
+                ))
+            })
             .unwrap_or(true)
     }
 
@@ -364,7 +387,11 @@ impl TreeNode for Expr {
         mut f: F,
     ) -> datafusion_common::Result<TreeNodeRecursion> {
         let children: Vec<&Expr> = match self {
-            Expr::Column(_) | Expr::Literal(_) => vec![],
+            Expr::Column(_) | Expr::Literal(_) | Expr::OuterColumn { .. } => vec![],
+            Expr::Subquery(s) => match &s.kind {
+                SubqueryKind::In(e) => vec![e.as_ref()],
+                _ => vec![],
+            },
             Expr::Binary { left, right, .. } => vec![left, right],
             Expr::Not(e) | Expr::Negative(e) | Expr::IsNull(e) | Expr::IsNotNull(e) => vec![e],
             Expr::Cast { expr, .. } | Expr::Alias { expr, .. } => vec![expr],
@@ -405,7 +432,16 @@ impl TreeNode for Expr {
     ) -> datafusion_common::Result<Transformed<Self>> {
         let f = &mut f;
         Ok(match self {
-            Expr::Column(_) | Expr::Literal(_) => Transformed::no(self),
+            Expr::Column(_) | Expr::Literal(_) | Expr::OuterColumn { .. } => Transformed::no(self),
+            Expr::Subquery(SubqueryExpr { kind, plan }) => match kind {
+                SubqueryKind::In(e) => map_box(e, f)?.update_data(|e| {
+                    Expr::Subquery(SubqueryExpr {
+                        kind: SubqueryKind::In(e),
+                        plan,
+                    })
+                }),
+                kind => Transformed::no(Expr::Subquery(SubqueryExpr { kind, plan })),
+            },
             Expr::Binary { left, op, right } => {
                 let l = map_box(left, f)?;
                 let r = map_box(right, f)?;
@@ -698,6 +734,8 @@ impl fmt::Display for Expr {
                 }
                 Ok(())
             }
+            Expr::OuterColumn { column, .. } => write!(f, "outer({column})"),
+            Expr::Subquery(s) => write!(f, "{s}"),
             Expr::Window(w) => write!(f, "{w}"),
             Expr::Alias { expr, name } => write!(f, "{expr} AS {name}"),
         }

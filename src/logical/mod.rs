@@ -9,6 +9,7 @@ pub mod functions;
 pub mod join_type;
 pub mod plan;
 pub mod schema;
+pub mod subquery;
 pub mod typecheck;
 pub mod types;
 pub mod window;

@@ -56,6 +56,17 @@ pub fn expr_type(expr: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<
             t
         }
         Expr::Cast { data_type, .. } => data_type.clone(),
+        Expr::OuterColumn { data_type, .. } => data_type.clone(),
+        Expr::Subquery(sq) => match sq.kind {
+            crate::logical::subquery::SubqueryKind::Scalar => {
+                let schema = sq.plan.schema();
+                if schema.is_empty() {
+                    return Err(Error::plan("Subquery returns no columns"));
+                }
+                schema.field(0).data_type().clone()
+            }
+            _ => DataType::Boolean,
+        },
         Expr::Function { func, args } => {
             let types = args
                 .iter()

@@ -262,7 +262,7 @@ pub fn arithmetic_types(
                     return Ok((Float64, Float64, Float64));
                 }
                 BinaryOp::Multiply | BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Modulo
-                    if matches!(x, Decimal128(_, _)) || matches!(y, Decimal128(_, _)) =>
+                    if matches!(common, Decimal128(_, _)) =>
                 {
                     // Keep each side's own scale: arrow aligns scales exactly.
                     let as_dec = |t: &DataType| match t {

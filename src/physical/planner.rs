@@ -147,6 +147,9 @@ pub fn lower_expr(e: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Ph
             return_type: expr_type(e, schema, opts)?,
         },
         Expr::Aggregate { .. } => return Err(Error::internal(format!("aggregate {e} outside an aggregation"))),
+        Expr::Subquery(_) | Expr::OuterColumn { .. } => {
+            return Err(Error::not_supported(format!("subquery in this position ({e})")))
+        }
         Expr::Window(_) => return Err(Error::internal(format!("window function {e} outside a Window node"))),
     }))
 }

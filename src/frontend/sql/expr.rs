@@ -15,6 +15,7 @@ use crate::logical::aggregate::AggFunc;
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::functions::ScalarFunc;
 use crate::logical::schema::{ColumnRef, PlanSchema};
+use crate::logical::subquery::{SubqueryExpr, SubqueryKind};
 use crate::logical::types::parse_sql_type;
 
 /// Adds the position of `ident` to a binder error.
@@ -45,8 +46,7 @@ impl Binder<'_> {
         Ok(match e {
             A::Identifier(ident) => {
                 let c = ColumnRef::new(ident_name(ident));
-                scope.resolve(&c).map_err(|err| at_ident(err, ident))?;
-                Expr::Column(c)
+                self.bind_column(c, scope).map_err(|err| at_ident(err, ident))?
             }
             A::CompoundIdentifier(parts) => {
                 let c = match parts.as_slice() {
@@ -55,8 +55,7 @@ impl Binder<'_> {
                     _ => return Err(Error::not_supported(format!("column reference {e}"))),
                 };
                 let last = parts.last().ok_or_else(|| Error::internal("empty identifier"))?;
-                scope.resolve(&c).map_err(|err| at_ident(err, last))?;
-                Expr::Column(c)
+                self.bind_column(c, scope).map_err(|err| at_ident(err, last))?
             }
             A::Value(v) => Expr::Literal(self.bind_value(&v.value)?),
             A::TypedString(ts) => {
@@ -242,11 +241,88 @@ impl Binder<'_> {
                 args: vec![self.bind_expr(expr, scope)?],
             },
             A::Function(f) => self.bind_function(f, scope)?,
-            A::Subquery(_) | A::Exists { .. } | A::InSubquery { .. } => {
-                return Err(Error::not_supported("subqueries are not supported yet"))
+            A::Subquery(q) => self.bind_subquery(q, scope, SubqueryKind::Scalar)?,
+            A::Exists { subquery, negated } => {
+                let e = self.bind_subquery(subquery, scope, SubqueryKind::Exists)?;
+                if *negated {
+                    Expr::Not(Box::new(e))
+                } else {
+                    e
+                }
             }
+            A::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let lhs = self.bind_expr(expr, scope)?;
+                let e = self.bind_subquery(subquery, scope, SubqueryKind::In(Box::new(lhs)))?;
+                if *negated {
+                    Expr::Not(Box::new(e))
+                } else {
+                    e
+                }
+            }
+            A::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => match (compare_op, right.as_ref()) {
+                (BinaryOperator::Eq, A::Subquery(q)) => {
+                    let lhs = self.bind_expr(left, scope)?;
+                    self.bind_subquery(q, scope, SubqueryKind::In(Box::new(lhs)))?
+                }
+                _ => return Err(Error::not_supported(format!("{e} (comparison with ANY other than =)"))),
+            },
+            A::AllOp {
+                left,
+                compare_op,
+                right,
+            } => match (compare_op, right.as_ref()) {
+                (BinaryOperator::NotEq, A::Subquery(q)) => {
+                    let lhs = self.bind_expr(left, scope)?;
+                    Expr::Not(Box::new(self.bind_subquery(
+                        q,
+                        scope,
+                        SubqueryKind::In(Box::new(lhs)),
+                    )?))
+                }
+                _ => return Err(Error::not_supported(format!("{e} (comparison with ALL other than <>)"))),
+            },
             other => return Err(Error::not_supported(format!("expression {other}"))),
         })
+    }
+
+    /// A column of `scope`, or else of an enclosing query's scope (a correlated reference).
+    fn bind_column(&self, c: ColumnRef, scope: &PlanSchema) -> Result<Expr> {
+        if scope.find(&c)?.is_some() {
+            return Ok(Expr::Column(c));
+        }
+        for (depth, outer) in self.outer.iter().rev().enumerate() {
+            if let Ok(Some(i)) = outer.find(&c) {
+                return Ok(Expr::OuterColumn {
+                    column: outer.column_ref(i),
+                    data_type: outer.field(i).data_type().clone(),
+                    depth: depth + 1,
+                });
+            }
+        }
+        Err(scope.not_found(&c))
+    }
+
+    /// Binds a subquery used as an expression; scalar and IN subqueries must have one column.
+    fn bind_subquery(&self, q: &ast::Query, scope: &PlanSchema, kind: SubqueryKind) -> Result<Expr> {
+        let mut child = self.child(scope);
+        let plan = child.bind_query(q)?;
+        let columns = plan.schema().len();
+        if !matches!(kind, SubqueryKind::Exists) && columns != 1 {
+            return Err(Error::plan(format!("Subquery returns {columns} columns - expected 1")));
+        }
+        Ok(Expr::Subquery(SubqueryExpr {
+            kind,
+            plan: std::sync::Arc::new(plan),
+        }))
     }
 
     fn is_bool(&self, e: &ast::Expr, scope: &PlanSchema, value: bool, negated: bool) -> Result<Expr> {
@@ -279,7 +355,9 @@ impl Binder<'_> {
                 list.args.iter().collect::<Vec<_>>(),
                 matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct)),
             ),
-            FunctionArguments::Subquery(_) => return Err(Error::not_supported("subqueries are not supported yet")),
+            FunctionArguments::Subquery(_) => {
+                return Err(Error::not_supported("a subquery as a function's argument list"))
+            }
         };
         if f.over.is_some() {
             return self.bind_window_call(f, &name, &args, distinct, scope);

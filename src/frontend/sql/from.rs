@@ -77,6 +77,16 @@ impl Binder<'_> {
             }
             Some(JoinConstraint::Natural) => return Err(Error::not_supported("NATURAL JOIN")),
         };
+        if let Some(c) = condition.as_ref().filter(|c| super::subquery::contains_subquery(c)) {
+            if join_type != JoinType::Inner {
+                return Err(Error::not_supported(format!(
+                    "subquery in the ON condition of a {join_type} join"
+                )));
+            }
+            // An inner join's ON is a filter over the cross product: subqueries become joins.
+            let cross = builder::join(Arc::new(left), Arc::new(right), vec![], None, JoinType::Inner);
+            return self.filter_with_subqueries(cross, c.clone());
+        }
         let (on, filter) = split_join_condition(condition, &ls, &rs)?;
         let joined_plan = builder::join(Arc::new(left), Arc::new(right), on, filter, join_type);
         match constraint {

@@ -2,6 +2,7 @@
 //! logical plan against the catalog.
 
 mod aggregate_call;
+mod decorrelate;
 mod distinct_on;
 mod exclude;
 mod expr;
@@ -11,9 +12,12 @@ mod having_alias;
 mod literal;
 mod query;
 mod select;
+mod subquery;
 mod window;
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use sqlparser::ast::Statement;
@@ -23,6 +27,7 @@ use sqlparser::parser::Parser;
 use crate::catalog::Catalog;
 use crate::error::{Error, Location, Result};
 use crate::logical::plan::LogicalPlan;
+use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::TypeOptions;
 
 pub use from::{refers_only_to, split_join_condition};
@@ -97,6 +102,10 @@ pub struct Binder<'a> {
     ctes: Vec<HashMap<String, Arc<LogicalPlan>>>,
     /// How many views are being expanded (guards against a view that refers to itself).
     view_depth: usize,
+    /// Scopes of the enclosing queries when binding a subquery (innermost last).
+    outer: Vec<Arc<PlanSchema>>,
+    /// Counter naming decorrelated subqueries uniquely within one statement.
+    subquery_ids: Rc<Cell<usize>>,
 }
 
 impl<'a> Binder<'a> {
@@ -107,7 +116,30 @@ impl<'a> Binder<'a> {
             opts,
             ctes: Vec::new(),
             view_depth: 0,
+            outer: Vec::new(),
+            subquery_ids: Rc::new(Cell::new(0)),
         }
+    }
+
+    /// A binder for a subquery of a query whose scope is `scope`.
+    fn child(&self, scope: &PlanSchema) -> Binder<'a> {
+        let mut outer = self.outer.clone();
+        outer.push(Arc::new(scope.clone()));
+        Binder {
+            catalog: self.catalog,
+            opts: self.opts,
+            ctes: self.ctes.clone(),
+            view_depth: self.view_depth,
+            outer,
+            subquery_ids: Rc::clone(&self.subquery_ids),
+        }
+    }
+
+    /// A fresh number for naming a decorrelated subquery's columns.
+    fn next_subquery_id(&self) -> usize {
+        let id = self.subquery_ids.get();
+        self.subquery_ids.set(id + 1);
+        id
     }
 
     /// Binds a query (SELECT, VALUES, WITH …, set operations).

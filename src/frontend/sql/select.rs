@@ -11,6 +11,7 @@ use super::expr::ident_name;
 use super::grouping_sets::{is_grouping_call, GroupBy};
 use super::having_alias::substitute_aliases;
 use super::query::{output_reference, sort_expr};
+use super::subquery::contains_subquery;
 use super::Binder;
 use crate::error::{Error, Result};
 use crate::logical::builder;
@@ -48,7 +49,11 @@ impl Binder<'_> {
                 return Err(Error::plan("WHERE clause cannot contain window functions!"));
             }
             let predicate = coerce(predicate, &from_schema, self.opts)?;
-            plan = builder::filter(Arc::new(plan), predicate, self.opts)?;
+            plan = if contains_subquery(&predicate) {
+                self.filter_with_subqueries(plan, predicate)?
+            } else {
+                builder::filter(Arc::new(plan), predicate, self.opts)?
+            };
         }
 
         // The select list over the FROM scope.
@@ -218,11 +223,31 @@ impl Binder<'_> {
             return Err(Error::plan("HAVING clause without GROUP BY or aggregates"));
         }
 
-        let scope = plan.schema();
         if let Some(h) = having {
-            let h = coerce(h, &scope, self.opts)?;
-            plan = builder::filter(Arc::new(plan), h, self.opts)?;
+            let h = coerce(h, &plan.schema(), self.opts)?;
+            plan = if contains_subquery(&h) {
+                self.filter_with_subqueries(plan, h)?
+            } else {
+                builder::filter(Arc::new(plan), h, self.opts)?
+            };
         }
+        // Subqueries in the select list and ORDER BY become joins below the projection.
+        for item in items.iter_mut().filter(|e| contains_subquery(e)) {
+            let name = item.output_name();
+            let (p, e) = self.attach_subqueries(plan, item.clone().unalias())?;
+            plan = p;
+            *item = e.alias(name);
+        }
+        for (t, _) in order_terms.iter_mut() {
+            if let OrderTarget::Expr(e) = t {
+                if contains_subquery(e) {
+                    let (p, rewritten) = self.attach_subqueries(plan, e.clone())?;
+                    plan = p;
+                    *e = rewritten;
+                }
+            }
+        }
+        let scope = plan.schema();
         let mut items = items
             .into_iter()
             .map(|e| coerce(e, &scope, self.opts))

@@ -1,0 +1,47 @@
+//! Subquery expressions as the binder produces them (`(SELECT …)`, `EXISTS (…)`,
+//! `x IN (SELECT …)`), and references from inside a subquery to a column of an enclosing
+//! query. Both live only inside the SQL binder: it decorrelates every subquery into joins and
+//! aggregates before a plan leaves it, so optimizer rules and the physical planner never see
+//! them (the physical planner reports one that slipped through as not supported).
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::logical::expr::Expr;
+use crate::logical::plan::LogicalPlan;
+
+/// What a subquery expression asks of its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubqueryKind {
+    /// `(SELECT x …)`: the single value of a one-column, at most one-row result.
+    Scalar,
+    /// `EXISTS (…)`: whether there is any row.
+    Exists,
+    /// `expr IN (SELECT x …)` (`NOT IN` is `NOT` around it).
+    In(Box<Expr>),
+}
+
+/// A subquery used as an expression.
+#[derive(Debug, Clone)]
+pub struct SubqueryExpr {
+    /// Scalar, EXISTS or IN.
+    pub kind: SubqueryKind,
+    /// The bound subquery; references to enclosing queries are [`Expr::OuterColumn`]s.
+    pub plan: Arc<LogicalPlan>,
+}
+
+impl PartialEq for SubqueryExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && Arc::ptr_eq(&self.plan, &other.plan)
+    }
+}
+
+impl fmt::Display for SubqueryExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            SubqueryKind::Scalar => f.write_str("SUBQUERY"),
+            SubqueryKind::Exists => f.write_str("EXISTS(SUBQUERY)"),
+            SubqueryKind::In(e) => write!(f, "({e} IN (SUBQUERY))"),
+        }
+    }
+}
