@@ -5,6 +5,7 @@ mod expr;
 mod from;
 mod literal;
 mod query;
+mod scalar;
 mod select;
 
 use std::collections::HashMap;
