@@ -282,6 +282,25 @@ impl Binder<'_> {
                     args: vec![self.bind_expr(expr, scope)?],
                 }
             }
+            A::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                let mut args = vec![
+                    self.bind_expr(expr, scope)?,
+                    self.bind_expr(overlay_what, scope)?,
+                    self.bind_expr(overlay_from, scope)?,
+                ];
+                if let Some(n) = overlay_for {
+                    args.push(self.bind_expr(n, scope)?);
+                }
+                Expr::Function {
+                    func: ScalarFunc::Overlay,
+                    args,
+                }
+            }
             A::Function(f) => self.bind_function(f, scope)?,
             A::Subquery(_) | A::Exists { .. } | A::InSubquery { .. } => {
                 return Err(Error::not_supported("subqueries are not supported yet"))

@@ -61,6 +61,8 @@ pub enum ScalarFunc {
     Repeat,
     /// `reverse(s)`
     Reverse,
+    /// `overlay(s PLACING r FROM start [FOR length])`
+    Overlay,
     /// `translate(s, from, to)`
     Translate,
     /// `ascii(s)`: code point of the first character.
@@ -232,6 +234,7 @@ const NAMES: &[(&str, ScalarFunc)] = &[
     ("repeat", F::Repeat),
     ("reverse", F::Reverse),
     ("translate", F::Translate),
+    ("overlay", F::Overlay),
     ("ascii", F::Ascii),
     ("chr", F::Chr),
     ("regexp_matches", F::RegexpMatches),

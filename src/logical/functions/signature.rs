@@ -125,6 +125,7 @@ impl F {
                 (vec![S; args.len()], S)
             }
             F::Replace | F::Translate => fixed(&[S, S, S], 3, S)?,
+            F::Overlay => fixed(&[S, S, I, I], 3, S)?,
             F::SplitPart => fixed(&[S, S, I], 3, S)?,
             F::StartsWith | F::EndsWith | F::Contains => fixed(&[S, S], 2, DataType::Boolean)?,
             F::StrPos => fixed(&[S, S], 2, I)?,

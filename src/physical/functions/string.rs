@@ -110,6 +110,20 @@ pub(super) fn evaluate(func: F, args: &[ArrayRef], rows: usize) -> Result<Option
                 Ok(())
             })?
         }
+        F::Overlay => {
+            let (a, r, from) = (s(0)?, s(1)?, n(2)?);
+            let len = args.get(3).map(|_| n(3)).transpose()?;
+            string_rows(args, rows, |i, out| {
+                let (v, r) = (a.value(i), r.value(i));
+                let r_len = r.chars().count() as i64;
+                let count = len.map(|l| l.value(i)).filter(|l| *l >= 0).unwrap_or(r_len);
+                let start = from.value(i) - 1;
+                out.extend(v.chars().take(start.max(0) as usize));
+                out.push_str(r);
+                out.extend(v.chars().skip(start.saturating_add(count).max(0) as usize));
+                Ok(())
+            })?
+        }
         F::SplitPart => {
             let (a, delim, index) = (s(0)?, s(1)?, n(2)?);
             string_rows(args, rows, |i, out| {
