@@ -390,6 +390,19 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
         safe: try_cast,
         ..Default::default()
     };
+    // Arrow does not read exponents ('1e3') when parsing decimals.
+    let expanded;
+    let a = match (a.as_any().downcast_ref::<StringArray>(), to) {
+        (Some(s), DataType::Decimal128(_, _)) if s.iter().flatten().any(|v| v.contains(['e', 'E'])) => {
+            let out: StringArray = s
+                .iter()
+                .map(|v| v.map(|v| crate::physical::decimal::expand_exponent(v).unwrap_or_else(|| v.to_string())))
+                .collect();
+            expanded = Arc::new(out) as ArrayRef;
+            &expanded
+        }
+        _ => a,
+    };
     // DuckDB rounds (half away from zero) when casting fractions to integers.
     let rounded;
     let a = if to.is_integer()
