@@ -58,7 +58,12 @@ impl F {
                     DataType::Decimal128(p, _) if *self != F::Abs => DataType::Decimal128(*p, 0),
                     t => t.clone(),
                 };
-                (vec![args[0].clone()], t)
+                let arg = if args[0] == DataType::Null {
+                    t.clone()
+                } else {
+                    args[0].clone()
+                };
+                (vec![arg], t)
             }
             F::Round => {
                 if args.is_empty() || args.len() > 2 || !numeric(&args[0]) {
