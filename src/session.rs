@@ -34,6 +34,8 @@ pub struct SessionConfig {
     pub disabled_rules: BTreeSet<String>,
     /// `/` on integers gives an integer (SQLite/Postgres) instead of a double (DuckDB).
     pub integer_division: bool,
+    /// `SET default_null_order = 'nulls_first'`: NULLs sort first unless a query says otherwise.
+    pub nulls_first: bool,
 }
 
 impl Default for SessionConfig {
@@ -43,6 +45,7 @@ impl Default for SessionConfig {
             memory_limit: MemoryPool::default_limit(),
             disabled_rules: BTreeSet::new(),
             integer_division: false,
+            nulls_first: false,
         }
     }
 }
@@ -180,6 +183,7 @@ impl Session {
     fn type_options(&self) -> TypeOptions {
         TypeOptions {
             integer_division: self.config.integer_division,
+            nulls_first: self.config.nulls_first,
         }
     }
 
@@ -526,9 +530,16 @@ impl Session {
             "integer_division" => {
                 self.config.integer_division = matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
             }
+            "default_null_order" | "null_order" => {
+                self.config.nulls_first = match value.to_lowercase().as_str() {
+                    "nulls_first" | "nulls first" => true,
+                    "nulls_last" | "nulls last" => false,
+                    v => return Err(Error::plan(format!("SET default_null_order: unknown value '{v}'"))),
+                }
+            }
             other => {
                 return Err(Error::plan(format!(
-                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division)"
+                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division, default_null_order)"
                 )))
             }
         }

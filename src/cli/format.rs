@@ -137,6 +137,7 @@ const TIMESTAMP_TZ_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.f%:z";
 /// Arrow display options matching DuckDB's rendering of temporal values.
 fn arrow_options() -> ArrowFormatOptions<'static> {
     ArrowFormatOptions::new()
+        .with_null("NULL")
         .with_display_error(false)
         .with_timestamp_format(Some(TIMESTAMP_FORMAT))
         .with_timestamp_tz_format(Some(TIMESTAMP_TZ_FORMAT))

@@ -208,6 +208,8 @@ pub enum Expr {
         distinct: bool,
         /// `FILTER (WHERE …)`.
         filter: Option<Box<Expr>>,
+        /// `ORDER BY` inside the call; the keys are the last `order_by.len()` arguments.
+        order_by: Vec<crate::logical::aggregate::AggOrder>,
     },
     /// A window function call (only inside a Window node after planning).
     Window(Box<WindowExpr>),
@@ -523,6 +525,7 @@ impl TreeNode for Expr {
                 args,
                 distinct,
                 filter,
+                order_by,
             } => {
                 let a = map_vec(args, f)?;
                 let (filter, ft) = match filter {
@@ -538,6 +541,7 @@ impl TreeNode for Expr {
                         args: a.data,
                         distinct,
                         filter,
+                        order_by,
                     },
                     a.transformed || ft,
                 )
@@ -665,18 +669,29 @@ impl fmt::Display for Expr {
                 args,
                 distinct,
                 filter,
+                order_by,
             } => {
                 if args.is_empty() && *func == AggFunc::Count {
                     f.write_str("count_star()")?;
                 } else {
-                    let items: Vec<String> = args.iter().map(|e| e.to_string()).collect();
+                    let split = args.len().saturating_sub(order_by.len());
+                    let items: Vec<String> = args[..split].iter().map(|e| e.to_string()).collect();
                     write!(
                         f,
-                        "{}({}{})",
+                        "{}({}{}",
                         func.name(),
                         if *distinct { "DISTINCT " } else { "" },
                         items.join(", ")
                     )?;
+                    if !order_by.is_empty() {
+                        let keys: Vec<String> = args[split..]
+                            .iter()
+                            .zip(order_by)
+                            .map(|(e, o)| format!("{e}{}", if o.asc { "" } else { " DESC" }))
+                            .collect();
+                        write!(f, " ORDER BY {}", keys.join(", "))?;
+                    }
+                    f.write_str(")")?;
                 }
                 if let Some(filter) = filter {
                     write!(f, " FILTER (WHERE {filter})")?;

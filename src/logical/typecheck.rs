@@ -16,6 +16,8 @@ use crate::logical::window::{WindowExpr, WindowFunc};
 pub struct TypeOptions {
     /// `/` on integers is integer division.
     pub integer_division: bool,
+    /// `ORDER BY` without NULLS FIRST/LAST puts NULLs first (`SET default_null_order`).
+    pub nulls_first: bool,
 }
 
 /// The type `expr` produces over `schema` (after [`coerce`]).
@@ -61,12 +63,14 @@ pub fn expr_type(expr: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<
                 .collect::<Result<Vec<_>>>()?;
             func.signature(&types)?.1
         }
-        Expr::Aggregate { func, args, .. } => {
+        Expr::Aggregate {
+            func, args, order_by, ..
+        } => {
             let types = args
                 .iter()
                 .map(|a| expr_type(a, schema, opts))
                 .collect::<Result<Vec<_>>>()?;
-            func.return_type(&types)?
+            func.return_type(crate::logical::aggregate::value_arg_types(&types, order_by))?
         }
         Expr::Window(w) => {
             let types = w
@@ -321,12 +325,13 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
             args,
             distinct,
             filter,
+            order_by,
         } => {
             let types = args
                 .iter()
                 .map(|a| expr_type(a, schema, opts))
                 .collect::<Result<Vec<_>>>()?;
-            func.return_type(&types)?;
+            func.return_type(crate::logical::aggregate::value_arg_types(&types, &order_by))?;
             let filter = match filter {
                 Some(f) => Some(Box::new(require_boolean(*f, schema, opts, "FILTER")?)),
                 None => None,
@@ -336,6 +341,7 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                 args,
                 distinct,
                 filter,
+                order_by,
             }
         }
         Expr::Window(w) => Expr::Window(Box::new(coerce_window(*w, schema, opts)?)),

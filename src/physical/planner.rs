@@ -406,6 +406,7 @@ impl PhysicalPlanner {
                     args,
                     distinct,
                     filter,
+                    order_by,
                 } => {
                     let input_types = args
                         .iter()
@@ -424,7 +425,15 @@ impl PhysicalPlanner {
                             .map(|f| lower_expr(f, &in_schema, self.opts))
                             .transpose()?,
                         name: e.output_name(),
-                        return_type: func.return_type(&input_types)?,
+                        return_type: func
+                            .return_type(crate::logical::aggregate::value_arg_types(&input_types, order_by))?,
+                        order: order_by
+                            .iter()
+                            .map(|o| arrow::compute::SortOptions {
+                                descending: !o.asc,
+                                nulls_first: o.nulls_first,
+                            })
+                            .collect(),
                     })
                 }
                 other => Err(Error::internal(format!("{other} is not an aggregate call"))),
@@ -450,7 +459,7 @@ impl PhysicalPlanner {
         let aggs = self.aggregate_exprs(a)?;
         let n = self.config.target_partitions.max(1);
         let single_input = stage_partitions(&input) <= 1;
-        if aggs.iter().any(|x| x.distinct) || single_input {
+        if aggs.iter().any(|x| x.distinct || x.func.is_holistic()) || single_input {
             // Raw rows, shuffled by the keys (or gathered), aggregated once.
             let exchanged: PlanRef = if single_input {
                 input

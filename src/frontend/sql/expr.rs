@@ -344,23 +344,8 @@ impl Binder<'_> {
         if f.over.is_some() {
             return self.bind_window_call(f, &name, &args, distinct, scope);
         }
-        let is_star = |a: &FunctionArg| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Wildcard));
-        if let Some(func) = AggFunc::from_name(&name) {
-            let bound = if func == AggFunc::Count && args.len() == 1 && is_star(args[0]) {
-                vec![]
-            } else {
-                self.bind_args(&args, scope)?
-            };
-            let filter = match &f.filter {
-                Some(e) => Some(Box::new(self.bind_expr(e, scope)?)),
-                None => None,
-            };
-            return Ok(Expr::Aggregate {
-                func,
-                args: bound,
-                distinct,
-                filter,
-            });
+        if let Some(agg) = self.bind_aggregate_call(&name, f, &args, distinct, scope)? {
+            return Ok(agg);
         }
         if super::scalar::is_scalar_name(&name) {
             if let Some(e) = self.bind_scalar_call(&name, self.bind_args(&args, scope)?)? {
@@ -373,9 +358,10 @@ impl Binder<'_> {
                 args: vec![],
                 distinct: false,
                 filter: None,
+                order_by: vec![],
             });
         }
-        let known = ScalarFunc::all_names().chain(["count", "sum", "avg", "min", "max"]);
+        let known = ScalarFunc::all_names().chain(AggFunc::all_names().iter().copied());
         let hint = closest_name(&name, known)
             .map(|n| format!(" Did you mean \"{n}\"?"))
             .unwrap_or_default();

@@ -1,9 +1,13 @@
 //! The SQL frontend: parsing with sqlparser (DuckDB dialect) and binding the AST into a
 //! logical plan against the catalog.
 
+mod aggregate_call;
+mod distinct_on;
 mod exclude;
 mod expr;
 mod from;
+mod grouping_sets;
+mod having_alias;
 mod literal;
 mod query;
 mod scalar;

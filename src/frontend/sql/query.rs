@@ -14,7 +14,7 @@ use crate::logical::builder;
 use crate::logical::expr::Expr;
 use crate::logical::plan::{LogicalPlan, SortExpr};
 use crate::logical::schema::PlanSchema;
-use crate::logical::typecheck::{coerce, expr_type};
+use crate::logical::typecheck::{coerce, expr_type, TypeOptions};
 use crate::logical::types::comparison_type;
 
 /// Binds a query with its CTEs in scope.
@@ -78,7 +78,7 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
                             Some(e) => e,
                             None => b.bind_expr(&o.expr, &schema)?,
                         };
-                        Ok(sort_expr(coerce(expr, &schema, b.opts)?, &o.options))
+                        Ok(sort_expr(coerce(expr, &schema, b.opts)?, &o.options, b.opts))
                     })
                     .collect::<Result<Vec<_>>>()?;
                 builder::sort(Arc::new(plan), exprs, None)
@@ -90,7 +90,7 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
         Some(OrderByKind::All(options)) => {
             let schema = plan.schema();
             let keys = (0..schema.len())
-                .map(|i| sort_expr(Expr::Column(schema.column_ref(i)), options))
+                .map(|i| sort_expr(Expr::Column(schema.column_ref(i)), options, b.opts))
                 .collect();
             builder::sort(Arc::new(plan), keys, None)
         }
@@ -105,12 +105,12 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
 }
 
 /// DuckDB's defaults: ascending, NULLs last.
-pub(super) fn sort_expr(expr: Expr, options: &ast::OrderByOptions) -> SortExpr {
+pub(super) fn sort_expr(expr: Expr, options: &ast::OrderByOptions, opts: TypeOptions) -> SortExpr {
     let asc = options.asc.unwrap_or(true);
     SortExpr {
         expr,
         asc,
-        nulls_first: options.nulls_first.unwrap_or(false),
+        nulls_first: options.nulls_first.unwrap_or(opts.nulls_first),
     }
 }
 

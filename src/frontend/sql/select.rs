@@ -8,6 +8,8 @@ use datafusion_common::tree_node::{Transformed, TreeNode};
 use sqlparser::ast::{self, GroupByExpr, SelectItem, SelectItemQualifiedWildcardKind};
 
 use super::expr::ident_name;
+use super::grouping_sets::{is_grouping_call, GroupBy};
+use super::having_alias::substitute_aliases;
 use super::query::{output_reference, sort_expr};
 use super::Binder;
 use crate::error::{Error, Result};
@@ -79,21 +81,16 @@ impl Binder<'_> {
         }
 
         // GROUP BY keys: expressions, positions (`GROUP BY 1`) or select-list aliases.
-        let group_exprs: Vec<Expr> = match &select.group_by {
-            GroupByExpr::Expressions(exprs, modifiers) => {
-                if !modifiers.is_empty() {
-                    return Err(Error::not_supported("GROUP BY modifiers (ROLLUP/CUBE/GROUPING SETS)"));
-                }
-                exprs
-                    .iter()
-                    .map(|e| self.bind_group_key(e, &items, &from_schema))
-                    .collect::<Result<_>>()?
-            }
+        let GroupBy {
+            keys: group_exprs,
+            sets: grouping_sets,
+        } = match &select.group_by {
+            GroupByExpr::Expressions(exprs, modifiers) => self.bind_group_by(exprs, modifiers, &items, &from_schema)?,
             GroupByExpr::All(_) => return Err(Error::not_supported("GROUP BY ALL")),
         };
 
         let having = match &select.having {
-            Some(h) => Some(self.bind_expr(h, &from_schema)?),
+            Some(h) => Some(self.bind_expr(&substitute_aliases(h, select, &from_schema), &from_schema)?),
             None => None,
         };
         if having.as_ref().is_some_and(Expr::contains_window) {
@@ -146,9 +143,11 @@ impl Binder<'_> {
             order_terms.push((target, &o.options));
         }
 
-        let is_aggregate = !group_exprs.is_empty()
+        let has_group_by = matches!(&select.group_by, GroupByExpr::Expressions(g, _) if !g.is_empty());
+        let is_aggregate = has_group_by
+            || !group_exprs.is_empty()
             || items.iter().any(Expr::contains_aggregate)
-            || having.as_ref().is_some_and(Expr::contains_aggregate)
+            || having.is_some()
             || qualify.as_ref().is_some_and(Expr::contains_aggregate)
             || order_terms
                 .iter()
@@ -174,13 +173,29 @@ impl Binder<'_> {
                 .iter()
                 .map(|g| coerce(g.clone(), &from_schema, self.opts))
                 .collect::<Result<Vec<_>>>()?;
+            // `grouping(...)` calls are constants per grouping set, listed after the aggregates.
+            let (grouping_calls, mut aggregates): (Vec<Expr>, Vec<Expr>) =
+                aggregates.into_iter().partition(is_grouping_call);
             let coerced_aggs = aggregates
                 .iter()
                 .map(|a| coerce(a.clone(), &from_schema, self.opts))
                 .collect::<Result<Vec<_>>>()?;
-            plan = builder::aggregate(Arc::new(plan), coerced_groups, coerced_aggs, self.opts)?;
+            plan = if grouping_sets.is_some() || !grouping_calls.is_empty() {
+                let all_keys = vec![(0..group_exprs.len()).collect()];
+                self.plan_grouping_sets(
+                    plan,
+                    &coerced_groups,
+                    &coerced_aggs,
+                    &grouping_calls,
+                    &group_exprs,
+                    grouping_sets.as_deref().unwrap_or(&all_keys),
+                )?
+            } else {
+                builder::aggregate(Arc::new(plan), coerced_groups, coerced_aggs, self.opts)?
+            };
+            aggregates.extend(grouping_calls);
             let agg_schema = plan.schema();
-            let rewrite = |e: &Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema);
+            let rewrite = |e: &Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema, &from_schema);
             items = items
                 .iter()
                 .map(|e| {
@@ -233,28 +248,77 @@ impl Binder<'_> {
             plan = builder::filter(Arc::new(plan), q, self.opts)?;
         }
         let visible = items.len();
-        let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
-        if matches!(select.distinct, Some(ast::Distinct::On(_))) {
-            return Err(Error::not_supported("DISTINCT ON"));
-        }
+        let mut distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        let mut distinct_by_items = false;
 
         // Sort keys over the projection output; expressions not in the select list become
         // hidden columns that a final projection drops.
         let mut projection = items.clone();
+        let mut distinct_on: Option<Vec<usize>> = None;
+        if let Some(ast::Distinct::On(on)) = &select.distinct {
+            let mut keys = Vec::with_capacity(on.len());
+            for e in on {
+                let index = match e {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(_, _)) => {
+                        let pos: usize = v.value.to_string().parse().unwrap_or(0);
+                        if pos == 0 || pos > visible {
+                            return Err(Error::plan(format!(
+                                "DISTINCT ON term out of range - should be between 1 and {visible}"
+                            )));
+                        }
+                        pos - 1
+                    }
+                    ast::Expr::Identifier(ident)
+                        if item_names.iter().any(|n| n.eq_ignore_ascii_case(&ident.value))
+                            && from_schema
+                                .find(&ColumnRef::new(ident_name(ident)))
+                                .ok()
+                                .flatten()
+                                .is_none() =>
+                    {
+                        item_names
+                            .iter()
+                            .position(|n| n.eq_ignore_ascii_case(&ident.value))
+                            .unwrap_or(0)
+                    }
+                    e => {
+                        if is_aggregate {
+                            return Err(Error::not_supported("DISTINCT ON an expression in an aggregate query"));
+                        }
+                        let bound = coerce(self.bind_expr(e, &from_schema)?, &scope, self.opts)?;
+                        let canonical = canonical_columns(&bound, &scope);
+                        match projection
+                            .iter()
+                            .position(|p| canonical_columns(&p.clone().unalias(), &scope) == canonical)
+                        {
+                            Some(i) => i,
+                            None => {
+                                projection.push(bound.alias(format!("__distinct_on_{}", projection.len())));
+                                projection.len() - 1
+                            }
+                        }
+                    }
+                };
+                keys.push(index);
+            }
+            distinct_on = Some(keys);
+        }
         let mut sort_keys: Vec<(usize, &ast::OrderByOptions)> = Vec::new();
         for (target, options) in &order_terms {
             let index = match target {
                 OrderTarget::Output(i) => *i,
                 OrderTarget::Expr(e) => {
                     let e = coerce(e.clone(), &scope, self.opts)?;
-                    match projection.iter().position(|p| p.clone().unalias() == e) {
+                    let canonical = canonical_columns(&e, &scope);
+                    match projection
+                        .iter()
+                        .position(|p| canonical_columns(&p.clone().unalias(), &scope) == canonical)
+                    {
                         Some(i) => i,
                         None => {
-                            if distinct {
-                                return Err(Error::plan(
-                                    "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
-                                ));
-                            }
+                            // DuckDB runs `SELECT DISTINCT items ORDER BY other` as
+                            // `SELECT DISTINCT ON (items) items ORDER BY other`.
+                            distinct_by_items |= distinct;
                             projection.push(e.alias(format!("__sort_key_{}", projection.len())));
                             projection.len() - 1
                         }
@@ -263,7 +327,16 @@ impl Binder<'_> {
             };
             sort_keys.push((index, *options));
         }
+        if distinct_by_items {
+            distinct = false;
+            distinct_on = Some((0..visible).collect());
+        }
         plan = builder::project(Arc::new(plan), projection, self.opts)?;
+        if let Some(on) = &distinct_on {
+            // The implicit form keeps the first row of each group in input order, as DuckDB.
+            let first_by: &[(usize, &ast::OrderByOptions)] = if distinct_by_items { &[] } else { &sort_keys };
+            plan = self.plan_distinct_on(plan, on, first_by)?;
+        }
         if distinct {
             plan = builder::distinct(Arc::new(plan));
         }
@@ -271,7 +344,7 @@ impl Binder<'_> {
             let out = plan.schema();
             let keys: Vec<SortExpr> = sort_keys
                 .iter()
-                .map(|(i, opts)| sort_expr(Expr::Column(out.column_ref(*i)), opts))
+                .map(|(i, opts)| sort_expr(Expr::Column(out.column_ref(*i)), opts, self.opts))
                 .collect();
             plan = builder::sort(Arc::new(plan), keys, None);
         }
@@ -283,7 +356,7 @@ impl Binder<'_> {
         Ok(plan)
     }
 
-    fn bind_group_key(&self, e: &ast::Expr, items: &[Expr], from: &PlanSchema) -> Result<Expr> {
+    pub(super) fn bind_group_key(&self, e: &ast::Expr, items: &[Expr], from: &PlanSchema) -> Result<Expr> {
         if let ast::Expr::Value(v) = e {
             if let ast::Value::Number(n, _) = &v.value {
                 let pos: usize = n
@@ -355,13 +428,21 @@ fn collect_aggregates(e: &Expr, out: &mut Vec<Expr>) -> Result<()> {
 
 /// Rewrites `e` (over the FROM scope) to read the aggregate's output: group keys and
 /// aggregate calls become column references; any other column is an error.
-fn rewrite_over_aggregate(e: &Expr, groups: &[Expr], aggregates: &[Expr], agg_schema: &PlanSchema) -> Result<Expr> {
+fn rewrite_over_aggregate(
+    e: &Expr,
+    groups: &[Expr],
+    aggregates: &[Expr],
+    agg_schema: &PlanSchema,
+    from: &PlanSchema,
+) -> Result<Expr> {
+    let groups: Vec<Expr> = groups.iter().map(|g| canonical_columns(g, from)).collect();
     let out = e.clone().transform_down(|node| {
         let inner = match &node {
             Expr::Alias { expr, .. } => expr.as_ref(),
             other => other,
         };
-        if let Some(i) = groups.iter().position(|g| g == inner) {
+        let canonical = canonical_columns(inner, from);
+        if let Some(i) = groups.iter().position(|g| *g == canonical) {
             return Ok(Transformed::new(
                 Expr::Column(agg_schema.column_ref(i)),
                 true,
@@ -384,4 +465,21 @@ fn rewrite_over_aggregate(e: &Expr, groups: &[Expr], aggregates: &[Expr], agg_sc
         Ok(Transformed::no(node))
     })?;
     Ok(out.data)
+}
+
+/// `e` with every column reference resolved in `schema` to its full (qualified, as declared)
+/// form, so `t.a`, `a` and `A` compare equal.
+pub(super) fn canonical_columns(e: &Expr, schema: &PlanSchema) -> Expr {
+    let out = e.clone().transform_up(|node| {
+        if let Expr::Column(c) = &node {
+            if let Ok(Some(i)) = schema.find(c) {
+                return Ok(Transformed::yes(Expr::Column(schema.column_ref(i))));
+            }
+        }
+        Ok(Transformed::no(node))
+    });
+    match out {
+        Ok(t) => t.data,
+        Err(_) => e.clone(),
+    }
 }

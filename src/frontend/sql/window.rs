@@ -203,7 +203,7 @@ impl Binder<'_> {
         let order_by = spec
             .order_by
             .iter()
-            .map(|o| Ok(sort_expr(self.bind_expr(&o.expr, scope)?, &o.options)))
+            .map(|o| Ok(sort_expr(self.bind_expr(&o.expr, scope)?, &o.options, self.opts)))
             .collect::<Result<Vec<_>>>()?;
         let frame = match &spec.window_frame {
             Some(frame) => self.bind_frame(frame, order_by.len())?,

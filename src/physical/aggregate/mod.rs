@@ -54,6 +54,8 @@ pub struct AggregateExpr {
     pub distinct: bool,
     /// `FILTER (WHERE ...)`, evaluated on the aggregate's input.
     pub filter: Option<PhysExprRef>,
+    /// `ORDER BY` inside the call: the last `order.len()` arguments are the sort keys.
+    pub order: Vec<arrow::compute::SortOptions>,
     /// Output column name.
     pub name: String,
     /// The result type.
@@ -72,6 +74,7 @@ impl AggregateExpr {
             input_types,
             distinct: false,
             filter: None,
+            order: Vec::new(),
             name: name.into(),
             return_type,
         })
@@ -103,12 +106,31 @@ impl AggregateExpr {
     }
 
     fn create_plain_accumulator(&self) -> Result<Box<dyn GroupsAccumulator>> {
+        use AggFunc::*;
+        if self.func.is_holistic() {
+            return Ok(Box::new(collect::CollectAccumulator::try_new(
+                self.func,
+                &self.input_types,
+                self.order.clone(),
+                self.return_type.clone(),
+            )?));
+        }
         match self.func {
+            StddevSamp | StddevPop | VarSamp | VarPop | Corr | CovarSamp | CovarPop | RegrSlope | RegrIntercept
+            | RegrR2 | RegrCount | RegrAvgx | RegrAvgy | RegrSxx | RegrSyy | RegrSxy => {
+                Ok(Box::new(moments::MomentsAccumulator::new(self.func)))
+            }
+            BoolAnd => Ok(Box::new(fold::FoldAccumulator::new(fold::Fold::And))),
+            BoolOr => Ok(Box::new(fold::FoldAccumulator::new(fold::Fold::Or))),
+            CountIf => Ok(Box::new(fold::FoldAccumulator::new(fold::Fold::CountIf))),
+            Product => Ok(Box::new(fold::FoldAccumulator::new(fold::Fold::Product))),
+            WeightedAvg => Ok(Box::new(weighted_avg::WeightedAvgAccumulator::default())),
             AggFunc::Count => Ok(Box::new(count::CountGroupsAccumulator::new(self.args.is_empty()))),
             AggFunc::Sum => sum::create(self.first_input_type()?),
             AggFunc::Avg => avg::create(self.first_input_type()?),
             AggFunc::Min => min_max::create(self.first_input_type()?, min_max::Kind::Min),
             AggFunc::Max => min_max::create(self.first_input_type()?, min_max::Kind::Max),
+            other => Err(Error::internal(format!("{} has no accumulator", other.name()))),
         }
     }
 
@@ -134,12 +156,30 @@ impl AggregateExpr {
             ],
             AggFunc::Min => vec![field("min", input, true)],
             AggFunc::Max => vec![field("max", input, true)],
+            AggFunc::BoolAnd | AggFunc::BoolOr | AggFunc::CountIf | AggFunc::Product => {
+                vec![field("acc", self.return_type.clone(), true)]
+            }
+            f if f.is_holistic() => vec![],
+            AggFunc::WeightedAvg => vec![
+                field("sum_xw", DataType::Float64, false),
+                field("sum_w", DataType::Float64, false),
+                field("count", DataType::Int64, false),
+            ],
+            _ => moments::STATE_NAMES
+                .iter()
+                .enumerate()
+                .map(|(i, n)| field(n, if i == 0 { DataType::Int64 } else { DataType::Float64 }, i > 0))
+                .collect(),
         }
     }
 
     /// The output field of the final value.
     pub fn field(&self) -> Field {
-        Field::new(self.name.clone(), self.return_type.clone(), self.func != AggFunc::Count)
+        Field::new(
+            self.name.clone(),
+            self.return_type.clone(),
+            !matches!(self.func, AggFunc::Count | AggFunc::RegrCount),
+        )
     }
 
     /// Evaluates the arguments on `batch`.
@@ -308,8 +348,14 @@ pub(crate) fn nulls_from(seen: Vec<bool>) -> Option<NullBuffer> {
 }
 
 pub mod avg;
+pub mod collect;
 pub mod count;
 pub mod distinct;
+pub mod fold;
 pub mod group_table;
+#[cfg(test)]
+mod merge_tests;
 pub mod min_max;
+pub mod moments;
 pub mod sum;
+pub mod weighted_avg;

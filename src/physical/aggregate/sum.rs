@@ -27,6 +27,7 @@ pub(crate) fn create(input: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
         | DataType::UInt16
         | DataType::UInt32
         | DataType::UInt64
+        | DataType::Boolean
         | DataType::Null => Box::new(SumGroupsAccumulator::<Int64Type>::new(DataType::Int64)),
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             Box::new(SumGroupsAccumulator::<Float64Type>::new(DataType::Float64))
