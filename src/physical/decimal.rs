@@ -152,6 +152,48 @@ fn map2(left: &Side, right: &Side, mut f: impl FnMut(i128, i128) -> i128) -> Vec
     }
 }
 
+/// Writes a number with an exponent (`1.5e3`, `-.1e-1`) in plain decimal notation (`1500`,
+/// `-0.01`); `None` when `text` is not such a number. Exponents far below any scale give 0.
+pub fn expand_exponent(text: &str) -> Option<String> {
+    let t = text.trim();
+    let (mantissa, exp) = t.split_once(['e', 'E'])?;
+    let exp: i64 = exp.parse().ok()?;
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa.strip_prefix('+').unwrap_or(mantissa)),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !(int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())) || int.len() + frac.len() == 0 {
+        return None;
+    }
+    if exp < -100 {
+        return Some("0".into());
+    }
+    if exp > 100 {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exp;
+    let (whole, fraction) = if point <= 0 {
+        (String::from("0"), format!("{}{digits}", "0".repeat((-point) as usize)))
+    } else if point as usize >= digits.len() {
+        (
+            format!("{digits}{}", "0".repeat(point as usize - digits.len())),
+            String::new(),
+        )
+    } else {
+        (
+            digits[..point as usize].to_string(),
+            digits[point as usize..].to_string(),
+        )
+    };
+    Some(if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use arrow::compute::kernels::numeric;

@@ -390,6 +390,19 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
         safe: try_cast,
         ..Default::default()
     };
+    // Arrow does not read exponents ('1e3') when parsing decimals.
+    let expanded;
+    let a = match (a.as_any().downcast_ref::<StringArray>(), to) {
+        (Some(s), DataType::Decimal128(_, _)) if s.iter().flatten().any(|v| v.contains(['e', 'E'])) => {
+            let out: StringArray = s
+                .iter()
+                .map(|v| v.map(|v| crate::physical::decimal::expand_exponent(v).unwrap_or_else(|| v.to_string())))
+                .collect();
+            expanded = Arc::new(out) as ArrayRef;
+            &expanded
+        }
+        _ => a,
+    };
     // DuckDB rounds (half away from zero) when casting fractions to integers.
     let rounded;
     let a = if to.is_integer()
@@ -430,6 +443,32 @@ fn is_zero(v: &ColumnarValue, n: usize) -> Result<Option<BooleanArray>> {
     Ok(if mask.true_count() == 0 { None } else { Some(mask) })
 }
 
+/// Arrow's integer overflow error in DuckDB's words:
+/// `Out of Range Error: Overflow in addition of INT32 (2147483647 + 1)!`.
+fn overflow(e: arrow::error::ArrowError, op: BinaryOp, l: &ColumnarValue) -> Error {
+    let arrow::error::ArrowError::ArithmeticOverflow(message) = &e else {
+        return e.into();
+    };
+    let what = match op {
+        BinaryOp::Plus => "addition",
+        BinaryOp::Minus => "subtraction",
+        _ => "multiplication",
+    };
+    let ty = match l.array().data_type() {
+        DataType::Int8 => "INT8",
+        DataType::Int16 => "INT16",
+        DataType::Int32 => "INT32",
+        DataType::Int64 => "INT64",
+        DataType::UInt8 => "UINT8",
+        DataType::UInt16 => "UINT16",
+        DataType::UInt32 => "UINT32",
+        DataType::UInt64 => "UINT64",
+        _ => return e.into(),
+    };
+    let operands = message.rsplit_once(": ").map(|(_, o)| o).unwrap_or(message);
+    Error::execution(format!("Out of Range Error: Overflow in {what} of {ty} ({operands})!"))
+}
+
 fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Result<ColumnarValue> {
     let scalar = l.is_scalar() && r.is_scalar();
     let rows = if scalar { 1 } else { n };
@@ -458,9 +497,9 @@ fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Resul
             let fast = crate::physical::decimal::arith(op, l.array(), l.is_scalar(), r.array(), r.is_scalar());
             match (fast, op) {
                 (Some(out), _) => out,
-                (None, BinaryOp::Plus) => numeric::add(ld, rd)?,
-                (None, BinaryOp::Minus) => numeric::sub(ld, rd)?,
-                (None, _) => numeric::mul(ld, rd)?,
+                (None, BinaryOp::Plus) => numeric::add(ld, rd).map_err(|e| overflow(e, op, l))?,
+                (None, BinaryOp::Minus) => numeric::sub(ld, rd).map_err(|e| overflow(e, op, l))?,
+                (None, _) => numeric::mul(ld, rd).map_err(|e| overflow(e, op, l))?,
             }
         }
         BinaryOp::Divide | BinaryOp::IntegerDivide | BinaryOp::Modulo => {

@@ -111,7 +111,12 @@ impl Binder<'_> {
                     BinaryOperator::And => BinaryOp::And,
                     BinaryOperator::Or => BinaryOp::Or,
                     BinaryOperator::StringConcat => BinaryOp::Concat,
-                    other => return Err(Error::not_supported(format!("operator {other}"))),
+                    other => {
+                        let (l, r) = (self.bind_expr(left, scope)?, self.bind_expr(right, scope)?);
+                        return self
+                            .bind_regex_op(other, l, r)
+                            .ok_or_else(|| Error::not_supported(format!("operator {other}")));
+                    }
                 };
                 self.bind_expr(left, scope)?.binary(op, self.bind_expr(right, scope)?)
             }
@@ -169,8 +174,17 @@ impl Binder<'_> {
                 escape_char,
                 any,
             } => {
-                if *any || escape_char.is_some() {
-                    return Err(Error::not_supported("LIKE ANY / LIKE … ESCAPE"));
+                if *any {
+                    return Err(Error::not_supported("LIKE ANY"));
+                }
+                if let Some(esc) = escape_char {
+                    return self.bind_like_escape(
+                        self.bind_expr(expr, scope)?,
+                        self.bind_expr(pattern, scope)?,
+                        &esc.value,
+                        *negated,
+                        matches!(e, A::ILike { .. }),
+                    );
                 }
                 Expr::Like {
                     expr: Box::new(self.bind_expr(expr, scope)?),
@@ -205,12 +219,23 @@ impl Binder<'_> {
                     None => None,
                 },
             },
-            A::Extract { field, expr, .. } => Expr::Function {
-                func: ScalarFunc::DatePart,
-                args: vec![
+            A::Extract { field, expr, .. } => {
+                let args = vec![
                     Expr::Literal(ScalarValue::Utf8(Some(field.to_string().to_lowercase()))),
                     self.bind_expr(expr, scope)?,
-                ],
+                ];
+                self.bind_scalar_call("date_part", args)?
+                    .ok_or_else(|| Error::internal("date_part is not a function"))?
+            }
+            A::SimilarTo {
+                negated,
+                expr,
+                pattern,
+                escape_char: None,
+            } => self.bind_similar_to(self.bind_expr(expr, scope)?, self.bind_expr(pattern, scope)?, *negated),
+            A::Position { expr, r#in } => Expr::Function {
+                func: ScalarFunc::StrPos,
+                args: vec![self.bind_expr(r#in, scope)?, self.bind_expr(expr, scope)?],
             },
             A::Substring {
                 expr,
@@ -233,13 +258,48 @@ impl Binder<'_> {
             }
             A::Trim {
                 expr,
-                trim_where: None,
-                trim_what: None,
-                trim_characters: None,
-            } => Expr::Function {
-                func: ScalarFunc::Trim,
-                args: vec![self.bind_expr(expr, scope)?],
-            },
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => self.bind_trim(
+                expr,
+                trim_where.as_ref(),
+                trim_what.as_deref(),
+                trim_characters.as_ref(),
+                scope,
+            )?,
+            A::Floor { expr, field } | A::Ceil { expr, field } => {
+                if !matches!(field, ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)) {
+                    return Err(Error::not_supported(format!("expression {e}")));
+                }
+                Expr::Function {
+                    func: if matches!(e, A::Floor { .. }) {
+                        ScalarFunc::Floor
+                    } else {
+                        ScalarFunc::Ceil
+                    },
+                    args: vec![self.bind_expr(expr, scope)?],
+                }
+            }
+            A::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                let mut args = vec![
+                    self.bind_expr(expr, scope)?,
+                    self.bind_expr(overlay_what, scope)?,
+                    self.bind_expr(overlay_from, scope)?,
+                ];
+                if let Some(n) = overlay_for {
+                    args.push(self.bind_expr(n, scope)?);
+                }
+                Expr::Function {
+                    func: ScalarFunc::Overlay,
+                    args,
+                }
+            }
             A::Function(f) => self.bind_function(f, scope)?,
             A::Subquery(q) => self.bind_subquery(q, scope, SubqueryKind::Scalar)?,
             A::Exists { subquery, negated } => {
@@ -365,11 +425,10 @@ impl Binder<'_> {
         if let Some(agg) = self.bind_aggregate_call(&name, f, &args, distinct, scope)? {
             return Ok(agg);
         }
-        if let Some(func) = ScalarFunc::from_name(&name) {
-            return Ok(Expr::Function {
-                func,
-                args: self.bind_args(&args, scope)?,
-            });
+        if super::scalar::is_scalar_name(&name) {
+            if let Some(e) = self.bind_scalar_call(&name, self.bind_args(&args, scope)?)? {
+                return Ok(e);
+            }
         }
         if name == "count_star" && args.is_empty() {
             return Ok(Expr::Aggregate {
@@ -380,10 +439,7 @@ impl Binder<'_> {
                 order_by: vec![],
             });
         }
-        let known = ScalarFunc::all_names()
-            .iter()
-            .copied()
-            .chain(AggFunc::all_names().iter().copied());
+        let known = ScalarFunc::all_names().chain(AggFunc::all_names().iter().copied());
         let hint = closest_name(&name, known)
             .map(|n| format!(" Did you mean \"{n}\"?"))
             .unwrap_or_default();

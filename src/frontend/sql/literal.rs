@@ -52,8 +52,13 @@ pub fn parse_interval(value: &str, unit: Option<&str>) -> Result<ScalarValue> {
     let mut days: i64 = 0;
     let mut micros: i64 = 0;
     let mut add = |n: f64, unit: &str| -> Result<()> {
-        let u = unit.to_ascii_lowercase();
-        let u = u.trim_end_matches('s');
+        let lower = unit.to_ascii_lowercase();
+        let u = match lower.as_str() {
+            "ms" | "msec" | "msecs" => "millisecond",
+            "us" | "usec" | "usecs" => "microsecond",
+            "millennia" | "millennium" | "millenniums" => "millennium",
+            other => other.trim_end_matches('s'),
+        };
         match u {
             "year" | "y" | "yr" => months += (n * 12.0) as i64,
             "month" | "mon" => months += n as i64,
@@ -66,6 +71,7 @@ pub fn parse_interval(value: &str, unit: Option<&str>) -> Result<ScalarValue> {
             "microsecond" | "u" | "usec" => micros += n as i64,
             "decade" => months += (n * 120.0) as i64,
             "century" | "centurie" => months += (n * 1200.0) as i64,
+            "millennium" => months += (n * 12000.0) as i64,
             "quarter" => months += (n * 3.0) as i64,
             _ => return Err(bad()),
         }
@@ -78,7 +84,11 @@ pub fn parse_interval(value: &str, unit: Option<&str>) -> Result<ScalarValue> {
             add(n, u)?;
         }
         None => {
-            let tokens: Vec<&str> = text.split_whitespace().collect();
+            let mut tokens: Vec<&str> = text.split_whitespace().collect();
+            let ago = tokens.last().is_some_and(|t| t.eq_ignore_ascii_case("ago"));
+            if ago {
+                tokens.pop();
+            }
             let mut i = 0;
             while i < tokens.len() {
                 let tok = tokens[i];
@@ -109,6 +119,9 @@ pub fn parse_interval(value: &str, unit: Option<&str>) -> Result<ScalarValue> {
                 };
                 add(n, unit)?;
                 i += 1;
+            }
+            if ago {
+                (months, days, micros) = (-months, -days, -micros);
             }
         }
     }

@@ -11,6 +11,7 @@ mod grouping_sets;
 mod having_alias;
 mod literal;
 mod query;
+mod scalar;
 mod select;
 mod subquery;
 mod window;

@@ -1,0 +1,114 @@
+//! Evaluation of scalar functions on Arrow arrays (arguments already cast to the types
+//! `logical::functions::ScalarFunc::signature` asked for). One file per family.
+
+mod conditional;
+mod datetime;
+mod numeric;
+mod string;
+
+use arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, PrimitiveArray, StringArray, StringBuilder};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::ArrowPrimitiveType;
+
+use crate::error::{Error, Result};
+use crate::logical::functions::ScalarFunc;
+
+/// Evaluates `func` over `args` (each `rows` long) producing `return_type`.
+pub fn evaluate_function(
+    func: ScalarFunc,
+    args: &[ArrayRef],
+    return_type: &arrow::datatypes::DataType,
+    rows: usize,
+) -> Result<ArrayRef> {
+    if let Some(out) = conditional::evaluate(func, args, return_type, rows)? {
+        return Ok(out);
+    }
+    if let Some(out) = string::evaluate(func, args, rows)? {
+        return Ok(out);
+    }
+    if let Some(out) = numeric::evaluate(func, args, return_type, rows)? {
+        return Ok(out);
+    }
+    if let Some(out) = datetime::evaluate(func, args, rows)? {
+        return Ok(out);
+    }
+    Err(Error::internal(format!("no kernel for {}", func.name())))
+}
+
+/// Argument `i`.
+fn arg(args: &[ArrayRef], i: usize) -> Result<&ArrayRef> {
+    args.get(i)
+        .ok_or_else(|| Error::internal(format!("function argument {i} is missing")))
+}
+
+/// Argument `i` as a VARCHAR array.
+fn str_arg(args: &[ArrayRef], i: usize) -> Result<&StringArray> {
+    let a = arg(args, i)?;
+    a.as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| Error::internal(format!("expected VARCHAR, got {}", a.data_type())))
+}
+
+/// Argument `i` as a primitive array of type `T`.
+fn prim_arg<T: ArrowPrimitiveType>(args: &[ArrayRef], i: usize) -> Result<&PrimitiveArray<T>> {
+    let a = arg(args, i)?;
+    a.as_any()
+        .downcast_ref::<PrimitiveArray<T>>()
+        .ok_or_else(|| Error::internal(format!("unexpected argument type {}", a.data_type())))
+}
+
+/// The rows where every one of `args` is non-NULL (`None`: all rows).
+fn all_valid(args: &[ArrayRef]) -> Option<NullBuffer> {
+    args.iter().fold(None, |acc: Option<NullBuffer>, a| {
+        NullBuffer::union(acc.as_ref(), a.logical_nulls().as_ref())
+    })
+}
+
+/// Builds a VARCHAR column: NULL where any argument is NULL, else what `f` writes for row `i`.
+fn string_rows(
+    args: &[ArrayRef],
+    rows: usize,
+    mut f: impl FnMut(usize, &mut String) -> Result<()>,
+) -> Result<ArrayRef> {
+    let valid = all_valid(args);
+    let mut out = StringBuilder::with_capacity(rows, rows * 8);
+    let mut buf = String::new();
+    for i in 0..rows {
+        if valid.as_ref().is_some_and(|v| v.is_null(i)) {
+            out.append_null();
+        } else {
+            buf.clear();
+            f(i, &mut buf)?;
+            out.append_value(&buf);
+        }
+    }
+    Ok(std::sync::Arc::new(out.finish()))
+}
+
+/// Builds a BOOLEAN column: NULL where any argument is NULL, else `f(i)`.
+fn bool_rows(args: &[ArrayRef], rows: usize, mut f: impl FnMut(usize) -> Result<bool>) -> Result<ArrayRef> {
+    let valid = all_valid(args);
+    let mut out = BooleanBuilder::with_capacity(rows);
+    for i in 0..rows {
+        if valid.as_ref().is_some_and(|v| v.is_null(i)) {
+            out.append_null();
+        } else {
+            out.append_value(f(i)?);
+        }
+    }
+    Ok(std::sync::Arc::new(out.finish()))
+}
+
+/// Builds a BIGINT column: NULL where any argument is NULL, else `f(i)`.
+fn i64_rows(args: &[ArrayRef], rows: usize, mut f: impl FnMut(usize) -> Result<i64>) -> Result<ArrayRef> {
+    let valid = all_valid(args);
+    let mut out = Int64Builder::with_capacity(rows);
+    for i in 0..rows {
+        if valid.as_ref().is_some_and(|v| v.is_null(i)) {
+            out.append_null();
+        } else {
+            out.append_value(f(i)?);
+        }
+    }
+    Ok(std::sync::Arc::new(out.finish()))
+}
