@@ -41,6 +41,7 @@ fn count_star() -> Expr {
         args: vec![],
         distinct: false,
         filter: None,
+        order_by: vec![],
     }
 }
 
@@ -193,6 +194,7 @@ impl Binder<'_> {
                     args: vec![col],
                     distinct: false,
                     filter: None,
+                    order_by: vec![],
                 },
             ],
             self,
@@ -234,6 +236,7 @@ impl Binder<'_> {
                     args: vec![Expr::Column(s.column_ref(i))],
                     distinct: false,
                     filter: None,
+                    order_by: vec![],
                 })
                 .collect();
             count_plan(sub, mins, self)?
