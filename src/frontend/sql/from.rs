@@ -232,6 +232,7 @@ impl Binder<'_> {
     fn bind_table_function(&self, name: &str, args: &[FunctionArg]) -> Result<LogicalPlan> {
         let lname = name.to_lowercase();
         let format = match lname.as_str() {
+            "range" | "generate_series" => return self.bind_range(&lname, args),
             "read_csv" | "read_csv_auto" => FileFormat::Csv,
             "read_parquet" | "parquet_scan" => FileFormat::Parquet,
             "read_json" | "read_json_auto" | "read_ndjson" | "read_ndjson_auto" => FileFormat::Json,

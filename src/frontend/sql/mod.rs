@@ -4,8 +4,12 @@
 mod expr;
 mod from;
 mod literal;
+mod materialized;
 mod query;
+mod range;
+mod recursive;
 mod select;
+pub(crate) mod setops;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,7 +28,8 @@ pub use literal::{parse_interval, parse_number_literal};
 
 /// Parses `sql` into statements; errors carry the line and column.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    Parser::parse_sql(&DuckDbDialect {}, sql).map_err(|e| match parse_error(&e.to_string()) {
+    let stripped = materialized::strip_cte_materialized(sql);
+    Parser::parse_sql(&DuckDbDialect {}, &stripped).map_err(|e| match parse_error(&e.to_string()) {
         // An unexpected end of input points just past the last character.
         Error::Parse {
             message,
