@@ -75,7 +75,24 @@ impl Binder<'_> {
                     .map(|e| coerce(e, &joined, self.opts))
                     .transpose()?
             }
-            Some(JoinConstraint::Natural) => return Err(Error::not_supported("NATURAL JOIN")),
+            Some(JoinConstraint::Natural) => {
+                // The columns both sides have, joined as USING.
+                let mut common: Vec<ast::ObjectName> = Vec::new();
+                for (_, f) in ls.iter() {
+                    let name = f.name();
+                    let in_right = rs.iter().any(|(_, g)| g.name().eq_ignore_ascii_case(name));
+                    let seen = common.iter().any(|c| c.to_string().eq_ignore_ascii_case(name));
+                    if in_right && !seen {
+                        common.push(ast::ObjectName::from(vec![ast::Ident::new(name.as_str())]));
+                    }
+                }
+                if common.is_empty() {
+                    return Err(Error::plan(
+                        "No columns found to join on in NATURAL JOIN. Use CROSS JOIN if you intended for this to be a cross-product.",
+                    ));
+                }
+                return self.bind_join(left, right, join_type, Some(&JoinConstraint::Using(common)));
+            }
         };
         let (on, filter) = split_join_condition(condition, &ls, &rs)?;
         let joined_plan = builder::join(Arc::new(left), Arc::new(right), on, filter, join_type);

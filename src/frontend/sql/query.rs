@@ -25,6 +25,13 @@ pub(super) fn bind_query(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> 
         b.ctes.push(HashMap::new());
         for cte in &with.cte_tables {
             let name = ident_name(&cte.alias.name);
+            if b.ctes
+                .last()
+                .is_some_and(|scope| scope.contains_key(&name.to_lowercase()))
+            {
+                b.ctes.pop();
+                return Err(Error::plan(format!("Duplicate CTE name \"{name}\"")));
+            }
             let cols: Vec<String> = cte.alias.columns.iter().map(|c| ident_name(&c.name)).collect();
             let recursive = if with.recursive {
                 super::recursive::bind_recursive_cte(b, &name, &cols, &cte.query)
@@ -80,7 +87,19 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
                     .map(|o| {
                         let expr = match output_reference(&o.expr, &schema)? {
                             Some(e) => e,
-                            None => b.bind_expr(&o.expr, &schema)?,
+                            None => match &o.expr {
+                                // `ORDER BY t.x` after a set operation: the output column x.
+                                ast::Expr::CompoundIdentifier(parts) => match parts.last() {
+                                    Some(last) => {
+                                        match output_reference(&ast::Expr::Identifier(last.clone()), &schema)? {
+                                            Some(e) => e,
+                                            None => b.bind_expr(&o.expr, &schema)?,
+                                        }
+                                    }
+                                    None => b.bind_expr(&o.expr, &schema)?,
+                                },
+                                _ => b.bind_expr(&o.expr, &schema)?,
+                            },
                         };
                         Ok(sort_expr(coerce(expr, &schema, b.opts)?, &o.options))
                     })
@@ -240,7 +259,7 @@ pub(super) fn bind_set_expr(b: &mut Binder, e: &SetExpr) -> Result<LogicalPlan> 
 }
 
 /// UNION ALL with both sides cast to common column types.
-pub(super) fn union(b: &Binder, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPlan> {
+fn union(b: &Binder, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPlan> {
     let (ls, rs) = (left.schema(), right.schema());
     if ls.len() != rs.len() {
         return Err(Error::plan(format!(

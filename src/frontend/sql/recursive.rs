@@ -8,11 +8,13 @@ use std::sync::Arc;
 use datafusion_common::tree_node::{TreeNode, TreeNodeRecursion};
 use sqlparser::ast::{self, SetExpr, SetOperator, SetQuantifier};
 
-use super::query::{bind_set_expr, union};
+use super::query::bind_set_expr;
 use super::Binder;
 use crate::error::{Error, Result};
 use crate::logical::builder;
+use crate::logical::expr::Expr;
 use crate::logical::plan::{LogicalPlan, RecursiveQuery, WorkTable};
+use crate::logical::typecheck::cast_if_needed;
 
 /// The plan of a recursive CTE, or `None` when the CTE is not one (no UNION at the top, or
 /// no reference to itself in the UNION's right side).
@@ -40,6 +42,54 @@ pub(super) fn bind_recursive_cte(
         other => return Err(Error::not_supported(format!("recursive CTE with UNION {other}"))),
     };
     let static_term = builder::alias(Arc::new(bind_set_expr(b, left)?), name, cols)?;
+    let Some(recursive_term) = bind_recursive_term(b, name, &static_term, right)? else {
+        return Ok(None);
+    };
+    // As in DuckDB, the static term fixes the column types: the recursive term is cast to them.
+    let (ss, rs) = (static_term.schema(), recursive_term.schema());
+    if ss.len() != rs.len() {
+        return Err(Error::plan(format!(
+            "Set operations can only apply to expressions with the same number of result columns ({} vs {})",
+            ss.len(),
+            rs.len()
+        )));
+    }
+    let exprs = (0..ss.len())
+        .map(|i| {
+            let col = Expr::Column(rs.column_ref(i));
+            cast_if_needed(col, rs.field(i).data_type(), ss.field(i).data_type()).alias(ss.field(i).name())
+        })
+        .collect();
+    let recursive_term = builder::project(Arc::new(recursive_term), exprs, b.opts)?;
+    if types(&recursive_term) != types(&static_term) {
+        return Err(Error::internal(format!("recursive CTE {name}: term types differ")));
+    }
+    let plan = LogicalPlan::RecursiveQuery(RecursiveQuery {
+        name: name.to_string(),
+        static_term: Arc::new(static_term),
+        recursive_term: Arc::new(recursive_term),
+        distinct,
+    });
+    Ok(Some(builder::alias(Arc::new(plan), name, cols)?))
+}
+
+fn types(p: &LogicalPlan) -> Vec<arrow::datatypes::DataType> {
+    p.schema()
+        .arrow()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect()
+}
+
+/// The recursive term bound with `name` as a work table shaped like `static_term`, or `None`
+/// when it does not read it.
+fn bind_recursive_term(
+    b: &mut Binder,
+    name: &str,
+    static_term: &LogicalPlan,
+    right: &SetExpr,
+) -> Result<Option<LogicalPlan>> {
     let work = LogicalPlan::WorkTable(WorkTable {
         name: name.to_string(),
         schema: static_term.schema(),
@@ -60,44 +110,5 @@ pub(super) fn bind_recursive_cte(
         }
         Ok(TreeNodeRecursion::Continue)
     })?;
-    if !reads_itself {
-        return Ok(None);
-    }
-    // Cast the recursive term to the static term's column types (its rounds' rows are
-    // stored under the static term's names).
-    let static_schema = static_term.schema();
-    let LogicalPlan::Union(u) = union(b, static_term, recursive_term)? else {
-        return Err(Error::internal("recursive CTE terms are not a union"));
-    };
-    let mut terms = u.inputs.into_iter();
-    let (Some(static_term), Some(recursive_term)) = (terms.next(), terms.next()) else {
-        return Err(Error::internal("recursive CTE without two terms"));
-    };
-    let types = |p: &LogicalPlan| -> Vec<arrow::datatypes::DataType> {
-        p.schema()
-            .arrow()
-            .fields()
-            .iter()
-            .map(|f| f.data_type().clone())
-            .collect()
-    };
-    if types(&static_term)
-        != static_schema
-            .arrow()
-            .fields()
-            .iter()
-            .map(|f| f.data_type().clone())
-            .collect::<Vec<_>>()
-    {
-        return Err(Error::not_supported(format!(
-            "recursive CTE {name} whose recursive term widens the static term's column types"
-        )));
-    }
-    let plan = LogicalPlan::RecursiveQuery(RecursiveQuery {
-        name: name.to_string(),
-        static_term,
-        recursive_term,
-        distinct,
-    });
-    Ok(Some(builder::alias(Arc::new(plan), name, cols)?))
+    Ok(reads_itself.then_some(recursive_term))
 }
