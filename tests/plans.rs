@@ -56,3 +56,10 @@ fn rules_can_be_switched_off() {
     assert!(!text.contains("predicate_pushdown"), "{text}");
     assert!(text.contains("Filter: (quantity > 3)"), "{text}");
 }
+
+#[test]
+fn windows_shuffle_on_partition_keys_and_share_the_shuffle() {
+    insta::assert_snapshot!(explain(
+        "SELECT region, row_number() OVER (PARTITION BY region ORDER BY price) AS rn, sum(quantity) OVER (PARTITION BY region ORDER BY date ROWS 2 PRECEDING) AS s, count(*) OVER () AS n FROM sales WHERE region <> 'x' QUALIFY rn <= 3"
+    ));
+}

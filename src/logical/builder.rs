@@ -137,6 +137,27 @@ pub fn join(
     })
 }
 
+/// Window calls over `input` (all with one PARTITION BY / ORDER BY spec): the input's
+/// columns, then one column per call, named by the call's display.
+pub fn window(input: Arc<LogicalPlan>, window_exprs: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan> {
+    let in_schema = input.schema();
+    let mut fields: Vec<(Option<String>, Arc<Field>)> = in_schema
+        .iter()
+        .map(|(q, f)| (q.map(str::to_string), Arc::clone(f)))
+        .collect();
+    for e in &window_exprs {
+        if !matches!(e, Expr::Window(_)) {
+            return Err(Error::internal(format!("{e} is not a window function call")));
+        }
+        fields.push(expr_field(e, &in_schema, opts)?);
+    }
+    Ok(LogicalPlan::Window(Window {
+        input,
+        window_exprs,
+        schema: Arc::new(PlanSchema::new(fields)),
+    }))
+}
+
 /// `ORDER BY exprs`.
 pub fn sort(input: Arc<LogicalPlan>, exprs: Vec<SortExpr>, fetch: Option<usize>) -> LogicalPlan {
     LogicalPlan::Sort(Sort { input, exprs, fetch })

@@ -11,6 +11,7 @@ use datafusion_common::ScalarValue;
 use crate::logical::aggregate::AggFunc;
 use crate::logical::functions::ScalarFunc;
 use crate::logical::schema::ColumnRef;
+use crate::logical::window::WindowExpr;
 
 /// A binary operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -208,6 +209,8 @@ pub enum Expr {
         /// `FILTER (WHERE …)`.
         filter: Option<Box<Expr>>,
     },
+    /// A window function call (only inside a Window node after planning).
+    Window(Box<WindowExpr>),
     /// `expr AS name`.
     Alias {
         /// The value.
@@ -310,10 +313,15 @@ impl Expr {
             .unwrap_or(false)
     }
 
-    /// True when the expression references no column and no aggregate.
+    /// True when the expression contains a window function call.
+    pub fn contains_window(&self) -> bool {
+        self.exists(|e| Ok(matches!(e, Expr::Window(_)))).unwrap_or(false)
+    }
+
+    /// True when the expression references no column, no aggregate and no window.
     pub fn is_constant(&self) -> bool {
         !self
-            .exists(|e| Ok(matches!(e, Expr::Column(_) | Expr::Aggregate { .. })))
+            .exists(|e| Ok(matches!(e, Expr::Column(_) | Expr::Aggregate { .. } | Expr::Window(_))))
             .unwrap_or(true)
     }
 
@@ -373,6 +381,12 @@ impl TreeNode for Expr {
                 .collect(),
             Expr::Function { args, .. } => args.iter().collect(),
             Expr::Aggregate { args, filter, .. } => args.iter().chain(filter.iter().map(|b| b.as_ref())).collect(),
+            Expr::Window(w) => w
+                .args
+                .iter()
+                .chain(w.partition_by.iter())
+                .chain(w.order_by.iter().map(|s| &s.expr))
+                .collect(),
         };
         for child in children {
             match f(child)? {
@@ -528,6 +542,20 @@ impl TreeNode for Expr {
                     a.transformed || ft,
                 )
             }
+            Expr::Window(w) => {
+                let mut w = *w;
+                let a = map_vec(std::mem::take(&mut w.args), f)?;
+                let p = map_vec(std::mem::take(&mut w.partition_by), f)?;
+                let mut transformed = a.transformed || p.transformed;
+                w.args = a.data;
+                w.partition_by = p.data;
+                for s in w.order_by.iter_mut() {
+                    let t = f(std::mem::replace(&mut s.expr, Expr::Literal(ScalarValue::Null)))?;
+                    transformed |= t.transformed;
+                    s.expr = t.data;
+                }
+                Transformed::new_transformed(Expr::Window(Box::new(w)), transformed)
+            }
         })
     }
 }
@@ -655,6 +683,7 @@ impl fmt::Display for Expr {
                 }
                 Ok(())
             }
+            Expr::Window(w) => write!(f, "{w}"),
             Expr::Alias { expr, name } => write!(f, "{expr} AS {name}"),
         }
     }

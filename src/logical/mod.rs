@@ -11,6 +11,7 @@ pub mod plan;
 pub mod schema;
 pub mod typecheck;
 pub mod types;
+pub mod window;
 
 pub use expr::{BinaryOp, Expr};
 pub use plan::LogicalPlan;

@@ -224,6 +224,18 @@ pub struct WorkTable {
     pub schema: PlanSchemaRef,
 }
 
+/// Computes window function calls over the input: the output is the input's columns
+/// followed by one column per call. All calls share one PARTITION BY / ORDER BY spec.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// The calls (each an `Expr::Window`).
+    pub window_exprs: Vec<Expr>,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
 /// No input table: one row with no columns (`SELECT 1`) or none at all.
 #[derive(Debug, Clone)]
 pub struct EmptyRelation {
@@ -252,6 +264,8 @@ pub enum LogicalPlan {
     Limit(Limit),
     /// Remove duplicates.
     Distinct(Distinct),
+    /// Window functions.
+    Window(Window),
     /// UNION ALL.
     Union(Union),
     /// Repeat each row a computed number of times.
@@ -282,6 +296,7 @@ impl LogicalPlan {
             LogicalPlan::Sort(s) => s.input.schema(),
             LogicalPlan::Limit(l) => l.input.schema(),
             LogicalPlan::Distinct(d) => d.input.schema(),
+            LogicalPlan::Window(w) => Arc::clone(&w.schema),
             LogicalPlan::Union(u) => Arc::clone(&u.schema),
             LogicalPlan::Replicate(r) => r.input.schema(),
             LogicalPlan::SubqueryAlias(s) => Arc::clone(&s.schema),
@@ -308,6 +323,7 @@ impl LogicalPlan {
             LogicalPlan::Sort(s) => vec![&s.input],
             LogicalPlan::Limit(l) => vec![&l.input],
             LogicalPlan::Distinct(d) => vec![&d.input],
+            LogicalPlan::Window(w) => vec![&w.input],
             LogicalPlan::Union(u) => u.inputs.iter().collect(),
             LogicalPlan::Replicate(r) => vec![&r.input],
             LogicalPlan::RecursiveQuery(r) => vec![&r.static_term, &r.recursive_term],
@@ -355,6 +371,10 @@ impl LogicalPlan {
                 ..l.clone()
             }),
             LogicalPlan::Distinct(_) => LogicalPlan::Distinct(Distinct { input: next() }),
+            LogicalPlan::Window(w) => LogicalPlan::Window(Window {
+                input: next(),
+                ..w.clone()
+            }),
             LogicalPlan::Union(u) => LogicalPlan::Union(Union {
                 inputs: std::mem::take(&mut inputs),
                 schema: Arc::clone(&u.schema),
@@ -391,6 +411,7 @@ impl LogicalPlan {
             LogicalPlan::Sort(s) => s.exprs.iter().map(|e| &e.expr).collect(),
             LogicalPlan::Values(v) => v.rows.iter().flatten().collect(),
             LogicalPlan::Replicate(r) => vec![&r.count],
+            LogicalPlan::Window(w) => w.window_exprs.iter().collect(),
             _ => vec![],
         }
     }
@@ -449,6 +470,7 @@ impl LogicalPlan {
                 l.fetch.map(|f| f.to_string()).unwrap_or_else(|| "None".into())
             ),
             LogicalPlan::Distinct(_) => "Distinct".into(),
+            LogicalPlan::Window(w) => format!("Window: {}", list(&w.window_exprs)),
             LogicalPlan::Union(_) => "Union".into(),
             LogicalPlan::Replicate(r) => format!("Replicate: count={}", r.count),
             LogicalPlan::SubqueryAlias(s) => format!("SubqueryAlias: {}", s.alias),

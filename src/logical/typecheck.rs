@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::schema::PlanSchema;
 use crate::logical::types::{arithmetic_types, comparison_type, is_string, sql_type_name};
+use crate::logical::window::{WindowExpr, WindowFunc};
 
 /// Typing options that differ between dialects.
 #[derive(Debug, Clone, Copy, Default)]
@@ -66,6 +67,14 @@ pub fn expr_type(expr: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<
                 .map(|a| expr_type(a, schema, opts))
                 .collect::<Result<Vec<_>>>()?;
             func.return_type(&types)?
+        }
+        Expr::Window(w) => {
+            let types = w
+                .args
+                .iter()
+                .map(|a| expr_type(a, schema, opts))
+                .collect::<Result<Vec<_>>>()?;
+            w.func.return_type(&types)?
         }
     })
 }
@@ -329,6 +338,37 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                 filter,
             }
         }
+        Expr::Window(w) => Expr::Window(Box::new(coerce_window(*w, schema, opts)?)),
         other => other,
     })
+}
+
+/// Window calls: offsets and counts are BIGINT, a lag/lead default takes the value's type.
+fn coerce_window(mut w: WindowExpr, schema: &PlanSchema, opts: TypeOptions) -> Result<WindowExpr> {
+    let types = w
+        .args
+        .iter()
+        .map(|a| expr_type(a, schema, opts))
+        .collect::<Result<Vec<_>>>()?;
+    w.func.return_type(&types)?;
+    let wanted: Vec<DataType> = match w.func {
+        WindowFunc::Lag | WindowFunc::Lead => {
+            let mut t = vec![types[0].clone(), DataType::Int64];
+            if types.len() == 3 {
+                let common = comparison_type(&types[0], &types[2]).unwrap_or(types[0].clone());
+                t[0] = common.clone();
+                t.push(common);
+            }
+            t
+        }
+        WindowFunc::Ntile => vec![DataType::Int64],
+        WindowFunc::NthValue => vec![types[0].clone(), DataType::Int64],
+        _ => types.clone(),
+    };
+    w.args = std::mem::take(&mut w.args)
+        .into_iter()
+        .zip(types.iter().zip(wanted.iter()))
+        .map(|(a, (from, to))| cast_if_needed(a, from, to))
+        .collect();
+    Ok(w)
 }

@@ -1,7 +1,8 @@
 //! Rule `predicate_pushdown`: moves filter conjuncts as close to the data as they can go —
 //! through projections (substituting expressions), aliases, sorts and DISTINCT, into the
 //! sides of joins (and turning `a.x = b.y` over a cross join into hash-join keys), below
-//! aggregates when they only test grouping columns, and finally into scans, where they skip
+//! aggregates when they only test grouping columns, below windows when they only test
+//! partition keys, and finally into scans, where they skip
 //! Parquet row groups and are applied as the data is read.
 
 use std::sync::Arc;
@@ -134,6 +135,42 @@ fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<Lo
             let node = LogicalPlan::Aggregate(Aggregate {
                 input: Arc::new(input),
                 ..a
+            });
+            wrap(node, keep, opts)
+        }
+        LogicalPlan::Window(w) => {
+            // Only filters on partition keys (plain input columns) commute with a window:
+            // they remove whole partitions.
+            let in_schema = w.input.schema();
+            let keys: Vec<usize> = match w.window_exprs.first() {
+                Some(Expr::Window(call)) => call
+                    .partition_by
+                    .iter()
+                    .filter_map(|k| match k {
+                        Expr::Column(c) => in_schema.find(c).ok().flatten(),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            let schema = Arc::clone(&w.schema);
+            let (mut down, mut keep) = (Vec::new(), Vec::new());
+            for pred in preds {
+                let on_keys = !pred.columns().is_empty()
+                    && pred
+                        .columns()
+                        .iter()
+                        .all(|c| schema.find(c).ok().flatten().is_some_and(|i| keys.contains(&i)));
+                if on_keys {
+                    down.push(substitute(&pred, &schema, &|i| Expr::Column(in_schema.column_ref(i)))?);
+                } else {
+                    keep.push(pred);
+                }
+            }
+            let input = push(Arc::unwrap_or_clone(w.input), down, opts)?;
+            let node = LogicalPlan::Window(Window {
+                input: Arc::new(input),
+                ..w
             });
             wrap(node, keep, opts)
         }

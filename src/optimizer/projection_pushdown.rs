@@ -22,10 +22,10 @@ impl OptimizerRule for ProjectionPushdown {
         "projection_pushdown"
     }
 
-    fn rewrite(&self, plan: LogicalPlan, _opts: TypeOptions) -> Result<(LogicalPlan, bool)> {
+    fn rewrite(&self, plan: LogicalPlan, opts: TypeOptions) -> Result<(LogicalPlan, bool)> {
         let all: BTreeSet<usize> = (0..plan.schema().len()).collect();
         let before = plan.to_string();
-        let (out, _) = prune(plan, &all)?;
+        let (out, _) = prune(plan, &all, opts)?;
         let changed = out.to_string() != before;
         Ok((out, changed))
     }
@@ -50,7 +50,7 @@ fn all_of(plan: &LogicalPlan) -> BTreeSet<usize> {
 
 /// Prunes columns below `plan` given the output columns `required` of it; returns the new
 /// plan and which of the old output columns it still produces, in order.
-fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, Vec<usize>)> {
+fn prune(plan: LogicalPlan, required: &BTreeSet<usize>, opts: TypeOptions) -> Result<(LogicalPlan, Vec<usize>)> {
     match plan {
         LogicalPlan::Scan(mut s) => {
             let width = s.schema.len();
@@ -87,7 +87,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
             }
             let exprs: Vec<Expr> = keep.iter().map(|&i| p.exprs[i].clone()).collect();
             let needed = referenced(exprs.iter(), &p.input.schema())?;
-            let (input, _) = prune(Arc::unwrap_or_clone(p.input), &needed)?;
+            let (input, _) = prune(Arc::unwrap_or_clone(p.input), &needed, opts)?;
             let fields = keep
                 .iter()
                 .map(|&i| (p.schema.qualifier(i).map(str::to_string), Arc::clone(p.schema.field(i))))
@@ -104,7 +104,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
         LogicalPlan::Filter(f) => {
             let mut needed = required.clone();
             needed.extend(referenced([&f.predicate], &f.input.schema())?);
-            let (input, kept) = prune(Arc::unwrap_or_clone(f.input), &needed)?;
+            let (input, kept) = prune(Arc::unwrap_or_clone(f.input), &needed, opts)?;
             Ok((
                 LogicalPlan::Filter(Filter {
                     input: Arc::new(input),
@@ -116,7 +116,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
         LogicalPlan::Sort(s) => {
             let mut needed = required.clone();
             needed.extend(referenced(s.exprs.iter().map(|e| &e.expr), &s.input.schema())?);
-            let (input, kept) = prune(Arc::unwrap_or_clone(s.input), &needed)?;
+            let (input, kept) = prune(Arc::unwrap_or_clone(s.input), &needed, opts)?;
             Ok((
                 LogicalPlan::Sort(Sort {
                     input: Arc::new(input),
@@ -138,7 +138,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
             ))
         }
         LogicalPlan::Limit(l) => {
-            let (input, kept) = prune(Arc::unwrap_or_clone(l.input), required)?;
+            let (input, kept) = prune(Arc::unwrap_or_clone(l.input), required, opts)?;
             Ok((
                 LogicalPlan::Limit(Limit {
                     input: Arc::new(input),
@@ -149,7 +149,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
         }
         LogicalPlan::Aggregate(a) => {
             let needed = referenced(a.group_exprs.iter().chain(a.aggr_exprs.iter()), &a.input.schema())?;
-            let (input, _) = prune(Arc::unwrap_or_clone(a.input), &needed)?;
+            let (input, _) = prune(Arc::unwrap_or_clone(a.input), &needed, opts)?;
             let width = a.schema.len();
             Ok((
                 LogicalPlan::Aggregate(Aggregate {
@@ -159,8 +159,19 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
                 (0..width).collect(),
             ))
         }
+        LogicalPlan::Window(w) => {
+            // Keep every call; the input keeps what is required above plus what calls read.
+            let width = w.input.schema().len();
+            let mut needed: BTreeSet<usize> = required.iter().copied().filter(|&i| i < width).collect();
+            needed.extend(referenced(w.window_exprs.iter(), &w.input.schema())?);
+            let (input, kept) = prune(Arc::unwrap_or_clone(w.input), &needed, opts)?;
+            let calls = w.window_exprs.len();
+            let node = builder::window(Arc::new(input), w.window_exprs, opts)?;
+            let kept = kept.into_iter().chain((0..calls).map(|i| width + i)).collect();
+            Ok((node, kept))
+        }
         LogicalPlan::SubqueryAlias(a) => {
-            let (input, kept) = prune(Arc::unwrap_or_clone(a.input), required)?;
+            let (input, kept) = prune(Arc::unwrap_or_clone(a.input), required, opts)?;
             let fields = kept
                 .iter()
                 .map(|&i| (a.schema.qualifier(i).map(str::to_string), Arc::clone(a.schema.field(i))))
@@ -205,8 +216,8 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
                 left_need.extend(referenced([f], &ls)?);
                 right_need.extend(referenced([f], &rs)?);
             }
-            let (left, lkept) = prune(Arc::unwrap_or_clone(j.left), &left_need)?;
-            let (right, rkept) = prune(Arc::unwrap_or_clone(j.right), &right_need)?;
+            let (left, lkept) = prune(Arc::unwrap_or_clone(j.left), &left_need, opts)?;
+            let (right, rkept) = prune(Arc::unwrap_or_clone(j.right), &right_need, opts)?;
             let kept: Vec<usize> = if out_is_left_only {
                 lkept
             } else if out_is_right_only {
@@ -231,7 +242,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<(LogicalPlan, 
                 .into_iter()
                 .map(|i| {
                     let all = all_of(i);
-                    prune(i.as_ref().clone(), &all).map(|(p, _)| Arc::new(p))
+                    prune(i.as_ref().clone(), &all, opts).map(|(p, _)| Arc::new(p))
                 })
                 .collect::<Result<_>>()?;
             let width = other.schema().len();

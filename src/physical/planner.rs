@@ -40,6 +40,7 @@ use crate::physical::ops::sort::{PhysSortExpr, SortExec};
 use crate::physical::ops::sort_merge::SortPreservingMergeExec;
 use crate::physical::ops::union::UnionExec;
 use crate::physical::ops::values::ValuesExec;
+use crate::physical::ops::window::{PhysWindowExpr, WindowExec};
 use crate::physical::plan::{stage_partitions, PlanRef};
 
 /// Lowers a logical expression over `schema` to a physical one (columns by index).
@@ -148,6 +149,7 @@ pub fn lower_expr(e: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Ph
             return_type: expr_type(e, schema, opts)?,
         },
         Expr::Aggregate { .. } => return Err(Error::internal(format!("aggregate {e} outside an aggregation"))),
+        Expr::Window(_) => return Err(Error::internal(format!("window function {e} outside a Window node"))),
     }))
 }
 
@@ -205,6 +207,7 @@ impl PhysicalPlanner {
                 self.plan_aggregate(&agg)
             }
             LogicalPlan::Join(j) => self.plan_join(j),
+            LogicalPlan::Window(w) => self.plan_window(w),
             LogicalPlan::Sort(s) => {
                 let input = self.plan(&s.input)?;
                 let schema = s.input.schema();
@@ -333,6 +336,82 @@ impl PhysicalPlanner {
             pruned,
             schema,
         )))
+    }
+
+    /// Window calls: the input is hash-shuffled on the PARTITION BY keys (gathered without
+    /// any; kept when the window below has the same keys), sorted by (partition keys, order keys) per partition, then computed.
+    fn plan_window(&self, w: &Window) -> Result<PlanRef> {
+        let input = self.plan(&w.input)?;
+        let schema = w.input.schema();
+        let Some(Expr::Window(spec)) = w.window_exprs.first() else {
+            return Err(Error::internal("Window node without window calls"));
+        };
+        let partition_keys = spec
+            .partition_by
+            .iter()
+            .map(|k| lower_expr(k, &schema, self.opts))
+            .collect::<Result<Vec<_>>>()?;
+        let order_keys = spec
+            .order_by
+            .iter()
+            .map(|o| {
+                Ok(PhysSortExpr {
+                    expr: lower_expr(&o.expr, &schema, self.opts)?,
+                    descending: !o.asc,
+                    nulls_first: o.nulls_first,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let exprs = w
+            .window_exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| match e {
+                Expr::Window(call) => Ok(PhysWindowExpr {
+                    func: call.func,
+                    args: call
+                        .args
+                        .iter()
+                        .map(|a| lower_expr(a, &schema, self.opts))
+                        .collect::<Result<_>>()?,
+                    frame: call.frame.clone(),
+                    distinct: call.distinct,
+                    ignore_nulls: call.ignore_nulls,
+                    return_type: w.schema.field(schema.len() + i).data_type().clone(),
+                    name: e.output_name(),
+                }),
+                other => Err(Error::internal(format!("{other} is not a window call"))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let n = self.config.target_partitions.max(1);
+        // A window right below with the same PARTITION BY already shuffled on these keys.
+        let same_partitioning = !spec.partition_by.is_empty()
+            && matches!(w.input.as_ref(), LogicalPlan::Window(below)
+                if matches!(below.window_exprs.first(), Some(Expr::Window(b)) if b.partition_by == spec.partition_by));
+        let exchanged: PlanRef = if stage_partitions(&input) <= 1 || same_partitioning {
+            input
+        } else if partition_keys.is_empty() {
+            Arc::new(ExchangeExec::new(input, Partitioning::Gather))
+        } else {
+            Arc::new(ExchangeExec::new(input, Partitioning::Hash(partition_keys.clone(), n)))
+        };
+        let sort_keys: Vec<PhysSortExpr> = partition_keys
+            .iter()
+            .map(|k| PhysSortExpr::new(Arc::clone(k), false, true))
+            .chain(order_keys.iter().cloned())
+            .collect();
+        let sorted: PlanRef = if sort_keys.is_empty() {
+            exchanged
+        } else {
+            Arc::new(SortExec::try_new(exchanged, sort_keys, None)?)
+        };
+        Ok(Arc::new(WindowExec::try_new(
+            sorted,
+            partition_keys,
+            order_keys,
+            exprs,
+            Arc::clone(w.schema.arrow()),
+        )?))
     }
 
     fn aggregate_exprs(&self, a: &Aggregate) -> Result<Vec<AggregateExpr>> {

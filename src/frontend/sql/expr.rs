@@ -282,7 +282,7 @@ impl Binder<'_> {
             FunctionArguments::Subquery(_) => return Err(Error::not_supported("subqueries are not supported yet")),
         };
         if f.over.is_some() {
-            return Err(Error::not_supported("window functions are not supported yet"));
+            return self.bind_window_call(f, &name, &args, distinct, scope);
         }
         let is_star = |a: &FunctionArg| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Wildcard));
         if let Some(func) = AggFunc::from_name(&name) {
@@ -328,7 +328,7 @@ impl Binder<'_> {
         )))
     }
 
-    fn bind_args(&self, args: &[&FunctionArg], scope: &PlanSchema) -> Result<Vec<Expr>> {
+    pub(super) fn bind_args(&self, args: &[&FunctionArg], scope: &PlanSchema) -> Result<Vec<Expr>> {
         args.iter()
             .map(|a| match a {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.bind_expr(e, scope),

@@ -1,6 +1,7 @@
 //! The SQL frontend: parsing with sqlparser (DuckDB dialect) and binding the AST into a
 //! logical plan against the catalog.
 
+mod exclude;
 mod expr;
 mod from;
 mod literal;
@@ -10,6 +11,7 @@ mod range;
 mod recursive;
 mod select;
 pub(crate) mod setops;
+mod window;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,17 +31,34 @@ pub use literal::{parse_interval, parse_number_literal};
 /// Parses `sql` into statements; errors carry the line and column.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let stripped = materialized::strip_cte_materialized(sql);
-    Parser::parse_sql(&DuckDbDialect {}, &stripped).map_err(|e| match parse_error(&e.to_string()) {
-        // An unexpected end of input points just past the last character.
-        Error::Parse {
-            message,
-            location: None,
-        } if message.contains("EOF") => Error::Parse {
-            message,
-            location: Some(end_of(sql)),
-        },
-        other => other,
-    })
+    let sql: &str = &stripped;
+    Parser::parse_sql(&DuckDbDialect {}, sql)
+        .or_else(|e| {
+            // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
+            let message = e.to_string().to_ascii_uppercase();
+            let window_syntax = ["FOUND: EXCLUDE", "FOUND: IGNORE", "FOUND: RESPECT"];
+            if !window_syntax.iter().any(|m| message.contains(m)) {
+                return Err(e);
+            }
+            let moved = exclude::null_treatment(sql);
+            let text = moved.as_deref().unwrap_or(sql);
+            match exclude::rewrite(text) {
+                Some(rewritten) => Parser::parse_sql(&DuckDbDialect {}, &rewritten),
+                None if moved.is_some() => Parser::parse_sql(&DuckDbDialect {}, text),
+                None => Err(e),
+            }
+        })
+        .map_err(|e| match parse_error(&e.to_string()) {
+            // An unexpected end of input points just past the last character.
+            Error::Parse {
+                message,
+                location: None,
+            } if message.contains("EOF") => Error::Parse {
+                message,
+                location: Some(end_of(sql)),
+            },
+            other => other,
+        })
 }
 
 fn end_of(sql: &str) -> Location {

@@ -23,9 +23,17 @@ impl Binder<'_> {
         if select.having.is_some() && matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty()) {
             // HAVING without GROUP BY aggregates the whole input: handled below.
         }
-        if select.qualify.is_some() {
-            return Err(Error::not_supported("QUALIFY"));
+        let mut inlined = None;
+        if !select.named_window.is_empty() {
+            let mut sel = select.clone();
+            let mut order = order_by.to_vec();
+            super::window::inline_named_windows(&mut sel, &mut order)?;
+            inlined = Some((sel, order));
         }
+        let (select, order_by) = match &inlined {
+            Some((sel, order)) => (sel, order.as_slice()),
+            None => (select, order_by),
+        };
         let mut plan = self.bind_from(&select.from)?;
         let from_schema = plan.schema();
 
@@ -33,6 +41,9 @@ impl Binder<'_> {
             let predicate = self.bind_expr(w, &from_schema)?;
             if predicate.contains_aggregate() {
                 return Err(Error::plan("WHERE clause cannot contain aggregates!"));
+            }
+            if predicate.contains_window() {
+                return Err(Error::plan("WHERE clause cannot contain window functions!"));
             }
             let predicate = coerce(predicate, &from_schema, self.opts)?;
             plan = builder::filter(Arc::new(plan), predicate, self.opts)?;
@@ -85,6 +96,16 @@ impl Binder<'_> {
             Some(h) => Some(self.bind_expr(h, &from_schema)?),
             None => None,
         };
+        if having.as_ref().is_some_and(Expr::contains_window) {
+            return Err(Error::plan("HAVING clause cannot contain window functions!"));
+        }
+        let qualify = match &select.qualify {
+            Some(q) => Some(self.bind_expr(
+                &super::window::inline_select_aliases(q, select, &from_schema),
+                &from_schema,
+            )?),
+            None => None,
+        };
 
         // ORDER BY terms: an output reference (position or alias) or an expression over FROM.
         let mut order_terms: Vec<(OrderTarget, &ast::OrderByOptions)> = Vec::new();
@@ -128,20 +149,24 @@ impl Binder<'_> {
         let is_aggregate = !group_exprs.is_empty()
             || items.iter().any(Expr::contains_aggregate)
             || having.as_ref().is_some_and(Expr::contains_aggregate)
+            || qualify.as_ref().is_some_and(Expr::contains_aggregate)
             || order_terms
                 .iter()
                 .any(|(t, _)| matches!(t, OrderTarget::Expr(e) if e.contains_aggregate()));
 
         let mut having = having;
+        let mut qualify = qualify;
         if is_aggregate {
             let mut aggregates: Vec<Expr> = Vec::new();
-            let all_exprs = items
-                .iter()
-                .chain(having.iter())
-                .chain(order_terms.iter().filter_map(|(t, _)| match t {
-                    OrderTarget::Expr(e) => Some(e),
-                    OrderTarget::Output(_) => None,
-                }));
+            let all_exprs =
+                items
+                    .iter()
+                    .chain(having.iter())
+                    .chain(qualify.iter())
+                    .chain(order_terms.iter().filter_map(|(t, _)| match t {
+                        OrderTarget::Expr(e) => Some(e),
+                        OrderTarget::Output(_) => None,
+                    }));
             for e in all_exprs {
                 collect_aggregates(e, &mut aggregates)?;
             }
@@ -168,6 +193,7 @@ impl Binder<'_> {
                 })
                 .collect::<Result<_>>()?;
             having = having.as_ref().map(rewrite).transpose()?;
+            qualify = qualify.as_ref().map(rewrite).transpose()?;
             for (t, _) in order_terms.iter_mut() {
                 if let OrderTarget::Expr(e) = t {
                     *e = rewrite(e)?;
@@ -182,10 +208,30 @@ impl Binder<'_> {
             let h = coerce(h, &scope, self.opts)?;
             plan = builder::filter(Arc::new(plan), h, self.opts)?;
         }
-        let items = items
+        let mut items = items
             .into_iter()
             .map(|e| coerce(e, &scope, self.opts))
             .collect::<Result<Vec<_>>>()?;
+        // Window calls (in the select list, QUALIFY or ORDER BY) are computed after
+        // grouping; QUALIFY filters their results.
+        let mut qualify = qualify.map(|q| coerce(q, &scope, self.opts)).transpose()?;
+        for (t, _) in order_terms.iter_mut() {
+            if let OrderTarget::Expr(e) = t {
+                *e = coerce(e.clone(), &scope, self.opts)?;
+            }
+        }
+        {
+            let mut targets: Vec<&mut Expr> = items.iter_mut().chain(qualify.iter_mut()).collect();
+            targets.extend(order_terms.iter_mut().filter_map(|(t, _)| match t {
+                OrderTarget::Expr(e) => Some(e),
+                OrderTarget::Output(_) => None,
+            }));
+            plan = super::window::plan_windows(plan, &mut targets, self.opts)?;
+        }
+        let scope = plan.schema();
+        if let Some(q) = qualify {
+            plan = builder::filter(Arc::new(plan), q, self.opts)?;
+        }
         let visible = items.len();
         let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
         if matches!(select.distinct, Some(ast::Distinct::On(_))) {
@@ -269,6 +315,9 @@ impl Binder<'_> {
         if bound.contains_aggregate() {
             return Err(Error::plan("GROUP BY clause cannot contain aggregates!"));
         }
+        if bound.contains_window() {
+            return Err(Error::plan("GROUP BY clause cannot contain window functions!"));
+        }
         let _ = output_reference;
         Ok(bound)
     }
@@ -290,6 +339,9 @@ fn collect_aggregates(e: &Expr, out: &mut Vec<Expr>) -> Result<()> {
                 .any(Expr::contains_aggregate)
             {
                 return Err(Error::plan("aggregate function calls cannot be nested").into());
+            }
+            if args.iter().any(Expr::contains_window) {
+                return Err(Error::plan("aggregate function calls cannot contain window function calls").into());
             }
             if !out.contains(node) {
                 out.push(node.clone());

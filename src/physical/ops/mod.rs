@@ -15,3 +15,4 @@ pub mod sort;
 pub mod sort_merge;
 pub mod union;
 pub mod values;
+pub mod window;

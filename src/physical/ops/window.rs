@@ -1,0 +1,251 @@
+//! `WindowExec`: computes window functions over its input partition. The planner hash-shuffles
+//! the input on the PARTITION BY keys (or gathers it) and sorts each partition by
+//! (partition keys, order keys), so every window partition lies in one task, contiguous and
+//! ordered. The operator buffers its partition (reserving memory), finds the partition and
+//! peer boundaries and each call's frames, and evaluates every call with whole-array kernels.
+
+mod aggregate;
+mod frames;
+mod ranking;
+mod value;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::compute::concat_batches;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+
+use crate::error::{Error, Result};
+use crate::exec::task::TaskContext;
+use crate::logical::window::{FrameBound, FrameExclusion, FrameUnits, WindowFrame, WindowFunc};
+use crate::physical::aggregate::AggregateExpr;
+use crate::physical::expr::PhysExprRef;
+use crate::physical::ops::sort::{expr_label, PhysSortExpr};
+use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
+
+use frames::{Layout, RangeKey};
+
+/// One window function call, bound to the input's columns.
+#[derive(Debug, Clone)]
+pub struct PhysWindowExpr {
+    /// The function.
+    pub func: WindowFunc,
+    /// Arguments (empty for `count(*)` and ranking functions without one).
+    pub args: Vec<PhysExprRef>,
+    /// The frame.
+    pub frame: WindowFrame,
+    /// `DISTINCT` inside an aggregate call.
+    pub distinct: bool,
+    /// `IGNORE NULLS` (value and offset functions).
+    pub ignore_nulls: bool,
+    /// Result type.
+    pub return_type: DataType,
+    /// Output column name.
+    pub name: String,
+}
+
+impl fmt::Display for PhysWindowExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let args: Vec<String> = self.args.iter().map(|a| expr_label(a)).collect();
+        let distinct = if self.distinct { "DISTINCT " } else { "" };
+        write!(f, "{}({distinct}{})", self.func.name(), args.join(", "))?;
+        if self.ignore_nulls {
+            f.write_str(" IGNORE NULLS")?;
+        }
+        if !self.func.ignores_frame() {
+            let bound = |b: &FrameBound| b.to_string();
+            write!(
+                f,
+                " {} {}..{}",
+                match self.frame.units {
+                    FrameUnits::Rows => "ROWS",
+                    FrameUnits::Range => "RANGE",
+                    FrameUnits::Groups => "GROUPS",
+                },
+                bound(&self.frame.start),
+                bound(&self.frame.end)
+            )?;
+            if self.frame.exclusion != FrameExclusion::NoOthers {
+                write!(f, " EXCLUDE {}", self.frame.exclusion.name())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Computes window calls sharing one PARTITION BY / ORDER BY spec.
+#[derive(Debug)]
+pub struct WindowExec {
+    input: PlanRef,
+    partition_keys: Vec<PhysExprRef>,
+    order_keys: Vec<PhysSortExpr>,
+    exprs: Vec<PhysWindowExpr>,
+    schema: SchemaRef,
+}
+
+impl WindowExec {
+    /// Window calls over `input`, which must arrive sorted by (partition keys, order keys)
+    /// with each window partition inside one input partition. `schema` is the input's columns
+    /// followed by one column per call.
+    pub fn try_new(
+        input: PlanRef,
+        partition_keys: Vec<PhysExprRef>,
+        order_keys: Vec<PhysSortExpr>,
+        exprs: Vec<PhysWindowExpr>,
+        schema: SchemaRef,
+    ) -> Result<Self> {
+        let width = input.schema().fields().len();
+        if schema.fields().len() != width + exprs.len() {
+            return Err(Error::internal("window output schema does not match its calls"));
+        }
+        Ok(Self {
+            input,
+            partition_keys,
+            order_keys,
+            exprs,
+            schema,
+        })
+    }
+
+    /// Computes every call over one buffered, sorted partition.
+    fn compute(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let part_keys = self
+            .partition_keys
+            .iter()
+            .map(|k| k.evaluate(batch))
+            .collect::<Result<Vec<_>>>()?;
+        let order_keys = self
+            .order_keys
+            .iter()
+            .map(|k| k.expr.evaluate(batch))
+            .collect::<Result<Vec<_>>>()?;
+        let layout = Layout::new(rows, &part_keys, &order_keys)?;
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for e in &self.exprs {
+            let args = e.args.iter().map(|a| a.evaluate(batch)).collect::<Result<Vec<_>>>()?;
+            let out = match e.func {
+                WindowFunc::RowNumber
+                | WindowFunc::Rank
+                | WindowFunc::DenseRank
+                | WindowFunc::PercentRank
+                | WindowFunc::CumeDist
+                | WindowFunc::Ntile => ranking::evaluate(e.func, args.first(), &layout)?,
+                func => {
+                    let key = match (&e.frame.units, order_keys.first(), self.order_keys.first()) {
+                        (FrameUnits::Range, Some(k), Some(o))
+                            if matches!(e.frame.start, FrameBound::Preceding(_) | FrameBound::Following(_))
+                                || matches!(e.frame.end, FrameBound::Preceding(_) | FrameBound::Following(_)) =>
+                        {
+                            Some(RangeKey::new(k, o.descending)?)
+                        }
+                        _ => None,
+                    };
+                    let frames = frames::frames(&e.frame, &layout, key.as_ref())?;
+                    match func {
+                        WindowFunc::Aggregate(agg) if e.distinct || !aggregate::has_kernel(agg) => {
+                            let call = AggregateExpr::try_new(agg, e.args.clone(), &batch.schema(), e.name.clone())?
+                                .with_distinct(e.distinct);
+                            aggregate::evaluate_with_accumulator(&call, &args, &frames)?
+                        }
+                        WindowFunc::Aggregate(agg) => {
+                            aggregate::evaluate(agg, args.first(), &e.return_type, &layout, &frames)?
+                        }
+                        _ => value::evaluate(func, &args, &layout, &frames, e.ignore_nulls)?,
+                    }
+                }
+            };
+            let out = if out.data_type() == &e.return_type {
+                out
+            } else {
+                arrow::compute::cast(&out, &e.return_type)?
+            };
+            columns.push(out);
+        }
+        Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
+    }
+}
+
+impl ExecutionPlan for WindowExec {
+    fn name(&self) -> &'static str {
+        "Window"
+    }
+
+    fn details(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.partition_keys.is_empty() {
+            let keys: Vec<String> = self.partition_keys.iter().map(|k| expr_label(k)).collect();
+            parts.push(format!("partition=[{}]", keys.join(", ")));
+        }
+        if !self.order_keys.is_empty() {
+            let keys: Vec<String> = self.order_keys.iter().map(|k| k.to_string()).collect();
+            parts.push(format!("order=[{}]", keys.join(", ")));
+        }
+        let calls: Vec<String> = self.exprs.iter().map(|e| e.to_string()).collect();
+        parts.push(format!("[{}]", calls.join(", ")));
+        parts.join(" ")
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let [input]: [PlanRef; 1] = children
+            .try_into()
+            .map_err(|c: Vec<PlanRef>| Error::internal(format!("Window takes 1 child, got {}", c.len())))?;
+        Ok(Arc::new(WindowExec::try_new(
+            input,
+            self.partition_keys.clone(),
+            self.order_keys.clone(),
+            self.exprs.clone(),
+            Arc::clone(&self.schema),
+        )?))
+    }
+
+    fn output_partitions(&self) -> Option<usize> {
+        self.input.output_partitions()
+    }
+
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
+        let mut reservation = ctx.memory().reservation(format!("Window[{partition}]"));
+        let mut batches = Vec::new();
+        for batch in self.input.execute(partition, ctx)? {
+            let batch = batch?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            reservation.try_grow(batch.get_array_memory_size())?;
+            batches.push(batch);
+        }
+        if batches.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let input = concat_batches(&self.input.schema(), &batches)?;
+        drop(batches);
+        let out = self.compute(&input)?;
+        drop(input);
+        let batch_size = ctx.batch_size().max(1);
+        let rows = out.num_rows();
+        let chunks: Vec<RecordBatch> = (0..rows)
+            .step_by(batch_size)
+            .map(|start| out.slice(start, batch_size.min(rows - start)))
+            .collect();
+        reservation.try_resize(out.get_array_memory_size())?;
+        Ok(Box::new(chunks.into_iter().map(move |b| {
+            let _hold = &reservation;
+            Ok(b)
+        })))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
