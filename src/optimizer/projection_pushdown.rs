@@ -128,7 +128,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>, opts: TypeOptions) -> Re
         LogicalPlan::Replicate(r) => {
             let mut needed = required.clone();
             needed.extend(referenced([&r.count], &r.input.schema())?);
-            let (input, kept) = prune(Arc::unwrap_or_clone(r.input), &needed)?;
+            let (input, kept) = prune(Arc::unwrap_or_clone(r.input), &needed, opts)?;
             Ok((
                 LogicalPlan::Replicate(Replicate {
                     input: Arc::new(input),

@@ -2,9 +2,9 @@
 //!
 //! * `f(x IGNORE NULLS) OVER …` becomes `f(x) IGNORE NULLS OVER …` (see [`null_treatment`]).
 //! * Frame `EXCLUDE` clauses: each
-//! `<bound> EXCLUDE <mode>` at the end of a frame is rewritten into
-//! `__rask_exclude('<mode>', <bound>) FOLLOWING|PRECEDING`, a bound sqlparser accepts; the
-//! window binder decodes it back ([`decode`]) into the frame's end bound and exclusion.
+//!   `<bound> EXCLUDE <mode>` at the end of a frame is rewritten into
+//!   `__rask_exclude('<mode>', <bound>) FOLLOWING|PRECEDING`, a bound sqlparser accepts; the
+//!   window binder decodes it back ([`decode`]) into the frame's end bound and exclusion.
 
 use regex::Regex;
 use sqlparser::ast;
