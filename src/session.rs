@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 use crate::exec::memory::{parse_bytes, MemoryPool};
 use crate::exec::task::{ExecConfig, QueryContext};
 use crate::frontend::sql::{self, Binder};
-use crate::logical::plan::{LogicalPlan, MemTable};
+use crate::logical::builder;
+use crate::logical::plan::{LogicalPlan, MemTable, RecursiveQuery, TableSource};
 use crate::logical::typecheck::TypeOptions;
 use crate::logical::types::{parse_sql_type, sql_type_name};
 use crate::physical::expr::cast_array;
@@ -262,8 +263,73 @@ impl Session {
         })
     }
 
+    /// Runs every `WITH RECURSIVE` CTE in `plan` to completion (innermost first) and puts a
+    /// scan of its rows in its place.
+    fn materialize_recursive(&mut self, plan: &LogicalPlan) -> Result<LogicalPlan> {
+        if !contains_recursive(plan) {
+            return Ok(plan.clone());
+        }
+        let inputs = plan
+            .inputs()
+            .into_iter()
+            .map(|i| self.materialize_recursive(i).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        let node = plan.with_new_inputs(inputs);
+        match node {
+            LogicalPlan::RecursiveQuery(r) => self.run_recursive(&r),
+            other => Ok(other),
+        }
+    }
+
+    /// The rounds of one recursive CTE: each runs the recursive term over the rows the last
+    /// round added (with UNION: minus every row seen so far) until a round adds none. The rows
+    /// are reserved from the memory pool, so a runaway recursion fails with out-of-memory.
+    fn run_recursive(&mut self, r: &RecursiveQuery) -> Result<LogicalPlan> {
+        let schema = Arc::clone(r.static_term.schema().arrow());
+        let opts = self.type_options();
+        let mut reservation = self.memory.reservation("recursive CTE");
+        let first = if r.distinct {
+            builder::distinct(Arc::clone(&r.static_term))
+        } else {
+            r.static_term.as_ref().clone()
+        };
+        let mut work = self.run_rows(first, &schema)?;
+        let mut all: Vec<RecordBatch> = Vec::new();
+        loop {
+            let rows: usize = work.iter().map(|b| b.num_rows()).sum();
+            if rows == 0 {
+                break;
+            }
+            reservation.try_grow(work.iter().map(|b| b.get_array_memory_size()).sum())?;
+            all.extend(work.iter().cloned());
+            let table = self.make_table(Arc::clone(&schema), std::mem::take(&mut work))?;
+            let scan = Arc::new(builder::scan(&r.name, TableSource::Memory(table), Some(&r.name)));
+            let step = replace_work_table(&r.recursive_term, &r.name, &scan)?;
+            let step = if r.distinct {
+                let seen = self.make_table(Arc::clone(&schema), all.clone())?;
+                let seen = Arc::new(builder::scan(&r.name, TableSource::Memory(seen), None));
+                sql::setops::intersect_except(opts, Arc::new(step), seen, sql::setops::SetOp::Except, false)?
+            } else {
+                step
+            };
+            work = self.run_rows(step, &schema)?;
+        }
+        let table = self.make_table(schema, all)?;
+        Ok(builder::scan(&r.name, TableSource::Memory(table), None))
+    }
+
+    /// Runs `plan` and relabels its batches with `schema` (same column types).
+    fn run_rows(&mut self, plan: LogicalPlan, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
+        self.run_plan(plan)?
+            .batches
+            .into_iter()
+            .map(|b| Ok(RecordBatch::try_new(Arc::clone(schema), b.columns().to_vec())?))
+            .collect()
+    }
+
     /// Optimizes, plans and runs a bound query.
     fn run_plan(&mut self, plan: LogicalPlan) -> Result<QueryResult> {
+        let plan = self.materialize_recursive(&plan)?;
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
         let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
@@ -551,6 +617,30 @@ impl Session {
 }
 
 /// Gives a result batch the query's output schema (names and types as planned).
+/// Whether `plan` holds a recursive CTE.
+fn contains_recursive(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::RecursiveQuery(_)) || plan.inputs().iter().any(|i| contains_recursive(i))
+}
+
+/// `plan` with the work table `name` replaced by `scan`.
+fn replace_work_table(plan: &LogicalPlan, name: &str, scan: &Arc<LogicalPlan>) -> Result<LogicalPlan> {
+    if let LogicalPlan::WorkTable(w) = plan {
+        if w.name.eq_ignore_ascii_case(name) {
+            return Ok(scan.as_ref().clone());
+        }
+    }
+    let inputs = plan
+        .inputs()
+        .into_iter()
+        .map(|i| replace_work_table(i, name, scan).map(Arc::new))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(if inputs.is_empty() {
+        plan.clone()
+    } else {
+        plan.with_new_inputs(inputs)
+    })
+}
+
 fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     if batch.schema() == *schema {
         return Ok(batch.clone());

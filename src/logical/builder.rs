@@ -168,6 +168,11 @@ pub fn limit(input: Arc<LogicalPlan>, skip: usize, fetch: Option<usize>) -> Logi
     LogicalPlan::Limit(Limit { input, skip, fetch })
 }
 
+/// Each row of `input` repeated `count` (a BIGINT over the input) times.
+pub fn replicate(input: Arc<LogicalPlan>, count: Expr) -> LogicalPlan {
+    LogicalPlan::Replicate(Replicate { input, count })
+}
+
 /// `SELECT DISTINCT`.
 pub fn distinct(input: Arc<LogicalPlan>) -> LogicalPlan {
     LogicalPlan::Distinct(Distinct { input })
@@ -221,6 +226,35 @@ pub fn values(rows: Vec<Vec<Expr>>, names: Vec<String>, types: Vec<DataType>) ->
         rows,
         schema: Arc::new(PlanSchema::new(fields)),
     })
+}
+
+/// The BIGINT series `start, start + step, …` up to `stop` (included when `inclusive`), in a
+/// column called `name`; empty when `stop` lies before `start` in the step's direction.
+pub fn range(name: &str, start: i64, stop: i64, step: i64, inclusive: bool) -> Result<LogicalPlan> {
+    if step == 0 {
+        return Err(Error::plan("interval cannot be 0!"));
+    }
+    let (start_w, stop_w, step_w) = (i128::from(start), i128::from(stop), i128::from(step));
+    let span = if step > 0 { stop_w - start_w } else { start_w - stop_w };
+    let abs_step = step_w.abs();
+    let count = if inclusive {
+        if span < 0 {
+            0
+        } else {
+            span / abs_step + 1
+        }
+    } else if span <= 0 {
+        0
+    } else {
+        (span + abs_step - 1) / abs_step
+    };
+    let field = Arc::new(Field::new(name, DataType::Int64, true));
+    Ok(LogicalPlan::Range(Range {
+        start,
+        step,
+        count: count as u64,
+        schema: Arc::new(PlanSchema::new(vec![(None, field)])),
+    }))
 }
 
 /// One row with no columns (`SELECT 1`).

@@ -156,6 +156,16 @@ pub struct Union {
     pub schema: PlanSchemaRef,
 }
 
+/// Emits each input row `count` times (0 for NULL or negative counts); INTERSECT ALL and
+/// EXCEPT ALL are planned as a per-row count followed by this.
+#[derive(Debug, Clone)]
+pub struct Replicate {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// BIGINT copies of each row, evaluated over the input.
+    pub count: Expr,
+}
+
 /// Renames the input's relation (`(subquery) AS alias`, `table AS alias`).
 #[derive(Debug, Clone)]
 pub struct SubqueryAlias {
@@ -173,6 +183,44 @@ pub struct Values {
     /// Rows of constant expressions, already cast to the column types.
     pub rows: Vec<Vec<Expr>>,
     /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+/// `range(…)` / `generate_series(…)`: `count` BIGINTs `start, start + step, …` in one column.
+#[derive(Debug, Clone)]
+pub struct Range {
+    /// First value.
+    pub start: i64,
+    /// Difference between consecutive values (not 0).
+    pub step: i64,
+    /// Number of values.
+    pub count: u64,
+    /// Output schema (one BIGINT column named after the function).
+    pub schema: PlanSchemaRef,
+}
+
+/// `WITH RECURSIVE name AS (static_term UNION [ALL] recursive_term)`: the static term's rows,
+/// then the recursive term run again and again over the rows the previous round added (its
+/// [`WorkTable`] leaves) until a round adds none. With UNION, rows already produced are
+/// dropped from each round. The session runs these rounds before planning the rest.
+#[derive(Debug, Clone)]
+pub struct RecursiveQuery {
+    /// The CTE's name (its work table's name).
+    pub name: String,
+    /// The non-recursive part.
+    pub static_term: Arc<LogicalPlan>,
+    /// The part that reads the work table (cast to the static term's columns).
+    pub recursive_term: Arc<LogicalPlan>,
+    /// UNION (true) rather than UNION ALL.
+    pub distinct: bool,
+}
+
+/// The rows of a recursive CTE's previous round, read inside its recursive term.
+#[derive(Debug, Clone)]
+pub struct WorkTable {
+    /// The CTE's name.
+    pub name: String,
+    /// The static term's schema.
     pub schema: PlanSchemaRef,
 }
 
@@ -220,12 +268,20 @@ pub enum LogicalPlan {
     Window(Window),
     /// UNION ALL.
     Union(Union),
+    /// Repeat each row a computed number of times.
+    Replicate(Replicate),
     /// Rename the relation.
     SubqueryAlias(SubqueryAlias),
     /// Literal rows.
     Values(Values),
     /// No table.
     EmptyRelation(EmptyRelation),
+    /// A generated series of integers.
+    Range(Range),
+    /// WITH RECURSIVE.
+    RecursiveQuery(RecursiveQuery),
+    /// A recursive CTE's previous round.
+    WorkTable(WorkTable),
 }
 
 impl LogicalPlan {
@@ -242,16 +298,24 @@ impl LogicalPlan {
             LogicalPlan::Distinct(d) => d.input.schema(),
             LogicalPlan::Window(w) => Arc::clone(&w.schema),
             LogicalPlan::Union(u) => Arc::clone(&u.schema),
+            LogicalPlan::Replicate(r) => r.input.schema(),
             LogicalPlan::SubqueryAlias(s) => Arc::clone(&s.schema),
             LogicalPlan::Values(v) => Arc::clone(&v.schema),
             LogicalPlan::EmptyRelation(e) => Arc::clone(&e.schema),
+            LogicalPlan::Range(r) => Arc::clone(&r.schema),
+            LogicalPlan::RecursiveQuery(r) => r.static_term.schema(),
+            LogicalPlan::WorkTable(w) => Arc::clone(&w.schema),
         }
     }
 
     /// The inputs.
     pub fn inputs(&self) -> Vec<&Arc<LogicalPlan>> {
         match self {
-            LogicalPlan::Scan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => vec![],
+            LogicalPlan::Scan(_)
+            | LogicalPlan::Values(_)
+            | LogicalPlan::EmptyRelation(_)
+            | LogicalPlan::Range(_)
+            | LogicalPlan::WorkTable(_) => vec![],
             LogicalPlan::Filter(f) => vec![&f.input],
             LogicalPlan::Projection(p) => vec![&p.input],
             LogicalPlan::Aggregate(a) => vec![&a.input],
@@ -261,6 +325,8 @@ impl LogicalPlan {
             LogicalPlan::Distinct(d) => vec![&d.input],
             LogicalPlan::Window(w) => vec![&w.input],
             LogicalPlan::Union(u) => u.inputs.iter().collect(),
+            LogicalPlan::Replicate(r) => vec![&r.input],
+            LogicalPlan::RecursiveQuery(r) => vec![&r.static_term, &r.recursive_term],
             LogicalPlan::SubqueryAlias(s) => vec![&s.input],
         }
     }
@@ -270,7 +336,11 @@ impl LogicalPlan {
     pub fn with_new_inputs(&self, mut inputs: Vec<Arc<LogicalPlan>>) -> LogicalPlan {
         let mut next = || inputs.remove(0);
         match self {
-            LogicalPlan::Scan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => self.clone(),
+            LogicalPlan::Scan(_)
+            | LogicalPlan::Values(_)
+            | LogicalPlan::EmptyRelation(_)
+            | LogicalPlan::Range(_)
+            | LogicalPlan::WorkTable(_) => self.clone(),
             LogicalPlan::Filter(f) => LogicalPlan::Filter(Filter {
                 input: next(),
                 predicate: f.predicate.clone(),
@@ -309,6 +379,20 @@ impl LogicalPlan {
                 inputs: std::mem::take(&mut inputs),
                 schema: Arc::clone(&u.schema),
             }),
+            LogicalPlan::RecursiveQuery(r) => {
+                let static_term = next();
+                let recursive_term = next();
+                LogicalPlan::RecursiveQuery(RecursiveQuery {
+                    name: r.name.clone(),
+                    static_term,
+                    recursive_term,
+                    distinct: r.distinct,
+                })
+            }
+            LogicalPlan::Replicate(r) => LogicalPlan::Replicate(Replicate {
+                input: next(),
+                count: r.count.clone(),
+            }),
             LogicalPlan::SubqueryAlias(s) => LogicalPlan::SubqueryAlias(SubqueryAlias {
                 input: next(),
                 ..s.clone()
@@ -326,6 +410,7 @@ impl LogicalPlan {
             LogicalPlan::Join(j) => j.on.iter().flat_map(|(l, r)| [l, r]).chain(j.filter.iter()).collect(),
             LogicalPlan::Sort(s) => s.exprs.iter().map(|e| &e.expr).collect(),
             LogicalPlan::Values(v) => v.rows.iter().flatten().collect(),
+            LogicalPlan::Replicate(r) => vec![&r.count],
             LogicalPlan::Window(w) => w.window_exprs.iter().collect(),
             _ => vec![],
         }
@@ -387,9 +472,17 @@ impl LogicalPlan {
             LogicalPlan::Distinct(_) => "Distinct".into(),
             LogicalPlan::Window(w) => format!("Window: {}", list(&w.window_exprs)),
             LogicalPlan::Union(_) => "Union".into(),
+            LogicalPlan::Replicate(r) => format!("Replicate: count={}", r.count),
             LogicalPlan::SubqueryAlias(s) => format!("SubqueryAlias: {}", s.alias),
             LogicalPlan::Values(v) => format!("Values: {} rows", v.rows.len()),
             LogicalPlan::EmptyRelation(e) => format!("EmptyRelation: rows={}", u8::from(e.produce_one_row)),
+            LogicalPlan::RecursiveQuery(r) => format!(
+                "RecursiveQuery: {} {}",
+                r.name,
+                if r.distinct { "UNION" } else { "UNION ALL" }
+            ),
+            LogicalPlan::WorkTable(w) => format!("WorkTable: {}", w.name),
+            LogicalPlan::Range(r) => format!("Range: start={}, step={}, count={}", r.start, r.step, r.count),
         }
     }
 }

@@ -104,6 +104,14 @@ fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<Lo
                 ..s
             }))
         }
+        LogicalPlan::Replicate(r) => {
+            // Copies of a row pass a filter exactly when the row does.
+            let input = push(Arc::unwrap_or_clone(r.input), preds, opts)?;
+            Ok(LogicalPlan::Replicate(Replicate {
+                input: Arc::new(input),
+                count: r.count,
+            }))
+        }
         LogicalPlan::Distinct(d) => {
             let input = push(Arc::unwrap_or_clone(d.input), preds, opts)?;
             Ok(LogicalPlan::Distinct(Distinct { input: Arc::new(input) }))
@@ -201,7 +209,18 @@ fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<Lo
                 opts,
             )
         }
-        other @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => wrap(other, preds, opts),
+        LogicalPlan::RecursiveQuery(r) => {
+            // Rows of later rounds come from earlier ones: nothing moves into either term.
+            let inputs = vec![
+                Arc::new(push(r.static_term.as_ref().clone(), vec![], opts)?),
+                Arc::new(push(r.recursive_term.as_ref().clone(), vec![], opts)?),
+            ];
+            wrap(LogicalPlan::RecursiveQuery(r).with_new_inputs(inputs), preds, opts)
+        }
+        other @ (LogicalPlan::Values(_)
+        | LogicalPlan::EmptyRelation(_)
+        | LogicalPlan::Range(_)
+        | LogicalPlan::WorkTable(_)) => wrap(other, preds, opts),
     }
 }
 

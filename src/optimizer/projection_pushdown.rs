@@ -125,6 +125,18 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>, opts: TypeOptions) -> Re
                 kept,
             ))
         }
+        LogicalPlan::Replicate(r) => {
+            let mut needed = required.clone();
+            needed.extend(referenced([&r.count], &r.input.schema())?);
+            let (input, kept) = prune(Arc::unwrap_or_clone(r.input), &needed, opts)?;
+            Ok((
+                LogicalPlan::Replicate(Replicate {
+                    input: Arc::new(input),
+                    count: r.count,
+                }),
+                kept,
+            ))
+        }
         LogicalPlan::Limit(l) => {
             let (input, kept) = prune(Arc::unwrap_or_clone(l.input), required, opts)?;
             Ok((
@@ -222,8 +234,9 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>, opts: TypeOptions) -> Re
                 kept,
             ))
         }
-        other @ (LogicalPlan::Distinct(_) | LogicalPlan::Union(_)) => {
-            // Every column matters to DISTINCT and to positional UNION.
+        other @ (LogicalPlan::Distinct(_) | LogicalPlan::Union(_) | LogicalPlan::RecursiveQuery(_)) => {
+            // Every column matters to DISTINCT and to positional UNION (and to the rounds of
+            // a recursive CTE, whose work table has the static term's columns).
             let inputs: Vec<Arc<LogicalPlan>> = other
                 .inputs()
                 .into_iter()
@@ -235,7 +248,10 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>, opts: TypeOptions) -> Re
             let width = other.schema().len();
             Ok((other.with_new_inputs(inputs), (0..width).collect()))
         }
-        other @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => {
+        other @ (LogicalPlan::Values(_)
+        | LogicalPlan::EmptyRelation(_)
+        | LogicalPlan::Range(_)
+        | LogicalPlan::WorkTable(_)) => {
             let width = other.schema().len();
             Ok((other, (0..width).collect()))
         }

@@ -33,6 +33,8 @@ use crate::physical::ops::hash_join::{HashJoinExec, JoinMode};
 use crate::physical::ops::limit::LimitExec;
 use crate::physical::ops::memory_scan::MemoryScanExec;
 use crate::physical::ops::projection::ProjectionExec;
+use crate::physical::ops::range::RangeExec;
+use crate::physical::ops::replicate::ReplicateExec;
 use crate::physical::ops::scan::{ScanExec, ScanSource};
 use crate::physical::ops::sort::{PhysSortExpr, SortExec};
 use crate::physical::ops::sort_merge::SortPreservingMergeExec;
@@ -238,6 +240,22 @@ impl PhysicalPlanner {
                 let local: PlanRef = Arc::new(LimitExec::new(input, 0, l.fetch.map(|f| f.saturating_add(l.skip))));
                 let gathered: PlanRef = Arc::new(ExchangeExec::new(local, Partitioning::Gather));
                 Ok(Arc::new(LimitExec::new(gathered, l.skip, l.fetch)))
+            }
+            LogicalPlan::RecursiveQuery(_) | LogicalPlan::WorkTable(_) => Err(Error::not_supported(
+                "planning WITH RECURSIVE without running it (the session materializes it first)",
+            )),
+            LogicalPlan::Range(r) => Ok(Arc::new(RangeExec::new(
+                r.start,
+                r.step,
+                r.count,
+                self.config.target_partitions,
+                self.config.batch_size,
+                Arc::clone(r.schema.arrow()),
+            ))),
+            LogicalPlan::Replicate(r) => {
+                let input = self.plan(&r.input)?;
+                let count = lower_expr(&r.count, &r.input.schema(), self.opts)?;
+                Ok(Arc::new(ReplicateExec::new(input, count)))
             }
             LogicalPlan::Union(u) => {
                 let inputs = u.inputs.iter().map(|i| self.plan(i)).collect::<Result<_>>()?;
@@ -723,6 +741,7 @@ pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
         LogicalPlan::Limit(l) => l.fetch.map(|f| f as f64).unwrap_or_else(|| estimate_rows(&l.input)),
         LogicalPlan::Values(v) => v.rows.len() as f64,
         LogicalPlan::EmptyRelation(_) => 1.0,
+        LogicalPlan::Range(r) => r.count as f64,
         LogicalPlan::Union(u) => u.inputs.iter().map(|i| estimate_rows(i)).sum(),
         other => other.inputs().first().map(|i| estimate_rows(i)).unwrap_or(1.0),
     }

@@ -75,7 +75,24 @@ impl Binder<'_> {
                     .map(|e| coerce(e, &joined, self.opts))
                     .transpose()?
             }
-            Some(JoinConstraint::Natural) => return Err(Error::not_supported("NATURAL JOIN")),
+            Some(JoinConstraint::Natural) => {
+                // The columns both sides have, joined as USING.
+                let mut common: Vec<ast::ObjectName> = Vec::new();
+                for (_, f) in ls.iter() {
+                    let name = f.name();
+                    let in_right = rs.iter().any(|(_, g)| g.name().eq_ignore_ascii_case(name));
+                    let seen = common.iter().any(|c| c.to_string().eq_ignore_ascii_case(name));
+                    if in_right && !seen {
+                        common.push(ast::ObjectName::from(vec![ast::Ident::new(name.as_str())]));
+                    }
+                }
+                if common.is_empty() {
+                    return Err(Error::plan(
+                        "No columns found to join on in NATURAL JOIN. Use CROSS JOIN if you intended for this to be a cross-product.",
+                    ));
+                }
+                return self.bind_join(left, right, join_type, Some(&JoinConstraint::Using(common)));
+            }
         };
         if let Some(c) = condition.as_ref().filter(|c| super::subquery::contains_subquery(c)) {
             if join_type != JoinType::Inner {
@@ -242,6 +259,7 @@ impl Binder<'_> {
     fn bind_table_function(&self, name: &str, args: &[FunctionArg]) -> Result<LogicalPlan> {
         let lname = name.to_lowercase();
         let format = match lname.as_str() {
+            "range" | "generate_series" => return self.bind_range(&lname, args),
             "read_csv" | "read_csv_auto" => FileFormat::Csv,
             "read_parquet" | "parquet_scan" => FileFormat::Parquet,
             "read_json" | "read_json_auto" | "read_ndjson" | "read_ndjson_auto" => FileFormat::Json,

@@ -10,9 +10,13 @@ mod from;
 mod grouping_sets;
 mod having_alias;
 mod literal;
+mod materialized;
 mod query;
+mod range;
+mod recursive;
 mod scalar;
 mod select;
+pub(crate) mod setops;
 mod subquery;
 mod window;
 
@@ -36,6 +40,8 @@ pub use literal::{parse_interval, parse_number_literal};
 
 /// Parses `sql` into statements; errors carry the line and column.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    let stripped = materialized::strip_cte_materialized(sql);
+    let sql: &str = &stripped;
     Parser::parse_sql(&DuckDbDialect {}, sql)
         .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.

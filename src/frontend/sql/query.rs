@@ -8,6 +8,7 @@ use arrow::datatypes::DataType;
 use sqlparser::ast::{self, LimitClause, OrderByKind, SetExpr, SetOperator, SetQuantifier};
 
 use super::expr::ident_name;
+use super::setops;
 use super::Binder;
 use crate::error::{Error, Result};
 use crate::logical::builder;
@@ -21,15 +22,25 @@ use crate::logical::types::comparison_type;
 pub(super) fn bind_query(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
     let has_ctes = q.with.is_some();
     if let Some(with) = &q.with {
-        if with.recursive {
-            return Err(Error::not_supported("WITH RECURSIVE"));
-        }
         b.ctes.push(HashMap::new());
         for cte in &with.cte_tables {
             let name = ident_name(&cte.alias.name);
-            let bound = bind_query(b, &cte.query).and_then(|plan| {
-                let cols: Vec<String> = cte.alias.columns.iter().map(|c| ident_name(&c.name)).collect();
-                builder::alias(Arc::new(plan), &name, &cols)
+            if b.ctes
+                .last()
+                .is_some_and(|scope| scope.contains_key(&name.to_lowercase()))
+            {
+                b.ctes.pop();
+                return Err(Error::plan(format!("Duplicate CTE name \"{name}\"")));
+            }
+            let cols: Vec<String> = cte.alias.columns.iter().map(|c| ident_name(&c.name)).collect();
+            let recursive = if with.recursive {
+                super::recursive::bind_recursive_cte(b, &name, &cols, &cte.query)
+            } else {
+                Ok(None)
+            };
+            let bound = recursive.and_then(|r| match r {
+                Some(plan) => Ok(plan),
+                None => bind_query(b, &cte.query).and_then(|plan| builder::alias(Arc::new(plan), &name, &cols)),
             });
             match bound {
                 Ok(plan) => {
@@ -76,7 +87,19 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
                     .map(|o| {
                         let expr = match output_reference(&o.expr, &schema)? {
                             Some(e) => e,
-                            None => b.bind_expr(&o.expr, &schema)?,
+                            None => match &o.expr {
+                                // `ORDER BY t.x` after a set operation: the output column x.
+                                ast::Expr::CompoundIdentifier(parts) => match parts.last() {
+                                    Some(last) => {
+                                        match output_reference(&ast::Expr::Identifier(last.clone()), &schema)? {
+                                            Some(e) => e,
+                                            None => b.bind_expr(&o.expr, &schema)?,
+                                        }
+                                    }
+                                    None => b.bind_expr(&o.expr, &schema)?,
+                                },
+                                _ => b.bind_expr(&o.expr, &schema)?,
+                            },
                         };
                         Ok(sort_expr(coerce(expr, &schema, b.opts)?, &o.options, b.opts))
                     })
@@ -182,7 +205,7 @@ fn limit_offset(b: &Binder, clause: Option<&LimitClause>) -> Result<(usize, Opti
     }
 }
 
-fn bind_set_expr(b: &mut Binder, e: &SetExpr) -> Result<LogicalPlan> {
+pub(super) fn bind_set_expr(b: &mut Binder, e: &SetExpr) -> Result<LogicalPlan> {
     match e {
         SetExpr::Select(s) => b.bind_select(s, &[]),
         SetExpr::Query(q) => bind_query(b, q),
@@ -195,12 +218,40 @@ fn bind_set_expr(b: &mut Binder, e: &SetExpr) -> Result<LogicalPlan> {
         } => {
             let l = bind_set_expr(b, left)?;
             let r = bind_set_expr(b, right)?;
-            match (op, set_quantifier) {
-                (SetOperator::Union, SetQuantifier::All) => union(b, l, r),
-                (SetOperator::Union, SetQuantifier::Distinct | SetQuantifier::None) => {
-                    Ok(builder::distinct(Arc::new(union(b, l, r)?)))
+            let all = match set_quantifier {
+                SetQuantifier::All | SetQuantifier::AllByName => true,
+                SetQuantifier::Distinct
+                | SetQuantifier::None
+                | SetQuantifier::DistinctByName
+                | SetQuantifier::ByName => false,
+            };
+            let by_name = matches!(
+                set_quantifier,
+                SetQuantifier::ByName | SetQuantifier::AllByName | SetQuantifier::DistinctByName
+            );
+            let (l, r) = if by_name {
+                if *op != SetOperator::Union {
+                    return Err(Error::not_supported(format!("{op} BY NAME")));
                 }
-                (op, q) => Err(Error::not_supported(format!("{op} {q}"))),
+                setops::align_by_name(b, l, r)?
+            } else {
+                (l, r)
+            };
+            let setop = match op {
+                SetOperator::Union => {
+                    let u = union(b, l, r)?;
+                    return Ok(if all { u } else { builder::distinct(Arc::new(u)) });
+                }
+                SetOperator::Intersect => setops::SetOp::Intersect,
+                SetOperator::Except | SetOperator::Minus => setops::SetOp::Except,
+            };
+            let LogicalPlan::Union(u) = union(b, l, r)? else {
+                return Err(Error::internal("set operation inputs are not a union"));
+            };
+            let mut inputs = u.inputs.into_iter();
+            match (inputs.next(), inputs.next()) {
+                (Some(l), Some(r)) => setops::intersect_except(b.opts, l, r, setop, all),
+                _ => Err(Error::internal("set operation without two inputs")),
             }
         }
         other => Err(Error::not_supported(format!("{other}"))),
@@ -220,7 +271,7 @@ fn union(b: &Binder, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPla
     let mut types = Vec::with_capacity(ls.len());
     for i in 0..ls.len() {
         let (lt, rt) = (ls.field(i).data_type(), rs.field(i).data_type());
-        types.push(comparison_type(lt, rt).unwrap_or(DataType::Utf8));
+        types.push(union_type(lt, rt));
     }
     let cast_side = |plan: LogicalPlan| -> Result<Arc<LogicalPlan>> {
         let schema = plan.schema();
@@ -237,6 +288,16 @@ fn union(b: &Binder, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPla
         Ok(Arc::new(builder::project(Arc::new(plan), exprs, b.opts)?))
     };
     builder::union_all(vec![cast_side(left)?, cast_side(right)?])
+}
+
+/// The column type of a set operation over columns of types `l` and `r`: as DuckDB does, a
+/// string on either side makes the column VARCHAR; otherwise the common comparison type.
+fn union_type(l: &DataType, r: &DataType) -> DataType {
+    let is_string = |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    if (is_string(l) || is_string(r)) && !matches!(l, DataType::Null) && !matches!(r, DataType::Null) {
+        return DataType::Utf8;
+    }
+    comparison_type(l, r).unwrap_or(DataType::Utf8)
 }
 
 fn bind_values(b: &Binder, v: &ast::Values) -> Result<LogicalPlan> {

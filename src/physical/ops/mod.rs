@@ -7,6 +7,8 @@ pub mod hash_join;
 pub mod limit;
 pub mod memory_scan;
 pub mod projection;
+pub mod range;
+pub mod replicate;
 pub mod scan;
 pub mod shuffle_read;
 pub mod sort;

@@ -67,7 +67,19 @@ impl ExecutionPlan for ProjectionExec {
         let schema = Arc::clone(&self.schema);
         Ok(Box::new(input.map(move |b| {
             let b = b?;
-            let columns = exprs.iter().map(|e| e.evaluate(&b)).collect::<Result<Vec<_>>>()?;
+            let columns = exprs
+                .iter()
+                .zip(schema.fields())
+                .map(|(e, f)| {
+                    let c = e.evaluate(&b)?;
+                    // An untyped NULL takes the column's declared type.
+                    if c.data_type() == &arrow::datatypes::DataType::Null && f.data_type() != c.data_type() {
+                        Ok(arrow::array::new_null_array(f.data_type(), c.len()))
+                    } else {
+                        Ok(c)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
             Ok(RecordBatch::try_new_with_options(
                 Arc::clone(&schema),
                 columns,

@@ -49,7 +49,24 @@ impl ExecutionPlan for UnionExec {
                 let stream = input.execute(p, ctx)?;
                 return Ok(Box::new(stream.map(move |b| {
                     let b = b?;
-                    Ok(RecordBatch::try_new(Arc::clone(&schema), b.columns().to_vec())?)
+                    // Untyped NULL columns take the union's column type.
+                    let columns = b
+                        .columns()
+                        .iter()
+                        .zip(schema.fields())
+                        .map(|(c, f)| {
+                            if c.data_type() == f.data_type() {
+                                Ok(Arc::clone(c))
+                            } else {
+                                Ok(arrow::compute::cast(c, f.data_type())?)
+                            }
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok(RecordBatch::try_new_with_options(
+                        Arc::clone(&schema),
+                        columns,
+                        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
+                    )?)
                 })));
             }
             p -= n;
