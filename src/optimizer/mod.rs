@@ -5,6 +5,7 @@
 
 mod constant_folding;
 mod limit_pushdown;
+mod or_factoring;
 mod predicate_pushdown;
 mod projection_pushdown;
 

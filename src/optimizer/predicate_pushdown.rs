@@ -5,6 +5,7 @@
 //! partition keys, and finally into scans, where they skip
 //! Parquet row groups and are applied as the data is read.
 
+use super::or_factoring::split_conjunction_factored;
 use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TreeNode};
@@ -57,7 +58,7 @@ fn substitute(e: &Expr, schema: &PlanSchema, map: &dyn Fn(usize) -> Expr) -> Res
 fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan> {
     match plan {
         LogicalPlan::Filter(f) => {
-            preds.extend(f.predicate.split_conjunction());
+            preds.extend(split_conjunction_factored(f.predicate));
             push(Arc::unwrap_or_clone(f.input), preds, opts)
         }
         LogicalPlan::Projection(p) => {
@@ -230,7 +231,7 @@ fn push_join(j: Join, preds: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan
     let mut right_preds = Vec::new();
     let mut keep = Vec::new();
     let mut on = j.on.clone();
-    let mut filter_terms: Vec<Expr> = j.filter.clone().map(Expr::split_conjunction).unwrap_or_default();
+    let mut filter_terms: Vec<Expr> = j.filter.clone().map(split_conjunction_factored).unwrap_or_default();
     let inner = j.join_type == JoinType::Inner;
     // For inner joins the join's own residual conditions can move too.
     let mut candidates = preds;

@@ -67,6 +67,7 @@ pub(crate) fn intersect_except(
         args: vec![Expr::col(tag)],
         distinct: false,
         filter: None,
+        order_by: vec![],
     };
     let groups: Vec<Expr> = (0..width).map(|i| Expr::col(slot(i))).collect();
     let counted = builder::aggregate(Arc::new(union), groups, vec![count("__l"), count("__r")], opts)?;
