@@ -48,7 +48,11 @@ fn main() -> ExitCode {
         .map(|q| {
             let name = format!("q{q:02}");
             let query = root.join("queries").join("tpch").join(format!("{name}.sql"));
-            let expected = root.join("testdata").join("tpch").join("sf0.1").join(format!("{name}.tsv"));
+            let expected = root
+                .join("testdata")
+                .join("tpch")
+                .join("sf0.1")
+                .join(format!("{name}.tsv"));
             let data = data.clone();
             let generated = generated.clone();
             Trial::test(name, move || {
@@ -87,11 +91,7 @@ fn generate(dir: &Path) -> Result<(), String> {
     std::fs::write(&marker, b"").map_err(|e| format!("{}: {e}", marker.display()))
 }
 
-fn write_table(
-    dir: &Path,
-    name: &str,
-    batches: impl arrow::record_batch::RecordBatchReader,
-) -> Result<(), String> {
+fn write_table(dir: &Path, name: &str, batches: impl arrow::record_batch::RecordBatchReader) -> Result<(), String> {
     let path = dir.join(format!("{name}.parquet"));
     let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let file = File::create(&path).map_err(|e| fail(&e))?;
@@ -142,7 +142,13 @@ fn render(batches: &[RecordBatch]) -> Vec<String> {
 fn compare(actual: &[String], expected: &str) -> Result<(), Failed> {
     let expected: Vec<&str> = expected.lines().skip(1).collect();
     if actual.len() != expected.len() {
-        return Err(format!("expected {} rows, got {}:\n{}", expected.len(), actual.len(), actual.join("\n")).into());
+        return Err(format!(
+            "expected {} rows, got {}:\n{}",
+            expected.len(),
+            actual.len(),
+            actual.join("\n")
+        )
+        .into());
     }
     for (i, (a, e)) in actual.iter().zip(&expected).enumerate() {
         let (a_cells, e_cells): (Vec<&str>, Vec<&str>) = (a.split('\t').collect(), e.split('\t').collect());

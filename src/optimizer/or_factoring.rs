@@ -80,7 +80,10 @@ mod tests {
     #[test]
     fn shared_terms_leave_the_or() {
         let (a, b, c, d) = (Expr::col("a"), Expr::col("b"), Expr::col("c"), Expr::col("d"));
-        let e = or(a.clone().and(b.clone()), or(c.clone().and(a.clone()), a.clone().and(d.clone())));
+        let e = or(
+            a.clone().and(b.clone()),
+            or(c.clone().and(a.clone()), a.clone().and(d.clone())),
+        );
         let got = split_conjunction_factored(e);
         assert_eq!(got, vec![a, or(b, or(c, d))]);
     }
