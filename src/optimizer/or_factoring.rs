@@ -85,7 +85,7 @@ mod tests {
             or(c.clone().and(a.clone()), a.clone().and(d.clone())),
         );
         let got = split_conjunction_factored(e);
-        assert_eq!(got, vec![a, or(b, or(c, d))]);
+        assert_eq!(got, vec![a, or(or(b, c), d)]);
     }
 
     #[test]
