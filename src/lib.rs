@@ -24,6 +24,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod copy_from;
 pub mod error;
 pub mod exec;
 pub mod frontend;

@@ -416,6 +416,21 @@ impl Session {
                 })
             }
             Statement::Insert(insert) => self.insert(insert),
+            Statement::Copy {
+                source,
+                to: false,
+                target,
+                options,
+                legacy_options,
+                ..
+            } => {
+                let sql = crate::copy_from::copy_from_as_insert(source, target, options, legacy_options)?;
+                let parsed = crate::frontend::sql::parse(&sql)?;
+                match parsed.first() {
+                    Some(Statement::Insert(insert)) => self.insert(insert),
+                    _ => Err(Error::internal("COPY FROM did not become an INSERT")),
+                }
+            }
             Statement::Drop {
                 object_type,
                 names,
