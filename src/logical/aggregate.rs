@@ -68,6 +68,9 @@ pub enum AggFunc {
     First,
     /// `last(x)`: the last value, NULL included.
     Last,
+    /// The value of a scalar subquery: its one row's value (NULL with no row); more than one
+    /// row is DuckDB's "More than one row returned by a subquery" error. Not callable by name.
+    SingleValue,
     /// `arg_min(arg, val)` / `argmin` / `min_by`.
     ArgMin,
     /// `arg_max(arg, val)` / `argmax` / `max_by`.
@@ -175,6 +178,7 @@ impl AggFunc {
             AnyValue => "any_value",
             First => "first",
             Last => "last",
+            SingleValue => "single_value",
             ArgMin => "arg_min",
             ArgMax => "arg_max",
             Median => "median",
@@ -248,6 +252,7 @@ impl AggFunc {
                 | AnyValue
                 | First
                 | Last
+                | SingleValue
                 | ArgMin
                 | ArgMax
                 | ArgMinNull
@@ -353,9 +358,8 @@ impl AggFunc {
                 let t = arg("list")?;
                 DataType::List(std::sync::Arc::new(Field::new("item", t, true)))
             }
-            Min | Max | AnyValue | First | Last | Mode | QuantileDisc | ArgMin | ArgMax | ArgMinNull | ArgMaxNull => {
-                arg(self.name())?
-            }
+            Min | Max | AnyValue | First | Last | SingleValue | Mode | QuantileDisc | ArgMin | ArgMax | ArgMinNull
+            | ArgMaxNull => arg(self.name())?,
             Median | QuantileCont => match arg(self.name())? {
                 t @ (DataType::Decimal128(_, _) | DataType::Decimal64(_, _) | DataType::Decimal32(_, _)) => t,
                 t => {

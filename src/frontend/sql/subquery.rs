@@ -223,23 +223,23 @@ impl Binder<'_> {
     fn attach_scalar(&self, plan: LogicalPlan, sub: LogicalPlan) -> Result<(LogicalPlan, Vec<Expr>)> {
         let correlated = has_outer(&sub);
         // At most one row per correlation value: an ungrouped aggregate, or else the
-        // subquery reduced to one row (DuckDB errors on several rows; rask takes the least).
+        // subquery reduced to one row by `single_value`, which errors on several rows.
         let sub = if let Some(defaults) = ungrouped_defaults(&sub) {
             return self.attach_rows(plan, sub, correlated.then_some(defaults));
         } else if !correlated && at_most_one_row(&sub) {
             sub
         } else {
             let s = sub.schema();
-            let mins = (0..s.len())
+            let values = (0..s.len())
                 .map(|i| Expr::Aggregate {
-                    func: AggFunc::Min,
+                    func: AggFunc::SingleValue,
                     args: vec![Expr::Column(s.column_ref(i))],
                     distinct: false,
                     filter: None,
                     order_by: vec![],
                 })
                 .collect();
-            count_plan(sub, mins, self)?
+            count_plan(sub, values, self)?
         };
         self.attach_rows(plan, sub, None)
     }

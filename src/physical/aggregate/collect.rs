@@ -90,7 +90,7 @@ impl CollectAccumulator {
     fn null_skipping(&self) -> &'static [usize] {
         use AggFunc::*;
         match self.func {
-            List | First | Last => &[],
+            List | First | Last | SingleValue => &[],
             ArgMin | ArgMax => &[0, 1],
             ArgMinNull | ArgMaxNull => &[1],
             _ => &[0],
@@ -366,6 +366,16 @@ impl GroupsAccumulator for CollectAccumulator {
                 self.pick(&values, &offsets, |s, e| (e > s).then_some(s))?
             }
             Last => self.pick(&values, &offsets, |s, e| (e > s).then(|| e - 1))?,
+            SingleValue => {
+                if offsets.windows(2).any(|w| w[1] - w[0] > 1) {
+                    return Err(Error::InvalidInput(
+                        "More than one row returned by a subquery used as an expression - \
+                         scalar subqueries can only return a single row."
+                            .into(),
+                    ));
+                }
+                self.pick(&values, &offsets, |s, e| (e > s).then_some(s))?
+            }
             QuantileDisc => {
                 let q = self.quantile;
                 self.pick(&values, &offsets, |s, e| {
