@@ -16,10 +16,10 @@ pub fn split_conjunction_factored(expr: Expr) -> Vec<Expr> {
 /// `term` as conjuncts: the terms shared by all its OR branches, then the OR of what is left
 /// of each branch (dropped when a branch has nothing left, since the OR is then implied).
 fn factor_or(term: Expr) -> Vec<Expr> {
-    let branches = split_disjunction(term.clone());
-    if branches.len() < 2 {
+    if !matches!(term, Expr::Binary { op: BinaryOp::Or, .. }) {
         return vec![term];
     }
+    let branches = split_disjunction(term.clone());
     let branches: Vec<Vec<Expr>> = branches.into_iter().map(Expr::split_conjunction).collect();
     let common: Vec<Expr> = branches[0]
         .iter()

@@ -10,8 +10,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    make_array, Array, ArrayDataBuilder, ArrayRef, AsArray, BooleanArray, LargeStringArray, StringArray, StringBuilder,
-    StringViewArray,
+    make_array, Array, ArrayAccessor, ArrayDataBuilder, ArrayRef, AsArray, BooleanArray, StringBuilder,
 };
 use arrow::buffer::{MutableBuffer, NullBuffer};
 use arrow::compute::cast;
@@ -274,43 +273,16 @@ fn pack_fixed<const W: usize>(bytes: &[u8], off: usize, keys: &mut [[u8; KEY_BYT
     }
 }
 
-/// Anything that yields a row's string (valid or not: NULL slots are cleared afterwards).
-trait StringRows {
-    fn len_rows(&self) -> usize;
-    fn row(&self, i: usize) -> &str;
-}
-
-impl StringRows for StringArray {
-    fn len_rows(&self) -> usize {
-        self.len()
-    }
-    fn row(&self, i: usize) -> &str {
-        self.value(i)
-    }
-}
-
-impl StringRows for LargeStringArray {
-    fn len_rows(&self) -> usize {
-        self.len()
-    }
-    fn row(&self, i: usize) -> &str {
-        self.value(i)
-    }
-}
-
-impl StringRows for StringViewArray {
-    fn len_rows(&self) -> usize {
-        self.len()
-    }
-    fn row(&self, i: usize) -> &str {
-        self.value(i)
-    }
-}
-
-fn pack_strings(strings: &impl StringRows, off: usize, max_len: usize, keys: &mut [[u8; KEY_BYTES]]) -> bool {
-    debug_assert_eq!(keys.len(), strings.len_rows());
+/// Writes each row's string (NULL slots included; they are cleared afterwards).
+fn pack_strings<'a>(
+    strings: impl ArrayAccessor<Item = &'a str>,
+    off: usize,
+    max_len: usize,
+    keys: &mut [[u8; KEY_BYTES]],
+) -> bool {
+    debug_assert_eq!(keys.len(), strings.len());
     for (i, key) in keys.iter_mut().enumerate() {
-        let value = strings.row(i).as_bytes();
+        let value = strings.value(i).as_bytes();
         if value.len() > max_len {
             // A long value in a NULL slot would be cleared anyway, but such slots are rare.
             return false;
