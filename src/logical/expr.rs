@@ -389,7 +389,7 @@ impl TreeNode for Expr {
         let children: Vec<&Expr> = match self {
             Expr::Column(_) | Expr::Literal(_) | Expr::OuterColumn { .. } => vec![],
             Expr::Subquery(s) => match &s.kind {
-                SubqueryKind::In(e) => vec![e.as_ref()],
+                SubqueryKind::In(e) | SubqueryKind::Quantified { lhs: e, .. } => vec![e.as_ref()],
                 _ => vec![],
             },
             Expr::Binary { left, right, .. } => vec![left, right],
@@ -437,6 +437,12 @@ impl TreeNode for Expr {
                 SubqueryKind::In(e) => map_box(e, f)?.update_data(|e| {
                     Expr::Subquery(SubqueryExpr {
                         kind: SubqueryKind::In(e),
+                        plan,
+                    })
+                }),
+                SubqueryKind::Quantified { lhs, op, all } => map_box(lhs, f)?.update_data(|lhs| {
+                    Expr::Subquery(SubqueryExpr {
+                        kind: SubqueryKind::Quantified { lhs, op, all },
                         plan,
                     })
                 }),

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::logical::expr::Expr;
+use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::plan::LogicalPlan;
 
 /// What a subquery expression asks of its rows.
@@ -19,12 +19,29 @@ pub enum SubqueryKind {
     Exists,
     /// `expr IN (SELECT x …)` (`NOT IN` is `NOT` around it).
     In(Box<Expr>),
+    /// `expr op ANY (SELECT x …)` or, `all`, `expr op ALL (…)`, for the comparisons that are
+    /// not IN / NOT IN (`= ANY` is IN, `<> ALL` is NOT IN).
+    Quantified {
+        /// The left operand.
+        lhs: Box<Expr>,
+        /// The comparison.
+        op: BinaryOp,
+        /// ALL (else ANY).
+        all: bool,
+    },
+}
+
+impl SubqueryKind {
+    /// True for the kinds a WHERE conjunct can plan as a semi or anti join (EXISTS, IN).
+    pub fn is_semi_join(&self) -> bool {
+        matches!(self, SubqueryKind::Exists | SubqueryKind::In(_))
+    }
 }
 
 /// A subquery used as an expression.
 #[derive(Debug, Clone)]
 pub struct SubqueryExpr {
-    /// Scalar, EXISTS or IN.
+    /// Scalar, EXISTS, IN or a quantified comparison.
     pub kind: SubqueryKind,
     /// The bound subquery; references to enclosing queries are [`Expr::OuterColumn`]s.
     pub plan: Arc<LogicalPlan>,
@@ -42,6 +59,10 @@ impl fmt::Display for SubqueryExpr {
             SubqueryKind::Scalar => f.write_str("SUBQUERY"),
             SubqueryKind::Exists => f.write_str("EXISTS(SUBQUERY)"),
             SubqueryKind::In(e) => write!(f, "({e} IN (SUBQUERY))"),
+            SubqueryKind::Quantified { lhs, op, all } => {
+                let q = if *all { "ALL" } else { "ANY" };
+                write!(f, "({lhs} {} {q}(SUBQUERY))", op.symbol())
+            }
         }
     }
 }

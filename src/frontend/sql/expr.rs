@@ -328,29 +328,52 @@ impl Binder<'_> {
                 compare_op,
                 right,
                 ..
-            } => match (compare_op, right.as_ref()) {
-                (BinaryOperator::Eq, A::Subquery(q)) => {
-                    let lhs = self.bind_expr(left, scope)?;
-                    self.bind_subquery(q, scope, SubqueryKind::In(Box::new(lhs)))?
-                }
-                _ => return Err(Error::not_supported(format!("{e} (comparison with ANY other than =)"))),
-            },
+            } => self.bind_quantified(e, left, compare_op, right, false, scope)?,
             A::AllOp {
                 left,
                 compare_op,
                 right,
-            } => match (compare_op, right.as_ref()) {
-                (BinaryOperator::NotEq, A::Subquery(q)) => {
-                    let lhs = self.bind_expr(left, scope)?;
-                    Expr::Not(Box::new(self.bind_subquery(
-                        q,
-                        scope,
-                        SubqueryKind::In(Box::new(lhs)),
-                    )?))
-                }
-                _ => return Err(Error::not_supported(format!("{e} (comparison with ALL other than <>)"))),
-            },
+            } => self.bind_quantified(e, left, compare_op, right, true, scope)?,
             other => return Err(Error::not_supported(format!("expression {other}"))),
+        })
+    }
+
+    /// `left op ANY|ALL (subquery)`: `= ANY` is IN, `<> ALL` is NOT IN, the other comparisons
+    /// a quantified subquery (see `quantified.rs`).
+    fn bind_quantified(
+        &self,
+        e: &ast::Expr,
+        left: &ast::Expr,
+        op: &BinaryOperator,
+        right: &ast::Expr,
+        all: bool,
+        scope: &PlanSchema,
+    ) -> Result<Expr> {
+        let ast::Expr::Subquery(q) = right else {
+            return Err(Error::not_supported(format!("{e} (ANY/ALL over a non-subquery)")));
+        };
+        let op = match op {
+            BinaryOperator::Eq => BinaryOp::Eq,
+            BinaryOperator::NotEq => BinaryOp::NotEq,
+            BinaryOperator::Lt => BinaryOp::Lt,
+            BinaryOperator::LtEq => BinaryOp::LtEq,
+            BinaryOperator::Gt => BinaryOp::Gt,
+            BinaryOperator::GtEq => BinaryOp::GtEq,
+            other => return Err(Error::not_supported(format!("operator {other} with ANY/ALL"))),
+        };
+        if let Some(fields) = row_fields(left) {
+            let lhs = fields
+                .into_iter()
+                .map(|f| self.bind_expr(f, scope))
+                .collect::<Result<Vec<_>>>()?;
+            let plan = self.child(scope).bind_query(q)?;
+            return self.row_quantified(lhs, op, all, plan, scope);
+        }
+        let lhs = Box::new(self.bind_expr(left, scope)?);
+        Ok(match (op, all) {
+            (BinaryOp::Eq, false) => self.bind_subquery(q, scope, SubqueryKind::In(lhs))?,
+            (BinaryOp::NotEq, true) => Expr::Not(Box::new(self.bind_subquery(q, scope, SubqueryKind::In(lhs))?)),
+            _ => self.bind_subquery(q, scope, SubqueryKind::Quantified { lhs, op, all })?,
         })
     }
 
@@ -455,6 +478,26 @@ impl Binder<'_> {
                 other => Err(Error::not_supported(format!("function argument {other}"))),
             })
             .collect()
+    }
+}
+
+/// The fields of a row constructor: `(a, b, …)` or `ROW(a, …)`.
+fn row_fields(e: &ast::Expr) -> Option<Vec<&ast::Expr>> {
+    match e {
+        ast::Expr::Tuple(fields) => Some(fields.iter().collect()),
+        ast::Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("row") && f.over.is_none() => {
+            let FunctionArguments::List(list) = &f.args else {
+                return None;
+            };
+            list.args
+                .iter()
+                .map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect()
+        }
+        _ => None,
     }
 }
 

@@ -11,12 +11,14 @@ mod grouping_sets;
 mod having_alias;
 mod literal;
 mod materialized;
+mod quantified;
 mod query;
 mod range;
 mod recursive;
 mod scalar;
 mod select;
 pub(crate) mod setops;
+mod star_all;
 mod subquery;
 mod window;
 
@@ -46,6 +48,11 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
         .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
             let message = e.to_string().to_ascii_uppercase();
+            if message.contains("FOUND: *") {
+                if let Some(rewritten) = star_all::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
             let window_syntax = ["FOUND: EXCLUDE", "FOUND: IGNORE", "FOUND: RESPECT"];
             if !window_syntax.iter().any(|m| message.contains(m)) {
                 return Err(e);

@@ -91,7 +91,15 @@ impl Binder<'_> {
             sets: grouping_sets,
         } = match &select.group_by {
             GroupByExpr::Expressions(exprs, modifiers) => self.bind_group_by(exprs, modifiers, &items, &from_schema)?,
-            GroupByExpr::All(_) => return Err(Error::not_supported("GROUP BY ALL")),
+            GroupByExpr::All(modifiers) => {
+                if !modifiers.is_empty() {
+                    return Err(Error::not_supported("GROUP BY ALL with modifiers"));
+                }
+                GroupBy {
+                    keys: group_by_all_keys(&items)?,
+                    sets: None,
+                }
+            }
         };
 
         let having = match &select.having {
@@ -148,7 +156,10 @@ impl Binder<'_> {
             order_terms.push((target, &o.options));
         }
 
-        let has_group_by = matches!(&select.group_by, GroupByExpr::Expressions(g, _) if !g.is_empty());
+        let has_group_by = match &select.group_by {
+            GroupByExpr::Expressions(g, _) => !g.is_empty(),
+            GroupByExpr::All(_) => true,
+        };
         let is_aggregate = has_group_by
             || !group_exprs.is_empty()
             || items.iter().any(Expr::contains_aggregate)
@@ -419,6 +430,38 @@ impl Binder<'_> {
         let _ = output_reference;
         Ok(bound)
     }
+}
+
+/// GROUP BY ALL: the select-list expressions without aggregates or window calls that read a
+/// column (constants group nothing). An item mixing an aggregate with a bare column is
+/// DuckDB's binder error.
+fn group_by_all_keys(items: &[Expr]) -> Result<Vec<Expr>> {
+    let mut keys: Vec<Expr> = Vec::new();
+    for item in items {
+        let e = item.clone().unalias();
+        let reads_column = |e: &Expr| e.exists(|n| Ok(matches!(n, Expr::Column(_)))).unwrap_or(false);
+        if e.contains_aggregate() || e.contains_window() {
+            let bare = e
+                .clone()
+                .transform_down(|n| match n {
+                    Expr::Aggregate { .. } | Expr::Window(_) => Ok(Transformed::new(
+                        Expr::Literal(datafusion_common::ScalarValue::Null),
+                        true,
+                        datafusion_common::tree_node::TreeNodeRecursion::Jump,
+                    )),
+                    other => Ok(Transformed::no(other)),
+                })?
+                .data;
+            if e.contains_aggregate() && reads_column(&bare) {
+                return Err(Error::plan("Cannot mix aggregates with non-aggregated columns!"));
+            }
+            continue;
+        }
+        if reads_column(&e) && !keys.contains(&e) {
+            keys.push(e);
+        }
+    }
+    Ok(keys)
 }
 
 enum OrderTarget {

@@ -35,7 +35,7 @@ pub(super) fn contains_subquery(e: &Expr) -> bool {
     e.exists(|n| Ok(matches!(n, Expr::Subquery(_)))).unwrap_or(false)
 }
 
-fn count_star() -> Expr {
+pub(super) fn count_star() -> Expr {
     Expr::Aggregate {
         func: AggFunc::Count,
         args: vec![],
@@ -57,8 +57,8 @@ impl Binder<'_> {
         let mut valued = Vec::new();
         for term in predicate.split_conjunction() {
             match term {
-                Expr::Subquery(sq) if !matches!(sq.kind, SubqueryKind::Scalar) => joins.push((sq, false)),
-                Expr::Not(inner) if matches!(inner.as_ref(), Expr::Subquery(sq) if !matches!(sq.kind, SubqueryKind::Scalar)) => {
+                Expr::Subquery(sq) if sq.kind.is_semi_join() => joins.push((sq, false)),
+                Expr::Not(inner) if matches!(inner.as_ref(), Expr::Subquery(sq) if sq.kind.is_semi_join()) => {
                     if let Expr::Subquery(sq) = *inner {
                         joins.push((sq, true));
                     }
@@ -157,6 +157,7 @@ impl Binder<'_> {
                 Ok((plan, n.binary(BinaryOp::Gt, Expr::Literal(ScalarValue::Int64(Some(0))))))
             }
             SubqueryKind::In(lhs) => self.in_value(plan, *lhs, &sq.plan),
+            SubqueryKind::Quantified { lhs, op, all } => self.quantified_value(plan, *lhs, op, all, &sq.plan),
         }
     }
 
@@ -220,7 +221,7 @@ impl Binder<'_> {
 
     /// Left-joins a scalar subquery (one value per outer row) to `plan`; returns one
     /// expression per subquery column.
-    fn attach_scalar(&self, plan: LogicalPlan, sub: LogicalPlan) -> Result<(LogicalPlan, Vec<Expr>)> {
+    pub(super) fn attach_scalar(&self, plan: LogicalPlan, sub: LogicalPlan) -> Result<(LogicalPlan, Vec<Expr>)> {
         let correlated = has_outer(&sub);
         // At most one row per correlation value: an ungrouped aggregate, or else the
         // subquery reduced to one row by `single_value`, which errors on several rows.
@@ -291,7 +292,7 @@ impl Binder<'_> {
 }
 
 /// `SELECT aggs FROM sub` (no grouping).
-fn count_plan(sub: LogicalPlan, aggs: Vec<Expr>, b: &Binder) -> Result<LogicalPlan> {
+pub(super) fn count_plan(sub: LogicalPlan, aggs: Vec<Expr>, b: &Binder) -> Result<LogicalPlan> {
     let sub = Arc::new(sub);
     let aggs = aggs
         .into_iter()
