@@ -29,10 +29,25 @@ pub enum CatalogEntry {
     Frame(Arc<LogicalPlan>),
 }
 
-/// Tables and views by name.
+/// Tables and views by name, and the indexes on the tables.
 #[derive(Debug, Default)]
 pub struct Catalog {
     entries: BTreeMap<String, (String, CatalogEntry)>,
+    indexes: BTreeMap<String, IndexDef>,
+}
+
+/// `CREATE [UNIQUE] INDEX name ON table(columns)`: an index changes no query result in rask;
+/// a UNIQUE one is a constraint that INSERT checks.
+#[derive(Debug, Clone)]
+pub struct IndexDef {
+    /// The index's name as created.
+    pub name: String,
+    /// The indexed table (lower case).
+    pub table: String,
+    /// The indexed column positions in the table.
+    pub columns: Vec<usize>,
+    /// UNIQUE: no two rows without NULLs in the columns may agree on them.
+    pub unique: bool,
 }
 
 impl Catalog {
@@ -64,10 +79,14 @@ impl Catalog {
         Ok(())
     }
 
-    /// Removes `name`; errors when absent unless `if_exists`.
+    /// Removes `name` (and its indexes); errors when absent unless `if_exists`.
     pub fn drop(&mut self, name: &str, if_exists: bool) -> Result<()> {
-        match self.entries.remove(&name.to_lowercase()) {
-            Some(_) => Ok(()),
+        let key = name.to_lowercase();
+        match self.entries.remove(&key) {
+            Some(_) => {
+                self.indexes.retain(|_, i| i.table != key);
+                Ok(())
+            }
             None if if_exists => Ok(()),
             None => Err(Error::plan(format!("Table with name {name} does not exist!"))),
         }
@@ -76,5 +95,38 @@ impl Catalog {
     /// Every name, sorted, as created.
     pub fn names(&self) -> Vec<String> {
         self.entries.values().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// Adds an index; fails when the name is taken.
+    pub fn add_index(&mut self, index: IndexDef) -> Result<()> {
+        let key = index.name.to_lowercase();
+        if self.indexes.contains_key(&key) {
+            return Err(Error::plan(format!(
+                "Index with name \"{}\" already exists!",
+                index.name
+            )));
+        }
+        self.indexes.insert(key, index);
+        Ok(())
+    }
+
+    /// True when an index is named `name`.
+    pub fn has_index(&self, name: &str) -> bool {
+        self.indexes.contains_key(&name.to_lowercase())
+    }
+
+    /// Removes the index `name`; errors when absent unless `if_exists`.
+    pub fn drop_index(&mut self, name: &str, if_exists: bool) -> Result<()> {
+        match self.indexes.remove(&name.to_lowercase()) {
+            Some(_) => Ok(()),
+            None if if_exists => Ok(()),
+            None => Err(Error::plan(format!("Index with name {name} does not exist!"))),
+        }
+    }
+
+    /// The UNIQUE indexes on `table`.
+    pub fn unique_indexes(&self, table: &str) -> Vec<&IndexDef> {
+        let key = table.to_lowercase();
+        self.indexes.values().filter(|i| i.unique && i.table == key).collect()
     }
 }

@@ -72,6 +72,9 @@ pub enum Error {
     /// A runtime error while executing a query (overflow, bad cast, ...).
     #[error("Execution Error: {0}")]
     Execution(String),
+    /// A constraint (a UNIQUE index) does not hold.
+    #[error("Constraint Error: {0}")]
+    Constraint(String),
     /// The memory limit or the spill-space limit cannot be met.
     #[error("Resources exhausted: {0}")]
     ResourcesExhausted(String),

@@ -32,8 +32,10 @@ pub mod io;
 pub mod logical;
 pub mod optimizer;
 pub mod physical;
+pub mod prepared;
 pub mod session;
 pub mod stage;
+pub mod unique;
 
 pub use error::{Error, Result};
 pub use session::{QueryResult, Session, SessionConfig, StatementResult};

@@ -24,6 +24,8 @@ use crate::physical::expr::cast_array;
 use crate::physical::planner::PhysicalPlanner;
 use crate::stage::{split_into_stages, StageGraph};
 
+mod statements;
+
 /// Session settings.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -121,6 +123,7 @@ pub struct Session {
     cancel: Arc<AtomicBool>,
     catalog: Catalog,
     pool: rayon::ThreadPool,
+    prepared: crate::prepared::PreparedStatements,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -152,6 +155,7 @@ impl Session {
             cancel: Arc::new(AtomicBool::new(false)),
             catalog: Catalog::default(),
             pool,
+            prepared: Default::default(),
         })
     }
 
@@ -358,6 +362,11 @@ impl Session {
     }
 
     fn execute_statement(&mut self, statement: &Statement) -> Result<StatementResult> {
+        if let Some(result) = self.run_session_statement(statement)? {
+            return Ok(result);
+        }
+        let resolved = self.resolve_limits(statement)?;
+        let statement = resolved.as_ref().unwrap_or(statement);
         match statement {
             Statement::Query(q) => {
                 let plan = self.bind(q)?;
@@ -564,6 +573,7 @@ impl Session {
             )));
         }
         let mut batches: Vec<RecordBatch> = table.partitions.iter().flatten().cloned().collect();
+        let existing = batches.len();
         let mut rows = 0u64;
         for b in &result.batches {
             rows += b.num_rows() as u64;
@@ -578,6 +588,7 @@ impl Session {
                 .collect::<Result<Vec<_>>>()?;
             batches.push(RecordBatch::try_new(Arc::clone(&target), columns)?);
         }
+        self.check_unique_indexes(&name, &batches[..existing], &batches[existing..])?;
         let new_table = self.make_table(target, batches)?;
         self.catalog.register(&name, CatalogEntry::Table(new_table), true)?;
         Ok(StatementResult::Done {

@@ -9,6 +9,7 @@ mod expr;
 mod from;
 mod grouping_sets;
 mod having_alias;
+mod limit;
 mod literal;
 mod materialized;
 mod quantified;
@@ -38,6 +39,7 @@ use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::TypeOptions;
 
 pub use from::{refers_only_to, split_join_condition};
+pub use limit::resolve_limits;
 pub use literal::{parse_interval, parse_number_literal};
 
 /// Parses `sql` into statements; errors carry the line and column.

@@ -192,10 +192,12 @@ fn limit_offset(b: &Binder, clause: Option<&LimitClause>) -> Result<(usize, Opti
                 Some(e) => Some(constant_usize(b, e, "LIMIT")?).filter(|n| *n != usize::MAX),
                 None => None,
             };
+            // OFFSET NULL skips nothing.
             let skip = match offset {
-                Some(o) => constant_usize(b, &o.value, "OFFSET")?,
-                None => 0,
-            };
+                Some(o) => Some(constant_usize(b, &o.value, "OFFSET")?).filter(|n| *n != usize::MAX),
+                None => None,
+            }
+            .unwrap_or(0);
             Ok((skip, fetch))
         }
         Some(LimitClause::OffsetCommaLimit { offset, limit }) => Ok((
