@@ -7,6 +7,7 @@ mod distinct_on;
 mod exclude;
 mod expr;
 mod from;
+mod from_values;
 mod grouping_sets;
 mod having_alias;
 mod limit;
@@ -42,19 +43,29 @@ pub use from::{refers_only_to, split_join_condition};
 pub use limit::resolve_limits;
 pub use literal::{parse_interval, parse_number_literal};
 
-/// Parses `sql` into statements; errors carry the line and column.
+/// Parses `sql` into statements; errors carry the line and column. DuckDB spellings that
+/// sqlparser lacks (`GROUP BY *`, `FROM VALUES …` without parentheses) are rewritten and
+/// parsed again when the first parse fails.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    parse_once(sql).or_else(|e| {
+        for rewrite in [star_all::rewrite, from_values::rewrite] {
+            if let Some(rewritten) = rewrite(sql).filter(|r| r != sql) {
+                if let Ok(statements) = parse(&rewritten) {
+                    return Ok(statements);
+                }
+            }
+        }
+        Err(e)
+    })
+}
+
+fn parse_once(sql: &str) -> Result<Vec<Statement>> {
     let stripped = materialized::strip_cte_materialized(sql);
     let sql: &str = &stripped;
     Parser::parse_sql(&DuckDbDialect {}, sql)
         .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
             let message = e.to_string().to_ascii_uppercase();
-            if message.contains("FOUND: *") {
-                if let Some(rewritten) = star_all::rewrite(sql) {
-                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
-                }
-            }
             let window_syntax = ["FOUND: EXCLUDE", "FOUND: IGNORE", "FOUND: RESPECT"];
             if !window_syntax.iter().any(|m| message.contains(m)) {
                 return Err(e);
