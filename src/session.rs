@@ -39,6 +39,9 @@ pub struct SessionConfig {
     pub integer_division: bool,
     /// `SET default_null_order = 'nulls_first'`: NULLs sort first unless a query says otherwise.
     pub nulls_first: bool,
+    /// `SET order_by_non_integer_literal = true`: `ORDER BY 'x'` is allowed (and orders
+    /// nothing) instead of an error.
+    pub order_by_literals: bool,
 }
 
 impl Default for SessionConfig {
@@ -49,6 +52,7 @@ impl Default for SessionConfig {
             disabled_rules: BTreeSet::new(),
             integer_division: false,
             nulls_first: false,
+            order_by_literals: false,
         }
     }
 }
@@ -189,6 +193,7 @@ impl Session {
         TypeOptions {
             integer_division: self.config.integer_division,
             nulls_first: self.config.nulls_first,
+            order_by_literals: self.config.order_by_literals,
         }
     }
 
@@ -629,9 +634,12 @@ impl Session {
                     v => return Err(Error::plan(format!("SET default_null_order: unknown value '{v}'"))),
                 }
             }
+            "order_by_non_integer_literal" => {
+                self.config.order_by_literals = matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
+            }
             other => {
                 return Err(Error::plan(format!(
-                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division, default_null_order)"
+                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division, default_null_order, order_by_non_integer_literal)"
                 )))
             }
         }

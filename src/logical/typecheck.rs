@@ -18,6 +18,9 @@ pub struct TypeOptions {
     pub integer_division: bool,
     /// `ORDER BY` without NULLS FIRST/LAST puts NULLs first (`SET default_null_order`).
     pub nulls_first: bool,
+    /// `ORDER BY 'x'` (a literal other than a position) is allowed and orders nothing
+    /// (`SET order_by_non_integer_literal`), instead of DuckDB's error.
+    pub order_by_literals: bool,
 }
 
 /// The type `expr` produces over `schema` (after [`coerce`]).

@@ -13,6 +13,7 @@ mod having_alias;
 mod limit;
 mod literal;
 mod materialized;
+mod order_terms;
 mod quantified;
 mod query;
 mod range;

@@ -8,6 +8,7 @@ use arrow::datatypes::DataType;
 use sqlparser::ast::{self, LimitClause, OrderByKind, SetExpr, SetOperator, SetQuantifier};
 
 use super::expr::ident_name;
+use super::order_terms;
 use super::setops;
 use super::Binder;
 use crate::error::{Error, Result};
@@ -84,7 +85,9 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
                 let schema = plan.schema();
                 let exprs = order_by
                     .iter()
+                    .filter(|o| !(b.opts.order_by_literals && order_terms::is_non_integer_literal(&o.expr)))
                     .map(|o| {
+                        order_terms::check_constant_term(&o.expr, "ORDER BY", schema.len())?;
                         let expr = match output_reference(&o.expr, &schema)? {
                             Some(e) => e,
                             None => match &o.expr {
@@ -98,7 +101,14 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
                                     }
                                     None => b.bind_expr(&o.expr, &schema)?,
                                 },
-                                _ => b.bind_expr(&o.expr, &schema)?,
+                                // An expression of the SELECTs' lists: its output column.
+                                e => match order_terms::set_operation_position(body, e) {
+                                    Some(i) => Expr::Column(schema.column_ref(i)),
+                                    None => match b.bind_expr(e, &schema)? {
+                                        column @ Expr::Column(_) => column,
+                                        _ => return Err(order_terms::not_an_output(e)),
+                                    },
+                                },
                             },
                         };
                         Ok(sort_expr(coerce(expr, &schema, b.opts)?, &o.options, b.opts))

@@ -121,6 +121,10 @@ impl Binder<'_> {
         let mut order_terms: Vec<(OrderTarget, &ast::OrderByOptions)> = Vec::new();
         let item_names: Vec<String> = items.iter().map(|e| e.output_name()).collect();
         for o in order_by {
+            if self.opts.order_by_literals && super::order_terms::is_non_integer_literal(&o.expr) {
+                continue; // a constant orders nothing
+            }
+            super::order_terms::check_constant_term(&o.expr, "ORDER BY", items.len())?;
             let target = match &o.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(_, _)) => {
                     let pos: usize = v
@@ -294,6 +298,7 @@ impl Binder<'_> {
         if let Some(ast::Distinct::On(on)) = &select.distinct {
             let mut keys = Vec::with_capacity(on.len());
             for e in on {
+                super::order_terms::check_constant_term(e, "DISTINCT ON", visible)?;
                 let index = match e {
                     ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(_, _)) => {
                         let pos: usize = v.value.to_string().parse().unwrap_or(0);
