@@ -24,6 +24,7 @@ pub(crate) mod setops;
 mod star_all;
 mod subquery;
 mod window;
+mod window_args;
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -49,7 +50,7 @@ pub use literal::{parse_interval, parse_number_literal};
 /// parsed again when the first parse fails.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     parse_once(sql).or_else(|e| {
-        for rewrite in [star_all::rewrite, from_values::rewrite] {
+        for rewrite in [star_all::rewrite, from_values::rewrite, window_args::rewrite] {
             if let Some(rewritten) = rewrite(sql).filter(|r| r != sql) {
                 if let Ok(statements) = parse(&rewritten) {
                     return Ok(statements);

@@ -147,16 +147,30 @@ impl Binder<'_> {
             )));
         }
         let mut ignore_nulls = matches!(f.null_treatment, Some(NullTreatment::IgnoreNulls));
+        let mut argument_order: Option<&[ast::OrderByExpr]> = None;
         if let ast::FunctionArguments::List(list) = &f.args {
             for clause in &list.clauses {
                 match clause {
                     FunctionArgumentClause::IgnoreOrRespectNulls(t) => {
                         ignore_nulls = matches!(t, NullTreatment::IgnoreNulls)
                     }
+                    FunctionArgumentClause::OrderBy(order) => argument_order = Some(order),
                     other => return Err(Error::not_supported(format!("{other} in window function {name}"))),
                 }
             }
         }
+        let args: Vec<&FunctionArg> = args
+            .iter()
+            .copied()
+            .filter(|a| !super::window_args::is_marker(a))
+            .collect();
+        let args = args.as_slice();
+        // first(x IGNORE NULLS) / last(…) are the value functions.
+        let func = match func {
+            WindowFunc::Aggregate(AggFunc::First) if ignore_nulls => WindowFunc::FirstValue,
+            WindowFunc::Aggregate(AggFunc::Last) if ignore_nulls => WindowFunc::LastValue,
+            other => other,
+        };
         let value_function = matches!(
             func,
             WindowFunc::Lag | WindowFunc::Lead | WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue
@@ -205,10 +219,62 @@ impl Binder<'_> {
             .iter()
             .map(|o| Ok(sort_expr(self.bind_expr(&o.expr, scope)?, &o.options, self.opts)))
             .collect::<Result<Vec<_>>>()?;
-        let frame = match &spec.window_frame {
+        let mut frame = match &spec.window_frame {
             Some(frame) => self.bind_frame(frame, order_by.len())?,
             None => WindowFrame::default_for(!order_by.is_empty()),
         };
+        let mut order_by = order_by;
+        if let Some(order) = argument_order {
+            let argument_order = order
+                .iter()
+                .map(|o| Ok(sort_expr(self.bind_expr(&o.expr, scope)?, &o.options, self.opts)))
+                .collect::<Result<Vec<_>>>()?;
+            let ranking = matches!(
+                func,
+                WindowFunc::RowNumber
+                    | WindowFunc::Rank
+                    | WindowFunc::DenseRank
+                    | WindowFunc::PercentRank
+                    | WindowFunc::CumeDist
+                    | WindowFunc::Ntile
+            );
+            // The argument ordering orders the frame's rows for the function. When the frame
+            // is the whole partition that is the window ordering with the whole-partition frame.
+            let whole_partition = (order_by.is_empty() && spec.window_frame.is_none())
+                || (frame.start == FrameBound::UnboundedPreceding
+                    && frame.end == FrameBound::UnboundedFollowing
+                    && frame.exclusion == FrameExclusion::NoOthers);
+            // rank only counts the rows before the current one: a frame from the
+            // partition's start holds them all when the argument ordering is a prefix of the
+            // window's.
+            let prefix =
+                argument_order.len() <= order_by.len() && order_by[..argument_order.len()] == argument_order[..];
+            let from_start = frame.start == FrameBound::UnboundedPreceding
+                && !matches!(frame.end, FrameBound::Preceding(_) | FrameBound::UnboundedPreceding)
+                && frame.exclusion == FrameExclusion::NoOthers;
+            if func == WindowFunc::DenseRank {
+                return Err(Error::plan(
+                    "ORDER BY is not supported for the window function \"dense_rank\"",
+                ));
+            }
+            if func == WindowFunc::Rank && prefix && from_start {
+                order_by = argument_order;
+            } else if argument_order == order_by && !ranking {
+                // Ordering the frame as the window already does.
+            } else if whole_partition {
+                order_by = argument_order;
+                frame = WindowFrame {
+                    units: FrameUnits::Rows,
+                    start: FrameBound::UnboundedPreceding,
+                    end: FrameBound::UnboundedFollowing,
+                    exclusion: FrameExclusion::NoOthers,
+                };
+            } else {
+                return Err(Error::not_supported(format!(
+                    "ORDER BY in window function {name} other than the window's ordering"
+                )));
+            }
+        }
         Ok(Expr::Window(Box::new(WindowExpr {
             func,
             args: bound_args,
