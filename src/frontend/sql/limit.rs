@@ -4,6 +4,10 @@
 //! meaning no limit). A constant expression is cast to BIGINT (rounding, and a negative
 //! value is a binder error); an expression with a subquery is cast to UBIGINT at run time,
 //! with DuckDB's Invalid Input errors.
+//!
+//! `LIMIT p %` (which sqlparser does not parse) is rewritten in the text to
+//! `LIMIT __rask_limit_percent(p)`; its row count is `p` percent of the query's rows, counted
+//! by running the query without LIMIT/OFFSET first.
 
 use std::ops::ControlFlow;
 
@@ -33,6 +37,94 @@ pub fn resolve_limits(
     Ok(resolver.changed.then_some(statement))
 }
 
+/// The marker function standing for `LIMIT p %`.
+const PERCENT_MARKER: &str = "__rask_limit_percent";
+
+/// `sql` with `LIMIT p %` spelled `LIMIT __rask_limit_percent(p)`, or `None` when there is
+/// none.
+pub fn rewrite_percent(sql: &str) -> Option<String> {
+    let percent = regex::Regex::new(r"(?is)\bLIMIT(\s+)(.+?)\s*%\s*(OFFSET\b|\)|;|$)").ok()?;
+    if !percent.is_match(sql) {
+        return None;
+    }
+    Some(
+        percent
+            .replace_all(sql, format!("LIMIT${{1}}{PERCENT_MARKER}(${{2}}) ${{3}}").as_str())
+            .into_owned(),
+    )
+}
+
+/// The argument of a `LIMIT p %` marker.
+fn percent_argument(e: &ast::Expr) -> Option<&ast::Expr> {
+    let ast::Expr::Function(f) = e else { return None };
+    if !f.name.to_string().eq_ignore_ascii_case(PERCENT_MARKER) {
+        return None;
+    }
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(p))] => Some(p),
+        _ => None,
+    }
+}
+
+/// `LIMIT p %` of `unlimited` (the query without LIMIT/OFFSET): the whole number of rows that
+/// is `p` percent of its rows.
+fn resolve_percent(
+    p: &ast::Expr,
+    unlimited: &ast::Query,
+    eval: &mut dyn FnMut(&ast::Query) -> Result<ScalarValue>,
+) -> Result<ast::Expr> {
+    let percent = match eval(&one_value_query(p)?)?.cast_to(&arrow::datatypes::DataType::Float64)? {
+        ScalarValue::Float64(Some(x)) => x,
+        _ => return Ok(ast::Expr::value(ast::Value::Null)),
+    };
+    if !(0.0..=100.0).contains(&percent) {
+        return Err(Error::execution(
+            "Out of Range Error: Limit percent out of range, should be between 0% and 100%",
+        ));
+    }
+    let mut count = one_value_query(&ast::Expr::value(ast::Value::Number(
+        "1".parse().map_err(|_| Error::internal("LIMIT value"))?,
+        false,
+    )))?;
+    let counted = match count.body.as_mut() {
+        ast::SetExpr::Select(select) => {
+            let rows = super::parse("SELECT count(*) FROM (SELECT 1) AS __rask_percent_rows")?;
+            match rows.into_iter().next() {
+                Some(ast::Statement::Query(mut q)) => {
+                    if let ast::SetExpr::Select(s) = q.body.as_mut() {
+                        if let Some(ast::TableWithJoins {
+                            relation: ast::TableFactor::Derived { subquery, .. },
+                            ..
+                        }) = s.from.first_mut()
+                        {
+                            **subquery = unlimited.clone();
+                        }
+                        *select = s.clone();
+                    }
+                    true
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    };
+    if !counted {
+        return Err(Error::internal("LIMIT percent count query"));
+    }
+    let rows = match eval(&count)? {
+        ScalarValue::Int64(Some(n)) => n.max(0) as f64,
+        _ => 0.0,
+    };
+    let n = (rows * percent / 100.0).floor() as u64;
+    Ok(ast::Expr::value(ast::Value::Number(
+        n.to_string().parse().map_err(|_| Error::internal("LIMIT value"))?,
+        false,
+    )))
+}
+
 struct Resolver<'a> {
     eval: &'a mut dyn FnMut(&ast::Query) -> Result<ScalarValue>,
     changed: bool,
@@ -42,6 +134,11 @@ impl VisitorMut for Resolver<'_> {
     type Break = Error;
 
     fn pre_visit_query(&mut self, query: &mut ast::Query) -> ControlFlow<Error> {
+        let unlimited = {
+            let mut q = query.clone();
+            q.limit_clause = None;
+            q
+        };
         let exprs: Vec<&mut ast::Expr> = match &mut query.limit_clause {
             Some(LimitClause::LimitOffset { limit, offset, .. }) => limit
                 .iter_mut()
@@ -54,7 +151,11 @@ impl VisitorMut for Resolver<'_> {
             if is_plain(e) {
                 continue;
             }
-            match resolve(e, self.eval) {
+            let resolved = match percent_argument(e) {
+                Some(p) => resolve_percent(p, &unlimited, self.eval),
+                None => resolve(e, self.eval),
+            };
+            match resolved {
                 Ok(value) => {
                     *e = value;
                     self.changed = true;
@@ -64,6 +165,12 @@ impl VisitorMut for Resolver<'_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// True for a LIMIT/OFFSET that must be computed before binding: a percentage or an
+/// expression with a subquery.
+pub(super) fn is_unresolved(e: &ast::Expr) -> bool {
+    percent_argument(e).is_some() || contains_subquery(e)
 }
 
 /// An unsigned integer literal or NULL: the binder takes it as it is.

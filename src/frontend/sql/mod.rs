@@ -50,7 +50,12 @@ pub use literal::{parse_interval, parse_number_literal};
 /// parsed again when the first parse fails.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     parse_once(sql).or_else(|e| {
-        for rewrite in [star_all::rewrite, from_values::rewrite, window_args::rewrite] {
+        for rewrite in [
+            star_all::rewrite,
+            from_values::rewrite,
+            window_args::rewrite,
+            limit::rewrite_percent,
+        ] {
             if let Some(rewritten) = rewrite(sql).filter(|r| r != sql) {
                 if let Ok(statements) = parse(&rewritten) {
                     return Ok(statements);

@@ -179,6 +179,12 @@ pub(super) fn output_reference(e: &ast::Expr, schema: &PlanSchema) -> Result<Opt
 }
 
 fn constant_usize(b: &Binder, e: &ast::Expr, what: &str) -> Result<usize> {
+    if super::limit::is_unresolved(e) {
+        // Only a view keeps these: its LIMIT is bound where no query can run first.
+        return Err(Error::not_supported(format!(
+            "{what} with a subquery or a percentage in a view"
+        )));
+    }
     let empty = PlanSchema::empty();
     let bound = b.bind_expr(e, &empty)?;
     match bound {
