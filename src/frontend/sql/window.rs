@@ -183,6 +183,8 @@ impl Binder<'_> {
             && matches!(args[0], FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard));
         let bound_args = if is_count_star {
             vec![]
+        } else if matches!(func, WindowFunc::Lag | WindowFunc::Lead) && args.iter().any(|a| named(a).is_some()) {
+            self.bind_lead_lag_named(name, args, scope)?
         } else {
             self.bind_args(args, scope)?
         };
@@ -284,6 +286,41 @@ impl Binder<'_> {
             ignore_nulls,
             distinct,
         })))
+    }
+
+    /// `lead(col := x, "offset" := n, "default" := d)`: named arguments in their positions
+    /// (a default without an offset gets offset 1).
+    fn bind_lead_lag_named(&self, name: &str, args: &[&FunctionArg], scope: &PlanSchema) -> Result<Vec<Expr>> {
+        const PARAMETERS: [&str; 3] = ["col", "offset", "default"];
+        let mut slots: [Option<Expr>; 3] = [None, None, None];
+        for (i, arg) in args.iter().enumerate() {
+            let (slot, e) = match named(arg) {
+                Some((n, e)) => {
+                    let slot = PARAMETERS
+                        .iter()
+                        .position(|p| p.eq_ignore_ascii_case(n))
+                        .ok_or_else(|| Error::plan(format!("Function {name} has no parameter named \"{n}\"")))?;
+                    (slot, e)
+                }
+                None => match arg {
+                    FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => (i, e),
+                    other => return Err(Error::not_supported(format!("function argument {other}"))),
+                },
+            };
+            if slot >= slots.len() || slots[slot].is_some() {
+                return Err(Error::plan(format!(
+                    "Function {name} got parameter {} twice",
+                    PARAMETERS[slot.min(2)]
+                )));
+            }
+            slots[slot] = Some(self.bind_expr(e, scope)?);
+        }
+        if slots[2].is_some() && slots[1].is_none() {
+            slots[1] = Some(Expr::Literal(ScalarValue::Int64(Some(1))));
+        }
+        let [col, offset, default] = slots;
+        let col = col.ok_or_else(|| Error::plan(format!("Function {name} needs the parameter col")))?;
+        Ok(std::iter::once(col).chain(offset).chain(default).collect())
     }
 
     fn bind_frame(&self, frame: &ast::WindowFrame, order_keys: usize) -> Result<WindowFrame> {
@@ -451,4 +488,16 @@ pub(super) fn inline_select_aliases(expr: &ast::Expr, select: &ast::Select, from
         ControlFlow::<()>::Continue(())
     });
     out
+}
+
+/// A named argument `name := value` (or `name => value`): its name and value.
+fn named(arg: &FunctionArg) -> Option<(&str, &ast::Expr)> {
+    match arg {
+        FunctionArg::Named {
+            name,
+            arg: ast::FunctionArgExpr::Expr(e),
+            ..
+        } => Some((name.value.as_str(), e)),
+        _ => None,
+    }
 }
