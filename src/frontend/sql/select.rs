@@ -196,10 +196,19 @@ impl Binder<'_> {
             // `grouping(...)` calls are constants per grouping set, listed after the aggregates.
             let (grouping_calls, mut aggregates): (Vec<Expr>, Vec<Expr>) =
                 aggregates.into_iter().partition(is_grouping_call);
-            let coerced_aggs = aggregates
+            let mut coerced_aggs = aggregates
                 .iter()
                 .map(|a| coerce(a.clone(), &from_schema, self.opts))
                 .collect::<Result<Vec<_>>>()?;
+            // Subqueries in group keys and aggregate arguments join the input first.
+            let mut coerced_groups = coerced_groups;
+            for e in coerced_groups.iter_mut().chain(coerced_aggs.iter_mut()) {
+                if contains_subquery(e) {
+                    let (p, attached) = self.attach_subqueries(plan, e.clone())?;
+                    *e = coerce(attached, &p.schema(), self.opts)?;
+                    plan = p;
+                }
+            }
             plan = if grouping_sets.is_some() || !grouping_calls.is_empty() {
                 let all_keys = vec![(0..group_exprs.len()).collect()];
                 self.plan_grouping_sets(
