@@ -14,6 +14,7 @@ mod limit;
 mod literal;
 mod materialized;
 mod order_terms;
+mod prefix_alias;
 mod quantified;
 mod query;
 mod range;
@@ -55,6 +56,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
             from_values::rewrite,
             window_args::rewrite,
             limit::rewrite_percent,
+            prefix_alias::rewrite,
         ] {
             if let Some(rewritten) = rewrite(sql).filter(|r| r != sql) {
                 if let Ok(statements) = parse(&rewritten) {

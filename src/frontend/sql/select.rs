@@ -58,9 +58,21 @@ impl Binder<'_> {
 
         // The select list over the FROM scope.
         let mut items: Vec<Expr> = Vec::new();
-        for item in &select.projection {
+        // `FROM t` alone (FROM-first without SELECT) selects every column.
+        let star = [SelectItem::Wildcard(Default::default())];
+        let projection: &[SelectItem] =
+            if select.projection.is_empty() && matches!(select.flavor, ast::SelectFlavor::FromFirstNoSelect) {
+                &star
+            } else {
+                &select.projection
+            };
+        for item in projection {
             match item {
-                SelectItem::UnnamedExpr(e) => items.push(self.bind_expr(e, &from_schema)?),
+                SelectItem::UnnamedExpr(e) => match super::prefix_alias::json_colon_alias(e) {
+                    // `SELECT j : i FROM t` (parsed as a JSON path): the prefix alias j.
+                    Some((alias, column)) => items.push(self.bind_expr(&column, &from_schema)?.alias(alias)),
+                    None => items.push(self.bind_expr(e, &from_schema)?),
+                },
                 SelectItem::ExprWithAlias { expr, alias } => {
                     items.push(self.bind_expr(expr, &from_schema)?.alias(ident_name(alias)))
                 }
