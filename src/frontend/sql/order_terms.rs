@@ -30,17 +30,51 @@ pub(super) fn check_constant_term(e: &ast::Expr, clause: &str, outputs: usize) -
     }
 }
 
-/// The select lists of every SELECT of a set operation, left to right.
-fn select_lists(body: &SetExpr) -> Vec<&[ast::SelectItem]> {
-    match body {
-        SetExpr::Select(s) => vec![s.projection.as_slice()],
-        SetExpr::Query(q) => select_lists(&q.body),
-        SetExpr::SetOperation { left, right, .. } => {
-            let mut lists = select_lists(left);
-            lists.extend(select_lists(right));
-            lists
+/// Where `e` (or an alias of that name) sits in a select list: `Err` when ambiguous.
+fn position_in(list: &[ast::SelectItem], e: &ast::Expr) -> std::result::Result<Option<usize>, ()> {
+    let mut position = None;
+    for (i, item) in list.iter().enumerate() {
+        let (expr, alias) = match item {
+            ast::SelectItem::UnnamedExpr(x) => (x, None),
+            ast::SelectItem::ExprWithAlias { expr: x, alias } => (x, Some(alias)),
+            _ => continue,
+        };
+        let alias_matches =
+            matches!((e, alias), (ast::Expr::Identifier(id), Some(a)) if id.value.eq_ignore_ascii_case(&a.value));
+        if expr == e || alias_matches {
+            match position {
+                None => position = Some(i),
+                Some(p) if p == i => {}
+                Some(_) => return Err(()),
+            }
         }
-        _ => vec![],
+    }
+    Ok(position)
+}
+
+fn position(body: &SetExpr, e: &ast::Expr) -> std::result::Result<Option<usize>, ()> {
+    match body {
+        SetExpr::Select(s) => position_in(&s.projection, e),
+        SetExpr::Query(q) => position(&q.body, e),
+        SetExpr::SetOperation {
+            left,
+            right,
+            set_quantifier,
+            ..
+        } => {
+            let (l, r) = (position(left, e)?, position(right, e)?);
+            let by_name = matches!(
+                set_quantifier,
+                ast::SetQuantifier::ByName | ast::SetQuantifier::AllByName | ast::SetQuantifier::DistinctByName
+            );
+            match (l, r) {
+                // BY NAME places the right side's columns by name, not by position.
+                (_, Some(_)) if by_name => Err(()),
+                (Some(a), Some(b)) if a != b => Err(()),
+                (l, r) => Ok(l.or(r)),
+            }
+        }
+        _ => Ok(None),
     }
 }
 
@@ -48,26 +82,7 @@ fn select_lists(body: &SetExpr) -> Vec<&[ast::SelectItem]> {
 /// the SELECTs that have the expression (or an alias of that name) in their select list have
 /// it, when they agree.
 pub(super) fn set_operation_position(body: &SetExpr, e: &ast::Expr) -> Option<usize> {
-    let mut position = None;
-    for list in select_lists(body) {
-        for (i, item) in list.iter().enumerate() {
-            let (expr, alias) = match item {
-                ast::SelectItem::UnnamedExpr(x) => (x, None),
-                ast::SelectItem::ExprWithAlias { expr: x, alias } => (x, Some(alias)),
-                _ => continue,
-            };
-            let alias_matches =
-                matches!((e, alias), (ast::Expr::Identifier(id), Some(a)) if id.value.eq_ignore_ascii_case(&a.value));
-            if expr == e || alias_matches {
-                match position {
-                    None => position = Some(i),
-                    Some(p) if p == i => {}
-                    Some(_) => return None,
-                }
-            }
-        }
-    }
-    position
+    position(body, e).ok().flatten()
 }
 
 /// The error for an ORDER BY expression after a set operation that is not an output column.

@@ -319,6 +319,9 @@ impl Binder<'_> {
         if let Some(ast::Distinct::On(on)) = &select.distinct {
             let mut keys = Vec::with_capacity(on.len());
             for e in on {
+                if self.opts.order_by_literals && super::order_terms::is_non_integer_literal(e) {
+                    continue; // a constant distinguishes nothing
+                }
                 super::order_terms::check_constant_term(e, "DISTINCT ON", visible)?;
                 let index = match e {
                     ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(_, _)) => {
