@@ -2,7 +2,7 @@
 //! DuckDB allows: a bare name that is a select alias is replaced by the aliased expression
 //! when it is not a FROM column, or when it is a FROM column that is not a GROUP BY key (it
 //! could not be used there anyway). Names inside function calls are left alone, so
-//! `HAVING sum(a) > 0` still sums the column.
+//! `HAVING sum(a) > 0` still sums the column. WHERE takes aliases that are not FROM columns.
 
 use sqlparser::ast::{self, GroupByExpr, SelectItem};
 
@@ -11,6 +11,16 @@ use crate::logical::schema::{ColumnRef, PlanSchema};
 
 /// `having` with select aliases substituted (see the module docs).
 pub(super) fn substitute_aliases(having: &ast::Expr, select: &ast::Select, from: &PlanSchema) -> ast::Expr {
+    substitute(having, select, from, false)
+}
+
+/// `predicate` (a WHERE clause) with the select aliases that are not FROM columns replaced
+/// by their expressions (`SELECT i % 2 AS k FROM t WHERE k <> 0`).
+pub(super) fn substitute_where_aliases(predicate: &ast::Expr, select: &ast::Select, from: &PlanSchema) -> ast::Expr {
+    substitute(predicate, select, from, true)
+}
+
+fn substitute(having: &ast::Expr, select: &ast::Select, from: &PlanSchema, only_non_columns: bool) -> ast::Expr {
     let aliases: Vec<(&ast::Ident, &ast::Expr)> = select
         .projection
         .iter()
@@ -36,7 +46,12 @@ pub(super) fn substitute_aliases(having: &ast::Expr, select: &ast::Select, from:
         let (_, expr) = aliases.iter().find(|(a, _)| a.value.eq_ignore_ascii_case(&id.value))?;
         let is_column = from.find(&ColumnRef::new(ident_name(id))).ok().flatten().is_some();
         let is_key = group_keys.iter().any(|k| k.value.eq_ignore_ascii_case(&id.value));
-        (!is_column || !is_key).then(|| ast::Expr::Nested(Box::new((*expr).clone())))
+        let replace = if only_non_columns {
+            !is_column
+        } else {
+            !is_column || !is_key
+        };
+        replace.then(|| ast::Expr::Nested(Box::new((*expr).clone())))
     };
     rewrite(having, &replacement)
 }

@@ -41,7 +41,8 @@ impl Binder<'_> {
         let from_schema = plan.schema();
 
         if let Some(w) = &select.selection {
-            let predicate = self.bind_expr(w, &from_schema)?;
+            let w = super::having_alias::substitute_where_aliases(w, select, &from_schema);
+            let predicate = self.bind_expr(&w, &from_schema)?;
             if predicate.contains_aggregate() {
                 return Err(Error::plan("WHERE clause cannot contain aggregates!"));
             }
