@@ -334,6 +334,9 @@ fn bind_values(b: &Binder, v: &ast::Values) -> Result<LogicalPlan> {
     if rows.iter().any(|r| r.len() != width) {
         return Err(Error::plan("VALUES lists must all be the same length"));
     }
+    if rows.iter().flatten().any(super::subquery::contains_subquery) {
+        return values_with_subqueries(b, rows);
+    }
     let mut types = vec![DataType::Null; width];
     for row in &rows {
         for (i, e) in row.iter().enumerate() {
@@ -362,4 +365,23 @@ fn bind_values(b: &Binder, v: &ast::Values) -> Result<LogicalPlan> {
         .collect::<Result<Vec<_>>>()?;
     let names = (0..width).map(|i| format!("col{i}")).collect();
     Ok(builder::values(rows, names, types))
+}
+
+/// VALUES rows with subqueries: each row a projection over one row with its subqueries
+/// joined in, the rows put together with UNION ALL.
+fn values_with_subqueries(b: &Binder, rows: Vec<Vec<Expr>>) -> Result<LogicalPlan> {
+    let mut plans = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut plan = builder::one_row();
+        let mut exprs = Vec::with_capacity(row.len());
+        for (i, e) in row.into_iter().enumerate() {
+            let (p, e) = b.attach_subqueries(plan, e)?;
+            exprs.push(coerce(e, &p.schema(), b.opts)?.alias(format!("col{i}")));
+            plan = p;
+        }
+        plans.push(builder::project(Arc::new(plan), exprs, b.opts)?);
+    }
+    let mut plans = plans.into_iter();
+    let first = plans.next().ok_or_else(|| Error::internal("VALUES without rows"))?;
+    plans.try_fold(first, |acc, p| union(b, acc, p))
 }
