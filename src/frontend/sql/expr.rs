@@ -122,7 +122,23 @@ impl Binder<'_> {
             }
             A::UnaryOp { op, expr } => match op {
                 UnaryOperator::Not => Expr::Not(Box::new(self.bind_expr(expr, scope)?)),
-                UnaryOperator::Plus => self.bind_expr(expr, scope)?,
+                UnaryOperator::Plus => {
+                    // `+x` is only defined on numbers.
+                    let inner = self.bind_expr(expr, scope)?;
+                    match crate::logical::typecheck::expr_type(&inner, scope, self.opts) {
+                        Ok(t) if !t.is_numeric() && t != DataType::Null => {
+                            return Err(Error::plan(if matches!(&inner, Expr::Literal(ScalarValue::Utf8(_))) {
+                                "Could not choose a best candidate function for the function call \"+(STRING_LITERAL)\". In order to select one, please add explicit type casts.".to_string()
+                            } else {
+                                format!(
+                                    "No function matches the given name and argument types '+({})'. You might need to add explicit type casts.",
+                                    crate::logical::types::sql_type_name(&t)
+                                )
+                            }))
+                        }
+                        _ => inner,
+                    }
+                }
                 UnaryOperator::Minus => match self.bind_expr(expr, scope)? {
                     Expr::Literal(v) if !v.is_null() => match negate_literal(&v) {
                         Some(neg) => Expr::Literal(neg),
