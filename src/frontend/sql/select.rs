@@ -67,15 +67,36 @@ impl Binder<'_> {
             } else {
                 &select.projection
             };
-        for item in projection {
+        // An item may use the alias of an earlier item that is not a FROM column
+        // (`SELECT 1 AS a, a * 2`).
+        let bind_item = |e: &ast::Expr, position: usize| {
+            self.bind_expr(e, &from_schema).or_else(|err| {
+                let mut earlier = select.clone();
+                earlier.projection.truncate(position);
+                // Aliases of aliases: substitute until nothing changes (at most once per item).
+                let mut substituted = e.clone();
+                for _ in 0..position {
+                    let next = super::having_alias::substitute_where_aliases(&substituted, &earlier, &from_schema);
+                    if next == substituted {
+                        break;
+                    }
+                    substituted = next;
+                }
+                if substituted == *e {
+                    return Err(err);
+                }
+                self.bind_expr(&substituted, &from_schema)
+            })
+        };
+        for (position, item) in projection.iter().enumerate() {
             match item {
                 SelectItem::UnnamedExpr(e) => match super::prefix_alias::json_colon_alias(e) {
                     // `SELECT j : i FROM t` (parsed as a JSON path): the prefix alias j.
                     Some((alias, column)) => items.push(self.bind_expr(&column, &from_schema)?.alias(alias)),
-                    None => items.push(self.bind_expr(e, &from_schema)?),
+                    None => items.push(bind_item(e, position)?),
                 },
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    items.push(self.bind_expr(expr, &from_schema)?.alias(ident_name(alias)))
+                    items.push(bind_item(expr, position)?.alias(ident_name(alias)))
                 }
                 SelectItem::Wildcard(_) => {
                     if from_schema.is_empty() {
