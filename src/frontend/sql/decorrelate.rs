@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
+use super::flatten::{null_safe_eq, Flattened};
 use crate::error::{Error, Result};
 use crate::logical::builder;
 use crate::logical::expr::{BinaryOp, Expr};
@@ -247,6 +248,41 @@ pub(super) fn finish(pulled: Pulled, id: usize, with_mark: bool, opts: TypeOptio
             .map_err(Error::from)
         })
         .collect::<Result<Vec<_>>>()?;
+    Ok(Finished {
+        plan,
+        conds,
+        names,
+        mark,
+    })
+}
+
+/// Renames a flattened subquery like [`finish`]: its own columns become `__sq{id}_{i}`,
+/// `D`'s columns `__sq{id}_d{j}`, and the conditions join `D`'s columns to the outer
+/// columns they stand for, NULLs matching.
+pub(super) fn finish_flattened(flat: Flattened, id: usize, with_mark: bool, opts: TypeOptions) -> Result<Finished> {
+    let schema = flat.plan.schema();
+    let k = flat.outer.len();
+    let width = schema.len() - k;
+    let names: Vec<String> = (0..width)
+        .map(|i| format!("__sq{id}_{i}"))
+        .chain((0..k).map(|j| format!("__sq{id}_d{j}")))
+        .collect();
+    let mut exprs: Vec<Expr> = (0..schema.len())
+        .map(|i| Expr::Column(schema.column_ref(i)).alias(names[i].clone()))
+        .collect();
+    let mark = with_mark.then(|| format!("__sq{id}_mark"));
+    if let Some(m) = &mark {
+        exprs.push(Expr::Literal(datafusion_common::ScalarValue::Boolean(Some(true))).alias(m.clone()));
+    }
+    let plan = builder::project(Arc::new(flat.plan), exprs, opts)?;
+    let mut conds = Vec::new();
+    for (j, (column, data_type)) in flat.outer.into_iter().enumerate() {
+        conds.extend(null_safe_eq(
+            Expr::Column(column),
+            Expr::Column(ColumnRef::new(names[width + j].clone())),
+            &data_type,
+        ));
+    }
     Ok(Finished {
         plan,
         conds,

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion_common::ScalarValue;
 
-use super::decorrelate::{finish, has_outer, pull_up};
+use super::decorrelate::{finish, finish_flattened, has_outer, pull_up, Finished};
+use super::flatten::{flatten, has_deep_outer};
 use super::from::split_join_condition;
 use super::Binder;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::logical::aggregate::AggFunc;
 use crate::logical::builder;
 use crate::logical::expr::{BinaryOp, Expr};
@@ -99,12 +100,11 @@ impl Binder<'_> {
 
     /// A semi (or, `negated`, anti) join of `plan` with an EXISTS or IN subquery.
     fn semi_join(&self, plan: LogicalPlan, sq: SubqueryExpr, negated: bool) -> Result<LogicalPlan> {
-        let id = self.next_subquery_id();
         let sub = match sq.kind {
             SubqueryKind::Exists => strip_for_exists(&sq.plan),
             _ => sq.plan.as_ref().clone(),
         };
-        let finished = finish(pull_up(&sub, self.opts)?, id, false, self.opts)?;
+        let finished = self.decorrelate(&plan, &sub, false)?;
         let mut terms = finished.conds;
         if let SubqueryKind::In(lhs) = sq.kind {
             let col = Expr::Column(ColumnRef::new(finished.names[0].clone()));
@@ -122,6 +122,23 @@ impl Binder<'_> {
             JoinType::LeftSemi
         };
         self.join_on(plan, finished.plan, terms, join_type)
+    }
+
+    /// `sub` (which may read columns of `outer`) as a plan to join to `outer` on the
+    /// returned conditions. Equality correlations are pulled up (cheap: the subquery is
+    /// grouped by its correlation keys); other shapes are flattened against the distinct
+    /// outer values they read ([`flatten`]).
+    fn decorrelate(&self, outer: &LogicalPlan, sub: &LogicalPlan, with_mark: bool) -> Result<Finished> {
+        let id = self.next_subquery_id();
+        if !has_deep_outer(sub) {
+            match pull_up(sub, self.opts) {
+                Ok(pulled) => return finish(pulled, id, with_mark, self.opts),
+                Err(Error::NotSupported(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let flat = flatten(outer, sub, id, self.opts)?;
+        finish_flattened(flat, id, with_mark, self.opts)
     }
 
     /// Joins `left` and `right` on `terms` (over both schemas), typed and split into keys
@@ -252,7 +269,6 @@ impl Binder<'_> {
         sub: LogicalPlan,
         defaults: Option<Vec<Expr>>,
     ) -> Result<(LogicalPlan, Vec<Expr>)> {
-        let id = self.next_subquery_id();
         let width = sub.schema().len();
         let defaults = defaults.map(|d| {
             d.into_iter()
@@ -268,7 +284,7 @@ impl Binder<'_> {
         let needs_mark = defaults
             .as_ref()
             .is_some_and(|d| d.iter().any(|e| !matches!(e, Expr::Literal(v) if v.is_null())));
-        let finished = finish(pull_up(&sub, self.opts)?, id, needs_mark, self.opts)?;
+        let finished = self.decorrelate(&plan, &sub, needs_mark)?;
         let joined = self.join_on(plan, finished.plan, finished.conds, JoinType::Left)?;
         let values = (0..width)
             .map(|i| {
