@@ -265,6 +265,17 @@ pub fn one_row() -> LogicalPlan {
     })
 }
 
+/// UNION ALL of `inputs` whose output keeps the first input's qualified names (for plans
+/// that split one relation's rows into parts, such as an outer join built from pieces).
+pub fn union_all_qualified(inputs: Vec<Arc<LogicalPlan>>) -> Result<LogicalPlan> {
+    let plan = union_all(inputs)?;
+    let LogicalPlan::Union(mut u) = plan else {
+        return Ok(plan);
+    };
+    u.schema = u.inputs[0].schema();
+    Ok(LogicalPlan::Union(u))
+}
+
 /// UNION ALL of `inputs` (same column count; names from the first).
 pub fn union_all(inputs: Vec<Arc<LogicalPlan>>) -> Result<LogicalPlan> {
     let first: PlanSchemaRef = inputs

@@ -433,14 +433,15 @@ impl TreeNode for Expr {
         let f = &mut f;
         Ok(match self {
             Expr::Column(_) | Expr::Literal(_) | Expr::OuterColumn { .. } => Transformed::no(self),
-            Expr::Subquery(SubqueryExpr { kind, plan }) => match kind {
+            Expr::Subquery(SubqueryExpr { kind, plan, sql }) => match kind {
                 SubqueryKind::In(e) => map_box(e, f)?.update_data(|e| {
                     Expr::Subquery(SubqueryExpr {
                         kind: SubqueryKind::In(e),
                         plan,
+                        sql,
                     })
                 }),
-                kind => Transformed::no(Expr::Subquery(SubqueryExpr { kind, plan })),
+                kind => Transformed::no(Expr::Subquery(SubqueryExpr { kind, plan, sql })),
             },
             Expr::Binary { left, op, right } => {
                 let l = map_box(left, f)?;

@@ -382,6 +382,7 @@ impl Binder<'_> {
         Ok(Expr::Subquery(SubqueryExpr {
             kind,
             plan: std::sync::Arc::new(plan),
+            sql: q.to_string().into(),
         }))
     }
 

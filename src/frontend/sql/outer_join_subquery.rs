@@ -3,7 +3,8 @@
 //! distinct rows of the preserved side are paired with the other side and filtered by the
 //! condition (subqueries becoming joins as in WHERE). Those matching pairs are then joined
 //! back to the preserved side on all its columns (NULLs matching), which keeps its
-//! duplicates and NULL-extends its rows without a match.
+//! duplicates and NULL-extends its rows without a match. A FULL join pairs the distinct
+//! values of both sides and adds the right rows in no pair, NULL-extended.
 
 use std::sync::Arc;
 
@@ -17,7 +18,80 @@ use crate::logical::join_type::JoinType;
 use crate::logical::plan::LogicalPlan;
 use crate::logical::schema::{ColumnRef, PlanSchema};
 
+/// `a = b` for every column of `schema`, `a` read by `schema`'s names and `b` by the
+/// names `other(i)`, NULLs matching.
+fn all_columns_equal(schema: &PlanSchema, other: impl Fn(usize) -> String) -> Vec<Expr> {
+    (0..schema.len())
+        .flat_map(|i| {
+            null_safe_eq(
+                Expr::Column(schema.column_ref(i)),
+                Expr::Column(ColumnRef::new(other(i))),
+                schema.field(i).data_type(),
+            )
+        })
+        .collect()
+}
+
 impl Binder<'_> {
+    /// FULL JOIN with subqueries in ON: the distinct pairs of left and right values that
+    /// match, joined to the right rows and left-joined from the left rows; then the right
+    /// rows in no pair, NULL-extended.
+    fn full_join_with_subqueries(&self, left: LogicalPlan, right: LogicalPlan, condition: Expr) -> Result<LogicalPlan> {
+        let id = self.next_subquery_id();
+        let (ls, rs) = (left.schema(), right.schema());
+        let (nl, nr) = (ls.len(), rs.len());
+        let pairs = self.filter_with_subqueries(
+            builder::join(
+                Arc::new(builder::distinct(Arc::new(left.clone()))),
+                Arc::new(builder::distinct(Arc::new(right.clone()))),
+                vec![],
+                None,
+                JoinType::Inner,
+            ),
+            condition,
+        )?;
+        let lname = |i: usize| format!("__oj{id}_l{i}");
+        let rname = |i: usize| format!("__oj{id}_r{i}");
+        let ps = pairs.schema();
+        let exprs = (0..nl)
+            .map(|i| Expr::Column(ps.column_ref(i)).alias(lname(i)))
+            .chain((0..nr).map(|i| Expr::Column(ps.column_ref(nl + i)).alias(rname(i))))
+            .collect();
+        let pairs = Arc::new(builder::distinct(Arc::new(builder::project(
+            Arc::new(pairs),
+            exprs,
+            self.opts,
+        )?)));
+        // Matching (left values, right row) combinations.
+        let (on, filter) =
+            split_join_condition(Expr::conjunction(all_columns_equal(&rs, rname)), &pairs.schema(), &rs)?;
+        let matched = builder::join(Arc::clone(&pairs), Arc::new(right.clone()), on, filter, JoinType::Inner);
+        let (on, filter) =
+            split_join_condition(Expr::conjunction(all_columns_equal(&ls, lname)), &ls, &matched.schema())?;
+        let from_left = builder::join(Arc::new(left), Arc::new(matched), on, filter, JoinType::Left);
+        let fs = from_left.schema();
+        let exprs = (0..nl)
+            .chain(2 * nl + nr..2 * nl + 2 * nr)
+            .map(|i| Expr::Column(fs.column_ref(i)))
+            .collect();
+        let from_left = builder::project(Arc::new(from_left), exprs, self.opts)?;
+        // Right rows in no pair.
+        let (on, filter) =
+            split_join_condition(Expr::conjunction(all_columns_equal(&rs, rname)), &rs, &pairs.schema())?;
+        let unmatched = builder::join(Arc::new(right), pairs, on, filter, JoinType::LeftAnti);
+        let us = unmatched.schema();
+        let exprs = (0..nl)
+            .map(|i| Expr::Cast {
+                expr: Box::new(Expr::Literal(datafusion_common::ScalarValue::Null)),
+                data_type: ls.field(i).data_type().clone(),
+                try_cast: false,
+            })
+            .chain((0..nr).map(|i| Expr::Column(us.column_ref(i))))
+            .collect();
+        let unmatched = builder::project(Arc::new(unmatched), exprs, self.opts)?;
+        builder::union_all_qualified(vec![Arc::new(from_left), Arc::new(unmatched)])
+    }
+
     /// `left <join_type> JOIN right ON condition` where `condition` contains subqueries.
     pub(super) fn outer_join_with_subqueries(
         &self,
@@ -29,6 +103,7 @@ impl Binder<'_> {
         let keep_left = match join_type {
             JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti => true,
             JoinType::Right => false,
+            JoinType::Full => return self.full_join_with_subqueries(left, right, condition),
             other => {
                 return Err(Error::not_supported(format!(
                     "subquery in the ON condition of a {other} join"
