@@ -428,7 +428,11 @@ impl Flattener {
                     .iter()
                     .map(|i| self.dep(i).map(Arc::new))
                     .collect::<Result<Vec<_>>>()?;
-                builder::union_all(inputs)
+                if u.schema.iter().any(|(q, _)| q.is_some()) {
+                    builder::union_all_qualified(inputs)
+                } else {
+                    builder::union_all(inputs)
+                }
             }
             LogicalPlan::Replicate(r) => {
                 let input = self.dep(&r.input)?;

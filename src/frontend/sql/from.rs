@@ -116,7 +116,13 @@ impl Binder<'_> {
             }
             // An inner join's ON is a filter over the cross product: subqueries become joins.
             let cross = builder::join(Arc::new(left), Arc::new(right), vec![], None, JoinType::Inner);
-            return self.filter_with_subqueries(cross, c.clone());
+            let filtered = self.filter_with_subqueries(cross, c.clone())?;
+            // Without the subqueries' columns.
+            let fs = filtered.schema();
+            let exprs = (0..ls.len() + rs.len())
+                .map(|i| Expr::Column(fs.column_ref(i)))
+                .collect();
+            return builder::project(Arc::new(filtered), exprs, self.opts);
         }
         let (on, filter) = split_join_condition(condition, &ls, &rs)?;
         let joined_plan = builder::join(Arc::new(left), Arc::new(right), on, filter, join_type);
