@@ -185,6 +185,16 @@ impl Binder<'_> {
                 .iter()
                 .map(|a| coerce(a.clone(), &from_schema, self.opts))
                 .collect::<Result<Vec<_>>>()?;
+            // Subqueries in grouping keys and aggregate arguments are computed per input row.
+            let mut coerced_groups = coerced_groups;
+            let mut coerced_aggs = coerced_aggs;
+            for e in coerced_groups.iter_mut().chain(coerced_aggs.iter_mut()) {
+                if contains_subquery(e) {
+                    let (p, rewritten) = self.attach_subqueries(plan, e.clone())?;
+                    *e = coerce(rewritten, &p.schema(), self.opts)?;
+                    plan = p;
+                }
+            }
             plan = if grouping_sets.is_some() || !grouping_calls.is_empty() {
                 let all_keys = vec![(0..group_exprs.len()).collect()];
                 self.plan_grouping_sets(
