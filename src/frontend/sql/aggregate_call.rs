@@ -3,6 +3,7 @@
 //! trailing arguments (see [`crate::logical::aggregate::AggOrder`]) for the aggregates whose
 //! result depends on the order, and are dropped for the others.
 
+use datafusion_common::tree_node::{Transformed, TreeNode};
 use sqlparser::ast::{self, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments};
 
 use super::query::sort_expr;
@@ -10,7 +11,7 @@ use super::Binder;
 use crate::error::{Error, Result};
 use crate::logical::aggregate::{AggFunc, AggOrder};
 use crate::logical::expr::Expr;
-use crate::logical::schema::PlanSchema;
+use crate::logical::schema::{ColumnRef, PlanSchema};
 use crate::logical::typecheck::expr_type;
 
 impl Binder<'_> {
@@ -96,13 +97,53 @@ impl Binder<'_> {
             Some(e) => Some(Box::new(self.bind_expr(e, scope)?)),
             None => None,
         };
-        Ok(Some(Expr::Aggregate {
+        self.lift_outer_aggregate(Expr::Aggregate {
             func,
             args: bound,
             distinct,
             filter,
             order_by,
-        }))
+        })
+        .map(Some)
+    }
+
+    /// An aggregate in a subquery whose arguments read only columns of the directly enclosing
+    /// query is computed by that query (as DuckDB does): it is registered there and read
+    /// here as an outer column named like the aggregate.
+    fn lift_outer_aggregate(&self, agg: Expr) -> Result<Expr> {
+        let (Some(sink), Some(scope)) = (self.outer_lifted.last(), self.outer.last()) else {
+            return Ok(agg);
+        };
+        if !agg.columns().is_empty() {
+            return Ok(agg);
+        }
+        let mut depths = Vec::new();
+        agg.apply(|n| {
+            if let Expr::OuterColumn { depth, .. } = n {
+                depths.push(*depth);
+            }
+            Ok(datafusion_common::tree_node::TreeNodeRecursion::Continue)
+        })?;
+        if depths.is_empty() || depths.iter().any(|d| *d != 1) {
+            return Ok(agg);
+        }
+        let lifted = agg
+            .transform_up(|n| match n {
+                Expr::OuterColumn { column, .. } => Ok(Transformed::yes(Expr::Column(column))),
+                other => Ok(Transformed::no(other)),
+            })?
+            .data;
+        let data_type = expr_type(&lifted, scope, self.opts)?;
+        let name = lifted.output_name();
+        let mut list = sink.borrow_mut();
+        if !list.contains(&lifted) {
+            list.push(lifted);
+        }
+        Ok(Expr::OuterColumn {
+            column: ColumnRef::new(name),
+            data_type,
+            depth: 1,
+        })
     }
 }
 

@@ -175,7 +175,17 @@ impl Binder<'_> {
         if let (TableFactor::Derived { subquery, alias, .. }, Some(left)) = (factor, left) {
             let plan = {
                 let mut child = self.child(&left.schema());
-                child.bind_query(subquery)?
+                let lifted = std::rc::Rc::default();
+                if let Some(last) = child.outer_lifted.last_mut() {
+                    *last = std::rc::Rc::clone(&lifted);
+                }
+                let plan = child.bind_query(subquery)?;
+                if !lifted.borrow().is_empty() {
+                    return Err(Error::not_supported(
+                        "an aggregate of only outer columns in a LATERAL subquery",
+                    ));
+                }
+                plan
             };
             let plan = self.apply_alias(plan, alias.as_ref(), Some("unnamed_subquery"))?;
             return if has_local(&plan) {

@@ -22,7 +22,7 @@ pub(crate) mod setops;
 mod subquery;
 mod window;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -115,6 +115,11 @@ pub struct Binder<'a> {
     outer: Vec<Arc<PlanSchema>>,
     /// Counter naming decorrelated subqueries uniquely within one statement.
     subquery_ids: Rc<Cell<usize>>,
+    /// Aggregates found in subqueries that read only this query's columns (DuckDB computes
+    /// them in this query: `SELECT (SELECT sum(t.x)) FROM t` is one row).
+    lifted_aggregates: Rc<RefCell<Vec<crate::logical::expr::Expr>>>,
+    /// The enclosing queries' lists of lifted aggregates (innermost last, as `outer`).
+    outer_lifted: Vec<Rc<RefCell<Vec<crate::logical::expr::Expr>>>>,
 }
 
 impl<'a> Binder<'a> {
@@ -127,6 +132,8 @@ impl<'a> Binder<'a> {
             view_depth: 0,
             outer: Vec::new(),
             subquery_ids: Rc::new(Cell::new(0)),
+            lifted_aggregates: Rc::default(),
+            outer_lifted: Vec::new(),
         }
     }
 
@@ -134,6 +141,8 @@ impl<'a> Binder<'a> {
     fn child(&self, scope: &PlanSchema) -> Binder<'a> {
         let mut outer = self.outer.clone();
         outer.push(Arc::new(scope.clone()));
+        let mut outer_lifted = self.outer_lifted.clone();
+        outer_lifted.push(Rc::clone(&self.lifted_aggregates));
         Binder {
             catalog: self.catalog,
             opts: self.opts,
@@ -141,6 +150,8 @@ impl<'a> Binder<'a> {
             view_depth: self.view_depth,
             outer,
             subquery_ids: Rc::clone(&self.subquery_ids),
+            lifted_aggregates: Rc::default(),
+            outer_lifted,
         }
     }
 

@@ -148,8 +148,11 @@ impl Binder<'_> {
             order_terms.push((target, &o.options));
         }
 
+        // Aggregates of this query's columns written inside its subqueries.
+        let lifted: Vec<Expr> = self.lifted_aggregates.borrow_mut().drain(..).collect();
         let has_group_by = matches!(&select.group_by, GroupByExpr::Expressions(g, _) if !g.is_empty());
-        let is_aggregate = has_group_by
+        let is_aggregate = !lifted.is_empty()
+            || has_group_by
             || !group_exprs.is_empty()
             || items.iter().any(Expr::contains_aggregate)
             || having.is_some()
@@ -173,6 +176,11 @@ impl Binder<'_> {
                     }));
             for e in all_exprs {
                 collect_aggregates(e, &mut aggregates)?;
+            }
+            for a in lifted {
+                if !aggregates.contains(&a) {
+                    aggregates.push(a);
+                }
             }
             let coerced_groups = group_exprs
                 .iter()

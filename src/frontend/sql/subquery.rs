@@ -276,7 +276,7 @@ impl Binder<'_> {
                     if is_null_when_null(&e) {
                         Expr::Literal(ScalarValue::Null)
                     } else {
-                        e
+                        to_outer_scope(e)
                     }
                 })
                 .collect::<Vec<_>>()
@@ -395,4 +395,24 @@ fn is_null_when_null(e: &Expr) -> bool {
         Expr::Cast { expr, .. } | Expr::Negative(expr) | Expr::Alias { expr, .. } => is_null_when_null(expr),
         _ => false,
     }
+}
+
+/// `e` (over a subquery) as seen from the query it sits in: its outer references one level up
+/// become that query's columns, deeper ones move one level closer.
+fn to_outer_scope(e: Expr) -> Expr {
+    e.transform_up(|n| match n {
+        Expr::OuterColumn { column, depth: 1, .. } => Ok(Transformed::yes(Expr::Column(column))),
+        Expr::OuterColumn {
+            column,
+            data_type,
+            depth,
+        } => Ok(Transformed::yes(Expr::OuterColumn {
+            column,
+            data_type,
+            depth: depth - 1,
+        })),
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
+    .unwrap_or_else(|_| Expr::Literal(ScalarValue::Null))
 }
