@@ -107,13 +107,10 @@ impl Binder<'_> {
         .map(Some)
     }
 
-    /// An aggregate in a subquery whose arguments read only columns of the directly enclosing
-    /// query is computed by that query (as DuckDB does): it is registered there and read
-    /// here as an outer column named like the aggregate.
+    /// An aggregate in a subquery whose arguments read only columns of one enclosing query
+    /// is computed by that query (as DuckDB does): it is registered there and read here as
+    /// an outer column named like the aggregate.
     fn lift_outer_aggregate(&self, agg: Expr) -> Result<Expr> {
-        let (Some(sink), Some(scope)) = (self.outer_lifted.last(), self.outer.last()) else {
-            return Ok(agg);
-        };
         if !agg.columns().is_empty() {
             return Ok(agg);
         }
@@ -124,9 +121,14 @@ impl Binder<'_> {
             }
             Ok(datafusion_common::tree_node::TreeNodeRecursion::Continue)
         })?;
-        if depths.is_empty() || depths.iter().any(|d| *d != 1) {
+        let Some(&depth) = depths.first() else {
+            return Ok(agg);
+        };
+        if depths.iter().any(|d| *d != depth) || depth > self.outer.len() || depth > self.outer_lifted.len() {
             return Ok(agg);
         }
+        let scope = &self.outer[self.outer.len() - depth];
+        let sink = &self.outer_lifted[self.outer_lifted.len() - depth];
         let lifted = agg
             .transform_up(|n| match n {
                 Expr::OuterColumn { column, .. } => Ok(Transformed::yes(Expr::Column(column))),
@@ -142,7 +144,7 @@ impl Binder<'_> {
         Ok(Expr::OuterColumn {
             column: ColumnRef::new(name),
             data_type,
-            depth: 1,
+            depth,
         })
     }
 }
