@@ -37,6 +37,9 @@ pub struct SessionConfig {
     pub integer_division: bool,
     /// `SET default_null_order = 'nulls_first'`: NULLs sort first unless a query says otherwise.
     pub nulls_first: bool,
+    /// `SET scalar_subquery_error_on_multiple_rows = false`: a scalar subquery with several
+    /// rows gives one of them instead of an error.
+    pub scalar_subquery_any_row: bool,
 }
 
 impl Default for SessionConfig {
@@ -47,6 +50,7 @@ impl Default for SessionConfig {
             disabled_rules: BTreeSet::new(),
             integer_division: false,
             nulls_first: false,
+            scalar_subquery_any_row: false,
         }
     }
 }
@@ -185,6 +189,7 @@ impl Session {
         TypeOptions {
             integer_division: self.config.integer_division,
             nulls_first: self.config.nulls_first,
+            scalar_subquery_any_row: self.config.scalar_subquery_any_row,
         }
     }
 
@@ -611,6 +616,10 @@ impl Session {
             "integer_division" => {
                 self.config.integer_division = matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
             }
+            "scalar_subquery_error_on_multiple_rows" => {
+                self.config.scalar_subquery_any_row =
+                    !matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
+            }
             "default_null_order" | "null_order" => {
                 self.config.nulls_first = match value.to_lowercase().as_str() {
                     "nulls_first" | "nulls first" => true,
@@ -620,7 +629,7 @@ impl Session {
             }
             other => {
                 return Err(Error::plan(format!(
-                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division, default_null_order)"
+                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division, default_null_order, scalar_subquery_error_on_multiple_rows)"
                 )))
             }
         }

@@ -18,6 +18,9 @@ pub struct TypeOptions {
     pub integer_division: bool,
     /// `ORDER BY` without NULLS FIRST/LAST puts NULLs first (`SET default_null_order`).
     pub nulls_first: bool,
+    /// `SET scalar_subquery_error_on_multiple_rows = false`: a scalar subquery with several
+    /// rows gives one of them instead of an error.
+    pub scalar_subquery_any_row: bool,
 }
 
 /// The type `expr` produces over `schema` (after [`coerce`]).

@@ -577,10 +577,21 @@ impl Flattener {
             JoinType::Inner => (lc || !rc, rc),
             JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti => (true, rc),
             JoinType::Right | JoinType::RightSemi | JoinType::RightAnti => (lc, true),
-            JoinType::Full => return Err(blocked("an outer column in a FULL join")),
+            JoinType::Full => (true, true),
         };
         let (ol, or) = (j.left.schema().len(), j.right.schema().len());
-        let left = if left_d {
+        let full = j.join_type == JoinType::Full;
+        let mark = format!("{}_m", self.names[0]);
+        let left = if full {
+            // A marker tells the left side's rows (whose D columns hold the D row) apart.
+            let l = self.dep(&j.left)?;
+            let s = l.schema();
+            let exprs = (0..ol + k)
+                .map(|i| Expr::Column(s.column_ref(i)))
+                .chain([Expr::Literal(ScalarValue::Boolean(Some(true))).alias(mark.clone())])
+                .collect();
+            builder::project(Arc::new(l), exprs, self.opts)?
+        } else if left_d {
             self.dep(&j.left)?
         } else {
             map_plan_exprs(&j.left, &shift_deep)?
@@ -611,8 +622,37 @@ impl Flattener {
         if left_d && right_d {
             terms.extend(self.d_equal());
         }
-        let wl = ol + if left_d { k } else { 0 };
+        let wl = ol
+            + if full {
+                k + 1
+            } else if left_d {
+                k
+            } else {
+                0
+            };
         let joined = self.join_on(Arc::new(left), Arc::new(right), terms, j.join_type)?;
+        if full {
+            let s = joined.schema();
+            let mut exprs: Vec<Expr> = (0..ol)
+                .chain(wl..wl + or)
+                .map(|i| Expr::Column(s.column_ref(i)))
+                .collect();
+            for (jx, name) in self.names.iter().enumerate() {
+                exprs.push(
+                    Expr::Case {
+                        operand: None,
+                        when_then: vec![(
+                            Expr::IsNotNull(Box::new(Expr::Column(ColumnRef::new(mark.clone())))),
+                            Expr::Column(ColumnRef::new(name.clone())),
+                        )],
+                        else_expr: Some(Box::new(Expr::Column(ColumnRef::new(right_names[jx].clone())))),
+                    }
+                    .alias(name.clone()),
+                );
+            }
+            let out = builder::project(Arc::new(joined), exprs, self.opts)?;
+            return self.reorder(out, &j.schema, 0..ol + or, ol + or..ol + or + k);
+        }
         match j.join_type {
             JoinType::LeftSemi | JoinType::LeftAnti => Ok(joined),
             JoinType::RightSemi | JoinType::RightAnti => {

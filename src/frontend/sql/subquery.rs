@@ -249,7 +249,11 @@ impl Binder<'_> {
             let s = sub.schema();
             let values = (0..s.len())
                 .map(|i| Expr::Aggregate {
-                    func: AggFunc::SingleValue,
+                    func: if self.opts.scalar_subquery_any_row {
+                        AggFunc::First
+                    } else {
+                        AggFunc::SingleValue
+                    },
                     args: vec![Expr::Column(s.column_ref(i))],
                     distinct: false,
                     filter: None,
