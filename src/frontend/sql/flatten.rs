@@ -664,7 +664,12 @@ impl Flattener {
                 }
             }
             _ => {
-                let d_at = if left_d { ol } else { wl + or };
+                // A RIGHT join's unmatched right rows have D only on the right.
+                let d_at = if left_d && j.join_type != JoinType::Right {
+                    ol
+                } else {
+                    wl + or
+                };
                 self.reorder(joined, &j.schema, (0..ol).chain(wl..wl + or), d_at..d_at + k)
             }
         }
