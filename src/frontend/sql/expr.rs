@@ -367,6 +367,19 @@ impl Binder<'_> {
                     depth: depth + 1,
                 });
             }
+            // A select-list alias of that query: read as the grouping key it names (the
+            // enclosing query groups by it before its subqueries are joined).
+            let aliases = self.outer_aliases.get(self.outer_aliases.len().wrapping_sub(depth + 1));
+            if let (None, Some(aliases)) = (&c.qualifier, aliases) {
+                let aliases = aliases.borrow();
+                if let Some((_, e)) = aliases.iter().find(|(a, _)| a.eq_ignore_ascii_case(&c.name)) {
+                    return Ok(Expr::OuterColumn {
+                        column: ColumnRef::new(e.output_name()),
+                        data_type: crate::logical::typecheck::expr_type(e, outer, self.opts)?,
+                        depth: depth + 1,
+                    });
+                }
+            }
         }
         Err(scope.not_found(&c))
     }

@@ -120,7 +120,15 @@ pub struct Binder<'a> {
     lifted_aggregates: Rc<RefCell<Vec<crate::logical::expr::Expr>>>,
     /// The enclosing queries' lists of lifted aggregates (innermost last, as `outer`).
     outer_lifted: Vec<Rc<RefCell<Vec<crate::logical::expr::Expr>>>>,
+    /// The select-list aliases of the query being bound, with their expressions: its
+    /// subqueries may name them (`SELECT i % 2 AS j … GROUP BY j HAVING … (SELECT … j …)`).
+    select_aliases: SelectAliases,
+    /// The enclosing queries' select-list aliases (innermost last, as `outer`).
+    outer_aliases: Vec<SelectAliases>,
 }
+
+/// Select-list aliases and the expressions they name.
+type SelectAliases = Rc<RefCell<Vec<(String, crate::logical::expr::Expr)>>>;
 
 impl<'a> Binder<'a> {
     /// A binder over `catalog`.
@@ -134,6 +142,8 @@ impl<'a> Binder<'a> {
             subquery_ids: Rc::new(Cell::new(0)),
             lifted_aggregates: Rc::default(),
             outer_lifted: Vec::new(),
+            select_aliases: Rc::default(),
+            outer_aliases: Vec::new(),
         }
     }
 
@@ -143,6 +153,8 @@ impl<'a> Binder<'a> {
         outer.push(Arc::new(scope.clone()));
         let mut outer_lifted = self.outer_lifted.clone();
         outer_lifted.push(Rc::clone(&self.lifted_aggregates));
+        let mut outer_aliases = self.outer_aliases.clone();
+        outer_aliases.push(Rc::clone(&self.select_aliases));
         Binder {
             catalog: self.catalog,
             opts: self.opts,
@@ -152,6 +164,8 @@ impl<'a> Binder<'a> {
             subquery_ids: Rc::clone(&self.subquery_ids),
             lifted_aggregates: Rc::default(),
             outer_lifted,
+            select_aliases: Rc::default(),
+            outer_aliases,
         }
     }
 

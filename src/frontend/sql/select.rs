@@ -58,11 +58,17 @@ impl Binder<'_> {
 
         // The select list over the FROM scope.
         let mut items: Vec<Expr> = Vec::new();
+        self.select_aliases.borrow_mut().clear();
         for item in &select.projection {
             match item {
                 SelectItem::UnnamedExpr(e) => items.push(self.bind_expr(e, &from_schema)?),
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    items.push(self.bind_expr(expr, &from_schema)?.alias(ident_name(alias)))
+                    let bound = self.bind_expr(expr, &from_schema)?;
+                    if !super::subquery::contains_subquery(&bound) && !bound.contains_aggregate() {
+                        let named = coerce(bound.clone(), &from_schema, self.opts)?;
+                        self.select_aliases.borrow_mut().push((ident_name(alias), named));
+                    }
+                    items.push(bound.alias(ident_name(alias)))
                 }
                 SelectItem::Wildcard(_) => {
                     if from_schema.is_empty() {
