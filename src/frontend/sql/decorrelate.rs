@@ -6,7 +6,8 @@
 //! columns they read are added to projections). Through an Aggregate each predicate must be an
 //! equality `inner = outer`: the inner side joins the grouping keys, so the aggregate computes
 //! one group per correlation value (the magic-set rewrite of TPC-H q2/q17/q20). Other shapes
-//! are reported as not supported, naming what blocked them.
+//! are reported as not supported, naming what blocked them, and the caller flattens them
+//! instead (`flatten.rs`); [`finish_flattened`] renames such a flattened plan for joining.
 
 use std::sync::Arc;
 

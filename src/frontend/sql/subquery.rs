@@ -11,6 +11,11 @@
 //! - EXISTS and IN in other positions (select list, under OR) become scalar counts:
 //!   `EXISTS q` is `(SELECT count(*) FROM q) > 0`; `x IN q` compares a count of matches with
 //!   counts of all and non-NULL values to get TRUE / FALSE / NULL.
+//!
+//! Correlation is removed in one of two ways ([`Binder::decorrelate`]): equality correlations
+//! (TPC-H q2/q4/q17/q20/q21/q22) are pulled up and become join keys (`decorrelate.rs`); every
+//! other shape is flattened against the distinct values of the outer columns it reads
+//! (`flatten.rs`) and joined back on them, NULLs matching.
 
 use std::sync::Arc;
 

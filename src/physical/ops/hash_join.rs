@@ -1129,7 +1129,9 @@ mod tests {
         assert_eq!(rows.len(), 6);
         let (rows, _) = join(vec![], ok_filter(), JoinType::LeftAnti);
         assert!(rows.is_empty());
-        let never = Some(PhysicalExpr::literal(datafusion_common::ScalarValue::Boolean(Some(false))));
+        let never = Some(PhysicalExpr::literal(datafusion_common::ScalarValue::Boolean(Some(
+            false,
+        ))));
         let (rows, _) = join(vec![], never.clone(), JoinType::Left);
         assert_eq!(rows.len(), 6);
         assert!(rows.iter().all(|r| r.ends_with("|-|-|-|-")));
