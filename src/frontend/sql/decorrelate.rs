@@ -219,6 +219,8 @@ pub(super) struct Finished {
     pub names: Vec<String>,
     /// The marker column, when asked for.
     pub mark: Option<String>,
+    /// Flattened against the outer query's distinct values: every outer row has a match.
+    pub flattened: bool,
 }
 
 /// Renames the pulled-up plan's columns uniquely and rewrites the conditions onto them.
@@ -254,6 +256,7 @@ pub(super) fn finish(pulled: Pulled, id: usize, with_mark: bool, opts: TypeOptio
         conds,
         names,
         mark,
+        flattened: false,
     })
 }
 
@@ -289,5 +292,6 @@ pub(super) fn finish_flattened(flat: Flattened, id: usize, with_mark: bool, opts
         conds,
         names,
         mark,
+        flattened: true,
     })
 }

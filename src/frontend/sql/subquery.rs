@@ -294,7 +294,26 @@ impl Binder<'_> {
             .as_ref()
             .is_some_and(|d| d.iter().any(|e| !matches!(e, Expr::Literal(v) if v.is_null())));
         let finished = self.decorrelate(&plan, &sub, needs_mark)?;
-        let joined = self.join_on(plan, finished.plan, finished.conds, JoinType::Left)?;
+        let distinct_names = {
+            let s = plan.schema();
+            let refs: Vec<ColumnRef> = (0..s.len()).map(|i| s.column_ref(i)).collect();
+            refs.iter().enumerate().all(|(i, r)| !refs[..i].contains(r))
+        };
+        let joined = if finished.flattened && distinct_names {
+            // Every outer row has its one match: probe with the outer rows (a right join
+            // building on the subquery) so they keep their order.
+            let width = plan.schema().len();
+            let sub_width = finished.plan.schema().len();
+            let j = self.join_on(finished.plan, plan, finished.conds, JoinType::Right)?;
+            let s = j.schema();
+            let exprs = (sub_width..sub_width + width)
+                .chain(0..sub_width)
+                .map(|i| Expr::Column(s.column_ref(i)))
+                .collect();
+            builder::project(Arc::new(j), exprs, self.opts)?
+        } else {
+            self.join_on(plan, finished.plan, finished.conds, JoinType::Left)?
+        };
         let values = (0..width)
             .map(|i| {
                 let col = Expr::Column(ColumnRef::new(finished.names[i].clone()));
