@@ -91,3 +91,13 @@ fn windows_shuffle_on_partition_keys_and_share_the_shuffle() {
         "SELECT region, row_number() OVER (PARTITION BY region ORDER BY price) AS rn, sum(quantity) OVER (PARTITION BY region ORDER BY date ROWS 2 PRECEDING) AS s, count(*) OVER () AS n FROM sales WHERE region <> 'x' QUALIFY rn <= 3"
     ));
 }
+
+/// A correlation that is not an equality is flattened: the subquery is computed for each
+/// distinct outer value (`D`), grouped by it, left-joined from `D` (count 0 for no rows) and
+/// joined back to the outer rows on it.
+#[test]
+fn non_equality_correlation_is_flattened_against_distinct_outer_values() {
+    insta::assert_snapshot!(explain(
+        "SELECT product, (SELECT count(*) FROM sales AS x WHERE x.price < sales.price) AS cheaper FROM sales"
+    ));
+}
