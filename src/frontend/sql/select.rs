@@ -245,6 +245,22 @@ impl Binder<'_> {
             }
         } else if having.is_some() {
             return Err(Error::plan("HAVING clause without GROUP BY or aggregates"));
+        } else if items.iter().any(contains_subquery) {
+            // Subqueries may read select-list aliases (as columns named like their
+            // expressions): computed here, below the subqueries' joins.
+            let scope = plan.schema();
+            let mut exprs: Vec<Expr> = (0..scope.len()).map(|i| Expr::Column(scope.column_ref(i))).collect();
+            for (_, e) in self.select_aliases.borrow().iter() {
+                let name = e.output_name();
+                if scope.find(&ColumnRef::new(name.clone())).ok().flatten().is_none()
+                    && !exprs.iter().any(|x| x.output_name() == name)
+                {
+                    exprs.push(e.clone().alias(name));
+                }
+            }
+            if exprs.len() > scope.len() {
+                plan = builder::project(Arc::new(plan), exprs, self.opts)?;
+            }
         }
 
         if let Some(h) = having {
