@@ -121,6 +121,15 @@ impl Binder<'_> {
                 eq
             });
         }
+        if finished.flattened {
+            // Probe with the outer rows (building on the subquery) so they keep their order.
+            let join_type = if negated {
+                JoinType::RightAnti
+            } else {
+                JoinType::RightSemi
+            };
+            return self.join_on(finished.plan, plan, terms, join_type);
+        }
         let join_type = if negated {
             JoinType::LeftAnti
         } else {
