@@ -197,6 +197,31 @@ pub(super) fn shift_out(plan: &LogicalPlan) -> Result<LogicalPlan> {
     map_plan_exprs(plan, &shift_deep)
 }
 
+/// `plan` as seen from one query level further in: its outer references point one level
+/// further (a CTE with correlated references used inside a nested subquery).
+pub(super) fn deepen(plan: &Arc<LogicalPlan>) -> Arc<LogicalPlan> {
+    let has_outer = |p: &LogicalPlan| super::decorrelate::has_outer(p);
+    if !has_outer(plan) {
+        return Arc::clone(plan);
+    }
+    let deeper = |e: Expr| -> Result<Expr> {
+        Ok(e.transform_up(|n| match n {
+            Expr::OuterColumn {
+                column,
+                data_type,
+                depth,
+            } => Ok(Transformed::yes(Expr::OuterColumn {
+                column,
+                data_type,
+                depth: depth + 1,
+            })),
+            other => Ok(Transformed::no(other)),
+        })?
+        .data)
+    };
+    map_plan_exprs(plan, &deeper).map_or_else(|_| Arc::clone(plan), Arc::new)
+}
+
 /// A correlated subquery flattened against its outer query.
 pub(super) struct Flattened {
     /// The subquery's columns followed by `D`'s columns.

@@ -158,7 +158,17 @@ impl<'a> Binder<'a> {
         Binder {
             catalog: self.catalog,
             opts: self.opts,
-            ctes: self.ctes.clone(),
+            // Outer references in the CTEs in scope point one level further from inside.
+            ctes: self
+                .ctes
+                .iter()
+                .map(|scope| {
+                    scope
+                        .iter()
+                        .map(|(name, plan)| (name.clone(), flatten::deepen(plan)))
+                        .collect()
+                })
+                .collect(),
             view_depth: self.view_depth,
             outer,
             subquery_ids: Rc::clone(&self.subquery_ids),
