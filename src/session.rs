@@ -394,7 +394,11 @@ impl Session {
                     Some(q) => {
                         let plan = self.bind(q)?;
                         let result = self.run_plan(plan)?;
-                        (result.schema, result.batches)
+                        if ct.columns.is_empty() {
+                            (result.schema, result.batches)
+                        } else {
+                            conform_to_declared_columns(&name, &ct.columns, result.schema, result.batches)?
+                        }
                     }
                     None => {
                         let fields = ct
@@ -712,4 +716,46 @@ fn describe(schema: &Schema) -> Result<QueryResult> {
         schema: out,
         batches: vec![batch],
     })
+}
+
+/// `CREATE TABLE t (a INT, b TEXT) AS query`: the query's columns take the declared names,
+/// and are cast to the declared types (a column declared without a type keeps its own).
+fn conform_to_declared_columns(
+    table: &str,
+    declared: &[sqlparser::ast::ColumnDef],
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    if declared.len() != schema.fields().len() {
+        return Err(Error::plan(format!(
+            "table {table} declares {} columns but the query produces {}",
+            declared.len(),
+            schema.fields().len()
+        )));
+    }
+    let fields = declared
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            let data_type = match c.data_type {
+                sqlparser::ast::DataType::Unspecified => f.data_type().clone(),
+                ref t => parse_sql_type(&t.to_string())?,
+            };
+            Ok(Field::new(c.name.value.clone(), data_type, true))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let target = Arc::new(Schema::new(fields));
+    let batches = batches
+        .iter()
+        .map(|b| {
+            let columns = b
+                .columns()
+                .iter()
+                .zip(target.fields())
+                .map(|(a, f)| cast_array(a, f.data_type(), false))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RecordBatch::try_new(Arc::clone(&target), columns)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((target, batches))
 }

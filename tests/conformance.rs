@@ -447,7 +447,7 @@ fn parent_main() -> Result<bool, String> {
         .canonicalize()
         .map_err(|e| format!("{}: {e}", corpus.display()))?;
     let filter = std::env::var("RASK_CONFORMANCE_FILTER").unwrap_or_default();
-    let timeout = Duration::from_secs_f64(env_or("RASK_CONFORMANCE_TIMEOUT", 20.0));
+    let timeout = Duration::from_secs_f64(env_or("RASK_CONFORMANCE_TIMEOUT", 60.0));
     let default_jobs = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)

@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod builder;
+pub mod cardinality;
 pub mod expr;
 pub mod functions;
 pub mod join_type;

@@ -4,6 +4,7 @@
 //! can compare plans with and without it.
 
 mod constant_folding;
+mod join_reorder;
 mod limit_pushdown;
 mod or_factoring;
 mod predicate_pushdown;
@@ -28,6 +29,7 @@ pub fn all_rules() -> Vec<Box<dyn OptimizerRule>> {
     vec![
         Box::new(constant_folding::ConstantFolding),
         Box::new(predicate_pushdown::PredicatePushdown),
+        Box::new(join_reorder::JoinReorder),
         Box::new(limit_pushdown::LimitPushdown),
         Box::new(projection_pushdown::ProjectionPushdown),
     ]

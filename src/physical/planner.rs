@@ -12,13 +12,14 @@
 use std::sync::Arc;
 
 use arrow::array::{new_null_array, ArrayRef};
-use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion_common::ScalarValue;
 
 use crate::error::{Error, Result};
 use crate::exec::task::ExecConfig;
 use crate::io::{ColumnPredicate, PredicateOp};
+use crate::logical::cardinality::estimate_bytes;
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::*;
@@ -710,59 +711,4 @@ fn column_predicates(filters: &[Expr], schema: &PlanSchema, projection: Option<&
         }
     }
     out
-}
-
-/// A rough row count for planning.
-pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
-    match plan {
-        LogicalPlan::Scan(s) => {
-            let base = match &s.source {
-                TableSource::File(f) => {
-                    let st = f.statistics();
-                    st.num_rows.map(|r| r as f64).unwrap_or(st.total_bytes as f64 / 64.0)
-                }
-                TableSource::Memory(m) => m.num_rows() as f64,
-            };
-            let selectivity: f64 = s
-                .filters
-                .iter()
-                .flat_map(|f| f.clone().split_conjunction())
-                .map(|f| match f {
-                    Expr::Binary { op: BinaryOp::Eq, .. } => 0.1,
-                    _ => 0.5,
-                })
-                .product();
-            base * selectivity
-        }
-        LogicalPlan::Filter(f) => estimate_rows(&f.input) * 0.5,
-        LogicalPlan::Aggregate(a) if a.group_exprs.is_empty() => 1.0,
-        LogicalPlan::Aggregate(a) => estimate_rows(&a.input) * 0.2,
-        LogicalPlan::Join(j) => estimate_rows(&j.left).max(estimate_rows(&j.right)),
-        LogicalPlan::Limit(l) => l.fetch.map(|f| f as f64).unwrap_or_else(|| estimate_rows(&l.input)),
-        LogicalPlan::Values(v) => v.rows.len() as f64,
-        LogicalPlan::EmptyRelation(_) => 1.0,
-        LogicalPlan::Range(r) => r.count as f64,
-        LogicalPlan::Union(u) => u.inputs.iter().map(|i| estimate_rows(i)).sum(),
-        other => other.inputs().first().map(|i| estimate_rows(i)).unwrap_or(1.0),
-    }
-}
-
-/// A rough size in bytes of `plan`'s output, for broadcast and build-side decisions.
-pub fn estimate_bytes(plan: &LogicalPlan) -> u64 {
-    let width: u64 = plan
-        .schema()
-        .arrow()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Binary => 24,
-            DataType::Decimal128(_, _) => 16,
-            DataType::Boolean | DataType::Int8 | DataType::UInt8 => 1,
-            DataType::Int16 | DataType::UInt16 => 2,
-            DataType::Int32 | DataType::UInt32 | DataType::Float32 | DataType::Date32 => 4,
-            _ => 8,
-        })
-        .sum::<u64>()
-        .max(1);
-    (estimate_rows(plan) * width as f64) as u64
 }
