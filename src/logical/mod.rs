@@ -6,6 +6,7 @@ pub mod aggregate;
 pub mod builder;
 pub mod expr;
 pub mod functions;
+pub mod interval;
 pub mod join_type;
 pub mod plan;
 pub mod schema;

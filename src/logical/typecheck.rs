@@ -178,8 +178,8 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                         Error::plan(format!(
                             "Cannot compare values of type {} and type {} in \"{left} {} {right}\": add an explicit cast",
                             sql_type_name(&lt),
-                            op.symbol(),
-                            sql_type_name(&rt)
+                            sql_type_name(&rt),
+                            op.symbol()
                         ))
                     })?;
                     let t = if t == DataType::Null { DataType::Boolean } else { t };
@@ -196,6 +196,16 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                     date_arithmetic(*left, &lt, op, *right, &rt)
                 }
                 op => {
+                    // Only string literals convert to numbers implicitly; typed VARCHAR does not.
+                    let typed_text = |e: &Expr, t: &DataType| is_string(t) && !matches!(e, Expr::Literal(_));
+                    if typed_text(&left, &lt) || typed_text(&right, &rt) {
+                        return Err(Error::plan(format!(
+                            "No function matches the given name and argument types '{}({}, {})'. You might need to add explicit type casts.",
+                            op.symbol(),
+                            sql_type_name(&lt),
+                            sql_type_name(&rt)
+                        )));
+                    }
                     let (l, r, _) = arithmetic_types(op, &lt, &rt, opts.integer_division)?;
                     Expr::Binary {
                         left: Box::new(cast_if_needed(*left, &lt, &l)),
@@ -303,7 +313,7 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
             try_cast,
         } => {
             let from = expr_type(&expr, schema, opts)?;
-            if !arrow::compute::can_cast_types(&from, &data_type) {
+            if !crate::logical::types::can_cast(&from, &data_type) {
                 return Err(Error::plan(format!(
                     "Unimplemented type for cast ({} -> {})",
                     sql_type_name(&from),

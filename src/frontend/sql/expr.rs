@@ -122,7 +122,18 @@ impl Binder<'_> {
             }
             A::UnaryOp { op, expr } => match op {
                 UnaryOperator::Not => Expr::Not(Box::new(self.bind_expr(expr, scope)?)),
-                UnaryOperator::Plus => self.bind_expr(expr, scope)?,
+                UnaryOperator::Plus => {
+                    let inner = self.bind_expr(expr, scope)?;
+                    // Unary plus is only defined on numbers (and intervals), as in DuckDB.
+                    let t = crate::logical::typecheck::expr_type(&inner, scope, self.opts).unwrap_or(DataType::Null);
+                    if !(t.is_numeric() || matches!(t, DataType::Interval(_) | DataType::Null)) {
+                        return Err(Error::plan(format!(
+                            "No function matches the given name and argument types '+({})'",
+                            crate::logical::types::sql_type_name(&t)
+                        )));
+                    }
+                    inner
+                }
                 UnaryOperator::Minus => match self.bind_expr(expr, scope)? {
                     Expr::Literal(v) if !v.is_null() => match negate_literal(&v) {
                         Some(neg) => Expr::Literal(neg),
@@ -233,6 +244,12 @@ impl Binder<'_> {
                 pattern,
                 escape_char: None,
             } => self.bind_similar_to(self.bind_expr(expr, scope)?, self.bind_expr(pattern, scope)?, *negated),
+            A::RLike {
+                negated,
+                expr,
+                pattern,
+                regexp: false,
+            } => self.bind_glob(self.bind_expr(expr, scope)?, self.bind_expr(pattern, scope)?, *negated),
             A::Position { expr, r#in } => Expr::Function {
                 func: ScalarFunc::StrPos,
                 args: vec![self.bind_expr(r#in, scope)?, self.bind_expr(expr, scope)?],

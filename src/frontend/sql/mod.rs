@@ -2,11 +2,13 @@
 //! logical plan against the catalog.
 
 mod aggregate_call;
+mod arrow_cast;
 mod decorrelate;
 mod distinct_on;
 mod exclude;
 mod expr;
 mod from;
+mod glob;
 mod grouping_sets;
 mod having_alias;
 mod literal;
@@ -42,6 +44,8 @@ pub use literal::{parse_interval, parse_number_literal};
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let stripped = materialized::strip_cte_materialized(sql);
     let sql: &str = &stripped;
+    let globbed = glob::rewrite(sql);
+    let sql: &str = globbed.as_deref().unwrap_or(sql);
     Parser::parse_sql(&DuckDbDialect {}, sql)
         .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.

@@ -28,7 +28,16 @@ fn not_if(negated: bool, e: Expr) -> Expr {
 
 /// Names bound here as other expressions (`if` → CASE, `mod` → `%`, ...).
 const REWRITTEN: &[&str] = &[
-    "if", "iff", "mod", "fmod", "add", "subtract", "multiply", "divide", "date_add",
+    "if",
+    "iff",
+    "mod",
+    "fmod",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "date_add",
+    "arrow_cast",
 ];
 
 /// Whether `name` (lower-case) is a scalar function.
@@ -74,6 +83,7 @@ impl Binder<'_> {
                 }
                 _ => call(ScalarFunc::DatePart, args),
             },
+            "arrow_cast" => super::arrow_cast::bind(args)?,
             "if" | "iff" => {
                 arity(3)?;
                 let else_expr = args.pop().map(Box::new);
@@ -144,6 +154,11 @@ impl Binder<'_> {
     /// `s [NOT] SIMILAR TO pattern`: a full regular-expression match.
     pub(super) fn bind_similar_to(&self, expr: Expr, pattern: Expr, negated: bool) -> Expr {
         not_if(negated, call(ScalarFunc::RegexpFullMatch, vec![expr, pattern]))
+    }
+
+    /// `expr GLOB pattern` (written `RLIKE` after [`super::glob::rewrite`]).
+    pub(super) fn bind_glob(&self, expr: Expr, pattern: Expr, negated: bool) -> Expr {
+        not_if(negated, call(ScalarFunc::Glob, vec![expr, pattern]))
     }
 
     /// `TRIM([LEADING|TRAILING|BOTH] [chars] FROM s)` and `TRIM(s, chars)`.

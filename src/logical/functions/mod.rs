@@ -81,6 +81,8 @@ pub enum ScalarFunc {
     LikeEscape,
     /// `ilike_escape(s, pattern, escape)`
     ILikeEscape,
+    /// `glob(s, pattern)`: `s GLOB pattern` (`*`, `?`, `[a-z]`, `[!…]`, `\` escapes).
+    Glob,
     // ---- numeric
     /// `abs(x)`
     Abs,
@@ -108,6 +110,8 @@ pub enum ScalarFunc {
     Random,
     /// `factorial(n)`
     Factorial,
+    /// `binom(n, k)`: n choose k (HUGEINT).
+    Binom,
     /// `gcd(a, b)`
     Gcd,
     /// `lcm(a, b)`
@@ -243,6 +247,7 @@ const NAMES: &[(&str, ScalarFunc)] = &[
     ("regexp_extract", F::RegexpExtract),
     ("like_escape", F::LikeEscape),
     ("ilike_escape", F::ILikeEscape),
+    ("glob", F::Glob),
     ("abs", F::Abs),
     ("round", F::Round),
     ("floor", F::Floor),
@@ -275,6 +280,7 @@ const NAMES: &[(&str, ScalarFunc)] = &[
     ("pi", F::Pi),
     ("random", F::Random),
     ("factorial", F::Factorial),
+    ("binom", F::Binom),
     ("gcd", F::Gcd),
     ("greatest_common_divisor", F::Gcd),
     ("lcm", F::Lcm),

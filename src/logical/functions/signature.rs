@@ -91,6 +91,7 @@ impl F {
             F::Pi | F::Random => fixed(&[], 0, D)?,
             F::Factorial => fixed(&[I], 1, DataType::Decimal128(38, 0))?,
             F::Gcd | F::Lcm => fixed(&[I, I], 2, I)?,
+            F::Binom => fixed(&[I, I], 2, DataType::Decimal128(38, 0))?,
             F::BitCount => {
                 if args.len() != 1 || !(args[0].is_integer() || args[0] == DataType::Null) {
                     return Err(wrong("INTEGER"));
@@ -132,7 +133,7 @@ impl F {
             F::Replace | F::Translate => fixed(&[S, S, S], 3, S)?,
             F::Overlay => fixed(&[S, S, I, I], 3, S)?,
             F::SplitPart => fixed(&[S, S, I], 3, S)?,
-            F::StartsWith | F::EndsWith | F::Contains => fixed(&[S, S], 2, DataType::Boolean)?,
+            F::StartsWith | F::EndsWith | F::Contains | F::Glob => fixed(&[S, S], 2, DataType::Boolean)?,
             F::StrPos => fixed(&[S, S], 2, I)?,
             F::LPad | F::RPad => fixed(&[S, I, S], 3, S)?,
             F::Left | F::Right | F::Repeat => fixed(&[S, I], 2, S)?,

@@ -56,7 +56,12 @@ pub(super) fn evaluate(func: F, args: &[ArrayRef], rows: usize) -> Result<Option
                 DataType::Date32 => a.as_primitive::<Date32Type>().unary(|d| d as f64 * 86_400.0),
                 DataType::Interval(_) => a
                     .as_primitive::<IntervalMonthDayNanoType>()
-                    .unary(|v| (v.months as f64 * 30.0 + v.days as f64) * 86_400.0 + v.nanoseconds as f64 / 1e9),
+                    // DuckDB: a year is 365.25 days, other months 30 days.
+                    .unary(|v| {
+                        let (years, months) = (v.months / 12, v.months % 12);
+                        (years as f64 * 365.25 + months as f64 * 30.0 + v.days as f64) * 86_400.0
+                            + v.nanoseconds as f64 / 1e9
+                    }),
                 _ => prim_arg::<TimestampMicrosecondType>(args, 0)?.unary(|us| us as f64 / 1e6),
             };
             Arc::new(out)

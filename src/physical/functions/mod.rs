@@ -3,6 +3,7 @@
 
 mod conditional;
 mod datetime;
+mod glob;
 mod numeric;
 mod string;
 
@@ -22,6 +23,9 @@ pub fn evaluate_function(
 ) -> Result<ArrayRef> {
     if let Some(out) = conditional::evaluate(func, args, return_type, rows)? {
         return Ok(out);
+    }
+    if func == ScalarFunc::Glob {
+        return glob::evaluate(args, rows);
     }
     if let Some(out) = string::evaluate(func, args, rows)? {
         return Ok(out);
