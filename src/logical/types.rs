@@ -228,6 +228,12 @@ pub fn comparison_type(a: &DataType, b: &DataType) -> Option<DataType> {
         {
             Some(t.clone())
         }
+        (List(x), List(y)) => {
+            let item = comparison_type(x.data_type(), y.data_type())?;
+            Some(List(std::sync::Arc::new(arrow::datatypes::Field::new(
+                "item", item, true,
+            ))))
+        }
         // DuckDB compares booleans with numbers as numbers (`true = 1`, `true = 2` is false).
         (Boolean, t) | (t, Boolean) if t.is_numeric() => Some(t.clone()),
         (Date32, Timestamp(u, tz)) | (Timestamp(u, tz), Date32) => Some(Timestamp(*u, tz.clone())),

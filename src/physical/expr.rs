@@ -439,6 +439,13 @@ fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Resul
             return Ok(ColumnarValue::wrap(out, scalar));
         }
     }
+    if op.is_comparison() && (l.array().data_type().is_nested() || r.array().data_type().is_nested()) {
+        let (la, ra) = (l.clone().into_array(rows)?, r.clone().into_array(rows)?);
+        return Ok(ColumnarValue::wrap(
+            crate::physical::nested_cmp::compare(op, &la, &ra)?,
+            scalar,
+        ));
+    }
     let (ld, rd) = (l.datum(), r.datum());
     let (ld, rd) = (ld.as_ref(), rd.as_ref());
     let out: ArrayRef = match op {

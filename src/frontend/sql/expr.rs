@@ -93,6 +93,14 @@ impl Binder<'_> {
                 };
                 Expr::Literal(parse_interval(&text, unit.as_deref())?)
             }
+            A::Array(list) => Expr::Function {
+                func: ScalarFunc::ListValue,
+                args: list
+                    .elem
+                    .iter()
+                    .map(|e| self.bind_expr(e, scope))
+                    .collect::<Result<_>>()?,
+            },
             A::Nested(inner) => self.bind_expr(inner, scope)?,
             A::BinaryOp { left, op, right } => {
                 let op = match op {

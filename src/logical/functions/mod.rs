@@ -18,6 +18,8 @@ pub enum ScalarFunc {
     Least,
     /// `typeof(x)`: the SQL type name of the argument.
     TypeOf,
+    /// `list_value(a, b, ...)` / `[a, b, ...]`: a LIST of the arguments.
+    ListValue,
     // ---- string
     /// `lower(s)`
     Lower,
@@ -206,6 +208,8 @@ const NAMES: &[(&str, ScalarFunc)] = &[
     ("greatest", F::Greatest),
     ("least", F::Least),
     ("typeof", F::TypeOf),
+    ("list_value", F::ListValue),
+    ("list_pack", F::ListValue),
     ("lower", F::Lower),
     ("lcase", F::Lower),
     ("upper", F::Upper),

@@ -106,6 +106,14 @@ impl F {
                 let t = common(args)?;
                 (vec![t.clone(); args.len()], t)
             }
+            F::ListValue => {
+                let t = match common(args)? {
+                    DataType::Null => DataType::Int32,
+                    t => t,
+                };
+                let item = std::sync::Arc::new(arrow::datatypes::Field::new("item", t.clone(), true));
+                (vec![t; args.len()], DataType::List(item))
+            }
             F::NullIf => {
                 if args.len() != 2 {
                     return Err(wrong("ANY, ANY"));

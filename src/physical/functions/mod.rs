@@ -4,6 +4,7 @@
 mod conditional;
 mod datetime;
 mod glob;
+mod list;
 mod numeric;
 mod string;
 
@@ -23,6 +24,9 @@ pub fn evaluate_function(
 ) -> Result<ArrayRef> {
     if let Some(out) = conditional::evaluate(func, args, return_type, rows)? {
         return Ok(out);
+    }
+    if func == ScalarFunc::ListValue {
+        return list::list_value(args, return_type, rows);
     }
     if func == ScalarFunc::Glob {
         return glob::evaluate(args, rows);
