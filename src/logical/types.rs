@@ -40,6 +40,12 @@ pub fn sql_type_name(t: &DataType) -> String {
 /// `TIMESTAMP`, ...) into an Arrow type.
 pub fn parse_sql_type(text: &str) -> Result<DataType> {
     let upper = text.trim().to_ascii_uppercase();
+    if let Some(item) = upper.strip_suffix("[]") {
+        let item = parse_sql_type(item)?;
+        return Ok(DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+            "item", item, true,
+        ))));
+    }
     let (base, params) = match upper.find('(') {
         Some(i) => (
             upper[..i].trim(),
