@@ -328,8 +328,8 @@ const IV: DataType = DataType::Interval(IntervalUnit::MonthDayNano);
 const TIME: DataType = DataType::Time64(TimeUnit::Microsecond);
 const TS: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 
-/// For date/time arithmetic Arrow lacks (`INTERVAL * n`, `TIME ± INTERVAL`, `TIMESTAMP −
-/// TIMESTAMP`, `DATE + TIME`; kernels in `physical::temporal_arith`): the types to cast the operands to and the result type.
+/// For date/time arithmetic done by rask's own kernels (`INTERVAL * n`, `TIME ± INTERVAL`,
+/// `TIMESTAMP ± INTERVAL` over DuckDB's whole range, `TIMESTAMP − TIMESTAMP`, `DATE + TIME`; kernels in `physical::temporal_arith`): the types to cast the operands to and the result type.
 pub fn temporal_arithmetic_types(
     op: BinaryOp,
     left: &DataType,
@@ -357,6 +357,16 @@ pub fn temporal_arithmetic_types(
             let ts = Timestamp(TimeUnit::Microsecond, tz.clone());
             (ts.clone(), ts, IV)
         }
+        (Plus | Minus, Timestamp(_, tz), Interval(_)) => {
+            let ts = Timestamp(TimeUnit::Microsecond, tz.clone());
+            (ts.clone(), IV, ts)
+        }
+        (Plus, Interval(_), Timestamp(_, tz)) => {
+            let ts = Timestamp(TimeUnit::Microsecond, tz.clone());
+            (IV, ts.clone(), ts)
+        }
+        (Plus | Minus, Date32, Interval(_)) => (TS, IV, TS),
+        (Plus, Interval(_), Date32) => (IV, TS, TS),
         (Plus, Date32, Time32(_) | Time64(_)) => (Date32, TIME, TS),
         (Plus, Time32(_) | Time64(_), Date32) => (TIME, Date32, TS),
         _ => return None,

@@ -1,6 +1,7 @@
 //! Arithmetic on dates and times that Arrow's kernels lack, with DuckDB's semantics:
 //! `INTERVAL * n`, `n * INTERVAL`, `INTERVAL / n` (fractions spill into smaller parts: 1 month
 //! = 30 days), `TIME ± INTERVAL` (wrapping around midnight, months and days ignored),
+//! `TIMESTAMP ± INTERVAL` (over DuckDB's whole range, which chrono-based kernels do not cover),
 //! `TIMESTAMP − TIMESTAMP` (an INTERVAL of days and time) and `DATE + TIME` (a TIMESTAMP).
 //! The planner casts operands to the types `logical::types::temporal_arithmetic_types` names.
 
@@ -72,6 +73,21 @@ fn kernel(op: BinaryOp, left: &ArrayRef, right: &ArrayRef) -> std::result::Resul
             Arc::new(binary::<_, _, _, Time64MicrosecondType>(iv, t, |iv, t| {
                 shift_time(t, iv.nanoseconds / 1000)
             })?)
+        }
+        (Plus | Minus, Timestamp(TimeUnit::Microsecond, tz), Interval(IntervalUnit::MonthDayNano)) => {
+            let (t, iv) = (left.as_primitive::<TimestampMicrosecondType>(), intervals(right));
+            let negate = op == Minus;
+            Arc::new(
+                try_binary::<_, _, _, TimestampMicrosecondType>(t, iv, |t, iv| shift_timestamp(t, iv, negate))?
+                    .with_timezone_opt(tz.clone()),
+            )
+        }
+        (Plus, Interval(IntervalUnit::MonthDayNano), Timestamp(TimeUnit::Microsecond, tz)) => {
+            let (iv, t) = (intervals(left), right.as_primitive::<TimestampMicrosecondType>());
+            Arc::new(
+                try_binary::<_, _, _, TimestampMicrosecondType>(iv, t, |iv, t| shift_timestamp(t, iv, false))?
+                    .with_timezone_opt(tz.clone()),
+            )
         }
         (Minus, Timestamp(TimeUnit::Microsecond, _), Timestamp(TimeUnit::Microsecond, _)) => {
             let (a, b) = (
@@ -168,6 +184,34 @@ fn scale(iv: IntervalMonthDayNano, f: f64) -> std::result::Result<IntervalMonthD
         days: days.trunc() as i32,
         nanoseconds: micros.round() as i64 * 1000,
     })
+}
+
+/// `t ± iv` like DuckDB: months first (the day clamped to the month's end), then days, then
+/// microseconds; infinities stay; leaving the TIMESTAMP range is an error.
+fn shift_timestamp(t: i64, iv: IntervalMonthDayNano, negate: bool) -> std::result::Result<i64, ArrowError> {
+    use crate::physical::datetime_text::{civil_from_days, days_from_civil, TIMESTAMP_INFINITY};
+    if t == TIMESTAMP_INFINITY || t == -TIMESTAMP_INFINITY {
+        return Ok(t);
+    }
+    let out_of_range = || ArrowError::ComputeError("Conversion Error: Date and time not in timestamp range".into());
+    let sign: i64 = if negate { -1 } else { 1 };
+    let (mut days, time) = (t.div_euclid(MICROS_PER_DAY), t.rem_euclid(MICROS_PER_DAY));
+    if iv.months != 0 {
+        let (y, m, d) = civil_from_days(days);
+        let total = y * 12 + i64::from(m) - 1 + sign * i64::from(iv.months);
+        let (y, m) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
+        let last =
+            civil_from_days(days_from_civil(if m == 12 { y + 1 } else { y }, if m == 12 { 1 } else { m + 1 }, 1) - 1).2;
+        days = days_from_civil(y, m, d.min(last));
+    }
+    days += sign * i64::from(iv.days);
+    let micros = i128::from(days) * i128::from(MICROS_PER_DAY)
+        + i128::from(time)
+        + i128::from(sign) * i128::from(iv.nanoseconds / 1000);
+    if !(-9_223_372_022_400_000_000..i128::from(TIMESTAMP_INFINITY)).contains(&micros) {
+        return Err(out_of_range());
+    }
+    Ok(micros as i64)
 }
 
 /// A time of day moved by `micros`, wrapping around midnight.

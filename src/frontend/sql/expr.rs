@@ -103,6 +103,9 @@ impl Binder<'_> {
             },
             A::Nested(inner) => self.bind_expr(inner, scope)?,
             A::BinaryOp { left, op, right } => {
+                if is_comparison(e) && is_comparison(left) {
+                    return Err(chained_comparison());
+                }
                 let op = match op {
                     BinaryOperator::Plus => BinaryOp::Plus,
                     BinaryOperator::Minus => BinaryOp::Minus,
@@ -157,6 +160,9 @@ impl Binder<'_> {
             A::IsNotTrue(e) => self.is_bool(e, scope, true, true)?,
             A::IsFalse(e) => self.is_bool(e, scope, false, false)?,
             A::IsNotFalse(e) => self.is_bool(e, scope, false, true)?,
+            A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) if is_comparison(a) || is_comparison(b) => {
+                return Err(chained_comparison())
+            }
             A::IsDistinctFrom(a, b) => self
                 .bind_expr(a, scope)?
                 .binary(BinaryOp::IsDistinctFrom, self.bind_expr(b, scope)?),
@@ -499,4 +505,22 @@ fn negate_literal(v: &ScalarValue) -> Option<ScalarValue> {
         }
         _ => return None,
     })
+}
+
+/// Whether `e` is a comparison written without parentheses (`a = b`, `a IS DISTINCT FROM b`).
+fn is_comparison(e: &ast::Expr) -> bool {
+    use BinaryOperator as B;
+    match e {
+        ast::Expr::BinaryOp { op, .. } => matches!(op, B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq),
+        ast::Expr::IsDistinctFrom(..) | ast::Expr::IsNotDistinctFrom(..) => true,
+        _ => false,
+    }
+}
+
+/// DuckDB rejects `a = b = c`: comparisons must be combined with AND.
+fn chained_comparison() -> Error {
+    Error::Parse {
+        message: "Chained comparisons are not supported, use AND to combine comparisons".into(),
+        location: None,
+    }
 }
