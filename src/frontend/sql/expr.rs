@@ -133,6 +133,10 @@ impl Binder<'_> {
             }
             A::UnaryOp { op, expr } => match op {
                 UnaryOperator::Not => Expr::Not(Box::new(self.bind_expr(expr, scope)?)),
+                UnaryOperator::BitwiseNot => Expr::Function {
+                    func: ScalarFunc::BitNot,
+                    args: vec![self.bind_expr(expr, scope)?],
+                },
                 UnaryOperator::Plus => {
                     let inner = self.bind_expr(expr, scope)?;
                     // Unary plus is only defined on numbers (and intervals), as in DuckDB.

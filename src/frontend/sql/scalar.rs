@@ -134,9 +134,19 @@ impl Binder<'_> {
         Ok(not_if(negated, call(func, vec![expr, pattern, escape])))
     }
 
-    /// `s ~ p`, `s ~* p`, `s !~ p`, `s !~* p`.
+    /// `s ~ p`, `s ~* p`, `s !~ p`, `s !~* p`, and the bitwise operators `&`, `|`, `<<`, `>>`.
     pub(super) fn bind_regex_op(&self, op: &ast::BinaryOperator, left: Expr, right: Expr) -> Option<Expr> {
         use ast::BinaryOperator as B;
+        let bitwise = match op {
+            B::BitwiseAnd => Some(ScalarFunc::BitAnd),
+            B::BitwiseOr => Some(ScalarFunc::BitOr),
+            B::PGBitwiseShiftLeft => Some(ScalarFunc::ShiftLeft),
+            B::PGBitwiseShiftRight => Some(ScalarFunc::ShiftRight),
+            _ => None,
+        };
+        if let Some(func) = bitwise {
+            return Some(call(func, vec![left, right]));
+        }
         let (negated, insensitive) = match op {
             B::PGRegexMatch => (false, false),
             B::PGRegexIMatch => (false, true),

@@ -120,6 +120,18 @@ pub enum ScalarFunc {
     Lcm,
     /// `bit_count(x)`
     BitCount,
+    /// `a & b`
+    BitAnd,
+    /// `a | b`
+    BitOr,
+    /// `xor(a, b)`
+    BitXor,
+    /// `~a`
+    BitNot,
+    /// `a << n` (overflow and shifts past the width are errors, as in DuckDB)
+    ShiftLeft,
+    /// `a >> n` (0 past the width)
+    ShiftRight,
     /// `isnan(x)`
     IsNan,
     /// `isinf(x)`
@@ -290,6 +302,12 @@ const NAMES: &[(&str, ScalarFunc)] = &[
     ("lcm", F::Lcm),
     ("least_common_multiple", F::Lcm),
     ("bit_count", F::BitCount),
+    ("&", F::BitAnd),
+    ("|", F::BitOr),
+    ("xor", F::BitXor),
+    ("~", F::BitNot),
+    ("<<", F::ShiftLeft),
+    (">>", F::ShiftRight),
     ("isnan", F::IsNan),
     ("isinf", F::IsInf),
     ("isfinite", F::IsFinite),

@@ -98,6 +98,35 @@ impl F {
                 }
                 (vec![args[0].clone()], DataType::Int8)
             }
+            F::ShiftLeft | F::ShiftRight => {
+                // The value keeps its type; the shift amount is a BIGINT.
+                let int = |t: &DataType| t.is_integer() || *t == DataType::Null;
+                if args.len() != 2 || !int(&args[0]) || !int(&args[1]) {
+                    return Err(wrong("INTEGER, INTEGER"));
+                }
+                let t = match &args[0] {
+                    DataType::Null => DataType::Int32,
+                    t => t.clone(),
+                };
+                (vec![t.clone(), I], t)
+            }
+            F::BitAnd | F::BitOr | F::BitXor => {
+                let int = |t: &DataType| t.is_integer() || *t == DataType::Null;
+                if args.len() != 2 || !int(&args[0]) || !int(&args[1]) {
+                    return Err(wrong("INTEGER, INTEGER"));
+                }
+                let t = match common(args)? {
+                    DataType::Null => DataType::Int32,
+                    t if t.is_integer() => t,
+                    _ => return Err(wrong("INTEGER, INTEGER")),
+                };
+                (vec![t.clone(), t.clone()], t)
+            }
+            F::BitNot => match args {
+                [t] if t.is_integer() => (vec![t.clone()], t.clone()),
+                [DataType::Null] => (vec![DataType::Int32], DataType::Int32),
+                _ => return Err(wrong("INTEGER")),
+            },
             F::IsNan | F::IsInf | F::IsFinite => fixed(&[D], 1, DataType::Boolean)?,
             F::Coalesce | F::Greatest | F::Least => {
                 if args.is_empty() {

@@ -1,6 +1,7 @@
 //! Evaluation of scalar functions on Arrow arrays (arguments already cast to the types
 //! `logical::functions::ScalarFunc::signature` asked for). One file per family.
 
+mod bitwise;
 mod conditional;
 mod datetime;
 mod glob;
@@ -27,6 +28,17 @@ pub fn evaluate_function(
     }
     if func == ScalarFunc::ListValue {
         return list::list_value(args, return_type, rows);
+    }
+    if matches!(
+        func,
+        ScalarFunc::BitAnd
+            | ScalarFunc::BitOr
+            | ScalarFunc::BitXor
+            | ScalarFunc::BitNot
+            | ScalarFunc::ShiftLeft
+            | ScalarFunc::ShiftRight
+    ) {
+        return bitwise::evaluate(func, args);
     }
     if func == ScalarFunc::Glob {
         return glob::evaluate(args, rows);
