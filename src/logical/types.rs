@@ -28,6 +28,8 @@ pub fn sql_type_name(t: &DataType) -> String {
         DataType::Date32 | DataType::Date64 => "DATE".into(),
         DataType::Timestamp(_, None) => "TIMESTAMP".into(),
         DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
+        // TIMETZ travels as Time64(Nanosecond), see `physical::datetime_text::encode_time_tz`.
+        DataType::Time64(TimeUnit::Nanosecond) => "TIME WITH TIME ZONE".into(),
         DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
         DataType::Interval(_) | DataType::Duration(_) => "INTERVAL".into(),
         DataType::List(f) | DataType::LargeList(f) => format!("{}[]", sql_type_name(f.data_type())),
@@ -109,7 +111,8 @@ fn base_type(text: &str, base: &str, nums: &[u32]) -> Result<DataType> {
         "TIMESTAMP_S" => DataType::Timestamp(TimeUnit::Second, None),
         "TIMESTAMP_MS" => DataType::Timestamp(TimeUnit::Millisecond, None),
         "TIMESTAMP_NS" => DataType::Timestamp(TimeUnit::Nanosecond, None),
-        "TIME" => DataType::Time64(TimeUnit::Microsecond),
+        "TIME" | "TIME WITHOUT TIME ZONE" => DataType::Time64(TimeUnit::Microsecond),
+        "TIMETZ" | "TIME WITH TIME ZONE" => TIMETZ,
         "INTERVAL" => DataType::Interval(IntervalUnit::MonthDayNano),
         _ => return Err(Error::plan(format!("Type with name {text} does not exist!"))),
     })
@@ -325,6 +328,8 @@ pub fn arithmetic_types(
 }
 
 const IV: DataType = DataType::Interval(IntervalUnit::MonthDayNano);
+/// TIME WITH TIME ZONE (a packed time and offset, see `physical::datetime_text`).
+pub const TIMETZ: DataType = DataType::Time64(TimeUnit::Nanosecond);
 const TIME: DataType = DataType::Time64(TimeUnit::Microsecond);
 const TS: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 
@@ -349,6 +354,8 @@ pub fn temporal_arithmetic_types(
     Some(match (op, left, right) {
         (Multiply | Divide, Interval(_), t) => (IV, factor(t)?, IV),
         (Multiply, t, Interval(_)) => (factor(t)?, IV, IV),
+        (Plus | Minus, Time64(TimeUnit::Nanosecond), Interval(_)) => (TIMETZ, IV, TIMETZ),
+        (Plus, Interval(_), Time64(TimeUnit::Nanosecond)) => (IV, TIMETZ, TIMETZ),
         (Plus | Minus, Time32(_) | Time64(_), Interval(_)) => (TIME, IV, TIME),
         (Plus, Interval(_), Time32(_) | Time64(_)) => (IV, TIME, TIME),
         (Minus, Timestamp(_, tz), Timestamp(_, _))

@@ -14,8 +14,8 @@ use arrow::compute::kernels::cmp;
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{
     DataType, Date32Type, Float32Type, Float64Type, IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType,
-    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
-    DECIMAL128_MAX_PRECISION,
+    Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, DECIMAL128_MAX_PRECISION,
 };
 
 use crate::physical::datetime_text as text;
@@ -77,6 +77,30 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
         }
         (DataType::Utf8, DataType::Date32) => {
             Arc::new(parse_each::<Date32Type>(as_string(a)?, try_cast, text::parse_date)?)
+        }
+        (DataType::Utf8, DataType::Time64(TimeUnit::Nanosecond)) => Arc::new(parse_each::<Time64NanosecondType>(
+            as_string(a)?,
+            try_cast,
+            text::parse_time_tz,
+        )?),
+        (DataType::Time64(TimeUnit::Nanosecond), DataType::Utf8) => {
+            format_each(a.as_primitive::<Time64NanosecondType>(), text::format_time_tz)
+        }
+        (DataType::Time64(TimeUnit::Nanosecond), DataType::Time64(TimeUnit::Microsecond)) => {
+            Arc::new(arrow::compute::kernels::arity::unary::<_, _, Time64MicrosecondType>(
+                a.as_primitive::<Time64NanosecondType>(),
+                |p| text::decode_time_tz(p).0,
+            ))
+        }
+        (DataType::Time64(TimeUnit::Microsecond), DataType::Time64(TimeUnit::Nanosecond)) => {
+            Arc::new(arrow::compute::kernels::arity::unary::<_, _, Time64NanosecondType>(
+                a.as_primitive::<Time64MicrosecondType>(),
+                |t| text::encode_time_tz(t, 0),
+            ))
+        }
+        (DataType::Timestamp(_, _), DataType::Time64(TimeUnit::Nanosecond)) => {
+            let time = cast_array(a, &DataType::Time64(TimeUnit::Microsecond), try_cast)?;
+            cast_array(&time, to, try_cast)?
         }
         (DataType::Utf8, DataType::Time64(TimeUnit::Microsecond)) => Arc::new(parse_each::<Time64MicrosecondType>(
             as_string(a)?,

@@ -4,6 +4,8 @@
 //! leading `-` or a trailing `(BC)` for years before 1, surrounding whitespace, and for
 //! timestamps a time after a space or `T` (`13:10`, `13:10:11.5`) with an optional offset
 //! (`Z`, `+02`, `+05:30`, `UTC`) that is accepted and ignored, as DuckDB does without ICU.
+//! TIMETZ values (a time with a UTC offset) are packed into an `i64` ([`encode_time_tz`]) and
+//! carried as Arrow `Time64(Nanosecond)`, a type rask uses for nothing else.
 
 use std::fmt::Write;
 
@@ -90,6 +92,17 @@ impl Cursor<'_> {
             self.i += 1;
         }
         (self.i - start >= min).then_some(v)
+    }
+
+    /// Exactly two digits (more may follow).
+    fn two_digits(&mut self) -> Option<i64> {
+        match self.b.get(self.i..self.i + 2) {
+            Some([a @ b'0'..=b'9', b @ b'0'..=b'9']) => {
+                self.i += 2;
+                Some(i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            }
+            _ => None,
+        }
     }
 
     fn at_end(&self) -> bool {
@@ -303,6 +316,93 @@ pub fn format_timestamp(micros: i64, out: &mut String) {
     }
 }
 
+/// The largest TIMETZ offset in seconds (±15:59:59).
+const MAX_OFFSET: i64 = 16 * 3600 - 1;
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+
+/// Packs a TIMETZ (local time in microseconds, UTC offset in seconds) into an `i64` whose
+/// integer order is DuckDB's TIMETZ order: by the UTC instant, then by the offset.
+pub fn encode_time_tz(micros: i64, offset: i64) -> i64 {
+    let utc = micros - offset * 1_000_000 + 16 * MICROS_PER_HOUR;
+    (utc << 24) | (MAX_OFFSET - offset)
+}
+
+/// The local time (microseconds) and UTC offset (seconds) of a packed TIMETZ.
+pub fn decode_time_tz(packed: i64) -> (i64, i64) {
+    let offset = MAX_OFFSET - (packed & 0xFF_FFFF);
+    let utc = (packed >> 24) - 16 * MICROS_PER_HOUR;
+    (utc + offset * 1_000_000, offset)
+}
+
+/// Parses a TIMETZ: `HH:MM[:SS[.f]]` (or a timestamp's text) and an optional offset
+/// `±HH[[:]MM[[:]SS]]` (none is +00), packed by [`encode_time_tz`].
+pub fn parse_time_tz(text: &str) -> Result<i64, String> {
+    let bad = || format!("time field value out of range: \"{text}\"");
+    let trimmed = text.trim();
+    let mut c = Cursor {
+        b: trimmed.as_bytes(),
+        i: 0,
+    };
+    let micros = match time(&mut c) {
+        Some(t) => t,
+        None => {
+            // A date first: its time of day, the offset after it.
+            c.i = 0;
+            date(&mut c).ok_or_else(bad)?;
+            if !(c.skip_space() || c.eat(b'T')) {
+                return Err(bad());
+            }
+            time(&mut c).ok_or_else(bad)?
+        }
+    };
+    let mut offset = 0;
+    if let Some(sign @ (b'+' | b'-')) = c.peek() {
+        c.i += 1;
+        let hours = c.two_digits().ok_or_else(bad)?;
+        let mut minutes = 0;
+        let mut seconds = 0;
+        let colon = c.eat(b':');
+        if let Some(m) = c.two_digits() {
+            minutes = m;
+            let colon = c.eat(b':');
+            if let Some(sec) = c.two_digits() {
+                seconds = sec;
+            } else if colon {
+                return Err(bad());
+            }
+        } else if colon {
+            return Err(bad());
+        }
+        if hours > 15 || minutes >= 60 || seconds >= 60 {
+            return Err(bad());
+        }
+        offset = (hours * 60 + minutes) * 60 + seconds;
+        if sign == b'-' {
+            offset = -offset;
+        }
+    }
+    c.skip_space();
+    if !c.at_end() {
+        return Err(bad());
+    }
+    Ok(encode_time_tz(micros, offset))
+}
+
+/// Appends DuckDB's text for a packed TIMETZ: `02:30:00+04:30`, `16:15:03.5+00`.
+pub fn format_time_tz(packed: i64, out: &mut String) {
+    let (micros, offset) = decode_time_tz(packed);
+    format_time(micros, out);
+    out.push(if offset < 0 { '-' } else { '+' });
+    let o = offset.abs();
+    let _ = write!(out, "{:02}", o / 3600);
+    if o % 3600 != 0 {
+        let _ = write!(out, ":{:02}", o / 60 % 60);
+        if o % 60 != 0 {
+            let _ = write!(out, ":{:02}", o % 60);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +463,27 @@ mod tests {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_time("2021-08-20").unwrap(), 0);
+        let tz = |s: &str| {
+            let mut out = String::new();
+            format_time_tz(parse_time_tz(s).unwrap(), &mut out);
+            out
+        };
+        assert_eq!(tz("02:30:00+04:30:45"), "02:30:00+04:30:45");
+        assert_eq!(tz("02:30:00-1200"), "02:30:00-12");
+        assert_eq!(tz("2023-08-20 16:15:03.123456"), "16:15:03.123456+00");
+        assert_eq!(tz("24:00:00-1559"), "24:00:00-15:59");
+        for bad in [
+            "02:30:00>04",
+            "02:30:00+4",
+            "02:30:00+4xx",
+            "02:30:00+2000",
+            "02:30:00+20:xx",
+            "infinity",
+        ] {
+            assert!(parse_time_tz(bad).is_err(), "{bad}");
+        }
+        assert!(parse_time_tz("00:00:00+1559").unwrap() < parse_time_tz("00:00:00+1558").unwrap());
+        assert!(parse_time_tz("02:30:00-12").unwrap() < parse_time_tz("16:15:03+00").unwrap());
         assert_eq!(parse_time("10:00:00+04").unwrap(), 36_000_000_000);
     }
 }

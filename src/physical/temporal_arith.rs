@@ -11,7 +11,7 @@ use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
 use arrow::compute::kernels::arity::{binary, try_binary};
 use arrow::datatypes::{
     DataType, Date32Type, Float64Type, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
-    Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
+    Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
 };
 use arrow::error::ArrowError;
 
@@ -59,6 +59,19 @@ fn kernel(op: BinaryOp, left: &ArrayRef, right: &ArrayRef) -> std::result::Resul
             let (f, iv) = (left.as_primitive::<Float64Type>(), intervals(right));
             Arc::new(try_binary::<_, _, _, IntervalMonthDayNanoType>(f, iv, |f, iv| {
                 scale(iv, f)
+            })?)
+        }
+        (Plus | Minus, Time64(TimeUnit::Nanosecond), Interval(IntervalUnit::MonthDayNano)) => {
+            let (t, iv) = (left.as_primitive::<Time64NanosecondType>(), intervals(right));
+            let sign = if op == Plus { 1 } else { -1 };
+            Arc::new(binary::<_, _, _, Time64NanosecondType>(t, iv, |t, iv| {
+                shift_time_tz(t, sign * (iv.nanoseconds / 1000))
+            })?)
+        }
+        (Plus, Interval(IntervalUnit::MonthDayNano), Time64(TimeUnit::Nanosecond)) => {
+            let (iv, t) = (intervals(left), right.as_primitive::<Time64NanosecondType>());
+            Arc::new(binary::<_, _, _, Time64NanosecondType>(iv, t, |iv, t| {
+                shift_time_tz(t, iv.nanoseconds / 1000)
             })?)
         }
         (Plus | Minus, Time64(TimeUnit::Microsecond), Interval(IntervalUnit::MonthDayNano)) => {
@@ -212,6 +225,13 @@ fn shift_timestamp(t: i64, iv: IntervalMonthDayNano, negate: bool) -> std::resul
         return Err(out_of_range());
     }
     Ok(micros as i64)
+}
+
+/// A packed TIMETZ whose local time moves by `micros` (wrapping), keeping its offset.
+fn shift_time_tz(packed: i64, micros: i64) -> i64 {
+    use crate::physical::datetime_text::{decode_time_tz, encode_time_tz};
+    let (t, offset) = decode_time_tz(packed);
+    encode_time_tz(shift_time(t, micros), offset)
 }
 
 /// A time of day moved by `micros`, wrapping around midnight.

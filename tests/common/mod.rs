@@ -301,6 +301,15 @@ fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
             }
             s
         }
+        DataType::Time64(TimeUnit::Nanosecond) => {
+            // rask's TIMETZ (a packed time and offset).
+            let mut s = String::new();
+            rask::physical::datetime_text::format_time_tz(
+                array.as_primitive::<Time64NanosecondType>().value(row),
+                &mut s,
+            );
+            s
+        }
         DataType::Time32(unit) | DataType::Time64(unit) => {
             let v: i64 = match unit {
                 TimeUnit::Second => array.as_primitive::<Time32SecondType>().value(row) as i64,
