@@ -148,7 +148,12 @@ fn cast_to(e: Expr, to: &DataType, schema: &PlanSchema, opts: TypeOptions) -> Re
 
 /// `date ± days` (a DATE) and `date − date` (days, BIGINT) computed on day numbers.
 fn date_arithmetic(left: Expr, lt: &DataType, op: BinaryOp, right: Expr, rt: &DataType) -> Expr {
-    let as_days = |e: Expr, t: &DataType| cast_if_needed(e, t, &DataType::Int32);
+    // Date − date can exceed INTEGER (the full DATE range spans 2^32 days).
+    let days_type = if lt == rt { DataType::Int64 } else { DataType::Int32 };
+    let as_days = |e: Expr, t: &DataType| {
+        let e = cast_if_needed(e, t, &DataType::Int32);
+        cast_if_needed(e, &DataType::Int32, &days_type)
+    };
     let days = as_days(left, lt).binary(op, as_days(right, rt));
     let to = if lt == rt { DataType::Int64 } else { DataType::Date32 };
     Expr::Cast {

@@ -129,6 +129,17 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
             })?;
             Arc::new(out.with_timezone_opt(tz.clone()))
         }
+        (DataType::Int32, DataType::Date32) => {
+            // Day numbers (date ± days) must stay inside DuckDB's DATE range.
+            let days = a.as_primitive::<arrow::datatypes::Int32Type>();
+            Arc::new(checked_each::<_, Date32Type>(days, try_cast, |d| {
+                if i64::from(d) >= -2_147_483_646 && d < text::DATE_INFINITY {
+                    Ok(d)
+                } else {
+                    Err("Out of Range Error: Date out of range".to_string())
+                }
+            })?)
+        }
         (DataType::Date32, DataType::Utf8) => {
             let days = a.as_primitive::<Date32Type>();
             format_each(days, text::format_date)

@@ -1,5 +1,5 @@
 //! Arithmetic on dates and times that Arrow's kernels lack, with DuckDB's semantics:
-//! `INTERVAL * n`, `n * INTERVAL`, `INTERVAL / n` (fractions spill into smaller parts: 1 month
+//! `INTERVAL * n`, `n * INTERVAL`, `INTERVAL / n` (NULL for 0; fractions spill into smaller parts: 1 month
 //! = 30 days), `TIME ± INTERVAL` (wrapping around midnight, months and days ignored),
 //! `TIMESTAMP ± INTERVAL` (over DuckDB's whole range, which chrono-based kernels do not cover),
 //! `TIMESTAMP − TIMESTAMP` (an INTERVAL of days and time) and `DATE + TIME` (a TIMESTAMP).
@@ -31,6 +31,12 @@ fn kernel(op: BinaryOp, left: &ArrayRef, right: &ArrayRef) -> std::result::Resul
     use DataType::*;
     let out: ArrayRef = match (op, left.data_type(), right.data_type()) {
         (Multiply | Divide, Interval(IntervalUnit::MonthDayNano), Int64) => {
+            // Division by zero gives NULL, as for numbers.
+            let right = if op == Divide {
+                zero_as_null(right)?
+            } else {
+                Arc::clone(right)
+            };
             let (iv, n) = (intervals(left), right.as_primitive::<Int64Type>());
             Arc::new(try_binary::<_, _, _, IntervalMonthDayNanoType>(iv, n, |iv, n| {
                 if op == Multiply {
@@ -47,6 +53,11 @@ fn kernel(op: BinaryOp, left: &ArrayRef, right: &ArrayRef) -> std::result::Resul
             })?)
         }
         (Multiply | Divide, Interval(IntervalUnit::MonthDayNano), Float64) => {
+            let right = if op == Divide {
+                zero_as_null(right)?
+            } else {
+                Arc::clone(right)
+            };
             let (iv, f) = (intervals(left), right.as_primitive::<Float64Type>());
             Arc::new(try_binary::<_, _, _, IntervalMonthDayNanoType>(iv, f, |iv, f| {
                 if op == Divide && f == 0.0 {
@@ -135,6 +146,16 @@ fn kernel(op: BinaryOp, left: &ArrayRef, right: &ArrayRef) -> std::result::Resul
         _ => return Ok(None),
     };
     Ok(Some(out))
+}
+
+/// `a` with its zeros replaced by NULL.
+fn zero_as_null(a: &ArrayRef) -> std::result::Result<ArrayRef, ArrowError> {
+    let zero: ArrayRef = match a.data_type() {
+        DataType::Float64 => Arc::new(arrow::array::Float64Array::from(vec![0.0])),
+        _ => Arc::new(arrow::array::Int64Array::from(vec![0])),
+    };
+    let mask = arrow::compute::kernels::cmp::eq(a, &arrow::array::Scalar::new(zero))?;
+    arrow::compute::nullif(a, &mask)
 }
 
 fn intervals(a: &ArrayRef) -> &PrimitiveArray<IntervalMonthDayNanoType> {
