@@ -7,6 +7,7 @@ mod decorrelate;
 mod distinct_on;
 mod exclude;
 mod expr;
+mod extract_field;
 mod from;
 mod glob;
 mod grouping_sets;
@@ -50,6 +51,11 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
         .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
             let message = e.to_string().to_ascii_uppercase();
+            if message.contains("EXPECTED: DATE/TIME FIELD") {
+                if let Some(rewritten) = extract_field::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
             let window_syntax = ["FOUND: EXCLUDE", "FOUND: IGNORE", "FOUND: RESPECT"];
             if !window_syntax.iter().any(|m| message.contains(m)) {
                 return Err(e);
