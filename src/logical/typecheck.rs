@@ -336,14 +336,19 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                 .iter()
                 .map(|a| expr_type(a, schema, opts))
                 .collect::<Result<Vec<_>>>()?;
-            let (wanted, _) = func.signature(&types)?;
-            Expr::Function {
+            let (wanted, ret) = func.signature(&types)?;
+            let rounded_type = decimal_round_type(func, &types, &args);
+            let call = Expr::Function {
                 func,
                 args: args
                     .into_iter()
                     .zip(types.iter().zip(wanted.iter()))
                     .map(|(a, (from, to))| cast_if_needed(a, from, to))
                     .collect(),
+            };
+            match rounded_type {
+                Some(t) => cast_if_needed(call, &ret, &t),
+                None => call,
             }
         }
         Expr::Aggregate {
@@ -373,6 +378,43 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
         Expr::Window(w) => Expr::Window(Box::new(coerce_window(*w, schema, opts)?)),
         other => other,
     })
+}
+
+/// DuckDB's type for `round(d [, k])` on a DECIMAL(p,s) with a constant `k`: DECIMAL(p, k)
+/// for `0 <= k < s`, DECIMAL(p - s + 1, 0) for `k < 0` (room for the carry), the input type
+/// otherwise. The kernel rounds at the input scale; a cast then gives this type.
+fn decimal_round_type(
+    func: crate::logical::functions::ScalarFunc,
+    types: &[DataType],
+    args: &[Expr],
+) -> Option<DataType> {
+    use datafusion_common::ScalarValue;
+    if func != crate::logical::functions::ScalarFunc::Round {
+        return None;
+    }
+    let DataType::Decimal128(p, s) = types.first()? else {
+        return None;
+    };
+    let k: i64 = match args.get(1) {
+        None => 0,
+        Some(Expr::Literal(v)) => match v {
+            ScalarValue::Int8(Some(k)) => i64::from(*k),
+            ScalarValue::Int16(Some(k)) => i64::from(*k),
+            ScalarValue::Int32(Some(k)) => i64::from(*k),
+            ScalarValue::Int64(Some(k)) => *k,
+            _ => return None,
+        },
+        Some(_) => return None,
+    };
+    let (p, s) = (i64::from(*p), i64::from(*s));
+    let (p_out, s_out) = if k >= s {
+        return None;
+    } else if k >= 0 {
+        (p, k)
+    } else {
+        ((p - s + 1).min(38), 0)
+    };
+    Some(DataType::Decimal128(p_out as u8, s_out as i8))
 }
 
 /// Window calls: offsets and counts are BIGINT, a lag/lead default takes the value's type.
