@@ -160,6 +160,18 @@ impl Binder<'_> {
             },
             A::IsNull(e) => Expr::IsNull(Box::new(self.bind_expr(e, scope)?)),
             A::IsNotNull(e) => Expr::IsNotNull(Box::new(self.bind_expr(e, scope)?)),
+            A::IsUnknown(value) | A::IsNotUnknown(value) => {
+                let inner = Box::new(Expr::Cast {
+                    expr: Box::new(self.bind_expr(value, scope)?),
+                    data_type: DataType::Boolean,
+                    try_cast: false,
+                });
+                if matches!(e, A::IsUnknown(_)) {
+                    Expr::IsNull(inner)
+                } else {
+                    Expr::IsNotNull(inner)
+                }
+            }
             A::IsTrue(e) => self.is_bool(e, scope, true, false)?,
             A::IsNotTrue(e) => self.is_bool(e, scope, true, true)?,
             A::IsFalse(e) => self.is_bool(e, scope, false, false)?,
@@ -421,7 +433,12 @@ impl Binder<'_> {
     }
 
     fn is_bool(&self, e: &ast::Expr, scope: &PlanSchema, value: bool, negated: bool) -> Result<Expr> {
-        let inner = self.bind_expr(e, scope)?;
+        // The value is read as a BOOLEAN first (`42 IS TRUE` is true).
+        let inner = Expr::Cast {
+            expr: Box::new(self.bind_expr(e, scope)?),
+            data_type: DataType::Boolean,
+            try_cast: false,
+        };
         let test = inner.binary(
             BinaryOp::IsNotDistinctFrom,
             Expr::Literal(ScalarValue::Boolean(Some(value))),

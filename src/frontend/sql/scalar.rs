@@ -158,7 +158,8 @@ impl Binder<'_> {
         if insensitive {
             args.push(text("i"));
         }
-        Some(not_if(negated, call(ScalarFunc::RegexpFullMatch, args)))
+        // DuckDB's `~` finds the pattern anywhere (regexp_matches), unlike SIMILAR TO.
+        Some(not_if(negated, call(ScalarFunc::RegexpMatches, args)))
     }
 
     /// `s [NOT] SIMILAR TO pattern`: a full regular-expression match.
