@@ -5,6 +5,7 @@ mod aggregate_call;
 mod arrow_cast;
 mod decorrelate;
 mod distinct_on;
+mod empty_in;
 mod exclude;
 mod expr;
 mod extract_field;
@@ -51,6 +52,11 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
         .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
             let message = e.to_string().to_ascii_uppercase();
+            if message.contains("EXPECTED: AN EXPRESSION, FOUND: )") {
+                if let Some(rewritten) = empty_in::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
             if message.contains("EXPECTED: DATE/TIME FIELD") {
                 if let Some(rewritten) = extract_field::rewrite(sql) {
                     return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
