@@ -46,9 +46,16 @@ pub use literal::{parse_interval, parse_number_literal};
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let stripped = materialized::strip_cte_materialized(sql);
     let sql: &str = &stripped;
-    let globbed = glob::rewrite(sql);
-    let sql: &str = globbed.as_deref().unwrap_or(sql);
     Parser::parse_sql(&DuckDbDialect {}, sql)
+        .or_else(|e| {
+            // GLOB / `~~~`, which sqlparser lacks, become RLIKE (read back as GLOB).
+            if let Some(rewritten) = glob::rewrite(sql) {
+                if let Ok(statements) = Parser::parse_sql(&DuckDbDialect {}, &rewritten) {
+                    return Ok(statements);
+                }
+            }
+            Err(e)
+        })
         .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
             let message = e.to_string().to_ascii_uppercase();
