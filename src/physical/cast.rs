@@ -124,7 +124,7 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
                     d if d == -text::DATE_INFINITY => Some(-text::TIMESTAMP_INFINITY),
                     d => i64::from(d).checked_mul(86_400_000_000),
                 }
-                .filter(|m| *m >= -9_223_372_022_400_000_000)
+                .filter(|m| *m >= text::TIMESTAMP_MIN)
                 .ok_or_else(|| "Conversion Error: Date and time not in timestamp range".to_string())
             })?;
             Arc::new(out.with_timezone_opt(tz.clone()))
@@ -133,7 +133,7 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
             // Day numbers (date ± days) must stay inside DuckDB's DATE range.
             let days = a.as_primitive::<arrow::datatypes::Int32Type>();
             Arc::new(checked_each::<_, Date32Type>(days, try_cast, |d| {
-                if i64::from(d) >= -2_147_483_646 && d < text::DATE_INFINITY {
+                if i64::from(d) >= text::DATE_MIN && d < text::DATE_INFINITY {
                     Ok(d)
                 } else {
                     Err("Out of Range Error: Date out of range".to_string())

@@ -13,11 +13,11 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// TIMESTAMP `infinity` (and its negation, `-infinity`).
 pub const TIMESTAMP_INFINITY: i64 = i64::MAX;
 /// The earliest timestamp: 290309-12-22 (BC) 00:00:00.
-const TIMESTAMP_MIN: i64 = -9_223_372_022_400_000_000;
+pub const TIMESTAMP_MIN: i64 = -9_223_372_022_400_000_000;
 /// DATE `infinity` (and `-infinity`).
 pub const DATE_INFINITY: i32 = i32::MAX;
 /// The earliest date: 5877642-06-25 (BC).
-const DATE_MIN: i64 = -2_147_483_646;
+pub const DATE_MIN: i64 = -2_147_483_646;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (`year` 0 is 1 BC).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {

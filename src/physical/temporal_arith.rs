@@ -223,7 +223,7 @@ fn scale(iv: IntervalMonthDayNano, f: f64) -> std::result::Result<IntervalMonthD
 /// `t ± iv` like DuckDB: months first (the day clamped to the month's end), then days, then
 /// microseconds; infinities stay; leaving the TIMESTAMP range is an error.
 fn shift_timestamp(t: i64, iv: IntervalMonthDayNano, negate: bool) -> std::result::Result<i64, ArrowError> {
-    use crate::physical::datetime_text::{civil_from_days, days_from_civil, TIMESTAMP_INFINITY};
+    use crate::physical::datetime_text::{civil_from_days, days_from_civil, TIMESTAMP_INFINITY, TIMESTAMP_MIN};
     if t == TIMESTAMP_INFINITY || t == -TIMESTAMP_INFINITY {
         return Ok(t);
     }
@@ -242,7 +242,7 @@ fn shift_timestamp(t: i64, iv: IntervalMonthDayNano, negate: bool) -> std::resul
     let micros = i128::from(days) * i128::from(MICROS_PER_DAY)
         + i128::from(time)
         + i128::from(sign) * i128::from(iv.nanoseconds / 1000);
-    if !(-9_223_372_022_400_000_000..i128::from(TIMESTAMP_INFINITY)).contains(&micros) {
+    if !(i128::from(TIMESTAMP_MIN)..i128::from(TIMESTAMP_INFINITY)).contains(&micros) {
         return Err(out_of_range());
     }
     Ok(micros as i64)
