@@ -6,6 +6,7 @@ mod arrow_cast;
 mod decorrelate;
 mod distinct_on;
 mod empty_in;
+mod empty_type_args;
 mod exclude;
 mod expr;
 mod extract_field;
@@ -61,6 +62,11 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
             let message = e.to_string().to_ascii_uppercase();
             if message.contains("EXPECTED: AN EXPRESSION, FOUND: )") {
                 if let Some(rewritten) = empty_in::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
+            if message.contains("EXPECTED: LITERAL INT, FOUND: )") {
+                if let Some(rewritten) = empty_type_args::rewrite(sql) {
                     return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
                 }
             }
