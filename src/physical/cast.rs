@@ -107,6 +107,10 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
             try_cast,
             text::parse_time,
         )?),
+        (DataType::Utf8, DataType::Timestamp(TimeUnit::Nanosecond, tz)) => Arc::new(
+            parse_each::<TimestampNanosecondType>(as_string(a)?, try_cast, text::parse_timestamp_nanos)?
+                .with_timezone_opt(tz.clone()),
+        ),
         (DataType::Utf8, DataType::Timestamp(unit, tz)) => {
             let micros = parse_each::<TimestampMicrosecondType>(as_string(a)?, try_cast, text::parse_timestamp)?;
             let micros: ArrayRef = Arc::new(micros.with_timezone_opt(tz.clone()));
@@ -144,6 +148,10 @@ pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRe
             let days = a.as_primitive::<Date32Type>();
             format_each(days, text::format_date)
         }
+        (DataType::Timestamp(TimeUnit::Nanosecond, None), DataType::Utf8) => format_each(
+            a.as_primitive::<TimestampNanosecondType>(),
+            text::format_timestamp_nanos,
+        ),
         (DataType::Timestamp(_, None), DataType::Utf8) => {
             let micros = cast_with_options(a, &DataType::Timestamp(TimeUnit::Microsecond, None), &options)
                 .map_err(|e| fail(&e))?;

@@ -140,30 +140,36 @@ fn date(c: &mut Cursor<'_>) -> Option<i64> {
     Some(days_from_civil(year, month, day))
 }
 
-/// `HH:MM[:SS[.ffffff]]` at the cursor, as microseconds (24:00:00 allowed).
+/// `HH:MM[:SS[.ffffff]]` at the cursor, as microseconds (24:00:00 allowed; digits past the
+/// microseconds are dropped).
 fn time(c: &mut Cursor<'_>) -> Option<i64> {
+    time_nanos(c).map(|n| n / 1000)
+}
+
+/// `HH:MM[:SS[.fffffffff]]` at the cursor, as nanoseconds.
+fn time_nanos(c: &mut Cursor<'_>) -> Option<i64> {
     let hours = c.number(1, 2)?;
     if !c.eat(b':') {
         return None;
     }
     let minutes = c.number(2, 2)?;
     let mut seconds = 0;
-    let mut micros = 0;
+    let mut nanos = 0;
     if c.eat(b':') {
         seconds = c.number(2, 2)?;
         if c.eat(b'.') {
-            let mut scale = 100_000;
+            let mut scale = 100_000_000;
             while let Some(d @ b'0'..=b'9') = c.peek() {
-                micros += i64::from(d - b'0') * scale;
+                nanos += i64::from(d - b'0') * scale;
                 scale /= 10;
                 c.i += 1;
             }
         }
     }
-    if hours > 24 || minutes >= 60 || seconds >= 60 || (hours == 24 && (minutes, seconds, micros) != (0, 0, 0)) {
+    if hours > 24 || minutes >= 60 || seconds >= 60 || (hours == 24 && (minutes, seconds, nanos) != (0, 0, 0)) {
         return None;
     }
-    Some(((hours * 60 + minutes) * 60 + seconds) * 1_000_000 + micros)
+    Some(((hours * 60 + minutes) * 60 + seconds) * 1_000_000_000 + nanos)
 }
 
 /// An optional UTC offset (`Z`, `+HH[[:]MM[[:]SS]]`, ` UTC`), skipped.
@@ -191,7 +197,7 @@ fn offset(c: &mut Cursor<'_>) -> Option<()> {
     Some(())
 }
 
-/// A date and an optional time: days and microseconds into the day.
+/// A date and an optional time: days and nanoseconds into the day.
 fn date_time(text: &str) -> Option<(i64, Option<i64>)> {
     let mut c = Cursor {
         b: text.trim().as_bytes(),
@@ -205,7 +211,7 @@ fn date_time(text: &str) -> Option<(i64, Option<i64>)> {
     if !(spaced || c.eat(b'T') || c.eat(b't')) {
         return None;
     }
-    let t = time(&mut c)?;
+    let t = time_nanos(&mut c)?;
     offset(&mut c)?;
     c.skip_space();
     c.at_end().then_some((days, Some(t)))
@@ -242,11 +248,18 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
             "invalid timestamp field format: \"{text}\", expected format is (YYYY-MM-DD HH:MM:SS[.US][±HH:MM| ZONE])"
         )
     })?;
-    let micros = i128::from(days) * i128::from(MICROS_PER_DAY) + i128::from(t.unwrap_or(0));
+    let micros = i128::from(days) * i128::from(MICROS_PER_DAY) + i128::from(t.unwrap_or(0) / 1000);
     if !(i128::from(TIMESTAMP_MIN)..i128::from(TIMESTAMP_INFINITY)).contains(&micros) {
         return Err(format!("timestamp field value out of range: \"{text}\""));
     }
     Ok(micros as i64)
+}
+
+/// Parses a TIMESTAMP_NS (nanoseconds since 1970).
+pub fn parse_timestamp_nanos(text: &str) -> Result<i64, String> {
+    let (days, t) = date_time(text).ok_or_else(|| format!("invalid timestamp field format: \"{text}\""))?;
+    let nanos = i128::from(days) * 86_400_000_000_000 + i128::from(t.unwrap_or(0));
+    i64::try_from(nanos).map_err(|_| format!("timestamp field value out of range: \"{text}\""))
 }
 
 /// Parses a TIME (microseconds since midnight); a date before it is skipped, a date alone
@@ -264,7 +277,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
             return Ok(t);
         }
     }
-    date_time(text).map(|(_, t)| t.unwrap_or(0)).ok_or_else(bad)
+    date_time(text).map(|(_, t)| t.unwrap_or(0) / 1000).ok_or_else(bad)
 }
 
 fn write_date(days: i64, out: &mut String) -> bool {
@@ -295,6 +308,23 @@ pub fn format_time(micros: i64, out: &mut String) {
     let sub = micros % 1_000_000;
     if sub != 0 {
         let digits = format!("{sub:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+}
+
+/// Appends DuckDB's text for a TIMESTAMP_NS (nanoseconds since 1970).
+pub fn format_timestamp_nanos(nanos: i64, out: &mut String) {
+    const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+    if write_date(nanos.div_euclid(NANOS_PER_DAY), out) {
+        out.push_str(" (BC)");
+    }
+    out.push(' ');
+    let in_day = nanos.rem_euclid(NANOS_PER_DAY);
+    format_time(in_day / 1000 / 1_000_000 * 1_000_000, out);
+    let sub = in_day % 1_000_000_000;
+    if sub != 0 {
+        let digits = format!("{sub:09}");
         out.push('.');
         out.push_str(digits.trim_end_matches('0'));
     }
