@@ -214,11 +214,8 @@ pub fn values(rows: Vec<Vec<Expr>>, names: Vec<String>, types: Vec<DataType>) ->
         .map(|(n, t)| {
             (
                 None,
-                Arc::new(Field::new(
-                    n,
-                    if t == DataType::Null { DataType::Int32 } else { t },
-                    true,
-                )),
+                // An all-NULL column keeps DuckDB's NULL type (it compares with anything).
+                Arc::new(Field::new(n, t, true)),
             )
         })
         .collect();

@@ -612,6 +612,12 @@ pub fn format_literal(v: &ScalarValue, f: &mut fmt::Formatter<'_>) -> fmt::Resul
             write!(f, "'{}'", s.replace('\'', "''"))
         }
         ScalarValue::Date32(_) => write!(f, "'{v}'::DATE"),
+        ScalarValue::Time64Nanosecond(Some(packed)) => {
+            // TIMETZ (see `physical::datetime_text::encode_time_tz`).
+            let mut text = String::new();
+            crate::physical::datetime_text::format_time_tz(*packed, &mut text);
+            write!(f, "'{text}'::TIMETZ")
+        }
         ScalarValue::Boolean(Some(b)) => f.write_str(if *b { "true" } else { "false" }),
         ScalarValue::IntervalMonthDayNano(Some(i)) => {
             let mut parts = Vec::new();

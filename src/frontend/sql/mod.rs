@@ -2,12 +2,17 @@
 //! logical plan against the catalog.
 
 mod aggregate_call;
+mod arrow_cast;
 mod decorrelate;
 mod distinct_on;
+mod empty_in;
+mod empty_type_args;
 mod exclude;
 mod expr;
+mod extract_field;
 mod flatten;
 mod from;
+mod glob;
 mod grouping_sets;
 mod having_alias;
 mod literal;
@@ -46,8 +51,32 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let sql: &str = &stripped;
     Parser::parse_sql(&DuckDbDialect {}, sql)
         .or_else(|e| {
+            // GLOB / `~~~`, which sqlparser lacks, become RLIKE (read back as GLOB).
+            if let Some(rewritten) = glob::rewrite(sql) {
+                if let Ok(statements) = Parser::parse_sql(&DuckDbDialect {}, &rewritten) {
+                    return Ok(statements);
+                }
+            }
+            Err(e)
+        })
+        .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
             let message = e.to_string().to_ascii_uppercase();
+            if message.contains("EXPECTED: AN EXPRESSION, FOUND: )") {
+                if let Some(rewritten) = empty_in::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
+            if message.contains("EXPECTED: LITERAL INT, FOUND: )") {
+                if let Some(rewritten) = empty_type_args::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
+            if message.contains("EXPECTED: DATE/TIME FIELD") {
+                if let Some(rewritten) = extract_field::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
             let window_syntax = ["FOUND: EXCLUDE", "FOUND: IGNORE", "FOUND: RESPECT"];
             if !window_syntax.iter().any(|m| message.contains(m)) {
                 return Err(e);
