@@ -42,6 +42,9 @@ pub struct SessionConfig {
     /// `SET order_by_non_integer_literal = true`: `ORDER BY 'x'` is allowed (and orders
     /// nothing) instead of an error.
     pub order_by_literals: bool,
+    /// `SET scalar_subquery_error_on_multiple_rows = false`: a scalar subquery with several
+    /// rows gives one of them instead of an error.
+    pub scalar_subquery_any_row: bool,
 }
 
 impl Default for SessionConfig {
@@ -53,6 +56,7 @@ impl Default for SessionConfig {
             integer_division: false,
             nulls_first: false,
             order_by_literals: false,
+            scalar_subquery_any_row: false,
         }
     }
 }
@@ -194,6 +198,7 @@ impl Session {
             integer_division: self.config.integer_division,
             nulls_first: self.config.nulls_first,
             order_by_literals: self.config.order_by_literals,
+            scalar_subquery_any_row: self.config.scalar_subquery_any_row,
         }
     }
 
@@ -631,6 +636,10 @@ impl Session {
             "integer_division" => {
                 self.config.integer_division = matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
             }
+            "scalar_subquery_error_on_multiple_rows" => {
+                self.config.scalar_subquery_any_row =
+                    !matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
+            }
             "default_null_order" | "null_order" => {
                 self.config.nulls_first = match value.to_lowercase().as_str() {
                     "nulls_first" | "nulls first" => true,
@@ -643,7 +652,7 @@ impl Session {
             }
             other => {
                 return Err(Error::plan(format!(
-                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division, default_null_order, order_by_non_integer_literal)"
+                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division, default_null_order, scalar_subquery_error_on_multiple_rows, order_by_non_integer_literal)"
                 )))
             }
         }

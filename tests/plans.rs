@@ -92,6 +92,16 @@ fn windows_shuffle_on_partition_keys_and_share_the_shuffle() {
     ));
 }
 
+/// A correlation that is not an equality is flattened: the subquery is computed for each
+/// distinct outer value (`D`), grouped by it, left-joined from `D` (count 0 for no rows) and
+/// joined back to the outer rows on it.
+#[test]
+fn non_equality_correlation_is_flattened_against_distinct_outer_values() {
+    insta::assert_snapshot!(explain(
+        "SELECT product, (SELECT count(*) FROM sales AS x WHERE x.price < sales.price) AS cheaper FROM sales"
+    ));
+}
+
 /// TPC-H-shaped tables with TPC-H's relative sizes (SF 0.01 row counts), so that join order
 /// has something to go by.
 fn tpch_sized_session() -> Session {

@@ -10,7 +10,7 @@ use std::fmt::{Display, LowerExp, Write as _};
 use std::io::Write;
 use std::path::Path;
 
-use arrow::array::{Array, Float16Array, Float32Array, Float64Array};
+use arrow::array::{Array, Float16Array, Float32Array, Float64Array, StringArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
@@ -147,6 +147,9 @@ enum Kind<'a> {
     F16(&'a Float16Array),
     F32(&'a Float32Array),
     F64(&'a Float64Array),
+    /// Values already rendered by rask's own casts to VARCHAR (dates, timestamps, times,
+    /// TIMETZ and intervals in DuckDB's text, over DuckDB's whole range).
+    Text(StringArray),
     Other(ArrayFormatter<'a>),
 }
 
@@ -167,6 +170,17 @@ impl<'a> ValueRenderer<'a> {
             DataType::Float16 => any.downcast_ref().map(Kind::F16),
             DataType::Float32 => any.downcast_ref().map(Kind::F32),
             DataType::Float64 => any.downcast_ref().map(Kind::F64),
+            DataType::Date32
+            | DataType::Timestamp(_, None)
+            | DataType::Time64(_)
+            | DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano) => {
+                let text = crate::physical::cast::cast_array(
+                    &arrow::array::make_array(array.to_data()),
+                    &DataType::Utf8,
+                    false,
+                )?;
+                text.as_any().downcast_ref::<StringArray>().cloned().map(Kind::Text)
+            }
             _ => None,
         };
         let kind = match kind {
@@ -199,6 +213,7 @@ impl<'a> ValueRenderer<'a> {
             Kind::F16(a) => format_float(a.value(row).to_f32(), buf),
             Kind::F32(a) => format_float(a.value(row), buf),
             Kind::F64(a) => format_float(a.value(row), buf),
+            Kind::Text(a) => buf.push_str(a.value(row)),
             Kind::Other(f) => {
                 let start = buf.len();
                 f.value(row).write(buf)?;

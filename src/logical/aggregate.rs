@@ -14,6 +14,8 @@ pub enum AggFunc {
     Sum,
     /// `avg(x)` / `mean(x)`.
     Avg,
+    /// `decimal_average(x)`: the average of a DECIMAL, as that DECIMAL type.
+    DecimalAverage,
     /// `min(x)`.
     Min,
     /// `max(x)`.
@@ -103,6 +105,7 @@ impl AggFunc {
             "count" => Count,
             "sum" => Sum,
             "avg" | "mean" => Avg,
+            "decimal_average" => DecimalAverage,
             "min" => Min,
             "max" => Max,
             "stddev_samp" | "stddev" => StddevSamp,
@@ -151,6 +154,7 @@ impl AggFunc {
             Count => "count",
             Sum => "sum",
             Avg => "avg",
+            DecimalAverage => "decimal_average",
             Min => "min",
             Max => "max",
             StddevSamp => "stddev_samp",
@@ -198,6 +202,7 @@ impl AggFunc {
             "count",
             "sum",
             "avg",
+            "decimal_average",
             "min",
             "max",
             "stddev_samp",
@@ -333,6 +338,15 @@ impl AggFunc {
                 numeric("avg", &arg("avg")?)?;
                 DataType::Float64
             }
+            DecimalAverage => match arg("decimal_average")? {
+                t @ DataType::Decimal128(_, _) => t,
+                other => {
+                    return Err(Error::plan(format!(
+                        "No function matches decimal_average({}): decimal_average takes a DECIMAL argument",
+                        crate::logical::types::sql_type_name(&other)
+                    )))
+                }
+            },
             WeightedAvg => {
                 for t in args {
                     numeric(self.name(), t)?;

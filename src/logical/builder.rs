@@ -214,11 +214,8 @@ pub fn values(rows: Vec<Vec<Expr>>, names: Vec<String>, types: Vec<DataType>) ->
         .map(|(n, t)| {
             (
                 None,
-                Arc::new(Field::new(
-                    n,
-                    if t == DataType::Null { DataType::Int32 } else { t },
-                    true,
-                )),
+                // An all-NULL column keeps DuckDB's NULL type (it compares with anything).
+                Arc::new(Field::new(n, t, true)),
             )
         })
         .collect();
@@ -263,6 +260,17 @@ pub fn one_row() -> LogicalPlan {
         produce_one_row: true,
         schema: Arc::new(PlanSchema::empty()),
     })
+}
+
+/// UNION ALL of `inputs` whose output keeps the first input's qualified names (for plans
+/// that split one relation's rows into parts, such as an outer join built from pieces).
+pub fn union_all_qualified(inputs: Vec<Arc<LogicalPlan>>) -> Result<LogicalPlan> {
+    let plan = union_all(inputs)?;
+    let LogicalPlan::Union(mut u) = plan else {
+        return Ok(plan);
+    };
+    u.schema = u.inputs[0].schema();
+    Ok(LogicalPlan::Union(u))
 }
 
 /// UNION ALL of `inputs` (same column count; names from the first).

@@ -433,20 +433,22 @@ impl TreeNode for Expr {
         let f = &mut f;
         Ok(match self {
             Expr::Column(_) | Expr::Literal(_) | Expr::OuterColumn { .. } => Transformed::no(self),
-            Expr::Subquery(SubqueryExpr { kind, plan }) => match kind {
+            Expr::Subquery(SubqueryExpr { kind, plan, sql }) => match kind {
                 SubqueryKind::In(e) => map_box(e, f)?.update_data(|e| {
                     Expr::Subquery(SubqueryExpr {
                         kind: SubqueryKind::In(e),
                         plan,
+                        sql,
                     })
                 }),
                 SubqueryKind::Quantified { lhs, op, all } => map_box(lhs, f)?.update_data(|lhs| {
                     Expr::Subquery(SubqueryExpr {
                         kind: SubqueryKind::Quantified { lhs, op, all },
                         plan,
+                        sql,
                     })
                 }),
-                kind => Transformed::no(Expr::Subquery(SubqueryExpr { kind, plan })),
+                kind => Transformed::no(Expr::Subquery(SubqueryExpr { kind, plan, sql })),
             },
             Expr::Binary { left, op, right } => {
                 let l = map_box(left, f)?;
@@ -617,6 +619,12 @@ pub fn format_literal(v: &ScalarValue, f: &mut fmt::Formatter<'_>) -> fmt::Resul
             write!(f, "'{}'", s.replace('\'', "''"))
         }
         ScalarValue::Date32(_) => write!(f, "'{v}'::DATE"),
+        ScalarValue::Time64Nanosecond(Some(packed)) => {
+            // TIMETZ (see `physical::datetime_text::encode_time_tz`).
+            let mut text = String::new();
+            crate::physical::datetime_text::format_time_tz(*packed, &mut text);
+            write!(f, "'{text}'::TIMETZ")
+        }
         ScalarValue::Boolean(Some(b)) => f.write_str(if *b { "true" } else { "false" }),
         ScalarValue::IntervalMonthDayNano(Some(i)) => {
             let mut parts = Vec::new();

@@ -7,6 +7,7 @@ pub mod builder;
 pub mod cardinality;
 pub mod expr;
 pub mod functions;
+pub mod interval;
 pub mod join_type;
 pub mod plan;
 pub mod schema;

@@ -45,6 +45,9 @@ pub struct SubqueryExpr {
     pub kind: SubqueryKind,
     /// The bound subquery; references to enclosing queries are [`Expr::OuterColumn`]s.
     pub plan: Arc<LogicalPlan>,
+    /// The subquery's SQL text: it names the expression, as DuckDB does, so that two
+    /// subqueries in one select list get different column names.
+    pub sql: Arc<str>,
 }
 
 impl PartialEq for SubqueryExpr {
@@ -56,12 +59,12 @@ impl PartialEq for SubqueryExpr {
 impl fmt::Display for SubqueryExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            SubqueryKind::Scalar => f.write_str("SUBQUERY"),
-            SubqueryKind::Exists => f.write_str("EXISTS(SUBQUERY)"),
-            SubqueryKind::In(e) => write!(f, "({e} IN (SUBQUERY))"),
+            SubqueryKind::Scalar => write!(f, "({})", self.sql),
+            SubqueryKind::Exists => write!(f, "EXISTS({})", self.sql),
+            SubqueryKind::In(e) => write!(f, "({e} IN ({}))", self.sql),
             SubqueryKind::Quantified { lhs, op, all } => {
                 let q = if *all { "ALL" } else { "ANY" };
-                write!(f, "({lhs} {} {q}(SUBQUERY))", op.symbol())
+                write!(f, "({lhs} {} {q}({}))", op.symbol(), self.sql)
             }
         }
     }

@@ -21,6 +21,9 @@ pub struct TypeOptions {
     /// `ORDER BY 'x'` (a literal other than a position) is allowed and orders nothing
     /// (`SET order_by_non_integer_literal`), instead of DuckDB's error.
     pub order_by_literals: bool,
+    /// `SET scalar_subquery_error_on_multiple_rows = false`: a scalar subquery with several
+    /// rows gives one of them instead of an error.
+    pub scalar_subquery_any_row: bool,
 }
 
 /// The type `expr` produces over `schema` (after [`coerce`]).
@@ -151,7 +154,12 @@ fn cast_to(e: Expr, to: &DataType, schema: &PlanSchema, opts: TypeOptions) -> Re
 
 /// `date ± days` (a DATE) and `date − date` (days, BIGINT) computed on day numbers.
 fn date_arithmetic(left: Expr, lt: &DataType, op: BinaryOp, right: Expr, rt: &DataType) -> Expr {
-    let as_days = |e: Expr, t: &DataType| cast_if_needed(e, t, &DataType::Int32);
+    // Date − date can exceed INTEGER (the full DATE range spans 2^32 days).
+    let days_type = if lt == rt { DataType::Int64 } else { DataType::Int32 };
+    let as_days = |e: Expr, t: &DataType| {
+        let e = cast_if_needed(e, t, &DataType::Int32);
+        cast_if_needed(e, &DataType::Int32, &days_type)
+    };
     let days = as_days(left, lt).binary(op, as_days(right, rt));
     let to = if lt == rt { DataType::Int64 } else { DataType::Date32 };
     Expr::Cast {
@@ -181,8 +189,8 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                         Error::plan(format!(
                             "Cannot compare values of type {} and type {} in \"{left} {} {right}\": add an explicit cast",
                             sql_type_name(&lt),
-                            op.symbol(),
-                            sql_type_name(&rt)
+                            sql_type_name(&rt),
+                            op.symbol()
                         ))
                     })?;
                     let t = if t == DataType::Null { DataType::Boolean } else { t };
@@ -199,6 +207,16 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                     date_arithmetic(*left, &lt, op, *right, &rt)
                 }
                 op => {
+                    // Only string literals convert to numbers implicitly; typed VARCHAR does not.
+                    let typed_text = |e: &Expr, t: &DataType| is_string(t) && !matches!(e, Expr::Literal(_));
+                    if typed_text(&left, &lt) || typed_text(&right, &rt) {
+                        return Err(Error::plan(format!(
+                            "No function matches the given name and argument types '{}({}, {})'. You might need to add explicit type casts.",
+                            op.symbol(),
+                            sql_type_name(&lt),
+                            sql_type_name(&rt)
+                        )));
+                    }
                     let (l, r, _) = arithmetic_types(op, &lt, &rt, opts.integer_division)?;
                     Expr::Binary {
                         left: Box::new(cast_if_needed(*left, &lt, &l)),
@@ -306,7 +324,7 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
             try_cast,
         } => {
             let from = expr_type(&expr, schema, opts)?;
-            if !arrow::compute::can_cast_types(&from, &data_type) {
+            if !crate::logical::types::can_cast(&from, &data_type) {
                 return Err(Error::plan(format!(
                     "Unimplemented type for cast ({} -> {})",
                     sql_type_name(&from),
@@ -324,14 +342,19 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                 .iter()
                 .map(|a| expr_type(a, schema, opts))
                 .collect::<Result<Vec<_>>>()?;
-            let (wanted, _) = func.signature(&types)?;
-            Expr::Function {
+            let (wanted, ret) = func.signature(&types)?;
+            let rounded_type = decimal_round_type(func, &types, &args);
+            let call = Expr::Function {
                 func,
                 args: args
                     .into_iter()
                     .zip(types.iter().zip(wanted.iter()))
                     .map(|(a, (from, to))| cast_if_needed(a, from, to))
                     .collect(),
+            };
+            match rounded_type {
+                Some(t) => cast_if_needed(call, &ret, &t),
+                None => call,
             }
         }
         Expr::Aggregate {
@@ -361,6 +384,43 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
         Expr::Window(w) => Expr::Window(Box::new(coerce_window(*w, schema, opts)?)),
         other => other,
     })
+}
+
+/// DuckDB's type for `round(d [, k])` on a DECIMAL(p,s) with a constant `k`: DECIMAL(p, k)
+/// for `0 <= k < s`, DECIMAL(p - s + 1, 0) for `k < 0` (room for the carry), the input type
+/// otherwise. The kernel rounds at the input scale; a cast then gives this type.
+fn decimal_round_type(
+    func: crate::logical::functions::ScalarFunc,
+    types: &[DataType],
+    args: &[Expr],
+) -> Option<DataType> {
+    use datafusion_common::ScalarValue;
+    if func != crate::logical::functions::ScalarFunc::Round {
+        return None;
+    }
+    let DataType::Decimal128(p, s) = types.first()? else {
+        return None;
+    };
+    let k: i64 = match args.get(1) {
+        None => 0,
+        Some(Expr::Literal(v)) => match v {
+            ScalarValue::Int8(Some(k)) => i64::from(*k),
+            ScalarValue::Int16(Some(k)) => i64::from(*k),
+            ScalarValue::Int32(Some(k)) => i64::from(*k),
+            ScalarValue::Int64(Some(k)) => *k,
+            _ => return None,
+        },
+        Some(_) => return None,
+    };
+    let (p, s) = (i64::from(*p), i64::from(*s));
+    let (p_out, s_out) = if k >= s {
+        return None;
+    } else if k >= 0 {
+        (p, k)
+    } else {
+        ((p - s + 1).min(38), 0)
+    };
+    Some(DataType::Decimal128(p_out as u8, s_out as i8))
 }
 
 /// Window calls: offsets and counts are BIGINT, a lag/lead default takes the value's type.

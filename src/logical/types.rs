@@ -28,6 +28,8 @@ pub fn sql_type_name(t: &DataType) -> String {
         DataType::Date32 | DataType::Date64 => "DATE".into(),
         DataType::Timestamp(_, None) => "TIMESTAMP".into(),
         DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
+        // TIMETZ travels as Time64(Nanosecond), see `physical::datetime_text::encode_time_tz`.
+        DataType::Time64(TimeUnit::Nanosecond) => "TIME WITH TIME ZONE".into(),
         DataType::Time32(_) | DataType::Time64(_) => "TIME".into(),
         DataType::Interval(_) | DataType::Duration(_) => "INTERVAL".into(),
         DataType::List(f) | DataType::LargeList(f) => format!("{}[]", sql_type_name(f.data_type())),
@@ -40,6 +42,12 @@ pub fn sql_type_name(t: &DataType) -> String {
 /// `TIMESTAMP`, ...) into an Arrow type.
 pub fn parse_sql_type(text: &str) -> Result<DataType> {
     let upper = text.trim().to_ascii_uppercase();
+    if let Some(item) = upper.strip_suffix("[]") {
+        let item = parse_sql_type(item)?;
+        return Ok(DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+            "item", item, true,
+        ))));
+    }
     let (base, params) = match upper.find('(') {
         Some(i) => (
             upper[..i].trim(),
@@ -51,23 +59,42 @@ pub fn parse_sql_type(text: &str) -> Result<DataType> {
         .as_deref()
         .map(|p| p.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_default();
+    let t = base_type(text, base, &nums)?;
+    if params.is_some() && (t.is_integer() || t.is_floating() || t == DataType::Boolean) {
+        return Err(Error::Parse {
+            message: format!("syntax error: type {base} takes no type modifiers"),
+            location: None,
+        });
+    }
+    Ok(t)
+}
+
+fn base_type(text: &str, base: &str, nums: &[u32]) -> Result<DataType> {
     Ok(match base {
         "BOOLEAN" | "BOOL" | "LOGICAL" => DataType::Boolean,
         "TINYINT" | "INT1" => DataType::Int8,
         "SMALLINT" | "INT2" | "SHORT" => DataType::Int16,
         "INTEGER" | "INT" | "INT4" | "SIGNED" | "INT32" | "MEDIUMINT" => DataType::Int32,
         "BIGINT" | "INT8" | "LONG" | "INT64" => DataType::Int64,
-        "HUGEINT" | "INT128" => DataType::Decimal128(38, 0),
-        "UTINYINT" | "UINT8" => DataType::UInt8,
-        "USMALLINT" | "UINT16" => DataType::UInt16,
-        "UINTEGER" | "UINT32" | "UNSIGNED" => DataType::UInt32,
-        "UBIGINT" | "UINT64" => DataType::UInt64,
+        // Arrow has no 128-bit integers: HUGEINT and UHUGEINT are DECIMAL(38,0).
+        "HUGEINT" | "INT128" | "UHUGEINT" | "UINT128" => DataType::Decimal128(38, 0),
+        "UTINYINT" | "UINT8" | "TINYINT UNSIGNED" => DataType::UInt8,
+        "USMALLINT" | "UINT16" | "SMALLINT UNSIGNED" => DataType::UInt16,
+        "UINTEGER" | "UINT32" | "UNSIGNED" | "INT UNSIGNED" | "INTEGER UNSIGNED" | "MEDIUMINT UNSIGNED" => {
+            DataType::UInt32
+        }
+        "UBIGINT" | "UINT64" | "BIGINT UNSIGNED" => DataType::UInt64,
         "FLOAT" | "FLOAT4" | "REAL" => DataType::Float32,
         "DOUBLE" | "FLOAT8" | "DOUBLE PRECISION" | "FLOAT64" => DataType::Float64,
-        "DECIMAL" | "NUMERIC" | "DEC" => match nums.as_slice() {
+        "DECIMAL" | "NUMERIC" | "DEC" => match nums {
             [] => DataType::Decimal128(18, 3),
             [p] => DataType::Decimal128(decimal_precision(*p)?, 0),
-            [p, s, ..] => {
+            [_, _, _, ..] => {
+                return Err(Error::plan(
+                    "DECIMAL type can take at most two type modifiers, width and scale",
+                ))
+            }
+            [p, s] => {
                 let p = decimal_precision(*p)?;
                 if *s > u32::from(p) {
                     return Err(Error::plan(format!("DECIMAL scale {s} cannot exceed precision {p}")));
@@ -84,7 +111,8 @@ pub fn parse_sql_type(text: &str) -> Result<DataType> {
         "TIMESTAMP_S" => DataType::Timestamp(TimeUnit::Second, None),
         "TIMESTAMP_MS" => DataType::Timestamp(TimeUnit::Millisecond, None),
         "TIMESTAMP_NS" => DataType::Timestamp(TimeUnit::Nanosecond, None),
-        "TIME" => DataType::Time64(TimeUnit::Microsecond),
+        "TIME" | "TIME WITHOUT TIME ZONE" => DataType::Time64(TimeUnit::Microsecond),
+        "TIMETZ" | "TIME WITH TIME ZONE" => TIMETZ,
         "INTERVAL" => DataType::Interval(IntervalUnit::MonthDayNano),
         _ => return Err(Error::plan(format!("Type with name {text} does not exist!"))),
     })
@@ -98,6 +126,14 @@ fn decimal_precision(p: u32) -> Result<u8> {
             "DECIMAL precision must be between 1 and 38, not {p}"
         )))
     }
+}
+
+/// Whether a value of type `from` can be cast to `to` (Arrow's casts plus DuckDB's extras).
+pub fn can_cast(from: &DataType, to: &DataType) -> bool {
+    matches!(
+        (from, to),
+        (DataType::Decimal128(_, _), DataType::Boolean) | (DataType::Boolean, DataType::Decimal128(_, _))
+    ) || arrow::compute::can_cast_types(from, to)
 }
 
 /// True for integer types (signed or not).
@@ -201,6 +237,14 @@ pub fn comparison_type(a: &DataType, b: &DataType) -> Option<DataType> {
         {
             Some(t.clone())
         }
+        (List(x), List(y)) => {
+            let item = comparison_type(x.data_type(), y.data_type())?;
+            Some(List(std::sync::Arc::new(arrow::datatypes::Field::new(
+                "item", item, true,
+            ))))
+        }
+        // DuckDB compares booleans with numbers as numbers (`true = 1`, `true = 2` is false).
+        (Boolean, t) | (t, Boolean) if t.is_numeric() => Some(t.clone()),
         (Date32, Timestamp(u, tz)) | (Timestamp(u, tz), Date32) => Some(Timestamp(*u, tz.clone())),
         (Timestamp(u1, tz), Timestamp(u2, _)) => Some(Timestamp((*u1).max(*u2), tz.clone())),
         (x, y) if x.is_numeric() && y.is_numeric() => common_numeric(x, y),
@@ -227,6 +271,9 @@ pub fn arithmetic_types(
             sql_type_name(right)
         ))
     };
+    if let Some(types) = temporal_arithmetic_types(op, left, right) {
+        return Ok(types);
+    }
     let (l, r) = match (left, right) {
         (Null, Null) => (Int32, Int32),
         (Null, t) => (t.clone(), t.clone()),
@@ -278,6 +325,59 @@ pub fn arithmetic_types(
     };
     let result = arrow_result_type(op, &l, &r).ok_or_else(err)?;
     Ok((l, r, result))
+}
+
+const IV: DataType = DataType::Interval(IntervalUnit::MonthDayNano);
+/// TIME WITH TIME ZONE (a packed time and offset, see `physical::datetime_text`).
+pub const TIMETZ: DataType = DataType::Time64(TimeUnit::Nanosecond);
+const TIME: DataType = DataType::Time64(TimeUnit::Microsecond);
+const TS: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
+
+/// For date/time arithmetic done by rask's own kernels (`INTERVAL * n`, `TIME ± INTERVAL`,
+/// `TIMESTAMP ± INTERVAL` over DuckDB's whole range, `TIMESTAMP − TIMESTAMP`, `DATE + TIME`; kernels in `physical::temporal_arith`): the types to cast the operands to and the result type.
+pub fn temporal_arithmetic_types(
+    op: BinaryOp,
+    left: &DataType,
+    right: &DataType,
+) -> Option<(DataType, DataType, DataType)> {
+    use BinaryOp::*;
+    use DataType::*;
+    let factor = |t: &DataType| {
+        if t.is_integer() {
+            Some(Int64)
+        } else if t.is_numeric() {
+            Some(Float64)
+        } else {
+            None
+        }
+    };
+    Some(match (op, left, right) {
+        (Multiply | Divide, Interval(_), t) => (IV, factor(t)?, IV),
+        (Multiply, t, Interval(_)) => (factor(t)?, IV, IV),
+        (Plus | Minus, Time64(TimeUnit::Nanosecond), Interval(_)) => (TIMETZ, IV, TIMETZ),
+        (Plus, Interval(_), Time64(TimeUnit::Nanosecond)) => (IV, TIMETZ, TIMETZ),
+        (Plus | Minus, Time32(_) | Time64(_), Interval(_)) => (TIME, IV, TIME),
+        (Plus, Interval(_), Time32(_) | Time64(_)) => (IV, TIME, TIME),
+        (Minus, Timestamp(_, tz), Timestamp(_, _))
+        | (Minus, Timestamp(_, tz), Date32)
+        | (Minus, Date32, Timestamp(_, tz)) => {
+            let ts = Timestamp(TimeUnit::Microsecond, tz.clone());
+            (ts.clone(), ts, IV)
+        }
+        (Plus | Minus, Timestamp(_, tz), Interval(_)) => {
+            let ts = Timestamp(TimeUnit::Microsecond, tz.clone());
+            (ts.clone(), IV, ts)
+        }
+        (Plus, Interval(_), Timestamp(_, tz)) => {
+            let ts = Timestamp(TimeUnit::Microsecond, tz.clone());
+            (IV, ts.clone(), ts)
+        }
+        (Plus | Minus, Date32, Interval(_)) => (TS, IV, TS),
+        (Plus, Interval(_), Date32) => (IV, TS, TS),
+        (Plus, Date32, Time32(_) | Time64(_)) => (Date32, TIME, TS),
+        (Plus, Time32(_) | Time64(_), Date32) => (TIME, Date32, TS),
+        _ => return None,
+    })
 }
 
 /// Asks Arrow's kernels which type `l op r` produces (so declared and actual types agree).

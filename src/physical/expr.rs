@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, Datum, Scalar, StringArray};
 use arrow::compute::kernels::{boolean, cmp, numeric};
-use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion_common::ScalarValue;
@@ -256,7 +255,7 @@ impl PhysicalExpr {
                 case_insensitive,
             } => {
                 let e = expr.evaluate_value(batch)?;
-                let p = pattern.evaluate_value(batch)?;
+                let p = literal_backslashes(pattern.evaluate_value(batch)?)?;
                 let scalar = e.is_scalar() && p.is_scalar();
                 let (ed, pd) = (e.datum(), p.datum());
                 let out = match (negated, case_insensitive) {
@@ -356,6 +355,19 @@ impl PhysicalExpr {
     }
 }
 
+/// LIKE patterns with each `\` doubled: DuckDB's LIKE has no escape character unless ESCAPE is
+/// given, while Arrow's kernel reads `\` as one.
+fn literal_backslashes(p: ColumnarValue) -> Result<ColumnarValue> {
+    let Some(strings) = p.array().as_any().downcast_ref::<StringArray>() else {
+        return Ok(p);
+    };
+    if !strings.value_data().contains(&b'\\') {
+        return Ok(p);
+    }
+    let doubled: StringArray = strings.iter().map(|v| v.map(|v| v.replace('\\', "\\\\"))).collect();
+    Ok(ColumnarValue::wrap(Arc::new(doubled), p.is_scalar()))
+}
+
 /// A boolean mask with NULLs read as false (for filters, CASE and joins).
 pub fn null_as_false(mask: &BooleanArray) -> BooleanArray {
     if mask.null_count() == 0 {
@@ -380,58 +392,7 @@ fn expand_bool(a: BooleanArray, n: usize) -> Result<BooleanArray> {
     Ok(as_bool(&s)?.clone())
 }
 
-/// Casts with DuckDB's strictness: a value that does not convert is an error (or NULL for
-/// TRY_CAST).
-pub fn cast_array(a: &ArrayRef, to: &DataType, try_cast: bool) -> Result<ArrayRef> {
-    if a.data_type() == to {
-        return Ok(Arc::clone(a));
-    }
-    let options = CastOptions {
-        safe: try_cast,
-        ..Default::default()
-    };
-    // Arrow does not read exponents ('1e3') when parsing decimals.
-    let expanded;
-    let a = match (a.as_any().downcast_ref::<StringArray>(), to) {
-        (Some(s), DataType::Decimal128(_, _)) if s.iter().flatten().any(|v| v.contains(['e', 'E'])) => {
-            let out: StringArray = s
-                .iter()
-                .map(|v| v.map(|v| crate::physical::decimal::expand_exponent(v).unwrap_or_else(|| v.to_string())))
-                .collect();
-            expanded = Arc::new(out) as ArrayRef;
-            &expanded
-        }
-        _ => a,
-    };
-    // DuckDB rounds (half away from zero) when casting fractions to integers.
-    let rounded;
-    let a = if to.is_integer()
-        && matches!(
-            a.data_type(),
-            DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _)
-        ) {
-        let f = cast_with_options(a, &DataType::Float64, &options)?;
-        let f = f
-            .as_any()
-            .downcast_ref::<arrow::array::Float64Array>()
-            .ok_or_else(|| Error::internal("cast to DOUBLE"))?;
-        rounded = Arc::new(arrow::compute::kernels::arity::unary::<
-            _,
-            _,
-            arrow::datatypes::Float64Type,
-        >(f, f64::round)) as ArrayRef;
-        &rounded
-    } else {
-        a
-    };
-    cast_with_options(a, to, &options).map_err(|e| {
-        Error::execution(format!(
-            "Conversion Error: could not convert {} to {}: {e}",
-            crate::logical::types::sql_type_name(a.data_type()),
-            crate::logical::types::sql_type_name(to)
-        ))
-    })
-}
+pub use crate::physical::cast::cast_array;
 
 fn is_zero(v: &ColumnarValue, n: usize) -> Result<Option<BooleanArray>> {
     let a = v.clone().into_array(if v.is_scalar() { 1 } else { n })?;
@@ -472,6 +433,19 @@ fn overflow(e: arrow::error::ArrowError, op: BinaryOp, l: &ColumnarValue) -> Err
 fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Result<ColumnarValue> {
     let scalar = l.is_scalar() && r.is_scalar();
     let rows = if scalar { 1 } else { n };
+    if crate::logical::types::temporal_arithmetic_types(op, l.array().data_type(), r.array().data_type()).is_some() {
+        let (la, ra) = (l.clone().into_array(rows)?, r.clone().into_array(rows)?);
+        if let Some(out) = crate::physical::temporal_arith::evaluate(op, &la, &ra)? {
+            return Ok(ColumnarValue::wrap(out, scalar));
+        }
+    }
+    if op.is_comparison() && (l.array().data_type().is_nested() || r.array().data_type().is_nested()) {
+        let (la, ra) = (l.clone().into_array(rows)?, r.clone().into_array(rows)?);
+        return Ok(ColumnarValue::wrap(
+            crate::physical::nested_cmp::compare(op, &la, &ra)?,
+            scalar,
+        ));
+    }
     let (ld, rd) = (l.datum(), r.datum());
     let (ld, rd) = (ld.as_ref(), rd.as_ref());
     let out: ArrayRef = match op {

@@ -2,9 +2,13 @@
 //! of operators ([`plan::ExecutionPlan`]) with exchanges where data is repartitioned.
 
 pub mod aggregate;
+pub mod cast;
+pub mod datetime_text;
 pub mod decimal;
 pub mod expr;
 pub mod functions;
+pub mod nested_cmp;
 pub mod ops;
 pub mod plan;
 pub mod planner;
+pub mod temporal_arith;

@@ -271,8 +271,9 @@ fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
         DataType::Float32 => format_float_duckdb(array.as_primitive::<Float32Type>().value(row) as f64, true),
         DataType::Float64 => format_float_duckdb(array.as_primitive::<Float64Type>().value(row), false),
         DataType::Date32 => {
-            let days = array.as_primitive::<Date32Type>().value(row) as i64;
-            format_timestamp_nanos(days * 86_400 * 1_000_000_000, false)
+            let mut s = String::new();
+            rask::physical::datetime_text::format_date(array.as_primitive::<Date32Type>().value(row), &mut s);
+            s
         }
         DataType::Date64 => {
             let ms = array.as_primitive::<Date64Type>().value(row);
@@ -285,11 +286,28 @@ fn duckdb_value_inner(array: &dyn Array, row: usize) -> String {
                 TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
             };
-            let nanos = (v as i128) * unit_nanos(unit) as i128;
-            let mut s = format_timestamp_nanos(nanos as i64, true);
+            let mut s = match unit {
+                TimeUnit::Nanosecond => format_timestamp_nanos(v, true),
+                _ => {
+                    // Microseconds cover DuckDB's whole range (BC years, years past 9999).
+                    let micros = v.saturating_mul(unit_nanos(unit) / 1000);
+                    let mut s = String::new();
+                    rask::physical::datetime_text::format_timestamp(micros, &mut s);
+                    s
+                }
+            };
             if tz.is_some() {
                 s.push_str("+00");
             }
+            s
+        }
+        DataType::Time64(TimeUnit::Nanosecond) => {
+            // rask's TIMETZ (a packed time and offset).
+            let mut s = String::new();
+            rask::physical::datetime_text::format_time_tz(
+                array.as_primitive::<Time64NanosecondType>().value(row),
+                &mut s,
+            );
             s
         }
         DataType::Time32(unit) | DataType::Time64(unit) => {

@@ -3,6 +3,7 @@
 //! trailing arguments (see [`crate::logical::aggregate::AggOrder`]) for the aggregates whose
 //! result depends on the order, and are dropped for the others.
 
+use datafusion_common::tree_node::{Transformed, TreeNode};
 use sqlparser::ast::{self, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments};
 
 use super::query::sort_expr;
@@ -10,7 +11,7 @@ use super::Binder;
 use crate::error::{Error, Result};
 use crate::logical::aggregate::{AggFunc, AggOrder};
 use crate::logical::expr::Expr;
-use crate::logical::schema::PlanSchema;
+use crate::logical::schema::{ColumnRef, PlanSchema};
 use crate::logical::typecheck::expr_type;
 
 impl Binder<'_> {
@@ -96,13 +97,55 @@ impl Binder<'_> {
             Some(e) => Some(Box::new(self.bind_expr(e, scope)?)),
             None => None,
         };
-        Ok(Some(Expr::Aggregate {
+        self.lift_outer_aggregate(Expr::Aggregate {
             func,
             args: bound,
             distinct,
             filter,
             order_by,
-        }))
+        })
+        .map(Some)
+    }
+
+    /// An aggregate in a subquery whose arguments read only columns of one enclosing query
+    /// is computed by that query (as DuckDB does): it is registered there and read here as
+    /// an outer column named like the aggregate.
+    fn lift_outer_aggregate(&self, agg: Expr) -> Result<Expr> {
+        if !agg.columns().is_empty() {
+            return Ok(agg);
+        }
+        let mut depths = Vec::new();
+        agg.apply(|n| {
+            if let Expr::OuterColumn { depth, .. } = n {
+                depths.push(*depth);
+            }
+            Ok(datafusion_common::tree_node::TreeNodeRecursion::Continue)
+        })?;
+        let Some(&depth) = depths.first() else {
+            return Ok(agg);
+        };
+        if depths.iter().any(|d| *d != depth) || depth > self.outer.len() || depth > self.outer_lifted.len() {
+            return Ok(agg);
+        }
+        let scope = &self.outer[self.outer.len() - depth];
+        let sink = &self.outer_lifted[self.outer_lifted.len() - depth];
+        let lifted = agg
+            .transform_up(|n| match n {
+                Expr::OuterColumn { column, .. } => Ok(Transformed::yes(Expr::Column(column))),
+                other => Ok(Transformed::no(other)),
+            })?
+            .data;
+        let data_type = expr_type(&lifted, scope, self.opts)?;
+        let name = lifted.output_name();
+        let mut list = sink.borrow_mut();
+        if !list.contains(&lifted) {
+            list.push(lifted);
+        }
+        Ok(Expr::OuterColumn {
+            column: ColumnRef::new(name),
+            data_type,
+            depth,
+        })
     }
 }
 

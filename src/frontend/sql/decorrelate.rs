@@ -6,12 +6,14 @@
 //! columns they read are added to projections). Through an Aggregate each predicate must be an
 //! equality `inner = outer`: the inner side joins the grouping keys, so the aggregate computes
 //! one group per correlation value (the magic-set rewrite of TPC-H q2/q17/q20). Other shapes
-//! are reported as not supported, naming what blocked them.
+//! are reported as not supported, naming what blocked them, and the caller flattens them
+//! instead (`flatten.rs`); [`finish_flattened`] renames such a flattened plan for joining.
 
 use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
+use super::flatten::{null_safe_eq, Flattened};
 use crate::error::{Error, Result};
 use crate::logical::builder;
 use crate::logical::expr::{BinaryOp, Expr};
@@ -217,6 +219,8 @@ pub(super) struct Finished {
     pub names: Vec<String>,
     /// The marker column, when asked for.
     pub mark: Option<String>,
+    /// Flattened against the outer query's distinct values: every outer row has a match.
+    pub flattened: bool,
 }
 
 /// Renames the pulled-up plan's columns uniquely and rewrites the conditions onto them.
@@ -252,5 +256,42 @@ pub(super) fn finish(pulled: Pulled, id: usize, with_mark: bool, opts: TypeOptio
         conds,
         names,
         mark,
+        flattened: false,
+    })
+}
+
+/// Renames a flattened subquery like [`finish`]: its own columns become `__sq{id}_{i}`,
+/// `D`'s columns `__sq{id}_d{j}`, and the conditions join `D`'s columns to the outer
+/// columns they stand for, NULLs matching.
+pub(super) fn finish_flattened(flat: Flattened, id: usize, with_mark: bool, opts: TypeOptions) -> Result<Finished> {
+    let schema = flat.plan.schema();
+    let k = flat.outer.len();
+    let width = schema.len() - k;
+    let names: Vec<String> = (0..width)
+        .map(|i| format!("__sq{id}_{i}"))
+        .chain((0..k).map(|j| format!("__sq{id}_d{j}")))
+        .collect();
+    let mut exprs: Vec<Expr> = (0..schema.len())
+        .map(|i| Expr::Column(schema.column_ref(i)).alias(names[i].clone()))
+        .collect();
+    let mark = with_mark.then(|| format!("__sq{id}_mark"));
+    if let Some(m) = &mark {
+        exprs.push(Expr::Literal(datafusion_common::ScalarValue::Boolean(Some(true))).alias(m.clone()));
+    }
+    let plan = builder::project(Arc::new(flat.plan), exprs, opts)?;
+    let mut conds = Vec::new();
+    for (j, (column, data_type)) in flat.outer.into_iter().enumerate() {
+        conds.extend(null_safe_eq(
+            Expr::Column(column),
+            Expr::Column(ColumnRef::new(names[width + j].clone())),
+            &data_type,
+        ));
+    }
+    Ok(Finished {
+        plan,
+        conds,
+        names,
+        mark,
+        flattened: true,
     })
 }

@@ -93,8 +93,19 @@ impl Binder<'_> {
                 };
                 Expr::Literal(parse_interval(&text, unit.as_deref())?)
             }
+            A::Array(list) => Expr::Function {
+                func: ScalarFunc::ListValue,
+                args: list
+                    .elem
+                    .iter()
+                    .map(|e| self.bind_expr(e, scope))
+                    .collect::<Result<_>>()?,
+            },
             A::Nested(inner) => self.bind_expr(inner, scope)?,
             A::BinaryOp { left, op, right } => {
+                if is_comparison(e) && is_comparison(left) {
+                    return Err(chained_comparison());
+                }
                 let op = match op {
                     BinaryOperator::Plus => BinaryOp::Plus,
                     BinaryOperator::Minus => BinaryOp::Minus,
@@ -122,22 +133,21 @@ impl Binder<'_> {
             }
             A::UnaryOp { op, expr } => match op {
                 UnaryOperator::Not => Expr::Not(Box::new(self.bind_expr(expr, scope)?)),
+                UnaryOperator::BitwiseNot => Expr::Function {
+                    func: ScalarFunc::BitNot,
+                    args: vec![self.bind_expr(expr, scope)?],
+                },
                 UnaryOperator::Plus => {
-                    // `+x` is only defined on numbers.
                     let inner = self.bind_expr(expr, scope)?;
-                    match crate::logical::typecheck::expr_type(&inner, scope, self.opts) {
-                        Ok(t) if !t.is_numeric() && t != DataType::Null => {
-                            return Err(Error::plan(if matches!(&inner, Expr::Literal(ScalarValue::Utf8(_))) {
-                                "Could not choose a best candidate function for the function call \"+(STRING_LITERAL)\". In order to select one, please add explicit type casts.".to_string()
-                            } else {
-                                format!(
-                                    "No function matches the given name and argument types '+({})'. You might need to add explicit type casts.",
-                                    crate::logical::types::sql_type_name(&t)
-                                )
-                            }))
-                        }
-                        _ => inner,
+                    // Unary plus is only defined on numbers (and intervals), as in DuckDB.
+                    let t = crate::logical::typecheck::expr_type(&inner, scope, self.opts).unwrap_or(DataType::Null);
+                    if !(t.is_numeric() || matches!(t, DataType::Interval(_) | DataType::Null)) {
+                        return Err(Error::plan(format!(
+                            "No function matches the given name and argument types '+({})'",
+                            crate::logical::types::sql_type_name(&t)
+                        )));
                     }
+                    inner
                 }
                 UnaryOperator::Minus => match self.bind_expr(expr, scope)? {
                     Expr::Literal(v) if !v.is_null() => match negate_literal(&v) {
@@ -150,10 +160,25 @@ impl Binder<'_> {
             },
             A::IsNull(e) => Expr::IsNull(Box::new(self.bind_expr(e, scope)?)),
             A::IsNotNull(e) => Expr::IsNotNull(Box::new(self.bind_expr(e, scope)?)),
+            A::IsUnknown(value) | A::IsNotUnknown(value) => {
+                let inner = Box::new(Expr::Cast {
+                    expr: Box::new(self.bind_expr(value, scope)?),
+                    data_type: DataType::Boolean,
+                    try_cast: false,
+                });
+                if matches!(e, A::IsUnknown(_)) {
+                    Expr::IsNull(inner)
+                } else {
+                    Expr::IsNotNull(inner)
+                }
+            }
             A::IsTrue(e) => self.is_bool(e, scope, true, false)?,
             A::IsNotTrue(e) => self.is_bool(e, scope, true, true)?,
             A::IsFalse(e) => self.is_bool(e, scope, false, false)?,
             A::IsNotFalse(e) => self.is_bool(e, scope, false, true)?,
+            A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) if is_comparison(a) || is_comparison(b) => {
+                return Err(chained_comparison())
+            }
             A::IsDistinctFrom(a, b) => self
                 .bind_expr(a, scope)?
                 .binary(BinaryOp::IsDistinctFrom, self.bind_expr(b, scope)?),
@@ -249,6 +274,12 @@ impl Binder<'_> {
                 pattern,
                 escape_char: None,
             } => self.bind_similar_to(self.bind_expr(expr, scope)?, self.bind_expr(pattern, scope)?, *negated),
+            A::RLike {
+                negated,
+                expr,
+                pattern,
+                regexp: false,
+            } => self.bind_glob(self.bind_expr(expr, scope)?, self.bind_expr(pattern, scope)?, *negated),
             A::Position { expr, r#in } => Expr::Function {
                 func: ScalarFunc::StrPos,
                 args: vec![self.bind_expr(r#in, scope)?, self.bind_expr(expr, scope)?],
@@ -383,7 +414,7 @@ impl Binder<'_> {
                 .map(|f| self.bind_expr(f, scope))
                 .collect::<Result<Vec<_>>>()?;
             let plan = self.child(scope).bind_query(q)?;
-            return self.row_quantified(lhs, op, all, plan, scope);
+            return self.row_quantified(lhs, op, all, plan, q.to_string().into(), scope);
         }
         let lhs = Box::new(self.bind_expr(left, scope)?);
         Ok(match (op, all) {
@@ -406,6 +437,19 @@ impl Binder<'_> {
                     depth: depth + 1,
                 });
             }
+            // A select-list alias of that query: read as the grouping key it names (the
+            // enclosing query groups by it before its subqueries are joined).
+            let aliases = self.outer_aliases.get(self.outer_aliases.len().wrapping_sub(depth + 1));
+            if let (None, Some(aliases)) = (&c.qualifier, aliases) {
+                let aliases = aliases.borrow();
+                if let Some((_, e)) = aliases.iter().find(|(a, _)| a.eq_ignore_ascii_case(&c.name)) {
+                    return Ok(Expr::OuterColumn {
+                        column: ColumnRef::new(e.output_name()),
+                        data_type: crate::logical::typecheck::expr_type(e, outer, self.opts)?,
+                        depth: depth + 1,
+                    });
+                }
+            }
         }
         Err(scope.not_found(&c))
     }
@@ -421,11 +465,17 @@ impl Binder<'_> {
         Ok(Expr::Subquery(SubqueryExpr {
             kind,
             plan: std::sync::Arc::new(plan),
+            sql: q.to_string().into(),
         }))
     }
 
     fn is_bool(&self, e: &ast::Expr, scope: &PlanSchema, value: bool, negated: bool) -> Result<Expr> {
-        let inner = self.bind_expr(e, scope)?;
+        // The value is read as a BOOLEAN first (`42 IS TRUE` is true).
+        let inner = Expr::Cast {
+            expr: Box::new(self.bind_expr(e, scope)?),
+            data_type: DataType::Boolean,
+            try_cast: false,
+        };
         let test = inner.binary(
             BinaryOp::IsNotDistinctFrom,
             Expr::Literal(ScalarValue::Boolean(Some(value))),
@@ -533,4 +583,22 @@ fn negate_literal(v: &ScalarValue) -> Option<ScalarValue> {
         }
         _ => return None,
     })
+}
+
+/// Whether `e` is a comparison written without parentheses (`a = b`, `a IS DISTINCT FROM b`).
+fn is_comparison(e: &ast::Expr) -> bool {
+    use BinaryOperator as B;
+    match e {
+        ast::Expr::BinaryOp { op, .. } => matches!(op, B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq),
+        ast::Expr::IsDistinctFrom(..) | ast::Expr::IsNotDistinctFrom(..) => true,
+        _ => false,
+    }
+}
+
+/// DuckDB rejects `a = b = c`: comparisons must be combined with AND.
+fn chained_comparison() -> Error {
+    Error::Parse {
+        message: "Chained comparisons are not supported, use AND to combine comparisons".into(),
+        location: None,
+    }
 }

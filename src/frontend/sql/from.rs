@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sqlparser::ast::{self, FunctionArg, FunctionArgExpr, JoinConstraint, JoinOperator, ObjectNamePart, TableFactor};
 
 use super::expr::{at_ident, ident_name};
+use super::flatten::{flatten, has_local, null_safe_eq, shift_out};
 use super::Binder;
 use crate::catalog::CatalogEntry;
 use crate::error::{Error, Result};
@@ -23,19 +24,21 @@ impl Binder<'_> {
     pub(super) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<LogicalPlan> {
         let mut plan: Option<LogicalPlan> = None;
         for item in from {
-            let right = self.bind_table_with_joins(item)?;
-            plan = Some(match plan {
-                None => right,
-                Some(left) => builder::join(Arc::new(left), Arc::new(right), vec![], None, JoinType::Inner),
-            });
+            plan = Some(self.bind_table_with_joins(item, plan)?);
         }
         Ok(plan.unwrap_or_else(builder::one_row))
     }
 
-    fn bind_table_with_joins(&mut self, twj: &ast::TableWithJoins) -> Result<LogicalPlan> {
-        let mut plan = self.bind_table_factor(&twj.relation)?;
+    /// Binds one FROM item; `left` (the items before it) is cross-joined in front of it. A
+    /// subquery in it may read `left`'s columns (DuckDB binds such subqueries as LATERAL).
+    fn bind_table_with_joins(&mut self, twj: &ast::TableWithJoins, left: Option<LogicalPlan>) -> Result<LogicalPlan> {
+        let (first, lateral) = self.bind_table_factor(&twj.relation, left.as_ref())?;
+        let (mut plan, pending) = match left {
+            Some(l) if lateral => (self.lateral_join(l, first, JoinType::Inner, None)?, None),
+            other => (first, other),
+        };
         for join in &twj.joins {
-            let right = self.bind_table_factor(&join.relation)?;
+            let (right, lateral) = self.bind_table_factor(&join.relation, Some(&plan))?;
             let (join_type, constraint) = match &join.join_operator {
                 JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinType::Inner, Some(c)),
                 JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinType::Left, Some(c)),
@@ -46,9 +49,12 @@ impl Binder<'_> {
                 JoinOperator::Anti(c) | JoinOperator::LeftAnti(c) => (JoinType::LeftAnti, Some(c)),
                 other => return Err(Error::not_supported(format!("join {other:?}"))),
             };
-            plan = self.bind_join(plan, right, join_type, constraint)?;
+            plan = self.bind_join(plan, right, join_type, constraint, lateral)?;
         }
-        Ok(plan)
+        Ok(match pending {
+            Some(l) => builder::join(Arc::new(l), Arc::new(plan), vec![], None, JoinType::Inner),
+            None => plan,
+        })
     }
 
     fn bind_join(
@@ -57,6 +63,7 @@ impl Binder<'_> {
         right: LogicalPlan,
         join_type: JoinType,
         constraint: Option<&JoinConstraint>,
+        lateral: bool,
     ) -> Result<LogicalPlan> {
         let (ls, rs) = (left.schema(), right.schema());
         let joined = ls.join(&rs);
@@ -91,18 +98,31 @@ impl Binder<'_> {
                         "No columns found to join on in NATURAL JOIN. Use CROSS JOIN if you intended for this to be a cross-product.",
                     ));
                 }
-                return self.bind_join(left, right, join_type, Some(&JoinConstraint::Using(common)));
+                return self.bind_join(left, right, join_type, Some(&JoinConstraint::Using(common)), lateral);
             }
         };
+        if lateral {
+            if matches!(constraint, Some(JoinConstraint::Using(_))) {
+                return Err(Error::not_supported("USING or NATURAL with a LATERAL subquery"));
+            }
+            if condition.as_ref().is_some_and(super::subquery::contains_subquery) {
+                return Err(Error::not_supported("a subquery in the ON condition of a LATERAL join"));
+            }
+            return self.lateral_join(left, right, join_type, condition);
+        }
         if let Some(c) = condition.as_ref().filter(|c| super::subquery::contains_subquery(c)) {
             if join_type != JoinType::Inner {
-                return Err(Error::not_supported(format!(
-                    "subquery in the ON condition of a {join_type} join"
-                )));
+                return self.outer_join_with_subqueries(left, right, join_type, c.clone());
             }
             // An inner join's ON is a filter over the cross product: subqueries become joins.
             let cross = builder::join(Arc::new(left), Arc::new(right), vec![], None, JoinType::Inner);
-            return self.filter_with_subqueries(cross, c.clone());
+            let filtered = self.filter_with_subqueries(cross, c.clone())?;
+            // Without the subqueries' columns.
+            let fs = filtered.schema();
+            let exprs = (0..ls.len() + rs.len())
+                .map(|i| Expr::Column(fs.column_ref(i)))
+                .collect();
+            return builder::project(Arc::new(filtered), exprs, self.opts);
         }
         let (on, filter) = split_join_condition(condition, &ls, &rs)?;
         let joined_plan = builder::join(Arc::new(left), Arc::new(right), on, filter, join_type);
@@ -149,7 +169,35 @@ impl Binder<'_> {
         builder::project(Arc::new(plan), exprs, self.opts)
     }
 
-    fn bind_table_factor(&mut self, factor: &TableFactor) -> Result<LogicalPlan> {
+    /// Binds a FROM item. A derived table is bound with `left` (the FROM items before it) as
+    /// an enclosing scope; the flag tells whether it reads `left`'s columns (a lateral join).
+    fn bind_table_factor(&mut self, factor: &TableFactor, left: Option<&LogicalPlan>) -> Result<(LogicalPlan, bool)> {
+        if let (TableFactor::Derived { subquery, alias, .. }, Some(left)) = (factor, left) {
+            let plan = {
+                let mut child = self.child(&left.schema());
+                let lifted = std::rc::Rc::default();
+                if let Some(last) = child.outer_lifted.last_mut() {
+                    *last = std::rc::Rc::clone(&lifted);
+                }
+                let plan = child.bind_query(subquery)?;
+                if !lifted.borrow().is_empty() {
+                    return Err(Error::not_supported(
+                        "an aggregate of only outer columns in a LATERAL subquery",
+                    ));
+                }
+                plan
+            };
+            let plan = self.apply_alias(plan, alias.as_ref(), Some("unnamed_subquery"))?;
+            return if has_local(&plan) {
+                Ok((plan, true))
+            } else {
+                Ok((shift_out(&plan)?, false))
+            };
+        }
+        self.bind_table_factor_plain(factor).map(|p| (p, false))
+    }
+
+    fn bind_table_factor_plain(&mut self, factor: &TableFactor) -> Result<LogicalPlan> {
         match factor {
             TableFactor::Table { name, alias, args, .. } => {
                 if let Some(args) = args {
@@ -208,15 +256,7 @@ impl Binder<'_> {
                 let plan = self.bind_table_function(&name.to_string(), args)?;
                 self.apply_alias(plan, alias.as_ref(), None)
             }
-            TableFactor::Derived {
-                lateral,
-                subquery,
-                alias,
-                ..
-            } => {
-                if *lateral {
-                    return Err(Error::not_supported("LATERAL subqueries"));
-                }
+            TableFactor::Derived { subquery, alias, .. } => {
                 let plan = self.bind_query(subquery)?;
                 let fallback = "unnamed_subquery";
                 self.apply_alias(plan, alias.as_ref(), Some(fallback))
@@ -225,11 +265,45 @@ impl Binder<'_> {
                 table_with_joins,
                 alias,
             } => {
-                let plan = self.bind_table_with_joins(table_with_joins)?;
+                let plan = self.bind_table_with_joins(table_with_joins, None)?;
                 self.apply_alias(plan, alias.as_ref(), None)
             }
             other => Err(Error::not_supported(format!("FROM item {other}"))),
         }
+    }
+
+    /// `left` joined with a subquery that reads its columns: the subquery is flattened
+    /// against `left`'s distinct values of those columns and joined back on them.
+    fn lateral_join(
+        &self,
+        left: LogicalPlan,
+        right: LogicalPlan,
+        join_type: JoinType,
+        condition: Option<Expr>,
+    ) -> Result<LogicalPlan> {
+        if !matches!(join_type, JoinType::Inner | JoinType::Left) {
+            return Err(Error::not_supported(format!(
+                "a LATERAL subquery in a {join_type} join"
+            )));
+        }
+        let id = self.next_subquery_id();
+        let width = right.schema().len();
+        let flat = flatten(&left, &right, id, self.opts)?;
+        let (ls, fs) = (left.schema(), flat.plan.schema());
+        let mut terms = Vec::new();
+        for (j, (column, data_type)) in flat.outer.iter().enumerate() {
+            terms.extend(null_safe_eq(
+                Expr::Column(column.clone()),
+                Expr::Column(fs.column_ref(width + j)),
+                data_type,
+            ));
+        }
+        terms.extend(condition.map(Expr::split_conjunction).unwrap_or_default());
+        let (on, filter) = split_join_condition(Expr::conjunction(terms), &ls, &fs)?;
+        let joined = builder::join(Arc::new(left), Arc::new(flat.plan), on, filter, join_type);
+        let js = joined.schema();
+        let exprs = (0..ls.len() + width).map(|i| Expr::Column(js.column_ref(i))).collect();
+        builder::project(Arc::new(joined), exprs, self.opts)
     }
 
     fn apply_alias(

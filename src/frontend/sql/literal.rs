@@ -1,7 +1,9 @@
 //! SQL literals: numbers (integers as INTEGER/BIGINT, decimals as exact DECIMAL like DuckDB),
 //! typed strings (`DATE '…'`) and intervals.
 
-use arrow::datatypes::{DataType, IntervalMonthDayNano};
+use arrow::datatypes::DataType;
+#[cfg(test)]
+use arrow::datatypes::IntervalMonthDayNano;
 use datafusion_common::ScalarValue;
 
 use crate::error::{Error, Result};
@@ -42,103 +44,32 @@ pub fn parse_number_literal(text: &str) -> Result<ScalarValue> {
 }
 
 /// Parses an interval: `'90'` with unit `day`, or a text like `'1 year 2 months 3 days'`,
-/// `'2 hours'`, `'00:30:00'`.
+/// `'2 hours'`, `'00:30:00'` (DuckDB's rules, see [`crate::logical::interval`]).
 pub fn parse_interval(value: &str, unit: Option<&str>) -> Result<ScalarValue> {
-    let bad = || Error::Parse {
-        message: format!("invalid INTERVAL '{value}'"),
-        location: None,
+    let parsed = match unit {
+        Some(u) => crate::logical::interval::from_number(value, u),
+        None => crate::logical::interval::parse(value),
     };
-    let mut months: i64 = 0;
-    let mut days: i64 = 0;
-    let mut micros: i64 = 0;
-    let mut add = |n: f64, unit: &str| -> Result<()> {
-        let lower = unit.to_ascii_lowercase();
-        let u = match lower.as_str() {
-            "ms" | "msec" | "msecs" => "millisecond",
-            "us" | "usec" | "usecs" => "microsecond",
-            "millennia" | "millennium" | "millenniums" => "millennium",
-            other => other.trim_end_matches('s'),
-        };
-        match u {
-            "year" | "y" | "yr" => months += (n * 12.0) as i64,
-            "month" | "mon" => months += n as i64,
-            "week" | "w" => days += (n * 7.0) as i64,
-            "day" | "d" => days += n as i64,
-            "hour" | "h" | "hr" => micros += (n * 3_600_000_000.0) as i64,
-            "minute" | "min" | "m" => micros += (n * 60_000_000.0) as i64,
-            "second" | "sec" => micros += (n * 1_000_000.0) as i64,
-            "millisecond" | "msec" => micros += (n * 1000.0) as i64,
-            "microsecond" | "u" | "usec" => micros += n as i64,
-            "decade" => months += (n * 120.0) as i64,
-            "century" | "centurie" => months += (n * 1200.0) as i64,
-            "millennium" => months += (n * 12000.0) as i64,
-            "quarter" => months += (n * 3.0) as i64,
-            _ => return Err(bad()),
-        }
-        Ok(())
-    };
-    let text = value.trim();
-    match unit {
-        Some(u) => {
-            let n: f64 = text.parse().map_err(|_| bad())?;
-            add(n, u)?;
-        }
-        None => {
-            let mut tokens: Vec<&str> = text.split_whitespace().collect();
-            let ago = tokens.last().is_some_and(|t| t.eq_ignore_ascii_case("ago"));
-            if ago {
-                tokens.pop();
-            }
-            let mut i = 0;
-            while i < tokens.len() {
-                let tok = tokens[i];
-                if tok.contains(':') {
-                    let parts: Vec<f64> = tok
-                        .split(':')
-                        .map(|p| p.parse::<f64>())
-                        .collect::<std::result::Result<_, _>>()
-                        .map_err(|_| bad())?;
-                    let (h, m, s) = match parts[..] {
-                        [h, m] => (h, m, 0.0),
-                        [h, m, s] => (h, m, s),
-                        _ => return Err(bad()),
-                    };
-                    add(h * 3600.0 + m * 60.0 + s, "second")?;
-                    i += 1;
-                    continue;
-                }
-                // "3days" or "3 days"
-                let split = tok.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(tok.len());
-                let (num, rest) = tok.split_at(split);
-                let n: f64 = num.parse().map_err(|_| bad())?;
-                let unit = if rest.is_empty() {
-                    i += 1;
-                    *tokens.get(i).ok_or_else(bad)?
-                } else {
-                    rest
-                };
-                add(n, unit)?;
-                i += 1;
-            }
-            if ago {
-                (months, days, micros) = (-months, -days, -micros);
-            }
-        }
-    }
-    Ok(ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano {
-        months: i32::try_from(months).map_err(|_| bad())?,
-        days: i32::try_from(days).map_err(|_| bad())?,
-        nanoseconds: micros.saturating_mul(1000),
-    })))
+    parsed
+        .map(|v| ScalarValue::IntervalMonthDayNano(Some(v)))
+        .map_err(|e| Error::Parse {
+            message: format!("invalid INTERVAL '{value}': {e}"),
+            location: None,
+        })
 }
 
 /// Casts a string literal to `to` now (e.g. `DATE '1998-12-01'`), with a clear error.
 pub fn typed_string(value: &str, to: &DataType) -> Result<ScalarValue> {
-    let s = ScalarValue::Utf8(Some(value.to_string()));
-    s.cast_to(to).map_err(|_| Error::Parse {
-        message: format!("invalid {} literal '{value}'", crate::logical::types::sql_type_name(to)),
+    let bad = |e: Error| Error::Parse {
+        message: format!(
+            "invalid {} literal '{value}': {e}",
+            crate::logical::types::sql_type_name(to)
+        ),
         location: None,
-    })
+    };
+    let text: arrow::array::ArrayRef = std::sync::Arc::new(arrow::array::StringArray::from(vec![value]));
+    let cast = crate::physical::cast::cast_array(&text, to, false).map_err(bad)?;
+    ScalarValue::try_from_array(&cast, 0).map_err(|e| bad(e.into()))
 }
 
 #[cfg(test)]

@@ -2,18 +2,25 @@
 //! logical plan against the catalog.
 
 mod aggregate_call;
+mod arrow_cast;
 mod decorrelate;
 mod distinct_on;
+mod empty_in;
+mod empty_type_args;
 mod exclude;
 mod expr;
+mod extract_field;
+mod flatten;
 mod from;
 mod from_values;
+mod glob;
 mod grouping_sets;
 mod having_alias;
 mod limit;
 mod literal;
 mod materialized;
 mod order_terms;
+mod outer_join_subquery;
 mod prefix_alias;
 mod quantified;
 mod query;
@@ -27,7 +34,7 @@ mod subquery;
 mod window;
 mod window_args;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -73,8 +80,32 @@ fn parse_once(sql: &str) -> Result<Vec<Statement>> {
     let sql: &str = &stripped;
     Parser::parse_sql(&DuckDbDialect {}, sql)
         .or_else(|e| {
+            // GLOB / `~~~`, which sqlparser lacks, become RLIKE (read back as GLOB).
+            if let Some(rewritten) = glob::rewrite(sql) {
+                if let Ok(statements) = Parser::parse_sql(&DuckDbDialect {}, &rewritten) {
+                    return Ok(statements);
+                }
+            }
+            Err(e)
+        })
+        .or_else(|e| {
             // DuckDB window syntax sqlparser lacks: rewrite it into forms it parses.
             let message = e.to_string().to_ascii_uppercase();
+            if message.contains("EXPECTED: AN EXPRESSION, FOUND: )") {
+                if let Some(rewritten) = empty_in::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
+            if message.contains("EXPECTED: LITERAL INT, FOUND: )") {
+                if let Some(rewritten) = empty_type_args::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
+            if message.contains("EXPECTED: DATE/TIME FIELD") {
+                if let Some(rewritten) = extract_field::rewrite(sql) {
+                    return Parser::parse_sql(&DuckDbDialect {}, &rewritten);
+                }
+            }
             let window_syntax = ["FOUND: EXCLUDE", "FOUND: IGNORE", "FOUND: RESPECT"];
             if !window_syntax.iter().any(|m| message.contains(m)) {
                 return Err(e);
@@ -142,7 +173,20 @@ pub struct Binder<'a> {
     outer: Vec<Arc<PlanSchema>>,
     /// Counter naming decorrelated subqueries uniquely within one statement.
     subquery_ids: Rc<Cell<usize>>,
+    /// Aggregates found in subqueries that read only this query's columns (DuckDB computes
+    /// them in this query: `SELECT (SELECT sum(t.x)) FROM t` is one row).
+    lifted_aggregates: Rc<RefCell<Vec<crate::logical::expr::Expr>>>,
+    /// The enclosing queries' lists of lifted aggregates (innermost last, as `outer`).
+    outer_lifted: Vec<Rc<RefCell<Vec<crate::logical::expr::Expr>>>>,
+    /// The select-list aliases of the query being bound, with their expressions: its
+    /// subqueries may name them (`SELECT i % 2 AS j … GROUP BY j HAVING … (SELECT … j …)`).
+    select_aliases: SelectAliases,
+    /// The enclosing queries' select-list aliases (innermost last, as `outer`).
+    outer_aliases: Vec<SelectAliases>,
 }
+
+/// Select-list aliases and the expressions they name.
+type SelectAliases = Rc<RefCell<Vec<(String, crate::logical::expr::Expr)>>>;
 
 impl<'a> Binder<'a> {
     /// A binder over `catalog`.
@@ -154,6 +198,10 @@ impl<'a> Binder<'a> {
             view_depth: 0,
             outer: Vec::new(),
             subquery_ids: Rc::new(Cell::new(0)),
+            lifted_aggregates: Rc::default(),
+            outer_lifted: Vec::new(),
+            select_aliases: Rc::default(),
+            outer_aliases: Vec::new(),
         }
     }
 
@@ -161,13 +209,31 @@ impl<'a> Binder<'a> {
     fn child(&self, scope: &PlanSchema) -> Binder<'a> {
         let mut outer = self.outer.clone();
         outer.push(Arc::new(scope.clone()));
+        let mut outer_lifted = self.outer_lifted.clone();
+        outer_lifted.push(Rc::clone(&self.lifted_aggregates));
+        let mut outer_aliases = self.outer_aliases.clone();
+        outer_aliases.push(Rc::clone(&self.select_aliases));
         Binder {
             catalog: self.catalog,
             opts: self.opts,
-            ctes: self.ctes.clone(),
+            // Outer references in the CTEs in scope point one level further from inside.
+            ctes: self
+                .ctes
+                .iter()
+                .map(|scope| {
+                    scope
+                        .iter()
+                        .map(|(name, plan)| (name.clone(), flatten::deepen(plan)))
+                        .collect()
+                })
+                .collect(),
             view_depth: self.view_depth,
             outer,
             subquery_ids: Rc::clone(&self.subquery_ids),
+            lifted_aggregates: Rc::default(),
+            outer_lifted,
+            select_aliases: Rc::default(),
+            outer_aliases,
         }
     }
 

@@ -165,6 +165,7 @@ impl Binder<'_> {
         op: BinaryOp,
         all: bool,
         q: LogicalPlan,
+        sql: Arc<str>,
         scope: &PlanSchema,
     ) -> Result<Expr> {
         let qs = q.schema();
@@ -222,6 +223,7 @@ impl Binder<'_> {
         Ok(Expr::Subquery(SubqueryExpr {
             kind: SubqueryKind::Scalar,
             plan: Arc::new(plan),
+            sql,
         }))
     }
 }

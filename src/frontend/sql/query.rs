@@ -363,7 +363,24 @@ fn bind_values(b: &Binder, v: &ast::Values) -> Result<LogicalPlan> {
                 .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;
-    let names = (0..width).map(|i| format!("col{i}")).collect();
+    let names: Vec<String> = (0..width).map(|i| format!("col{i}")).collect();
+    if rows.iter().flatten().any(super::subquery::contains_subquery) {
+        // Rows with subqueries: each row a projection over one row, the subqueries joined in.
+        let plans = rows
+            .into_iter()
+            .map(|row| {
+                let mut plan = builder::one_row();
+                let mut exprs = Vec::with_capacity(width);
+                for (e, name) in row.into_iter().zip(&names) {
+                    let (p, value) = b.attach_subqueries(plan, e)?;
+                    exprs.push(coerce(value, &p.schema(), b.opts)?.alias(name.clone()));
+                    plan = p;
+                }
+                builder::project(std::sync::Arc::new(plan), exprs, b.opts).map(std::sync::Arc::new)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return builder::union_all(plans);
+    }
     Ok(builder::values(rows, names, types))
 }
 

@@ -28,7 +28,16 @@ fn not_if(negated: bool, e: Expr) -> Expr {
 
 /// Names bound here as other expressions (`if` → CASE, `mod` → `%`, ...).
 const REWRITTEN: &[&str] = &[
-    "if", "iff", "mod", "fmod", "add", "subtract", "multiply", "divide", "date_add",
+    "if",
+    "iff",
+    "mod",
+    "fmod",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "date_add",
+    "arrow_cast",
 ];
 
 /// Whether `name` (lower-case) is a scalar function.
@@ -74,6 +83,7 @@ impl Binder<'_> {
                 }
                 _ => call(ScalarFunc::DatePart, args),
             },
+            "arrow_cast" => super::arrow_cast::bind(args)?,
             "if" | "iff" => {
                 arity(3)?;
                 let else_expr = args.pop().map(Box::new);
@@ -124,9 +134,19 @@ impl Binder<'_> {
         Ok(not_if(negated, call(func, vec![expr, pattern, escape])))
     }
 
-    /// `s ~ p`, `s ~* p`, `s !~ p`, `s !~* p`.
+    /// `s ~ p`, `s ~* p`, `s !~ p`, `s !~* p`, and the bitwise operators `&`, `|`, `<<`, `>>`.
     pub(super) fn bind_regex_op(&self, op: &ast::BinaryOperator, left: Expr, right: Expr) -> Option<Expr> {
         use ast::BinaryOperator as B;
+        let bitwise = match op {
+            B::BitwiseAnd => Some(ScalarFunc::BitAnd),
+            B::BitwiseOr => Some(ScalarFunc::BitOr),
+            B::PGBitwiseShiftLeft => Some(ScalarFunc::ShiftLeft),
+            B::PGBitwiseShiftRight => Some(ScalarFunc::ShiftRight),
+            _ => None,
+        };
+        if let Some(func) = bitwise {
+            return Some(call(func, vec![left, right]));
+        }
         let (negated, insensitive) = match op {
             B::PGRegexMatch => (false, false),
             B::PGRegexIMatch => (false, true),
@@ -138,12 +158,18 @@ impl Binder<'_> {
         if insensitive {
             args.push(text("i"));
         }
-        Some(not_if(negated, call(ScalarFunc::RegexpFullMatch, args)))
+        // DuckDB's `~` finds the pattern anywhere (regexp_matches), unlike SIMILAR TO.
+        Some(not_if(negated, call(ScalarFunc::RegexpMatches, args)))
     }
 
     /// `s [NOT] SIMILAR TO pattern`: a full regular-expression match.
     pub(super) fn bind_similar_to(&self, expr: Expr, pattern: Expr, negated: bool) -> Expr {
         not_if(negated, call(ScalarFunc::RegexpFullMatch, vec![expr, pattern]))
+    }
+
+    /// `expr GLOB pattern` (written `RLIKE` after [`super::glob::rewrite`]).
+    pub(super) fn bind_glob(&self, expr: Expr, pattern: Expr, negated: bool) -> Expr {
+        not_if(negated, call(ScalarFunc::Glob, vec![expr, pattern]))
     }
 
     /// `TRIM([LEADING|TRAILING|BOTH] [chars] FROM s)` and `TRIM(s, chars)`.

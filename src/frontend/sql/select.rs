@@ -88,6 +88,7 @@ impl Binder<'_> {
                 self.bind_expr(&substituted, &from_schema)
             })
         };
+        self.select_aliases.borrow_mut().clear();
         for (position, item) in projection.iter().enumerate() {
             match item {
                 SelectItem::UnnamedExpr(e) => match super::prefix_alias::json_colon_alias(e) {
@@ -96,7 +97,12 @@ impl Binder<'_> {
                     None => items.push(bind_item(e, position)?),
                 },
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    items.push(bind_item(expr, position)?.alias(ident_name(alias)))
+                    let bound = bind_item(expr, position)?;
+                    if !super::subquery::contains_subquery(&bound) && !bound.contains_aggregate() {
+                        let named = coerce(bound.clone(), &from_schema, self.opts)?;
+                        self.select_aliases.borrow_mut().push((ident_name(alias), named));
+                    }
+                    items.push(bound.alias(ident_name(alias)))
                 }
                 SelectItem::Wildcard(_) => {
                     if from_schema.is_empty() {
@@ -194,11 +200,14 @@ impl Binder<'_> {
             order_terms.push((target, &o.options));
         }
 
+        // Aggregates of this query's columns written inside its subqueries.
+        let lifted: Vec<Expr> = self.lifted_aggregates.borrow_mut().drain(..).collect();
         let has_group_by = match &select.group_by {
             GroupByExpr::Expressions(g, _) => !g.is_empty(),
             GroupByExpr::All(_) => true,
         };
-        let is_aggregate = has_group_by
+        let is_aggregate = !lifted.is_empty()
+            || has_group_by
             || !group_exprs.is_empty()
             || items.iter().any(Expr::contains_aggregate)
             || having.is_some()
@@ -223,6 +232,11 @@ impl Binder<'_> {
             for e in all_exprs {
                 collect_aggregates(e, &mut aggregates)?;
             }
+            for a in lifted {
+                if !aggregates.contains(&a) {
+                    aggregates.push(a);
+                }
+            }
             let coerced_groups = group_exprs
                 .iter()
                 .map(|g| coerce(g.clone(), &from_schema, self.opts))
@@ -230,16 +244,17 @@ impl Binder<'_> {
             // `grouping(...)` calls are constants per grouping set, listed after the aggregates.
             let (grouping_calls, mut aggregates): (Vec<Expr>, Vec<Expr>) =
                 aggregates.into_iter().partition(is_grouping_call);
-            let mut coerced_aggs = aggregates
+            let coerced_aggs = aggregates
                 .iter()
                 .map(|a| coerce(a.clone(), &from_schema, self.opts))
                 .collect::<Result<Vec<_>>>()?;
-            // Subqueries in group keys and aggregate arguments join the input first.
+            // Subqueries in grouping keys and aggregate arguments are computed per input row.
             let mut coerced_groups = coerced_groups;
+            let mut coerced_aggs = coerced_aggs;
             for e in coerced_groups.iter_mut().chain(coerced_aggs.iter_mut()) {
                 if contains_subquery(e) {
-                    let (p, attached) = self.attach_subqueries(plan, e.clone())?;
-                    *e = coerce(attached, &p.schema(), self.opts)?;
+                    let (p, rewritten) = self.attach_subqueries(plan, e.clone())?;
+                    *e = coerce(rewritten, &p.schema(), self.opts)?;
                     plan = p;
                 }
             }
@@ -279,6 +294,22 @@ impl Binder<'_> {
             }
         } else if having.is_some() {
             return Err(Error::plan("HAVING clause without GROUP BY or aggregates"));
+        } else if items.iter().any(contains_subquery) {
+            // Subqueries may read select-list aliases (as columns named like their
+            // expressions): computed here, below the subqueries' joins.
+            let scope = plan.schema();
+            let mut exprs: Vec<Expr> = (0..scope.len()).map(|i| Expr::Column(scope.column_ref(i))).collect();
+            for (_, e) in self.select_aliases.borrow().iter() {
+                let name = e.output_name();
+                if scope.find(&ColumnRef::new(name.clone())).ok().flatten().is_none()
+                    && !exprs.iter().any(|x| x.output_name() == name)
+                {
+                    exprs.push(e.clone().alias(name));
+                }
+            }
+            if exprs.len() > scope.len() {
+                plan = builder::project(Arc::new(plan), exprs, self.opts)?;
+            }
         }
 
         if let Some(h) = having {

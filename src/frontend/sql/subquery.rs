@@ -11,16 +11,22 @@
 //! - EXISTS and IN in other positions (select list, under OR) become scalar counts:
 //!   `EXISTS q` is `(SELECT count(*) FROM q) > 0`; `x IN q` compares a count of matches with
 //!   counts of all and non-NULL values to get TRUE / FALSE / NULL.
+//!
+//! Correlation is removed in one of two ways ([`Binder::decorrelate`]): equality correlations
+//! (TPC-H q2/q4/q17/q20/q21/q22) are pulled up and become join keys (`decorrelate.rs`); every
+//! other shape is flattened against the distinct values of the outer columns it reads
+//! (`flatten.rs`) and joined back on them, NULLs matching.
 
 use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion_common::ScalarValue;
 
-use super::decorrelate::{finish, has_outer, pull_up};
+use super::decorrelate::{finish, finish_flattened, has_outer, pull_up, Finished};
+use super::flatten::{flatten, has_deep_outer};
 use super::from::split_join_condition;
 use super::Binder;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::logical::aggregate::AggFunc;
 use crate::logical::builder;
 use crate::logical::expr::{BinaryOp, Expr};
@@ -99,12 +105,11 @@ impl Binder<'_> {
 
     /// A semi (or, `negated`, anti) join of `plan` with an EXISTS or IN subquery.
     fn semi_join(&self, plan: LogicalPlan, sq: SubqueryExpr, negated: bool) -> Result<LogicalPlan> {
-        let id = self.next_subquery_id();
         let sub = match sq.kind {
             SubqueryKind::Exists => strip_for_exists(&sq.plan),
             _ => sq.plan.as_ref().clone(),
         };
-        let finished = finish(pull_up(&sub, self.opts)?, id, false, self.opts)?;
+        let finished = self.decorrelate(&plan, &sub, false)?;
         let mut terms = finished.conds;
         if let SubqueryKind::In(lhs) = sq.kind {
             let col = Expr::Column(ColumnRef::new(finished.names[0].clone()));
@@ -116,12 +121,38 @@ impl Binder<'_> {
                 eq
             });
         }
+        if finished.flattened {
+            // Probe with the outer rows (building on the subquery) so they keep their order.
+            let join_type = if negated {
+                JoinType::RightAnti
+            } else {
+                JoinType::RightSemi
+            };
+            return self.join_on(finished.plan, plan, terms, join_type);
+        }
         let join_type = if negated {
             JoinType::LeftAnti
         } else {
             JoinType::LeftSemi
         };
         self.join_on(plan, finished.plan, terms, join_type)
+    }
+
+    /// `sub` (which may read columns of `outer`) as a plan to join to `outer` on the
+    /// returned conditions. Equality correlations are pulled up (cheap: the subquery is
+    /// grouped by its correlation keys); other shapes are flattened against the distinct
+    /// outer values they read ([`flatten`]).
+    fn decorrelate(&self, outer: &LogicalPlan, sub: &LogicalPlan, with_mark: bool) -> Result<Finished> {
+        let id = self.next_subquery_id();
+        if !has_deep_outer(sub) {
+            match pull_up(sub, self.opts) {
+                Ok(pulled) => return finish(pulled, id, with_mark, self.opts),
+                Err(Error::NotSupported(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let flat = flatten(outer, sub, id, self.opts)?;
+        finish_flattened(flat, id, with_mark, self.opts)
     }
 
     /// Joins `left` and `right` on `terms` (over both schemas), typed and split into keys
@@ -233,7 +264,11 @@ impl Binder<'_> {
             let s = sub.schema();
             let values = (0..s.len())
                 .map(|i| Expr::Aggregate {
-                    func: AggFunc::SingleValue,
+                    func: if self.opts.scalar_subquery_any_row {
+                        AggFunc::First
+                    } else {
+                        AggFunc::SingleValue
+                    },
                     args: vec![Expr::Column(s.column_ref(i))],
                     distinct: false,
                     filter: None,
@@ -253,7 +288,6 @@ impl Binder<'_> {
         sub: LogicalPlan,
         defaults: Option<Vec<Expr>>,
     ) -> Result<(LogicalPlan, Vec<Expr>)> {
-        let id = self.next_subquery_id();
         let width = sub.schema().len();
         let defaults = defaults.map(|d| {
             d.into_iter()
@@ -261,7 +295,7 @@ impl Binder<'_> {
                     if is_null_when_null(&e) {
                         Expr::Literal(ScalarValue::Null)
                     } else {
-                        e
+                        to_outer_scope(e)
                     }
                 })
                 .collect::<Vec<_>>()
@@ -269,8 +303,27 @@ impl Binder<'_> {
         let needs_mark = defaults
             .as_ref()
             .is_some_and(|d| d.iter().any(|e| !matches!(e, Expr::Literal(v) if v.is_null())));
-        let finished = finish(pull_up(&sub, self.opts)?, id, needs_mark, self.opts)?;
-        let joined = self.join_on(plan, finished.plan, finished.conds, JoinType::Left)?;
+        let finished = self.decorrelate(&plan, &sub, needs_mark)?;
+        let distinct_names = {
+            let s = plan.schema();
+            let refs: Vec<ColumnRef> = (0..s.len()).map(|i| s.column_ref(i)).collect();
+            refs.iter().enumerate().all(|(i, r)| !refs[..i].contains(r))
+        };
+        let joined = if finished.flattened && distinct_names {
+            // Every outer row has its one match: probe with the outer rows (a right join
+            // building on the subquery) so they keep their order.
+            let width = plan.schema().len();
+            let sub_width = finished.plan.schema().len();
+            let j = self.join_on(finished.plan, plan, finished.conds, JoinType::Right)?;
+            let s = j.schema();
+            let exprs = (sub_width..sub_width + width)
+                .chain(0..sub_width)
+                .map(|i| Expr::Column(s.column_ref(i)))
+                .collect();
+            builder::project(Arc::new(j), exprs, self.opts)?
+        } else {
+            self.join_on(plan, finished.plan, finished.conds, JoinType::Left)?
+        };
         let values = (0..width)
             .map(|i| {
                 let col = Expr::Column(ColumnRef::new(finished.names[i].clone()));
@@ -380,4 +433,24 @@ fn is_null_when_null(e: &Expr) -> bool {
         Expr::Cast { expr, .. } | Expr::Negative(expr) | Expr::Alias { expr, .. } => is_null_when_null(expr),
         _ => false,
     }
+}
+
+/// `e` (over a subquery) as seen from the query it sits in: its outer references one level up
+/// become that query's columns, deeper ones move one level closer.
+fn to_outer_scope(e: Expr) -> Expr {
+    e.transform_up(|n| match n {
+        Expr::OuterColumn { column, depth: 1, .. } => Ok(Transformed::yes(Expr::Column(column))),
+        Expr::OuterColumn {
+            column,
+            data_type,
+            depth,
+        } => Ok(Transformed::yes(Expr::OuterColumn {
+            column,
+            data_type,
+            depth: depth - 1,
+        })),
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
+    .unwrap_or_else(|_| Expr::Literal(ScalarValue::Null))
 }

@@ -18,6 +18,8 @@ pub enum ScalarFunc {
     Least,
     /// `typeof(x)`: the SQL type name of the argument.
     TypeOf,
+    /// `list_value(a, b, ...)` / `[a, b, ...]`: a LIST of the arguments.
+    ListValue,
     // ---- string
     /// `lower(s)`
     Lower,
@@ -81,6 +83,8 @@ pub enum ScalarFunc {
     LikeEscape,
     /// `ilike_escape(s, pattern, escape)`
     ILikeEscape,
+    /// `glob(s, pattern)`: `s GLOB pattern` (`*`, `?`, `[a-z]`, `[!…]`, `\` escapes).
+    Glob,
     // ---- numeric
     /// `abs(x)`
     Abs,
@@ -108,12 +112,26 @@ pub enum ScalarFunc {
     Random,
     /// `factorial(n)`
     Factorial,
+    /// `binom(n, k)`: n choose k (HUGEINT).
+    Binom,
     /// `gcd(a, b)`
     Gcd,
     /// `lcm(a, b)`
     Lcm,
     /// `bit_count(x)`
     BitCount,
+    /// `a & b`
+    BitAnd,
+    /// `a | b`
+    BitOr,
+    /// `xor(a, b)`
+    BitXor,
+    /// `~a`
+    BitNot,
+    /// `a << n` (overflow and shifts past the width are errors, as in DuckDB)
+    ShiftLeft,
+    /// `a >> n` (0 past the width)
+    ShiftRight,
     /// `isnan(x)`
     IsNan,
     /// `isinf(x)`
@@ -202,6 +220,8 @@ const NAMES: &[(&str, ScalarFunc)] = &[
     ("greatest", F::Greatest),
     ("least", F::Least),
     ("typeof", F::TypeOf),
+    ("list_value", F::ListValue),
+    ("list_pack", F::ListValue),
     ("lower", F::Lower),
     ("lcase", F::Lower),
     ("upper", F::Upper),
@@ -243,6 +263,7 @@ const NAMES: &[(&str, ScalarFunc)] = &[
     ("regexp_extract", F::RegexpExtract),
     ("like_escape", F::LikeEscape),
     ("ilike_escape", F::ILikeEscape),
+    ("glob", F::Glob),
     ("abs", F::Abs),
     ("round", F::Round),
     ("floor", F::Floor),
@@ -275,11 +296,18 @@ const NAMES: &[(&str, ScalarFunc)] = &[
     ("pi", F::Pi),
     ("random", F::Random),
     ("factorial", F::Factorial),
+    ("binom", F::Binom),
     ("gcd", F::Gcd),
     ("greatest_common_divisor", F::Gcd),
     ("lcm", F::Lcm),
     ("least_common_multiple", F::Lcm),
     ("bit_count", F::BitCount),
+    ("&", F::BitAnd),
+    ("|", F::BitOr),
+    ("xor", F::BitXor),
+    ("~", F::BitNot),
+    ("<<", F::ShiftLeft),
+    (">>", F::ShiftRight),
     ("isnan", F::IsNan),
     ("isinf", F::IsInf),
     ("isfinite", F::IsFinite),

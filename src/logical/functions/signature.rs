@@ -91,12 +91,42 @@ impl F {
             F::Pi | F::Random => fixed(&[], 0, D)?,
             F::Factorial => fixed(&[I], 1, DataType::Decimal128(38, 0))?,
             F::Gcd | F::Lcm => fixed(&[I, I], 2, I)?,
+            F::Binom => fixed(&[I, I], 2, DataType::Decimal128(38, 0))?,
             F::BitCount => {
                 if args.len() != 1 || !(args[0].is_integer() || args[0] == DataType::Null) {
                     return Err(wrong("INTEGER"));
                 }
                 (vec![args[0].clone()], DataType::Int8)
             }
+            F::ShiftLeft | F::ShiftRight => {
+                // The value keeps its type; the shift amount is a BIGINT.
+                let int = |t: &DataType| t.is_integer() || *t == DataType::Null;
+                if args.len() != 2 || !int(&args[0]) || !int(&args[1]) {
+                    return Err(wrong("INTEGER, INTEGER"));
+                }
+                let t = match &args[0] {
+                    DataType::Null => DataType::Int32,
+                    t => t.clone(),
+                };
+                (vec![t.clone(), I], t)
+            }
+            F::BitAnd | F::BitOr | F::BitXor => {
+                let int = |t: &DataType| t.is_integer() || *t == DataType::Null;
+                if args.len() != 2 || !int(&args[0]) || !int(&args[1]) {
+                    return Err(wrong("INTEGER, INTEGER"));
+                }
+                let t = match common(args)? {
+                    DataType::Null => DataType::Int32,
+                    t if t.is_integer() => t,
+                    _ => return Err(wrong("INTEGER, INTEGER")),
+                };
+                (vec![t.clone(), t.clone()], t)
+            }
+            F::BitNot => match args {
+                [t] if t.is_integer() => (vec![t.clone()], t.clone()),
+                [DataType::Null] => (vec![DataType::Int32], DataType::Int32),
+                _ => return Err(wrong("INTEGER")),
+            },
             F::IsNan | F::IsInf | F::IsFinite => fixed(&[D], 1, DataType::Boolean)?,
             F::Coalesce | F::Greatest | F::Least => {
                 if args.is_empty() {
@@ -104,6 +134,14 @@ impl F {
                 }
                 let t = common(args)?;
                 (vec![t.clone(); args.len()], t)
+            }
+            F::ListValue => {
+                let t = match common(args)? {
+                    DataType::Null => DataType::Int32,
+                    t => t,
+                };
+                let item = std::sync::Arc::new(arrow::datatypes::Field::new("item", t.clone(), true));
+                (vec![t; args.len()], DataType::List(item))
             }
             F::NullIf => {
                 if args.len() != 2 {
@@ -132,7 +170,7 @@ impl F {
             F::Replace | F::Translate => fixed(&[S, S, S], 3, S)?,
             F::Overlay => fixed(&[S, S, I, I], 3, S)?,
             F::SplitPart => fixed(&[S, S, I], 3, S)?,
-            F::StartsWith | F::EndsWith | F::Contains => fixed(&[S, S], 2, DataType::Boolean)?,
+            F::StartsWith | F::EndsWith | F::Contains | F::Glob => fixed(&[S, S], 2, DataType::Boolean)?,
             F::StrPos => fixed(&[S, S], 2, I)?,
             F::LPad | F::RPad => fixed(&[S, I, S], 3, S)?,
             F::Left | F::Right | F::Repeat => fixed(&[S, I], 2, S)?,

@@ -128,6 +128,9 @@ impl AggregateExpr {
             AggFunc::Count => Ok(Box::new(count::CountGroupsAccumulator::new(self.args.is_empty()))),
             AggFunc::Sum => sum::create(self.first_input_type()?),
             AggFunc::Avg => avg::create(self.first_input_type()?),
+            DecimalAverage => Ok(Box::new(decimal_avg::DecimalAverageAccumulator::try_new(
+                self.first_input_type()?,
+            )?)),
             AggFunc::Min => min_max::create(self.first_input_type()?, min_max::Kind::Min),
             AggFunc::Max => min_max::create(self.first_input_type()?, min_max::Kind::Max),
             other => Err(Error::internal(format!("{} has no accumulator", other.name()))),
@@ -150,7 +153,7 @@ impl AggregateExpr {
         match self.func {
             AggFunc::Count => vec![field("count", DataType::Int64, false)],
             AggFunc::Sum => vec![field("sum", self.return_type.clone(), true)],
-            AggFunc::Avg => vec![
+            AggFunc::Avg | AggFunc::DecimalAverage => vec![
                 field("sum", avg::sum_type(&input), true),
                 field("count", DataType::Int64, false),
             ],
@@ -350,6 +353,7 @@ pub(crate) fn nulls_from(seen: Vec<bool>) -> Option<NullBuffer> {
 pub mod avg;
 pub mod collect;
 pub mod count;
+pub mod decimal_avg;
 pub mod distinct;
 pub mod fold;
 pub mod group_table;

@@ -46,7 +46,10 @@ pub(super) fn evaluate(func: F, args: &[ArrayRef], rows: usize) -> Result<Option
                 }
                 _ => {
                     let t = Temporal::new(a)?;
-                    i64_rows(&args[1..], rows, |i| date_part(&part, t.get(i)?))?
+                    i64_rows(&args[1..], rows, |i| {
+                        let (dt, shift) = t.get_shifted(i)?;
+                        date_part_shifted(&part, dt, shift)
+                    })?
                 }
             }
         }
@@ -56,7 +59,12 @@ pub(super) fn evaluate(func: F, args: &[ArrayRef], rows: usize) -> Result<Option
                 DataType::Date32 => a.as_primitive::<Date32Type>().unary(|d| d as f64 * 86_400.0),
                 DataType::Interval(_) => a
                     .as_primitive::<IntervalMonthDayNanoType>()
-                    .unary(|v| (v.months as f64 * 30.0 + v.days as f64) * 86_400.0 + v.nanoseconds as f64 / 1e9),
+                    // DuckDB: a year is 365.25 days, other months 30 days.
+                    .unary(|v| {
+                        let (years, months) = (v.months / 12, v.months % 12);
+                        (years as f64 * 365.25 + months as f64 * 30.0 + v.days as f64) * 86_400.0
+                            + v.nanoseconds as f64 / 1e9
+                    }),
                 _ => prim_arg::<TimestampMicrosecondType>(args, 0)?.unary(|us| us as f64 / 1e6),
             };
             Arc::new(out)
@@ -126,7 +134,7 @@ pub(super) fn evaluate(func: F, args: &[ArrayRef], rows: usize) -> Result<Option
             let fmt = if func == F::MonthName { "%B" } else { "%A" };
             string_rows(args, rows, |i, out| {
                 use std::fmt::Write;
-                write!(out, "{}", t.get(i)?.format(fmt)).map_err(|e| Error::execution(e.to_string()))
+                write!(out, "{}", t.get_shifted(i)?.0.format(fmt)).map_err(|e| Error::execution(e.to_string()))
             })?
         }
         F::Strftime => {
@@ -220,6 +228,53 @@ impl<'a> Temporal<'a> {
         };
         out.ok_or_else(|| Error::execution("date out of range"))
     }
+
+    /// Row `i`, moved by whole 400-year cycles into chrono's range when it lies beyond
+    /// (DuckDB's dates reach ±5.8 million years): the date-time and the years it was moved
+    /// back by. Months, days and weekdays repeat every 400 years (146097 days, whole weeks).
+    fn get_shifted(&self, i: usize) -> Result<(NaiveDateTime, i64)> {
+        if let Ok(t) = self.get(i) {
+            return Ok((t, 0));
+        }
+        const CYCLE_DAYS: i64 = 146_097;
+        const DAY_MICROS: i64 = 86_400_000_000;
+        let (days, micros) = match self {
+            Temporal::Date(a) => (i64::from(a.value(i)), 0),
+            Temporal::Timestamp(a) => (a.value(i).div_euclid(DAY_MICROS), a.value(i).rem_euclid(DAY_MICROS)),
+        };
+        let cycles = days.div_euclid(CYCLE_DAYS);
+        let inside = days - cycles * CYCLE_DAYS;
+        let t = NaiveDate::from_num_days_from_ce_opt(inside as i32 + UNIX_EPOCH_DAY_CE)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|d| d.checked_add_signed(chrono::Duration::microseconds(micros)))
+            .ok_or_else(|| Error::execution("date out of range"))?;
+        Ok((t, cycles * 400))
+    }
+}
+
+/// [`date_part`] of a date-time moved back by `shift` years (see `Temporal::get_shifted`).
+fn date_part_shifted(part: &str, t: NaiveDateTime, shift: i64) -> Result<i64> {
+    if shift == 0 {
+        return date_part(part, t);
+    }
+    let y = i64::from(t.year()) + shift;
+    let iso_year = i64::from(t.iso_week().year()) + shift;
+    Ok(match part {
+        "year" => y,
+        "decade" => y.div_euclid(10),
+        "century" if y > 0 => (y - 1) / 100 + 1,
+        "century" => y / 100 - 1,
+        "millennium" if y > 0 => (y - 1) / 1000 + 1,
+        "millennium" => y / 1000 - 1,
+        "isoyear" => iso_year,
+        "yearweek" => iso_year * 100 + i64::from(t.iso_week().week()),
+        "era" => i64::from(y > 0),
+        "epoch" => {
+            let micros = i128::from(micros_of(t)) + i128::from(shift / 400) * 146_097 * 86_400_000_000;
+            (micros.div_euclid(1_000_000)) as i64
+        }
+        other => date_part(other, t)?,
+    })
 }
 
 fn days_of(d: NaiveDate) -> i32 {

@@ -1,8 +1,11 @@
 //! Evaluation of scalar functions on Arrow arrays (arguments already cast to the types
 //! `logical::functions::ScalarFunc::signature` asked for). One file per family.
 
+mod bitwise;
 mod conditional;
 mod datetime;
+mod glob;
+mod list;
 mod numeric;
 mod string;
 
@@ -22,6 +25,23 @@ pub fn evaluate_function(
 ) -> Result<ArrayRef> {
     if let Some(out) = conditional::evaluate(func, args, return_type, rows)? {
         return Ok(out);
+    }
+    if func == ScalarFunc::ListValue {
+        return list::list_value(args, return_type, rows);
+    }
+    if matches!(
+        func,
+        ScalarFunc::BitAnd
+            | ScalarFunc::BitOr
+            | ScalarFunc::BitXor
+            | ScalarFunc::BitNot
+            | ScalarFunc::ShiftLeft
+            | ScalarFunc::ShiftRight
+    ) {
+        return bitwise::evaluate(func, args);
+    }
+    if func == ScalarFunc::Glob {
+        return glob::evaluate(args, rows);
     }
     if let Some(out) = string::evaluate(func, args, rows)? {
         return Ok(out);

@@ -56,6 +56,12 @@ pub(super) fn evaluate(func: F, args: &[ArrayRef], return_type: &DataType, rows:
             .map_err(|e| Error::execution(e.to_string().trim_start_matches("Compute error: ").to_string()))?;
             Arc::new(out.with_precision_and_scale(38, 0)?)
         }
+        F::Binom => {
+            let (n, k) = (prim_arg::<Int64Type>(args, 0)?, prim_arg::<Int64Type>(args, 1)?);
+            let out = arrow::compute::kernels::arity::try_binary::<_, _, _, Decimal128Type>(n, k, binom)
+                .map_err(|e| Error::execution(e.to_string().trim_start_matches("Compute error: ").to_string()))?;
+            Arc::new(out.with_precision_and_scale(38, 0)?)
+        }
         F::Gcd | F::Lcm => {
             let (a, b) = (prim_arg::<Int64Type>(args, 0)?, prim_arg::<Int64Type>(args, 1)?);
             let out = if func == F::Gcd {
@@ -293,4 +299,36 @@ fn round(func: F, a: &ArrayRef, digits: Option<&ArrayRef>, return_type: &DataTyp
         t if t.is_integer() => Arc::clone(a),
         other => return Err(Error::plan(format!("{}() of {other}", func.name()))),
     })
+}
+
+/// `binom(n, k)`: n choose k, exact; past 38 digits "Value out of range".
+fn binom(n: i64, k: i64) -> std::result::Result<i128, arrow::error::ArrowError> {
+    let err = |m: &str| arrow::error::ArrowError::ComputeError(format!("Out of Range Error: {m}"));
+    if n < 0 || k < 0 {
+        return Err(err("binom with negative input is undefined"));
+    }
+    if k > n {
+        return Ok(0);
+    }
+    let k = k.min(n - k);
+    let mut r: i128 = 1;
+    for i in 0..i128::from(k) {
+        // r * (n - i) / (i + 1) without overflowing early: divide out the common factor.
+        let (num, den) = (i128::from(n) - i, i + 1);
+        let g = gcd128(r, den);
+        r = (r / g)
+            .checked_mul(num / (den / g))
+            .ok_or_else(|| err("Value out of range"))?;
+    }
+    if r > 99_999_999_999_999_999_999_999_999_999_999_999_999 {
+        return Err(err("Value out of range"));
+    }
+    Ok(r)
+}
+
+fn gcd128(mut a: i128, mut b: i128) -> i128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.abs()
 }

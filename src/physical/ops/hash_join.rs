@@ -1120,6 +1120,23 @@ mod tests {
         assert_eq!(rows, strs(&["1|x|101|-", "2|y|200|false"]));
         let (rows, _) = join(vec![], None, JoinType::LeftAnti);
         assert!(rows.is_empty());
+        // The keyless joins decorrelated subqueries use: every left row against the right
+        // rows the residual keeps (three of five), unmatched left rows kept or dropped.
+        let (rows, _) = join(vec![], ok_filter(), JoinType::Left);
+        assert_eq!(rows.len(), 6 * 3);
+        assert!(rows.iter().all(|r| r.ends_with("|true")));
+        let (rows, _) = join(vec![], ok_filter(), JoinType::LeftSemi);
+        assert_eq!(rows.len(), 6);
+        let (rows, _) = join(vec![], ok_filter(), JoinType::LeftAnti);
+        assert!(rows.is_empty());
+        let never = Some(PhysicalExpr::literal(datafusion_common::ScalarValue::Boolean(Some(
+            false,
+        ))));
+        let (rows, _) = join(vec![], never.clone(), JoinType::Left);
+        assert_eq!(rows.len(), 6);
+        assert!(rows.iter().all(|r| r.ends_with("|-|-|-|-")));
+        let (rows, _) = join(vec![], never, JoinType::LeftAnti);
+        assert_eq!(rows.len(), 6);
     }
 
     #[test]
