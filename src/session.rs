@@ -270,18 +270,27 @@ impl Session {
 
     /// Runs every `WITH RECURSIVE` CTE in `plan` to completion (innermost first) and puts a
     /// scan of its rows in its place.
-    fn materialize_recursive(&mut self, plan: &LogicalPlan) -> Result<LogicalPlan> {
+    ///
+    /// `row_cap` is how many rows the plan above can use at most (a LIMIT reached through
+    /// nodes that keep rows as they are): a recursion that has produced that many stops
+    /// there, so `WITH RECURSIVE … SELECT * FROM t LIMIT 10` ends even when `t` never would.
+    fn materialize_recursive(&mut self, plan: &LogicalPlan, row_cap: Option<usize>) -> Result<LogicalPlan> {
         if !contains_recursive(plan) {
             return Ok(plan.clone());
         }
+        let cap_below = match plan {
+            LogicalPlan::Limit(l) => l.fetch.map(|f| l.skip.saturating_add(f)),
+            LogicalPlan::Projection(_) | LogicalPlan::SubqueryAlias(_) => row_cap,
+            _ => None,
+        };
         let inputs = plan
             .inputs()
             .into_iter()
-            .map(|i| self.materialize_recursive(i).map(Arc::new))
+            .map(|i| self.materialize_recursive(i, cap_below).map(Arc::new))
             .collect::<Result<Vec<_>>>()?;
         let node = plan.with_new_inputs(inputs);
         match node {
-            LogicalPlan::RecursiveQuery(r) => self.run_recursive(&r),
+            LogicalPlan::RecursiveQuery(r) => self.run_recursive(&r, row_cap),
             other => Ok(other),
         }
     }
@@ -289,7 +298,7 @@ impl Session {
     /// The rounds of one recursive CTE: each runs the recursive term over the rows the last
     /// round added (with UNION: minus every row seen so far) until a round adds none. The rows
     /// are reserved from the memory pool, so a runaway recursion fails with out-of-memory.
-    fn run_recursive(&mut self, r: &RecursiveQuery) -> Result<LogicalPlan> {
+    fn run_recursive(&mut self, r: &RecursiveQuery, row_cap: Option<usize>) -> Result<LogicalPlan> {
         let schema = Arc::clone(r.static_term.schema().arrow());
         let opts = self.type_options();
         let mut reservation = self.memory.reservation("recursive CTE");
@@ -307,6 +316,9 @@ impl Session {
             }
             reservation.try_grow(work.iter().map(|b| b.get_array_memory_size()).sum())?;
             all.extend(work.iter().cloned());
+            if row_cap.is_some_and(|cap| all.iter().map(|b| b.num_rows()).sum::<usize>() >= cap) {
+                break;
+            }
             let table = self.make_table(Arc::clone(&schema), std::mem::take(&mut work))?;
             let scan = Arc::new(builder::scan(&r.name, TableSource::Memory(table), Some(&r.name)));
             let step = replace_work_table(&r.recursive_term, &r.name, &scan)?;
@@ -334,7 +346,7 @@ impl Session {
 
     /// Optimizes, plans and runs a bound query.
     fn run_plan(&mut self, plan: LogicalPlan) -> Result<QueryResult> {
-        let plan = self.materialize_recursive(&plan)?;
+        let plan = self.materialize_recursive(&plan, None)?;
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
         let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
