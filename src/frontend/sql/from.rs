@@ -508,17 +508,17 @@ fn unique_column_names(schema: &PlanSchema, explicit: &[String]) -> Option<Vec<S
         .collect();
     let mut seen = std::collections::HashSet::new();
     let mut renamed = false;
-    for i in 0..names.len() {
-        if seen.insert(names[i].to_lowercase()) {
+    for name in names.iter_mut() {
+        if seen.insert(name.to_lowercase()) {
             continue;
         }
-        let base = names[i].clone();
+        let base = name.clone();
         let mut k = 1;
         while seen.contains(&format!("{base}_{k}").to_lowercase()) {
             k += 1;
         }
-        names[i] = format!("{base}_{k}");
-        seen.insert(names[i].to_lowercase());
+        *name = format!("{base}_{k}");
+        seen.insert(name.to_lowercase());
         renamed = true;
     }
     renamed.then_some(names)
