@@ -437,6 +437,19 @@ impl Session {
                 })
             }
             Statement::Insert(insert) => self.insert(insert),
+            Statement::Delete(delete) => {
+                let rewrite = crate::dml::delete_as_queries(delete)?;
+                self.rewrite_table(rewrite, "DELETE")
+            }
+            Statement::Update(update) => {
+                let table = crate::dml::update_target(update)?;
+                let columns: Vec<String> = match self.catalog.lookup(&table)? {
+                    CatalogEntry::Table(t) => t.schema.fields().iter().map(|f| f.name().clone()).collect(),
+                    _ => return Err(Error::plan(format!("cannot update view {table}"))),
+                };
+                let rewrite = crate::dml::update_as_queries(update, &columns)?;
+                self.rewrite_table(rewrite, "UPDATE")
+            }
             Statement::Copy {
                 source,
                 to: false,
@@ -540,6 +553,59 @@ impl Session {
             partitions,
             reservation: Mutex::new(reservation),
         }))
+    }
+
+    /// Replaces a table's rows by the result of `rewrite.new_rows` (a DELETE or UPDATE),
+    /// reporting the rows `rewrite.affected` counts. Nothing changes if either query fails.
+    fn rewrite_table(&mut self, rewrite: crate::dml::DmlRewrite, verb: &str) -> Result<StatementResult> {
+        let table = match self.catalog.lookup(&rewrite.table)? {
+            CatalogEntry::Table(t) => Arc::clone(t),
+            _ => return Err(Error::plan(format!("cannot {verb} a view: {}", rewrite.table))),
+        };
+        let affected = self.run_sql_query(&rewrite.affected)?;
+        let rows = affected
+            .batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .map(|a| a.value(0))
+            })
+            .unwrap_or(0) as u64;
+        let result = self.run_sql_query(&rewrite.new_rows)?;
+        let target = Arc::clone(&table.schema);
+        let batches = result
+            .batches
+            .iter()
+            .map(|b| {
+                let columns = b
+                    .columns()
+                    .iter()
+                    .zip(target.fields())
+                    .map(|(a, f)| cast_array(a, f.data_type(), false))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(RecordBatch::try_new(Arc::clone(&target), columns)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let new_table = self.make_table(target, batches)?;
+        self.catalog
+            .register(&rewrite.table, CatalogEntry::Table(new_table), true)?;
+        Ok(StatementResult::Done {
+            message: verb.into(),
+            rows: Some(rows),
+        })
+    }
+
+    /// Parses, binds and runs one SELECT given as text.
+    fn run_sql_query(&mut self, sql: &str) -> Result<QueryResult> {
+        let parsed = crate::frontend::sql::parse(sql)?;
+        let Some(Statement::Query(q)) = parsed.first() else {
+            return Err(Error::internal(format!("not a query: {sql}")));
+        };
+        let plan = self.bind(q)?;
+        self.run_plan(plan)
     }
 
     fn insert(&mut self, insert: &sqlparser::ast::Insert) -> Result<StatementResult> {
