@@ -25,6 +25,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod copy_from;
+pub mod dml;
 pub mod error;
 pub mod exec;
 pub mod frontend;

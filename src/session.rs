@@ -279,18 +279,27 @@ impl Session {
 
     /// Runs every `WITH RECURSIVE` CTE in `plan` to completion (innermost first) and puts a
     /// scan of its rows in its place.
-    fn materialize_recursive(&mut self, plan: &LogicalPlan) -> Result<LogicalPlan> {
+    ///
+    /// `row_cap` is how many rows the plan above can use at most (a LIMIT reached through
+    /// nodes that keep rows as they are): a recursion that has produced that many stops
+    /// there, so `WITH RECURSIVE … SELECT * FROM t LIMIT 10` ends even when `t` never would.
+    fn materialize_recursive(&mut self, plan: &LogicalPlan, row_cap: Option<usize>) -> Result<LogicalPlan> {
         if !contains_recursive(plan) {
             return Ok(plan.clone());
         }
+        let cap_below = match plan {
+            LogicalPlan::Limit(l) => l.fetch.map(|f| l.skip.saturating_add(f)),
+            LogicalPlan::Projection(_) | LogicalPlan::SubqueryAlias(_) => row_cap,
+            _ => None,
+        };
         let inputs = plan
             .inputs()
             .into_iter()
-            .map(|i| self.materialize_recursive(i).map(Arc::new))
+            .map(|i| self.materialize_recursive(i, cap_below).map(Arc::new))
             .collect::<Result<Vec<_>>>()?;
         let node = plan.with_new_inputs(inputs);
         match node {
-            LogicalPlan::RecursiveQuery(r) => self.run_recursive(&r),
+            LogicalPlan::RecursiveQuery(r) => self.run_recursive(&r, row_cap),
             other => Ok(other),
         }
     }
@@ -298,7 +307,7 @@ impl Session {
     /// The rounds of one recursive CTE: each runs the recursive term over the rows the last
     /// round added (with UNION: minus every row seen so far) until a round adds none. The rows
     /// are reserved from the memory pool, so a runaway recursion fails with out-of-memory.
-    fn run_recursive(&mut self, r: &RecursiveQuery) -> Result<LogicalPlan> {
+    fn run_recursive(&mut self, r: &RecursiveQuery, row_cap: Option<usize>) -> Result<LogicalPlan> {
         let schema = Arc::clone(r.static_term.schema().arrow());
         let opts = self.type_options();
         let mut reservation = self.memory.reservation("recursive CTE");
@@ -316,6 +325,9 @@ impl Session {
             }
             reservation.try_grow(work.iter().map(|b| b.get_array_memory_size()).sum())?;
             all.extend(work.iter().cloned());
+            if row_cap.is_some_and(|cap| all.iter().map(|b| b.num_rows()).sum::<usize>() >= cap) {
+                break;
+            }
             let table = self.make_table(Arc::clone(&schema), std::mem::take(&mut work))?;
             let scan = Arc::new(builder::scan(&r.name, TableSource::Memory(table), Some(&r.name)));
             let step = replace_work_table(&r.recursive_term, &r.name, &scan)?;
@@ -343,7 +355,7 @@ impl Session {
 
     /// Optimizes, plans and runs a bound query.
     fn run_plan(&mut self, plan: LogicalPlan) -> Result<QueryResult> {
-        let plan = self.materialize_recursive(&plan)?;
+        let plan = self.materialize_recursive(&plan, None)?;
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
         let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
@@ -439,6 +451,19 @@ impl Session {
                 })
             }
             Statement::Insert(insert) => self.insert(insert),
+            Statement::Delete(delete) => {
+                let rewrite = crate::dml::delete_as_queries(delete)?;
+                self.rewrite_table(rewrite, "DELETE")
+            }
+            Statement::Update(update) => {
+                let table = crate::dml::update_target(update)?;
+                let columns: Vec<String> = match self.catalog.lookup(&table)? {
+                    CatalogEntry::Table(t) => t.schema.fields().iter().map(|f| f.name().clone()).collect(),
+                    _ => return Err(Error::plan(format!("cannot update view {table}"))),
+                };
+                let rewrite = crate::dml::update_as_queries(update, &columns)?;
+                self.rewrite_table(rewrite, "UPDATE")
+            }
             Statement::Copy {
                 source,
                 to: false,
@@ -542,6 +567,59 @@ impl Session {
             partitions,
             reservation: Mutex::new(reservation),
         }))
+    }
+
+    /// Replaces a table's rows by the result of `rewrite.new_rows` (a DELETE or UPDATE),
+    /// reporting the rows `rewrite.affected` counts. Nothing changes if either query fails.
+    fn rewrite_table(&mut self, rewrite: crate::dml::DmlRewrite, verb: &str) -> Result<StatementResult> {
+        let table = match self.catalog.lookup(&rewrite.table)? {
+            CatalogEntry::Table(t) => Arc::clone(t),
+            _ => return Err(Error::plan(format!("cannot {verb} a view: {}", rewrite.table))),
+        };
+        let affected = self.run_sql_query(&rewrite.affected)?;
+        let rows = affected
+            .batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .map(|a| a.value(0))
+            })
+            .unwrap_or(0) as u64;
+        let result = self.run_sql_query(&rewrite.new_rows)?;
+        let target = Arc::clone(&table.schema);
+        let batches = result
+            .batches
+            .iter()
+            .map(|b| {
+                let columns = b
+                    .columns()
+                    .iter()
+                    .zip(target.fields())
+                    .map(|(a, f)| cast_array(a, f.data_type(), false))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(RecordBatch::try_new(Arc::clone(&target), columns)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let new_table = self.make_table(target, batches)?;
+        self.catalog
+            .register(&rewrite.table, CatalogEntry::Table(new_table), true)?;
+        Ok(StatementResult::Done {
+            message: verb.into(),
+            rows: Some(rows),
+        })
+    }
+
+    /// Parses, binds and runs one SELECT given as text.
+    fn run_sql_query(&mut self, sql: &str) -> Result<QueryResult> {
+        let parsed = crate::frontend::sql::parse(sql)?;
+        let Some(Statement::Query(q)) = parsed.first() else {
+            return Err(Error::internal(format!("not a query: {sql}")));
+        };
+        let plan = self.bind(q)?;
+        self.run_plan(plan)
     }
 
     fn insert(&mut self, insert: &sqlparser::ast::Insert) -> Result<StatementResult> {

@@ -199,17 +199,7 @@ impl PhysicalPlanner {
             }
             LogicalPlan::SubqueryAlias(a) => self.plan(&a.input),
             LogicalPlan::Aggregate(a) => self.plan_aggregate(a),
-            LogicalPlan::Distinct(d) => {
-                let schema = d.input.schema();
-                let groups = (0..schema.len()).map(|i| Expr::Column(schema.column_ref(i))).collect();
-                let agg = Aggregate {
-                    input: Arc::clone(&d.input),
-                    group_exprs: groups,
-                    aggr_exprs: vec![],
-                    schema: Arc::clone(&schema),
-                };
-                self.plan_aggregate(&agg)
-            }
+            LogicalPlan::Distinct(d) => self.plan_distinct(d),
             LogicalPlan::Join(j) => self.plan_join(j),
             LogicalPlan::Window(w) => self.plan_window(w),
             LogicalPlan::Sort(s) => {
@@ -464,7 +454,6 @@ impl PhysicalPlanner {
     }
 
     fn plan_aggregate(&self, a: &Aggregate) -> Result<PlanRef> {
-        let input = self.plan(&a.input)?;
         let in_schema = a.input.schema();
         let out_schema = &a.schema;
         let groups: Vec<(PhysExprRef, String)> = a
@@ -478,6 +467,34 @@ impl PhysicalPlanner {
                 ))
             })
             .collect::<Result<_>>()?;
+        self.plan_aggregate_on(a, groups)
+    }
+
+    /// `DISTINCT`: every input column is a key, taken by position (two output columns may
+    /// share a name, e.g. `SELECT 1 AS a, 2 AS a UNION …`).
+    fn plan_distinct(&self, d: &Distinct) -> Result<PlanRef> {
+        let schema = d.input.schema();
+        let agg = Aggregate {
+            input: Arc::clone(&d.input),
+            group_exprs: (0..schema.len()).map(|i| Expr::Column(schema.column_ref(i))).collect(),
+            aggr_exprs: vec![],
+            schema: Arc::clone(&schema),
+        };
+        let groups = (0..schema.len())
+            .map(|i| {
+                (
+                    PhysicalExpr::column(i, schema.field(i).name().clone()),
+                    schema.field(i).name().clone(),
+                )
+            })
+            .collect();
+        self.plan_aggregate_on(&agg, groups)
+    }
+
+    /// Plans aggregate `a` with its keys already lowered.
+    fn plan_aggregate_on(&self, a: &Aggregate, groups: Vec<(PhysExprRef, String)>) -> Result<PlanRef> {
+        let input = self.plan(&a.input)?;
+        let out_schema = &a.schema;
         let aggs = self.aggregate_exprs(a)?;
         let n = self.config.target_partitions.max(1);
         let single_input = stage_partitions(&input) <= 1;

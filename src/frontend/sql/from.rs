@@ -259,7 +259,17 @@ impl Binder<'_> {
             TableFactor::Derived { subquery, alias, .. } => {
                 let plan = self.bind_query(subquery)?;
                 let fallback = "unnamed_subquery";
-                self.apply_alias(plan, alias.as_ref(), Some(fallback))
+                let explicit: Vec<String> = alias
+                    .iter()
+                    .flat_map(|a| a.columns.iter().map(|c| ident_name(&c.name)))
+                    .collect();
+                match unique_column_names(&plan.schema(), &explicit) {
+                    Some(names) => {
+                        let name = alias.as_ref().map(|a| ident_name(&a.name));
+                        builder::alias(Arc::new(plan), name.as_deref().unwrap_or(fallback), &names)
+                    }
+                    None => self.apply_alias(plan, alias.as_ref(), Some(fallback)),
+                }
             }
             TableFactor::NestedJoin {
                 table_with_joins,
@@ -482,4 +492,34 @@ fn file_stem(location: &str) -> String {
     } else {
         stem.to_string()
     }
+}
+
+/// A derived table's column names when two of them would clash (DuckDB renames the later
+/// ones `a_1`, `a_2`, … so each stays addressable), or `None` when they are already unique.
+/// `explicit` names (from `AS t(x, y)`) come first.
+fn unique_column_names(schema: &PlanSchema, explicit: &[String]) -> Option<Vec<String>> {
+    let mut names: Vec<String> = (0..schema.len())
+        .map(|i| {
+            explicit
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| schema.field(i).name().clone())
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut renamed = false;
+    for name in names.iter_mut() {
+        if seen.insert(name.to_lowercase()) {
+            continue;
+        }
+        let base = name.clone();
+        let mut k = 1;
+        while seen.contains(&format!("{base}_{k}").to_lowercase()) {
+            k += 1;
+        }
+        *name = format!("{base}_{k}");
+        seen.insert(name.to_lowercase());
+        renamed = true;
+    }
+    renamed.then_some(names)
 }

@@ -88,7 +88,10 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
                     .filter(|o| !(b.opts.order_by_literals && order_terms::is_non_integer_literal(&o.expr)))
                     .map(|o| {
                         order_terms::check_constant_term(&o.expr, "ORDER BY", schema.len())?;
-                        let expr = match output_reference(&o.expr, &schema)? {
+                        let branch_column = order_by_column(&o.expr)
+                            .and_then(|c| super::setops::branch_column_position(&plan, &c))
+                            .map(|i| Expr::Column(schema.column_ref(i)));
+                        let expr = match output_reference(&o.expr, &schema)?.or(branch_column) {
                             Some(e) => e,
                             None => match &o.expr {
                                 // `ORDER BY t.x` after a set operation: the output column x.
@@ -134,6 +137,18 @@ fn bind_query_body(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
         Ok(plan)
     } else {
         Ok(builder::limit(Arc::new(plan), skip, fetch))
+    }
+}
+
+/// The column an ORDER BY term names, when it is a plain (possibly qualified) column name.
+fn order_by_column(e: &ast::Expr) -> Option<crate::logical::ColumnRef> {
+    match e {
+        ast::Expr::Identifier(ident) => Some(crate::logical::ColumnRef::new(ident_name(ident))),
+        ast::Expr::CompoundIdentifier(parts) if parts.len() == 2 => Some(crate::logical::ColumnRef::qualified(
+            ident_name(&parts[0]),
+            ident_name(&parts[1]),
+        )),
+        _ => None,
     }
 }
 

@@ -141,3 +141,39 @@ pub(super) fn align_by_name(b: &Binder, left: LogicalPlan, right: LogicalPlan) -
     };
     Ok((side(left)?, side(right)?))
 }
+
+/// `ORDER BY name` after a set operation where `name` is not an output column but a column
+/// of one of the branches (DuckDB binds it there: `SELECT a FROM t UNION SELECT b FROM u
+/// ORDER BY b`): the position of the output column it feeds, searching branches left to
+/// right.
+pub(super) fn branch_column_position(plan: &LogicalPlan, column: &crate::logical::ColumnRef) -> Option<usize> {
+    match plan {
+        LogicalPlan::Union(u) => u.inputs.iter().find_map(|input| {
+            let schema = input.schema();
+            match schema.find(column).ok().flatten() {
+                Some(i) => Some(i),
+                None => branch_column_position(input, column),
+            }
+        }),
+        LogicalPlan::Distinct(d) => branch_column_position(&d.input, column),
+        LogicalPlan::Sort(s) => branch_column_position(&s.input, column),
+        LogicalPlan::Limit(l) => branch_column_position(&l.input, column),
+        LogicalPlan::SubqueryAlias(a) => branch_column_position(&a.input, column),
+        LogicalPlan::Projection(p) => {
+            let input_schema = p.input.schema();
+            let k = match input_schema.find(column).ok().flatten() {
+                Some(k) => k,
+                None => branch_column_position(&p.input, column)?,
+            };
+            let wanted = input_schema.column_ref(k);
+            p.exprs.iter().position(|e| {
+                let mut e = e.clone().unalias();
+                while let Expr::Cast { expr, .. } = e {
+                    e = *expr;
+                }
+                matches!(&e, Expr::Column(c) if input_schema.find(c).ok().flatten() == input_schema.find(&wanted).ok().flatten())
+            })
+        }
+        _ => None,
+    }
+}
