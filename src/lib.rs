@@ -36,6 +36,7 @@ pub mod physical;
 pub mod prepared;
 pub mod session;
 pub mod stage;
+pub mod summarize;
 pub mod unique;
 
 pub use error::{Error, Result};

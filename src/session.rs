@@ -451,6 +451,10 @@ impl Session {
                 })
             }
             Statement::Insert(insert) => self.insert(insert),
+            Statement::Call(call) if call.name.to_string().eq_ignore_ascii_case(crate::summarize::PROCEDURE) => {
+                let source = summarize_source(call)?;
+                self.summarize(&source)
+            }
             Statement::Delete(delete) => {
                 let rewrite = crate::dml::delete_as_queries(delete)?;
                 self.rewrite_table(rewrite, "DELETE")
@@ -610,6 +614,27 @@ impl Session {
             message: verb.into(),
             rows: Some(rows),
         })
+    }
+
+    /// `SUMMARIZE source`: per-column statistics from one aggregate pass over the source.
+    fn summarize(&mut self, source: &str) -> Result<StatementResult> {
+        let relation = crate::summarize::source_relation(source);
+        let parsed = crate::frontend::sql::parse(&format!("SELECT * FROM {relation}"))?;
+        let Some(Statement::Query(q)) = parsed.first() else {
+            return Err(Error::internal("SUMMARIZE source is not a query"));
+        };
+        let schema = Arc::clone(self.bind(q)?.schema().arrow());
+        let stats = self.run_sql_query(&crate::summarize::statistics_query(&relation, &schema))?;
+        let row = stats
+            .batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .ok_or_else(|| Error::internal("SUMMARIZE: no statistics row"))?;
+        let batch = crate::summarize::reshape(&schema, row)?;
+        Ok(StatementResult::Query(QueryResult {
+            schema: batch.schema(),
+            batches: vec![batch],
+        }))
     }
 
     /// Parses, binds and runs one SELECT given as text.
@@ -855,4 +880,17 @@ fn conform_to_declared_columns(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((target, batches))
+}
+
+/// The source text of a `CALL __rask_summarize('…')` (what SUMMARIZE was rewritten into).
+fn summarize_source(call: &sqlparser::ast::Function) -> Result<String> {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+    if let FunctionArguments::List(list) = &call.args {
+        if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(sqlparser::ast::Expr::Value(v)))] = list.args.as_slice() {
+            if let Value::SingleQuotedString(s) = &v.value {
+                return Ok(s.clone());
+            }
+        }
+    }
+    Err(Error::internal("SUMMARIZE: malformed source"))
 }

@@ -296,3 +296,24 @@ fn threads_and_memory_limit_are_accepted() {
         "a,b\n1,x\n"
     );
 }
+
+#[test]
+fn summarize_gives_one_row_per_column() {
+    let out = stdout_of(&[
+        "-F",
+        "csv",
+        "-c",
+        "SUMMARIZE SELECT * FROM (VALUES (1, 'a', 1.5), (NULL, 'bb', 2.5), (3, 'a', NULL)) t(i, s, d)",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "column_name,column_type,min,max,approx_unique,avg,std,q25,q50,q75,count,null_percentage"
+    );
+    // Exact statistics (DuckDB's approx_unique and quartiles are estimates; these agree).
+    assert!(lines[1].starts_with("i,INTEGER,1,3,2,2.0,1.4142135623730951,"), "{out}");
+    assert!(lines[1].ends_with(",3,33.33"), "{out}");
+    assert_eq!(lines[2], "s,VARCHAR,a,bb,2,,,,,,3,0.00");
+    assert!(lines[3].starts_with("d,\"DECIMAL(2,1)\",1.5,2.5,2,2.0,"), "{out}");
+    assert_eq!(lines.len(), 4, "{out}");
+}

@@ -57,6 +57,9 @@ pub use literal::{parse_interval, parse_number_literal};
 /// sqlparser lacks (`GROUP BY *`, `FROM VALUES …` without parentheses) are rewritten and
 /// parsed again when the first parse fails.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    if let Some(call) = crate::summarize::rewrite(sql) {
+        return Parser::parse_sql(&DuckDbDialect {}, &call).map_err(|e| parse_error(&e.to_string()));
+    }
     parse_once(sql).or_else(|e| {
         for rewrite in [
             star_all::rewrite,
