@@ -594,19 +594,7 @@ impl Session {
             .unwrap_or(0) as u64;
         let result = self.run_sql_query(&rewrite.new_rows)?;
         let target = Arc::clone(&table.schema);
-        let batches = result
-            .batches
-            .iter()
-            .map(|b| {
-                let columns = b
-                    .columns()
-                    .iter()
-                    .zip(target.fields())
-                    .map(|(a, f)| cast_array(a, f.data_type(), false))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(RecordBatch::try_new(Arc::clone(&target), columns)?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let batches = cast_batches(&result.batches, &target)?;
         let new_table = self.make_table(target, batches)?;
         self.catalog
             .register(&rewrite.table, CatalogEntry::Table(new_table), true)?;
@@ -867,7 +855,13 @@ fn conform_to_declared_columns(
         })
         .collect::<Result<Vec<_>>>()?;
     let target = Arc::new(Schema::new(fields));
-    let batches = batches
+    let batches = cast_batches(&batches, &target)?;
+    Ok((target, batches))
+}
+
+/// `batches` with column i cast to `target`'s field i (same column count).
+fn cast_batches(batches: &[RecordBatch], target: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    batches
         .iter()
         .map(|b| {
             let columns = b
@@ -876,10 +870,9 @@ fn conform_to_declared_columns(
                 .zip(target.fields())
                 .map(|(a, f)| cast_array(a, f.data_type(), false))
                 .collect::<Result<Vec<_>>>()?;
-            Ok(RecordBatch::try_new(Arc::clone(&target), columns)?)
+            Ok(RecordBatch::try_new(Arc::clone(target), columns)?)
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok((target, batches))
+        .collect()
 }
 
 /// The source text of a `CALL __rask_summarize('…')` (what SUMMARIZE was rewritten into).
