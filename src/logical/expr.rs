@@ -237,6 +237,25 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Moves every outer reference at `from_depth` levels up or more by `delta` levels
+    /// (`+1`: seen from one query further in; `-1`: one query further out).
+    pub fn shift_outer_depth(self, delta: isize, from_depth: usize) -> crate::error::Result<Expr> {
+        Ok(self
+            .transform_up(|n| match n {
+                Expr::OuterColumn {
+                    column,
+                    data_type,
+                    depth,
+                } if depth >= from_depth => Ok(Transformed::yes(Expr::OuterColumn {
+                    column,
+                    data_type,
+                    depth: depth.saturating_add_signed(delta),
+                })),
+                other => Ok(Transformed::no(other)),
+            })?
+            .data)
+    }
+
     /// A column reference by (unqualified) name.
     pub fn col(name: impl Into<String>) -> Expr {
         Expr::Column(ColumnRef::new(name))

@@ -350,12 +350,7 @@ impl Binder<'_> {
             A::Function(f) => self.bind_function(f, scope)?,
             A::Subquery(q) => self.bind_subquery(q, scope, SubqueryKind::Scalar)?,
             A::Exists { subquery, negated } => {
-                let e = self.bind_subquery(subquery, scope, SubqueryKind::Exists)?;
-                if *negated {
-                    Expr::Not(Box::new(e))
-                } else {
-                    e
-                }
+                negated_if(*negated, self.bind_subquery(subquery, scope, SubqueryKind::Exists)?)
             }
             A::InSubquery {
                 expr,
@@ -363,12 +358,10 @@ impl Binder<'_> {
                 negated,
             } => {
                 let lhs = self.bind_expr(expr, scope)?;
-                let e = self.bind_subquery(subquery, scope, SubqueryKind::In(Box::new(lhs)))?;
-                if *negated {
-                    Expr::Not(Box::new(e))
-                } else {
-                    e
-                }
+                negated_if(
+                    *negated,
+                    self.bind_subquery(subquery, scope, SubqueryKind::In(Box::new(lhs)))?,
+                )
             }
             A::AnyOp {
                 left,
@@ -480,7 +473,7 @@ impl Binder<'_> {
             BinaryOp::IsNotDistinctFrom,
             Expr::Literal(ScalarValue::Boolean(Some(value))),
         );
-        Ok(if negated { Expr::Not(Box::new(test)) } else { test })
+        Ok(negated_if(negated, test))
     }
 
     /// Binds a literal value.
@@ -600,5 +593,14 @@ fn chained_comparison() -> Error {
     Error::Parse {
         message: "Chained comparisons are not supported, use AND to combine comparisons".into(),
         location: None,
+    }
+}
+
+/// `NOT e` when `negated`, else `e`.
+fn negated_if(negated: bool, e: Expr) -> Expr {
+    if negated {
+        Expr::Not(Box::new(e))
+    } else {
+        e
     }
 }

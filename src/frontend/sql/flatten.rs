@@ -176,19 +176,7 @@ fn map_plan_exprs(plan: &LogicalPlan, f: &dyn Fn(Expr) -> Result<Expr>) -> Resul
 /// Moves references to queries more than one level up one level closer (the subquery they
 /// sit in is being merged into its enclosing query).
 fn shift_deep(e: Expr) -> Result<Expr> {
-    Ok(e.transform_up(|n| match n {
-        Expr::OuterColumn {
-            column,
-            data_type,
-            depth,
-        } if depth > 1 => Ok(Transformed::yes(Expr::OuterColumn {
-            column,
-            data_type,
-            depth: depth - 1,
-        })),
-        other => Ok(Transformed::no(other)),
-    })?
-    .data)
+    e.shift_outer_depth(-1, 2)
 }
 
 /// `plan` (bound one scope further in, but reading nothing of that scope) with its
@@ -204,21 +192,7 @@ pub(super) fn deepen(plan: &Arc<LogicalPlan>) -> Arc<LogicalPlan> {
     if !has_outer(plan) {
         return Arc::clone(plan);
     }
-    let deeper = |e: Expr| -> Result<Expr> {
-        Ok(e.transform_up(|n| match n {
-            Expr::OuterColumn {
-                column,
-                data_type,
-                depth,
-            } => Ok(Transformed::yes(Expr::OuterColumn {
-                column,
-                data_type,
-                depth: depth + 1,
-            })),
-            other => Ok(Transformed::no(other)),
-        })?
-        .data)
-    };
+    let deeper = |e: Expr| e.shift_outer_depth(1, 1);
     map_plan_exprs(plan, &deeper).map_or_else(|_| Arc::clone(plan), Arc::new)
 }
 

@@ -231,25 +231,17 @@ impl Binder<'_> {
 /// `e` (over the enclosing query's `scope`) as seen from inside a subquery: its columns
 /// become outer columns one level further out.
 fn as_outer(e: Expr, scope: &PlanSchema) -> Result<Expr> {
-    Ok(e.transform_up(|n| match n {
-        Expr::Column(c) => {
-            let i = scope.resolve(&c)?;
-            Ok(Transformed::yes(Expr::OuterColumn {
-                column: scope.column_ref(i),
-                data_type: scope.field(i).data_type().clone(),
-                depth: 1,
-            }))
-        }
-        Expr::OuterColumn {
-            column,
-            data_type,
-            depth,
-        } => Ok(Transformed::yes(Expr::OuterColumn {
-            column,
-            data_type,
-            depth: depth + 1,
-        })),
-        other => Ok(Transformed::no(other)),
-    })?
-    .data)
+    Ok(e.shift_outer_depth(1, 1)?
+        .transform_up(|n| match n {
+            Expr::Column(c) => {
+                let i = scope.resolve(&c)?;
+                Ok(Transformed::yes(Expr::OuterColumn {
+                    column: scope.column_ref(i),
+                    data_type: scope.field(i).data_type().clone(),
+                    depth: 1,
+                }))
+            }
+            other => Ok(Transformed::no(other)),
+        })?
+        .data)
 }

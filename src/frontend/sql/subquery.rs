@@ -440,17 +440,9 @@ fn is_null_when_null(e: &Expr) -> bool {
 fn to_outer_scope(e: Expr) -> Expr {
     e.transform_up(|n| match n {
         Expr::OuterColumn { column, depth: 1, .. } => Ok(Transformed::yes(Expr::Column(column))),
-        Expr::OuterColumn {
-            column,
-            data_type,
-            depth,
-        } => Ok(Transformed::yes(Expr::OuterColumn {
-            column,
-            data_type,
-            depth: depth - 1,
-        })),
         other => Ok(Transformed::no(other)),
     })
-    .map(|t| t.data)
-    .unwrap_or_else(|_| Expr::Literal(ScalarValue::Null))
+    .ok()
+    .and_then(|t| t.data.shift_outer_depth(-1, 2).ok())
+    .unwrap_or(Expr::Literal(ScalarValue::Null))
 }

@@ -9,7 +9,7 @@ mod list;
 mod numeric;
 mod string;
 
-use arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, PrimitiveArray, StringArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, PrimitiveArray, StringArray, StringBuilder};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::ArrowPrimitiveType;
 
@@ -105,30 +105,27 @@ fn string_rows(
     Ok(std::sync::Arc::new(out.finish()))
 }
 
-/// Builds a BOOLEAN column: NULL where any argument is NULL, else `f(i)`.
-fn bool_rows(args: &[ArrayRef], rows: usize, mut f: impl FnMut(usize) -> Result<bool>) -> Result<ArrayRef> {
+/// Builds a column row by row: NULL where any argument is NULL, else `f(i)`.
+fn rows_of<T, A>(args: &[ArrayRef], rows: usize, mut f: impl FnMut(usize) -> Result<T>) -> Result<ArrayRef>
+where
+    A: FromIterator<Option<T>> + Array + 'static,
+{
     let valid = all_valid(args);
-    let mut out = BooleanBuilder::with_capacity(rows);
-    for i in 0..rows {
-        if valid.as_ref().is_some_and(|v| v.is_null(i)) {
-            out.append_null();
-        } else {
-            out.append_value(f(i)?);
-        }
-    }
-    Ok(std::sync::Arc::new(out.finish()))
+    let out: A = (0..rows)
+        .map(|i| match &valid {
+            Some(v) if v.is_null(i) => Ok(None),
+            _ => f(i).map(Some),
+        })
+        .collect::<Result<A>>()?;
+    Ok(std::sync::Arc::new(out))
+}
+
+/// Builds a BOOLEAN column: NULL where any argument is NULL, else `f(i)`.
+fn bool_rows(args: &[ArrayRef], rows: usize, f: impl FnMut(usize) -> Result<bool>) -> Result<ArrayRef> {
+    rows_of::<bool, arrow::array::BooleanArray>(args, rows, f)
 }
 
 /// Builds a BIGINT column: NULL where any argument is NULL, else `f(i)`.
-fn i64_rows(args: &[ArrayRef], rows: usize, mut f: impl FnMut(usize) -> Result<i64>) -> Result<ArrayRef> {
-    let valid = all_valid(args);
-    let mut out = Int64Builder::with_capacity(rows);
-    for i in 0..rows {
-        if valid.as_ref().is_some_and(|v| v.is_null(i)) {
-            out.append_null();
-        } else {
-            out.append_value(f(i)?);
-        }
-    }
-    Ok(std::sync::Arc::new(out.finish()))
+fn i64_rows(args: &[ArrayRef], rows: usize, f: impl FnMut(usize) -> Result<i64>) -> Result<ArrayRef> {
+    rows_of::<i64, arrow::array::Int64Array>(args, rows, f)
 }
