@@ -724,6 +724,12 @@ impl Session {
                 self.config.memory_limit = parse_bytes(&value)?;
                 self.memory = MemoryPool::new(self.config.memory_limit);
             }
+            "temp_directory" => {
+                self.config.exec.temp_dir = Some(crate::exec::spill::checked_temp_dir(std::path::Path::new(&value))?);
+            }
+            "max_temp_directory_size" => {
+                self.config.exec.max_temp_bytes = Some(parse_bytes(&value)? as u64);
+            }
             "integer_division" => {
                 self.config.integer_division = matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
             }
@@ -743,7 +749,7 @@ impl Session {
             }
             other => {
                 return Err(Error::plan(format!(
-                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, integer_division, default_null_order, scalar_subquery_error_on_multiple_rows, order_by_non_integer_literal)"
+                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, temp_directory, max_temp_directory_size, integer_division, default_null_order, scalar_subquery_error_on_multiple_rows, order_by_non_integer_literal)"
                 )))
             }
         }
@@ -754,7 +760,6 @@ impl Session {
     }
 }
 
-/// Gives a result batch the query's output schema (names and types as planned).
 /// Whether `plan` holds a recursive CTE.
 fn contains_recursive(plan: &LogicalPlan) -> bool {
     matches!(plan, LogicalPlan::RecursiveQuery(_)) || plan.inputs().iter().any(|i| contains_recursive(i))

@@ -135,8 +135,11 @@ fn fail(err: Error, sql: Option<&str>) -> std::result::Result<(), Failure> {
 }
 
 /// The session configuration the arguments ask for.
-pub fn session_config(args: &Args) -> SessionConfig {
+pub fn session_config(args: &Args) -> Result<SessionConfig> {
     let mut config = SessionConfig::default();
+    if let Some(dir) = &args.temp_dir {
+        config.exec.temp_dir = Some(crate::exec::spill::checked_temp_dir(dir)?);
+    }
     if let Some(threads) = args.threads {
         config.exec.threads = threads;
         config.exec.target_partitions = threads;
@@ -145,17 +148,12 @@ pub fn session_config(args: &Args) -> SessionConfig {
         config.memory_limit = limit;
     }
     config.disabled_rules.extend(args.disable_rules.iter().cloned());
-    config
+    Ok(config)
 }
 
 /// Runs rask with `args`; errors are reported before returning.
 pub fn run(args: &Args) -> std::result::Result<(), Failure> {
-    if let Some(dir) = &args.temp_dir {
-        if let Err(e) = use_temp_dir(dir) {
-            return fail(e, None);
-        }
-    }
-    let mut session = match Session::new(session_config(args)) {
+    let mut session = match session_config(args).and_then(Session::new) {
         Ok(s) => s,
         Err(e) => return fail(e, None),
     };
@@ -289,19 +287,6 @@ pub fn load_sources(args: &Args) -> Result<Vec<String>> {
         .collect()
 }
 
-/// Points spill files at `dir`. The session has no temp-dir setting yet; spills use the
-/// process temp dir, so this sets `TMPDIR` before any thread starts.
-fn use_temp_dir(dir: &Path) -> Result<()> {
-    if !dir.is_dir() {
-        return Err(Error::InvalidInput(format!(
-            "--temp-dir '{}' is not a directory",
-            dir.display()
-        )));
-    }
-    std::env::set_var("TMPDIR", dir);
-    Ok(())
-}
-
 /// On Ctrl-C sets `cancel` (the running query stops with "Query cancelled"); a second Ctrl-C
 /// before the flag was consumed exits at once with code 130.
 fn install_ctrlc(cancel: Arc<AtomicBool>) {
@@ -344,7 +329,7 @@ mod tests {
     #[test]
     fn config_from_args() {
         let args = Args::try_parse_from_iter(["rask", "-t", "3", "-m", "1GB", "--disable-rule", "x"]).unwrap();
-        let config = session_config(&args);
+        let config = session_config(&args).unwrap();
         assert_eq!(config.exec.threads, 3);
         assert_eq!(config.exec.target_partitions, 3);
         assert_eq!(config.memory_limit, 1_000_000_000);

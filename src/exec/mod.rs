@@ -4,4 +4,5 @@ pub mod memory;
 pub mod metrics;
 pub mod scheduler;
 pub mod shuffle;
+pub mod spill;
 pub mod task;

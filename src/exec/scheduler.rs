@@ -71,7 +71,7 @@ pub fn run(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon::ThreadPoo
     let output = query.shuffles.get(result_stage.id)?;
     let mut batches = Vec::new();
     for p in 0..output.num_buckets() {
-        batches.extend(output.bucket(p)?);
+        batches.extend(output.collect_bucket(p)?);
     }
     Ok(batches)
 }
@@ -92,12 +92,15 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
         StageSink::Exchange(Partitioning::Broadcast | Partitioning::Gather) => 1,
         StageSink::Result => stage.partitions,
     };
-    let reservation = state.query.memory.reservation(format!("stage {id} output"));
+    let label = format!("stage {id} output");
+    let reservation = state.query.memory.reservation(label.clone());
     let output = Arc::new(StageOutput::new(
         stage.root.schema(),
         buckets,
         stage.partitions,
         reservation,
+        Arc::clone(&state.query.spill),
+        label,
     ));
     if let Err(e) = state.query.shuffles.register(id, output) {
         fail(state, e);
@@ -181,6 +184,7 @@ fn run_task(state: &RunState, id: usize, partition: usize) -> Result<()> {
             }
         }
     }
+    output.finish_task(partition)?;
     state.query.metrics.record(TaskMetrics {
         stage_id: id,
         partition,

@@ -1,6 +1,7 @@
 //! Shuffle outputs: where a stage's tasks leave their batches for the stages that read them.
 //! In-process shuffles hand over `Arc`ed Arrow arrays (hash-split with `take`), never
-//! serialized; every buffered byte is reserved from the memory pool.
+//! serialized while they fit; every buffered byte is reserved from the memory pool, and
+//! what does not fit is spilled to compressed Arrow IPC files that readers stream back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -13,6 +14,8 @@ use datafusion_common::hash_utils::{create_hashes, RandomState};
 
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
+use crate::exec::spill::{SpillFile, SpillManager, SpillReader, SpillWriter};
+use crate::physical::plan::BatchStream;
 
 /// The hash state every hash exchange and hash table uses, so both sides of a join agree.
 pub const SHUFFLE_HASH_STATE: RandomState = RandomState::with_seed(0x5eed_5eed);
@@ -50,24 +53,53 @@ pub fn hash_split(batch: &RecordBatch, keys: &[ArrayRef], n: usize) -> Result<Ve
         .collect()
 }
 
+/// The batches one map task wrote to one bucket: first the spilled files, then what the
+/// open spill writer holds, then the batches still in memory (newest last).
+#[derive(Debug, Default)]
+struct Slot {
+    files: Vec<Arc<SpillFile>>,
+    writer: Option<SpillWriter>,
+    memory: Vec<RecordBatch>,
+    memory_bytes: usize,
+    /// The map task has finished: a later spill closes its file at once.
+    done: bool,
+}
+
 /// The buffered output of one stage: `buckets[bucket][map_task]` holds the batches that
 /// map task wrote to that bucket, in order (so a sorted run stays a run).
+///
+/// Batches stay in memory while the pool grants their bytes. When it refuses, the output
+/// spills: every slot moves its in-memory batches to its spill file (one file per slot and
+/// map task, LZ4-compressed Arrow IPC) and the batch that did not fit follows them there.
+/// Readers stream each slot back in order, files first.
 #[derive(Debug)]
 pub struct StageOutput {
     schema: SchemaRef,
-    buckets: Vec<Vec<Mutex<Vec<RecordBatch>>>>,
+    buckets: Vec<Vec<Mutex<Slot>>>,
     reservation: Mutex<MemoryReservation>,
+    spill: Arc<SpillManager>,
+    label: String,
 }
 
 impl StageOutput {
-    /// An empty output with `buckets` buckets written by `map_tasks` tasks.
-    pub fn new(schema: SchemaRef, buckets: usize, map_tasks: usize, reservation: MemoryReservation) -> Self {
+    /// An empty output with `buckets` buckets written by `map_tasks` tasks; it spills to
+    /// `spill` under the name `label`.
+    pub fn new(
+        schema: SchemaRef,
+        buckets: usize,
+        map_tasks: usize,
+        reservation: MemoryReservation,
+        spill: Arc<SpillManager>,
+        label: String,
+    ) -> Self {
         Self {
             schema,
             buckets: (0..buckets)
-                .map(|_| (0..map_tasks).map(|_| Mutex::new(Vec::new())).collect())
+                .map(|_| (0..map_tasks).map(|_| Mutex::new(Slot::default())).collect())
                 .collect(),
             reservation: Mutex::new(reservation),
+            spill,
+            label,
         }
     }
 
@@ -81,39 +113,169 @@ impl StageOutput {
         self.buckets.len()
     }
 
-    /// Appends `batch` to `bucket` from `map_task`, reserving its memory first.
+    fn slot(&self, bucket: usize, map_task: usize) -> Result<&Mutex<Slot>> {
+        self.buckets
+            .get(bucket)
+            .and_then(|b| b.get(map_task))
+            .ok_or_else(|| Error::internal(format!("no shuffle slot for bucket {bucket}, map task {map_task}")))
+    }
+
+    /// Appends `batch` to `bucket` from `map_task`: in memory when the pool grants its bytes,
+    /// otherwise after spilling this output's in-memory batches.
     pub fn push(&self, bucket: usize, map_task: usize, batch: RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
         let bytes = batch.get_array_memory_size();
-        lock(&self.reservation)?.try_grow(bytes)?;
-        let slot = self
-            .buckets
-            .get(bucket)
-            .and_then(|b| b.get(map_task))
-            .ok_or_else(|| Error::internal(format!("no shuffle slot for bucket {bucket}, map task {map_task}")))?;
-        lock(slot)?.push(batch);
+        let slot = self.slot(bucket, map_task)?;
+        if lock(&self.reservation)?.try_grow(bytes).is_err() {
+            self.spill_all()?;
+            if lock(&self.reservation)?.try_grow(bytes).is_err() {
+                // Still no room (other operators hold the pool): straight to disk.
+                let mut slot = lock(slot)?;
+                return self.write_to_file(&mut slot, &[batch]);
+            }
+        }
+        let mut slot = lock(slot)?;
+        slot.memory_bytes += bytes;
+        slot.memory.push(batch);
         Ok(())
     }
 
-    /// All batches of `bucket`, map task by map task.
-    pub fn bucket(&self, bucket: usize) -> Result<Vec<RecordBatch>> {
-        Ok(self.runs(bucket)?.into_iter().flatten().collect())
+    /// Moves every slot's in-memory batches to its spill file and returns their memory.
+    fn spill_all(&self) -> Result<()> {
+        for bucket in &self.buckets {
+            for slot in bucket {
+                let mut slot = lock(slot)?;
+                if slot.memory.is_empty() {
+                    continue;
+                }
+                let batches = std::mem::take(&mut slot.memory);
+                let freed = std::mem::take(&mut slot.memory_bytes);
+                self.write_to_file(&mut slot, &batches)?;
+                lock(&self.reservation)?.shrink(freed);
+            }
+        }
+        Ok(())
     }
 
-    /// The batches of `bucket` kept apart per map task (each a sorted run after a sort).
-    pub fn runs(&self, bucket: usize) -> Result<Vec<Vec<RecordBatch>>> {
+    /// Appends `batches` to the slot's spill file (closing it at once when its task is done).
+    fn write_to_file(&self, slot: &mut Slot, batches: &[RecordBatch]) -> Result<()> {
+        if !slot.memory.is_empty() {
+            return Err(Error::internal("shuffle slot spilled out of order"));
+        }
+        let writer = match slot.writer.as_mut() {
+            Some(w) => w,
+            None => slot.writer.insert(self.spill.writer(&self.label, &self.schema)?),
+        };
+        for batch in batches {
+            writer.write(batch)?;
+        }
+        if slot.done {
+            Self::close_writer(slot)?;
+        }
+        Ok(())
+    }
+
+    fn close_writer(slot: &mut Slot) -> Result<()> {
+        if let Some(writer) = slot.writer.take() {
+            slot.files.push(Arc::new(writer.finish()?));
+        }
+        Ok(())
+    }
+
+    /// Marks `map_task` finished: closes its spill files so they can be read.
+    pub fn finish_task(&self, map_task: usize) -> Result<()> {
+        for bucket in 0..self.buckets.len() {
+            let mut slot = lock(self.slot(bucket, map_task)?)?;
+            slot.done = true;
+            Self::close_writer(&mut slot)?;
+        }
+        Ok(())
+    }
+
+    /// All batches of `bucket`, map task by map task, streamed (spilled ones read back).
+    pub fn bucket(&self, bucket: usize) -> Result<BatchStream> {
+        let runs = self.runs(bucket)?;
+        Ok(Box::new(runs.into_iter().flatten()))
+    }
+
+    /// All batches of `bucket` collected in memory.
+    pub fn collect_bucket(&self, bucket: usize) -> Result<Vec<RecordBatch>> {
+        self.bucket(bucket)?.collect()
+    }
+
+    /// The batches of `bucket` kept apart per map task (each a sorted run after a sort);
+    /// map tasks that wrote nothing there are left out.
+    pub fn runs(&self, bucket: usize) -> Result<Vec<BatchStream>> {
         let slots = self
             .buckets
             .get(bucket)
             .ok_or_else(|| Error::internal(format!("no shuffle bucket {bucket}")))?;
-        slots.iter().map(|s| Ok(lock(s)?.clone())).collect()
+        let mut runs = Vec::new();
+        for s in slots {
+            let slot = lock(s)?;
+            if slot.files.is_empty() && slot.memory.is_empty() && slot.writer.is_none() {
+                continue;
+            }
+            if slot.writer.is_some() {
+                return Err(Error::internal("a shuffle slot is read while still being written"));
+            }
+            runs.push(Box::new(SlotReader {
+                files: slot.files.clone().into_iter(),
+                current: None,
+                memory: slot.memory.clone().into_iter(),
+            }) as BatchStream);
+        }
+        Ok(runs)
     }
 
-    /// Bytes buffered (as reserved from the pool).
+    /// Whether `bucket` holds no batch at all.
+    pub fn bucket_is_empty(&self, bucket: usize) -> Result<bool> {
+        let slots = self
+            .buckets
+            .get(bucket)
+            .ok_or_else(|| Error::internal(format!("no shuffle bucket {bucket}")))?;
+        for s in slots {
+            let slot = lock(s)?;
+            if !slot.memory.is_empty() || !slot.files.is_empty() || slot.writer.is_some() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Bytes buffered in memory (as reserved from the pool).
     pub fn reserved_bytes(&self) -> usize {
         self.reservation.lock().map(|r| r.size()).unwrap_or(0)
+    }
+}
+
+/// Streams one slot: its spill files in order, then its in-memory batches.
+struct SlotReader {
+    files: std::vec::IntoIter<Arc<SpillFile>>,
+    current: Option<(Arc<SpillFile>, SpillReader)>,
+    memory: std::vec::IntoIter<RecordBatch>,
+}
+
+impl Iterator for SlotReader {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((_, reader)) = self.current.as_mut() {
+                match reader.next() {
+                    Some(item) => return Some(item),
+                    None => self.current = None,
+                }
+            }
+            match self.files.next() {
+                Some(file) => match file.read() {
+                    Ok(reader) => self.current = Some((file, reader)),
+                    Err(e) => return Some(Err(e)),
+                },
+                None => return self.memory.next().map(Ok),
+            }
+        }
     }
 }
 

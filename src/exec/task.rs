@@ -1,6 +1,7 @@
 //! What a running task sees: which (stage, partition) it is, the query's configuration,
 //! its memory pool, the shuffle outputs of the stages it reads, and the cancel flag.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::exec::memory::MemoryPool;
 use crate::exec::metrics::QueryMetrics;
 use crate::exec::shuffle::ShuffleStore;
+use crate::exec::spill::SpillManager;
 
 /// Settings that shape execution.
 #[derive(Debug, Clone)]
@@ -22,6 +24,11 @@ pub struct ExecConfig {
     pub broadcast_threshold_bytes: u64,
     /// Target size of one file partition (CSV byte range) in bytes.
     pub file_partition_bytes: u64,
+    /// Where spill files go (`--temp-dir`, `SET temp_directory`); the system temp directory
+    /// when `None`.
+    pub temp_dir: Option<PathBuf>,
+    /// The most bytes spill files may take on disk at once (`SET max_temp_directory_size`).
+    pub max_temp_bytes: Option<u64>,
 }
 
 impl Default for ExecConfig {
@@ -33,6 +40,8 @@ impl Default for ExecConfig {
             threads,
             broadcast_threshold_bytes: 32 << 20,
             file_partition_bytes: 8 << 20,
+            temp_dir: None,
+            max_temp_bytes: None,
         }
     }
 }
@@ -50,17 +59,21 @@ pub struct QueryContext {
     pub cancelled: Arc<AtomicBool>,
     /// Per-stage and per-task measurements.
     pub metrics: QueryMetrics,
+    /// The query's spill files (removed when the last reference goes).
+    pub spill: Arc<SpillManager>,
 }
 
 impl QueryContext {
     /// A context for one query.
     pub fn new(config: ExecConfig, memory: Arc<MemoryPool>, cancelled: Arc<AtomicBool>) -> Self {
+        let spill = SpillManager::new(config.temp_dir.clone(), config.max_temp_bytes);
         Self {
             config,
             memory,
             shuffles: ShuffleStore::default(),
             cancelled,
             metrics: QueryMetrics::default(),
+            spill,
         }
     }
 }
@@ -95,5 +108,10 @@ impl TaskContext {
     /// The memory pool.
     pub fn memory(&self) -> &Arc<MemoryPool> {
         &self.query.memory
+    }
+
+    /// The query's spill area.
+    pub fn spill(&self) -> &Arc<SpillManager> {
+        &self.query.spill
     }
 }

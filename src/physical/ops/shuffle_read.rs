@@ -59,16 +59,10 @@ impl ExecutionPlan for ShuffleReadExec {
         self.partitioning.partitions()
     }
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
-        let batches = ctx.query.shuffles.get(self.stage)?.bucket(self.bucket(partition))?;
-        Ok(Box::new(batches.into_iter().map(Ok)))
+        ctx.query.shuffles.get(self.stage)?.bucket(self.bucket(partition))
     }
     fn execute_runs(&self, partition: usize, ctx: &TaskContext) -> Result<Vec<BatchStream>> {
-        let runs = ctx.query.shuffles.get(self.stage)?.runs(self.bucket(partition))?;
-        Ok(runs
-            .into_iter()
-            .filter(|r| !r.is_empty())
-            .map(|r| Box::new(r.into_iter().map(Ok)) as BatchStream)
-            .collect())
+        ctx.query.shuffles.get(self.stage)?.runs(self.bucket(partition))
     }
     fn as_any(&self) -> &dyn Any {
         self
