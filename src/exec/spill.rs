@@ -391,7 +391,7 @@ mod tests {
         let manager = SpillManager::new(Some(base.path().to_path_buf()), Some(1000));
         let b = batch(10_000);
         let err = manager
-            .spill("HashJoin", &b.schema(), &[b.clone()])
+            .spill("HashJoin", &b.schema(), std::slice::from_ref(&b))
             .unwrap_err()
             .to_string();
         assert!(err.contains("max_temp_directory_size"), "{err}");
