@@ -92,7 +92,7 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
         StageSink::Exchange(Partitioning::Broadcast | Partitioning::Gather) => 1,
         StageSink::Result => stage.partitions,
     };
-    let label = format!("stage {id} output");
+    let label = format!("ShuffleWrite (stage {id})");
     let reservation = state.query.memory.reservation(label.clone());
     let output = Arc::new(StageOutput::new(
         stage.root.schema(),

@@ -110,6 +110,12 @@ impl TaskContext {
         &self.query.memory
     }
 
+    /// The name an operator's spill files are counted under in EXPLAIN ANALYZE:
+    /// `Sort (stage 2)`.
+    pub fn spill_label(&self, operator: &str) -> String {
+        format!("{operator} (stage {})", self.stage_id)
+    }
+
     /// The query's spill area.
     pub fn spill(&self) -> &Arc<SpillManager> {
         &self.query.spill
