@@ -1,24 +1,18 @@
 //! `SortPreservingMergeExec`: the final k-way merge of sorted runs into one sorted
 //! partition. The runs come from `execute_runs` of the input (one per map task of a sorted
-//! shuffle); each is read lazily, batch by batch. Sort keys are converted to Arrow's row
-//! format so that comparing two rows is a byte comparison; a `BinaryHeap` of run cursors
-//! picks the next row, and output batches are gathered with `interleave`.
+//! shuffle, possibly spilled); each is streamed batch by batch through the shared bounded
+//! merge of `sort::merge` (one batch per run in memory, merge passes on disk when even that
+//! does not fit).
 
 use std::any::Any;
-use std::cmp::Ordering;
-use std::collections::binary_heap::PeekMut;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 
-use arrow::compute::interleave_record_batch;
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, Rows};
 
 use crate::error::{Error, Result};
-use crate::exec::memory::MemoryReservation;
 use crate::exec::task::TaskContext;
-use crate::physical::ops::sort::{describe_sort, sort_fields, sort_keys, PhysSortExpr};
+use crate::physical::ops::sort::merge::{merge_runs, MergeSpec};
+use crate::physical::ops::sort::{describe_sort, sort_fields, PhysSortExpr};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// Merges the sorted runs of its input's partition 0 into one sorted partition.
@@ -92,191 +86,19 @@ impl ExecutionPlan for SortPreservingMergeExec {
         if self.fetch == Some(0) {
             return Ok(Box::new(std::iter::empty()));
         }
-        let schema = self.input.schema();
-        let converter = RowConverter::new(sort_fields(&self.exprs, &schema)?)?;
         let runs = self.input.execute_runs(0, ctx)?;
-        Ok(Box::new(MergeStream {
-            runs,
+        let spec = MergeSpec {
             exprs: Arc::clone(&self.exprs),
-            converter,
-            heap: BinaryHeap::new(),
-            slots: Vec::new(),
-            remaining: self.fetch,
-            reservation: ctx.memory().reservation("SortPreservingMerge"),
-            ctx: ctx.clone(),
-            started: false,
-            done: false,
-        }))
+            schema: self.input.schema(),
+            fetch: self.fetch,
+            consumer: "SortPreservingMerge".into(),
+            spill_label: ctx.spill_label("SortPreservingMerge"),
+        };
+        Ok(merge_runs(runs, spec, ctx))
     }
 
     fn as_any(&self) -> &dyn Any {
         self
-    }
-}
-
-/// The current batch of one run and the position of its next row.
-struct Cursor {
-    rows: Rows,
-    pos: usize,
-    run: usize,
-    /// Index of the batch in [`MergeStream::slots`].
-    slot: usize,
-}
-
-impl Cursor {
-    fn cmp_key(&self, other: &Self) -> Ordering {
-        self.rows
-            .row(self.pos)
-            .cmp(&other.rows.row(other.pos))
-            .then(self.run.cmp(&other.run))
-    }
-}
-
-impl PartialEq for Cursor {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp_key(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Cursor {}
-
-impl PartialOrd for Cursor {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Cursor {
-    /// Reversed, so that the max-heap yields the smallest row (ties: the lowest run).
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.cmp_key(self)
-    }
-}
-
-/// The merged stream.
-struct MergeStream {
-    runs: Vec<BatchStream>,
-    exprs: Arc<[PhysSortExpr]>,
-    converter: RowConverter,
-    heap: BinaryHeap<Cursor>,
-    /// Batches that pending output rows or live cursors refer to.
-    slots: Vec<RecordBatch>,
-    remaining: Option<usize>,
-    reservation: MemoryReservation,
-    ctx: TaskContext,
-    started: bool,
-    done: bool,
-}
-
-impl MergeStream {
-    /// Reads the next non-empty batch of `run` and returns its cursor (`None` at the end).
-    fn load(&mut self, run: usize) -> Result<Option<Cursor>> {
-        loop {
-            let Some(stream) = self.runs.get_mut(run) else {
-                return Ok(None);
-            };
-            let Some(batch) = stream.next().transpose()? else {
-                return Ok(None);
-            };
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            let rows = self.converter.convert_columns(&sort_keys(&self.exprs, &batch)?)?;
-            self.reservation.try_grow(batch.get_array_memory_size() + rows.size())?;
-            self.slots.push(batch);
-            return Ok(Some(Cursor {
-                rows,
-                pos: 0,
-                run,
-                slot: self.slots.len() - 1,
-            }));
-        }
-    }
-
-    /// Drops the batches no live cursor refers to (after an output batch was built).
-    fn compact_slots(&mut self) -> Result<()> {
-        let mut cursors = std::mem::take(&mut self.heap).into_vec();
-        let mut slots = Vec::with_capacity(cursors.len());
-        let mut bytes = 0;
-        for c in &mut cursors {
-            let batch = self
-                .slots
-                .get(c.slot)
-                .ok_or_else(|| Error::internal("merge cursor refers to a released batch"))?;
-            bytes += batch.get_array_memory_size() + c.rows.size();
-            slots.push(batch.clone());
-            c.slot = slots.len() - 1;
-        }
-        self.slots = slots;
-        self.heap = BinaryHeap::from(cursors);
-        self.reservation.try_resize(bytes)
-    }
-
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        if !self.started {
-            self.started = true;
-            for run in 0..self.runs.len() {
-                if let Some(cursor) = self.load(run)? {
-                    self.heap.push(cursor);
-                }
-            }
-        }
-        self.ctx.check_cancelled()?;
-        let mut limit = self.ctx.batch_size().max(1);
-        if let Some(r) = self.remaining {
-            limit = limit.min(r);
-        }
-        let mut indices: Vec<(usize, usize)> = Vec::with_capacity(limit);
-        while indices.len() < limit {
-            let Some(mut top) = self.heap.peek_mut() else {
-                break;
-            };
-            indices.push((top.slot, top.pos));
-            top.pos += 1;
-            if top.pos >= top.rows.num_rows() {
-                let run = PeekMut::pop(top).run;
-                if let Some(cursor) = self.load(run)? {
-                    self.heap.push(cursor);
-                }
-            }
-        }
-        if indices.is_empty() {
-            return Ok(None);
-        }
-        if let Some(r) = self.remaining.as_mut() {
-            *r -= indices.len();
-        }
-        let refs: Vec<&RecordBatch> = self.slots.iter().collect();
-        let batch = interleave_record_batch(&refs, &indices)?;
-        if self.remaining == Some(0) {
-            // Stop reading the runs and release what they hold.
-            self.runs.clear();
-            self.heap.clear();
-            self.slots.clear();
-            self.reservation.free();
-        } else {
-            self.compact_slots()?;
-        }
-        Ok(Some(batch))
-    }
-}
-
-impl Iterator for MergeStream {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let out = self.next_batch().transpose();
-        if !matches!(out, Some(Ok(_))) {
-            self.done = true;
-            self.runs.clear();
-            self.heap.clear();
-            self.slots.clear();
-            self.reservation.free();
-        }
-        out
     }
 }
 
@@ -286,6 +108,7 @@ mod tests {
 
     use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
 
     use super::super::limit::testing::{collect, task_ctx_with, TestScan};
     use super::*;

@@ -1,16 +1,21 @@
-//! `SortExec`: sorts each partition by a list of sort expressions. The whole partition is
-//! buffered (with a memory reservation), only the sort keys are concatenated and sorted with
+//! `SortExec`: sorts each partition by a list of sort expressions. The partition is buffered
+//! (with a memory reservation), only the sort keys are concatenated and sorted with
 //! `lexsort_to_indices`, and the output is gathered with `interleave` in `batch_size` chunks.
+//! When the pool refuses more memory the sort goes external (`external.rs`: sorted runs on
+//! disk, then the bounded k-way merge of `merge.rs`, shared with `SortPreservingMergeExec`).
 //! With a `fetch` (top-k), memory stays bounded: each batch is cut to its best `fetch` rows
 //! and the kept rows are re-compacted to `fetch` whenever they exceed `2 × fetch`.
+
+mod external;
+pub(crate) mod merge;
 
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, UInt32Array};
+use arrow::array::{ArrayRef, UInt32Array};
 use arrow::compute::{
-    concat, concat_batches, interleave_record_batch, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
+    concat_batches, interleave_record_batch, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
 };
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -21,6 +26,8 @@ use crate::exec::memory::MemoryReservation;
 use crate::exec::task::TaskContext;
 use crate::physical::expr::{PhysExprRef, PhysicalExpr};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
+
+use external::{ExternalSorter, Sorted};
 
 /// One sort key: an expression and its direction.
 #[derive(Debug, Clone)]
@@ -106,7 +113,7 @@ pub(crate) fn sort_batch(batch: &RecordBatch, exprs: &[PhysSortExpr], limit: Opt
     Ok(take_record_batch(batch, &indices)?)
 }
 
-fn sort_columns(exprs: &[PhysSortExpr], keys: Vec<ArrayRef>) -> Vec<SortColumn> {
+pub(crate) fn sort_columns(exprs: &[PhysSortExpr], keys: Vec<ArrayRef>) -> Vec<SortColumn> {
     exprs
         .iter()
         .zip(keys)
@@ -199,17 +206,18 @@ impl ExecutionPlan for SortExec {
 }
 
 /// The sorted data of a partition, handed out `batch_size` rows at a time.
-struct SortedOutput {
-    batches: Vec<RecordBatch>,
+pub(crate) struct SortedOutput {
+    pub(crate) batches: Vec<RecordBatch>,
     /// First global row index of each batch, plus the total at the end.
-    offsets: Vec<usize>,
+    pub(crate) offsets: Vec<usize>,
     /// Global row indices in sorted order.
-    order: UInt32Array,
-    pos: usize,
+    pub(crate) order: UInt32Array,
+    pub(crate) pos: usize,
 }
 
 impl SortedOutput {
-    fn next_chunk(&mut self, batch_size: usize) -> Result<Option<RecordBatch>> {
+    /// The next `batch_size` sorted rows (`None` when all were handed out).
+    pub(crate) fn next_chunk(&mut self, batch_size: usize) -> Result<Option<RecordBatch>> {
         if self.pos >= self.order.len() {
             return Ok(None);
         }
@@ -242,62 +250,21 @@ struct SortStream {
     fetch: Option<usize>,
     reservation: MemoryReservation,
     ctx: TaskContext,
-    output: Option<SortedOutput>,
+    output: Option<Sorted>,
     done: bool,
 }
 
 impl SortStream {
-    /// Buffers the whole input and sorts it.
-    fn sort_all(&mut self, input: BatchStream) -> Result<SortedOutput> {
-        let mut batches = Vec::new();
+    /// Sorts the whole input, spilling sorted runs when memory runs out.
+    fn sort_all(&mut self, input: BatchStream) -> Result<Sorted> {
+        let consumer = self.reservation.consumer().to_string();
+        let mut sorter = ExternalSorter::new(Arc::clone(&self.schema), Arc::clone(&self.exprs), &self.ctx, consumer);
         for batch in input {
             let batch = batch?;
             self.ctx.check_cancelled()?;
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            self.reservation.try_grow(batch.get_array_memory_size())?;
-            batches.push(batch);
+            sorter.push(batch)?;
         }
-        let mut offsets = Vec::with_capacity(batches.len() + 1);
-        let mut total = 0usize;
-        for b in &batches {
-            offsets.push(total);
-            total += b.num_rows();
-        }
-        offsets.push(total);
-        if total > u32::MAX as usize {
-            return Err(Error::not_supported(format!(
-                "sorting {total} rows in one partition (at most {} per partition)",
-                u32::MAX
-            )));
-        }
-        let order = if batches.is_empty() {
-            UInt32Array::from(Vec::<u32>::new())
-        } else {
-            let per_batch: Vec<Vec<ArrayRef>> = batches
-                .iter()
-                .map(|b| sort_keys(&self.exprs, b))
-                .collect::<Result<_>>()?;
-            let mut keys = Vec::with_capacity(self.exprs.len());
-            let mut key_bytes = 0;
-            for k in 0..self.exprs.len() {
-                let column: Vec<&dyn Array> = per_batch.iter().map(|keys| keys[k].as_ref()).collect();
-                let key = concat(&column)?;
-                key_bytes += key.get_array_memory_size();
-                keys.push(key);
-            }
-            self.reservation.try_grow(key_bytes)?;
-            let order = lexsort_to_indices(&sort_columns(&self.exprs, keys), None)?;
-            self.reservation.shrink(key_bytes);
-            order
-        };
-        Ok(SortedOutput {
-            batches,
-            offsets,
-            order,
-            pos: 0,
-        })
+        sorter.finish(None, &mut self.reservation)
     }
 
     /// Keeps only the best `fetch` rows while reading the input.
@@ -352,7 +319,7 @@ impl SortStream {
                 return Ok(None);
             };
             let sorted = match self.fetch {
-                Some(fetch) => self.top_k(input, fetch)?,
+                Some(fetch) => Sorted::Memory(self.top_k(input, fetch)?),
                 None => self.sort_all(input)?,
             };
             self.output = Some(sorted);
@@ -360,7 +327,8 @@ impl SortStream {
         self.ctx.check_cancelled()?;
         let batch_size = self.ctx.batch_size();
         match self.output.as_mut() {
-            Some(out) => out.next_chunk(batch_size),
+            Some(Sorted::Memory(out)) => out.next_chunk(batch_size),
+            Some(Sorted::Merged(stream)) => stream.next().transpose(),
             None => Ok(None),
         }
     }
@@ -528,14 +496,14 @@ mod tests {
     }
 
     #[test]
-    fn reports_memory_exhaustion_and_handles_empty_input() {
-        let plan: PlanRef = Arc::new(SortExec::try_new(source(), vec![key(0, "a", false, false)], None).unwrap());
-        let err = plan
-            .execute(0, &task_ctx_with(8192, 64))
-            .unwrap()
-            .collect::<Result<Vec<_>>>()
-            .unwrap_err();
-        assert!(matches!(err, Error::ResourcesExhausted(_)), "{err}");
+    fn spills_runs_with_a_tiny_pool_and_handles_empty_input() {
+        let keys = || vec![key(0, "a", false, false), key(1, "s", true, true)];
+        let plan: PlanRef = Arc::new(SortExec::try_new(source(), keys(), None).unwrap());
+        let expected = ids(&collect(&plan, 0, &task_ctx_with(2, 1 << 30)));
+        let ctx = task_ctx_with(2, 64);
+        assert_eq!(ids(&collect(&plan, 0, &ctx)), expected);
+        assert!(ctx.spill().total().files >= 2, "{:?}", ctx.spill().total());
+        assert_eq!(ctx.memory().used(), 0);
 
         let empty = TestScan::new(schema(), vec![vec![]]);
         let plan: PlanRef = Arc::new(SortExec::try_new(empty, vec![key(0, "a", false, false)], None).unwrap());
