@@ -132,6 +132,8 @@ pub struct Session {
     catalog: Catalog,
     pool: rayon::ThreadPool,
     prepared: crate::prepared::PreparedStatements,
+    /// Spill totals per operator of the last query run.
+    last_spill: std::collections::BTreeMap<String, crate::exec::spill::SpillStats>,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -164,7 +166,13 @@ impl Session {
             catalog: Catalog::default(),
             pool,
             prepared: Default::default(),
+            last_spill: Default::default(),
         })
+    }
+
+    /// Spill files, bytes and rows per operator (`Sort (stage 2)`) of the last query run.
+    pub fn last_spill_stats(&self) -> &std::collections::BTreeMap<String, crate::exec::spill::SpillStats> {
+        &self.last_spill
     }
 
     /// The configuration.
@@ -370,7 +378,9 @@ impl Session {
             Arc::clone(&self.memory),
             Arc::clone(&self.cancel),
         ));
+        let spill = Arc::clone(&query.spill);
         let result = crate::exec::scheduler::run(&graph, query, &self.pool);
+        self.last_spill = spill.stats();
         let cancelled = self.cancel.swap(false, Ordering::Relaxed);
         let batches = match result {
             Err(Error::Cancelled) | Ok(_) if cancelled && result.is_err() => return Err(Error::Cancelled),

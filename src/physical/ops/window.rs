@@ -1,12 +1,14 @@
 //! `WindowExec`: computes window functions over its input partition. The planner hash-shuffles
 //! the input on the PARTITION BY keys (or gathers it) and sorts each partition by
 //! (partition keys, order keys), so every window partition lies in one task, contiguous and
-//! ordered. The operator buffers its partition (reserving memory), finds the partition and
-//! peer boundaries and each call's frames, and evaluates every call with whole-array kernels.
+//! ordered. The operator (`stream.rs`) reads its sorted input and holds one window
+//! partition at a time (reserving memory), finds the partition and peer boundaries and each
+//! call's frames, and evaluates every call with whole-array kernels.
 
 mod aggregate;
 mod frames;
 mod ranking;
+mod stream;
 mod value;
 
 use std::any::Any;
@@ -14,7 +16,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::ArrayRef;
-use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
@@ -80,6 +81,12 @@ impl fmt::Display for PhysWindowExpr {
 #[derive(Debug)]
 pub struct WindowExec {
     input: PlanRef,
+    calls: Arc<WindowCalls>,
+}
+
+/// The calls of a [`WindowExec`] and the keys they share.
+#[derive(Debug)]
+struct WindowCalls {
     partition_keys: Vec<PhysExprRef>,
     order_keys: Vec<PhysSortExpr>,
     exprs: Vec<PhysWindowExpr>,
@@ -103,14 +110,18 @@ impl WindowExec {
         }
         Ok(Self {
             input,
-            partition_keys,
-            order_keys,
-            exprs,
-            schema,
+            calls: Arc::new(WindowCalls {
+                partition_keys,
+                order_keys,
+                exprs,
+                schema,
+            }),
         })
     }
+}
 
-    /// Computes every call over one buffered, sorted partition.
+impl WindowCalls {
+    /// Computes every call over buffered, sorted, complete window partitions.
     fn compute(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let rows = batch.num_rows();
         let part_keys = self
@@ -176,21 +187,21 @@ impl ExecutionPlan for WindowExec {
 
     fn details(&self) -> String {
         let mut parts = Vec::new();
-        if !self.partition_keys.is_empty() {
-            let keys: Vec<String> = self.partition_keys.iter().map(|k| expr_label(k)).collect();
+        if !self.calls.partition_keys.is_empty() {
+            let keys: Vec<String> = self.calls.partition_keys.iter().map(|k| expr_label(k)).collect();
             parts.push(format!("partition=[{}]", keys.join(", ")));
         }
-        if !self.order_keys.is_empty() {
-            let keys: Vec<String> = self.order_keys.iter().map(|k| k.to_string()).collect();
+        if !self.calls.order_keys.is_empty() {
+            let keys: Vec<String> = self.calls.order_keys.iter().map(|k| k.to_string()).collect();
             parts.push(format!("order=[{}]", keys.join(", ")));
         }
-        let calls: Vec<String> = self.exprs.iter().map(|e| e.to_string()).collect();
+        let calls: Vec<String> = self.calls.exprs.iter().map(|e| e.to_string()).collect();
         parts.push(format!("[{}]", calls.join(", ")));
         parts.join(" ")
     }
 
     fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+        Arc::clone(&self.calls.schema)
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
@@ -203,10 +214,10 @@ impl ExecutionPlan for WindowExec {
             .map_err(|c: Vec<PlanRef>| Error::internal(format!("Window takes 1 child, got {}", c.len())))?;
         Ok(Arc::new(WindowExec::try_new(
             input,
-            self.partition_keys.clone(),
-            self.order_keys.clone(),
-            self.exprs.clone(),
-            Arc::clone(&self.schema),
+            self.calls.partition_keys.clone(),
+            self.calls.order_keys.clone(),
+            self.calls.exprs.clone(),
+            Arc::clone(&self.calls.schema),
         )?))
     }
 
@@ -215,34 +226,13 @@ impl ExecutionPlan for WindowExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
-        let mut reservation = ctx.memory().reservation(format!("Window[{partition}]"));
-        let mut batches = Vec::new();
-        for batch in self.input.execute(partition, ctx)? {
-            let batch = batch?;
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            reservation.try_grow(batch.get_array_memory_size())?;
-            batches.push(batch);
-        }
-        if batches.is_empty() {
-            return Ok(Box::new(std::iter::empty()));
-        }
-        let input = concat_batches(&self.input.schema(), &batches)?;
-        drop(batches);
-        let out = self.compute(&input)?;
-        drop(input);
-        let batch_size = ctx.batch_size().max(1);
-        let rows = out.num_rows();
-        let chunks: Vec<RecordBatch> = (0..rows)
-            .step_by(batch_size)
-            .map(|start| out.slice(start, batch_size.min(rows - start)))
-            .collect();
-        reservation.try_resize(out.get_array_memory_size())?;
-        Ok(Box::new(chunks.into_iter().map(move |b| {
-            let _hold = &reservation;
-            Ok(b)
-        })))
+        let input = self.input.execute(partition, ctx)?;
+        Ok(Box::new(stream::WindowStream::new(
+            input,
+            Arc::clone(&self.calls),
+            format!("Window[{partition}]"),
+            ctx,
+        )))
     }
 
     fn as_any(&self) -> &dyn Any {

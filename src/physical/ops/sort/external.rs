@@ -145,7 +145,10 @@ impl ExternalSorter {
     /// In memory, `hold` takes over the reservation of the sorted batches.
     pub(crate) fn finish(mut self, fetch: Option<usize>, hold: &mut MemoryReservation) -> Result<Sorted> {
         if self.runs.is_empty() {
-            let sorted = self.sort_buffer()?;
+            let mut sorted = self.sort_buffer()?;
+            if let Some(fetch) = fetch {
+                sorted.order = sorted.order.slice(0, fetch.min(sorted.order.len()));
+            }
             let bytes: usize = sorted.batches.iter().map(|b| b.get_array_memory_size()).sum();
             self.reservation
                 .shrink(self.reservation.size().saturating_sub(bytes + 4 * sorted.order.len()));

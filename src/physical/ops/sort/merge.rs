@@ -40,6 +40,13 @@ pub(crate) struct MergeSpec {
     pub spill_label: String,
 }
 
+/// The memory one task may take for a working set that it could also run in less (a merge's
+/// fan-in, a minimum working set taken past the limit): half the pool shared by the worker
+/// threads, so that operators downstream in the same task keep room.
+pub(crate) fn task_share(ctx: &TaskContext) -> usize {
+    ctx.memory().limit() / (2 * ctx.query.config.threads.max(1))
+}
+
 /// Merges `runs` (each sorted by `spec.exprs`) into one sorted stream. Nothing is read
 /// until the stream is first polled.
 pub(crate) fn merge_runs(runs: Vec<BatchStream>, spec: MergeSpec, ctx: &TaskContext) -> BatchStream {
@@ -213,7 +220,8 @@ impl Merger {
                 continue;
             };
             let bytes = loaded.bytes();
-            if merger.reservation.try_grow(bytes).is_err() {
+            let over_share = merger.reservation.size() + bytes > task_share(ctx);
+            if over_share || merger.reservation.try_grow(bytes).is_err() {
                 if merger.runs.len() >= 2 {
                     let first = std::iter::once(Ok(loaded.batch));
                     queue.push_front(Box::new(first.chain(run)));

@@ -255,8 +255,10 @@ struct SortStream {
 }
 
 impl SortStream {
-    /// Sorts the whole input, spilling sorted runs when memory runs out.
-    fn sort_all(&mut self, input: BatchStream) -> Result<Sorted> {
+    /// Sorts the whole input, spilling sorted runs when memory runs out; keeps the first
+    /// `fetch` rows when given.
+    fn sort_all(&mut self, input: impl Iterator<Item = Result<RecordBatch>>, fetch: Option<usize>) -> Result<Sorted> {
+        self.reservation.free();
         let consumer = self.reservation.consumer().to_string();
         let mut sorter = ExternalSorter::new(Arc::clone(&self.schema), Arc::clone(&self.exprs), &self.ctx, consumer);
         for batch in input {
@@ -264,14 +266,15 @@ impl SortStream {
             self.ctx.check_cancelled()?;
             sorter.push(batch)?;
         }
-        sorter.finish(None, &mut self.reservation)
+        sorter.finish(fetch, &mut self.reservation)
     }
 
-    /// Keeps only the best `fetch` rows while reading the input.
-    fn top_k(&mut self, input: BatchStream, fetch: usize) -> Result<SortedOutput> {
+    /// Keeps only the best `fetch` rows while reading the input. When even those do not fit
+    /// in memory, the sort goes external (the merge stops after `fetch` rows).
+    fn top_k(&mut self, mut input: BatchStream, fetch: usize) -> Result<Sorted> {
         let mut kept: Vec<RecordBatch> = Vec::new();
         let mut kept_rows = 0;
-        for batch in input {
+        while let Some(batch) = input.next() {
             let batch = batch?;
             self.ctx.check_cancelled()?;
             if batch.num_rows() == 0 {
@@ -282,27 +285,41 @@ impl SortStream {
             } else {
                 batch
             };
-            self.reservation.try_grow(batch.get_array_memory_size())?;
+            if self.reservation.try_grow(batch.get_array_memory_size()).is_err() {
+                kept.push(batch);
+                return self.sort_all(kept.into_iter().map(Ok).chain(input), Some(fetch));
+            }
             kept_rows += batch.num_rows();
             kept.push(batch);
             if kept_rows > 2 * fetch {
-                let compacted = self.compact(&kept, fetch)?;
-                kept_rows = compacted.num_rows();
-                kept = vec![compacted];
+                match self.compact(&kept, fetch) {
+                    Ok(compacted) => {
+                        kept_rows = compacted.num_rows();
+                        kept = vec![compacted];
+                    }
+                    Err(Error::ResourcesExhausted(_)) => {
+                        return self.sort_all(kept.into_iter().map(Ok).chain(input), Some(fetch));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
         let sorted = if kept.is_empty() {
             Vec::new()
         } else {
-            vec![self.compact(&kept, fetch)?]
+            match self.compact(&kept, fetch) {
+                Ok(compacted) => vec![compacted],
+                Err(Error::ResourcesExhausted(_)) => return self.sort_all(kept.into_iter().map(Ok), Some(fetch)),
+                Err(e) => return Err(e),
+            }
         };
         let rows = sorted.first().map_or(0, RecordBatch::num_rows);
-        Ok(SortedOutput {
+        Ok(Sorted::Memory(SortedOutput {
             batches: sorted,
             offsets: vec![0, rows],
             order: UInt32Array::from_iter_values(0..rows as u32),
             pos: 0,
-        })
+        }))
     }
 
     /// Concatenates `kept` and keeps its best `fetch` rows, sorted, resizing the reservation.
@@ -319,8 +336,8 @@ impl SortStream {
                 return Ok(None);
             };
             let sorted = match self.fetch {
-                Some(fetch) => Sorted::Memory(self.top_k(input, fetch)?),
-                None => self.sort_all(input)?,
+                Some(fetch) => self.top_k(input, fetch)?,
+                None => self.sort_all(input, None)?,
             };
             self.output = Some(sorted);
         }
