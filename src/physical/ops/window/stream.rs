@@ -183,10 +183,9 @@ impl WindowStream {
                 }
                 return Ok(Some(batch));
             }
-            if self.input.is_none() || !self.read()? {
-                if self.output.is_empty() {
-                    return Ok(None);
-                }
+            let more = self.input.is_some() && self.read()?;
+            if !more && self.output.is_empty() {
+                return Ok(None);
             }
         }
     }
