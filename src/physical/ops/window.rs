@@ -8,6 +8,7 @@
 mod aggregate;
 mod frames;
 mod ranking;
+mod spilled;
 mod stream;
 mod value;
 

@@ -15,7 +15,7 @@ use crate::exec::memory::MemoryReservation;
 use crate::exec::spill::SpillFile;
 use crate::exec::task::TaskContext;
 use crate::physical::ops::sort::merge::{file_run, merge_runs, MergeSpec};
-use crate::physical::ops::sort::{sort_columns, sort_keys, PhysSortExpr, SortedOutput};
+use crate::physical::ops::sort::{array_memory, batch_memory, sort_columns, sort_keys, PhysSortExpr, SortedOutput};
 use crate::physical::plan::BatchStream;
 
 /// Bytes reserved per buffered row for the sort itself (the index array and the
@@ -75,8 +75,8 @@ impl ExternalSorter {
             return Ok(());
         }
         let keys = sort_keys(&self.exprs, &batch)?;
-        let key_bytes: usize = keys.iter().map(|k| k.get_array_memory_size()).sum();
-        let bytes = batch.get_array_memory_size() + key_bytes + SORT_BYTES_PER_ROW * batch.num_rows();
+        let key_bytes: usize = keys.iter().map(|k| array_memory(k.as_ref())).sum();
+        let bytes = batch_memory(&batch) + key_bytes + SORT_BYTES_PER_ROW * batch.num_rows();
         let too_many_rows = self.rows + batch.num_rows() > u32::MAX as usize;
         if too_many_rows || self.reservation.try_grow(bytes).is_err() {
             if !self.batches.is_empty() {
@@ -132,7 +132,7 @@ impl ExternalSorter {
         let batch_size = self.ctx.batch_size();
         while let Some(chunk) = sorted.next_chunk(batch_size)? {
             self.ctx.check_cancelled()?;
-            self.max_chunk_bytes = self.max_chunk_bytes.max(chunk.get_array_memory_size());
+            self.max_chunk_bytes = self.max_chunk_bytes.max(batch_memory(&chunk));
             writer.write(&chunk)?;
         }
         drop(sorted);
@@ -149,7 +149,7 @@ impl ExternalSorter {
             if let Some(fetch) = fetch {
                 sorted.order = sorted.order.slice(0, fetch.min(sorted.order.len()));
             }
-            let bytes: usize = sorted.batches.iter().map(|b| b.get_array_memory_size()).sum();
+            let bytes: usize = sorted.batches.iter().map(batch_memory).sum();
             self.reservation
                 .shrink(self.reservation.size().saturating_sub(bytes + 4 * sorted.order.len()));
             std::mem::swap(hold, &mut self.reservation);

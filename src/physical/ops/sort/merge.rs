@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
 use crate::exec::spill::{SpillFile, SpillReader};
 use crate::exec::task::TaskContext;
-use crate::physical::ops::sort::{sort_fields, sort_keys, PhysSortExpr};
+use crate::physical::ops::sort::{batch_memory, sort_fields, sort_keys, PhysSortExpr};
 use crate::physical::plan::BatchStream;
 
 /// What a merge needs to know besides its runs.
@@ -194,7 +194,7 @@ struct Loaded {
 
 impl Loaded {
     fn bytes(&self) -> usize {
-        self.batch.get_array_memory_size() + self.rows.size()
+        batch_memory(&self.batch) + self.rows.size()
     }
 }
 
@@ -291,7 +291,7 @@ impl Merger {
                 .slots
                 .get(c.slot)
                 .ok_or_else(|| Error::internal("merge cursor refers to a released batch"))?;
-            bytes += batch.get_array_memory_size() + c.rows.size();
+            bytes += batch_memory(batch) + c.rows.size();
             slots.push(batch.clone());
             c.slot = slots.len() - 1;
         }

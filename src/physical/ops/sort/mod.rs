@@ -101,6 +101,18 @@ pub(crate) fn sort_fields(exprs: &[PhysSortExpr], schema: &Schema) -> Result<Vec
         .collect()
 }
 
+/// The memory `batch` holds for its rows: the sliced part of its buffers (a slice of a larger
+/// batch is not charged for all of it, `get_array_memory_size` would be), at most the whole.
+pub(crate) fn batch_memory(batch: &RecordBatch) -> usize {
+    batch.columns().iter().map(|c| array_memory(c.as_ref())).sum()
+}
+
+/// See [`batch_memory`], for one array.
+pub(crate) fn array_memory(array: &dyn arrow::array::Array) -> usize {
+    let whole = array.get_array_memory_size();
+    array.to_data().get_slice_memory_size().map_or(whole, |s| s.min(whole))
+}
+
 /// Evaluates the sort keys on `batch`.
 pub(crate) fn sort_keys(exprs: &[PhysSortExpr], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
     exprs.iter().map(|e| e.expr.evaluate(batch)).collect()

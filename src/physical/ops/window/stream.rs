@@ -3,11 +3,13 @@
 //! that partitions are complete (its partition keys change), the complete rows (the buffer
 //! plus the batch up to the last change) are computed together and handed out, and the rest
 //! of the batch starts the new buffer. Without PARTITION BY the whole input is one window
-//! partition. A window partition must fit in memory: when the pool refuses it (beyond this
-//! task's share), the query ends with a "resources exhausted" error naming the operator and
-//! the sizes.
+//! partition. When the pool refuses a window partition (beyond this task's share), it is
+//! written to a spill file and computed from there in chunks (`spilled.rs`) if its calls
+//! allow that; otherwise the query ends with a "resources exhausted" error naming the
+//! operator and the sizes.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::ArrayRef;
@@ -16,11 +18,38 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::memory::{human_bytes, MemoryReservation};
+use crate::exec::spill::SpillWriter;
 use crate::exec::task::TaskContext;
-use crate::physical::ops::sort::merge::task_share;
+use crate::physical::ops::sort::batch_memory;
+use crate::physical::ops::sort::merge::{file_run, task_share};
 use crate::physical::plan::BatchStream;
 
+use super::spilled::{streamable, SpilledPartition};
 use super::WindowCalls;
+
+/// The ranges of rows of `batch` equal on `keys` (with the equality the window layout uses),
+/// and whether the first range continues the group of `last` (the keys of the previous row,
+/// one-row arrays; empty when there is none).
+pub(super) fn groups(keys: &[ArrayRef], last: &[ArrayRef]) -> Result<(Vec<Range<usize>>, bool)> {
+    let ranges = partition(keys)?.ranges();
+    if last.is_empty() || keys.is_empty() {
+        return Ok((ranges, !last.is_empty()));
+    }
+    let pairs = last
+        .iter()
+        .zip(keys)
+        .map(|(l, k)| Ok(concat(&[l.as_ref(), k.slice(0, 1).as_ref()])?))
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    Ok((ranges, partition(&pairs)?.len() == 1))
+}
+
+/// Output waiting to be handed out.
+enum Pending {
+    /// A computed chunk.
+    Batch(RecordBatch),
+    /// A spilled window partition, computed as it is read.
+    Spilled(SpilledPartition),
+}
 
 /// Computes window calls one (group of complete) window partition(s) at a time.
 pub(super) struct WindowStream {
@@ -33,10 +62,13 @@ pub(super) struct WindowStream {
     buffered_rows: usize,
     /// Bytes reserved for the buffer (twice its batches: the batches and their concatenation).
     buffer_bytes: usize,
-    /// The partition keys of the last buffered row (one-row arrays).
+    /// The partition keys of the last row of the partition in progress (one-row arrays;
+    /// empty when there is none).
     last_key: Vec<ArrayRef>,
-    /// Computed batches waiting to be handed out.
-    output: VecDeque<RecordBatch>,
+    /// The partition in progress, when it went to disk.
+    spill: Option<SpillWriter>,
+    /// Output waiting to be handed out, in order.
+    output: VecDeque<Pending>,
     done: bool,
 }
 
@@ -51,24 +83,10 @@ impl WindowStream {
             buffered_rows: 0,
             buffer_bytes: 0,
             last_key: Vec::new(),
+            spill: None,
             output: VecDeque::new(),
             done: false,
         }
-    }
-
-    /// Whether row 0 of `keys` has the partition keys of the last buffered row (with the
-    /// equality the window layout uses).
-    fn continues(&self, keys: &[ArrayRef]) -> Result<bool> {
-        if self.buffer.is_empty() {
-            return Ok(false);
-        }
-        let pairs = self
-            .last_key
-            .iter()
-            .zip(keys)
-            .map(|(last, k)| Ok(concat(&[last.as_ref(), k.slice(0, 1).as_ref()])?))
-            .collect::<Result<Vec<ArrayRef>>>()?;
-        Ok(partition(&pairs)?.len() == 1)
     }
 
     /// Computes the complete window partitions `batches` and queues the output in
@@ -83,45 +101,82 @@ impl WindowStream {
         let out = self.calls.compute(&input)?;
         drop(input);
         // The output lives until its last chunk is handed out (a transient working set).
-        self.reservation.grow(out.get_array_memory_size());
+        self.reservation.grow(batch_memory(&out));
         let batch_size = self.ctx.batch_size().max(1);
         let rows = out.num_rows();
         for start in (0..rows).step_by(batch_size) {
-            self.output.push_back(out.slice(start, batch_size.min(rows - start)));
+            self.output
+                .push_back(Pending::Batch(out.slice(start, batch_size.min(rows - start))));
         }
         Ok(())
     }
 
-    /// Adds `batch` (rows of the window partition in progress) to the buffer.
-    fn buffer(&mut self, batch: RecordBatch, keys: &[ArrayRef]) -> Result<()> {
-        let bytes = 2 * batch.get_array_memory_size();
+    /// Adds `batch` (rows of the window partition in progress) to the buffer, or to its
+    /// spill file once it went to disk.
+    fn append(&mut self, batch: RecordBatch, keys: &[ArrayRef]) -> Result<()> {
+        let last = batch.num_rows() - 1;
+        self.last_key = keys.iter().map(|k| k.slice(last, 1)).collect();
+        if let Some(writer) = self.spill.as_mut() {
+            return writer.write(&batch);
+        }
+        let bytes = 2 * batch_memory(&batch);
         if self.reservation.try_grow(bytes).is_err() {
             if self.buffer_bytes + bytes > task_share(&self.ctx) {
-                return Err(Error::ResourcesExhausted(format!(
-                    "{} cannot hold one window partition of more than {} ({} rows so far) within the {} \
-                     memory limit: a window partition must fit in memory (more PARTITION BY keys or a \
-                     larger memory_limit help)",
-                    self.reservation.consumer(),
-                    human_bytes(self.buffer_bytes / 2 + bytes / 2),
-                    self.buffered_rows + batch.num_rows(),
-                    human_bytes(self.ctx.memory().limit()),
-                )));
+                return self.spill_partition(batch, bytes);
             }
             // A small window partition is this task's minimum working set.
             self.reservation.grow(bytes);
         }
         self.buffer_bytes += bytes;
         self.buffered_rows += batch.num_rows();
-        let last = batch.num_rows() - 1;
-        self.last_key = keys.iter().map(|k| k.slice(last, 1)).collect();
         self.buffer.push(batch);
         Ok(())
     }
 
-    /// Takes the buffer out (its rows are complete window partitions).
-    fn take_buffer(&mut self) -> Vec<RecordBatch> {
-        self.buffered_rows = 0;
+    /// Moves the partition in progress (the buffer, then `batch`) to a spill file, if its
+    /// calls can be computed from there.
+    fn spill_partition(&mut self, batch: RecordBatch, bytes: usize) -> Result<()> {
+        let schema = batch.schema();
+        if !streamable(&self.calls, &schema) {
+            return Err(Error::ResourcesExhausted(format!(
+                "{} cannot hold one window partition of more than {} ({} rows so far) within the {} \
+                 memory limit: a window partition must fit in memory unless its functions only look \
+                 back (row_number, rank, dense_rank, or count/sum/min/max from UNBOUNDED PRECEDING to \
+                 CURRENT ROW); more PARTITION BY keys or a larger memory_limit help",
+                self.reservation.consumer(),
+                human_bytes(self.buffer_bytes / 2 + bytes / 2),
+                self.buffered_rows + batch.num_rows(),
+                human_bytes(self.ctx.memory().limit()),
+            )));
+        }
+        let mut writer = self.ctx.spill().writer(&self.ctx.spill_label("Window"), &schema)?;
+        for b in self.take_rows() {
+            writer.write(&b)?;
+        }
+        writer.write(&batch)?;
+        self.release_buffer();
+        self.spill = Some(writer);
+        Ok(())
+    }
+
+    /// Ends the partition in progress: a spilled one is queued for computing from disk; the
+    /// rows of a buffered one are returned (to be computed with what follows them).
+    fn end_partition(&mut self) -> Result<Vec<RecordBatch>> {
         self.last_key.clear();
+        let Some(writer) = self.spill.take() else {
+            return Ok(self.take_rows());
+        };
+        let file = writer.finish()?;
+        let schema = std::sync::Arc::clone(file.schema());
+        let consumer = self.reservation.consumer().to_string();
+        let partition = SpilledPartition::new(file_run(file)?, Arc::clone(&self.calls), &schema, &self.ctx, &consumer)?;
+        self.output.push_back(Pending::Spilled(partition));
+        Ok(Vec::new())
+    }
+
+    /// Takes the buffered rows out (their reservation stays until [`Self::release_buffer`]).
+    fn take_rows(&mut self) -> Vec<RecordBatch> {
+        self.buffered_rows = 0;
         std::mem::take(&mut self.buffer)
     }
 
@@ -135,7 +190,7 @@ impl WindowStream {
     fn read(&mut self) -> Result<bool> {
         let Some(batch) = self.input.as_mut().and_then(Iterator::next).transpose()? else {
             self.input = None;
-            let complete = self.take_buffer();
+            let complete = self.end_partition()?;
             self.compute(complete)?;
             self.release_buffer();
             return Ok(false);
@@ -151,37 +206,64 @@ impl WindowStream {
             .map(|k| k.evaluate(&batch))
             .collect::<Result<Vec<_>>>()?;
         if keys.is_empty() {
-            self.buffer(batch, &keys)?;
+            self.append(batch, &keys)?;
             return Ok(true);
         }
-        // Where the last window partition of the batch starts.
-        let cut = partition(&keys)?.ranges().last().map_or(0, |r| r.start);
-        if cut == 0 && self.continues(&keys)? {
-            self.buffer(batch, &keys)?;
+        let (ranges, continues) = groups(&keys, &self.last_key)?;
+        if ranges.len() == 1 && continues {
+            self.append(batch, &keys)?;
             return Ok(true);
         }
-        let mut complete = self.take_buffer();
-        if cut > 0 {
-            complete.push(batch.slice(0, cut));
+        // The partition in progress ends in this batch (at its first range when that
+        // continues it) and the batch's last range starts a new one.
+        let first_end = match ranges.first() {
+            Some(r) if continues => r.end,
+            _ => 0,
+        };
+        let cut = ranges.last().map_or(0, |r| r.start);
+        let start = if self.spill.is_some() {
+            if let Some(writer) = self.spill.as_mut() {
+                writer.write(&batch.slice(0, first_end))?;
+            }
+            first_end
+        } else {
+            0
+        };
+        let mut complete = self.end_partition()?;
+        if cut > start {
+            complete.push(batch.slice(start, cut - start));
         }
         // The finished buffer's reservation covers its computation.
         self.compute(complete)?;
         self.release_buffer();
         let rest = batch.num_rows() - cut;
         let tail_keys: Vec<ArrayRef> = keys.iter().map(|k| k.slice(cut, rest)).collect();
-        self.buffer(batch.slice(cut, rest), &tail_keys)?;
+        self.append(batch.slice(cut, rest), &tail_keys)?;
         Ok(true)
     }
 
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         loop {
-            if let Some(batch) = self.output.pop_front() {
-                if self.output.is_empty() {
-                    // The computed batch goes with its last chunk; the buffer stays reserved.
-                    let held = self.reservation.size();
-                    self.reservation.shrink(held.saturating_sub(self.buffer_bytes));
+            match self.output.front_mut() {
+                Some(Pending::Batch(_)) => {
+                    if let Some(Pending::Batch(batch)) = self.output.pop_front() {
+                        if self.output.is_empty() {
+                            // The computed batch goes with its last chunk; the buffer stays
+                            // reserved.
+                            let held = self.reservation.size();
+                            self.reservation.shrink(held.saturating_sub(self.buffer_bytes));
+                        }
+                        return Ok(Some(batch));
+                    }
                 }
-                return Ok(Some(batch));
+                Some(Pending::Spilled(partition)) => match partition.next().transpose()? {
+                    Some(batch) => return Ok(Some(batch)),
+                    None => {
+                        self.output.pop_front();
+                        continue;
+                    }
+                },
+                None => {}
             }
             let more = self.input.is_some() && self.read()?;
             if !more && self.output.is_empty() {
@@ -204,6 +286,7 @@ impl Iterator for WindowStream {
             self.input = None;
             self.buffer.clear();
             self.output.clear();
+            self.spill = None;
             self.reservation.free();
         }
         out
