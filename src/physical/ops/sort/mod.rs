@@ -297,7 +297,7 @@ impl SortStream {
             } else {
                 batch
             };
-            if self.reservation.try_grow(batch.get_array_memory_size()).is_err() {
+            if self.reservation.try_grow(batch_memory(&batch)).is_err() {
                 kept.push(batch);
                 return self.sort_all(kept.into_iter().map(Ok).chain(input), Some(fetch));
             }
@@ -338,7 +338,7 @@ impl SortStream {
     fn compact(&mut self, kept: &[RecordBatch], fetch: usize) -> Result<RecordBatch> {
         let all = concat_batches(&self.schema, kept)?;
         let sorted = sort_batch(&all, &self.exprs, Some(fetch))?;
-        self.reservation.try_resize(sorted.get_array_memory_size())?;
+        self.reservation.try_resize(batch_memory(&sorted))?;
         Ok(sorted)
     }
 

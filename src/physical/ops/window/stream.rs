@@ -292,3 +292,26 @@ impl Iterator for WindowStream {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Float64Array, Int64Array};
+
+    use super::*;
+
+    #[test]
+    fn groups_split_a_batch_and_continue_the_previous_row() {
+        let keys: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![None, None, Some(1), Some(1), Some(2)]))];
+        let (ranges, continues) = groups(&keys, &[]).unwrap();
+        assert_eq!(ranges, vec![0..2, 2..4, 4..5]);
+        assert!(!continues);
+        let null: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![None::<i64>]))];
+        assert!(groups(&keys, &null).unwrap().1);
+        let one: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![1]))];
+        assert!(!groups(&keys, &one).unwrap().1);
+        // The layout's equality: NaN equals NaN.
+        let nan: Vec<ArrayRef> = vec![Arc::new(Float64Array::from(vec![f64::NAN, 1.0]))];
+        let last: Vec<ArrayRef> = vec![Arc::new(Float64Array::from(vec![f64::NAN]))];
+        assert_eq!(groups(&nan, &last).unwrap(), (vec![0..1, 1..2], true));
+    }
+}
