@@ -78,6 +78,7 @@ impl Printer {
 pub fn run_sql(session: &mut Session, sql: &str, printer: &Printer, out: &mut dyn Write) -> Result<()> {
     let cancel = session.cancel_flag();
     cancel.store(false, Ordering::SeqCst);
+    let stats = session.last_stats();
     let mut started = Instant::now();
     let outcome = session.run_script(sql, |result| {
         let elapsed = started.elapsed();
@@ -86,7 +87,12 @@ pub fn run_sql(session: &mut Session, sql: &str, printer: &Printer, out: &mut dy
         }
         printer.print(&result, out)?;
         if printer.timer {
-            let _ = writeln!(std::io::stderr(), "Run Time (s): real {:.3}", elapsed.as_secs_f64());
+            let usage = stats.lock().map(|s| s.summary()).unwrap_or_default();
+            let _ = writeln!(
+                std::io::stderr(),
+                "Run Time (s): real {:.3}  ({usage})",
+                elapsed.as_secs_f64()
+            );
         }
         started = Instant::now();
         Ok(())
