@@ -80,10 +80,13 @@ impl QueryResult {
 }
 
 /// The outcome of one statement.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum StatementResult {
     /// A query (SELECT, VALUES, EXPLAIN, DESCRIBE, SHOW TABLES): rows to print.
     Query(QueryResult),
+    /// A query's rows delivered as they are read, when the session streams results (see
+    /// [`Session::set_streaming`]): a result larger than memory is never collected.
+    Stream(RowStream),
     /// A statement that changes state (CREATE, DROP, SET ...), with a short message and,
     /// where it applies, the number of rows written.
     Done {
@@ -92,6 +95,30 @@ pub enum StatementResult {
         /// Rows inserted/created, when meaningful.
         rows: Option<u64>,
     },
+}
+
+/// The rows of a query as a stream of batches.
+pub struct RowStream {
+    /// Column names and types.
+    pub schema: SchemaRef,
+    /// The batches, in order; reading them may fail (a spill file, Ctrl-C).
+    pub batches: BatchStream,
+}
+
+impl RowStream {
+    /// Reads every batch into a [`QueryResult`].
+    pub fn collect(self) -> Result<QueryResult> {
+        Ok(QueryResult {
+            schema: self.schema,
+            batches: self.batches.collect::<Result<Vec<_>>>()?,
+        })
+    }
+}
+
+impl std::fmt::Debug for RowStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowStream").field("schema", &self.schema).finish()
+    }
 }
 
 /// Everything EXPLAIN shows about a query.
@@ -135,6 +162,7 @@ pub struct Session {
     pool: rayon::ThreadPool,
     prepared: crate::prepared::PreparedStatements,
     last_stats: Arc<std::sync::Mutex<QueryStats>>,
+    streaming: bool,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -168,6 +196,7 @@ impl Session {
             pool,
             prepared: Default::default(),
             last_stats: Default::default(),
+            streaming: false,
         })
     }
 
@@ -191,6 +220,12 @@ impl Session {
     /// caller can read them while a script runs).
     pub fn last_stats(&self) -> Arc<std::sync::Mutex<QueryStats>> {
         Arc::clone(&self.last_stats)
+    }
+
+    /// With `on`, queries hand back [`StatementResult::Stream`] instead of collected rows, so
+    /// a caller that writes rows as they come (CSV to a pipe, a file) never holds them all.
+    pub fn set_streaming(&mut self, on: bool) {
+        self.streaming = on;
     }
 
     /// The memory pool.
@@ -418,7 +453,12 @@ impl Session {
         match statement {
             Statement::Query(q) => {
                 let plan = self.bind(q)?;
-                Ok(StatementResult::Query(self.run_plan(plan)?))
+                if self.streaming {
+                    let (schema, batches) = self.run_plan_streaming(plan)?;
+                    Ok(StatementResult::Stream(RowStream { schema, batches }))
+                } else {
+                    Ok(StatementResult::Query(self.run_plan(plan)?))
+                }
             }
             Statement::CreateView(v) => {
                 // Bind once now so a broken view is an error at CREATE time.
