@@ -59,9 +59,14 @@ fn rows(r: &QueryResult) -> Vec<String> {
     out
 }
 
+/// Spill totals per operator of the last query.
+fn spill_stats(s: &Session) -> std::collections::BTreeMap<String, rask::exec::spill::SpillStats> {
+    s.last_stats().lock().unwrap().spill.clone()
+}
+
 /// Spill files written by operators whose label starts with `operator`.
 fn spill_files(s: &Session, operator: &str) -> u64 {
-    s.last_spill_stats()
+    spill_stats(s)
         .iter()
         .filter(|(label, _)| label.starts_with(operator))
         .map(|(_, st)| st.files)
@@ -91,14 +96,14 @@ fn same_with_limit(sql: &str, limit: usize, operator: &str) -> Vec<String> {
         spill_files(&big, ""),
         0,
         "the unlimited run spilled: {:?}",
-        big.last_spill_stats()
+        spill_stats(&big)
     );
     let mut small = session(limit, dir.path());
     let actual = rows(&query(&mut small, sql).unwrap());
     assert!(
         spill_files(&small, operator) > 0,
         "{operator} did not spill: {:?}",
-        small.last_spill_stats()
+        spill_stats(&small)
     );
     assert_same(&actual, &expected);
     assert_empty(dir.path());
