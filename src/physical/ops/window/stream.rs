@@ -93,14 +93,19 @@ impl WindowStream {
     /// `batch_size` chunks.
     fn compute(&mut self, batches: Vec<RecordBatch>) -> Result<()> {
         let input = match batches.as_slice() {
-            [] => return Ok(()),
+            [] => {
+                self.release_buffer();
+                return Ok(());
+            }
             [one] => one.clone(),
             [first, ..] => concat_batches(&first.schema(), &batches)?,
         };
         drop(batches);
         let out = self.calls.compute(&input)?;
         drop(input);
-        // The output lives until its last chunk is handed out (a transient working set).
+        // The computed rows' reservation passes to the output, which lives until its last
+        // chunk is handed out.
+        self.release_buffer();
         self.reservation.grow(batch_memory(&out));
         let batch_size = self.ctx.batch_size().max(1);
         let rows = out.num_rows();
@@ -121,10 +126,15 @@ impl WindowStream {
         }
         let bytes = 2 * batch_memory(&batch);
         if self.reservation.try_grow(bytes).is_err() {
-            if self.buffer_bytes + bytes > task_share(&self.ctx) {
+            // A small window partition is this task's minimum working set (taken past the
+            // limit rather than written to a file of its own); a larger one goes to disk if
+            // its calls allow, else it may grow to the task's share.
+            let wanted = self.buffer_bytes + bytes;
+            let share = task_share(&self.ctx);
+            let small = wanted <= share / 8;
+            if !small && (wanted > share || streamable(&self.calls, &batch.schema())) {
                 return self.spill_partition(batch, bytes);
             }
-            // A small window partition is this task's minimum working set.
             self.reservation.grow(bytes);
         }
         self.buffer_bytes += bytes;
@@ -192,7 +202,6 @@ impl WindowStream {
             self.input = None;
             let complete = self.end_partition()?;
             self.compute(complete)?;
-            self.release_buffer();
             return Ok(false);
         };
         self.ctx.check_cancelled()?;
@@ -235,7 +244,6 @@ impl WindowStream {
         }
         // The finished buffer's reservation covers its computation.
         self.compute(complete)?;
-        self.release_buffer();
         let rest = batch.num_rows() - cut;
         let tail_keys: Vec<ArrayRef> = keys.iter().map(|k| k.slice(cut, rest)).collect();
         self.append(batch.slice(cut, rest), &tail_keys)?;
