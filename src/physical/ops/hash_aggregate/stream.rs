@@ -8,8 +8,10 @@
 //!   follow, and each file is then aggregated on its own with a fresh table (merging the
 //!   states, in the order they were written, so order-sensitive aggregates such as `list`
 //!   see their rows in input order). A file that still does not fit is partitioned again
-//!   with another hash seed, up to [`MAX_LEVEL`] levels; past that the query fails with
-//!   `ResourcesExhausted`. An aggregate without keys has a single group and cannot spill.
+//!   with another hash seed, up to [`MAX_LEVEL`] levels (not for a single group, which no
+//!   partitioning splits); past that the groups may take up to half the pool past a refusal,
+//!   and the query fails with `ResourcesExhausted` when they need more. An aggregate without
+//!   keys has a single group and cannot spill.
 //!
 //! Groups smaller than a minimum working set (1/[`MIN_SHARE`] of the pool) are never spilled:
 //! when other operators hold the whole pool, the aggregate takes that much past the limit
@@ -31,7 +33,7 @@ use crate::exec::task::TaskContext;
 use crate::physical::plan::BatchStream;
 
 /// The minimum working set of an aggregate is this fraction of the pool.
-const MIN_SHARE: usize = 64;
+const MIN_SHARE: usize = 32;
 
 /// What is being aggregated now.
 struct Current {
@@ -157,19 +159,31 @@ impl AggregateStream {
         }
         let label = self.ctx.spill_label("HashAggregate");
         let pool = self.ctx.memory();
-        if self.groups.table.is_none() {
+        // Re-partitioning cannot split a single group (or the one group of an aggregate
+        // without keys), nor go on forever: what is left either takes its memory past the
+        // refusal (others spill when they are refused in turn) or, when it is too big for
+        // the pool on its own, ends the query.
+        let no_keys = self.groups.table.is_none();
+        let exhausted = no_keys || level >= MAX_LEVEL || (level > 0 && self.groups.len() == 1);
+        if exhausted {
+            if size <= pool.limit() / 2 {
+                self.reservation.grow(size.saturating_sub(self.reservation.size()));
+                return Ok(());
+            }
+            let what = if no_keys {
+                format!(
+                    "{label} without GROUP BY keys cannot hold its aggregate state of {}",
+                    human_bytes(size)
+                )
+            } else {
+                format!(
+                    "{label} cannot hold one partition of its groups ({} groups, {}) after {level} re-partitionings into {FANOUT}",
+                    self.groups.len(),
+                    human_bytes(size)
+                )
+            };
             return Err(Error::ResourcesExhausted(format!(
-                "{label} without GROUP BY keys cannot hold its aggregate state of {} within the {} memory limit ({} in use)",
-                human_bytes(self.groups.size()),
-                human_bytes(pool.limit()),
-                human_bytes(pool.used()),
-            )));
-        }
-        if level >= MAX_LEVEL {
-            return Err(Error::ResourcesExhausted(format!(
-                "{label} cannot hold one partition of its groups ({} groups, {}) within the {} memory limit ({} in use) after {MAX_LEVEL} re-partitionings into {FANOUT}",
-                self.groups.len(),
-                human_bytes(self.groups.size()),
+                "{what} within the {} memory limit ({} in use)",
                 human_bytes(pool.limit()),
                 human_bytes(pool.used()),
             )));
