@@ -266,6 +266,13 @@ impl Groups {
         table + accumulators + self.group_indices.capacity() * std::mem::size_of::<usize>()
     }
 
+    /// The memory to reserve for the groups: twice their size, as the table and the state
+    /// vectors double their allocations when they grow, and handing the groups out or
+    /// spilling them builds their states next to them.
+    fn footprint(&self) -> usize {
+        2 * self.size()
+    }
+
     /// Every group as one batch: keys and partial states (`core.state_schema`) when `states`,
     /// else keys and final values (`core.schema`).
     fn finish(mut self, core: &AggregateCore, states: bool) -> Result<RecordBatch> {

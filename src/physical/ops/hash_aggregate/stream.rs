@@ -17,6 +17,10 @@
 //! when other operators hold the whole pool, the aggregate takes that much past the limit
 //! rather than spill every batch (the others spill when they are refused in turn).
 //!
+//! The reservation covers the groups' [`Groups::footprint`], twice their size: growing
+//! tables and state vectors double their allocations, and a spill builds the states next to
+//! the groups.
+//!
 //! Output is handed out `batch_size` rows at a time; a spilled aggregate emits one partition's
 //! groups at a time.
 
@@ -125,7 +129,7 @@ impl AggregateStream {
                     return Ok(true);
                 }
                 self.groups.feed(&self.core, &batch, source)?;
-                if self.reservation.try_resize(self.groups.size()).is_err() {
+                if self.reservation.try_resize(self.groups.footprint()).is_err() {
                     self.relieve(level)?;
                 }
             }
@@ -146,14 +150,14 @@ impl AggregateStream {
 
     /// The pool refused to hold the groups: hand them out (`Partial`) or spill them.
     fn relieve(&mut self, level: usize) -> Result<()> {
-        let size = self.groups.size();
+        let size = self.groups.footprint();
         if size <= self.ctx.memory().limit() / MIN_SHARE {
             self.reservation.grow(size.saturating_sub(self.reservation.size()));
             return Ok(());
         }
         if self.core.mode == AggregateMode::Partial {
             let batch = self.take_groups()?.finish(&self.core, true)?;
-            self.reservation.try_resize(self.groups.size())?;
+            self.reservation.try_resize(self.groups.footprint())?;
             self.set_output(batch);
             return Ok(());
         }
@@ -172,12 +176,12 @@ impl AggregateStream {
             }
             let what = if no_keys {
                 format!(
-                    "{label} without GROUP BY keys cannot hold its aggregate state of {}",
+                    "{label} without GROUP BY keys cannot hold its aggregate state (needing {})",
                     human_bytes(size)
                 )
             } else {
                 format!(
-                    "{label} cannot hold one partition of its groups ({} groups, {}) after {level} re-partitionings into {FANOUT}",
+                    "{label} cannot hold one partition of its groups ({} groups needing {}) after {level} re-partitionings into {FANOUT}",
                     self.groups.len(),
                     human_bytes(size)
                 )
@@ -189,7 +193,7 @@ impl AggregateStream {
             )));
         }
         let batch = self.take_groups()?.finish(&self.core, true)?;
-        self.reservation.try_resize(self.groups.size())?;
+        self.reservation.try_resize(self.groups.footprint())?;
         let partitioner = match &mut self.spill {
             Some(p) => p,
             slot => {
@@ -213,7 +217,7 @@ impl AggregateStream {
             let batch = groups.finish(&self.core, self.core.mode == AggregateMode::Partial)?;
             self.set_output(batch);
         }
-        self.reservation.try_resize(self.groups.size())
+        self.reservation.try_resize(self.groups.footprint())
     }
 
     /// Starts handing out `batch`, whose memory is held until it has been.
