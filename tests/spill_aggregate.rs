@@ -1,7 +1,7 @@
 //! Hash aggregation under a tiny memory limit: the aggregate spills (partial aggregates hand
 //! their groups out early, final and single ones partition their groups to disk and finish
-//! the partitions one at a time) and gives exactly what an unlimited run gives; no spill
-//! file is left behind. Data is generated with `range()`: integer, string and NULL keys, a
+//! the partitions one at a time; the query's statistics show its spill files) and gives
+//! exactly what an unlimited run gives; no spill file is left behind. Data is generated with `range()`: integer, string and NULL keys, a
 //! skewed key, and every common aggregate including DISTINCT ones and holistic ones.
 
 use std::path::Path;
@@ -94,6 +94,14 @@ fn compare(sql: &str, ordered: bool) {
     let mut tiny = session(TINY, dir.path());
     let mut spilled = run(&mut tiny, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     assert!(is_empty(dir.path()), "spill files left behind by {sql}");
+    let stats = tiny.last_stats().lock().unwrap().clone();
+    let aggregate_files: u64 = stats
+        .spill
+        .iter()
+        .filter(|(operator, _)| operator.starts_with("HashAggregate"))
+        .map(|(_, s)| s.files)
+        .sum();
+    assert!(aggregate_files > 0, "{sql}: the aggregate did not spill: {stats:?}");
     let unlimited_dir = tempfile::tempdir().unwrap();
     let mut unlimited = session(usize::MAX / 2, unlimited_dir.path());
     let mut expected = run(&mut unlimited, sql).unwrap();
