@@ -5,8 +5,10 @@
 //! (group, the function's key, input position) with Arrow's lexsort, and computes every group
 //! from its contiguous run. `ORDER BY` inside the call adds its keys after the group.
 //!
-//! These run in single mode only (the planner shuffles raw rows by the group keys first), so
-//! [`GroupsAccumulator::state`] and [`GroupsAccumulator::merge_batch`] fail.
+//! These run in single mode only (the planner shuffles raw rows by the group keys first).
+//! Their partial state, used when the hash aggregate spills, is the kept rows: one list per
+//! stored column and group, in input order (see [`super::list_state`]), then the separator
+//! or quantile when the function has one ([`state_fields`]).
 
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use arrow::compute::kernels::sort::{lexsort_to_indices, SortColumn, SortOptions}
 use arrow::compute::{cast, concat, filter, take};
 use arrow::datatypes::{DataType, Decimal128Type, Field, Float64Type};
 
+use super::list_state::{expand_lists, group_into_lists, list_type};
 use super::{as_primitive, check_inputs, valid_mask, GroupsAccumulator};
 use crate::error::{Error, Result};
 use crate::logical::aggregate::AggFunc;
@@ -28,6 +31,10 @@ pub struct CollectAccumulator {
     func: AggFunc,
     /// Number of stored value columns (2 for arg_min/arg_max, else 1).
     num_values: usize,
+    /// Number of constant parameters after the values (string_agg's separator, the quantile).
+    num_params: usize,
+    /// The types of the stored columns: the values, then the order keys.
+    stored_types: Vec<DataType>,
     /// Options of the trailing `ORDER BY` keys.
     order: Vec<SortOptions>,
     return_type: DataType,
@@ -51,6 +58,51 @@ impl std::fmt::Debug for CollectAccumulator {
     }
 }
 
+/// (number of value columns, number of constant parameters) of `func` with `num_args`
+/// arguments, the last `num_order` of them ORDER BY keys.
+fn layout(func: AggFunc, num_args: usize, num_order: usize) -> (usize, usize) {
+    use AggFunc::*;
+    let num_values = if matches!(func, ArgMin | ArgMax | ArgMinNull | ArgMaxNull) {
+        2
+    } else {
+        1
+    };
+    let num_params = match func {
+        StringAgg | QuantileCont | QuantileDisc => num_args.saturating_sub(num_order + num_values).min(1),
+        _ => 0,
+    };
+    (num_values, num_params)
+}
+
+/// The types of the stored columns: the values, then the order keys (parameters skipped).
+fn stored_types(input_types: &[DataType], num_values: usize, num_params: usize) -> Vec<DataType> {
+    let values = input_types.iter().take(num_values);
+    values
+        .chain(input_types.iter().skip(num_values + num_params))
+        .cloned()
+        .collect()
+}
+
+/// The partial-state fields of `func` over `input_types` (the last `num_order` are ORDER BY
+/// keys), named after the call `name`: a list per stored column, then the parameter.
+pub fn state_fields(func: AggFunc, input_types: &[DataType], num_order: usize, name: &str) -> Vec<Field> {
+    let (num_values, num_params) = layout(func, input_types.len(), num_order);
+    let mut fields: Vec<Field> = stored_types(input_types, num_values, num_params)
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Field::new(format!("{name}[rows{i}]"), list_type(t), true))
+        .collect();
+    if num_params == 1 {
+        let t = if func == AggFunc::StringAgg {
+            DataType::Utf8
+        } else {
+            DataType::Float64
+        };
+        fields.push(Field::new(format!("{name}[param]"), t, true));
+    }
+    fields
+}
+
 impl CollectAccumulator {
     /// An accumulator for `func`, whose last `order.len()` arguments are ORDER BY keys.
     pub fn try_new(
@@ -60,11 +112,8 @@ impl CollectAccumulator {
         return_type: DataType,
     ) -> Result<Self> {
         use AggFunc::*;
-        let num_values = if matches!(func, ArgMin | ArgMax | ArgMinNull | ArgMaxNull) {
-            2
-        } else {
-            1
-        };
+        let (num_values, num_params) = layout(func, input_types.len(), order.len());
+        let stored_types = stored_types(input_types, num_values, num_params);
         if matches!(func, Median | QuantileCont) {
             match input_types.first() {
                 Some(t) if t.is_numeric() || *t == DataType::Null => {}
@@ -75,6 +124,8 @@ impl CollectAccumulator {
         Ok(Self {
             func,
             num_values,
+            num_params,
+            stored_types,
             order,
             return_type,
             batches: Vec::new(),
@@ -285,12 +336,7 @@ impl GroupsAccumulator for CollectAccumulator {
         };
         check_inputs(first.len(), group_indices, opt_filter, total_num_groups)?;
         self.total_num_groups = self.total_num_groups.max(total_num_groups);
-        let num_params = match self.func {
-            AggFunc::StringAgg | AggFunc::QuantileCont | AggFunc::QuantileDisc => {
-                values.len() - self.order.len() - self.num_values
-            }
-            _ => 0,
-        };
+        let num_params = self.num_params;
         if num_params == 1 {
             self.read_parameter(&values[self.num_values])?;
         }
@@ -327,11 +373,29 @@ impl GroupsAccumulator for CollectAccumulator {
         Ok(())
     }
 
-    fn merge_batch(&mut self, _states: &[ArrayRef], _group_indices: &[usize], _total: usize) -> Result<()> {
-        Err(Error::internal(format!(
-            "{} runs in single mode only (merge_batch)",
-            self.func.name()
-        )))
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+        let num_lists = self.num_values + self.order.len();
+        if states.len() < num_lists {
+            return Err(Error::internal(format!(
+                "{} state has too few columns",
+                self.func.name()
+            )));
+        }
+        if let Some(parameter) = states.get(num_lists) {
+            if let Some(row) = (0..parameter.len()).find(|&r| parameter.is_valid(r)) {
+                self.read_parameter(&parameter.slice(row, 1))?;
+            }
+        }
+        check_inputs(group_indices.len(), group_indices, None, total_num_groups)?;
+        self.total_num_groups = self.total_num_groups.max(total_num_groups);
+        let (stored, groups) = expand_lists(&states[..num_lists], group_indices)?;
+        if groups.is_empty() {
+            return Ok(());
+        }
+        self.bytes += stored.iter().map(|a| a.get_array_memory_size()).sum::<usize>();
+        self.groups.extend(groups.iter().map(|&g| g as u32));
+        self.batches.push(stored);
+        Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ArrayRef> {
@@ -399,10 +463,35 @@ impl GroupsAccumulator for CollectAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
-        Err(Error::internal(format!(
-            "{} runs in single mode only (state)",
-            self.func.name()
-        )))
+        let batches = std::mem::take(&mut self.batches);
+        let groups: Vec<usize> = std::mem::take(&mut self.groups)
+            .into_iter()
+            .map(|g| g as usize)
+            .collect();
+        self.bytes = 0;
+        let total = std::mem::take(&mut self.total_num_groups);
+        let columns = (0..self.num_values + self.order.len())
+            .map(|c| {
+                let parts = batches
+                    .iter()
+                    .map(|b| b.get(c).map(|a| a.as_ref()))
+                    .collect::<Option<Vec<&dyn Array>>>()
+                    .ok_or_else(|| Error::internal("collect state: missing column"))?;
+                if parts.is_empty() {
+                    let data_type = self.stored_types.get(c).cloned().unwrap_or(DataType::Null);
+                    return Ok(new_null_array(&data_type, 0));
+                }
+                Ok(concat(&parts)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut state = group_into_lists(&columns, &groups, total)?;
+        if self.num_params == 1 {
+            state.push(match self.func {
+                AggFunc::StringAgg => Arc::new(StringArray::from(vec![self.separator.as_deref(); total])),
+                _ => Arc::new(Float64Array::from(vec![self.quantile; total])),
+            });
+        }
+        Ok(state)
     }
 
     fn size(&self) -> usize {

@@ -5,7 +5,8 @@
 //! and feeds them to the inner accumulator in one batch.
 //!
 //! DISTINCT aggregates run only in single mode (the planner shuffles raw rows by the group
-//! keys first), so [`GroupsAccumulator::state`] and [`GroupsAccumulator::merge_batch`] fail.
+//! keys first); their partial state, used when the hash aggregate spills, is the distinct
+//! set: one list per argument and group (see [`super::list_state`]).
 
 use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::buffer::NullBuffer;
@@ -13,6 +14,7 @@ use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, Rows, SortField};
 use hashbrown::HashTable;
 
+use super::list_state::{expand_lists, group_into_lists};
 use super::{check_inputs, for_each_valid_row, GroupsAccumulator};
 use crate::error::{Error, Result};
 use crate::exec::shuffle::hash_rows;
@@ -113,10 +115,12 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
         Ok(())
     }
 
-    fn merge_batch(&mut self, _states: &[ArrayRef], _group_indices: &[usize], _total: usize) -> Result<()> {
-        Err(Error::internal(
-            "DISTINCT aggregates run in single mode only (merge_batch)",
-        ))
+    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+        let (values, groups) = expand_lists(states, group_indices)?;
+        if values.is_empty() {
+            return Err(Error::internal("DISTINCT aggregate state has no columns"));
+        }
+        self.update_batch(&values, &groups, None, total_num_groups)
     }
 
     fn evaluate(&mut self) -> Result<ArrayRef> {
@@ -130,7 +134,12 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
-        Err(Error::internal("DISTINCT aggregates run in single mode only (state)"))
+        let values = self.converter.convert_rows(self.rows.iter())?;
+        let groups = std::mem::take(&mut self.groups);
+        self.rows = self.converter.empty_rows(0, 0);
+        self.table = HashTable::new();
+        let total = std::mem::take(&mut self.total_num_groups);
+        group_into_lists(&values, &groups, total)
     }
 
     fn size(&self) -> usize {

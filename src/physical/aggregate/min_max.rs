@@ -223,7 +223,7 @@ pub struct StringMinMax {
     data_type: DataType,
     kind: Kind,
     values: Vec<Option<String>>,
-    /// Bytes held by the strings in `values`.
+    /// Bytes allocated by the strings in `values`.
     string_bytes: usize,
     /// Per group, the best row of the current batch (`NO_ROW` when none); reset after each batch.
     best_row: Vec<usize>,
@@ -282,9 +282,11 @@ impl StringMinMax {
             };
             if replace {
                 let slot = self.values[g].get_or_insert_with(String::new);
-                self.string_bytes = self.string_bytes + candidate.len() - slot.len();
+                let before = slot.capacity();
                 slot.clear();
                 slot.push_str(candidate);
+                // Counted by capacity: a shorter value keeps the longer allocation.
+                self.string_bytes = self.string_bytes + slot.capacity() - before;
             }
         }
         self.touched = touched;

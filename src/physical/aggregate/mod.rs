@@ -145,11 +145,20 @@ impl AggregateExpr {
 
     /// The fields of the partial state, in the order of [`GroupsAccumulator::state`]:
     /// `{name}[count]` for count, `{name}[sum]` for sum, `{name}[sum]` and `{name}[count]` for
-    /// avg, `{name}[min]` / `{name}[max]` for min and max.
+    /// avg, `{name}[min]` / `{name}[max]` for min and max; for `DISTINCT` and the holistic
+    /// aggregates (whose states only a spilling hash aggregate uses), lists of kept values.
     pub fn state_fields(&self) -> Vec<Field> {
         let input = self.input_types.first().cloned().unwrap_or(DataType::Null);
         let field =
             |suffix: &str, dt: DataType, nullable: bool| Field::new(format!("{}[{suffix}]", self.name), dt, nullable);
+        if self.distinct {
+            return self
+                .input_types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| field(&format!("distinct{i}"), list_state::list_type(t), true))
+                .collect();
+        }
         match self.func {
             AggFunc::Count => vec![field("count", DataType::Int64, false)],
             AggFunc::Sum => vec![field("sum", self.return_type.clone(), true)],
@@ -162,7 +171,7 @@ impl AggregateExpr {
             AggFunc::BoolAnd | AggFunc::BoolOr | AggFunc::CountIf | AggFunc::Product => {
                 vec![field("acc", self.return_type.clone(), true)]
             }
-            f if f.is_holistic() => vec![],
+            f if f.is_holistic() => collect::state_fields(f, &self.input_types, self.order.len(), &self.name),
             AggFunc::WeightedAvg => vec![
                 field("sum_xw", DataType::Float64, false),
                 field("sum_w", DataType::Float64, false),
@@ -357,6 +366,7 @@ pub mod decimal_avg;
 pub mod distinct;
 pub mod fold;
 pub mod group_table;
+pub mod list_state;
 #[cfg(test)]
 mod merge_tests;
 pub mod min_max;

@@ -1,0 +1,262 @@
+//! The output stream of a hash aggregate, and its answer to a refused reservation.
+//!
+//! Batches go into the in-memory [`Groups`] while the pool allows. When it refuses:
+//! - `Partial` hands the groups' partial states out at once and starts over (the `Final`
+//!   stage after the shuffle merges groups that show up more than once);
+//! - `Final` and `Single` write the groups' partial states to [`FANOUT`] spill files by key
+//!   hash ([`Partitioner`]) and start over; at the end of the input the remaining groups
+//!   follow, and each file is then aggregated on its own with a fresh table (merging the
+//!   states, in the order they were written, so order-sensitive aggregates such as `list`
+//!   see their rows in input order). A file that still does not fit is partitioned again
+//!   with another hash seed, up to [`MAX_LEVEL`] levels (not for a single group, which no
+//!   partitioning splits); past that the groups may take up to half the pool past a refusal,
+//!   and the query fails with `ResourcesExhausted` when they need more. An aggregate without
+//!   keys has a single group and cannot spill.
+//!
+//! Groups smaller than a minimum working set (1/[`MIN_SHARE`] of the pool) are never spilled:
+//! when other operators hold the whole pool, the aggregate takes that much past the limit
+//! rather than spill every batch (the others spill when they are refused in turn).
+//!
+//! The reservation covers the groups' [`Groups::footprint`], twice their size: growing
+//! tables and state vectors double their allocations, and a spill builds the states next to
+//! the groups.
+//!
+//! Output is handed out `batch_size` rows at a time; a spilled aggregate emits one partition's
+//! groups at a time.
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+
+use super::spill::{Partition, Partitioner, FANOUT, MAX_LEVEL};
+use super::{AggregateCore, AggregateMode, Groups, Source};
+use crate::error::{Error, Result};
+use crate::exec::memory::{human_bytes, MemoryReservation};
+use crate::exec::spill::SpillFile;
+use crate::exec::task::TaskContext;
+use crate::physical::plan::BatchStream;
+
+/// The minimum working set of an aggregate is this fraction of the pool.
+const MIN_SHARE: usize = 32;
+
+/// What is being aggregated now.
+struct Current {
+    batches: BatchStream,
+    source: Source,
+    /// The re-partitioning level (0 for the operator's input).
+    level: usize,
+    /// The spill file being read (removed when dropped).
+    _file: Option<SpillFile>,
+}
+
+/// Groups being handed out.
+struct Output {
+    batch: RecordBatch,
+    offset: usize,
+    _reservation: MemoryReservation,
+}
+
+/// The output stream of a hash aggregate.
+pub(super) struct AggregateStream {
+    core: Arc<AggregateCore>,
+    ctx: TaskContext,
+    /// Held by `groups`.
+    reservation: MemoryReservation,
+    groups: Groups,
+    current: Option<Current>,
+    /// Where the current source's groups go once they have been spilled.
+    spill: Option<Partitioner>,
+    /// Spilled partitions still to aggregate (the last first).
+    pending: Vec<Partition>,
+    output: Option<Output>,
+}
+
+impl AggregateStream {
+    /// A stream aggregating `input`.
+    pub fn try_new(core: Arc<AggregateCore>, input: BatchStream, ctx: &TaskContext) -> Result<Self> {
+        let groups = Groups::try_new(&core)?;
+        Ok(Self {
+            core,
+            ctx: ctx.clone(),
+            reservation: ctx.memory().reservation("HashAggregate"),
+            groups,
+            current: Some(Current {
+                batches: input,
+                source: Source::Input,
+                level: 0,
+                _file: None,
+            }),
+            spill: None,
+            pending: Vec::new(),
+            output: None,
+        })
+    }
+
+    /// The next slice of the output being handed out.
+    fn next_slice(&mut self) -> Option<RecordBatch> {
+        let output = self.output.as_mut()?;
+        let remaining = output.batch.num_rows().saturating_sub(output.offset);
+        if remaining == 0 {
+            self.output = None;
+            return None;
+        }
+        let len = remaining.min(self.ctx.batch_size().max(1));
+        let batch = output.batch.slice(output.offset, len);
+        output.offset += len;
+        Some(batch)
+    }
+
+    /// Does one unit of work; `false` when everything has been handed out.
+    fn step(&mut self) -> Result<bool> {
+        let Some(current) = self.current.as_mut() else {
+            let Some(partition) = self.pending.pop() else {
+                return Ok(false);
+            };
+            self.current = Some(Current {
+                batches: Box::new(partition.file.read()?),
+                source: Source::Spilled,
+                level: partition.level,
+                _file: Some(partition.file),
+            });
+            return Ok(true);
+        };
+        let (source, level) = (current.source, current.level);
+        match current.batches.next() {
+            Some(batch) => {
+                self.ctx.check_cancelled()?;
+                let batch = batch?;
+                if batch.num_rows() == 0 {
+                    return Ok(true);
+                }
+                self.groups.feed(&self.core, &batch, source)?;
+                if self.reservation.try_resize(self.groups.footprint()).is_err() {
+                    self.relieve(level)?;
+                }
+            }
+            None => {
+                self.current = None;
+                self.finish_source()?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Takes the groups out, leaving a fresh table.
+    fn take_groups(&mut self) -> Result<Groups> {
+        let fresh = Groups::try_new(&self.core)?;
+        let old = std::mem::replace(&mut self.groups, fresh);
+        Ok(old)
+    }
+
+    /// The pool refused to hold the groups: hand them out (`Partial`) or spill them.
+    fn relieve(&mut self, level: usize) -> Result<()> {
+        let size = self.groups.footprint();
+        if size <= self.ctx.memory().limit() / MIN_SHARE {
+            self.reservation.grow(size.saturating_sub(self.reservation.size()));
+            return Ok(());
+        }
+        if self.core.mode == AggregateMode::Partial {
+            let batch = self.take_groups()?.finish(&self.core, true)?;
+            self.reservation.try_resize(self.groups.footprint())?;
+            self.set_output(batch);
+            return Ok(());
+        }
+        let label = self.ctx.spill_label("HashAggregate");
+        let pool = self.ctx.memory();
+        // Re-partitioning cannot split a single group (or the one group of an aggregate
+        // without keys), nor go on forever: what is left either takes its memory past the
+        // refusal (others spill when they are refused in turn) or, when it is too big for
+        // the pool on its own, ends the query.
+        let no_keys = self.groups.table.is_none();
+        let exhausted = no_keys || level >= MAX_LEVEL || (level > 0 && self.groups.len() == 1);
+        if exhausted {
+            if size <= pool.limit() / 2 {
+                self.reservation.grow(size.saturating_sub(self.reservation.size()));
+                return Ok(());
+            }
+            let what = if no_keys {
+                format!(
+                    "{label} without GROUP BY keys cannot hold its aggregate state (needing {})",
+                    human_bytes(size)
+                )
+            } else {
+                format!(
+                    "{label} cannot hold one partition of its groups ({} groups needing {}) after {level} re-partitionings into {FANOUT}",
+                    self.groups.len(),
+                    human_bytes(size)
+                )
+            };
+            return Err(Error::ResourcesExhausted(format!(
+                "{what} within the {} memory limit ({} in use)",
+                human_bytes(pool.limit()),
+                human_bytes(pool.used()),
+            )));
+        }
+        let batch = self.take_groups()?.finish(&self.core, true)?;
+        self.reservation.try_resize(self.groups.footprint())?;
+        let partitioner = match &mut self.spill {
+            Some(p) => p,
+            slot => {
+                let num_keys = self.core.group_exprs.len();
+                let schema = Arc::clone(&self.core.state_schema);
+                slot.insert(Partitioner::new(&self.ctx, label, schema, num_keys, level))
+            }
+        };
+        partitioner.write(&batch)
+    }
+
+    /// The current source is exhausted: hand its groups out, or, if it spilled, spill the
+    /// rest too and queue its partitions.
+    fn finish_source(&mut self) -> Result<()> {
+        let groups = self.take_groups()?;
+        if let Some(mut partitioner) = self.spill.take() {
+            let batch = groups.finish(&self.core, true)?;
+            partitioner.write(&batch)?;
+            self.pending.extend(partitioner.finish()?);
+        } else {
+            let batch = groups.finish(&self.core, self.core.mode == AggregateMode::Partial)?;
+            self.set_output(batch);
+        }
+        self.reservation.try_resize(self.groups.footprint())
+    }
+
+    /// Starts handing out `batch`, whose memory is held until it has been.
+    fn set_output(&mut self, batch: RecordBatch) {
+        let mut reservation = self.ctx.memory().reservation("HashAggregate output");
+        // The groups it replaces were admitted; their output cannot be refused.
+        reservation.grow(batch.get_array_memory_size());
+        self.output = Some(Output {
+            batch,
+            offset: 0,
+            _reservation: reservation,
+        });
+    }
+
+    /// After an error: drops everything (spill files included) and ends the stream.
+    fn abandon(&mut self) {
+        self.current = None;
+        self.spill = None;
+        self.pending.clear();
+        self.output = None;
+    }
+}
+
+impl Iterator for AggregateStream {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(batch) = self.next_slice() {
+                return Some(Ok(batch));
+            }
+            match self.step() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    self.abandon();
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
