@@ -9,8 +9,9 @@
 //! in-memory partitions are joined at once, rows of spilled partitions are written to
 //! probe-side partition files. Finally each spilled (build, probe) pair is joined on its
 //! own, recursively: its build side may fit, or is partitioned again one level down. A
-//! partition that cannot be split (no join keys, one key value, or [`MAX_LEVELS`] deep)
-//! is joined by a block nested loop ([`super::block_nested`]).
+//! partition that splitting does not shrink (no join keys, or at least 3/4 of its level's
+//! rows: a dominant key value) or that is [`MAX_LEVELS`] deep is joined by a block nested
+//! loop ([`super::block_nested`]).
 //!
 //! Rows with equal keys always share a partition, and NULL keys (which match nothing)
 //! have a partition like any other, so every join type is evaluated pair by pair with the
@@ -439,7 +440,7 @@ pub(super) struct GraceJoinStream {
     ctx: TaskContext,
     consumer: String,
     level: u32,
-    /// Build rows at this level (a pair with all of them could not be split).
+    /// Build rows at this level.
     rows: u64,
     in_memory: Option<HashJoinStream>,
     router: Option<Arc<Mutex<ProbeRouter>>>,
@@ -545,7 +546,10 @@ impl GraceJoinStream {
             return Ok(None);
         }
         let next_level = self.level + 1;
-        let unsplittable = self.spec.left_keys.is_empty() || (self.level > 0 && build.rows() == self.rows);
+        // No keys, or a partition with most of its level's rows (one dominant key value):
+        // partitioning again would rewrite it to little effect.
+        let unsplittable =
+            self.spec.left_keys.is_empty() || build.rows().saturating_mul(4) >= self.rows.saturating_mul(3);
         if unsplittable || next_level >= MAX_LEVELS {
             return Ok(Some(Box::new(BlockNestedStream::new(
                 Arc::clone(&self.spec),

@@ -20,6 +20,9 @@ mod grace;
 mod probe;
 mod table;
 
+#[cfg(test)]
+mod spill_tests;
+
 use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -324,14 +327,14 @@ enum TableSource {
 /// A build side read: one table, or partitions partly spilled.
 enum Acquired {
     Table(Arc<JoinTable>),
-    Spilled(SpilledBuild),
+    Spilled(Box<SpilledBuild>),
 }
 
 impl From<Build> for Acquired {
     fn from(build: Build) -> Self {
         match build {
             Build::Table(t) => Acquired::Table(Arc::new(t)),
-            Build::Spilled(s) => Acquired::Spilled(s),
+            Build::Spilled(s) => Acquired::Spilled(Box::new(s)),
         }
     }
 }
@@ -395,7 +398,7 @@ impl JoinStream {
             )),
             Acquired::Spilled(build) => Box::new(GraceJoinStream::new(
                 Arc::clone(&self.spec),
-                build,
+                *build,
                 probe,
                 &self.ctx,
                 format!("HashJoin[{}]", self.partition),
