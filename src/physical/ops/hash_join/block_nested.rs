@@ -131,18 +131,25 @@ impl BlockNestedStream {
                 continue;
             }
             if batches.is_empty() {
+                // The minimum working set: one batch, granted even while other operators
+                // hold the pool, unless it alone exceeds the limit.
+                let need = 2 * size + index_bytes(batch.num_rows());
                 let pool = self.ctx.memory();
-                return Err(Error::ResourcesExhausted(format!(
-                    "{} cannot hold one batch ({} in {} rows) of a build partition of {} rows ({} spilled) \
-                     whose join keys all hash alike, within the {} memory limit ({} in use)",
-                    self.consumer,
-                    human_bytes(size),
-                    batch.num_rows(),
-                    self.build_file.rows(),
-                    human_bytes(self.build_file.bytes() as usize),
-                    human_bytes(pool.limit()),
-                    human_bytes(pool.used()),
-                )));
+                if need > pool.limit() {
+                    return Err(Error::ResourcesExhausted(format!(
+                        "{} cannot hold one batch ({} in {} rows) of a build partition of {} rows ({} spilled) \
+                         that hashing cannot split (no join keys, or one dominant key), within the {} memory limit",
+                        self.consumer,
+                        human_bytes(need),
+                        batch.num_rows(),
+                        self.build_file.rows(),
+                        human_bytes(self.build_file.bytes() as usize),
+                        human_bytes(pool.limit()),
+                    )));
+                }
+                reservation.grow(need);
+                batches.push(batch);
+                continue;
             }
             self.leftover = Some(batch);
             break;

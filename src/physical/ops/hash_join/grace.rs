@@ -41,10 +41,9 @@ use crate::physical::plan::BatchStream;
 pub(super) const FANOUT: usize = 16;
 /// Partitioning levels before a partition still too big is joined by block nested loop.
 const MAX_LEVELS: u32 = 4;
-/// Bytes of rows a partition collects before they are written as one batch.
+/// Bytes of rows a partition collects (while the pool allows) before they are written as
+/// one batch. The spill writers' own I/O buffers are not counted, as for the shuffle's.
 const FLUSH_BYTES: usize = 256 << 10;
-/// The buffer of an open spill file, counted against the pool.
-const WRITER_BYTES: usize = 256 << 10;
 
 /// The grace partition of a row whose key hash is `hash`, at recursion `level`.
 pub(super) fn partition_of(hash: u64, level: u32) -> usize {
@@ -82,25 +81,25 @@ struct PartWriter {
 }
 
 impl PartWriter {
-    /// Opens a file; its buffer is counted (unrefused: spilling must make progress) in `io`.
-    fn open(ctx: &TaskContext, schema: &SchemaRef, io: &mut MemoryReservation) -> Result<Self> {
-        let writer = ctx.spill().writer(&ctx.spill_label("HashJoin"), schema)?;
-        io.grow(WRITER_BYTES);
+    fn open(ctx: &TaskContext, schema: &SchemaRef) -> Result<Self> {
         Ok(Self {
-            writer,
+            writer: ctx.spill().writer(&ctx.spill_label("HashJoin"), schema)?,
             pending: Vec::new(),
             rows: 0,
             bytes: 0,
         })
     }
 
+    /// Appends rows: collected while `io` may grow, written at once when it may not.
     fn push(&mut self, batch: RecordBatch, io: &mut MemoryReservation, batch_size: usize) -> Result<()> {
         let size = batch.get_array_memory_size();
-        io.grow(size);
-        self.bytes += size;
+        let counted = io.try_grow(size).is_ok();
+        if counted {
+            self.bytes += size;
+        }
         self.rows += batch.num_rows();
         self.pending.push(batch);
-        if self.bytes >= FLUSH_BYTES || self.rows >= batch_size {
+        if !counted || self.bytes >= FLUSH_BYTES || self.rows >= batch_size {
             self.flush(io)?;
         }
         Ok(())
@@ -125,7 +124,6 @@ impl PartWriter {
 
     fn finish(mut self, io: &mut MemoryReservation) -> Result<SpillFile> {
         self.flush(io)?;
-        io.shrink(WRITER_BYTES);
         self.writer.finish()
     }
 }
@@ -201,7 +199,7 @@ struct BuildPartitions<'a> {
     level: u32,
     /// The buffered partitions' rows (and, at the end, their table).
     reservation: MemoryReservation,
-    /// Spill writers' buffers and pending rows.
+    /// Rows waiting to be written.
     io: MemoryReservation,
     buffered: Vec<Vec<RecordBatch>>,
     bytes: Vec<usize>,
@@ -278,7 +276,7 @@ impl<'a> BuildPartitions<'a> {
         let batch_size = self.ctx.batch_size().max(1);
         let writer = match &mut self.writers[p] {
             Some(w) => w,
-            None => self.writers[p].insert(PartWriter::open(self.ctx, &self.spec.left_schema, &mut self.io)?),
+            None => self.writers[p].insert(PartWriter::open(self.ctx, &self.spec.left_schema)?),
         };
         writer.push(piece, &mut self.io, batch_size)
     }
@@ -286,7 +284,7 @@ impl<'a> BuildPartitions<'a> {
     /// Moves partition `p` to disk; its later rows follow.
     fn spill(&mut self, p: usize) -> Result<()> {
         if self.writers[p].is_none() {
-            self.writers[p] = Some(PartWriter::open(self.ctx, &self.spec.left_schema, &mut self.io)?);
+            self.writers[p] = Some(PartWriter::open(self.ctx, &self.spec.left_schema)?);
         }
         for batch in std::mem::take(&mut self.buffered[p]) {
             self.write(p, batch)?;
@@ -376,7 +374,7 @@ impl ProbeRouter {
                 let piece = take_rows(&batch, idx)?;
                 let writer = match &mut self.writers[p] {
                     Some(w) => w,
-                    None => self.writers[p].insert(PartWriter::open(&self.ctx, &batch.schema(), &mut self.io)?),
+                    None => self.writers[p].insert(PartWriter::open(&self.ctx, &batch.schema())?),
                 };
                 writer.push(piece, &mut self.io, batch_size)?;
             }
