@@ -286,11 +286,13 @@ impl<'a> BuildPartitions<'a> {
         if self.writers[p].is_none() {
             self.writers[p] = Some(PartWriter::open(self.ctx, &self.spec.left_schema)?);
         }
-        for batch in std::mem::take(&mut self.buffered[p]) {
-            self.write(p, batch)?;
-        }
+        // The rows move from the partition's share to the writer's pending rows.
+        let batches = std::mem::take(&mut self.buffered[p]);
         self.reservation.shrink(self.bytes[p]);
         self.bytes[p] = 0;
+        for batch in batches {
+            self.write(p, batch)?;
+        }
         Ok(())
     }
 
