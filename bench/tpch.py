@@ -272,12 +272,14 @@ def stderr_tail(b, limit=2000):
 
 
 class Rask:
-    def __init__(self, path, threads, views, timeout):
+    def __init__(self, path, threads, views, timeout, memory_limit=None):
         self.path, self.threads, self.views, self.timeout = path, threads, views, timeout
+        self.memory_limit = memory_limit
         self.time_bin = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
     def argv(self, sql):
-        return [self.path, "--threads", str(self.threads), "--format", "csv",
+        limit = ["--memory-limit", self.memory_limit] if self.memory_limit else []
+        return [self.path, "--threads", str(self.threads), *limit, "--format", "csv",
                 "-c", self.views, "-c", sql]
 
     def run_timed(self, sql):
@@ -317,13 +319,50 @@ class Rask:
         return p.stdout.decode(), rss
 
 
+# Runs one statement in a fresh DuckDB process (for its peak RSS under /usr/bin/time -v).
+DUCKDB_RSS_SCRIPT = """
+import sys, duckdb
+threads, limit, views, sql = sys.argv[1:5]
+con = duckdb.connect()
+con.execute(f"SET threads={threads}")
+if limit:
+    con.execute(f"SET memory_limit='{limit}'")
+con.execute(views)
+con.execute(sql).fetchall()
+"""
+
+
+def peak_rss_mb(argv, cwd, timeout):
+    """Runs argv under /usr/bin/time -v; returns (CompletedProcess, peak RSS in MB or None)."""
+    if not os.access("/usr/bin/time", os.X_OK):
+        p = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        return p, None
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        p = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name] + argv, cwd=cwd,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tf.read())
+        return p, (int(m.group(1)) / 1024 if m else None)
+
+
 class DuckDB:
-    def __init__(self, threads, views):
+    def __init__(self, threads, views, memory_limit=None):
         import duckdb
         self.version = duckdb.__version__
+        self.threads, self.views, self.memory_limit = threads, views, memory_limit
         self.con = duckdb.connect()
         self.con.execute(f"SET threads={int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit='{memory_limit}'")
         self.con.execute(views)
+
+    def measure_rss(self, sql, timeout):
+        """Peak RSS (MB) of a fresh Python process running `sql` in DuckDB (Python included)."""
+        argv = [sys.executable, "-c", DUCKDB_RSS_SCRIPT, str(self.threads), self.memory_limit or "",
+                self.views, sql]
+        p, rss = peak_rss_mb(argv, ROOT, timeout)
+        if p.returncode != 0:
+            raise RuntimeError(f"duckdb exited {p.returncode}: {stderr_tail(p.stderr)}")
+        return rss
 
     def run_timed(self, sql):
         t0 = time.perf_counter()
@@ -351,6 +390,10 @@ def main():
     ap.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per rask run (default 600)")
     ap.add_argument("--query-dir", default=os.path.join(ROOT, "queries", "tpch"))
+    ap.add_argument("--memory-limit", metavar="SIZE",
+                    help="memory limit for both engines, e.g. 1GB (rask --memory-limit, DuckDB SET memory_limit)")
+    ap.add_argument("--duckdb-rss", action="store_true",
+                    help="also measure DuckDB's peak RSS (one extra fresh process per query)")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be at least 1")
@@ -397,8 +440,8 @@ def main():
 
     os.chdir(ROOT)  # the views use paths relative to the repository root, for both engines
     views = view_sql(data_rel)
-    rask = Rask(rask_path, args.threads, views, args.timeout) if use_rask else None
-    duck = DuckDB(args.threads, views) if use_duck else None
+    rask = Rask(rask_path, args.threads, views, args.timeout, args.memory_limit) if use_rask else None
+    duck = DuckDB(args.threads, views, args.memory_limit) if use_duck else None
 
     if rask and not rask.time_bin:
         print("tpch.py: /usr/bin/time not found; measuring rask's peak RSS from wait4() instead.\n"
@@ -406,7 +449,8 @@ def main():
               file=sys.stderr)
 
     engines = " vs ".join(e for e, on in (("rask", use_rask), (f"DuckDB {duck.version}" if duck else "", use_duck)) if on)
-    print(f"TPC-H SF {sf}, {args.threads} threads, median of {args.runs} runs: {engines}")
+    limit_text = f", memory limit {args.memory_limit}" if args.memory_limit else ""
+    print(f"TPC-H SF {sf}, {args.threads} threads{limit_text}, median of {args.runs} runs: {engines}")
     if use_rask:
         print(f"rask: {rask_path}")
     if use_rask and use_duck:
@@ -426,12 +470,14 @@ def main():
         ordered = has_top_level_order_by(sql)
         res = {"query": q, "rask_times": [], "duckdb_times": [], "rask_median": None,
                "duckdb_median": None, "ratio": None, "rask_peak_mb": None, "answer_ok": None,
-               "error": None, "rows": None}
+               "error": None, "rows": None, "duckdb_peak_mb": None}
         # Untimed reference/check runs (also warm the page cache for both).
         exp = None
         if duck:
             exp_cols, exp_rows = duck.answer(sql)
             res["rows"] = len(exp_rows)
+            if args.duckdb_rss:
+                res["duckdb_peak_mb"] = duck.measure_rss(sql, args.timeout)
         rask_ok = bool(rask)
         if rask:
             try:
@@ -480,19 +526,22 @@ def main():
         "duckdb_median": geomean([r["duckdb_median"] for r in results]),
         "ratio": geomean([r["ratio"] for r in results]),
         "rask_peak_mb": geomean([r["rask_peak_mb"] for r in results]),
+        "duckdb_peak_mb": geomean([r["duckdb_peak_mb"] for r in results]),
     }
     n_ok = sum(1 for r in results if r["answer_ok"])
     n_checked = sum(1 for r in results if r["answer_ok"] is not None)
-    print("-" * 66)
+    print("-" * 78)
     ok_text = f"{n_ok}/{n_checked}" if n_checked else "-"
     print(f"{'geomean':<8}{fmt(gm['rask_median'], '12.3f')}{fmt(gm['duckdb_median'], '12.3f'):>12}"
-          f"{fmt(gm['ratio'], '10.2f'):>10}{fmt(gm['rask_peak_mb'], '12.1f'):>12}{ok_text:>12}")
+          f"{fmt(gm['ratio'], '10.2f'):>10}{fmt(gm['rask_peak_mb'], '12.1f'):>12}"
+          f"{fmt(gm['duckdb_peak_mb'], '12.1f'):>12}{ok_text:>12}")
     if any(r["ratio"] is None for r in results) and gm["ratio"] is not None:
         print("(geomeans are over the queries that have a value; the ratio's over those with both)")
 
     if json_path:
         meta = {
             "sf": sf, "threads": args.threads, "runs": args.runs, "queries": queries,
+            "memory_limit": args.memory_limit,
             "rask": rask_path if use_rask else None,
             "duckdb_version": duck.version if duck else None,
             "rask_timing": "whole process (start-up included)",
@@ -511,8 +560,8 @@ def main():
 
 
 def print_header():
-    print(f"{'query':<8}{'rask s':>12}{'duckdb s':>12}{'ratio':>10}{'rask MB':>12}{'answer':>12}")
-    print("-" * 66)
+    print(f"{'query':<8}{'rask s':>12}{'duckdb s':>12}{'ratio':>10}{'rask MB':>12}{'duckdb MB':>12}{'answer':>12}")
+    print("-" * 78)
     sys.stdout.flush()
 
 
@@ -520,7 +569,8 @@ def print_row(r):
     ok = {True: "ok", False: "WRONG" if (r["error"] or "").startswith("wrong") else "ERROR",
           None: "-"}[r["answer_ok"]]
     print(f"{'q%02d' % r['query']:<8}{fmt(r['rask_median'], '12.3f')}{fmt(r['duckdb_median'], '12.3f'):>12}"
-          f"{fmt(r['ratio'], '10.2f'):>10}{fmt(r['rask_peak_mb'], '12.1f'):>12}{ok:>12}")
+          f"{fmt(r['ratio'], '10.2f'):>10}{fmt(r['rask_peak_mb'], '12.1f'):>12}"
+          f"{fmt(r['duckdb_peak_mb'], '12.1f'):>12}{ok:>12}")
 
 
 if __name__ == "__main__":

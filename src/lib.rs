@@ -25,6 +25,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod copy_from;
+pub mod copy_to;
 pub mod dml;
 pub mod error;
 pub mod exec;

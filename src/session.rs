@@ -14,6 +14,7 @@ use sqlparser::ast::{ObjectType, Statement, TableObject};
 use crate::catalog::{Catalog, CatalogEntry};
 use crate::error::{Error, Result};
 use crate::exec::memory::{parse_bytes, MemoryPool};
+use crate::exec::metrics::QueryStats;
 use crate::exec::task::{ExecConfig, QueryContext};
 use crate::frontend::sql::{self, Binder};
 use crate::logical::builder;
@@ -21,6 +22,7 @@ use crate::logical::plan::{LogicalPlan, MemTable, RecursiveQuery, TableSource};
 use crate::logical::typecheck::TypeOptions;
 use crate::logical::types::{parse_sql_type, sql_type_name};
 use crate::physical::expr::cast_array;
+use crate::physical::plan::BatchStream;
 use crate::physical::planner::PhysicalPlanner;
 use crate::stage::{split_into_stages, StageGraph};
 
@@ -78,10 +80,13 @@ impl QueryResult {
 }
 
 /// The outcome of one statement.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum StatementResult {
     /// A query (SELECT, VALUES, EXPLAIN, DESCRIBE, SHOW TABLES): rows to print.
     Query(QueryResult),
+    /// A query's rows delivered as they are read, when the session streams results (see
+    /// [`Session::set_streaming`]): a result larger than memory is never collected.
+    Stream(RowStream),
     /// A statement that changes state (CREATE, DROP, SET ...), with a short message and,
     /// where it applies, the number of rows written.
     Done {
@@ -90,6 +95,30 @@ pub enum StatementResult {
         /// Rows inserted/created, when meaningful.
         rows: Option<u64>,
     },
+}
+
+/// The rows of a query as a stream of batches.
+pub struct RowStream {
+    /// Column names and types.
+    pub schema: SchemaRef,
+    /// The batches, in order; reading them may fail (a spill file, Ctrl-C).
+    pub batches: BatchStream,
+}
+
+impl RowStream {
+    /// Reads every batch into a [`QueryResult`].
+    pub fn collect(self) -> Result<QueryResult> {
+        Ok(QueryResult {
+            schema: self.schema,
+            batches: self.batches.collect::<Result<Vec<_>>>()?,
+        })
+    }
+}
+
+impl std::fmt::Debug for RowStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowStream").field("schema", &self.schema).finish()
+    }
 }
 
 /// Everything EXPLAIN shows about a query.
@@ -132,6 +161,8 @@ pub struct Session {
     catalog: Catalog,
     pool: rayon::ThreadPool,
     prepared: crate::prepared::PreparedStatements,
+    last_stats: Arc<std::sync::Mutex<QueryStats>>,
+    streaming: bool,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -164,6 +195,8 @@ impl Session {
             catalog: Catalog::default(),
             pool,
             prepared: Default::default(),
+            last_stats: Default::default(),
+            streaming: false,
         })
     }
 
@@ -181,6 +214,18 @@ impl Session {
     /// The flag that cancels the running query when set (the Ctrl-C handler sets it).
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.cancel)
+    }
+
+    /// Where the memory and spill totals of the last query run are kept (a handle, so a
+    /// caller can read them while a script runs).
+    pub fn last_stats(&self) -> Arc<std::sync::Mutex<QueryStats>> {
+        Arc::clone(&self.last_stats)
+    }
+
+    /// With `on`, queries hand back [`StatementResult::Stream`] instead of collected rows, so
+    /// a caller that writes rows as they come (CSV to a pipe, a file) never holds them all.
+    pub fn set_streaming(&mut self, on: bool) {
+        self.streaming = on;
     }
 
     /// The memory pool.
@@ -353,8 +398,16 @@ impl Session {
             .collect()
     }
 
-    /// Optimizes, plans and runs a bound query.
+    /// Optimizes, plans and runs a bound query, collecting its rows.
     fn run_plan(&mut self, plan: LogicalPlan) -> Result<QueryResult> {
+        let (schema, stream) = self.run_plan_streaming(plan)?;
+        let batches = stream.collect::<Result<Vec<_>>>()?;
+        Ok(QueryResult { schema, batches })
+    }
+
+    /// Optimizes, plans and runs a bound query; its rows are streamed (read back from spill
+    /// files when the result did not fit in memory).
+    pub(crate) fn run_plan_streaming(&mut self, plan: LogicalPlan) -> Result<(SchemaRef, BatchStream)> {
         let plan = self.materialize_recursive(&plan, None)?;
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
@@ -370,17 +423,25 @@ impl Session {
             Arc::clone(&self.memory),
             Arc::clone(&self.cancel),
         ));
-        let result = crate::exec::scheduler::run(&graph, query, &self.pool);
-        let cancelled = self.cancel.swap(false, Ordering::Relaxed);
-        let batches = match result {
-            Err(Error::Cancelled) | Ok(_) if cancelled && result.is_err() => return Err(Error::Cancelled),
-            other => other?,
-        };
-        let batches = batches
-            .into_iter()
-            .map(|b| conform(&b, &schema))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(QueryResult { schema, batches })
+        let result = crate::exec::scheduler::run_streaming(&graph, Arc::clone(&query), &self.pool);
+        self.record_stats(&query);
+        drop(query);
+        // A failed task raises the cancel flag to stop the others; the first error stands.
+        self.cancel.store(false, Ordering::Relaxed);
+        let stream = result?;
+        let out_schema = Arc::clone(&schema);
+        let stream = stream.map(move |b| b.and_then(|b| conform(&b, &out_schema)));
+        Ok((schema, Box::new(stream)))
+    }
+
+    fn record_stats(&self, query: &QueryContext) {
+        if let Ok(mut stats) = self.last_stats.lock() {
+            *stats = QueryStats {
+                peak_memory: self.memory.peak(),
+                memory_limit: self.memory.limit(),
+                spill: query.spill.stats(),
+            };
+        }
     }
 
     fn execute_statement(&mut self, statement: &Statement) -> Result<StatementResult> {
@@ -392,7 +453,12 @@ impl Session {
         match statement {
             Statement::Query(q) => {
                 let plan = self.bind(q)?;
-                Ok(StatementResult::Query(self.run_plan(plan)?))
+                if self.streaming {
+                    let (schema, batches) = self.run_plan_streaming(plan)?;
+                    Ok(StatementResult::Stream(RowStream { schema, batches }))
+                } else {
+                    Ok(StatementResult::Query(self.run_plan(plan)?))
+                }
             }
             Statement::CreateView(v) => {
                 // Bind once now so a broken view is an error at CREATE time.
@@ -470,6 +536,28 @@ impl Session {
             }
             Statement::Copy {
                 source,
+                to: true,
+                target,
+                options,
+                legacy_options,
+                ..
+            } => {
+                let copy = crate::copy_to::CopyTo::from_statement(source, target, options, legacy_options)?;
+                let parsed = crate::frontend::sql::parse(&copy.query_sql)?;
+                let Some(Statement::Query(q)) = parsed.first() else {
+                    return Err(Error::internal("COPY TO source is not a query"));
+                };
+                let plan = self.bind(q)?;
+                let (schema, mut stream) = self.run_plan_streaming(plan)?;
+                let memory = Arc::clone(&self.memory);
+                let rows = copy.write(&schema, &mut stream, &memory)?;
+                Ok(StatementResult::Done {
+                    message: "COPY".into(),
+                    rows: Some(rows),
+                })
+            }
+            Statement::Copy {
+                source,
                 to: false,
                 target,
                 options,
@@ -530,12 +618,17 @@ impl Session {
                     let plan = self.bind(q)?;
                     let started = std::time::Instant::now();
                     let result = self.run_plan(plan)?;
+                    let stats = self.last_stats.lock().map(|s| s.clone()).unwrap_or_default();
                     text.push_str(&format!(
-                        "== Analyze ==\nrows: {}\nelapsed: {:.3}s\npeak memory: {}\n",
+                        "== Analyze ==\nrows: {}\nelapsed: {:.3}s\n{}\n",
                         result.num_rows(),
                         started.elapsed().as_secs_f64(),
-                        crate::exec::memory::human_bytes(self.memory.peak())
+                        stats.summary()
                     ));
+                    for line in stats.spill_lines() {
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
                 }
                 Ok(StatementResult::Query(one_column(
                     "plan",

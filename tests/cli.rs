@@ -317,3 +317,57 @@ fn summarize_gives_one_row_per_column() {
     assert!(lines[3].starts_with("d,\"DECIMAL(2,1)\",1.5,2.5,2,2.0,"), "{out}");
     assert_eq!(lines.len(), 4, "{out}");
 }
+
+#[test]
+fn ctrl_c_stops_a_spilling_query_and_removes_its_spill_files() {
+    let temp = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let target = out_dir.path().join("big.csv");
+    let sql = format!(
+        "COPY (SELECT range AS id, repeat('y', 40) || range::VARCHAR AS s FROM range(200000000)) TO '{}'",
+        target.display()
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rask"))
+        .args(["-t", "2", "-m", "8MB", "--temp-dir"])
+        .arg(temp.path())
+        .args(["-c", &sql])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the query has spilled some files.
+    let spill_files = |dir: &Path| -> usize {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| std::fs::read_dir(e.path()).map(|f| f.count()).unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let started = std::time::Instant::now();
+    while spill_files(temp.path()) == 0 {
+        assert!(started.elapsed().as_secs() < 60, "the query never spilled");
+        assert!(child.try_wait().unwrap().is_none(), "the query ended before spilling");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let interrupted = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        interrupted.elapsed().as_secs() < 5,
+        "took {:?} to stop",
+        interrupted.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.to_lowercase().contains("cancelled"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+    assert!(!target.exists(), "a partial output was left");
+    assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0);
+}

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use arrow::array::{Array, Float16Array, Float32Array, Float64Array, StringArray};
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions as ArrowFormatOptions};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
@@ -106,11 +106,42 @@ pub fn write_result(
 ) -> Result<()> {
     match format {
         OutputFormat::Table => write_table(result, out, opts),
-        OutputFormat::Csv => write_delimited(result, out, opts, Delimited::Csv),
-        OutputFormat::Tsv => write_delimited(result, out, opts, Delimited::Tsv),
-        OutputFormat::Json => write_json(result, out, false),
-        OutputFormat::Ndjson => write_json(result, out, true),
         OutputFormat::Markdown => write_markdown(result, out),
+        _ => write_stream(
+            &result.schema,
+            &mut result.batches.iter().cloned().map(Ok),
+            format,
+            out,
+            opts,
+        )
+        .map(|_| ()),
+    }
+}
+
+/// Whether `format` can be written batch by batch as the rows arrive (csv, tsv, json,
+/// ndjson); the table and markdown formats need every row first.
+pub fn is_streamable(format: OutputFormat) -> bool {
+    !matches!(format, OutputFormat::Table | OutputFormat::Markdown)
+}
+
+/// Writes `batches` to `out` as they arrive, in a streamable `format`; returns the number of
+/// rows written.
+pub fn write_stream(
+    schema: &SchemaRef,
+    batches: &mut dyn Iterator<Item = Result<RecordBatch>>,
+    format: OutputFormat,
+    out: &mut dyn Write,
+    opts: &FormatOptions,
+) -> Result<u64> {
+    match format {
+        OutputFormat::Csv => write_delimited(schema, batches, out, opts, Delimited::Csv),
+        OutputFormat::Tsv => write_delimited(schema, batches, out, opts, Delimited::Tsv),
+        OutputFormat::Json => write_json(batches, out, false),
+        OutputFormat::Ndjson => write_json(batches, out, true),
+        OutputFormat::Table | OutputFormat::Markdown => Err(Error::internal(format!(
+            "the {} format cannot be streamed",
+            format.name()
+        ))),
     }
 }
 
@@ -397,11 +428,18 @@ fn is_text(dt: &DataType) -> bool {
     }
 }
 
-fn write_delimited(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptions, kind: Delimited) -> Result<()> {
+fn write_delimited(
+    schema: &SchemaRef,
+    batches: &mut dyn Iterator<Item = Result<RecordBatch>>,
+    out: &mut dyn Write,
+    opts: &FormatOptions,
+    kind: Delimited,
+) -> Result<u64> {
     let sep = kind.separator();
     let mut line = String::new();
+    let mut rows = 0u64;
     if opts.header {
-        for (i, field) in result.schema.fields().iter().enumerate() {
+        for (i, field) in schema.fields().iter().enumerate() {
             if i > 0 {
                 line.push(sep);
             }
@@ -411,7 +449,9 @@ fn write_delimited(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptio
         out.write_all(line.as_bytes()).map_err(io_error)?;
     }
     let mut field = String::new();
-    for batch in &result.batches {
+    for batch in batches {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
         let renderers = batch
             .columns()
             .iter()
@@ -436,36 +476,41 @@ fn write_delimited(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptio
         }
         out.write_all(line.as_bytes()).map_err(io_error)?;
     }
-    Ok(())
+    Ok(rows)
 }
 
 // ---------------------------------------------------------------------------------------------
 // JSON and NDJSON
 // ---------------------------------------------------------------------------------------------
 
-fn write_json(result: &QueryResult, out: &mut dyn Write, lines: bool) -> Result<()> {
+fn write_json(batches: &mut dyn Iterator<Item = Result<RecordBatch>>, out: &mut dyn Write, lines: bool) -> Result<u64> {
     use arrow::json::writer::{JsonArray, LineDelimited, Writer, WriterBuilder};
     let builder = WriterBuilder::new()
         .with_explicit_nulls(true)
         .with_timestamp_format(TIMESTAMP_FORMAT.to_string())
         .with_timestamp_tz_format(TIMESTAMP_TZ_FORMAT.to_string());
+    let mut rows = 0u64;
     if lines {
         let mut writer: Writer<_, LineDelimited> = builder.build(&mut *out);
-        for batch in &result.batches {
-            writer.write(batch).map_err(arrow_write_error)?;
+        for batch in batches {
+            let batch = batch?;
+            rows += batch.num_rows() as u64;
+            writer.write(&batch).map_err(arrow_write_error)?;
         }
         writer.finish().map_err(arrow_write_error)?;
     } else {
         {
             let mut writer: Writer<_, JsonArray> = builder.build(&mut *out);
-            for batch in &result.batches {
-                writer.write(batch).map_err(arrow_write_error)?;
+            for batch in batches {
+                let batch = batch?;
+                rows += batch.num_rows() as u64;
+                writer.write(&batch).map_err(arrow_write_error)?;
             }
             writer.finish().map_err(arrow_write_error)?;
         }
         out.write_all(b"\n").map_err(io_error)?;
     }
-    Ok(())
+    Ok(rows)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cli::args::{Args, Source};
-use crate::cli::format::{write_result, FormatOptions, OutputFormat};
+use crate::cli::format::{is_streamable, write_result, write_stream, FormatOptions, OutputFormat};
 use crate::cli::repl;
 use crate::error::{Error, Result};
 use crate::session::{Session, SessionConfig, StatementResult};
@@ -63,14 +63,21 @@ pub struct Printer {
 
 impl Printer {
     /// Writes one statement result; `Done` results print nothing.
-    pub fn print(&self, result: &StatementResult, out: &mut dyn Write) -> Result<()> {
+    pub fn print(&self, result: StatementResult, out: &mut dyn Write) -> Result<()> {
         match result {
-            StatementResult::Query(q) => {
-                write_result(q, self.format, out, &self.opts)?;
-                out.flush().map_err(|e| Error::io("<output>", e))
+            StatementResult::Query(q) => write_result(&q, self.format, out, &self.opts)?,
+            StatementResult::Stream(mut s) if is_streamable(self.format) => {
+                write_stream(&s.schema, &mut s.batches, self.format, out, &self.opts)?;
             }
-            StatementResult::Done { .. } => Ok(()),
+            StatementResult::Stream(s) => write_result(&s.collect()?, self.format, out, &self.opts)?,
+            StatementResult::Done { .. } => return Ok(()),
         }
+        out.flush().map_err(|e| Error::io("<output>", e))
+    }
+
+    /// Whether results in this printer's format can be written as they are read.
+    pub fn streams(&self) -> bool {
+        is_streamable(self.format)
     }
 }
 
@@ -78,15 +85,22 @@ impl Printer {
 pub fn run_sql(session: &mut Session, sql: &str, printer: &Printer, out: &mut dyn Write) -> Result<()> {
     let cancel = session.cancel_flag();
     cancel.store(false, Ordering::SeqCst);
+    let stats = session.last_stats();
+    session.set_streaming(printer.streams());
     let mut started = Instant::now();
     let outcome = session.run_script(sql, |result| {
         let elapsed = started.elapsed();
         if cancel.load(Ordering::SeqCst) {
             return Err(Error::Cancelled);
         }
-        printer.print(&result, out)?;
+        printer.print(result, out)?;
         if printer.timer {
-            let _ = writeln!(std::io::stderr(), "Run Time (s): real {:.3}", elapsed.as_secs_f64());
+            let usage = stats.lock().map(|s| s.summary()).unwrap_or_default();
+            let _ = writeln!(
+                std::io::stderr(),
+                "Run Time (s): real {:.3}  ({usage})",
+                elapsed.as_secs_f64()
+            );
         }
         started = Instant::now();
         Ok(())

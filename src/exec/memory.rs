@@ -142,11 +142,33 @@ impl MemoryReservation {
         }
     }
 
+    /// Sets the reservation to exactly `new_size` bytes, growing past the limit if need be
+    /// (for memory a writer holds whatever happens, after it gave back all it could).
+    pub fn resize_unchecked(&mut self, new_size: usize) {
+        if new_size > self.size {
+            self.grow(new_size - self.size);
+        } else {
+            self.shrink(self.size - new_size);
+        }
+    }
+
     /// Gives back `bytes` (at most what is held).
     pub fn shrink(&mut self, bytes: usize) {
         let bytes = bytes.min(self.size);
         self.pool.give_back(bytes);
         self.size -= bytes;
+    }
+
+    /// Moves `bytes` (at most what is held) into a new reservation of the same pool, for
+    /// handing buffered data over to whoever takes it.
+    pub fn split(&mut self, bytes: usize) -> MemoryReservation {
+        let bytes = bytes.min(self.size);
+        self.size -= bytes;
+        MemoryReservation {
+            pool: Arc::clone(&self.pool),
+            consumer: self.consumer.clone(),
+            size: bytes,
+        }
     }
 
     /// Gives back everything; returns how much was held.

@@ -15,6 +15,7 @@ use crate::exec::metrics::TaskMetrics;
 use crate::exec::shuffle::{hash_split, StageOutput};
 use crate::exec::task::{QueryContext, TaskContext};
 use crate::physical::ops::exchange::Partitioning;
+use crate::physical::plan::BatchStream;
 use crate::stage::{StageGraph, StageSink};
 
 struct RunState<'g> {
@@ -31,8 +32,15 @@ struct RunState<'g> {
 }
 
 /// Runs every stage of `graph` on `pool` and returns the result stage's batches, in
-/// partition order.
+/// partition order, collected in memory.
 pub fn run(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon::ThreadPool) -> Result<Vec<RecordBatch>> {
+    run_streaming(graph, query, pool)?.collect()
+}
+
+/// Runs every stage of `graph` on `pool` and streams the result stage's batches, in
+/// partition order. What the result stage could not keep in memory was spilled; the stream
+/// reads it back and holds the query's spill area until it is dropped.
+pub fn run_streaming(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon::ThreadPool) -> Result<BatchStream> {
     let result_stage = graph
         .stages
         .last()
@@ -69,11 +77,20 @@ pub fn run(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon::ThreadPoo
         return Err(Error::Cancelled);
     }
     let output = query.shuffles.get(result_stage.id)?;
-    let mut batches = Vec::new();
-    for p in 0..output.num_buckets() {
-        batches.extend(output.collect_bucket(p)?);
-    }
-    Ok(batches)
+    query.shuffles.release(result_stage.id);
+    let buckets = (0..output.num_buckets())
+        .map(|p| output.bucket(p))
+        .collect::<Result<Vec<_>>>()?;
+    let cancelled = Arc::clone(&query.cancelled);
+    let mut stream = buckets.into_iter().flatten();
+    Ok(Box::new(std::iter::from_fn(move || {
+        // Keeps the query (its spill area and memory reservations) alive while streaming.
+        let _query = &query;
+        if cancelled.load(Ordering::Relaxed) {
+            return Some(Err(Error::Cancelled));
+        }
+        stream.next()
+    })))
 }
 
 fn fail(state: &RunState, e: Error) {
@@ -94,14 +111,34 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
     };
     let label = format!("ShuffleWrite (stage {id})");
     let reservation = state.query.memory.reservation(label.clone());
-    let output = Arc::new(StageOutput::new(
+    let output = StageOutput::new(
         stage.root.schema(),
         buckets,
         stage.partitions,
         reservation,
         Arc::clone(&state.query.spill),
         label,
-    ));
+    );
+    let one_reader_per_bucket = match &stage.sink {
+        StageSink::Exchange(Partitioning::Hash(..)) => true,
+        StageSink::Exchange(Partitioning::Gather) => state
+            .graph
+            .consumers(id)
+            .iter()
+            .all(|&c| state.graph.stages[c].partitions == 1),
+        StageSink::Exchange(Partitioning::Broadcast) => false,
+        // The scheduler itself reads the result once.
+        StageSink::Result => true,
+    };
+    let readers = match stage.sink {
+        StageSink::Result => 1,
+        StageSink::Exchange(_) => state.graph.shuffle_reads(id),
+    };
+    let output = Arc::new(if one_reader_per_bucket && readers == 1 {
+        output.read_once()
+    } else {
+        output
+    });
     if let Err(e) = state.query.shuffles.register(id, output) {
         fail(state, e);
         return;

@@ -79,6 +79,8 @@ pub struct StageOutput {
     reservation: Mutex<MemoryReservation>,
     spill: Arc<SpillManager>,
     label: String,
+    /// Each bucket is read exactly once: readers take its batches (and their memory).
+    read_once: bool,
 }
 
 impl StageOutput {
@@ -100,7 +102,16 @@ impl StageOutput {
             reservation: Mutex::new(reservation),
             spill,
             label,
+            read_once: false,
         }
+    }
+
+    /// Marks every bucket as read exactly once (one reader, no broadcast): a reader takes
+    /// the in-memory batches and their reservation, which shrinks as it hands them on, so
+    /// the memory follows the data into the consuming operator.
+    pub fn read_once(mut self) -> Self {
+        self.read_once = true;
+        self
     }
 
     /// The schema of the buffered batches.
@@ -214,18 +225,30 @@ impl StageOutput {
             .ok_or_else(|| Error::internal(format!("no shuffle bucket {bucket}")))?;
         let mut runs = Vec::new();
         for s in slots {
-            let slot = lock(s)?;
+            let mut slot = lock(s)?;
             if slot.files.is_empty() && slot.memory.is_empty() && slot.writer.is_none() {
                 continue;
             }
             if slot.writer.is_some() {
                 return Err(Error::internal("a shuffle slot is read while still being written"));
             }
-            runs.push(Box::new(SlotReader {
-                files: slot.files.clone().into_iter(),
-                current: None,
-                memory: slot.memory.clone().into_iter(),
-            }) as BatchStream);
+            let reader = if self.read_once {
+                let bytes = std::mem::take(&mut slot.memory_bytes);
+                SlotReader {
+                    files: std::mem::take(&mut slot.files).into_iter(),
+                    current: None,
+                    memory: std::mem::take(&mut slot.memory).into_iter(),
+                    reservation: Some(lock(&self.reservation)?.split(bytes)),
+                }
+            } else {
+                SlotReader {
+                    files: slot.files.clone().into_iter(),
+                    current: None,
+                    memory: slot.memory.clone().into_iter(),
+                    reservation: None,
+                }
+            };
+            runs.push(Box::new(reader) as BatchStream);
         }
         Ok(runs)
     }
@@ -251,11 +274,13 @@ impl StageOutput {
     }
 }
 
-/// Streams one slot: its spill files in order, then its in-memory batches.
+/// Streams one slot: its spill files in order, then its in-memory batches (giving back
+/// their bytes as it hands them on, when it took them over).
 struct SlotReader {
     files: std::vec::IntoIter<Arc<SpillFile>>,
     current: Option<(Arc<SpillFile>, SpillReader)>,
     memory: std::vec::IntoIter<RecordBatch>,
+    reservation: Option<MemoryReservation>,
 }
 
 impl Iterator for SlotReader {
@@ -273,7 +298,13 @@ impl Iterator for SlotReader {
                     Ok(reader) => self.current = Some((file, reader)),
                     Err(e) => return Some(Err(e)),
                 },
-                None => return self.memory.next().map(Ok),
+                None => {
+                    let batch = self.memory.next()?;
+                    if let Some(r) = self.reservation.as_mut() {
+                        r.shrink(batch.get_array_memory_size());
+                    }
+                    return Some(Ok(batch));
+                }
             }
         }
     }

@@ -123,15 +123,6 @@ impl SpillManager {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Spill totals over all operators.
-    pub fn total(&self) -> SpillStats {
-        self.stats().values().fold(SpillStats::default(), |a, s| SpillStats {
-            files: a.files + s.files,
-            bytes: a.bytes + s.bytes,
-            rows: a.rows + s.rows,
-        })
-    }
-
     /// The spill directory, if one was created.
     pub fn path(&self) -> Option<&Path> {
         self.dir.get().map(|d| d.path())

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::physical::ops::exchange::Partitioning;
+use crate::physical::ops::shuffle_read::ShuffleReadExec;
 use crate::physical::plan::{display_tree, PlanRef};
 
 /// Where a stage's output goes.
@@ -58,6 +59,19 @@ impl StageGraph {
             .filter(|s| s.inputs.contains(&id))
             .map(|s| s.id)
             .collect()
+    }
+
+    /// How many `ShuffleRead` operators in the graph read stage `id` (a stage read once,
+    /// not by broadcast, hands each bucket over to its one reader).
+    pub fn shuffle_reads(&self, id: usize) -> usize {
+        fn count(plan: &PlanRef, id: usize) -> usize {
+            let own = plan
+                .as_any()
+                .downcast_ref::<ShuffleReadExec>()
+                .is_some_and(|r| r.stage == id) as usize;
+            own + plan.children().into_iter().map(|c| count(c, id)).sum::<usize>()
+        }
+        self.stages.iter().map(|s| count(&s.root, id)).sum()
     }
 
     /// Total number of tasks.

@@ -161,6 +161,7 @@ impl DB for RaskDb {
                 Ok(DBOutput::Rows { types, rows })
             }
             Some(StatementResult::Done { rows, .. }) => Ok(DBOutput::StatementComplete(rows.unwrap_or(0))),
+            Some(StatementResult::Stream(_)) => Err(DbError("the test session does not stream results".into())),
             None => Ok(DBOutput::StatementComplete(0)),
         }
     }
