@@ -20,10 +20,12 @@ CREATE VIEW r AS SELECT CASE WHEN i % 11 = 0 THEN NULL ELSE (i * 7) % 4000 END A
     'r' || (i % 2500) AS s, i AS w FROM range(10000) t(i);
 CREATE VIEW small AS SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE i * 3 END AS k, i AS w
     FROM range(400) t(i);
-CREATE VIEW skew AS SELECT CASE WHEN i % 10 = 0 THEN i ELSE 7 END AS k,
-    repeat('s', (i % 30)::INTEGER) AS s, i AS v FROM range(6000) t(i);
-CREATE VIEW skew_probe AS SELECT CASE WHEN i % 4 = 0 THEN 7 ELSE i * 10 END AS k, i AS w
-    FROM range(300) t(i);
+CREATE VIEW skew AS SELECT CASE WHEN i % 5 = 0 THEN i ELSE 7 END AS k,
+    repeat('s', (100 + i % 100)::INTEGER) AS s, i AS v FROM range(3000) t(i);
+CREATE VIEW skew_probe AS SELECT CASE WHEN i % 600 = 0 THEN 7 ELSE i * 10 END AS k, i AS w,
+    repeat('p', 200) AS t FROM range(6000) t(i);
+CREATE VIEW wide_a AS SELECT i AS v, repeat('a', (300 + i % 100)::INTEGER) AS s FROM range(1000) t(i);
+CREATE VIEW wide_b AS SELECT i AS w, repeat('b', (300 + i % 100)::INTEGER) AS s FROM range(1100) t(i);
 ";
 
 fn session(memory_limit: Option<usize>, broadcast: bool, dir: &Path) -> Session {
@@ -74,12 +76,20 @@ fn rows(s: &mut Session, sql: &str) -> Vec<String> {
 }
 
 /// Runs `sql` unlimited and under [`LIMIT`] (partitioned, and with broadcast build sides
-/// when `broadcast`) and compares; returns the row count.
+/// when `broadcast`), checks that the join spilled and compares; returns the row count.
 fn check(sql: &str, broadcast: bool) -> usize {
     let dir = tempfile::tempdir().expect("temp dir");
     let expected = rows(&mut session(None, broadcast, dir.path()), sql);
     let mut limited = session(Some(LIMIT), broadcast, dir.path());
     let got = rows(&mut limited, sql);
+    let stats = limited.last_stats().lock().expect("stats").clone();
+    let join_files: u64 = stats
+        .spill
+        .iter()
+        .filter(|(op, _)| op.starts_with("HashJoin"))
+        .map(|(_, s)| s.files)
+        .sum();
+    assert!(join_files > 0, "{sql}: the join did not spill: {:?}", stats.spill);
     assert_eq!(got.len(), expected.len(), "{sql}");
     assert!(got == expected, "{sql}: rows differ");
     assert_eq!(limited.memory().used(), 0, "{sql}");
@@ -162,20 +172,27 @@ fn string_keys() {
 
 #[test]
 fn a_skewed_key() {
+    // Four fifths of the build rows have key 7: their partition is joined by a block
+    // nested loop over chunks of it.
     for join in ["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"] {
         check(
             &format!(
-                "SELECT skew.v, skew.s, p.w FROM skew {join} skew_probe p ON skew.k = p.k AND (skew.v + p.w) % 4 <> 1"
+                "SELECT skew.v, skew.s, p.w FROM skew {join} skew_probe p \
+                 ON skew.k = p.k AND (skew.v + p.w) % 4 <> 1"
             ),
             false,
         );
     }
     check(
-        "SELECT w FROM skew_probe p WHERE k IN (SELECT k FROM skew WHERE v % 3 = 0)",
+        "SELECT w, t FROM skew_probe p WHERE EXISTS (SELECT 1 FROM skew WHERE skew.k = p.k AND length(skew.s) > 150)",
         false,
     );
     check(
-        "SELECT v FROM skew WHERE NOT EXISTS (SELECT 1 FROM skew_probe p WHERE p.k = skew.k AND p.w % 2 = 0)",
+        "SELECT w FROM skew_probe p WHERE NOT EXISTS (SELECT 1 FROM skew WHERE skew.k = p.k AND skew.s > p.t AND skew.v % 2 = 0)",
+        false,
+    );
+    check(
+        "SELECT v FROM skew WHERE NOT EXISTS (SELECT 1 FROM skew_probe p WHERE p.k = skew.k AND p.t < skew.s AND p.w % 2 = 0)",
         false,
     );
 }
@@ -193,13 +210,13 @@ fn broadcast_build_sides() {
 
 #[test]
 fn keyless_joins() {
+    // No keys: one partition, joined by a block nested loop.
     check(
-        "SELECT l.v, small.w FROM l, small WHERE l.v % 97 = small.w % 89 + 1",
+        "SELECT a.v, b.w, a.s, b.s FROM wide_a a, wide_b b WHERE a.v + b.w = 1500",
         false,
     );
     check(
-        "SELECT l.v, small.w FROM l, small WHERE l.v % 97 = small.w % 89 + 1",
-        true,
+        "SELECT a.v, b.w, a.s, b.s FROM wide_b b LEFT JOIN wide_a a ON a.v > b.w + 990",
+        false,
     );
-    check("SELECT small.w, l.v FROM small LEFT JOIN l ON l.v < small.w", false);
 }
