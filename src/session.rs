@@ -186,7 +186,7 @@ fn one_column(name: &str, values: Vec<String>) -> Result<QueryResult> {
 impl Session {
     /// A session with `config`.
     pub fn new(config: SessionConfig) -> Result<Self> {
-        let memory = MemoryPool::new(config.memory_limit);
+        let memory = MemoryPool::for_memory_limit(config.memory_limit);
         let pool = build_pool(config.exec.threads)?;
         Ok(Self {
             config,
@@ -815,7 +815,7 @@ impl Session {
             }
             "memory_limit" | "max_memory" => {
                 self.config.memory_limit = parse_bytes(&value)?;
-                self.memory = MemoryPool::new(self.config.memory_limit);
+                self.memory = MemoryPool::for_memory_limit(self.config.memory_limit);
             }
             "temp_directory" => {
                 self.config.exec.temp_dir = Some(crate::exec::spill::checked_temp_dir(std::path::Path::new(&value))?);

@@ -26,6 +26,15 @@ impl MemoryPool {
         })
     }
 
+    /// The pool for a process memory limit of `memory_limit` bytes: operators get 80% of it
+    /// (at most 256 MiB less); the rest is headroom for what the pool does not track —
+    /// file-reader buffers, batches in flight between operators, spill-file buffers and the
+    /// allocator's own overhead — so the process as a whole stays near the limit.
+    pub fn for_memory_limit(memory_limit: usize) -> Arc<Self> {
+        let headroom = (memory_limit / 5).min(256 << 20);
+        Self::new(memory_limit - headroom)
+    }
+
     /// The default limit: 75% of physical memory (or 4 GiB when that cannot be read).
     pub fn default_limit() -> usize {
         physical_memory().map(|m| m / 4 * 3).unwrap_or(4 << 30)
@@ -252,6 +261,13 @@ mod tests {
         b.try_grow(50).unwrap();
         assert_eq!(pool.used(), 50);
         assert_eq!(pool.peak(), 60);
+    }
+
+    #[test]
+    fn the_pool_leaves_headroom_below_the_memory_limit() {
+        assert_eq!(MemoryPool::for_memory_limit(1000).limit(), 800);
+        assert_eq!(MemoryPool::for_memory_limit(1_000_000_000).limit(), 800_000_000);
+        assert_eq!(MemoryPool::for_memory_limit(16 << 30).limit(), (16 << 30) - (256 << 20));
     }
 
     #[test]

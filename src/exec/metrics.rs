@@ -53,7 +53,7 @@ impl QueryMetrics {
 pub struct QueryStats {
     /// The most bytes reserved from the pool at once.
     pub peak_memory: usize,
-    /// The pool's limit.
+    /// The pool's limit (the share of the memory limit operators may reserve).
     pub memory_limit: usize,
     /// Spill totals per operator (`Sort (stage 2)`, `ShuffleWrite (stage 0)`, ...).
     pub spill: BTreeMap<String, SpillStats>,
@@ -69,7 +69,7 @@ impl QueryStats {
         })
     }
 
-    /// One line: `peak memory 12.0 MiB of 1.0 GiB, spilled 3 files (1.2 MiB)`.
+    /// One line: `peak memory 12.0 MiB of 800.0 MiB pool, spilled 3 files (1.2 MiB)`.
     pub fn summary(&self) -> String {
         let total = self.spill_total();
         let spilled = if total.files == 0 {
@@ -83,7 +83,7 @@ impl QueryStats {
             )
         };
         format!(
-            "peak memory {} of {}, {spilled}",
+            "peak memory {} of {} pool, {spilled}",
             human_bytes(self.peak_memory),
             human_bytes(self.memory_limit)
         )
