@@ -1,30 +1,39 @@
 //! `HashJoinExec`: an equi-join with an optional residual predicate. The left input is the
-//! build side: it is buffered (with a memory reservation), its keys are hashed with the
-//! shuffle's hash function (so build and probe agree with the exchange that partitioned
-//! them) and indexed in a chained hash table. The right input is streamed: per probe batch,
-//! candidate (build, probe) index pairs are collected from the table, their keys verified
-//! with Arrow's `eq` kernel, the residual filter applied to the candidate rows, and the
-//! output gathered with `take`.
+//! build side: it is buffered (with a memory reservation) and indexed in a chained hash
+//! table ([`table`]); the right input is streamed against it ([`probe`]).
 //!
 //! Two modes: `Partitioned` joins left partition p with right partition p (both shuffled by
 //! key); `CollectLeft` builds one table from a broadcast left input, shared by every
 //! partition of the operator.
+//!
+//! When the memory pool refuses the build side, the join becomes a grace hash join
+//! ([`grace`]): both sides are split by key hash into partitions, the ones that fit stay in
+//! memory, the others go to spill files and are joined one pair at a time (re-partitioned
+//! when still too big); a partition that cannot be split (one key, or no keys at all) is
+//! joined by a block nested loop over chunks of its build side ([`block_nested`]). In
+//! `CollectLeft` mode a broadcast build side that does not fit is not shared: every task
+//! grace-joins the whole build side with its own probe partition (correct because those
+//! join types never emit unmatched build rows).
+
+mod block_nested;
+mod grace;
+mod probe;
+mod table;
+
+#[cfg(test)]
+mod spill_tests;
 
 use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, UInt32Array};
-use arrow::buffer::NullBuffer;
-use arrow::compute::kernels::cmp::eq;
-use arrow::compute::{and, concat_batches, filter, filter_record_batch, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use hashbrown::HashTable;
 
+use self::grace::{collect_build, Build, GraceJoinStream, SpilledBuild};
+use self::probe::HashJoinStream;
+use self::table::JoinTable;
 use crate::error::{Error, Result};
-use crate::exec::memory::MemoryReservation;
-use crate::exec::shuffle::hash_rows;
 use crate::exec::task::TaskContext;
 use crate::logical::join_type::JoinType;
 use crate::physical::expr::PhysExprRef;
@@ -72,6 +81,17 @@ impl JoinSpec {
         )
     }
 
+    /// Whether build rows without a match can produce output (then a partition with no
+    /// probe rows still has to be joined).
+    fn emits_unmatched_build(&self) -> bool {
+        matches!(self.join_type, JoinType::Left | JoinType::Full | JoinType::LeftAnti)
+    }
+
+    /// Whether probe rows without a match can produce output.
+    fn emits_unmatched_probe(&self) -> bool {
+        matches!(self.join_type, JoinType::Right | JoinType::Full | JoinType::RightAnti)
+    }
+
     /// Whether the stream tracks which probe rows matched.
     fn tracks_probe(&self) -> bool {
         matches!(
@@ -90,7 +110,7 @@ pub struct HashJoinExec {
     mode: JoinMode,
     spec: Arc<JoinSpec>,
     /// The table built in `CollectLeft` mode, shared by all partitions.
-    shared: Arc<Mutex<Option<Arc<JoinTable>>>>,
+    shared: Arc<Mutex<Option<SharedBuild>>>,
 }
 
 impl HashJoinExec {
@@ -271,16 +291,13 @@ impl ExecutionPlan for HashJoinExec {
             JoinMode::CollectLeft => TableSource::Shared(Arc::clone(&self.left), Arc::clone(&self.shared)),
         };
         let probe = self.right.execute(partition, ctx)?;
-        Ok(Box::new(HashJoinStream {
+        Ok(Box::new(JoinStream {
             spec: Arc::clone(&self.spec),
             source: Some(source),
+            probe: Some(probe),
             partition,
-            table: None,
-            probe_input: probe,
-            current: None,
-            build_matched: Vec::new(),
-            phase: Phase::Probe,
             ctx: ctx.clone(),
+            inner: None,
             finished: false,
         }))
     }
@@ -290,470 +307,127 @@ impl ExecutionPlan for HashJoinExec {
     }
 }
 
-/// The build side: all left rows, their keys and a chained hash index over them.
-struct JoinTable {
-    batch: RecordBatch,
-    keys: Vec<ArrayRef>,
-    /// Key hash → 1-based index of the first build row with that hash.
-    map: HashTable<(u64, u32)>,
-    /// 1-based index of the next build row with the same hash (0 ends the chain), by row.
-    /// Chains run in ascending row order.
-    next: Vec<u32>,
-    _reservation: MemoryReservation,
+/// What the `CollectLeft` slot holds once the first task has read the broadcast input.
+#[derive(Debug)]
+enum SharedBuild {
+    /// The table every partition probes.
+    Table(Arc<JoinTable>),
+    /// The broadcast build side did not fit in memory: each task grace-joins on its own.
+    TooLarge,
 }
 
-impl fmt::Debug for JoinTable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinTable")
-            .field("rows", &self.batch.num_rows())
-            .field("distinct_hashes", &self.map.len())
-            .finish()
-    }
-}
-
-/// The validity of a set of key columns: a row is valid when no key is NULL.
-fn key_validity(keys: &[ArrayRef]) -> Option<NullBuffer> {
-    keys.iter().fold(None, |acc, k| {
-        NullBuffer::union(acc.as_ref(), k.logical_nulls().as_ref())
-    })
-}
-
-impl JoinTable {
-    /// Reads the whole left partition and indexes it.
-    fn build(left: &PlanRef, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Self> {
-        let mut reservation = ctx.memory().reservation(format!("HashJoin[{partition}] build side"));
-        let mut batches = Vec::new();
-        for batch in left.execute(partition, ctx)? {
-            let batch = batch?;
-            ctx.check_cancelled()?;
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            reservation.try_grow(batch.get_array_memory_size())?;
-            batches.push(batch);
-        }
-        let batch = if batches.len() == 1 {
-            batches.swap_remove(0)
-        } else {
-            // The copy needs as much again while the pieces are alive.
-            reservation.try_grow(reservation.size())?;
-            let batch = concat_batches(&spec.left_schema, &batches)?;
-            drop(batches);
-            reservation.try_resize(batch.get_array_memory_size())?;
-            batch
-        };
-        let rows = batch.num_rows();
-        if rows >= u32::MAX as usize {
-            return Err(Error::not_supported(format!(
-                "a hash join build side of {rows} rows in one partition"
-            )));
-        }
-        let keys: Vec<ArrayRef> = spec
-            .left_keys
-            .iter()
-            .map(|k| k.evaluate(&batch))
-            .collect::<Result<_>>()?;
-        let mut hashes = Vec::new();
-        hash_rows(&keys, rows, &mut hashes)?;
-        let valid = key_validity(&keys);
-        // Bucket (16 B + control byte, at 7/8 load) plus the chain entry, per row.
-        reservation.try_grow(rows * 24)?;
-        let mut map: HashTable<(u64, u32)> = HashTable::with_capacity(rows);
-        let mut next = vec![0u32; rows];
-        // Inserting from the last row makes every chain ascend.
-        for row in (0..rows).rev() {
-            if valid.as_ref().is_some_and(|v| v.is_null(row)) {
-                continue;
-            }
-            let hash = hashes[row];
-            let id = row as u32 + 1;
-            match map.find_mut(hash, |e| e.0 == hash) {
-                Some(entry) => {
-                    next[row] = entry.1;
-                    entry.1 = id;
-                }
-                None => {
-                    map.insert_unique(hash, (hash, id), |e| e.0);
-                }
-            }
-        }
-        let table_bytes = map.allocation_size() + next.capacity() * std::mem::size_of::<u32>();
-        reservation.try_resize(batch.get_array_memory_size() + table_bytes)?;
-        Ok(Self {
-            batch,
-            keys,
-            map,
-            next,
-            _reservation: reservation,
-        })
-    }
-}
-
-/// Where a stream gets its hash table.
+/// Where a stream gets its build side.
 enum TableSource {
     /// Build from this partition of the left input.
     Own(PlanRef),
     /// Build once from the broadcast left input into the shared slot, or reuse it.
-    Shared(PlanRef, Arc<Mutex<Option<Arc<JoinTable>>>>),
+    Shared(PlanRef, Arc<Mutex<Option<SharedBuild>>>),
+}
+
+/// A build side read: one table, or partitions partly spilled.
+enum Acquired {
+    Table(Arc<JoinTable>),
+    Spilled(Box<SpilledBuild>),
+}
+
+impl From<Build> for Acquired {
+    fn from(build: Build) -> Self {
+        match build {
+            Build::Table(t) => Acquired::Table(Arc::new(t)),
+            Build::Spilled(s) => Acquired::Spilled(Box::new(s)),
+        }
+    }
 }
 
 impl TableSource {
-    fn acquire(self, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Arc<JoinTable>> {
+    fn acquire(self, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Acquired> {
+        let consumer = format!("HashJoin[{partition}]");
         match self {
-            TableSource::Own(left) => Ok(Arc::new(JoinTable::build(&left, partition, ctx, spec)?)),
+            TableSource::Own(left) => Ok(collect_build(left.execute(partition, ctx)?, 0, ctx, spec, &consumer)?.into()),
             TableSource::Shared(left, slot) => {
                 // Holding the lock while building makes the other partitions wait and reuse.
                 let mut guard = slot
                     .lock()
                     .map_err(|_| Error::internal("hash join build lock poisoned by a panicking task"))?;
-                if let Some(table) = guard.as_ref() {
-                    return Ok(Arc::clone(table));
+                match guard.as_ref() {
+                    Some(SharedBuild::Table(table)) => return Ok(Acquired::Table(Arc::clone(table))),
+                    Some(SharedBuild::TooLarge) => {
+                        drop(guard);
+                        // Inner/Right/RightSemi/RightAnti joins never emit unmatched build
+                        // rows, so every task may join the whole build side with its own
+                        // probe partition, spilling on its own.
+                        return Ok(collect_build(left.execute(partition, ctx)?, 0, ctx, spec, &consumer)?.into());
+                    }
+                    None => {}
                 }
-                let table = Arc::new(JoinTable::build(&left, partition, ctx, spec)?);
-                *guard = Some(Arc::clone(&table));
-                Ok(table)
+                let acquired: Acquired = collect_build(left.execute(partition, ctx)?, 0, ctx, spec, &consumer)?.into();
+                *guard = Some(match &acquired {
+                    Acquired::Table(table) => SharedBuild::Table(Arc::clone(table)),
+                    Acquired::Spilled(_) => SharedBuild::TooLarge,
+                });
+                Ok(acquired)
             }
         }
     }
 }
 
-/// A probe batch being joined.
-struct ProbeBatch {
-    batch: RecordBatch,
-    keys: Vec<ArrayRef>,
-    hashes: Vec<u64>,
-    valid: Option<NullBuffer>,
-    /// The probe row whose candidates are collected next.
-    row: usize,
-    /// 1-based build row to continue `row`'s chain at (0: start from the table).
-    chain: u32,
-    /// Per probe row: has it a match (when the join type needs to know).
-    matched: Vec<bool>,
-}
-
-enum Phase {
-    /// Streaming the probe side.
-    Probe,
-    /// Emitting build rows by their matched flag, from this row on.
-    BuildRows(usize),
-    Done,
-}
-
-/// The stream of one partition of a [`HashJoinExec`].
-struct HashJoinStream {
+/// The stream of one partition of a [`HashJoinExec`]: reads the build side on the first
+/// pull, then joins in memory or, when the build side spilled, as a grace hash join.
+struct JoinStream {
     spec: Arc<JoinSpec>,
     source: Option<TableSource>,
+    probe: Option<BatchStream>,
     partition: usize,
-    table: Option<Arc<JoinTable>>,
-    probe_input: BatchStream,
-    current: Option<ProbeBatch>,
-    build_matched: Vec<bool>,
-    phase: Phase,
     ctx: TaskContext,
+    inner: Option<BatchStream>,
     finished: bool,
 }
 
-impl HashJoinStream {
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        let table = match &self.table {
-            Some(t) => Arc::clone(t),
-            None => {
-                let source = self
-                    .source
-                    .take()
-                    .ok_or_else(|| Error::internal("hash join stream lost its build side"))?;
-                let table = source.acquire(self.partition, &self.ctx, &self.spec)?;
-                if self.spec.tracks_build() {
-                    self.build_matched = vec![false; table.batch.num_rows()];
-                }
-                let empty_result = table.batch.num_rows() == 0
-                    && !matches!(
-                        self.spec.join_type,
-                        JoinType::Right | JoinType::Full | JoinType::RightAnti
-                    );
-                self.table = Some(Arc::clone(&table));
-                if empty_result {
-                    self.phase = Phase::Done;
-                }
-                table
-            }
+impl JoinStream {
+    fn start(&mut self) -> Result<BatchStream> {
+        let (Some(source), Some(probe)) = (self.source.take(), self.probe.take()) else {
+            return Err(Error::internal("hash join stream lost its inputs"));
         };
-        loop {
-            match self.phase {
-                Phase::Done => return Ok(None),
-                Phase::BuildRows(from) => {
-                    let out = self.build_rows(&table, from)?;
-                    if out.is_none() {
-                        self.phase = Phase::Done;
-                    }
-                    return Ok(out);
-                }
-                Phase::Probe => {}
-            }
-            let Some(current) = self.current.as_mut() else {
-                match self.probe_input.next().transpose()? {
-                    Some(batch) => {
-                        self.ctx.check_cancelled()?;
-                        if batch.num_rows() > 0 {
-                            self.current = Some(self.prepare_probe(batch)?);
-                        }
-                    }
-                    None => {
-                        self.phase = if self.spec.tracks_build() {
-                            Phase::BuildRows(0)
-                        } else {
-                            Phase::Done
-                        };
-                    }
-                }
-                continue;
-            };
-            if current.row < current.batch.num_rows() {
-                let limit = self.ctx.batch_size().max(1);
-                let (build_idx, probe_idx) = collect_candidates(&table, current, limit);
-                if build_idx.is_empty() {
-                    continue;
-                }
-                let out = self.join_pairs(&table, build_idx, probe_idx)?;
-                if out.is_some() {
-                    return Ok(out);
-                }
-            } else {
-                let out = self.finish_probe_batch()?;
-                self.current = None;
-                if out.is_some() {
-                    return Ok(out);
-                }
-            }
-        }
-    }
-
-    fn prepare_probe(&self, batch: RecordBatch) -> Result<ProbeBatch> {
-        let keys: Vec<ArrayRef> = self
-            .spec
-            .right_keys
-            .iter()
-            .map(|k| k.evaluate(&batch))
-            .collect::<Result<_>>()?;
-        let mut hashes = Vec::new();
-        hash_rows(&keys, batch.num_rows(), &mut hashes)?;
-        let valid = key_validity(&keys);
-        let matched = if self.spec.tracks_probe() {
-            vec![false; batch.num_rows()]
-        } else {
-            Vec::new()
-        };
-        Ok(ProbeBatch {
-            batch,
-            keys,
-            hashes,
-            valid,
-            row: 0,
-            chain: 0,
-            matched,
+        Ok(match source.acquire(self.partition, &self.ctx, &self.spec)? {
+            Acquired::Table(table) => Box::new(HashJoinStream::new(
+                Arc::clone(&self.spec),
+                table,
+                probe,
+                &self.ctx,
+                None,
+            )),
+            Acquired::Spilled(build) => Box::new(GraceJoinStream::new(
+                Arc::clone(&self.spec),
+                *build,
+                probe,
+                &self.ctx,
+                format!("HashJoin[{}]", self.partition),
+            )),
         })
     }
-
-    /// Verifies candidate pairs, applies the residual filter, records matches and returns
-    /// the joined rows (for the join types that emit pairs).
-    fn join_pairs(
-        &mut self,
-        table: &JoinTable,
-        build_idx: Vec<u32>,
-        probe_idx: Vec<u32>,
-    ) -> Result<Option<RecordBatch>> {
-        let current = self
-            .current
-            .as_mut()
-            .ok_or_else(|| Error::internal("hash join lost its probe batch"))?;
-        let mut build_idx = UInt32Array::from(build_idx);
-        let mut probe_idx = UInt32Array::from(probe_idx);
-
-        // Keys equal, all of them (hashes may collide).
-        let mut mask: Option<BooleanArray> = None;
-        for (bk, pk) in table.keys.iter().zip(&current.keys) {
-            let l = take(bk.as_ref(), &build_idx, None)?;
-            let r = take(pk.as_ref(), &probe_idx, None)?;
-            let equal = eq(&l, &r)?;
-            mask = Some(match mask {
-                None => equal,
-                Some(m) => and(&m, &equal)?,
-            });
-        }
-        if let Some(mask) = mask {
-            // `true_count` and `filter` both read NULL as false.
-            if mask.true_count() < mask.len() {
-                build_idx = downcast_u32(filter(&build_idx, &mask)?)?;
-                probe_idx = downcast_u32(filter(&probe_idx, &mask)?)?;
-            }
-        }
-
-        let emits_pairs = matches!(
-            self.spec.join_type,
-            JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
-        );
-        let mut pairs = None;
-        if emits_pairs || self.spec.filter.is_some() {
-            let mut columns = Vec::with_capacity(self.spec.pair_schema.fields().len());
-            for c in table.batch.columns() {
-                columns.push(take(c.as_ref(), &build_idx, None)?);
-            }
-            for c in current.batch.columns() {
-                columns.push(take(c.as_ref(), &probe_idx, None)?);
-            }
-            let mut batch = RecordBatch::try_new(Arc::clone(&self.spec.pair_schema), columns)?;
-            if let Some(predicate) = &self.spec.filter {
-                let result = predicate.evaluate(&batch)?;
-                let keep = result
-                    .as_any()
-                    .downcast_ref::<BooleanArray>()
-                    .ok_or_else(|| Error::internal("hash join filter did not give booleans"))?;
-                if keep.true_count() < keep.len() {
-                    build_idx = downcast_u32(filter(&build_idx, keep)?)?;
-                    probe_idx = downcast_u32(filter(&probe_idx, keep)?)?;
-                    batch = filter_record_batch(&batch, keep)?;
-                }
-            }
-            pairs = Some(batch);
-        }
-
-        if !self.build_matched.is_empty() {
-            for &b in build_idx.values() {
-                self.build_matched[b as usize] = true;
-            }
-        }
-        if !current.matched.is_empty() {
-            for &p in probe_idx.values() {
-                current.matched[p as usize] = true;
-            }
-        }
-        match pairs {
-            Some(batch) if emits_pairs && batch.num_rows() > 0 => Ok(Some(RecordBatch::try_new(
-                Arc::clone(&self.spec.schema),
-                batch.columns().to_vec(),
-            )?)),
-            _ => Ok(None),
-        }
-    }
-
-    /// After the last candidate of a probe batch: its unmatched rows (Right, Full,
-    /// RightAnti) or matched rows (RightSemi).
-    fn finish_probe_batch(&self) -> Result<Option<RecordBatch>> {
-        let Some(current) = self.current.as_ref() else {
-            return Ok(None);
-        };
-        let want_matched = match self.spec.join_type {
-            JoinType::Right | JoinType::Full | JoinType::RightAnti => false,
-            JoinType::RightSemi => true,
-            _ => return Ok(None),
-        };
-        let idx: Vec<u32> = (0..current.matched.len() as u32)
-            .filter(|&i| current.matched[i as usize] == want_matched)
-            .collect();
-        if idx.is_empty() {
-            return Ok(None);
-        }
-        let idx = UInt32Array::from(idx);
-        let mut columns = Vec::with_capacity(self.spec.schema.fields().len());
-        if matches!(self.spec.join_type, JoinType::Right | JoinType::Full) {
-            for f in self.spec.left_schema.fields() {
-                columns.push(new_null_array(f.data_type(), idx.len()));
-            }
-        }
-        for c in current.batch.columns() {
-            columns.push(take(c.as_ref(), &idx, None)?);
-        }
-        Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?))
-    }
-
-    /// After the probe side: up to `batch_size` build rows from row `from` on that matched
-    /// (LeftSemi) or did not (Left, Full, LeftAnti).
-    fn build_rows(&mut self, table: &JoinTable, from: usize) -> Result<Option<RecordBatch>> {
-        let want_matched = self.spec.join_type == JoinType::LeftSemi;
-        let limit = self.ctx.batch_size().max(1);
-        let mut idx = Vec::with_capacity(limit.min(self.build_matched.len()));
-        let mut row = from;
-        while row < self.build_matched.len() && idx.len() < limit {
-            if self.build_matched[row] == want_matched {
-                idx.push(row as u32);
-            }
-            row += 1;
-        }
-        self.phase = Phase::BuildRows(row);
-        if idx.is_empty() {
-            return Ok(None);
-        }
-        self.ctx.check_cancelled()?;
-        let idx = UInt32Array::from(idx);
-        let mut columns = Vec::with_capacity(self.spec.schema.fields().len());
-        for c in table.batch.columns() {
-            columns.push(take(c.as_ref(), &idx, None)?);
-        }
-        if matches!(self.spec.join_type, JoinType::Left | JoinType::Full) {
-            for f in &self.spec.pair_schema.fields()[self.spec.left_schema.fields().len()..] {
-                columns.push(new_null_array(f.data_type(), idx.len()));
-            }
-        }
-        Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?))
-    }
 }
 
-/// Collects up to `limit` candidate (build row, probe row) pairs with equal key hashes,
-/// resuming where the previous call stopped.
-fn collect_candidates(table: &JoinTable, probe: &mut ProbeBatch, limit: usize) -> (Vec<u32>, Vec<u32>) {
-    let mut build_idx = Vec::with_capacity(limit);
-    let mut probe_idx = Vec::with_capacity(limit);
-    let rows = probe.batch.num_rows();
-    while probe.row < rows && build_idx.len() < limit {
-        let row = probe.row;
-        let mut at = probe.chain;
-        if at == 0 {
-            let null_key = probe.valid.as_ref().is_some_and(|v| v.is_null(row));
-            let hash = probe.hashes[row];
-            match table.map.find(hash, |e| e.0 == hash) {
-                Some(&(_, head)) if !null_key => at = head,
-                _ => {
-                    probe.row += 1;
-                    continue;
-                }
-            }
-        }
-        while at != 0 && build_idx.len() < limit {
-            let b = at - 1;
-            build_idx.push(b);
-            probe_idx.push(row as u32);
-            at = table.next[b as usize];
-        }
-        probe.chain = at;
-        if at == 0 {
-            probe.row += 1;
-        }
-    }
-    (build_idx, probe_idx)
-}
-
-fn downcast_u32(array: ArrayRef) -> Result<UInt32Array> {
-    array
-        .as_any()
-        .downcast_ref::<UInt32Array>()
-        .cloned()
-        .ok_or_else(|| Error::internal("filtered join indices are not UInt32"))
-}
-
-impl Iterator for HashJoinStream {
+impl Iterator for JoinStream {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.finished {
             return None;
         }
-        let out = self.next_batch().transpose();
+        if self.inner.is_none() {
+            match self.start() {
+                Ok(inner) => self.inner = Some(inner),
+                Err(e) => {
+                    self.finished = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        let out = self.inner.as_mut().and_then(|s| s.next());
         if !matches!(out, Some(Ok(_))) {
+            // Ended or failed: free the table and spill files now.
             self.finished = true;
-            self.phase = Phase::Done;
-            self.current = None;
-            self.table = None;
-            self.source = None;
+            self.inner = None;
         }
         out
     }
@@ -761,7 +435,7 @@ impl Iterator for HashJoinStream {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Int64Array, StringArray};
+    use arrow::array::{Array, BooleanArray, Int64Array, StringArray};
     use arrow::util::display::array_value_to_string;
 
     use super::super::limit::testing::{collect, task_ctx, task_ctx_with, TestScan};
