@@ -172,7 +172,9 @@ fn windows_over_many_partitions_with_a_tiny_limit() {
            count(*) OVER (PARTITION BY k) AS n, \
            max(length(s)) OVER (PARTITION BY k ORDER BY i ROWS BETWEEN 2 PRECEDING AND 3 FOLLOWING) AS m \
          FROM t ORDER BY i",
-        1 << 20,
+        // A pool of 1.4 MiB (70% of the limit): the `k % 100` window partitions need the whole
+        // partition (count over it, lag) and must fit.
+        2 << 20,
         "Sort",
     );
     assert_eq!(out.len(), 30_000);

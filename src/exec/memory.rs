@@ -26,12 +26,12 @@ impl MemoryPool {
         })
     }
 
-    /// The pool for a process memory limit of `memory_limit` bytes: operators get 80% of it
-    /// (at most 256 MiB less); the rest is headroom for what the pool does not track —
+    /// The pool for a process memory limit of `memory_limit` bytes: operators get 70% of it
+    /// (at most 384 MiB less); the rest is headroom for what the pool does not track —
     /// file-reader buffers, batches in flight between operators, spill-file buffers and the
     /// allocator's own overhead — so the process as a whole stays near the limit.
     pub fn for_memory_limit(memory_limit: usize) -> Arc<Self> {
-        let headroom = (memory_limit / 5).min(256 << 20);
+        let headroom = (memory_limit / 10 * 3).min(384 << 20);
         Self::new(memory_limit - headroom)
     }
 
@@ -265,9 +265,9 @@ mod tests {
 
     #[test]
     fn the_pool_leaves_headroom_below_the_memory_limit() {
-        assert_eq!(MemoryPool::for_memory_limit(1000).limit(), 800);
-        assert_eq!(MemoryPool::for_memory_limit(1_000_000_000).limit(), 800_000_000);
-        assert_eq!(MemoryPool::for_memory_limit(16 << 30).limit(), (16 << 30) - (256 << 20));
+        assert_eq!(MemoryPool::for_memory_limit(1000).limit(), 700);
+        assert_eq!(MemoryPool::for_memory_limit(1_000_000_000).limit(), 700_000_000);
+        assert_eq!(MemoryPool::for_memory_limit(16 << 30).limit(), (16 << 30) - (384 << 20));
     }
 
     #[test]
