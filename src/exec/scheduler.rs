@@ -8,8 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use arrow::record_batch::RecordBatch;
-
 use crate::error::{Error, Result};
 use crate::exec::metrics::TaskMetrics;
 use crate::exec::shuffle::{hash_split, StageOutput};
@@ -29,12 +27,6 @@ struct RunState<'g> {
     pending_consumers: Vec<AtomicUsize>,
     error: Mutex<Option<Error>>,
     start: Instant,
-}
-
-/// Runs every stage of `graph` on `pool` and returns the result stage's batches, in
-/// partition order, collected in memory.
-pub fn run(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon::ThreadPool) -> Result<Vec<RecordBatch>> {
-    run_streaming(graph, query, pool)?.collect()
 }
 
 /// Runs every stage of `graph` on `pool` and streams the result stage's batches, in
@@ -81,12 +73,10 @@ pub fn run_streaming(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon:
     let buckets = (0..output.num_buckets())
         .map(|p| output.bucket(p))
         .collect::<Result<Vec<_>>>()?;
-    let cancelled = Arc::clone(&query.cancelled);
     let mut stream = buckets.into_iter().flatten();
+    // The closure owns the query, so its spill area lives as long as the stream.
     Ok(Box::new(std::iter::from_fn(move || {
-        // Keeps the query (its spill area and memory reservations) alive while streaming.
-        let _query = &query;
-        if cancelled.load(Ordering::Relaxed) {
+        if query.cancelled.load(Ordering::Relaxed) {
             return Some(Err(Error::Cancelled));
         }
         stream.next()

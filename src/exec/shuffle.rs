@@ -211,11 +211,6 @@ impl StageOutput {
         Ok(Box::new(runs.into_iter().flatten()))
     }
 
-    /// All batches of `bucket` collected in memory.
-    pub fn collect_bucket(&self, bucket: usize) -> Result<Vec<RecordBatch>> {
-        self.bucket(bucket)?.collect()
-    }
-
     /// The batches of `bucket` kept apart per map task (each a sorted run after a sort);
     /// map tasks that wrote nothing there are left out.
     pub fn runs(&self, bucket: usize) -> Result<Vec<BatchStream>> {
@@ -251,21 +246,6 @@ impl StageOutput {
             runs.push(Box::new(reader) as BatchStream);
         }
         Ok(runs)
-    }
-
-    /// Whether `bucket` holds no batch at all.
-    pub fn bucket_is_empty(&self, bucket: usize) -> Result<bool> {
-        let slots = self
-            .buckets
-            .get(bucket)
-            .ok_or_else(|| Error::internal(format!("no shuffle bucket {bucket}")))?;
-        for s in slots {
-            let slot = lock(s)?;
-            if !slot.memory.is_empty() || !slot.files.is_empty() || slot.writer.is_some() {
-                return Ok(false);
-            }
-        }
-        Ok(true)
     }
 
     /// Bytes buffered in memory (as reserved from the pool).

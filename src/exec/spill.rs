@@ -123,11 +123,6 @@ impl SpillManager {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// The spill directory, if one was created.
-    pub fn path(&self) -> Option<&Path> {
-        self.dir.get().map(|d| d.path())
-    }
-
     fn add_disk_bytes(&self, bytes: u64) -> Result<()> {
         let now = self.bytes_on_disk.fetch_add(bytes, Ordering::AcqRel) + bytes;
         match self.max_bytes {

@@ -12,23 +12,8 @@ use crate::exec::memory::MemoryPool;
 use crate::exec::task::{ExecConfig, QueryContext};
 use crate::logical::aggregate::AggFunc;
 use crate::physical::expr::PhysicalExpr;
+use crate::physical::ops::limit::testing::task_ctx_with as ctx_with;
 use crate::physical::ops::memory_scan::MemoryScanExec;
-
-fn ctx_with(batch_size: usize, memory: usize) -> TaskContext {
-    let config = ExecConfig {
-        batch_size,
-        ..ExecConfig::default()
-    };
-    TaskContext {
-        stage_id: 0,
-        partition: 0,
-        query: Arc::new(QueryContext::new(
-            config,
-            MemoryPool::new(memory),
-            Arc::new(AtomicBool::new(false)),
-        )),
-    }
-}
 
 fn ctx() -> TaskContext {
     ctx_with(8192, 1 << 30)

@@ -525,7 +525,7 @@ mod tests {
     }
 
     /// Output rows as sorted `a|b|c` strings, NULL written as `-`.
-    fn rows(batches: &[RecordBatch]) -> Vec<String> {
+    pub(super) fn rows(batches: &[RecordBatch]) -> Vec<String> {
         let mut out: Vec<String> = batches
             .iter()
             .flat_map(|b| {

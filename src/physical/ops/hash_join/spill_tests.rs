@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, Int64Array, StringArray};
+use arrow::array::{Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use arrow::util::display::array_value_to_string;
 
 use super::super::limit::testing::{collect, task_ctx_with, TestScan};
 use super::grace::{partition_of, FANOUT};
+use super::tests::rows;
 use super::{HashJoinExec, JoinMode};
 use crate::exec::task::TaskContext;
 use crate::logical::expr::BinaryOp;
@@ -78,30 +78,6 @@ fn residual() -> PhysExprRef {
     );
     let r = bin(PhysicalExpr::column(5, "rv"), BinaryOp::Modulo, lit(5));
     bin(l, BinaryOp::Lt, r)
-}
-
-/// Output rows as sorted strings.
-fn rows(batches: &[RecordBatch]) -> Vec<String> {
-    let mut out: Vec<String> = batches
-        .iter()
-        .flat_map(|b| {
-            (0..b.num_rows()).map(move |r| {
-                b.columns()
-                    .iter()
-                    .map(|c| {
-                        if c.is_null(r) {
-                            "-".to_string()
-                        } else {
-                            array_value_to_string(c, r).unwrap()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("|")
-            })
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 struct Case {
