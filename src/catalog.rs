@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use datafusion_common::tree_node::{Transformed, TreeNode};
+
 use crate::error::{closest_name, Error, Result};
-use crate::logical::plan::{LogicalPlan, MemTable};
+use crate::logical::plan::{LogicalPlan, MemTable, TableSource};
 
 /// A SQL view: its query, bound afresh wherever the view is used (so it sees the current
 /// tables), and optional column names.
@@ -67,6 +69,32 @@ impl Catalog {
                 hint.replace('\n', " ")
             ))
         })
+    }
+
+    /// `plan` (a frame bound earlier) with each scan of a catalog table reading the table's
+    /// current rows, so a frame sees rows inserted, updated or deleted since, as a view does.
+    /// Scans of tables since dropped or re-created with other columns stay as they were.
+    pub fn refresh(&self, plan: &LogicalPlan) -> Result<LogicalPlan> {
+        let out = plan.clone().transform_up(|node| {
+            let LogicalPlan::Scan(scan) = &node else {
+                return Ok(Transformed::no(node));
+            };
+            let TableSource::Memory(bound) = &scan.source else {
+                return Ok(Transformed::no(node));
+            };
+            let is_catalog_table = scan.schema.qualifier(0).is_some_and(|q| q == scan.table_name);
+            match self.get(&scan.table_name) {
+                Some(CatalogEntry::Table(current))
+                    if is_catalog_table && !Arc::ptr_eq(current, bound) && current.schema == bound.schema =>
+                {
+                    let mut fresh = scan.clone();
+                    fresh.source = TableSource::Memory(Arc::clone(current));
+                    Ok(Transformed::yes(LogicalPlan::Scan(fresh)))
+                }
+                _ => Ok(Transformed::no(node)),
+            }
+        })?;
+        Ok(out.data)
     }
 
     /// Adds `entry` as `name`; fails when the name is taken unless `replace`.

@@ -84,6 +84,20 @@ impl CopyTo {
                 other => return Err(Error::not_supported(format!("COPY TO option {other}"))),
             }
         }
+        Self::new(query_sql, path, format_name.as_deref(), header, delimiter)
+    }
+
+    /// A COPY of `query_sql` (may be empty when the caller runs a plan itself) into `path`,
+    /// in format `format_name` (else from the extension), with CSV's `header` and
+    /// `delimiter`.
+    pub fn new(
+        query_sql: String,
+        path: PathBuf,
+        format_name: Option<&str>,
+        header: bool,
+        delimiter: Option<char>,
+    ) -> Result<Self> {
+        let format_name = format_name.map(|f| f.to_ascii_lowercase());
         let mut format = match format_name.as_deref() {
             Some("parquet") => CopyFormat::Parquet,
             Some(name) => CopyFormat::Text(
@@ -123,22 +137,9 @@ impl CopyTo {
         batches: &mut dyn Iterator<Item = Result<RecordBatch>>,
         memory: &std::sync::Arc<MemoryPool>,
     ) -> Result<u64> {
-        let display = self.path.display().to_string();
-        let dir = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::InvalidInput(format!(
-                "COPY TO '{display}': directory '{}' does not exist",
-                dir.display()
-            )));
-        }
-        let tmp = tempfile::Builder::new()
-            .prefix(".rask-copy-")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(&display, e))?;
-        let file = tmp.reopen().map_err(|e| Error::io(&display, e))?;
+        let target = crate::io::AtomicFile::create(&self.path, "COPY TO")?;
+        let display = target.display();
+        let file = target.file()?;
         let rows = match self.format {
             CopyFormat::Parquet => write_parquet(file, schema, batches, memory, &display)?,
             CopyFormat::Text(format) => {
@@ -153,7 +154,7 @@ impl CopyTo {
                 rows
             }
         };
-        tmp.persist(&self.path).map_err(|e| Error::io(&display, e.error))?;
+        target.commit()?;
         Ok(rows)
     }
 }

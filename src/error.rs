@@ -93,6 +93,15 @@ pub enum Error {
     /// A bug in rask: an invariant did not hold.
     #[error("Internal Error: {0}")]
     Internal(String),
+    /// An error of a DSL statement with the place in the script it comes from (the error's
+    /// own class and message are kept).
+    #[error("{error}")]
+    Located {
+        /// The error.
+        error: Box<Error>,
+        /// Where in the script.
+        location: Location,
+    },
 }
 
 impl Error {
@@ -124,13 +133,39 @@ impl Error {
         match self {
             Error::Parse { location, .. } => *location,
             Error::Bind { location, .. } => Some(*location),
+            Error::Located { location, .. } => Some(*location),
             _ => None,
+        }
+    }
+
+    /// This error pointing at `location` of the script, unless it already points somewhere
+    /// (or is a cancellation or a closed pipe, which concern no place in the script). A
+    /// binder error becomes [`Error::Bind`]; others keep their class.
+    pub fn at(self, location: Location) -> Error {
+        if self.location().is_some() || self.is_broken_pipe() || matches!(self, Error::Cancelled) {
+            return self;
+        }
+        match self {
+            Error::Plan(message) => Error::Bind { message, location },
+            other => Error::Located {
+                error: Box::new(other),
+                location,
+            },
+        }
+    }
+
+    /// The error itself, without a [`Error::Located`] wrapper.
+    pub fn inner(&self) -> &Error {
+        match self {
+            Error::Located { error, .. } => error.inner(),
+            other => other,
         }
     }
 
     /// True when the error is a closed output pipe, which the CLI treats as a quiet end.
     pub fn is_broken_pipe(&self) -> bool {
         match self {
+            Error::Located { error, .. } => error.is_broken_pipe(),
             Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
             Error::Arrow(arrow::error::ArrowError::IoError(_, e)) => e.kind() == std::io::ErrorKind::BrokenPipe,
             _ => false,

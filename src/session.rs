@@ -26,6 +26,7 @@ use crate::physical::plan::BatchStream;
 use crate::physical::planner::PhysicalPlanner;
 use crate::stage::{split_into_stages, StageGraph};
 
+mod dsl;
 mod statements;
 
 /// Session settings.
@@ -310,7 +311,11 @@ impl Session {
     }
 
     fn explain_query(&self, q: &sqlparser::ast::Query) -> Result<Explained> {
-        let logical = self.bind(q)?;
+        self.explain_plan(self.bind(q)?)
+    }
+
+    /// The optimized plan and stage graph of a bound plan.
+    pub(crate) fn explain_plan(&self, logical: LogicalPlan) -> Result<Explained> {
         let optimized = crate::optimizer::optimize(logical.clone(), &self.config.disabled_rules, self.type_options())?;
         let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
         let stages = split_into_stages(physical)?;
@@ -432,6 +437,30 @@ impl Session {
         let out_schema = Arc::clone(&schema);
         let stream = stream.map(move |b| b.and_then(|b| conform(&b, &out_schema)));
         Ok((schema, Box::new(stream)))
+    }
+
+    /// EXPLAIN [ANALYZE] of a bound plan as a one-column result (`plan`), one line a row.
+    pub(crate) fn explain_result(&mut self, plan: LogicalPlan, analyze: bool) -> Result<StatementResult> {
+        let mut text = self.explain_plan(plan.clone())?.to_string();
+        if analyze {
+            let started = std::time::Instant::now();
+            let result = self.run_plan(plan)?;
+            let stats = self.last_stats.lock().map(|s| s.clone()).unwrap_or_default();
+            text.push_str(&format!(
+                "== Analyze ==\nrows: {}\nelapsed: {:.3}s\n{}\n",
+                result.num_rows(),
+                started.elapsed().as_secs_f64(),
+                stats.summary()
+            ));
+            for line in stats.spill_lines() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        Ok(StatementResult::Query(one_column(
+            "plan",
+            text.lines().map(str::to_string).collect(),
+        )?))
     }
 
     fn record_stats(&self, query: &QueryContext) {
@@ -612,28 +641,8 @@ impl Session {
                     let plan = self.bind(q)?;
                     return Ok(StatementResult::Query(describe(&plan.schema().arrow().clone())?));
                 }
-                let explained = self.explain_query(q)?;
-                let mut text = explained.to_string();
-                if *analyze {
-                    let plan = self.bind(q)?;
-                    let started = std::time::Instant::now();
-                    let result = self.run_plan(plan)?;
-                    let stats = self.last_stats.lock().map(|s| s.clone()).unwrap_or_default();
-                    text.push_str(&format!(
-                        "== Analyze ==\nrows: {}\nelapsed: {:.3}s\n{}\n",
-                        result.num_rows(),
-                        started.elapsed().as_secs_f64(),
-                        stats.summary()
-                    ));
-                    for line in stats.spill_lines() {
-                        text.push_str(&line);
-                        text.push('\n');
-                    }
-                }
-                Ok(StatementResult::Query(one_column(
-                    "plan",
-                    text.lines().map(str::to_string).collect(),
-                )?))
+                let plan = self.bind(q)?;
+                self.explain_result(plan, *analyze)
             }
             Statement::ShowTables { .. } => Ok(StatementResult::Query(one_column("name", self.catalog.names())?)),
             Statement::Set(set) => self.set(set),

@@ -13,6 +13,11 @@
 //! those same files (`tests/tpch/duckdb_answers.py`, which runs this test's generator first).
 //! Each value is compared as text after DuckDB's VARCHAR rendering, numbers within a relative
 //! 1e-9.
+//!
+//! The queries written in the dataframe DSL, `queries/tpch-dsl/qNN.rask`, must give the same
+//! answers (`dsl_qNN`, column names included) and the same optimized plan and stage graph as
+//! the SQL (`dsl_qNN_plan` compares the EXPLAIN text below the optimized plan's header, which
+//! names the rules that fired).
 
 mod common;
 
@@ -60,7 +65,31 @@ fn main() -> ExitCode {
                 run_query(&data, &query, &expected)
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut trials = trials;
+    for q in 1..=22 {
+        let name = format!("q{q:02}");
+        let dsl = root.join("queries").join("tpch-dsl").join(format!("{name}.rask"));
+        if !dsl.exists() {
+            continue;
+        }
+        let sql = root.join("queries").join("tpch").join(format!("{name}.sql"));
+        let expected = root
+            .join("testdata")
+            .join("tpch")
+            .join("sf0.1")
+            .join(format!("{name}.tsv"));
+        let (data_a, generated_a, dsl_a) = (data.clone(), generated.clone(), dsl.clone());
+        trials.push(Trial::test(format!("dsl_{name}"), move || {
+            generated_a.map_err(|e| Failed::from(format!("generating TPC-H data failed: {e}")))?;
+            run_dsl_query(&data_a, &dsl_a, &expected)
+        }));
+        let (data_b, generated_b) = (data.clone(), generated.clone());
+        trials.push(Trial::test(format!("dsl_{name}_plan"), move || {
+            generated_b.map_err(|e| Failed::from(format!("generating TPC-H data failed: {e}")))?;
+            compare_plans(&data_b, &sql, &dsl)
+        }));
+    }
     libtest_mimic::run(&args, trials).exit_code()
 }
 
@@ -103,9 +132,8 @@ fn write_table(dir: &Path, name: &str, batches: impl arrow::record_batch::Record
     Ok(())
 }
 
-fn run_query(data: &Path, query: &Path, expected: &Path) -> Result<(), Failed> {
-    let sql = std::fs::read_to_string(query).map_err(|e| format!("{}: {e}", query.display()))?;
-    let expected = std::fs::read_to_string(expected).map_err(|e| format!("{}: {e}", expected.display()))?;
+/// A session with a view per table over the generated files.
+fn tpch_session(data: &Path) -> Result<Session, Failed> {
     let mut session = Session::new(test_config(false)).map_err(|e| e.to_string())?;
     for table in TABLES {
         let path = data.join(format!("{table}.parquet"));
@@ -113,7 +141,67 @@ fn run_query(data: &Path, query: &Path, expected: &Path) -> Result<(), Failed> {
             .execute(&format!("CREATE VIEW {table} AS SELECT * FROM '{}'", path.display()))
             .map_err(|e| e.to_string())?;
     }
+    Ok(session)
+}
+
+fn read(path: &Path) -> Result<String, Failed> {
+    Ok(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
+}
+
+fn run_query(data: &Path, query: &Path, expected: &Path) -> Result<(), Failed> {
+    let sql = read(query)?;
+    let expected = read(expected)?;
+    let mut session = tpch_session(data)?;
     let results = session.execute(&sql).map_err(|e| format!("query failed: {e}"))?;
+    check_result(results, &expected)
+}
+
+fn run_dsl_query(data: &Path, query: &Path, expected: &Path) -> Result<(), Failed> {
+    let script = read(query)?;
+    let expected = read(expected)?;
+    let mut session = tpch_session(data)?;
+    let results = session.execute_dsl(&script).map_err(|e| format!("query failed: {e}"))?;
+    let header = results.iter().rev().find_map(|r| match r {
+        StatementResult::Query(q) => Some(
+            q.schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join("\t"),
+        ),
+        _ => None,
+    });
+    let expected_header = expected.lines().next().unwrap_or_default();
+    if header.as_deref() != Some(expected_header) {
+        return Err(format!("columns: expected {expected_header:?}, got {header:?}").into());
+    }
+    check_result(results, &expected)
+}
+
+/// The EXPLAIN text of the SQL and the DSL query from the optimized plan on, without the
+/// optimized plan's header line (the rules that fired differ: the DSL's joins start out with
+/// their conditions, the SQL's are pushed into them).
+fn compare_plans(data: &Path, sql: &Path, dsl: &Path) -> Result<(), Failed> {
+    let below_header = |text: String| -> String {
+        text.lines()
+            .skip_while(|l| !l.starts_with("== Optimized plan"))
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let sql_plan = tpch_session(data)?.explain(&read(sql)?).map_err(|e| e.to_string())?;
+    let dsl_plan = tpch_session(data)?
+        .explain_dsl(&read(dsl)?)
+        .map_err(|e| e.to_string())?;
+    let (sql_text, dsl_text) = (below_header(sql_plan.to_string()), below_header(dsl_plan.to_string()));
+    if sql_text.is_empty() || sql_text != dsl_text {
+        return Err(format!("plans differ:\n--- SQL\n{sql_text}\n--- DSL\n{dsl_text}").into());
+    }
+    Ok(())
+}
+
+fn check_result(results: Vec<StatementResult>, expected: &str) -> Result<(), Failed> {
     let batches: Vec<RecordBatch> = results
         .into_iter()
         .filter_map(|r| match r {
@@ -123,7 +211,7 @@ fn run_query(data: &Path, query: &Path, expected: &Path) -> Result<(), Failed> {
         .next_back()
         .ok_or("the query returned no result")?;
     let actual = render(&batches);
-    compare(&actual, &expected)
+    compare(&actual, expected)
 }
 
 /// One line per row, values tab-separated as DuckDB renders them as VARCHAR.

@@ -21,6 +21,10 @@ pub struct Args {
     #[arg(short = 'c', long = "command", value_name = "SQL")]
     pub commands: Vec<String>,
 
+    /// Read `-c` texts and stdin as the dataframe DSL instead of SQL (`.rask` files always are).
+    #[arg(long = "dsl")]
+    pub dsl: bool,
+
     /// Run the SQL script at PATH; repeatable.
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,

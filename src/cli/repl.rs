@@ -1,7 +1,9 @@
 //! The interactive REPL: rustyline with a history file (`~/.rask_history`), statements over
-//! several lines until one ends with `;`, and dot commands (`.help`, `.tables`, `.schema`,
-//! `.mode`, `.timer`, `.maxrows`, `.quit`). Errors are printed and the REPL goes on; Ctrl-C
-//! clears the line being typed (or cancels the running query), Ctrl-D exits.
+//! several lines until one ends with `;` (SQL) or is complete (DSL: brackets closed, not
+//! ending in `.`), and dot commands (`.help`, `.tables`, `.schema`, `.mode`, `.timer`,
+//! `.maxrows`, `.dsl`, `.sql`, `.quit`). The prompt shows the language. Errors are printed and
+//! the REPL goes on; Ctrl-C clears the line being typed (or cancels the running query),
+//! Ctrl-D exits.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,16 +12,21 @@ use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
 
 use crate::cli::format::{type_name, OutputFormat};
-use crate::cli::run::{report_error, run_sql, terminal_width, Printer};
+use crate::cli::run::{report_error, run_statements, terminal_width, Language, Printer};
 use crate::error::{Error, Result};
 use crate::session::Session;
 
-const PROMPT: &str = "rask> ";
+const SQL_PROMPT: &str = "rask> ";
+const DSL_PROMPT: &str = "rask dsl> ";
 const CONTINUATION: &str = "   ·> ";
+const DSL_CONTINUATION: &str = "       ·> ";
 
 const HELP: &str = "\
-Enter SQL statements ending with ';'. Ctrl-C clears the line or cancels a query, Ctrl-D exits.
+Enter SQL statements ending with ';' (or, after .dsl, DSL chains: a statement ends with its
+line unless brackets are open or it ends with '.'). Ctrl-C clears the line or cancels a query,
+Ctrl-D exits.
 .help             show this text
+.dsl / .sql       switch to the dataframe DSL / back to SQL
 .tables           list tables and views
 .schema [NAME]    show the columns of one table, or of all
 .mode FMT         output format: table, csv, tsv, json, ndjson, markdown
@@ -37,7 +44,12 @@ pub fn run(session: &mut Session, mut printer: Printer) -> Result<()> {
     }
     let mut buffer = StatementBuffer::default();
     loop {
-        let prompt = if buffer.is_empty() { PROMPT } else { CONTINUATION };
+        let prompt = match (buffer.language, buffer.is_empty()) {
+            (Language::Sql, true) => SQL_PROMPT,
+            (Language::Sql, false) => CONTINUATION,
+            (Language::Dsl, true) => DSL_PROMPT,
+            (Language::Dsl, false) => DSL_CONTINUATION,
+        };
         match editor.readline(prompt) {
             Ok(line) => {
                 if buffer.is_empty() && line.trim_start().starts_with('.') {
@@ -45,17 +57,18 @@ pub fn run(session: &mut Session, mut printer: Printer) -> Result<()> {
                     let mut out = std::io::stdout().lock();
                     match dot_command(line.trim(), session, &mut printer, &mut out) {
                         Ok(DotOutcome::Continue) => {}
+                        Ok(DotOutcome::Switch(language)) => buffer.language = language,
                         Ok(DotOutcome::Quit) => break,
                         Err(e) => report_error(&e, None),
                     }
                     continue;
                 }
-                if let Some(sql) = buffer.push_line(&line) {
-                    let _ = editor.add_history_entry(sql.trim());
+                if let Some(text) = buffer.push_line(&line) {
+                    let _ = editor.add_history_entry(text.trim());
                     printer.opts.max_width = terminal_width();
                     let mut out = std::io::stdout().lock();
-                    if let Err(e) = run_sql(session, &sql, &printer, &mut out) {
-                        report_error(&e, Some(&sql));
+                    if let Err(e) = run_statements(session, &text, buffer.language, &printer, &mut out) {
+                        report_error(&e, Some(&text));
                     }
                 }
             }
@@ -82,10 +95,22 @@ fn readline_error(e: ReadlineError) -> Error {
     }
 }
 
-/// Collects lines until a statement is complete (its last line ends with `;`).
-#[derive(Debug, Default)]
+/// Collects lines until a statement is complete: SQL when its last line ends with `;`, the
+/// DSL when [`crate::frontend::dsl::is_complete`] says so.
+#[derive(Debug)]
 pub struct StatementBuffer {
     text: String,
+    /// The language being typed.
+    pub language: Language,
+}
+
+impl Default for StatementBuffer {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            language: Language::Sql,
+        }
+    }
 }
 
 impl StatementBuffer {
@@ -107,7 +132,11 @@ impl StatementBuffer {
         }
         self.text.push_str(line);
         self.text.push('\n');
-        if line.trim_end().ends_with(';') {
+        let complete = match self.language {
+            Language::Sql => line.trim_end().ends_with(';'),
+            Language::Dsl => crate::frontend::dsl::is_complete(&self.text),
+        };
+        if complete {
             Some(std::mem::take(&mut self.text))
         } else {
             None
@@ -120,6 +149,8 @@ impl StatementBuffer {
 pub enum DotOutcome {
     /// Read the next line.
     Continue,
+    /// Read statements in this language from now on.
+    Switch(Language),
     /// Leave the REPL.
     Quit,
 }
@@ -137,6 +168,8 @@ pub fn dot_command(line: &str, session: &Session, printer: &mut Printer, out: &m
     match (command, arg) {
         (".quit" | ".exit" | ".q", _) => return Ok(DotOutcome::Quit),
         (".help", _) => write(out, HELP)?,
+        (".dsl", _) => return Ok(DotOutcome::Switch(Language::Dsl)),
+        (".sql", _) => return Ok(DotOutcome::Switch(Language::Sql)),
         (".tables", _) => {
             let mut text = session.table_names().join("\n");
             if !text.is_empty() {

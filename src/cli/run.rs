@@ -81,14 +81,44 @@ impl Printer {
     }
 }
 
-/// Runs the statements of `sql`, printing each result to `out` as soon as it is ready.
-pub fn run_sql(session: &mut Session, sql: &str, printer: &Printer, out: &mut dyn Write) -> Result<()> {
+/// The language of a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// SQL statements ended by `;`.
+    Sql,
+    /// The dataframe DSL (`.rask` files, `--dsl`).
+    Dsl,
+}
+
+/// A script to run: its text and language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    /// The text.
+    pub text: String,
+    /// Its language.
+    pub language: Language,
+}
+
+/// Runs the statements of `script`, printing each result to `out` as soon as it is ready.
+pub fn run_script(session: &mut Session, script: &Script, printer: &Printer, out: &mut dyn Write) -> Result<()> {
+    run_statements(session, &script.text, script.language, printer, out)
+}
+
+/// Runs the statements of `text` in `language`, printing each result to `out` as soon as it
+/// is ready.
+pub fn run_statements(
+    session: &mut Session,
+    text: &str,
+    language: Language,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<()> {
     let cancel = session.cancel_flag();
     cancel.store(false, Ordering::SeqCst);
     let stats = session.last_stats();
     session.set_streaming(printer.streams());
     let mut started = Instant::now();
-    let outcome = session.run_script(sql, |result| {
+    let on_result = |result| {
         let elapsed = started.elapsed();
         if cancel.load(Ordering::SeqCst) {
             return Err(Error::Cancelled);
@@ -104,7 +134,11 @@ pub fn run_sql(session: &mut Session, sql: &str, printer: &Printer, out: &mut dy
         }
         started = Instant::now();
         Ok(())
-    });
+    };
+    let outcome = match language {
+        Language::Sql => session.run_script(text, on_result),
+        Language::Dsl => session.run_dsl(text, on_result),
+    };
     cancel.store(false, Ordering::SeqCst);
     outcome
 }
@@ -187,9 +221,9 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         None => {
             let printer = stdout_printer(args, stdout_tty);
             let mut out = BufWriter::new(std::io::stdout().lock());
-            for sql in &scripts {
-                if let Err(e) = run_sql(&mut session, sql, &printer, &mut out) {
-                    return fail(e, Some(sql));
+            for script in &scripts {
+                if let Err(e) = run_script(&mut session, script, &printer, &mut out) {
+                    return fail(e, Some(&script.text));
                 }
             }
             out.flush()
@@ -226,7 +260,7 @@ pub fn terminal_width() -> Option<u16> {
 /// statements succeeded, so a failed run leaves no half-written file.
 fn run_to_file(
     session: &mut Session,
-    scripts: &[String],
+    scripts: &[Script],
     args: &Args,
     path: &Path,
 ) -> std::result::Result<(), Failure> {
@@ -259,9 +293,9 @@ fn run_to_file(
         Err(e) => return fail(Error::io(dir.display().to_string(), e), None),
     };
     let mut out = BufWriter::new(tmp);
-    for sql in scripts {
-        if let Err(e) = run_sql(session, sql, &printer, &mut out) {
-            return fail(rename_output_error(e, &display), Some(sql));
+    for script in scripts {
+        if let Err(e) = run_script(session, script, &printer, &mut out) {
+            return fail(rename_output_error(e, &display), Some(&script.text));
         }
     }
     let tmp = match out.into_inner() {
@@ -282,21 +316,38 @@ fn rename_output_error(err: Error, path: &str) -> Error {
     }
 }
 
-/// Reads the SQL of every source, in order: `-c` texts as given, files from disk, and the whole
-/// of stdin when there is no source.
-pub fn load_sources(args: &Args) -> Result<Vec<String>> {
+/// Reads every source, in order: `-c` texts as given, files from disk, and the whole of
+/// stdin when there is no source. `.rask` files are DSL, and everything is with `--dsl`.
+pub fn load_sources(args: &Args) -> Result<Vec<Script>> {
+    let language = |path: Option<&Path>| {
+        let rask = path.is_some_and(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("rask")));
+        if args.dsl || rask {
+            Language::Dsl
+        } else {
+            Language::Sql
+        }
+    };
     if args.sources.is_empty() {
-        let mut sql = String::new();
+        let mut text = String::new();
         std::io::stdin()
-            .read_to_string(&mut sql)
+            .read_to_string(&mut text)
             .map_err(|e| Error::io("<stdin>", e))?;
-        return Ok(vec![sql]);
+        return Ok(vec![Script {
+            text,
+            language: language(None),
+        }]);
     }
     args.sources
         .iter()
         .map(|s| match s {
-            Source::Command(text) => Ok(text.clone()),
-            Source::File(path) => std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e)),
+            Source::Command(text) => Ok(Script {
+                text: text.clone(),
+                language: language(None),
+            }),
+            Source::File(path) => Ok(Script {
+                text: std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))?,
+                language: language(Some(path)),
+            }),
         })
         .collect()
 }
@@ -371,7 +422,18 @@ mod tests {
             file.as_os_str(),
         ])
         .unwrap();
-        assert_eq!(load_sources(&args).unwrap(), vec!["select 1", "select 2;"]);
+        let sql = |text: &str| Script {
+            text: text.into(),
+            language: Language::Sql,
+        };
+        assert_eq!(load_sources(&args).unwrap(), vec![sql("select 1"), sql("select 2;")]);
+        // `.rask` files are DSL; with --dsl, `-c` texts are too.
+        let rask = dir.path().join("b.rask");
+        std::fs::write(&rask, "t.head(1)").unwrap();
+        let args = Args::try_parse_from_iter([OsStr::new("rask"), rask.as_os_str()]).unwrap();
+        assert_eq!(load_sources(&args).unwrap()[0].language, Language::Dsl);
+        let args = Args::try_parse_from_iter(["rask", "--dsl", "-c", "t.head(1)"]).unwrap();
+        assert_eq!(load_sources(&args).unwrap()[0].language, Language::Dsl);
         let missing = Args::try_parse_from_iter(["rask", "-f", "/nonexistent/x.sql"]).unwrap();
         let err = load_sources(&missing).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/x.sql"), "{err}");

@@ -3,6 +3,7 @@
 //! partitions (CSV byte ranges split at line ends, Parquet row groups) and scans one
 //! partition at a time as a stream of batches, reading only the projected columns.
 
+pub mod atomic;
 pub mod csv;
 pub mod glob;
 pub mod json;
@@ -10,6 +11,7 @@ pub mod parquet;
 pub mod source;
 pub mod stdin;
 
+pub use atomic::{write_atomically, AtomicFile};
 pub use source::{
     ColumnPredicate, CsvOptions, FileFormat, FileMeta, FilePartition, FileSource, PartitionKind, PredicateOp,
     ReadOptions, SourceStatistics,

@@ -6,6 +6,7 @@
 mod constant_folding;
 mod join_reorder;
 mod limit_pushdown;
+mod merge_projections;
 mod or_factoring;
 mod predicate_pushdown;
 mod projection_pushdown;
@@ -32,6 +33,7 @@ pub fn all_rules() -> Vec<Box<dyn OptimizerRule>> {
         Box::new(join_reorder::JoinReorder),
         Box::new(limit_pushdown::LimitPushdown),
         Box::new(projection_pushdown::ProjectionPushdown),
+        Box::new(merge_projections::MergeProjections),
     ]
 }
 

@@ -58,8 +58,11 @@ fn substitute(e: &Expr, schema: &PlanSchema, map: &dyn Fn(usize) -> Expr) -> Res
 fn push(plan: LogicalPlan, mut preds: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan> {
     match plan {
         LogicalPlan::Filter(f) => {
-            preds.extend(split_conjunction_factored(f.predicate));
-            push(Arc::unwrap_or_clone(f.input), preds, opts)
+            // This filter's conjuncts first, then those from above: stacked filters keep the
+            // order they were written in (`.filter(a).filter(b)` is `a AND b`).
+            let mut here = split_conjunction_factored(f.predicate);
+            here.append(&mut preds);
+            push(Arc::unwrap_or_clone(f.input), here, opts)
         }
         LogicalPlan::Projection(p) => {
             let schema = Arc::clone(&p.schema);

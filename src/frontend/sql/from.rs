@@ -57,7 +57,7 @@ impl Binder<'_> {
         })
     }
 
-    fn bind_join(
+    pub(super) fn bind_join(
         &mut self,
         left: LogicalPlan,
         right: LogicalPlan,
@@ -197,7 +197,7 @@ impl Binder<'_> {
         self.bind_table_factor_plain(factor).map(|p| (p, false))
     }
 
-    fn bind_table_factor_plain(&mut self, factor: &TableFactor) -> Result<LogicalPlan> {
+    pub(super) fn bind_table_factor_plain(&mut self, factor: &TableFactor) -> Result<LogicalPlan> {
         match factor {
             TableFactor::Table { name, alias, args, .. } => {
                 if let Some(args) = args {
@@ -237,7 +237,7 @@ impl Binder<'_> {
                             self.view_depth -= 1;
                             builder::alias(Arc::new(bound?), &table_name, &def.columns)?
                         }
-                        CatalogEntry::Frame(p) => builder::alias(Arc::clone(p), &table_name, &[])?,
+                        CatalogEntry::Frame(p) => builder::alias(Arc::new(self.catalog.refresh(p)?), &table_name, &[])?,
                     };
                     return self.apply_alias(plan, alias.as_ref(), None);
                 }
@@ -340,7 +340,7 @@ impl Binder<'_> {
         Ok(builder::scan(location, TableSource::File(source), Some(&qualifier)))
     }
 
-    fn bind_table_function(&self, name: &str, args: &[FunctionArg]) -> Result<LogicalPlan> {
+    pub(super) fn bind_table_function(&self, name: &str, args: &[FunctionArg]) -> Result<LogicalPlan> {
         let lname = name.to_lowercase();
         let format = match lname.as_str() {
             "range" | "generate_series" => return self.bind_range(&lname, args),

@@ -11,6 +11,7 @@ mod exclude;
 mod expr;
 mod extract_field;
 mod flatten;
+mod frame;
 mod from;
 mod from_values;
 mod glob;
@@ -49,6 +50,7 @@ use crate::logical::plan::LogicalPlan;
 use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::TypeOptions;
 
+pub use frame::{empty_select, select_of};
 pub use from::{refers_only_to, split_join_condition};
 pub use limit::resolve_limits;
 pub use literal::{parse_interval, parse_number_literal};
@@ -142,7 +144,7 @@ fn end_of(sql: &str) -> Location {
 }
 
 /// Turns sqlparser's message (`… at Line: 1, Column: 8`) into an [`Error::Parse`].
-fn parse_error(message: &str) -> Error {
+pub(crate) fn parse_error(message: &str) -> Error {
     let message = message.trim_start_matches("sql parser error: ");
     if let Some(at) = message.rfind(" at Line: ") {
         let (text, pos) = message.split_at(at);

@@ -292,7 +292,7 @@ pub(super) fn bind_set_expr(b: &mut Binder, e: &SetExpr) -> Result<LogicalPlan> 
 }
 
 /// UNION ALL with both sides cast to common column types.
-fn union(b: &Binder, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPlan> {
+pub(super) fn union(b: &Binder, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPlan> {
     let (ls, rs) = (left.schema(), right.schema());
     if ls.len() != rs.len() {
         return Err(Error::plan(format!(

@@ -23,9 +23,18 @@ use crate::logical::typecheck::coerce;
 impl Binder<'_> {
     /// Binds a SELECT block with the ORDER BY of its query.
     pub(super) fn bind_select(&mut self, select: &ast::Select, order_by: &[ast::OrderByExpr]) -> Result<LogicalPlan> {
-        if select.having.is_some() && matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty()) {
-            // HAVING without GROUP BY aggregates the whole input: handled below.
-        }
+        let from = self.bind_from(&select.from)?;
+        self.bind_select_over(from, select, order_by)
+    }
+
+    /// Binds a SELECT block over `from`, the already-bound FROM clause (`select.from` is not
+    /// read): the DSL's verbs use this with the frame they apply to.
+    pub(super) fn bind_select_over(
+        &mut self,
+        from: LogicalPlan,
+        select: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<LogicalPlan> {
         let mut inlined = None;
         if !select.named_window.is_empty() {
             let mut sel = select.clone();
@@ -37,7 +46,7 @@ impl Binder<'_> {
             Some((sel, order)) => (sel, order.as_slice()),
             None => (select, order_by),
         };
-        let mut plan = self.bind_from(&select.from)?;
+        let mut plan = from;
         let from_schema = plan.schema();
 
         if let Some(w) = &select.selection {

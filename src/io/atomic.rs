@@ -1,0 +1,69 @@
+//! Output files that appear only when complete: a file is written under a temporary name in
+//! its target directory and renamed into place by [`AtomicFile::commit`]; dropped without a
+//! commit (an error, a cancelled query), the temporary file is removed and any previous file
+//! at the path stays as it was.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A file being written under a temporary name next to its final path.
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`; fails clearly when its directory does not exist. `what` names
+    /// the writer in messages (`COPY TO`, `visualize`).
+    pub fn create(path: &Path, what: &str) -> Result<Self> {
+        let display = path.display().to_string();
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::InvalidInput(format!(
+                "{what} '{display}': directory '{}' does not exist",
+                dir.display()
+            )));
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(".rask-write-")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&display, e))?;
+        Ok(Self {
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A second handle on the temporary file, to write through.
+    pub fn file(&self) -> Result<File> {
+        self.tmp.reopen().map_err(|e| Error::io(self.display(), e))
+    }
+
+    /// The final path, for messages.
+    pub fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Renames the temporary file into place.
+    pub fn commit(self) -> Result<()> {
+        let display = self.display();
+        self.tmp.persist(&self.path).map_err(|e| Error::io(display, e.error))?;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomically(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
+    use std::io::Write;
+    let file = AtomicFile::create(path, what)?;
+    file.file()?
+        .write_all(bytes)
+        .map_err(|e| Error::io(file.display(), e))?;
+    file.commit()
+}
