@@ -50,7 +50,7 @@ impl MemTable {
 pub enum TableSource {
     /// Files (a path, a glob or stdin).
     File(Arc<FileSource>),
-    /// An in-memory table.
+    /// A stored table (in memory, or partly spilled to disk).
     Memory(Arc<MemTable>),
 }
 
