@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::array::{ArrayRef, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -18,7 +18,7 @@ use crate::exec::metrics::QueryStats;
 use crate::exec::task::{ExecConfig, QueryContext};
 use crate::frontend::sql::{self, Binder};
 use crate::logical::builder;
-use crate::logical::plan::{LogicalPlan, MemTable, RecursiveQuery, TableSource};
+use crate::logical::plan::{LogicalPlan, RecursiveQuery, TableSource};
 use crate::logical::typecheck::TypeOptions;
 use crate::logical::types::{parse_sql_type, sql_type_name};
 use crate::physical::expr::cast_array;
@@ -28,6 +28,7 @@ use crate::stage::{split_into_stages, StageGraph};
 
 mod dsl;
 mod statements;
+mod store;
 
 /// Session settings.
 #[derive(Debug, Clone)]
@@ -164,6 +165,7 @@ pub struct Session {
     prepared: crate::prepared::PreparedStatements,
     last_stats: Arc<std::sync::Mutex<QueryStats>>,
     streaming: bool,
+    table_spill: store::TableSpill,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -198,6 +200,7 @@ impl Session {
             prepared: Default::default(),
             last_stats: Default::default(),
             streaming: false,
+            table_spill: Default::default(),
         })
     }
 
@@ -355,52 +358,39 @@ impl Session {
     }
 
     /// The rounds of one recursive CTE: each runs the recursive term over the rows the last
-    /// round added (with UNION: minus every row seen so far) until a round adds none. The rows
-    /// are reserved from the memory pool, so a runaway recursion fails with out-of-memory.
+    /// round added (with UNION: minus every row seen so far) until a round adds none. Each
+    /// round's rows are stored as a table (spilled when the pool refuses them); the rows so
+    /// far share those tables' chunks.
     fn run_recursive(&mut self, r: &RecursiveQuery, row_cap: Option<usize>) -> Result<LogicalPlan> {
         let schema = Arc::clone(r.static_term.schema().arrow());
         let opts = self.type_options();
-        let mut reservation = self.memory.reservation("recursive CTE");
         let first = if r.distinct {
             builder::distinct(Arc::clone(&r.static_term))
         } else {
             r.static_term.as_ref().clone()
         };
-        let mut work = self.run_rows(first, &schema)?;
-        let mut all: Vec<RecordBatch> = Vec::new();
-        loop {
-            let rows: usize = work.iter().map(|b| b.num_rows()).sum();
-            if rows == 0 {
+        let mut work = self.store_query(first, &schema)?;
+        let mut all = Arc::clone(&work);
+        let mut rounds = 0usize;
+        while work.num_rows() > 0 {
+            if rounds > 0 {
+                all = store::concat_tables(&all, &work);
+            }
+            rounds += 1;
+            if row_cap.is_some_and(|cap| all.num_rows() >= cap) {
                 break;
             }
-            reservation.try_grow(work.iter().map(|b| b.get_array_memory_size()).sum())?;
-            all.extend(work.iter().cloned());
-            if row_cap.is_some_and(|cap| all.iter().map(|b| b.num_rows()).sum::<usize>() >= cap) {
-                break;
-            }
-            let table = self.make_table(Arc::clone(&schema), std::mem::take(&mut work))?;
-            let scan = Arc::new(builder::scan(&r.name, TableSource::Memory(table), Some(&r.name)));
+            let scan = Arc::new(builder::scan(&r.name, TableSource::Memory(work), Some(&r.name)));
             let step = replace_work_table(&r.recursive_term, &r.name, &scan)?;
             let step = if r.distinct {
-                let seen = self.make_table(Arc::clone(&schema), all.clone())?;
-                let seen = Arc::new(builder::scan(&r.name, TableSource::Memory(seen), None));
+                let seen = Arc::new(builder::scan(&r.name, TableSource::Memory(Arc::clone(&all)), None));
                 sql::setops::intersect_except(opts, Arc::new(step), seen, sql::setops::SetOp::Except, false)?
             } else {
                 step
             };
-            work = self.run_rows(step, &schema)?;
+            work = self.store_query(step, &schema)?;
         }
-        let table = self.make_table(schema, all)?;
-        Ok(builder::scan(&r.name, TableSource::Memory(table), None))
-    }
-
-    /// Runs `plan` and relabels its batches with `schema` (same column types).
-    fn run_rows(&mut self, plan: LogicalPlan, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
-        self.run_plan(plan)?
-            .batches
-            .into_iter()
-            .map(|b| Ok(RecordBatch::try_new(Arc::clone(schema), b.columns().to_vec())?))
-            .collect()
+        Ok(builder::scan(&r.name, TableSource::Memory(all), None))
     }
 
     /// Optimizes, plans and runs a bound query, collecting its rows.
@@ -511,14 +501,16 @@ impl Session {
                         rows: Some(0),
                     });
                 }
-                let (schema, batches) = match &ct.query {
+                let table = match &ct.query {
                     Some(q) => {
                         let plan = self.bind(q)?;
-                        let result = self.run_plan(plan)?;
+                        let (schema, stream) = self.run_plan_streaming(plan)?;
                         if ct.columns.is_empty() {
-                            (result.schema, result.batches)
+                            self.store_table(schema, stream)?
                         } else {
-                            conform_to_declared_columns(&name, &ct.columns, result.schema, result.batches)?
+                            let target = declared_schema(&name, &ct.columns, &schema)?;
+                            let cast_to = Arc::clone(&target);
+                            self.store_table(target, stream.map(move |b| b.and_then(|b| cast_batch(&b, &cast_to))))?
                         }
                     }
                     None => {
@@ -533,11 +525,10 @@ impl Session {
                                 ))
                             })
                             .collect::<Result<Vec<_>>>()?;
-                        (Arc::new(Schema::new(fields)), vec![])
+                        self.store_table(Arc::new(Schema::new(fields)), std::iter::empty())?
                     }
                 };
-                let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-                let table = self.make_table(schema, batches)?;
+                let rows = table.num_rows() as u64;
                 self.catalog
                     .register(&name, CatalogEntry::Table(table), ct.or_replace)?;
                 Ok(StatementResult::Done {
@@ -658,23 +649,6 @@ impl Session {
         }
     }
 
-    fn make_table(&self, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Arc<MemTable>> {
-        let mut reservation = self.memory.reservation("table");
-        let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
-        reservation.try_grow(bytes)?;
-        let n = self.config.exec.target_partitions.max(1);
-        let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); n.min(batches.len().max(1))];
-        let parts = partitions.len();
-        for (i, b) in batches.into_iter().enumerate() {
-            partitions[i % parts].push(b);
-        }
-        Ok(Arc::new(MemTable {
-            schema,
-            partitions,
-            reservation: Mutex::new(reservation),
-        }))
-    }
-
     /// Replaces a table's rows by the result of `rewrite.new_rows` (a DELETE or UPDATE),
     /// reporting the rows `rewrite.affected` counts. Nothing changes if either query fails.
     fn rewrite_table(&mut self, rewrite: crate::dml::DmlRewrite, verb: &str) -> Result<StatementResult> {
@@ -694,10 +668,10 @@ impl Session {
                     .map(|a| a.value(0))
             })
             .unwrap_or(0) as u64;
-        let result = self.run_sql_query(&rewrite.new_rows)?;
+        let (_, stream) = self.stream_sql_query(&rewrite.new_rows)?;
         let target = Arc::clone(&table.schema);
-        let batches = cast_batches(&result.batches, &target)?;
-        let new_table = self.make_table(target, batches)?;
+        let cast_to = Arc::clone(&target);
+        let new_table = self.store_table(target, stream.map(move |b| b.and_then(|b| cast_batch(&b, &cast_to))))?;
         self.catalog
             .register(&rewrite.table, CatalogEntry::Table(new_table), true)?;
         Ok(StatementResult::Done {
@@ -729,12 +703,21 @@ impl Session {
 
     /// Parses, binds and runs one SELECT given as text.
     fn run_sql_query(&mut self, sql: &str) -> Result<QueryResult> {
+        let (schema, stream) = self.stream_sql_query(sql)?;
+        Ok(QueryResult {
+            schema,
+            batches: stream.collect::<Result<Vec<_>>>()?,
+        })
+    }
+
+    /// Parses, binds and runs one SELECT given as text, streaming its rows.
+    fn stream_sql_query(&mut self, sql: &str) -> Result<(SchemaRef, BatchStream)> {
         let parsed = crate::frontend::sql::parse(sql)?;
         let Some(Statement::Query(q)) = parsed.first() else {
             return Err(Error::internal(format!("not a query: {sql}")));
         };
         let plan = self.bind(q)?;
-        self.run_plan(plan)
+        self.run_plan_streaming(plan)
     }
 
     fn insert(&mut self, insert: &sqlparser::ast::Insert) -> Result<StatementResult> {
@@ -751,7 +734,7 @@ impl Session {
             .as_ref()
             .ok_or_else(|| Error::not_supported("INSERT without a query"))?;
         let plan = self.bind(source)?;
-        let result = self.run_plan(plan)?;
+        let (schema, stream) = self.run_plan_streaming(plan)?;
         let target = Arc::clone(&table.schema);
         // Column i of the result goes to the listed column i (or table column i).
         let positions: Vec<usize> = if insert.columns.is_empty() {
@@ -772,31 +755,23 @@ impl Session {
                 })
                 .collect::<Result<_>>()?
         };
-        if result.schema.fields().len() != positions.len() {
+        if schema.fields().len() != positions.len() {
             return Err(Error::plan(format!(
                 "table {name} has {} columns but {} values were supplied",
                 positions.len(),
-                result.schema.fields().len()
+                schema.fields().len()
             )));
         }
-        let mut batches: Vec<RecordBatch> = table.partitions.iter().flatten().cloned().collect();
-        let existing = batches.len();
-        let mut rows = 0u64;
-        for b in &result.batches {
-            rows += b.num_rows() as u64;
-            let columns = target
-                .fields()
-                .iter()
-                .enumerate()
-                .map(|(ti, f)| match positions.iter().position(|&p| p == ti) {
-                    Some(src) => cast_array(b.column(src), f.data_type(), false),
-                    None => Ok(arrow::array::new_null_array(f.data_type(), b.num_rows())),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            batches.push(RecordBatch::try_new(Arc::clone(&target), columns)?);
-        }
-        self.check_unique_indexes(&name, &batches[..existing], &batches[existing..])?;
-        let new_table = self.make_table(target, batches)?;
+        let placed = stream.map(move |b| b.and_then(|b| place_columns(&b, &positions, &target)));
+        let new_table = if self.catalog.unique_indexes(&name).is_empty() {
+            self.append_table(&table, placed)?
+        } else {
+            let new = placed.collect::<Result<Vec<_>>>()?;
+            let existing = table.batches().collect::<Result<Vec<_>>>()?;
+            self.check_unique_indexes(&name, &existing, &new)?;
+            self.append_table(&table, new.into_iter().map(Ok))?
+        };
+        let rows = new_table.num_rows().saturating_sub(table.num_rows()) as u64;
         self.catalog.register(&name, CatalogEntry::Table(new_table), true)?;
         Ok(StatementResult::Done {
             message: "INSERT".into(),
@@ -935,14 +910,10 @@ fn describe(schema: &Schema) -> Result<QueryResult> {
     })
 }
 
-/// `CREATE TABLE t (a INT, b TEXT) AS query`: the query's columns take the declared names,
-/// and are cast to the declared types (a column declared without a type keeps its own).
-fn conform_to_declared_columns(
-    table: &str,
-    declared: &[sqlparser::ast::ColumnDef],
-    schema: SchemaRef,
-    batches: Vec<RecordBatch>,
-) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+/// `CREATE TABLE t (a INT, b TEXT) AS query`: the table's schema, with the declared names
+/// and types (a column declared without a type keeps the query's); the query's batches are
+/// then cast with [`cast_batch`].
+fn declared_schema(table: &str, declared: &[sqlparser::ast::ColumnDef], schema: &SchemaRef) -> Result<SchemaRef> {
     if declared.len() != schema.fields().len() {
         return Err(Error::plan(format!(
             "table {table} declares {} columns but the query produces {}",
@@ -961,25 +932,33 @@ fn conform_to_declared_columns(
             Ok(Field::new(c.name.value.clone(), data_type, true))
         })
         .collect::<Result<Vec<_>>>()?;
-    let target = Arc::new(Schema::new(fields));
-    let batches = cast_batches(&batches, &target)?;
-    Ok((target, batches))
+    Ok(Arc::new(Schema::new(fields)))
 }
 
-/// `batches` with column i cast to `target`'s field i (same column count).
-fn cast_batches(batches: &[RecordBatch], target: &SchemaRef) -> Result<Vec<RecordBatch>> {
-    batches
+/// `batch` with column i cast to `target`'s field i (same column count).
+fn cast_batch(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
         .iter()
-        .map(|b| {
-            let columns = b
-                .columns()
-                .iter()
-                .zip(target.fields())
-                .map(|(a, f)| cast_array(a, f.data_type(), false))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(RecordBatch::try_new(Arc::clone(target), columns)?)
+        .zip(target.fields())
+        .map(|(a, f)| cast_array(a, f.data_type(), false))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(target), columns)?)
+}
+
+/// An INSERT's `batch` as rows of `target`: its column i goes to table column
+/// `positions[i]` (cast to its type); table columns not listed are NULL.
+fn place_columns(batch: &RecordBatch, positions: &[usize], target: &SchemaRef) -> Result<RecordBatch> {
+    let columns = target
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(ti, f)| match positions.iter().position(|&p| p == ti) {
+            Some(src) => cast_array(batch.column(src), f.data_type(), false),
+            None => Ok(arrow::array::new_null_array(f.data_type(), batch.num_rows())),
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(target), columns)?)
 }
 
 /// The source text of a `CALL __rask_summarize('…')` (what SUMMARIZE was rewritten into).

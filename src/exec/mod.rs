@@ -1,8 +1,10 @@
-//! Running a stage graph: the scheduler, tasks, shuffles, the memory pool and metrics.
+//! Running a stage graph: the scheduler, tasks, shuffles, the memory pool and metrics; and
+//! the storage of tables, in memory or spilled.
 
 pub mod memory;
 pub mod metrics;
 pub mod scheduler;
 pub mod shuffle;
 pub mod spill;
+pub mod table;
 pub mod task;

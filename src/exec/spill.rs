@@ -1,7 +1,8 @@
 //! Spilling to disk. Each query gets a [`SpillManager`]: a private directory
 //! (`rask-spill-XXXXXX`) created on the first spill under the configured temp directory and
 //! removed, with every file in it, when the query ends, fails or is cancelled (the directory
-//! lives as long as the last [`SpillFile`] that refers to it).
+//! lives as long as the last [`SpillFile`] that refers to it). The session's stored tables
+//! share one more, whose files live as long as the tables that hold them.
 //!
 //! Spill files are Arrow IPC streams with LZ4-compressed buffers: an operator that cannot
 //! reserve memory writes batches with a [`SpillWriter`] and later streams them back with
@@ -111,6 +112,16 @@ impl SpillManager {
             writer.write(batch)?;
         }
         writer.finish()
+    }
+
+    /// The directory the spill area is made under.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// The cap on bytes on disk, when there is one.
+    pub fn max_bytes(&self) -> Option<u64> {
+        self.max_bytes
     }
 
     /// Bytes of spill files on disk right now.
@@ -286,8 +297,14 @@ pub struct SpillFile {
 impl SpillFile {
     /// Streams the batches back, in the order they were written.
     pub fn read(&self) -> Result<SpillReader> {
+        self.read_projected(None)
+    }
+
+    /// Streams the batches back keeping only the columns in `projection` (by index; all when
+    /// `None`); the other columns are skipped, not decoded.
+    pub fn read_projected(&self, projection: Option<Vec<usize>>) -> Result<SpillReader> {
         let file = File::open(&self.path).map_err(|e| Error::io(self.path.display().to_string(), e))?;
-        let reader = StreamReader::try_new(BufReader::with_capacity(256 << 10, file), None)?;
+        let reader = StreamReader::try_new(BufReader::with_capacity(256 << 10, file), projection)?;
         Ok(SpillReader { reader })
     }
 
@@ -369,6 +386,27 @@ mod tests {
         assert_eq!(manager.bytes_on_disk(), 0);
         drop(manager);
         assert_eq!(std::fs::read_dir(base.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_projected_read_keeps_only_the_chosen_columns() {
+        let base = tempfile::tempdir().unwrap();
+        let manager = SpillManager::new(Some(base.path().to_path_buf()), None);
+        let b = batch(100);
+        let file = manager.spill("Table", &b.schema(), std::slice::from_ref(&b)).unwrap();
+        let back: Vec<RecordBatch> = file
+            .read_projected(Some(vec![1]))
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(back, vec![b.project(&[1]).unwrap()]);
+        let none: Vec<RecordBatch> = file
+            .read_projected(Some(vec![]))
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(none[0].num_rows(), 100);
+        assert_eq!(none[0].num_columns(), 0);
     }
 
     #[test]

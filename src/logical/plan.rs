@@ -8,26 +8,40 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 
+use crate::exec::table::TablePartition;
 use crate::io::FileSource;
 use crate::logical::expr::Expr;
 use crate::logical::join_type::JoinType;
 use crate::logical::schema::PlanSchemaRef;
 
-/// An in-memory table (CREATE TABLE … AS).
+/// A stored table (CREATE TABLE … AS, INSERT, persisted frames): partitions of batches
+/// held in memory while the pool grants their bytes, else in spill files on disk (see
+/// [`crate::exec::table`]). Immutable: INSERT, UPDATE and DELETE make a new table.
 #[derive(Debug)]
 pub struct MemTable {
     /// Its schema.
     pub schema: SchemaRef,
-    /// Its rows, kept as the partitions that produced them.
-    pub partitions: Vec<Vec<RecordBatch>>,
-    /// Bytes held, reserved from the memory pool for as long as the table lives.
-    pub reservation: std::sync::Mutex<crate::exec::memory::MemoryReservation>,
+    /// Its rows: one entry per partition, scanned in parallel.
+    pub partitions: Vec<TablePartition>,
+    /// The partition the next appended batch goes to (batches are dealt round-robin).
+    pub next_partition: usize,
 }
 
 impl MemTable {
-    /// Number of rows.
+    /// Number of rows (counted when written; no file is read).
     pub fn num_rows(&self) -> usize {
-        self.partitions.iter().flatten().map(|b| b.num_rows()).sum()
+        self.partitions.iter().map(TablePartition::num_rows).sum()
+    }
+
+    /// How many partitions hold rows on disk.
+    pub fn spilled_partitions(&self) -> usize {
+        self.partitions.iter().filter(|p| p.is_spilled()).count()
+    }
+
+    /// Every batch, partition by partition, streamed (spilled ones read back one at a time).
+    pub fn batches(&self) -> impl Iterator<Item = crate::error::Result<RecordBatch>> + Send + 'static {
+        let partitions = self.partitions.clone();
+        partitions.into_iter().flat_map(|p| p.read(None))
     }
 }
 
@@ -36,7 +50,7 @@ impl MemTable {
 pub enum TableSource {
     /// Files (a path, a glob or stdin).
     File(Arc<FileSource>),
-    /// An in-memory table.
+    /// A stored table (in memory, or partly spilled to disk).
     Memory(Arc<MemTable>),
 }
 

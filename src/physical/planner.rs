@@ -300,7 +300,7 @@ impl PhysicalPlanner {
             .transpose()?;
         let (source, pruned) = match &s.source {
             TableSource::Memory(m) => {
-                let scan: PlanRef = Arc::new(MemoryScanExec::try_new(
+                let scan: PlanRef = Arc::new(MemoryScanExec::try_new_table(
                     m.partitions.clone(),
                     Arc::clone(&m.schema),
                     s.projection.clone(),

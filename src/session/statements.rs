@@ -120,7 +120,7 @@ impl Session {
             columns.push(position);
         }
         if ci.unique {
-            let rows: Vec<_> = table.partitions.iter().flatten().cloned().collect();
+            let rows = table.batches().collect::<Result<Vec<_>>>()?;
             crate::unique::check_unique(&rows, &columns)?;
         }
         self.catalog.add_index(IndexDef {

@@ -1,5 +1,6 @@
-//! A scan of batches held in memory: in-memory tables and test inputs. Partition `i` streams
-//! the batches of `partitions[i]`, projected.
+//! A scan of a stored table (or of test inputs): partition `i` streams the chunks of table
+//! partition `i`, projected — batches held in memory, and spill files read back one batch at
+//! a time with only the projected columns decoded.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -8,13 +9,14 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
+use crate::exec::table::TablePartition;
 use crate::exec::task::TaskContext;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
-/// Streams in-memory batches, one list of batches per partition.
+/// Streams a stored table's partitions.
 #[derive(Debug)]
 pub struct MemoryScanExec {
-    partitions: Arc<Vec<Vec<RecordBatch>>>,
+    partitions: Arc<Vec<TablePartition>>,
     /// The schema of the stored batches.
     source_schema: SchemaRef,
     projection: Option<Vec<usize>>,
@@ -23,14 +25,25 @@ pub struct MemoryScanExec {
 }
 
 impl MemoryScanExec {
-    /// A scan of `partitions` (batches of `schema`), keeping the columns in `projection`
-    /// (all when `None`).
+    /// A scan of `partitions` (batches of `schema` held in memory outside the pool),
+    /// keeping the columns in `projection` (all when `None`).
     pub fn try_new(
         partitions: Vec<Vec<RecordBatch>>,
         schema: SchemaRef,
         projection: Option<Vec<usize>>,
     ) -> Result<Self> {
-        for batch in partitions.iter().flatten() {
+        let partitions = partitions.into_iter().map(TablePartition::unreserved).collect();
+        Self::try_new_table(partitions, schema, projection)
+    }
+
+    /// A scan of a stored table's `partitions` (batches of `schema`), keeping the columns in
+    /// `projection` (all when `None`).
+    pub fn try_new_table(
+        partitions: Vec<TablePartition>,
+        schema: SchemaRef,
+        projection: Option<Vec<usize>>,
+    ) -> Result<Self> {
+        for batch in partitions.iter().flat_map(TablePartition::memory_batches) {
             if batch.num_columns() != schema.fields().len() {
                 return Err(Error::internal(format!(
                     "memory scan: batch has {} columns, schema {}",
@@ -51,8 +64,8 @@ impl MemoryScanExec {
         })
     }
 
-    /// The batches of every partition, unprojected.
-    pub fn partitions(&self) -> &[Vec<RecordBatch>] {
+    /// The partitions, unprojected.
+    pub fn partitions(&self) -> &[TablePartition] {
         &self.partitions
     }
 
@@ -74,7 +87,17 @@ impl ExecutionPlan for MemoryScanExec {
 
     fn details(&self) -> String {
         let names: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
-        format!("partitions={}, columns=[{}]", self.partitions.len(), names.join(", "))
+        let spilled = self.partitions.iter().filter(|p| p.is_spilled()).count();
+        let spilled = if spilled > 0 {
+            format!(", spilled={spilled}")
+        } else {
+            String::new()
+        };
+        format!(
+            "partitions={}{spilled}, columns=[{}]",
+            self.partitions.len(),
+            names.join(", ")
+        )
     }
 
     fn schema(&self) -> SchemaRef {
@@ -107,17 +130,7 @@ impl ExecutionPlan for MemoryScanExec {
                 self.partitions.len()
             )));
         }
-        let partitions = Arc::clone(&self.partitions);
-        let projection = self.projection.clone();
-        let mut next = 0;
-        Ok(Box::new(std::iter::from_fn(move || {
-            let batch = partitions.get(partition)?.get(next)?;
-            next += 1;
-            Some(match &projection {
-                Some(p) => batch.project(p).map_err(Error::from),
-                None => Ok(batch.clone()),
-            })
-        })))
+        Ok(Box::new(self.partitions[partition].read(self.projection.clone())))
     }
 
     fn as_any(&self) -> &dyn Any {
