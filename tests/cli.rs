@@ -371,3 +371,60 @@ fn ctrl_c_stops_a_spilling_query_and_removes_its_spill_files() {
     assert!(!target.exists(), "a partial output was left");
     assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0);
 }
+
+// ----- the dataframe DSL -------------------------------------------------------------------------
+
+#[test]
+fn dsl_scripts_run_from_rask_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sales(dir.path());
+    let script = dir.path().join("report.rask");
+    std::fs::write(
+        &script,
+        format!(
+            "# orders per region\nsales = read_csv(\"{}/sales/*.csv\")\nsales.groupby(region)\n     .agg(n = count(*))\n     .sort(region)\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = stdout_of(&[script.to_str().unwrap()]);
+    assert_eq!(out, "region,n\n\"east, far\",1\nnorth,1\nsouth,1\n");
+    // -f takes DSL files too, and SQL and DSL scripts share names: `sales` is a view to SQL.
+    let sql = dir.path().join("after.sql");
+    std::fs::write(&sql, "SELECT count(*) AS rows FROM sales;").unwrap();
+    let out = stdout_of(&["-f", script.to_str().unwrap(), sql.to_str().unwrap()]);
+    assert!(out.ends_with("rows\n3\n"), "{out}");
+}
+
+#[test]
+fn dsl_from_the_command_line_and_stdin() {
+    let out = stdout_of(&["--dsl", "-c", "sql(\"SELECT 1 AS a UNION ALL SELECT 2\").filter(a > 1)"]);
+    assert_eq!(out, "a\n2\n");
+    let out = rask()
+        .arg("--dsl")
+        .write_stdin("x = sql(\"SELECT 42 AS answer\")\nx.show()\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8(out).unwrap(), "answer\n42\n");
+}
+
+#[test]
+fn dsl_errors_show_the_line_and_a_caret() {
+    let out = rask()
+        .args(["--dsl", "-c", "x = sql(\"SELECT 1 AS a\")\nx.fliter(a > 1)"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "Error: Parser Error: unknown verb fliter; did you mean filter? at line 2, column 3\n\
+         LINE 2: x.fliter(a > 1)\n\
+         \x20         ^\n"
+    );
+}

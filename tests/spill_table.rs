@@ -232,3 +232,30 @@ fn the_table_spill_cap_gives_a_clear_error_and_keeps_the_old_table() {
     assert!(text(&query(&mut s, "SELECT count(*) FROM t")).contains('1'));
     assert!(entries(temp.path()).is_empty(), "left behind: {:?}", files(temp.path()));
 }
+
+/// The DSL's `persist()` stores its rows the same way: a frame larger than the pool spills,
+/// reads back whole, and its files go when the name is bound to something else.
+#[test]
+fn persisted_frames_spill_and_clean_up() {
+    let temp = tempfile::tempdir().unwrap();
+    let script = "big = sql(\"SELECT i, i % 7 AS k, repeat('x', 20) AS s FROM range(300000) t(i)\").persist()";
+    let mut small = session(SMALL, temp.path());
+    small.execute_dsl(script).expect("persist");
+    assert!(!files(temp.path()).is_empty(), "nothing spilled");
+    let totals = |s: &mut Session| match s
+        .execute_dsl("big.groupby(k).agg(n = count(*), total = sum(i)).sort(k)")
+        .expect("agg")
+        .pop()
+    {
+        Some(StatementResult::Query(q)) => text(&q.batches),
+        other => panic!("{other:?}"),
+    };
+    let spilled = totals(&mut small);
+    let unlimited_dir = tempfile::tempdir().unwrap();
+    let mut large = session(LARGE, unlimited_dir.path());
+    large.execute_dsl(script).expect("persist");
+    assert!(files(unlimited_dir.path()).is_empty());
+    assert_eq!(spilled, totals(&mut large));
+    small.execute_dsl("big = sql(\"SELECT 1 AS one\")").expect("rebind");
+    assert_eq!(files(temp.path()), Vec::<String>::new());
+}

@@ -180,11 +180,11 @@ impl Session {
         lower::verb(&mut Binder::new(&self.catalog, opts), state, call, frames)
     }
 
-    /// Runs `plan` now and keeps its rows as an in-memory table (reserved from the memory
-    /// pool); later uses scan the rows instead of recomputing them.
+    /// Runs `plan` now and keeps its rows as a table held under the memory pool (spilled to
+    /// disk when the pool is full); later uses scan the rows instead of recomputing them.
     fn persist(&mut self, plan: LogicalPlan) -> Result<LogicalPlan> {
-        let result = self.run_plan(plan)?;
-        let table = self.make_table(result.schema, result.batches)?;
+        let (schema, stream) = self.run_plan_streaming(plan)?;
+        let table = self.store_table(schema, stream)?;
         Ok(builder::scan("persisted", TableSource::Memory(table), None))
     }
 

@@ -489,9 +489,10 @@ pub fn boolean(arg: &Arg) -> Result<bool> {
 fn column_ref(arg: &Arg) -> Result<crate::logical::ColumnRef> {
     match arg.value.as_expr() {
         Some(ast::Expr::Identifier(id)) => Ok(crate::logical::ColumnRef::new(id.value.as_str())),
-        Some(ast::Expr::CompoundIdentifier(parts)) if parts.len() == 2 => Ok(
-            crate::logical::ColumnRef::qualified(parts[0].value.as_str(), parts[1].value.as_str()),
-        ),
+        Some(ast::Expr::CompoundIdentifier(parts)) if parts.len() == 2 => Ok(crate::logical::ColumnRef::qualified(
+            parts[0].value.as_str(),
+            parts[1].value.as_str(),
+        )),
         Some(other) => Err(Error::Bind {
             message: format!("expected a column name, found {other}"),
             location: arg.location,
