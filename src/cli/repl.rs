@@ -249,6 +249,33 @@ mod tests {
     }
 
     #[test]
+    fn dsl_statements_end_when_complete() {
+        let mut buf = StatementBuffer {
+            language: Language::Dsl,
+            ..StatementBuffer::default()
+        };
+        assert_eq!(buf.push_line("t.filter("), None);
+        assert_eq!(buf.push_line("  a > 1)."), None);
+        assert_eq!(buf.push_line("  head(2)"), Some("t.filter(\n  a > 1).\n  head(2)\n".to_string()));
+        assert_eq!(buf.push_line("x = t"), Some("x = t\n".to_string()));
+    }
+
+    #[test]
+    fn dot_commands_switch_the_language() {
+        let session = Session::new(SessionConfig::default()).unwrap();
+        let mut p = printer();
+        let mut out = Vec::new();
+        assert_eq!(
+            dot_command(".dsl", &session, &mut p, &mut out).unwrap(),
+            DotOutcome::Switch(Language::Dsl)
+        );
+        assert_eq!(
+            dot_command(".sql", &session, &mut p, &mut out).unwrap(),
+            DotOutcome::Switch(Language::Sql)
+        );
+    }
+
+    #[test]
     fn dot_commands_change_the_printer() {
         let session = Session::new(SessionConfig::default()).unwrap();
         let mut p = printer();

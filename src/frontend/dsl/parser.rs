@@ -146,6 +146,8 @@ impl Parser<'_> {
                 return Ok(Chain { source, calls });
             }
             self.next();
+            // A line may end with the '.' and the verb follow on the next.
+            self.skip_newlines();
             let verb = self.next();
             let Tok::Ident(name) = &verb.tok else {
                 return Err(at(
@@ -467,6 +469,12 @@ mod tests {
         assert_eq!(verbs, ["filter", "head"]);
         assert!(matches!(s.chain.calls[1].args[0].value, Value::Int(3)));
         assert_eq!(s.text, "big = orders.filter(o_totalprice > 100)\n   .head(3)");
+    }
+
+    #[test]
+    fn a_line_may_end_with_the_dot() {
+        let s = one("t.filter(a > 1).\n  head(2)");
+        assert_eq!(s.chain.calls.len(), 2);
     }
 
     #[test]
