@@ -256,7 +256,10 @@ mod tests {
         };
         assert_eq!(buf.push_line("t.filter("), None);
         assert_eq!(buf.push_line("  a > 1)."), None);
-        assert_eq!(buf.push_line("  head(2)"), Some("t.filter(\n  a > 1).\n  head(2)\n".to_string()));
+        assert_eq!(
+            buf.push_line("  head(2)"),
+            Some("t.filter(\n  a > 1).\n  head(2)\n".to_string())
+        );
         assert_eq!(buf.push_line("x = t"), Some("x = t\n".to_string()));
     }
 

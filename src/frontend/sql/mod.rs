@@ -31,6 +31,7 @@ mod scalar;
 mod select;
 pub(crate) mod setops;
 mod star_all;
+mod star_options;
 mod subquery;
 mod window;
 mod window_args;

@@ -113,22 +113,21 @@ impl Binder<'_> {
                     }
                     items.push(bound.alias(ident_name(alias)))
                 }
-                SelectItem::Wildcard(_) => {
+                SelectItem::Wildcard(options) => {
                     if from_schema.is_empty() {
                         return Err(Error::plan("SELECT * with no tables specified is not valid"));
                     }
-                    items.extend((0..from_schema.len()).map(|i| Expr::Column(from_schema.column_ref(i))));
+                    items.extend(self.expand_star(options, &from_schema, (0..from_schema.len()).collect())?);
                 }
-                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), options) => {
                     let q = name.to_string();
-                    let cols: Vec<Expr> = (0..from_schema.len())
+                    let cols: Vec<usize> = (0..from_schema.len())
                         .filter(|&i| from_schema.qualifier(i).is_some_and(|fq| fq.eq_ignore_ascii_case(&q)))
-                        .map(|i| Expr::Column(from_schema.column_ref(i)))
                         .collect();
                     if cols.is_empty() {
                         return Err(Error::plan(format!("Referenced table \"{q}\" not found!")));
                     }
-                    items.extend(cols);
+                    items.extend(self.expand_star(options, &from_schema, cols)?);
                 }
                 other => return Err(Error::not_supported(format!("select item {other}"))),
             }
