@@ -1,6 +1,7 @@
 //! `COPY (query) TO 'file' [(options)]` and `COPY table TO 'file'`: runs the query and
 //! streams its batches into the file as they come (a result larger than memory is read back
-//! from spill files, never collected). The format is `FORMAT parquet|csv|tsv|json|ndjson`, or
+//! from spill files, never collected). The format is `FORMAT parquet|csv|tsv|json|ndjson` (JSON
+//! is written one object a line, as DuckDB does), or
 //! else the file's extension; CSV takes `HEADER` (default true, as in DuckDB) and
 //! `DELIMITER`. The file is written under a temporary name in the target directory and
 //! renamed into place only when complete, so a failed or cancelled COPY leaves the previous
@@ -111,6 +112,10 @@ impl CopyTo {
             ),
             None => format_from_extension(&path)?,
         };
+        // DuckDB's COPY writes JSON one object a line (its ARRAY option is not supported).
+        if format == CopyFormat::Text(OutputFormat::Json) {
+            format = CopyFormat::Text(OutputFormat::Ndjson);
+        }
         match (delimiter, format) {
             (None, _) | (Some(','), CopyFormat::Text(OutputFormat::Csv)) => {}
             (Some('\t'), CopyFormat::Text(OutputFormat::Csv | OutputFormat::Tsv)) => {

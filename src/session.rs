@@ -176,6 +176,18 @@ fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .map_err(|e| Error::internal(format!("cannot start worker threads: {e}")))
 }
 
+/// Every result `run` passes to the callback it is given, in order.
+fn collect_results(
+    run: impl FnOnce(&mut dyn FnMut(StatementResult) -> Result<()>) -> Result<()>,
+) -> Result<Vec<StatementResult>> {
+    let mut results = Vec::new();
+    run(&mut |r| {
+        results.push(r);
+        Ok(())
+    })?;
+    Ok(results)
+}
+
 fn one_column(name: &str, values: Vec<String>) -> Result<QueryResult> {
     let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, true)]));
     let array: ArrayRef = Arc::new(StringArray::from(values));
@@ -263,12 +275,7 @@ impl Session {
 
     /// Runs every statement in `sql` and returns all results.
     pub fn execute(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
-        let mut results = Vec::new();
-        self.run_script(sql, |r| {
-            results.push(r);
-            Ok(())
-        })?;
-        Ok(results)
+        collect_results(|on_result| self.run_script(sql, on_result))
     }
 
     /// Names of the tables and views in the catalog, sorted (for `.tables` and completion).

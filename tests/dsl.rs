@@ -293,6 +293,11 @@ fn file_sources_and_writers() {
         ),
         ["3"]
     );
+    // JSON is written one object a line, as DuckDB's COPY does.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.json")).unwrap(),
+        "{\"k\":1,\"v\":\"x\"}\n{\"k\":2,\"v\":\"y\"}\n{\"k\":3,\"v\":\"z\"}\n"
+    );
     // Only the written files are left: no temporary names.
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -348,6 +353,18 @@ fn explain_and_visualize() {
     );
     let (msg, _) = error(&mut s, &format!("emp.visualize(\"{}/g.txt\")", dir.path().display()));
     assert!(msg.contains("use a .svg, .png, .pdf or .dot file"), "{msg}");
+    // SVG is drawn by Graphviz when it is installed, and otherwise the error says so.
+    let svg = dir.path().join("g.svg");
+    let script = format!("emp.visualize(\"{}\")", svg.display());
+    let graphviz = std::process::Command::new("dot").arg("-V").output().is_ok();
+    match s.execute_dsl(&script) {
+        Ok(_) if graphviz => assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg")),
+        Err(e) if !graphviz => {
+            assert!(e.to_string().contains("needs Graphviz's dot program"), "{e}");
+            assert!(!svg.exists());
+        }
+        other => panic!("graphviz installed: {graphviz}, visualize gave {other:?}"),
+    }
 }
 
 #[test]

@@ -3,28 +3,18 @@
 //! nothing behind; `COPY … TO` streams a spilled result into a file; the spill-size cap and
 //! the statistics EXPLAIN ANALYZE shows.
 
+mod common;
+
 use std::path::Path;
 
 use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
-use rask::exec::task::ExecConfig;
 use rask::session::StatementResult;
-use rask::{Session, SessionConfig};
+use rask::Session;
 
 /// A session with `memory_limit` bytes, spilling into `temp`.
 fn session(memory_limit: usize, temp: &Path) -> Session {
-    let config = SessionConfig {
-        memory_limit,
-        exec: ExecConfig {
-            threads: 2,
-            target_partitions: 4,
-            batch_size: 1024,
-            temp_dir: Some(temp.to_path_buf()),
-            ..ExecConfig::default()
-        },
-        ..SessionConfig::default()
-    };
-    Session::new(config).expect("session")
+    Session::new(common::spill::spill_config(memory_limit, temp, 1024)).expect("session")
 }
 
 fn query(s: &mut Session, sql: &str) -> Vec<RecordBatch> {

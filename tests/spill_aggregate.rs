@@ -4,11 +4,12 @@
 //! exactly what an unlimited run gives; no spill file is left behind. Data is generated with `range()`: integer, string and NULL keys, a
 //! skewed key, and every common aggregate including DISTINCT ones and holistic ones.
 
+mod common;
+
 use std::path::Path;
 
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use rask::exec::task::ExecConfig;
-use rask::{Session, SessionConfig, StatementResult};
+use rask::{Session, StatementResult};
 
 /// Rows of the test table.
 const ROWS: usize = 60_000;
@@ -16,17 +17,7 @@ const ROWS: usize = 60_000;
 const TINY: usize = 1 << 20;
 
 fn session(memory_limit: usize, dir: &Path) -> Session {
-    let config = SessionConfig {
-        memory_limit,
-        exec: ExecConfig {
-            temp_dir: Some(dir.to_path_buf()),
-            threads: 2,
-            target_partitions: 4,
-            batch_size: 512,
-            ..ExecConfig::default()
-        },
-        ..SessionConfig::default()
-    };
+    let config = common::spill::spill_config(memory_limit, dir, 512);
     let mut s = Session::new(config).expect("session");
     // Views, so the data is generated as it is read and holds no memory of its own: `t1` is
     // one partition (aggregated in single mode), `t` four (partial, shuffle, final).

@@ -3,12 +3,13 @@
 //! directory is empty afterwards. Data comes from `range()`: NULL keys, strings of varying
 //! length, a skewed key, string keys.
 
+mod common;
+
 use std::path::Path;
 
 use arrow::array::Array;
 use arrow::util::display::array_value_to_string;
-use rask::exec::task::ExecConfig;
-use rask::{Session, SessionConfig, StatementResult};
+use rask::{Session, StatementResult};
 
 /// The build sides are a few hundred KiB; this forces the joins to spill.
 const LIMIT: usize = 300_000;
@@ -29,18 +30,8 @@ CREATE VIEW wide_b AS SELECT i AS w, repeat('b', (300 + i % 100)::INTEGER) AS s 
 ";
 
 fn session(memory_limit: Option<usize>, broadcast: bool, dir: &Path) -> Session {
-    let config = SessionConfig {
-        memory_limit: memory_limit.unwrap_or(4 << 30),
-        exec: ExecConfig {
-            temp_dir: Some(dir.to_path_buf()),
-            threads: 2,
-            target_partitions: 4,
-            batch_size: 256,
-            broadcast_threshold_bytes: if broadcast { u64::MAX } else { 0 },
-            ..ExecConfig::default()
-        },
-        ..SessionConfig::default()
-    };
+    let mut config = common::spill::spill_config(memory_limit.unwrap_or(4 << 30), dir, 256);
+    config.exec.broadcast_threshold_bytes = if broadcast { u64::MAX } else { 0 };
     let mut s = Session::new(config).expect("session");
     s.execute(VIEWS).expect("views");
     s

@@ -3,12 +3,13 @@
 //! time and compute running functions over a spilled partition in chunks, and the results
 //! equal an unlimited run; the temp directory is empty afterwards.
 
+mod common;
+
 use std::path::Path;
 
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use rask::exec::task::ExecConfig;
 use rask::session::{QueryResult, StatementResult};
-use rask::{Session, SessionConfig};
+use rask::Session;
 
 /// 30 000 rows: `i` unique, `s` strings of 4..45 bytes (every 7th NULL), `k` in 0..1000
 /// (every 11th NULL, skewed by the multiplication).
@@ -18,17 +19,7 @@ const TABLE: &str = "CREATE VIEW t AS SELECT range AS i, \
      FROM range(0, 30000)";
 
 fn session(memory_limit: usize, dir: &Path) -> Session {
-    let config = SessionConfig {
-        memory_limit,
-        exec: ExecConfig {
-            temp_dir: Some(dir.to_path_buf()),
-            threads: 2,
-            target_partitions: 4,
-            batch_size: 64,
-            ..ExecConfig::default()
-        },
-        ..SessionConfig::default()
-    };
+    let config = common::spill::spill_config(memory_limit, dir, 64);
     let mut s = Session::new(config).expect("session");
     s.execute(TABLE).expect("view");
     s

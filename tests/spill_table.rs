@@ -3,13 +3,14 @@
 //! such tables read the spill files back and give the same answers as with no limit; the
 //! files go away with the table (DROP TABLE, CREATE OR REPLACE, the end of the session).
 
+mod common;
+
 use std::path::Path;
 
 use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
-use rask::exec::task::ExecConfig;
 use rask::session::StatementResult;
-use rask::{Session, SessionConfig};
+use rask::Session;
 
 /// A 4 MiB limit: the pool gets 70% of it (2.8 MiB), far less than the tables below.
 const SMALL: usize = 4 << 20;
@@ -17,18 +18,7 @@ const LARGE: usize = 1 << 30;
 
 /// A session with `memory_limit` bytes, spilling into `temp`.
 fn session(memory_limit: usize, temp: &Path) -> Session {
-    let config = SessionConfig {
-        memory_limit,
-        exec: ExecConfig {
-            threads: 2,
-            target_partitions: 4,
-            batch_size: 1024,
-            temp_dir: Some(temp.to_path_buf()),
-            ..ExecConfig::default()
-        },
-        ..SessionConfig::default()
-    };
-    Session::new(config).expect("session")
+    Session::new(common::spill::spill_config(memory_limit, temp, 1024)).expect("session")
 }
 
 fn query(s: &mut Session, sql: &str) -> Vec<RecordBatch> {
@@ -44,20 +34,6 @@ fn text(batches: &[RecordBatch]) -> String {
 
 fn run(s: &mut Session, sql: &str) {
     s.execute(sql).expect(sql);
-}
-
-/// Every file under `dir`, recursively.
-fn files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            out.extend(files(&e.path()));
-        } else {
-            out.push(e.path().display().to_string());
-        }
-    }
-    out
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -111,7 +87,10 @@ fn a_table_larger_than_memory_spills_and_answers_like_one_in_memory() {
     let stats = s.last_stats().lock().unwrap().clone();
     let table = stats.spill.get("Table").copied().unwrap_or_default();
     assert!(table.files > 0 && table.rows > 0, "the table did not spill: {stats:?}");
-    assert!(!files(temp.path()).is_empty(), "no table files on disk");
+    assert!(
+        !common::spill::files_under(temp.path()).is_empty(),
+        "no table files on disk"
+    );
     assert!(
         s.memory().used() < SMALL / 2,
         "the spilled table still holds {}",
@@ -121,7 +100,11 @@ fn a_table_larger_than_memory_spills_and_answers_like_one_in_memory() {
     let plan = text(&query(&mut s, "EXPLAIN SELECT * FROM t"));
     assert!(plan.contains("spilled="), "{plan}");
     run(&mut s, "DROP TABLE t");
-    assert!(entries(temp.path()).is_empty(), "left behind: {:?}", files(temp.path()));
+    assert!(
+        entries(temp.path()).is_empty(),
+        "left behind: {:?}",
+        common::spill::files_under(temp.path())
+    );
     assert_eq!(s.memory().used(), 0);
 }
 
@@ -159,10 +142,14 @@ fn insert_update_and_delete_on_a_spilled_table() {
             assert!(count.contains("260000"), "{count}");
         }
     }
-    assert!(!files(temp.path()).is_empty());
+    assert!(!common::spill::files_under(temp.path()).is_empty());
     assert_same(&answers(&mut s), &want);
     drop(s);
-    assert!(entries(temp.path()).is_empty(), "left behind: {:?}", files(temp.path()));
+    assert!(
+        entries(temp.path()).is_empty(),
+        "left behind: {:?}",
+        common::spill::files_under(temp.path())
+    );
 }
 
 #[test]
@@ -170,13 +157,13 @@ fn create_or_replace_and_the_end_of_the_session_remove_the_files() {
     let temp = tempfile::tempdir().unwrap();
     let mut s = session(SMALL, temp.path());
     run(&mut s, &format!("CREATE TABLE t AS {WIDE_ROWS}"));
-    let first = files(temp.path());
+    let first = common::spill::files_under(temp.path());
     assert!(!first.is_empty());
     run(
         &mut s,
         &format!("CREATE OR REPLACE TABLE t AS {WIDE_ROWS} LIMIT 150000"),
     );
-    let second = files(temp.path());
+    let second = common::spill::files_under(temp.path());
     assert!(
         first.iter().all(|f| !second.contains(f)),
         "the replaced table's files are still there"
@@ -184,7 +171,11 @@ fn create_or_replace_and_the_end_of_the_session_remove_the_files() {
     assert!(text(&query(&mut s, "SELECT count(*) FROM t")).contains("150000"));
     run(&mut s, &format!("CREATE TABLE u AS {WIDE_ROWS}"));
     drop(s);
-    assert!(entries(temp.path()).is_empty(), "left behind: {:?}", files(temp.path()));
+    assert!(
+        entries(temp.path()).is_empty(),
+        "left behind: {:?}",
+        common::spill::files_under(temp.path())
+    );
 }
 
 #[test]
@@ -195,12 +186,20 @@ fn a_new_temp_directory_takes_the_next_tables() {
     run(&mut s, &format!("CREATE TABLE t AS {WIDE_ROWS}"));
     run(&mut s, &format!("SET temp_directory = '{}'", b.path().display()));
     run(&mut s, &format!("CREATE TABLE u AS {WIDE_ROWS}"));
-    assert!(!files(a.path()).is_empty() && !files(b.path()).is_empty());
+    assert!(!common::spill::files_under(a.path()).is_empty() && !common::spill::files_under(b.path()).is_empty());
     run(&mut s, "DROP TABLE t");
-    assert!(entries(a.path()).is_empty(), "left behind: {:?}", files(a.path()));
+    assert!(
+        entries(a.path()).is_empty(),
+        "left behind: {:?}",
+        common::spill::files_under(a.path())
+    );
     assert!(text(&query(&mut s, "SELECT count(*) FROM u")).contains("200000"));
     run(&mut s, "DROP TABLE u");
-    assert!(entries(b.path()).is_empty(), "left behind: {:?}", files(b.path()));
+    assert!(
+        entries(b.path()).is_empty(),
+        "left behind: {:?}",
+        common::spill::files_under(b.path())
+    );
 }
 
 #[test]
@@ -215,7 +214,11 @@ fn recursive_cte_rounds_larger_than_memory_spill() {
     assert_eq!(text(&query(&mut s, sql)), want);
     assert!(want.contains("200000"), "{want}");
     drop(s);
-    assert!(entries(temp.path()).is_empty(), "left behind: {:?}", files(temp.path()));
+    assert!(
+        entries(temp.path()).is_empty(),
+        "left behind: {:?}",
+        common::spill::files_under(temp.path())
+    );
 }
 
 #[test]
@@ -230,7 +233,11 @@ fn the_table_spill_cap_gives_a_clear_error_and_keeps_the_old_table() {
         .to_string();
     assert!(err.contains("max_temp_directory_size"), "{err}");
     assert!(text(&query(&mut s, "SELECT count(*) FROM t")).contains('1'));
-    assert!(entries(temp.path()).is_empty(), "left behind: {:?}", files(temp.path()));
+    assert!(
+        entries(temp.path()).is_empty(),
+        "left behind: {:?}",
+        common::spill::files_under(temp.path())
+    );
 }
 
 /// The DSL's `persist()` stores its rows the same way: a frame larger than the pool spills,
@@ -241,7 +248,7 @@ fn persisted_frames_spill_and_clean_up() {
     let script = "big = sql(\"SELECT i, i % 7 AS k, repeat('x', 20) AS s FROM range(300000) t(i)\").persist()";
     let mut small = session(SMALL, temp.path());
     small.execute_dsl(script).expect("persist");
-    assert!(!files(temp.path()).is_empty(), "nothing spilled");
+    assert!(!common::spill::files_under(temp.path()).is_empty(), "nothing spilled");
     let totals = |s: &mut Session| match s
         .execute_dsl("big.groupby(k).agg(n = count(*), total = sum(i)).sort(k)")
         .expect("agg")
@@ -254,8 +261,8 @@ fn persisted_frames_spill_and_clean_up() {
     let unlimited_dir = tempfile::tempdir().unwrap();
     let mut large = session(LARGE, unlimited_dir.path());
     large.execute_dsl(script).expect("persist");
-    assert!(files(unlimited_dir.path()).is_empty());
+    assert!(common::spill::files_under(unlimited_dir.path()).is_empty());
     assert_eq!(spilled, totals(&mut large));
     small.execute_dsl("big = sql(\"SELECT 1 AS one\")").expect("rebind");
-    assert_eq!(files(temp.path()), Vec::<String>::new());
+    assert_eq!(common::spill::files_under(temp.path()), Vec::<String>::new());
 }

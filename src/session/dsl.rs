@@ -41,12 +41,7 @@ impl Session {
 
     /// Runs DSL `script` and returns every result.
     pub fn execute_dsl(&mut self, script: &str) -> Result<Vec<StatementResult>> {
-        let mut results = Vec::new();
-        self.run_dsl(script, |r| {
-            results.push(r);
-            Ok(())
-        })?;
-        Ok(results)
+        super::collect_results(|on_result| self.run_dsl(script, on_result))
     }
 
     /// Runs all but the last statement of `script` and explains the last, a chain without an

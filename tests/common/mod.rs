@@ -12,6 +12,8 @@
 //!   line. [`column_count_validator`] checks only the number of columns.
 #![allow(dead_code)]
 
+pub mod spill;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
