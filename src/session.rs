@@ -168,6 +168,9 @@ pub struct Session {
     table_spill: store::TableSpill,
     params: crate::params::Params,
     running: crate::exec::progress::RunningQuery,
+    last_profile: Arc<std::sync::Mutex<Option<Arc<crate::exec::profile::QueryProfile>>>>,
+    /// Every query's profile, kept when asked (`--trace`).
+    profiles: Option<Vec<Arc<crate::exec::profile::QueryProfile>>>,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -217,6 +220,8 @@ impl Session {
             table_spill: Default::default(),
             params: Default::default(),
             running: Default::default(),
+            last_profile: Default::default(),
+            profiles: None,
         })
     }
 
@@ -246,6 +251,22 @@ impl Session {
     /// a caller that writes rows as they come (CSV to a pipe, a file) never holds them all.
     pub fn set_streaming(&mut self, on: bool) {
         self.streaming = on;
+    }
+
+    /// The profile of the last query run (stages, tasks, operators, spill): for EXPLAIN
+    /// ANALYZE, traces and reports. A handle, readable while a script runs.
+    pub fn last_profile(&self) -> Arc<std::sync::Mutex<Option<Arc<crate::exec::profile::QueryProfile>>>> {
+        Arc::clone(&self.last_profile)
+    }
+
+    /// Keeps the profile of every query run from now on (for `--trace`).
+    pub fn keep_profiles(&mut self) {
+        self.profiles.get_or_insert_with(Vec::new);
+    }
+
+    /// The profiles kept since [`Session::keep_profiles`], in the order the queries ran.
+    pub fn profiles(&self) -> &[Arc<crate::exec::profile::QueryProfile>] {
+        self.profiles.as_deref().unwrap_or(&[])
     }
 
     /// Where the query being run can be watched from another thread (progress display).
@@ -451,6 +472,13 @@ impl Session {
         self.running.set(&query);
         let result = crate::exec::scheduler::run_streaming(&graph, Arc::clone(&query), &self.pool);
         self.record_stats(&query);
+        let profile = Arc::new(crate::exec::profile::QueryProfile::capture(&graph, &query));
+        if let Some(kept) = &mut self.profiles {
+            kept.push(Arc::clone(&profile));
+        }
+        if let Ok(mut last) = self.last_profile.lock() {
+            *last = Some(profile);
+        }
         drop(query);
         // A failed task raises the cancel flag to stop the others; the first error stands.
         self.cancel.store(false, Ordering::Relaxed);
@@ -476,6 +504,9 @@ impl Session {
             for line in stats.spill_lines() {
                 text.push_str(&line);
                 text.push('\n');
+            }
+            if let Some(profile) = self.last_profile.lock().ok().and_then(|p| p.clone()) {
+                text.push_str(&profile.analyze_text());
             }
         }
         Ok(StatementResult::Query(one_column(
