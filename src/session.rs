@@ -27,6 +27,7 @@ use crate::physical::planner::PhysicalPlanner;
 use crate::stage::{split_into_stages, StageGraph};
 
 mod dsl;
+mod explain;
 mod statements;
 mod store;
 
@@ -682,6 +683,8 @@ impl Session {
                 statement,
                 analyze,
                 describe_alias,
+                format,
+                options,
                 ..
             } => {
                 let Statement::Query(q) = statement.as_ref() else {
@@ -695,6 +698,13 @@ impl Session {
                     return Ok(StatementResult::Query(describe(&plan.schema().arrow().clone())?));
                 }
                 let plan = self.bind(q)?;
+                if wants_json(format.as_ref(), options.as_deref()) {
+                    if *analyze {
+                        return Err(Error::not_supported("EXPLAIN ANALYZE (FORMAT json)"));
+                    }
+                    let json = self.explain_plan(plan)?.to_json();
+                    return Ok(StatementResult::Query(one_column("plan", vec![json])?));
+                }
                 self.explain_result(plan, *analyze)
             }
             Statement::ShowTables { .. } => Ok(StatementResult::Query(one_column("name", self.catalog.names())?)),
@@ -900,6 +910,25 @@ impl Session {
 }
 
 /// Whether `plan` holds a recursive CTE.
+/// True for `EXPLAIN FORMAT JSON …` and `EXPLAIN (FORMAT json) …`.
+fn wants_json(
+    format: Option<&sqlparser::ast::AnalyzeFormatKind>,
+    options: Option<&[sqlparser::ast::UtilityOption]>,
+) -> bool {
+    use sqlparser::ast::{AnalyzeFormat, AnalyzeFormatKind};
+    let keyword = matches!(
+        format,
+        Some(AnalyzeFormatKind::Keyword(AnalyzeFormat::JSON) | AnalyzeFormatKind::Assignment(AnalyzeFormat::JSON))
+    );
+    let option = options.unwrap_or_default().iter().any(|o| {
+        o.name.value.eq_ignore_ascii_case("format")
+            && o.arg
+                .as_ref()
+                .is_some_and(|a| a.to_string().eq_ignore_ascii_case("json"))
+    });
+    keyword || option
+}
+
 fn contains_recursive(plan: &LogicalPlan) -> bool {
     matches!(plan, LogicalPlan::RecursiveQuery(_)) || plan.inputs().iter().any(|i| contains_recursive(i))
 }

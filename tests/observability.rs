@@ -171,3 +171,33 @@ fn graph_file_has_a_node_per_task_and_shuffle_edges() {
         Err(_) => eprintln!("notice: Graphviz's dot is not installed; the DOT text was checked without it"),
     }
 }
+
+#[test]
+fn explain_format_json_is_the_same_explanation_as_json() {
+    let mut s = session();
+    for sql in [
+        "EXPLAIN (FORMAT json) SELECT region, count(*) FROM 'testdata/sales/*.csv' GROUP BY region",
+        "EXPLAIN FORMAT JSON SELECT region, count(*) FROM 'testdata/sales/*.csv' GROUP BY region",
+    ] {
+        let text = match s.execute(sql).unwrap().pop() {
+            Some(StatementResult::Query(q)) => q.batches[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .value(0)
+                .to_string(),
+            other => panic!("{other:?}"),
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(json["logical_plan"]["name"], "Projection", "{json}");
+        assert_eq!(json["optimized_plan"]["children"][0]["name"], "Aggregate", "{json}");
+        assert_eq!(json["rules_fired"], serde_json::json!(["projection_pushdown"]));
+        let stages = json["stages"].as_array().unwrap();
+        assert_eq!(stages.len(), 2);
+        assert_eq!(stages[0]["kind"], "map");
+        assert_eq!(stages[0]["tasks"], 3);
+        assert_eq!(stages[0]["operators"]["name"], "HashAggregate");
+        assert_eq!(stages[1]["inputs"], serde_json::json!([0]));
+    }
+}
