@@ -205,13 +205,13 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         Ok(s) => s,
         Err(e) => return fail(e, None),
     };
-    install_ctrlc(session.cancel_flag());
-
     let stdout_tty = std::io::stdout().is_terminal();
     if args.sources.is_empty() && std::io::stdin().is_terminal() {
+        // The REPL installs its own Ctrl-C handler: a second Ctrl-C must not exit.
         let printer = stdout_printer(args, stdout_tty);
         return repl::run(&mut session, printer).or_else(|e| fail(e, None));
     }
+    install_ctrlc(session.cancel_flag());
     let scripts = match load_sources(args) {
         Ok(s) => s,
         Err(e) => return fail(e, None),
