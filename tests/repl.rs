@@ -12,9 +12,15 @@ use rexpect::session::{spawn_command, PtySession};
 
 /// Starts the REPL in a pseudo-terminal, in `dir`, with history kept in `dir`.
 fn spawn(dir: &std::path::Path, colour: bool) -> PtySession {
+    spawn_with(dir, colour, &[])
+}
+
+/// Starts the REPL with extra arguments.
+fn spawn_with(dir: &std::path::Path, colour: bool, args: &[&str]) -> PtySession {
     // A pseudo-terminal starts 0 columns wide: size it as a terminal window would be.
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", "stty cols 100 rows 40 && exec \"$0\"", env!("CARGO_BIN_EXE_rask")])
+    cmd.args(["-c", "stty cols 100 rows 40 && exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_rask")])
+        .args(args)
         .current_dir(dir)
         .env("HOME", dir)
         .env("TERM", "xterm")
@@ -129,4 +135,51 @@ fn table_output_and_highlighting_on_a_colour_terminal() {
     assert!(shown.contains("\x1b[2m    NULL \x1b[0m"), "{shown:?}");
     p.send_line(".quit").unwrap();
     p.exp_eof().unwrap();
+}
+
+#[test]
+fn cancelling_a_spilling_query_removes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let spill_arg = spill.display().to_string();
+    let mut p = spawn_with(dir.path(), false, &["--temp-dir", &spill_arg, "-m", "64MB"]);
+    p.exp_string("rask> ").unwrap();
+    p.send_line("SELECT i % 50000000 AS k, count(*) FROM range(1000000000) t(i) GROUP BY k ORDER BY k LIMIT 3;")
+        .unwrap();
+    // Wait until the aggregation has spilled.
+    let files = |dir: &std::path::Path| -> usize {
+        walk(dir).into_iter().filter(|p| p.is_file()).count()
+    };
+    let waited = Instant::now();
+    while files(&spill) == 0 {
+        assert!(waited.elapsed() < Duration::from_secs(60), "the query never spilled");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pressed = Instant::now();
+    p.send_control('c').unwrap();
+    // A second Ctrl-C while it stops must not end the REPL.
+    p.send_control('c').unwrap();
+    p.exp_string("Query cancelled").unwrap();
+    let took = pressed.elapsed();
+    assert!(took < Duration::from_secs(1), "cancelling took {took:?}");
+    p.exp_string("rask> ").unwrap();
+    assert_eq!(files(&spill), 0, "spill files left: {:?}", walk(&spill));
+    let shown = run(&mut p, "SELECT 42 AS answer;");
+    assert!(shown.contains("42"), "{shown}");
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+}
+
+/// Every path under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
 }

@@ -64,7 +64,11 @@ impl Completer for ReplHelper {
 
     fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
         match complete(&self.vocab, self.language, &self.before, line, pos) {
-            Completion::Path => self.files.complete_path(line, pos),
+            Completion::Path => {
+                let (start, mut pairs) = self.files.complete_path(line, pos)?;
+                close_quotes(&line[..start], &line[pos..], &mut pairs);
+                Ok((start, pairs))
+            }
             Completion::Words { start, candidates } => Ok((
                 start,
                 candidates
@@ -76,6 +80,20 @@ impl Completer for ReplHelper {
                     .collect(),
             )),
         }
+    }
+}
+
+/// Ends each completed file name (not a directory) with the quote the path was opened
+/// with, unless the quote follows the cursor already.
+fn close_quotes(before: &str, after: &str, pairs: &mut [Pair]) {
+    let Some(quote) = before.chars().last().filter(|c| matches!(c, '\'' | '"')) else {
+        return;
+    };
+    if after.starts_with(quote) {
+        return;
+    }
+    for pair in pairs.iter_mut().filter(|p| !p.replacement.ends_with('/')) {
+        pair.replacement.push(quote);
     }
 }
 
@@ -100,3 +118,34 @@ impl Hinter for ReplHelper {
 impl Validator for ReplHelper {}
 
 impl Helper for ReplHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_in_quotes_get_their_closing_quote() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("data.csv"), "a\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let helper = ReplHelper::new(false);
+        let history = rustyline::history::DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let prefix = dir.path().display().to_string();
+        for (quote, language) in [('\'', Language::Sql), ('"', Language::Dsl)] {
+            let mut helper = ReplHelper { language, ..ReplHelper::new(false) };
+            helper.vocab = Vocabulary::default();
+            let line = format!("select * from read_csv({quote}{prefix}/d");
+            let (start, pairs) = helper.complete(&line, line.len(), &ctx).unwrap();
+            assert_eq!(start, line.len() - prefix.len() - 2);
+            let replacements: Vec<&str> = pairs.iter().map(|p| p.replacement.as_str()).collect();
+            assert_eq!(replacements, vec![format!("{prefix}/data.csv{quote}")]);
+            let line = format!("select * from read_csv({quote}{prefix}/s");
+            let (_, pairs) = helper.complete(&line, line.len(), &ctx).unwrap();
+            assert_eq!(pairs[0].replacement, format!("{prefix}/sub/"));
+        }
+        // Words complete as words.
+        let (start, pairs) = helper.complete("SEL", 3, &ctx).unwrap();
+        assert_eq!((start, pairs[0].replacement.as_str()), (0, "SELECT"));
+    }
+}
