@@ -19,12 +19,16 @@ fn spawn(dir: &std::path::Path, colour: bool) -> PtySession {
 fn spawn_with(dir: &std::path::Path, colour: bool, args: &[&str]) -> PtySession {
     // A pseudo-terminal starts 0 columns wide: size it as a terminal window would be.
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", "stty cols 100 rows 40 && exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_rask")])
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR");
+    cmd.args([
+        "-c",
+        "stty cols 100 rows 40 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_rask"),
+    ])
+    .args(args)
+    .current_dir(dir)
+    .env("HOME", dir)
+    .env("TERM", "xterm")
+    .env_remove("NO_COLOR");
     if !colour {
         cmd.env("NO_COLOR", "1");
     }
@@ -148,9 +152,7 @@ fn cancelling_a_spilling_query_removes_its_files() {
     p.send_line("SELECT i % 50000000 AS k, count(*) FROM range(1000000000) t(i) GROUP BY k ORDER BY k LIMIT 3;")
         .unwrap();
     // Wait until the aggregation has spilled.
-    let files = |dir: &std::path::Path| -> usize {
-        walk(dir).into_iter().filter(|p| p.is_file()).count()
-    };
+    let files = |dir: &std::path::Path| -> usize { walk(dir).into_iter().filter(|p| p.is_file()).count() };
     let waited = Instant::now();
     while files(&spill) == 0 {
         assert!(waited.elapsed() < Duration::from_secs(60), "the query never spilled");

@@ -290,6 +290,13 @@ mod tests {
         dot(".explain off", &mut session, &mut state).unwrap();
         run(&mut session, &mut state, "select a from t;").unwrap();
         assert_eq!(out.take(), "a\n1\n");
+        // EXPLAIN typed out prints its plans as text too, not as a column of lines.
+        run(&mut session, &mut state, "explain select a from t; select 2 as b;").unwrap();
+        let text = out.take();
+        assert!(
+            text.starts_with("== Logical plan ==\n") && text.ends_with("b\n2\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -133,7 +133,10 @@ mod tests {
         let ctx = Context::new(&history);
         let prefix = dir.path().display().to_string();
         for (quote, language) in [('\'', Language::Sql), ('"', Language::Dsl)] {
-            let mut helper = ReplHelper { language, ..ReplHelper::new(false) };
+            let mut helper = ReplHelper {
+                language,
+                ..ReplHelper::new(false)
+            };
             helper.vocab = Vocabulary::default();
             let line = format!("select * from read_csv({quote}{prefix}/d");
             let (start, pairs) = helper.complete(&line, line.len(), &ctx).unwrap();

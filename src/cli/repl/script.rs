@@ -66,15 +66,15 @@ pub fn split(text: &str, language: Language, first_line: usize) -> Vec<Piece> {
     pieces
 }
 
-/// Runs `text` with the REPL's printer and output, each query explained instead when
-/// `.explain` is on.
+/// Runs `text` with the REPL's printer and output. Plans (EXPLAIN, and every query when
+/// `.explain` is on) print as plain text rather than as a table of lines.
 pub fn run_text(session: &mut Session, state: &mut ReplState, text: &str, language: Language) -> Result<()> {
     let printer = state.printer_for_output();
-    if state.explain == Explain::Off {
+    if state.explain == Explain::Off && !text.to_ascii_lowercase().contains("explain") {
         return run_statements(session, text, language, &printer, &mut state.output);
     }
     for piece in split(text, language, 1) {
-        match explained(&piece.text, language, state.explain) {
+        match plan_statement(&piece.text, language, state.explain) {
             Some(explain) => {
                 let mut lines = String::new();
                 for result in match language {
@@ -95,33 +95,43 @@ pub fn run_text(session: &mut Session, state: &mut ReplState, text: &str, langua
     Ok(())
 }
 
-/// The statement that explains `piece` when it is a query (SQL) or a chain that computes
-/// rows (DSL); `None` for anything else, which runs as it is.
-fn explained(piece: &str, language: Language, mode: Explain) -> Option<String> {
+/// The statement to run for `piece` when what it prints is a plan: `piece` itself when it is
+/// an EXPLAIN (SQL) or ends in `.explain(…)` (DSL); with `.explain` on, the statement that
+/// explains it when it is a query (SQL) or a chain that computes rows (DSL). `None` for
+/// anything else, which runs and prints as usual.
+fn plan_statement(piece: &str, language: Language, mode: Explain) -> Option<String> {
+    use sqlparser::ast::{DescribeAlias, Statement};
     let analyze = mode == Explain::Analyze;
     match language {
-        Language::Sql => {
-            let statements = crate::frontend::sql::parse(piece).ok()?;
-            matches!(statements.as_slice(), [sqlparser::ast::Statement::Query(_)])
-                .then(|| format!("EXPLAIN {}{piece}", if analyze { "ANALYZE " } else { "" }))
-        }
+        Language::Sql => match crate::frontend::sql::parse(piece).ok()?.as_slice() {
+            [Statement::Explain {
+                describe_alias: DescribeAlias::Explain,
+                ..
+            }] => Some(piece.to_string()),
+            [Statement::Query(_)] if mode != Explain::Off => {
+                Some(format!("EXPLAIN {}{piece}", if analyze { "ANALYZE " } else { "" }))
+            }
+            _ => None,
+        },
         Language::Dsl => {
             let statements = crate::frontend::dsl::parse(piece).ok()?;
             let [statement] = statements.as_slice() else {
                 return None;
             };
-            let ends_in_action = statement
+            let action = statement
                 .chain
                 .calls
                 .last()
-                .is_some_and(|c| verbs::lookup(&c.verb).is_some_and(|s| s.role == Role::Action));
-            (statement.target.is_none() && !ends_in_action).then(|| {
-                format!(
+                .filter(|c| verbs::lookup(&c.verb).is_some_and(|s| s.role == Role::Action));
+            match action {
+                Some(call) if call.verb == "explain" => Some(piece.to_string()),
+                None if statement.target.is_none() && mode != Explain::Off => Some(format!(
                     "{}.explain({})",
                     statement.text.trim_end().trim_end_matches(';'),
                     if analyze { "analyze = true" } else { "" }
-                )
-            })
+                )),
+                _ => None,
+            }
         }
     }
 }
@@ -246,24 +256,29 @@ mod tests {
 
     #[test]
     fn queries_are_explained_other_statements_run() {
+        let on = |piece: &str, language| plan_statement(piece, language, Explain::On);
+        assert_eq!(on("\nselect 1;", Language::Sql).as_deref(), Some("EXPLAIN \nselect 1;"));
         assert_eq!(
-            explained("\nselect 1;", Language::Sql, Explain::On).as_deref(),
-            Some("EXPLAIN \nselect 1;")
-        );
-        assert_eq!(
-            explained("from t", Language::Sql, Explain::Analyze).as_deref(),
+            plan_statement("from t", Language::Sql, Explain::Analyze).as_deref(),
             Some("EXPLAIN ANALYZE from t")
         );
-        assert_eq!(explained("create table t(a int);", Language::Sql, Explain::On), None);
+        assert_eq!(on("create table t(a int);", Language::Sql), None);
+        assert_eq!(on("t.head(2)", Language::Dsl).as_deref(), Some("t.head(2).explain()"));
         assert_eq!(
-            explained("t.head(2)", Language::Dsl, Explain::On).as_deref(),
-            Some("t.head(2).explain()")
-        );
-        assert_eq!(
-            explained("t.head(2)", Language::Dsl, Explain::Analyze).as_deref(),
+            plan_statement("t.head(2)", Language::Dsl, Explain::Analyze).as_deref(),
             Some("t.head(2).explain(analyze = true)")
         );
-        assert_eq!(explained("x = t.head(2)", Language::Dsl, Explain::On), None);
-        assert_eq!(explained("t.to_csv(\"x.csv\")", Language::Dsl, Explain::On), None);
+        assert_eq!(on("x = t.head(2)", Language::Dsl), None);
+        assert_eq!(on("t.to_csv(\"x.csv\")", Language::Dsl), None);
+        // EXPLAIN typed as such prints plain too, whatever the mode; DESCRIBE is a table.
+        let off = |piece: &str, language| plan_statement(piece, language, Explain::Off);
+        assert_eq!(
+            off("explain select 1", Language::Sql).as_deref(),
+            Some("explain select 1")
+        );
+        assert_eq!(off("select 1", Language::Sql), None);
+        assert_eq!(off("describe select 1", Language::Sql), None);
+        assert_eq!(off("t.explain()", Language::Dsl).as_deref(), Some("t.explain()"));
+        assert_eq!(off("t.head(2)", Language::Dsl), None);
     }
 }
