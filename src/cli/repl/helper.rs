@@ -100,7 +100,7 @@ fn close_quotes(before: &str, after: &str, pairs: &mut [Pair]) {
 impl Highlighter for ReplHelper {
     fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
         if self.colour {
-            Cow::Owned(highlight(line, self.language))
+            Cow::Owned(highlight(&self.before, line, self.language))
         } else {
             Cow::Borrowed(line)
         }
