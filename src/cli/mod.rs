@@ -2,5 +2,6 @@
 
 pub mod args;
 pub mod format;
+pub mod output_file;
 pub mod repl;
 pub mod run;
