@@ -515,3 +515,19 @@ fn output_to_parquet_is_whole_or_not_at_all() {
         .collect();
     assert_eq!(names, [std::ffi::OsString::from("r.parquet")]);
 }
+
+#[test]
+fn progress_is_never_drawn_off_a_terminal() {
+    // stderr is a pipe here: even --progress draws nothing.
+    let out = stdout_of(&[
+        "--progress",
+        "-c",
+        "SELECT count(*) AS n FROM range(300000) t(i) WHERE i % 3 = 0",
+    ]);
+    assert_eq!(out, "n\n100000\n");
+    rask()
+        .args(["--progress", "--no-progress", "-c", "SELECT 1"])
+        .assert()
+        .success()
+        .stderr("");
+}

@@ -139,12 +139,19 @@ pub fn run_with(
     let stats = session.last_stats();
     session.set_streaming(streaming);
     let mut started = Instant::now();
+    let progress = crate::cli::progress::Progress::start(session.running_query(), crate::cli::progress::mode());
     let on_result = |result| {
         let elapsed = started.elapsed();
         if cancel.load(Ordering::SeqCst) {
             return Err(Error::Cancelled);
         }
+        if let Some(p) = &progress {
+            p.pause();
+        }
         handle(result)?;
+        if let Some(p) = &progress {
+            p.resume();
+        }
         if timer {
             let usage = stats.lock().map(|s| s.summary()).unwrap_or_default();
             let _ = writeln!(
@@ -237,6 +244,11 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         Ok(s) => s,
         Err(e) => return fail(e, None),
     };
+    crate::cli::progress::set_mode(match (args.progress, args.no_progress) {
+        (_, true) => crate::cli::progress::ProgressMode::Never,
+        (true, false) => crate::cli::progress::ProgressMode::Always,
+        (false, false) => crate::cli::progress::ProgressMode::Auto,
+    });
     for (name, value) in &args.params {
         session.params_mut().set(name, value);
     }
