@@ -244,7 +244,6 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         Ok(s) => s,
         Err(e) => return fail(e, None),
     };
-    install_ctrlc(session.cancel_flag());
     crate::cli::progress::set_mode(match (args.progress, args.no_progress) {
         (_, true) => crate::cli::progress::ProgressMode::Never,
         (true, false) => crate::cli::progress::ProgressMode::Always,
@@ -256,9 +255,11 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
 
     let stdout_tty = std::io::stdout().is_terminal();
     if args.sources.is_empty() && std::io::stdin().is_terminal() {
+        // The REPL installs its own Ctrl-C handler: a second Ctrl-C must not exit.
         let printer = stdout_printer(args, stdout_tty);
         return repl::run(&mut session, printer).or_else(|e| fail(e, None));
     }
+    install_ctrlc(session.cancel_flag());
     let scripts = match load_sources(args) {
         Ok(s) => s,
         Err(e) => return fail(e, None),
