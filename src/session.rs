@@ -170,8 +170,11 @@ pub struct Session {
     params: crate::params::Params,
     running: crate::exec::progress::RunningQuery,
     last_profile: Arc<std::sync::Mutex<Option<Arc<crate::exec::profile::QueryProfile>>>>,
-    /// Every query's profile, kept when asked (`--trace`).
-    profiles: Option<Vec<Arc<crate::exec::profile::QueryProfile>>>,
+    /// Every query's profile with its statement's text, kept when asked (`--trace`,
+    /// `--report`).
+    profiles: Option<Vec<(String, Arc<crate::exec::profile::QueryProfile>)>>,
+    /// The text of the statement being run (for kept profiles).
+    current_statement: String,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -223,6 +226,7 @@ impl Session {
             running: Default::default(),
             last_profile: Default::default(),
             profiles: None,
+            current_statement: String::new(),
         })
     }
 
@@ -265,9 +269,17 @@ impl Session {
         self.profiles.get_or_insert_with(Vec::new);
     }
 
-    /// The profiles kept since [`Session::keep_profiles`], in the order the queries ran.
-    pub fn profiles(&self) -> &[Arc<crate::exec::profile::QueryProfile>] {
+    /// The profiles kept since [`Session::keep_profiles`], in the order the queries ran, each
+    /// with the text of the statement that ran it.
+    pub fn profiles(&self) -> &[(String, Arc<crate::exec::profile::QueryProfile>)] {
         self.profiles.as_deref().unwrap_or(&[])
+    }
+
+    /// Notes the text of the statement about to run (kept profiles are labelled with it).
+    pub(crate) fn set_current_statement(&mut self, text: String) {
+        if self.profiles.is_some() {
+            self.current_statement = text;
+        }
     }
 
     /// Where the query being run can be watched from another thread (progress display).
@@ -312,6 +324,7 @@ impl Session {
         for (i, mut statement) in statements.into_iter().enumerate() {
             let in_statement = |e: Error| e.in_statement(i + 1, total, starts.get(i).copied());
             self.params.substitute(&mut statement).map_err(in_statement)?;
+            self.set_current_statement(statement.to_string());
             let result = self.execute_statement(&statement).map_err(in_statement)?;
             on_result(result)?;
         }
@@ -475,7 +488,7 @@ impl Session {
         self.record_stats(&query);
         let profile = Arc::new(crate::exec::profile::QueryProfile::capture(&graph, &query));
         if let Some(kept) = &mut self.profiles {
-            kept.push(Arc::clone(&profile));
+            kept.push((self.current_statement.clone(), Arc::clone(&profile)));
         }
         if let Ok(mut last) = self.last_profile.lock() {
             *last = Some(profile);
