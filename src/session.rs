@@ -167,6 +167,7 @@ pub struct Session {
     last_stats: Arc<std::sync::Mutex<QueryStats>>,
     streaming: bool,
     table_spill: store::TableSpill,
+    params: crate::params::Params,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -214,6 +215,7 @@ impl Session {
             last_stats: Default::default(),
             streaming: false,
             table_spill: Default::default(),
+            params: Default::default(),
         })
     }
 
@@ -245,6 +247,11 @@ impl Session {
         self.streaming = on;
     }
 
+    /// The values of `$name` parameters (`--param name=value`).
+    pub fn params_mut(&mut self) -> &mut crate::params::Params {
+        &mut self.params
+    }
+
     /// The memory pool.
     pub fn memory(&self) -> &Arc<MemoryPool> {
         &self.memory
@@ -267,8 +274,17 @@ impl Session {
     /// Runs every statement in `sql` in order, passing each result to `on_result` as soon as
     /// it is ready; stops at the first error.
     pub fn run_script(&mut self, sql: &str, mut on_result: impl FnMut(StatementResult) -> Result<()>) -> Result<()> {
-        for statement in sql::parse(sql)? {
-            let result = self.execute_statement(&statement)?;
+        let statements = sql::parse(sql)?;
+        let total = statements.len();
+        let starts = if total > 1 {
+            sql::statement_starts(sql)
+        } else {
+            Vec::new()
+        };
+        for (i, mut statement) in statements.into_iter().enumerate() {
+            let in_statement = |e: Error| e.in_statement(i + 1, total, starts.get(i).copied());
+            self.params.substitute(&mut statement).map_err(in_statement)?;
+            let result = self.execute_statement(&statement).map_err(in_statement)?;
             on_result(result)?;
         }
         Ok(())

@@ -428,3 +428,58 @@ fn dsl_errors_show_the_line_and_a_caret() {
          \x20         ^\n"
     );
 }
+
+// ----- parameters and scripts ----------------------------------------------------------------------
+
+#[test]
+fn params_are_constants_never_sql_text() {
+    let out = stdout_of(&[
+        "--param",
+        "n=2",
+        "--param",
+        "who=x'; SELECT 666; --",
+        "-c",
+        "SELECT $who AS who, $n + 1 AS three",
+    ]);
+    assert_eq!(out, "who,three\nx'; SELECT 666; --,3\n");
+    // In the DSL, SQL arguments and string arguments alike.
+    let out = stdout_of(&[
+        "--dsl",
+        "--param",
+        "q=SELECT 1 AS a",
+        "--param",
+        "min=0",
+        "-c",
+        "sql($q).filter(a > $min)",
+    ]);
+    assert_eq!(out, "a\n1\n");
+    rask()
+        .args(["-c", "SELECT $missing"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "parameter $missing has no value: pass --param missing=VALUE",
+        ));
+    rask()
+        .args(["--param", "novalue", "-c", "SELECT 1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--param wants NAME=VALUE"));
+}
+
+#[test]
+fn a_failing_statement_is_named_by_number_and_line() {
+    let out = rask()
+        .args(["-c", "SELECT 1 AS a;\n\nSELECT * FROM 'no/such/file.csv';\nSELECT 3;"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "a\n1\n");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("LINE 3: SELECT * FROM 'no/such/file.csv';"), "{stderr}");
+    assert!(
+        stderr.contains("(statement 2 of 3, line 3; the statements before it ran)"),
+        "{stderr}"
+    );
+}

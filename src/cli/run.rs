@@ -150,6 +150,17 @@ pub fn report_error(err: &Error, sql: Option<&str>) {
     if let (Some(loc), Some(sql)) = (err.location(), sql) {
         text.push_str(&caret_lines(sql, loc.line, loc.column));
     }
+    if let Error::Statement {
+        number, total, start, ..
+    } = err
+    {
+        if *total > 1 {
+            let line = start.map(|l| format!(", line {}", l.line)).unwrap_or_default();
+            text.push_str(&format!(
+                "(statement {number} of {total}{line}; the statements before it ran)\n"
+            ));
+        }
+    }
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
@@ -178,7 +189,7 @@ fn fail(err: Error, sql: Option<&str>) -> std::result::Result<(), Failure> {
     }
     report_error(&err, sql);
     Err(Failure {
-        cancelled: matches!(err, Error::Cancelled),
+        cancelled: matches!(err.inner(), Error::Cancelled),
     })
 }
 
@@ -206,6 +217,9 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         Err(e) => return fail(e, None),
     };
     install_ctrlc(session.cancel_flag());
+    for (name, value) in &args.params {
+        session.params_mut().set(name, value);
+    }
 
     let stdout_tty = std::io::stdout().is_terminal();
     if args.sources.is_empty() && std::io::stdin().is_terminal() {
