@@ -719,3 +719,23 @@ fn duckdb_reads_what_rask_partitioned() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn option_spellings_of_postgres_and_duckdb_both_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    // One script: the second statement needs the pre-pass, so all three go through it.
+    let script = format!(
+        "COPY (SELECT 1 AS x, 'a' AS y) TO '{}' (FORMAT csv, HEADER); \
+         COPY (SELECT 1 AS x) TO '{}' WITH (FORMAT 'csv', DELIMITER ',', HEADER false); \
+         COPY (SELECT 1 AS x, 2 AS y) TO '{}' (DELIMITER '\\t')",
+        at("h1.csv"),
+        at("h2.csv"),
+        at("h3.tsv")
+    );
+    s.execute(&script).unwrap();
+    assert_eq!(std::fs::read_to_string(at("h1.csv")).unwrap(), "x,y\n1,a\n");
+    assert_eq!(std::fs::read_to_string(at("h2.csv")).unwrap(), "1\n");
+    assert_eq!(std::fs::read_to_string(at("h3.tsv")).unwrap(), "x\ty\n1\t2\n");
+}

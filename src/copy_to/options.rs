@@ -111,6 +111,8 @@ impl CopyOptions {
                 "header" => self.header = Some(flag(&key, &values)?),
                 "delimiter" | "sep" | "delim" => {
                     let v = one();
+                    // DuckDB reads '\t' in an option as a tab.
+                    let v = if v == "\\t" { "\t".to_string() } else { v };
                     let mut chars = v.chars();
                     match (chars.next(), chars.next()) {
                         (Some(c), None) => self.delimiter = Some(c),
