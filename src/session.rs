@@ -168,6 +168,7 @@ pub struct Session {
     streaming: bool,
     table_spill: store::TableSpill,
     params: crate::params::Params,
+    running: crate::exec::progress::RunningQuery,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -216,6 +217,7 @@ impl Session {
             streaming: false,
             table_spill: Default::default(),
             params: Default::default(),
+            running: Default::default(),
         })
     }
 
@@ -245,6 +247,11 @@ impl Session {
     /// a caller that writes rows as they come (CSV to a pipe, a file) never holds them all.
     pub fn set_streaming(&mut self, on: bool) {
         self.streaming = on;
+    }
+
+    /// Where the query being run can be watched from another thread (progress display).
+    pub fn running_query(&self) -> crate::exec::progress::RunningQuery {
+        self.running.clone()
     }
 
     /// The values of `$name` parameters (`--param name=value`).
@@ -455,6 +462,7 @@ impl Session {
             Arc::clone(&self.memory),
             Arc::clone(&self.cancel),
         ));
+        self.running.set(&query);
         let result = crate::exec::scheduler::run_streaming(&graph, Arc::clone(&query), &self.pool);
         self.record_stats(&query);
         drop(query);

@@ -49,6 +49,15 @@ pub struct Args {
     #[arg(long = "temp-dir", value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
 
+    /// Show the live progress display from the start of each query (on a terminal).
+    #[arg(long = "progress", overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show the live progress display (by default it appears on a terminal when a
+    /// query runs longer than a second).
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+
     /// Print the elapsed time of each statement to stderr.
     #[arg(long = "timer")]
     pub timer: bool,
