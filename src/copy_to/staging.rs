@@ -55,8 +55,15 @@ impl Staging {
                 format!("Failed to create directory \"{shown}\": No such file or directory"),
             ));
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(".rask-copy-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".rask-copy-");
+        // An ordinary directory once renamed into place (0777 less the umask), not 0700.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o777));
+        }
+        let tmp = builder
             .tempdir_in(&parent)
             .map_err(|e| Error::io(parent.display().to_string(), e))?;
         Ok(Self {
