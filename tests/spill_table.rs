@@ -7,8 +7,6 @@ mod common;
 
 use std::path::Path;
 
-use arrow::record_batch::RecordBatch;
-use arrow::util::pretty::pretty_format_batches;
 use rask::session::StatementResult;
 use rask::Session;
 
@@ -16,21 +14,7 @@ use rask::Session;
 const SMALL: usize = 4 << 20;
 const LARGE: usize = 1 << 30;
 
-/// A session with `memory_limit` bytes, spilling into `temp`.
-fn session(memory_limit: usize, temp: &Path) -> Session {
-    Session::new(common::spill::spill_config(memory_limit, temp, 1024)).expect("session")
-}
-
-fn query(s: &mut Session, sql: &str) -> Vec<RecordBatch> {
-    match s.execute(sql).expect(sql).pop() {
-        Some(StatementResult::Query(q)) => q.batches,
-        other => panic!("{sql}: no rows: {other:?}"),
-    }
-}
-
-fn text(batches: &[RecordBatch]) -> String {
-    pretty_format_batches(batches).unwrap().to_string()
-}
+use common::spill::{query, spill_session as session, text};
 
 fn run(s: &mut Session, sql: &str) {
     s.execute(sql).expect(sql);

@@ -251,29 +251,23 @@ fn stage_table(profile: &QueryProfile) -> String {
     let mut out = String::from(
         "<table><tr><th>stage</th><th>kind → sink</th><th>tasks</th><th>wall</th><th>task min</th><th>median</th><th>max</th><th>rows out</th></tr>\n",
     );
+    let secs = |d: Duration| format!("{:.3}s", d.as_secs_f64());
     for s in &profile.stages {
-        let mut times: Vec<Duration> = profile.stage_tasks(s.id).map(|t| t.elapsed).collect();
-        times.sort();
-        let start = profile.stage_tasks(s.id).map(|t| t.start).min().unwrap_or_default();
-        let end = profile
-            .stage_tasks(s.id)
-            .map(|t| t.start + t.elapsed)
-            .max()
-            .unwrap_or_default();
-        let rows: u64 = profile.stage_tasks(s.id).map(|t| t.output_rows).sum();
-        let secs = |d: Option<&Duration>| d.map(|d| format!("{:.3}s", d.as_secs_f64())).unwrap_or_default();
+        let timing = profile.stage_timing(s.id);
+        let (min, median, max) = match timing.spread {
+            Some((a, b, c)) => (secs(a), secs(b), secs(c)),
+            None => Default::default(),
+        };
         let _ = writeln!(
             out,
-            "<tr><td><span style=\"color:{}\">■</span> {}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rows}</td></tr>",
+            "<tr><td><span style=\"color:{}\">■</span> {}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{min}</td><td>{median}</td><td>{max}</td><td>{}</td></tr>",
             colour(s.id),
             s.id,
             s.kind,
             escape(&s.sink),
             s.tasks,
-            secs(Some(&end.saturating_sub(start))),
-            secs(times.first()),
-            secs(times.get(times.len() / 2)),
-            secs(times.last())
+            secs(timing.wall),
+            timing.rows
         );
     }
     out.push_str("</table>\n");

@@ -70,6 +70,17 @@ pub struct StageProfile {
     pub root: ProfileNode,
 }
 
+/// How long a stage took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageTiming {
+    /// From its first task's start to its last task's end.
+    pub wall: Duration,
+    /// Its task times: shortest, median and longest (none when no task ran).
+    pub spread: Option<(Duration, Duration, Duration)>,
+    /// Rows its tasks produced.
+    pub rows: u64,
+}
+
 /// A finished query's profile.
 #[derive(Debug, Clone)]
 pub struct QueryProfile {
@@ -122,18 +133,33 @@ impl QueryProfile {
         self.tasks.iter().filter(move |t| t.stage_id == id)
     }
 
+    /// How long stage `id` took: from its first task's start to its last one's end, and the
+    /// spread of its task times.
+    pub fn stage_timing(&self, id: usize) -> StageTiming {
+        let mut times: Vec<Duration> = self.stage_tasks(id).map(|t| t.elapsed).collect();
+        times.sort();
+        let start = self.stage_tasks(id).map(|t| t.start).min().unwrap_or_default();
+        let end = self
+            .stage_tasks(id)
+            .map(|t| t.start + t.elapsed)
+            .max()
+            .unwrap_or_default();
+        let spread = match (times.first(), times.last()) {
+            (Some(min), Some(max)) => Some((*min, times[times.len() / 2], *max)),
+            _ => None,
+        };
+        StageTiming {
+            wall: end.saturating_sub(start),
+            spread,
+            rows: self.stage_tasks(id).map(|t| t.output_rows).sum(),
+        }
+    }
+
     /// EXPLAIN ANALYZE's per-stage and per-operator lines.
     pub fn analyze_text(&self) -> String {
         let mut out = String::new();
         for s in &self.stages {
-            let mut times: Vec<Duration> = self.stage_tasks(s.id).map(|t| t.elapsed).collect();
-            times.sort();
-            let start = self.stage_tasks(s.id).map(|t| t.start).min().unwrap_or_default();
-            let end = self
-                .stage_tasks(s.id)
-                .map(|t| t.start + t.elapsed)
-                .max()
-                .unwrap_or_default();
+            let timing = self.stage_timing(s.id);
             let _ = write!(
                 out,
                 "Stage {} ({}, {} tasks) -> {}: wall {}",
@@ -141,16 +167,15 @@ impl QueryProfile {
                 s.kind,
                 s.tasks,
                 s.sink,
-                seconds(end.saturating_sub(start))
+                seconds(timing.wall)
             );
-            if let (Some(min), Some(max)) = (times.first(), times.last()) {
-                let median = times[times.len() / 2];
+            if let Some((min, median, max)) = timing.spread {
                 let _ = write!(
                     out,
                     ", task time min {} / median {} / max {}",
-                    seconds(*min),
+                    seconds(min),
                     seconds(median),
-                    seconds(*max)
+                    seconds(max)
                 );
             }
             out.push('\n');

@@ -3,8 +3,11 @@
 
 use std::path::Path;
 
+use arrow::record_batch::RecordBatch;
+use arrow::util::pretty::pretty_format_batches;
 use rask::exec::task::ExecConfig;
-use rask::SessionConfig;
+use rask::session::StatementResult;
+use rask::{Session, SessionConfig};
 
 /// A configuration with `memory_limit` bytes spilling into `dir`, with batches of
 /// `batch_size` rows.
@@ -33,4 +36,22 @@ pub fn files_under(dir: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// A session with `memory_limit` bytes spilling into `temp`, batches of 1024 rows.
+pub fn spill_session(memory_limit: usize, temp: &Path) -> Session {
+    Session::new(spill_config(memory_limit, temp, 1024)).expect("session")
+}
+
+/// The rows of the last statement of `sql`.
+pub fn query(s: &mut Session, sql: &str) -> Vec<RecordBatch> {
+    match s.execute(sql).expect(sql).pop() {
+        Some(StatementResult::Query(q)) => q.batches,
+        other => panic!("{sql}: no rows: {other:?}"),
+    }
+}
+
+/// Batches as a printed table, for comparing results.
+pub fn text(batches: &[RecordBatch]) -> String {
+    pretty_format_batches(batches).unwrap().to_string()
 }
