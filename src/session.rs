@@ -29,6 +29,7 @@ use crate::stage::{split_into_stages, StageGraph};
 mod dsl;
 mod statements;
 mod store;
+mod warnings;
 
 /// Session settings.
 #[derive(Debug, Clone)]
@@ -166,6 +167,7 @@ pub struct Session {
     last_stats: Arc<std::sync::Mutex<QueryStats>>,
     streaming: bool,
     table_spill: store::TableSpill,
+    read_warnings: warnings::ReadWarnings,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -213,6 +215,7 @@ impl Session {
             last_stats: Default::default(),
             streaming: false,
             table_spill: Default::default(),
+            read_warnings: Default::default(),
         })
     }
 
@@ -413,6 +416,7 @@ impl Session {
         let plan = self.materialize_recursive(&plan, None)?;
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
+        self.read_warnings.watch(&optimized.plan);
         let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
         let graph = split_into_stages(physical)?;
         if self.pool.current_num_threads() != self.config.exec.threads.max(1) {

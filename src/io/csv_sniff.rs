@@ -51,12 +51,14 @@ impl Default for TypeCandidates {
     }
 }
 
-fn is_date_text(s: &str) -> bool {
+/// True when `s` is a date written `YYYY-MM-DD`.
+pub fn is_date_text(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10 && b[4] == b'-' && b[7] == b'-' && Date32Type::parse(s).is_some()
 }
 
-fn is_timestamp_text(s: &str) -> bool {
+/// True when `s` is a timestamp without a time zone (`YYYY-MM-DD hh:mm:ss[.f]`).
+pub fn is_timestamp_text(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 10
         && b[4] == b'-'
@@ -116,34 +118,72 @@ pub fn fits(s: &str, dt: &DataType) -> bool {
     }
 }
 
-/// Picks the delimiter that splits the sample into a consistent number (> 1) of fields;
-/// the most fields wins, then the order of [`DELIMITERS`]. Falls back to a comma.
-pub fn detect_delimiter(sample: &[u8], quote: u8, escape: Option<u8>) -> u8 {
-    let mut best: Option<(usize, u8)> = None;
-    for &delimiter in &DELIMITERS {
-        let dialect = Dialect {
-            delimiter,
-            quote,
-            escape,
-        };
-        let Ok(records) = read_records(sample, dialect, 1000) else {
-            continue;
-        };
-        // The last record of a truncated sample may be cut short.
-        let complete = if records.len() > 1 {
-            &records[..records.len() - 1]
-        } else {
-            &records[..]
-        };
-        let Some(first) = complete.first() else {
-            continue;
-        };
-        let n = first.fields.len();
-        if n > 1 && complete.iter().all(|r| r.fields.len() == n) && best.is_none_or(|(m, _)| n > m) {
-            best = Some((n, delimiter));
+/// The quote characters tried when none is given, in order of preference.
+pub const QUOTES: [u8; 2] = [b'"', b'\''];
+
+/// Picks the dialect (delimiter, quote, escape) that splits the most sample records into
+/// the same number (> 1) of fields without text after a closing quote (rows with another
+/// count are tolerated: they may be bad rows that `ignore_errors` skips); then the most
+/// fields, then the order of the candidates. `None` arguments are detected: delimiters
+/// from [`DELIMITERS`], quotes from [`QUOTES`], escapes from a doubled quote or `\`.
+/// Falls back to a comma and the first quote.
+pub fn detect_dialect(sample: &[u8], delimiter: Option<u8>, quote: Option<u8>, escape: Option<u8>) -> Dialect {
+    let delimiters: Vec<u8> = delimiter.map_or_else(|| DELIMITERS.to_vec(), |d| vec![d]);
+    let quotes: Vec<u8> = quote.map_or_else(|| QUOTES.to_vec(), |q| vec![q]);
+    let escapes: Vec<Option<u8>> = escape.map_or_else(|| vec![None, Some(b'\\')], |e| vec![Some(e)]);
+    let mut best: Option<((usize, usize), Dialect)> = None;
+    for &quote in &quotes {
+        for &escape in &escapes {
+            for &delimiter in &delimiters {
+                let dialect = Dialect {
+                    delimiter,
+                    quote,
+                    escape: escape.filter(|e| *e != quote),
+                };
+                let Some(score) = score_dialect(sample, dialect) else {
+                    continue;
+                };
+                if best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, dialect));
+                }
+            }
         }
     }
-    best.map_or(b',', |(_, d)| d)
+    best.map_or(
+        Dialect {
+            delimiter: delimiter.unwrap_or(b','),
+            quote: quotes[0],
+            escape: escape.filter(|e| *e != quotes[0]),
+        },
+        |(_, d)| d,
+    )
+}
+
+/// (records with the most common field count, that count) for regular records, when the
+/// count is over one (or the delimiter was given).
+fn score_dialect(sample: &[u8], dialect: Dialect) -> Option<(usize, usize)> {
+    let records = read_records(sample, dialect, 1000).ok()?;
+    // The last record of a truncated sample may be cut short.
+    let complete = if records.len() > 1 {
+        &records[..records.len() - 1]
+    } else {
+        &records[..]
+    };
+    let mut counts: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    for r in complete.iter().filter(|r| !r.irregular) {
+        *counts.entry(r.fields.len()).or_default() += 1;
+    }
+    // The most common field count (the larger one on a tie).
+    let (n, rows) = counts
+        .iter()
+        .map(|(&n, &rows)| (n, rows))
+        .max_by_key(|&(n, rows)| (rows, n))?;
+    (n > 1).then_some((rows, n))
+}
+
+/// The delimiter [`detect_dialect`] picks for a given quote and escape.
+pub fn detect_delimiter(sample: &[u8], quote: u8, escape: Option<u8>) -> u8 {
+    detect_dialect(sample, None, Some(quote), Some(escape.unwrap_or(quote))).delimiter
 }
 
 /// Whether `value` reads as NULL.
@@ -227,6 +267,7 @@ mod tests {
             line: 0,
             fields: fields.iter().map(|s| s.to_string()).collect(),
             multiline: false,
+            irregular: false,
         }
     }
 
@@ -268,6 +309,13 @@ mod tests {
         assert_eq!(detect_delimiter(b"1|x|2|\n3|y|4|\n", b'"', None), b'|');
         assert_eq!(detect_delimiter(b"a,b\n\"1;2\",3\n", b'"', None), b',');
         assert_eq!(detect_delimiter(b"single\nvalues\n", b'"', None), b',');
+        assert_eq!(detect_delimiter(b"a;b;c\n1;2;3\n4;5\n6;7;8\nx\n", b'"', None), b';');
+        let d = detect_dialect(b"id,t\n1,'a, b'\n2,'c'\n", None, None, None);
+        assert_eq!((d.delimiter, d.quote, d.escape), (b',', b'\'', None));
+        let d = detect_dialect(b"id,t\n1,\"a \\\"q\\\" w\"\n2,\"x\"\n", None, None, None);
+        assert_eq!((d.quote, d.escape), (b'"', Some(b'\\')));
+        let d = detect_dialect(b"id,t\n1,\"say \"\"hi\"\"\"\n", None, None, None);
+        assert_eq!((d.quote, d.escape), (b'"', None));
     }
 
     #[test]

@@ -351,6 +351,8 @@ impl Binder<'_> {
         };
         let mut location: Option<String> = None;
         let mut csv = CsvOptions::default();
+        let mut hive_partitioning = None;
+        let mut union_by_name = false;
         for arg in args {
             let (key, value) = match arg {
                 FunctionArg::Named {
@@ -368,6 +370,10 @@ impl Binder<'_> {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (None, e),
                 other => return Err(Error::plan(format!("invalid argument {other} to {lname}"))),
             };
+            if let Some("types" | "dtypes" | "column_types") = key.as_deref() {
+                csv.types = column_types(value)?;
+                continue;
+            }
             let value = self.bind_value(match value {
                 ast::Expr::Value(v) => &v.value,
                 other => return Err(Error::plan(format!("argument {other} of {lname} must be a constant"))),
@@ -383,13 +389,7 @@ impl Binder<'_> {
                         "{lname} takes one positional argument (the path or glob)"
                     )))
                 }
-                Some("header") => {
-                    csv.header = Some(match &value {
-                        datafusion_common::ScalarValue::Boolean(Some(b)) => *b,
-                        datafusion_common::ScalarValue::Int32(Some(i)) => *i != 0,
-                        other => return Err(Error::plan(format!("header must be true or false, not {other}"))),
-                    })
-                }
+                Some("header") => csv.header = Some(flag(&value, "header")?),
                 Some("delim" | "sep" | "delimiter") => {
                     let t = text()?;
                     let t = if t == "\\t" { "\t".to_string() } else { t };
@@ -398,15 +398,19 @@ impl Binder<'_> {
                     }
                     csv.delimiter = Some(t.as_bytes()[0]);
                 }
-                Some("quote") => csv.quote = *text()?.as_bytes().first().unwrap_or(&b'"'),
+                Some("quote") => csv.quote = Some(*text()?.as_bytes().first().unwrap_or(&b'"')),
                 Some("escape") => csv.escape = text()?.as_bytes().first().copied(),
                 Some("nullstr" | "null") => csv.null_string = Some(text()?),
                 Some("sample_size") => {
                     if let datafusion_common::ScalarValue::Int32(Some(n)) = value {
-                        csv.sample_rows = n.max(1) as usize;
+                        // -1: every row.
+                        csv.sample_rows = usize::try_from(n).map_or(usize::MAX, |n| n.max(1));
                     }
                 }
-                Some("auto_detect" | "format" | "compression") => {}
+                Some("ignore_errors") => csv.ignore_errors = flag(&value, "ignore_errors")?,
+                Some("hive_partitioning") => hive_partitioning = Some(flag(&value, "hive_partitioning")?),
+                Some("union_by_name") => union_by_name = flag(&value, "union_by_name")?,
+                Some("auto_detect" | "format" | "compression" | "hive_types_autocast") => {}
                 Some(other) => return Err(Error::plan(format!("{lname} has no option named {other}"))),
             }
         }
@@ -417,8 +421,45 @@ impl Binder<'_> {
             ReadOptions {
                 format: Some(format),
                 csv,
+                hive_partitioning,
+                union_by_name,
             },
         )
+    }
+}
+
+/// A boolean option's value (`true`, `false`, `1`, `0`).
+fn flag(value: &datafusion_common::ScalarValue, name: &str) -> Result<bool> {
+    match value {
+        datafusion_common::ScalarValue::Boolean(Some(b)) => Ok(*b),
+        datafusion_common::ScalarValue::Int32(Some(i)) => Ok(*i != 0),
+        datafusion_common::ScalarValue::Int64(Some(i)) => Ok(*i != 0),
+        other => Err(Error::plan(format!("{name} must be true or false, not {other}"))),
+    }
+}
+
+/// The `types` option: `{'name': 'TYPE', …}` (by name) or `['TYPE', …]` (by position).
+fn column_types(value: &ast::Expr) -> Result<Vec<(Option<String>, arrow::datatypes::DataType)>> {
+    let type_of = |e: &ast::Expr| -> Result<arrow::datatypes::DataType> {
+        match e {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(t) | ast::Value::DoubleQuotedString(t) => {
+                    crate::logical::types::parse_sql_type(t)
+                }
+                other => Err(Error::plan(format!("types: expected a type name, got {other}"))),
+            },
+            other => Err(Error::plan(format!("types: expected a type name, got {other}"))),
+        }
+    };
+    match value {
+        ast::Expr::Dictionary(fields) => fields
+            .iter()
+            .map(|f| Ok((Some(f.key.value.clone()), type_of(&f.value)?)))
+            .collect(),
+        ast::Expr::Array(a) => a.elem.iter().map(|e| Ok((None, type_of(e)?))).collect(),
+        other => Err(Error::plan(format!(
+            "types must be a struct {{'column': 'TYPE'}} or a list ['TYPE', …], not {other}"
+        ))),
     }
 }
 
