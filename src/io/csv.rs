@@ -169,11 +169,7 @@ pub type OpenedCsv = (CsvOptions, SchemaRef, Vec<CsvLayout>, Option<Vec<FileColu
 /// Opens the CSV files of a source: the first file is sniffed; with `union_by_name` every
 /// file is, and each decodes its columns as the union's types. Otherwise, when the files
 /// have headers, every header must name the first file's columns (in any order).
-pub fn open(
-    files: &[FileMeta],
-    opts: &CsvOptions,
-    union: bool,
-) -> Result<OpenedCsv> {
+pub fn open(files: &[FileMeta], opts: &CsvOptions, union: bool) -> Result<OpenedCsv> {
     let first = files.first().ok_or_else(|| Error::internal("no CSV files"))?;
     if union && files.len() > 1 {
         let sniffed = files.iter().map(|f| sniff(f, opts)).collect::<Result<Vec<_>>>()?;

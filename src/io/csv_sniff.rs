@@ -4,7 +4,7 @@
 //! the sniffer accepted always decodes.
 
 use arrow::compute::kernels::cast_utils::{string_to_datetime, Parser};
-use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time64MicrosecondType, TimeUnit};
 
 use crate::io::csv_records::{read_records, Dialect, RawRecord};
 
@@ -14,6 +14,9 @@ pub const DELIMITERS: [u8; 4] = [b',', b'\t', b'|', b';'];
 /// The timestamp type CSV columns are inferred as.
 pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 
+/// The time-of-day type CSV columns are inferred as.
+pub const TIME: DataType = DataType::Time64(TimeUnit::Microsecond);
+
 /// The SQL name of a type the sniffer produces, for error messages.
 pub fn sql_type_name(dt: &DataType) -> String {
     match dt {
@@ -22,6 +25,7 @@ pub fn sql_type_name(dt: &DataType) -> String {
         DataType::Float64 => "DOUBLE".into(),
         DataType::Date32 => "DATE".into(),
         DataType::Timestamp(_, _) => "TIMESTAMP".into(),
+        DataType::Time64(_) => "TIME".into(),
         DataType::Utf8 => "VARCHAR".into(),
         other => other.to_string(),
     }
@@ -35,6 +39,7 @@ pub struct TypeCandidates {
     float: bool,
     date: bool,
     timestamp: bool,
+    time: bool,
     seen: bool,
 }
 
@@ -46,6 +51,7 @@ impl Default for TypeCandidates {
             float: true,
             date: true,
             timestamp: true,
+            time: true,
             seen: false,
         }
     }
@@ -68,11 +74,23 @@ pub fn is_timestamp_text(s: &str) -> bool {
         && string_to_datetime(&chrono::Utc, s).is_ok()
 }
 
+/// True when `s` is a time of day written `hh:mm[:ss[.f]]`.
+pub fn is_time_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let colon = b.iter().position(|&c| c == b':');
+    matches!(colon, Some(1 | 2))
+        && colon.is_some_and(|c| digits(0..c) && digits(c + 1..c + 3))
+        && s.bytes().all(|c| c.is_ascii_digit() || c == b':' || c == b'.')
+        && Time64MicrosecondType::parse(s).is_some()
+}
+
 impl TypeCandidates {
     /// Narrows the candidates with one non-null value.
     pub fn add(&mut self, s: &str) {
         self.seen = true;
-        let numeric = s.bytes().any(|b| b.is_ascii_digit());
+        // DuckDB reads `+7` as text, not a number.
+        let numeric = s.bytes().any(|b| b.is_ascii_digit()) && !s.starts_with('+');
         if self.boolean {
             self.boolean = s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false");
         }
@@ -88,6 +106,9 @@ impl TypeCandidates {
         if self.timestamp {
             self.timestamp = is_timestamp_text(s);
         }
+        if self.time {
+            self.time = is_time_text(s);
+        }
     }
 
     /// The narrowest type that fits every value (VARCHAR when none was seen).
@@ -99,6 +120,7 @@ impl TypeCandidates {
             c if c.float => DataType::Float64,
             c if c.date => DataType::Date32,
             c if c.timestamp => TIMESTAMP,
+            c if c.time => TIME,
             _ => DataType::Utf8,
         }
     }
@@ -114,6 +136,7 @@ pub fn fits(s: &str, dt: &DataType) -> bool {
         DataType::Float64 => c.float,
         DataType::Date32 => c.date,
         DataType::Timestamp(_, _) => c.timestamp,
+        DataType::Time64(_) => c.time,
         _ => true,
     }
 }
@@ -246,7 +269,17 @@ pub fn header_names(fields: &[String]) -> Vec<String> {
     let mut used = std::collections::HashSet::new();
     let mut names = Vec::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
-        let base = if f.is_empty() { format!("column{i}") } else { f.clone() };
+        // A UTF-8 byte order mark is not part of the first name.
+        let f = if i == 0 {
+            f.trim_start_matches('\u{feff}')
+        } else {
+            f.as_str()
+        };
+        let base = if f.is_empty() {
+            format!("column{i}")
+        } else {
+            f.to_string()
+        };
         let mut name = base.clone();
         let mut k = 1;
         while !used.insert(name.clone()) {
@@ -299,6 +332,14 @@ mod tests {
         assert_eq!(
             infer_types(&[rec(&["99999999999999999999"])], 1, None),
             [DataType::Float64]
+        );
+        assert_eq!(
+            infer_types(
+                &[rec(&["10:30", "+7", "1:02:03.5"]), rec(&["23:59:59", "8", "25:00"])],
+                3,
+                None
+            ),
+            [TIME, DataType::Utf8, DataType::Utf8]
         );
     }
 
