@@ -75,18 +75,43 @@ fn value_type(v: &str) -> DataType {
     }
 }
 
-fn typed(v: Option<&str>, dt: &DataType) -> Result<ScalarValue> {
+fn typed(v: Option<&str>, key: &str, dt: &DataType) -> Result<ScalarValue> {
     let text = ScalarValue::Utf8(v.map(str::to_string));
     if *dt == DataType::Utf8 {
         return Ok(text);
     }
-    Ok(text.cast_to(dt)?)
+    text.cast_to(dt).map_err(|_| {
+        Error::InvalidInput(format!(
+            "Unable to cast '{}' (from hive partition column '{key}') to {}",
+            v.unwrap_or_default(),
+            crate::logical::types::sql_type_name(dt)
+        ))
+    })
+}
+
+/// How partition columns are typed: `hive_types = {'key': 'TYPE'}` fixes some, and
+/// `hive_types_autocast = false` makes the others VARCHAR instead of detecting them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HiveTypes {
+    /// Types given by key.
+    pub given: Vec<(String, DataType)>,
+    /// Whether the other keys' types are detected from their values.
+    pub autocast: bool,
+}
+
+impl Default for HiveTypes {
+    fn default() -> Self {
+        Self {
+            given: Vec::new(),
+            autocast: true,
+        }
+    }
 }
 
 /// The partition columns of `files`, or `None` when the first file's path has no
 /// `key=value` directories. With `required` (`hive_partitioning = true`) every file must
 /// have the same keys; when only detected, files that differ turn detection off.
-pub fn detect(files: &[FileMeta], required: bool) -> Result<Option<HivePartitions>> {
+pub fn detect(files: &[FileMeta], required: bool, types: &HiveTypes) -> Result<Option<HivePartitions>> {
     let Some(first) = files.first() else {
         return Ok(None);
     };
@@ -127,8 +152,26 @@ pub fn detect(files: &[FileMeta], required: bool) -> Result<Option<HivePartition
         .map(|row| order.iter().map(|&i| row[i].clone()).collect())
         .collect();
     let first_keys: Vec<String> = order.iter().map(|&i| first_keys[i].clone()).collect();
+    if let Some((unknown, _)) = types
+        .given
+        .iter()
+        .find(|(k, _)| !first_keys.iter().any(|f| f.eq_ignore_ascii_case(k)))
+    {
+        return Err(Error::InvalidInput(format!(
+            "Unknown hive_type: \"{unknown}\" does not appear to be a partition (the keys: {})",
+            first_keys.join(", ")
+        )));
+    }
     let mut fields = Vec::with_capacity(first_keys.len());
     for (c, key) in first_keys.iter().enumerate() {
+        if let Some((_, dt)) = types.given.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            fields.push(Field::new(key, dt.clone(), true));
+            continue;
+        }
+        if !types.autocast {
+            fields.push(Field::new(key, DataType::Utf8, true));
+            continue;
+        }
         let mut common: Option<DataType> = None;
         for row in &raw {
             if let Some(v) = &row[c] {
@@ -147,7 +190,7 @@ pub fn detect(files: &[FileMeta], required: bool) -> Result<Option<HivePartition
         .map(|row| {
             row.iter()
                 .zip(&fields)
-                .map(|(v, f)| typed(v.as_deref(), f.data_type()))
+                .map(|(v, f)| typed(v.as_deref(), f.name(), f.data_type()))
                 .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;
@@ -228,7 +271,7 @@ mod tests {
             meta("d/year=2024/day=2024-01-02/r=a%2Fb/n=7/x.parquet"),
             meta("d/year=2025/day=2024-01-03/r=__HIVE_DEFAULT_PARTITION__/n=007/x.parquet"),
         ];
-        let h = detect(&files, true).unwrap().unwrap();
+        let h = detect(&files, true, &HiveTypes::default()).unwrap().unwrap();
         let types: Vec<_> = h.fields.iter().map(|f| f.data_type().clone()).collect();
         let names: Vec<_> = h.fields.iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["day", "n", "r", "year"]);
@@ -239,10 +282,29 @@ mod tests {
         assert_eq!(h.values[0][2], ScalarValue::Utf8(Some("a/b".into())));
         assert_eq!(h.values[1][2], ScalarValue::Utf8(None));
         assert_eq!(h.values[1][1], ScalarValue::Utf8(Some("007".into())));
-        assert!(detect(&[meta("d/x.csv")], false).unwrap().is_none());
-        assert!(detect(&[meta("d/x.csv")], true).is_err());
+        let auto = HiveTypes::default();
+        assert!(detect(&[meta("d/x.csv")], false, &auto).unwrap().is_none());
+        assert!(detect(&[meta("d/x.csv")], true, &auto).is_err());
         let mixed = [meta("a=1/x.csv"), meta("b=1/x.csv")];
-        assert!(detect(&mixed, false).unwrap().is_none());
-        assert!(detect(&mixed, true).unwrap_err().to_string().contains("b=1/x.csv"));
+        assert!(detect(&mixed, false, &auto).unwrap().is_none());
+        assert!(detect(&mixed, true, &auto)
+            .unwrap_err()
+            .to_string()
+            .contains("b=1/x.csv"));
+        let given = HiveTypes {
+            given: vec![("N".into(), DataType::Int32)],
+            autocast: false,
+        };
+        let h = detect(&files[..1], true, &given).unwrap().unwrap();
+        assert_eq!(h.fields[1].data_type(), &DataType::Int32);
+        assert_eq!(h.fields[3].data_type(), &DataType::Utf8);
+        let bad = HiveTypes {
+            given: vec![("r".into(), DataType::Int32)],
+            autocast: true,
+        };
+        assert!(detect(&files[..1], true, &bad)
+            .unwrap_err()
+            .to_string()
+            .contains("'a/b'"));
     }
 }

@@ -19,6 +19,9 @@ use crate::physical::plan::BatchStream;
 /// How many leading bytes are examined to tell an array file from NDJSON.
 const PEEK_BYTES: u64 = 1 << 16;
 
+/// How many files of a glob the schema is inferred from (DuckDB's `maximum_sample_files`).
+const SAMPLE_FILES: usize = 32;
+
 /// How many leading bytes of an NDJSON file are scanned for the order of keys.
 const KEY_SAMPLE_BYTES: u64 = 1 << 20;
 
@@ -166,22 +169,28 @@ fn infer_file(first: &FileMeta, is_array: bool, sample_rows: usize) -> Result<Sc
 }
 
 impl JsonFiles {
-    /// Classifies the files and infers the schema from up to `sample_rows` objects of the
-    /// first file; with `union_by_name`, of every file, taking the union of their keys
-    /// (objects are decoded by key, so a key a file lacks reads as NULL).
+    /// Classifies the files and infers the schema from up to `sample_rows` objects of each
+    /// of the first [`SAMPLE_FILES`] files (of every file with `union_by_name`), taking the
+    /// union of their keys as DuckDB does (objects are decoded by key, so a key a file
+    /// lacks reads as NULL).
     pub fn open(files: &[FileMeta], sample_rows: usize, union: bool) -> Result<(SchemaRef, JsonFiles)> {
         let is_array = files.iter().map(starts_with_array).collect::<Result<Vec<_>>>()?;
-        if union && files.len() > 1 {
-            let schemas = files
-                .iter()
-                .zip(&is_array)
-                .map(|(f, a)| infer_file(f, *a, sample_rows))
-                .collect::<Result<Vec<_>>>()?;
-            let (schema, _) = crate::io::union::union_by_name(&schemas);
-            return Ok((schema, JsonFiles { is_array }));
-        }
-        let first = files.first().ok_or_else(|| Error::internal("no JSON files"))?;
-        Ok((infer_file(first, is_array[0], sample_rows)?, JsonFiles { is_array }))
+        let sampled = if union {
+            files.len()
+        } else {
+            files.len().min(SAMPLE_FILES)
+        };
+        let schemas = files[..sampled]
+            .iter()
+            .zip(&is_array)
+            .map(|(f, a)| infer_file(f, *a, sample_rows))
+            .collect::<Result<Vec<_>>>()?;
+        let schema = match schemas.as_slice() {
+            [] => return Err(Error::internal("no JSON files")),
+            [one] => Arc::clone(one),
+            many => crate::io::union::union_by_name(many).0,
+        };
+        Ok((schema, JsonFiles { is_array }))
     }
 
     /// Reads one partition, the `projection` columns in that order.

@@ -10,7 +10,7 @@ use datafusion_common::ScalarValue;
 use crate::error::{Error, Result};
 use crate::io::csv::{self, CsvLayout};
 use crate::io::glob;
-use crate::io::hive::{self, HivePartitions};
+use crate::io::hive::{self, HivePartitions, HiveTypes};
 use crate::io::input::byte_ranges;
 use crate::io::json::JsonFiles;
 use crate::io::parquet::ParquetFiles;
@@ -82,6 +82,8 @@ pub struct ReadOptions {
     pub hive_partitioning: Option<bool>,
     /// `union_by_name = true`: files may have different columns (matched by name).
     pub union_by_name: bool,
+    /// `hive_types` / `hive_types_autocast`: how partition columns are typed.
+    pub hive_types: HiveTypes,
 }
 
 /// One file of a source.
@@ -208,7 +210,21 @@ impl FileSource {
     /// Errors name the location: a missing file, a glob matching nothing, an unreadable file,
     /// files whose columns differ (without `union_by_name`).
     pub fn open(location: &str, options: &ReadOptions) -> Result<Arc<FileSource>> {
-        let files = glob::expand(location)?;
+        Self::open_files(location, glob::expand(location)?, options)
+    }
+
+    /// A source over a list of paths or globs (`read_csv(['a.csv', 'b/*.csv'])`), their
+    /// files in the order listed.
+    pub fn open_list(locations: &[String], options: &ReadOptions) -> Result<Arc<FileSource>> {
+        let mut files = Vec::new();
+        for location in locations {
+            files.extend(glob::expand(location)?);
+        }
+        let quoted: Vec<String> = locations.iter().map(|l| format!("'{l}'")).collect();
+        Self::open_files(&format!("[{}]", quoted.join(", ")), files, options)
+    }
+
+    fn open_files(location: &str, files: Vec<FileMeta>, options: &ReadOptions) -> Result<Arc<FileSource>> {
         let first = files
             .first()
             .ok_or_else(|| Error::InvalidInput(format!("No files found that match the pattern \"{location}\"")))?;
@@ -219,8 +235,9 @@ impl FileSource {
         };
         let hive = match options.hive_partitioning {
             Some(false) => None,
-            Some(true) => hive::detect(&files, true)?,
-            None => hive::detect(&files, false)?,
+            // Giving partition types asks for partitions.
+            Some(true) => hive::detect(&files, true, &options.hive_types)?,
+            None => hive::detect(&files, !options.hive_types.given.is_empty(), &options.hive_types)?,
         };
         let union = options.union_by_name;
         let (csv, data_schema, state, file_columns) = match format {

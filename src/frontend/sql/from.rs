@@ -353,6 +353,8 @@ impl Binder<'_> {
         let mut csv = CsvOptions::default();
         let mut hive_partitioning = None;
         let mut union_by_name = false;
+        let mut hive_types = crate::io::hive::HiveTypes::default();
+        let mut list_of_paths: Vec<String> = Vec::new();
         for arg in args {
             let (key, value) = match arg {
                 FunctionArg::Named {
@@ -374,6 +376,38 @@ impl Binder<'_> {
                 csv.types = column_types(value)?;
                 continue;
             }
+            if let (None, ast::Expr::Array(list)) = (key.as_deref(), value) {
+                if location.is_some() || !list_of_paths.is_empty() {
+                    return Err(Error::plan(format!(
+                        "{lname} takes one positional argument (the path, glob or list of them)"
+                    )));
+                }
+                list_of_paths = list
+                    .elem
+                    .iter()
+                    .map(|e| match e {
+                        ast::Expr::Value(v) => match &v.value {
+                            ast::Value::SingleQuotedString(p) | ast::Value::DoubleQuotedString(p) => Ok(p.clone()),
+                            other => Err(Error::plan(format!("{lname}: expected a path, got {other}"))),
+                        },
+                        other => Err(Error::plan(format!("{lname}: expected a path, got {other}"))),
+                    })
+                    .collect::<Result<_>>()?;
+                if list_of_paths.is_empty() {
+                    return Err(Error::plan(format!("{lname}: the list of files is empty")));
+                }
+                continue;
+            }
+            if let Some("hive_types") = key.as_deref() {
+                hive_types.given = column_types(value)?
+                    .into_iter()
+                    .map(|(name, t)| {
+                        name.map(|n| (n, t))
+                            .ok_or_else(|| Error::plan("hive_types must be a struct {'key': 'TYPE'}"))
+                    })
+                    .collect::<Result<_>>()?;
+                continue;
+            }
             let value = self.bind_value(match value {
                 ast::Expr::Value(v) => &v.value,
                 other => return Err(Error::plan(format!("argument {other} of {lname} must be a constant"))),
@@ -383,7 +417,7 @@ impl Binder<'_> {
                 other => Err(Error::plan(format!("{lname}: expected a string, got {other}"))),
             };
             match key.as_deref() {
-                None if location.is_none() => location = Some(text()?),
+                None if location.is_none() && list_of_paths.is_empty() => location = Some(text()?),
                 None => {
                     return Err(Error::plan(format!(
                         "{lname} takes one positional argument (the path or glob)"
@@ -410,21 +444,30 @@ impl Binder<'_> {
                 Some("ignore_errors") => csv.ignore_errors = flag(&value, "ignore_errors")?,
                 Some("hive_partitioning") => hive_partitioning = Some(flag(&value, "hive_partitioning")?),
                 Some("union_by_name") => union_by_name = flag(&value, "union_by_name")?,
-                Some("auto_detect" | "format" | "compression" | "hive_types_autocast") => {}
+                Some("hive_types_autocast") => hive_types.autocast = flag(&value, "hive_types_autocast")?,
+                Some("auto_detect" | "format" | "compression") => {}
                 Some(other) => return Err(Error::plan(format!("{lname} has no option named {other}"))),
             }
         }
+        let options = ReadOptions {
+            format: Some(format),
+            csv,
+            hive_partitioning,
+            union_by_name,
+            hive_types,
+        };
+        if !list_of_paths.is_empty() {
+            let source = FileSource::open_list(&list_of_paths, &options)?;
+            let qualifier = file_stem(&list_of_paths[0]);
+            return Ok(builder::scan(
+                &source.location,
+                TableSource::File(source.clone()),
+                Some(&qualifier),
+            ));
+        }
         let location =
             location.ok_or_else(|| Error::plan(format!("{lname} needs a path or glob as its first argument")))?;
-        self.bind_file(
-            &location,
-            ReadOptions {
-                format: Some(format),
-                csv,
-                hive_partitioning,
-                union_by_name,
-            },
-        )
+        self.bind_file(&location, options)
     }
 }
 
