@@ -206,3 +206,13 @@ fn same_columns_in_another_order_are_matched_by_name() {
     let sql = format!("SELECT a, b FROM '{}/*.csv' ORDER BY a", dir.path().display());
     assert_eq!(rows(&mut s, &sql), ["1|x", "2|y"]);
 }
+
+#[test]
+fn an_empty_file_in_a_glob_adds_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("1.csv"), "a,b\n1,x\n").unwrap();
+    std::fs::write(dir.path().join("2.csv"), "").unwrap();
+    let mut s = session();
+    let sql = format!("SELECT a, b FROM '{}/*.csv'", dir.path().display());
+    assert_eq!(rows(&mut s, &sql), ["1|x"]);
+}

@@ -214,7 +214,11 @@ pub fn open(files: &[FileMeta], opts: &CsvOptions, union: bool) -> Result<Opened
             .first()
         {
             Some(rec) => header_names(&rec.fields),
-            None => Vec::new(),
+            // An empty file has no rows to misread.
+            None => {
+                schemas.push(Arc::clone(&schema));
+                continue;
+            }
         };
         let extra = layout.decode_schema.fields().len() - schema.fields().len();
         let names = &names[..names.len().saturating_sub(extra)];
