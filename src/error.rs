@@ -93,6 +93,19 @@ pub enum Error {
     /// A bug in rask: an invariant did not hold.
     #[error("Internal Error: {0}")]
     Internal(String),
+    /// An error of statement `number` (of `total`) of a script, which starts at `start`
+    /// (the error's own class, message and position are kept).
+    #[error("{error}")]
+    Statement {
+        /// The error.
+        error: Box<Error>,
+        /// 1-based number of the statement.
+        number: usize,
+        /// How many statements the script has.
+        total: usize,
+        /// Where the statement starts, when known.
+        start: Option<Location>,
+    },
     /// An error of a DSL statement with the place in the script it comes from (the error's
     /// own class and message are kept).
     #[error("{error}")]
@@ -134,7 +147,22 @@ impl Error {
             Error::Parse { location, .. } => *location,
             Error::Bind { location, .. } => Some(*location),
             Error::Located { location, .. } => Some(*location),
+            Error::Statement { error, start, .. } => error.location().or(*start),
             _ => None,
+        }
+    }
+
+    /// This error as the error of statement `number` of `total` in a script, starting at
+    /// `start`. Cancellations stay as they are.
+    pub fn in_statement(self, number: usize, total: usize, start: Option<Location>) -> Error {
+        match self {
+            Error::Cancelled | Error::Statement { .. } => self,
+            other => Error::Statement {
+                error: Box::new(other),
+                number,
+                total,
+                start,
+            },
         }
     }
 
@@ -142,7 +170,7 @@ impl Error {
     /// (or is a cancellation or a closed pipe, which concern no place in the script). A
     /// binder error becomes [`Error::Bind`]; others keep their class.
     pub fn at(self, location: Location) -> Error {
-        if self.location().is_some() || self.is_broken_pipe() || matches!(self, Error::Cancelled) {
+        if self.location().is_some() || self.is_broken_pipe() || matches!(self.inner(), Error::Cancelled) {
             return self;
         }
         match self {
@@ -157,7 +185,7 @@ impl Error {
     /// The error itself, without a [`Error::Located`] wrapper.
     pub fn inner(&self) -> &Error {
         match self {
-            Error::Located { error, .. } => error.inner(),
+            Error::Located { error, .. } | Error::Statement { error, .. } => error.inner(),
             other => other,
         }
     }
@@ -165,7 +193,7 @@ impl Error {
     /// True when the error is a closed output pipe, which the CLI treats as a quiet end.
     pub fn is_broken_pipe(&self) -> bool {
         match self {
-            Error::Located { error, .. } => error.is_broken_pipe(),
+            Error::Located { error, .. } | Error::Statement { error, .. } => error.is_broken_pipe(),
             Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
             Error::Arrow(arrow::error::ArrowError::IoError(_, e)) => e.kind() == std::io::ErrorKind::BrokenPipe,
             _ => false,

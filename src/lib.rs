@@ -33,6 +33,7 @@ pub mod frontend;
 pub mod io;
 pub mod logical;
 pub mod optimizer;
+pub mod params;
 pub mod physical;
 pub mod prepared;
 pub mod session;

@@ -168,6 +168,8 @@ pub struct Session {
     streaming: bool,
     table_spill: store::TableSpill,
     read_warnings: warnings::ReadWarnings,
+    params: crate::params::Params,
+    running: crate::exec::progress::RunningQuery,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -216,6 +218,8 @@ impl Session {
             streaming: false,
             table_spill: Default::default(),
             read_warnings: Default::default(),
+            params: Default::default(),
+            running: Default::default(),
         })
     }
 
@@ -247,6 +251,16 @@ impl Session {
         self.streaming = on;
     }
 
+    /// Where the query being run can be watched from another thread (progress display).
+    pub fn running_query(&self) -> crate::exec::progress::RunningQuery {
+        self.running.clone()
+    }
+
+    /// The values of `$name` parameters (`--param name=value`).
+    pub fn params_mut(&mut self) -> &mut crate::params::Params {
+        &mut self.params
+    }
+
     /// The memory pool.
     pub fn memory(&self) -> &Arc<MemoryPool> {
         &self.memory
@@ -269,8 +283,17 @@ impl Session {
     /// Runs every statement in `sql` in order, passing each result to `on_result` as soon as
     /// it is ready; stops at the first error.
     pub fn run_script(&mut self, sql: &str, mut on_result: impl FnMut(StatementResult) -> Result<()>) -> Result<()> {
-        for statement in sql::parse(sql)? {
-            let result = self.execute_statement(&statement)?;
+        let statements = sql::parse(sql)?;
+        let total = statements.len();
+        let starts = if total > 1 {
+            sql::statement_starts(sql)
+        } else {
+            Vec::new()
+        };
+        for (i, mut statement) in statements.into_iter().enumerate() {
+            let in_statement = |e: Error| e.in_statement(i + 1, total, starts.get(i).copied());
+            self.params.substitute(&mut statement).map_err(in_statement)?;
+            let result = self.execute_statement(&statement).map_err(in_statement)?;
             on_result(result)?;
         }
         Ok(())
@@ -429,6 +452,7 @@ impl Session {
             Arc::clone(&self.memory),
             Arc::clone(&self.cancel),
         ));
+        self.running.set(&query);
         let result = crate::exec::scheduler::run_streaming(&graph, Arc::clone(&query), &self.pool);
         self.record_stats(&query);
         drop(query);

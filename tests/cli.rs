@@ -428,3 +428,106 @@ fn dsl_errors_show_the_line_and_a_caret() {
          \x20         ^\n"
     );
 }
+
+// ----- parameters and scripts ----------------------------------------------------------------------
+
+#[test]
+fn params_are_constants_never_sql_text() {
+    let out = stdout_of(&[
+        "--param",
+        "n=2",
+        "--param",
+        "who=x'; SELECT 666; --",
+        "-c",
+        "SELECT $who AS who, $n + 1 AS three",
+    ]);
+    assert_eq!(out, "who,three\nx'; SELECT 666; --,3\n");
+    // In the DSL, SQL arguments and string arguments alike.
+    let out = stdout_of(&[
+        "--dsl",
+        "--param",
+        "q=SELECT 1 AS a",
+        "--param",
+        "min=0",
+        "-c",
+        "sql($q).filter(a > $min)",
+    ]);
+    assert_eq!(out, "a\n1\n");
+    rask()
+        .args(["-c", "SELECT $missing"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "parameter $missing has no value: pass --param missing=VALUE",
+        ));
+    rask()
+        .args(["--param", "novalue", "-c", "SELECT 1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--param wants NAME=VALUE"));
+}
+
+#[test]
+fn a_failing_statement_is_named_by_number_and_line() {
+    let out = rask()
+        .args(["-c", "SELECT 1 AS a;\n\nSELECT * FROM 'no/such/file.csv';\nSELECT 3;"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "a\n1\n");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("LINE 3: SELECT * FROM 'no/such/file.csv';"), "{stderr}");
+    assert!(
+        stderr.contains("(statement 2 of 3, line 3; the statements before it ran)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn output_to_parquet_is_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.parquet");
+    let path = out.to_str().unwrap();
+    stdout_of(&[
+        "-c",
+        "CREATE TABLE t AS SELECT 1 AS a; SELECT a, 'x' AS b FROM t",
+        "-o",
+        path,
+    ]);
+    let read_back = format!("SELECT * FROM '{path}'");
+    assert_eq!(stdout_of(&["-c", &read_back]), "a,b\n1,x\n");
+    // A failing run leaves the previous file as it was, and no temporary file.
+    rask()
+        .args(["-c", "SELECT 2 AS a; SELECT * FROM 'no/such.csv'", "-o", path])
+        .assert()
+        .code(1);
+    assert_eq!(stdout_of(&["-c", &read_back]), "a,b\n1,x\n");
+    // Two statements with rows do not fit one Parquet file.
+    rask()
+        .args(["-c", "SELECT 1; SELECT 2", "-o", path])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("can hold the rows of one statement"));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, [std::ffi::OsString::from("r.parquet")]);
+}
+
+#[test]
+fn progress_is_never_drawn_off_a_terminal() {
+    // stderr is a pipe here: even --progress draws nothing.
+    let out = stdout_of(&[
+        "--progress",
+        "-c",
+        "SELECT count(*) AS n FROM range(300000) t(i) WHERE i % 3 = 0",
+    ]);
+    assert_eq!(out, "n\n100000\n");
+    rask()
+        .args(["--progress", "--no-progress", "-c", "SELECT 1"])
+        .assert()
+        .success()
+        .stderr("");
+}

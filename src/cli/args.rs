@@ -49,6 +49,15 @@ pub struct Args {
     #[arg(long = "temp-dir", value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
 
+    /// Show the live progress display from the start of each query (on a terminal).
+    #[arg(long = "progress", overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show the live progress display (by default it appears on a terminal when a
+    /// query runs longer than a second).
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+
     /// Print the elapsed time of each statement to stderr.
     #[arg(long = "timer")]
     pub timer: bool,
@@ -56,6 +65,11 @@ pub struct Args {
     /// Switch off an optimizer rule by name; repeatable.
     #[arg(long = "disable-rule", value_name = "NAME")]
     pub disable_rules: Vec<String>,
+
+    /// Gives `$NAME` in the scripts the value VALUE, as a constant (a number when it reads as
+    /// one, else a string; never spliced into the SQL text). Repeatable.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
 
     /// Write results to PATH instead of stdout (format from the extension unless -F is given).
     #[arg(short = 'o', long = "output", value_name = "PATH")]
@@ -122,6 +136,10 @@ fn ordered_sources(matches: &ArgMatches, args: &Args) -> Vec<Source> {
     }
     tagged.sort_by_key(|(i, _)| *i);
     tagged.into_iter().map(|(_, s)| s).collect()
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    crate::params::Params::parse_assignment(text).map_err(|e| e.to_string())
 }
 
 fn parse_threads(text: &str) -> Result<usize, String> {

@@ -2,5 +2,7 @@
 
 pub mod args;
 pub mod format;
+pub mod output_file;
+pub mod progress;
 pub mod repl;
 pub mod run;

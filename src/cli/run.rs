@@ -7,7 +7,7 @@
 //! error (from clap).
 
 use std::io::{BufWriter, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -113,18 +113,46 @@ pub fn run_statements(
     printer: &Printer,
     out: &mut dyn Write,
 ) -> Result<()> {
+    run_with(
+        session,
+        text,
+        language,
+        printer.streams(),
+        printer.timer,
+        &mut |result| printer.print(result, out),
+    )
+}
+
+/// Runs the statements of `text` in `language`, handing each result to `handle` as soon as it
+/// is ready (streamed when `streaming`); with `timer`, prints each statement's run time and
+/// memory to stderr.
+pub fn run_with(
+    session: &mut Session,
+    text: &str,
+    language: Language,
+    streaming: bool,
+    timer: bool,
+    handle: &mut dyn FnMut(StatementResult) -> Result<()>,
+) -> Result<()> {
     let cancel = session.cancel_flag();
     cancel.store(false, Ordering::SeqCst);
     let stats = session.last_stats();
-    session.set_streaming(printer.streams());
+    session.set_streaming(streaming);
     let mut started = Instant::now();
+    let progress = crate::cli::progress::Progress::start(session.running_query(), crate::cli::progress::mode());
     let on_result = |result| {
         let elapsed = started.elapsed();
         if cancel.load(Ordering::SeqCst) {
             return Err(Error::Cancelled);
         }
-        printer.print(result, out)?;
-        if printer.timer {
+        if let Some(p) = &progress {
+            p.pause();
+        }
+        handle(result)?;
+        if let Some(p) = &progress {
+            p.resume();
+        }
+        if timer {
             let usage = stats.lock().map(|s| s.summary()).unwrap_or_default();
             let _ = writeln!(
                 std::io::stderr(),
@@ -150,6 +178,17 @@ pub fn report_error(err: &Error, sql: Option<&str>) {
     if let (Some(loc), Some(sql)) = (err.location(), sql) {
         text.push_str(&caret_lines(sql, loc.line, loc.column));
     }
+    if let Error::Statement {
+        number, total, start, ..
+    } = err
+    {
+        if *total > 1 {
+            let line = start.map(|l| format!(", line {}", l.line)).unwrap_or_default();
+            text.push_str(&format!(
+                "(statement {number} of {total}{line}; the statements before it ran)\n"
+            ));
+        }
+    }
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
@@ -172,13 +211,13 @@ pub fn caret_lines(sql: &str, line: u64, column: u64) -> String {
 }
 
 /// Reports `err` and turns it into the run's outcome: a closed pipe is a quiet success.
-fn fail(err: Error, sql: Option<&str>) -> std::result::Result<(), Failure> {
+pub(crate) fn fail(err: Error, sql: Option<&str>) -> std::result::Result<(), Failure> {
     if err.is_broken_pipe() {
         return Ok(());
     }
     report_error(&err, sql);
     Err(Failure {
-        cancelled: matches!(err, Error::Cancelled),
+        cancelled: matches!(err.inner(), Error::Cancelled),
     })
 }
 
@@ -206,6 +245,14 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         Err(e) => return fail(e, None),
     };
     install_ctrlc(session.cancel_flag());
+    crate::cli::progress::set_mode(match (args.progress, args.no_progress) {
+        (_, true) => crate::cli::progress::ProgressMode::Never,
+        (true, false) => crate::cli::progress::ProgressMode::Always,
+        (false, false) => crate::cli::progress::ProgressMode::Auto,
+    });
+    for (name, value) in &args.params {
+        session.params_mut().set(name, value);
+    }
 
     let stdout_tty = std::io::stdout().is_terminal();
     if args.sources.is_empty() && std::io::stdin().is_terminal() {
@@ -217,7 +264,7 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         Err(e) => return fail(e, None),
     };
     match &args.output {
-        Some(path) => run_to_file(&mut session, &scripts, args, path),
+        Some(path) => crate::cli::output_file::run_to_file(&mut session, &scripts, args, path),
         None => {
             let printer = stdout_printer(args, stdout_tty);
             let mut out = BufWriter::new(std::io::stdout().lock());
@@ -254,66 +301,6 @@ pub fn stdout_printer(args: &Args, stdout_tty: bool) -> Printer {
 /// The width of the terminal on stdout, if it is one.
 pub fn terminal_width() -> Option<u16> {
     comfy_table::Table::new().width()
-}
-
-/// Writes every result to a temporary file next to `path` and renames it into place once all
-/// statements succeeded, so a failed run leaves no half-written file.
-fn run_to_file(
-    session: &mut Session,
-    scripts: &[Script],
-    args: &Args,
-    path: &Path,
-) -> std::result::Result<(), Failure> {
-    let format = match args.format.or_else(|| OutputFormat::from_extension(path)) {
-        Some(f) => f,
-        None => {
-            let err = Error::InvalidInput(format!(
-                "cannot tell the output format from '{}': use a .csv, .tsv, .json, .ndjson or .md \
-                 name, or --format",
-                path.display()
-            ));
-            return fail(err, None);
-        }
-    };
-    let printer = Printer {
-        format,
-        opts: FormatOptions {
-            header: !args.no_header,
-            ..FormatOptions::default()
-        },
-        timer: args.timer,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let display = path.display().to_string();
-    let tmp = match tempfile::Builder::new().prefix(".rask-output-").tempfile_in(&dir) {
-        Ok(t) => t,
-        Err(e) => return fail(Error::io(dir.display().to_string(), e), None),
-    };
-    let mut out = BufWriter::new(tmp);
-    for script in scripts {
-        if let Err(e) = run_script(session, script, &printer, &mut out) {
-            return fail(rename_output_error(e, &display), Some(&script.text));
-        }
-    }
-    let tmp = match out.into_inner() {
-        Ok(t) => t,
-        Err(e) => return fail(Error::io(display, e.into_error()), None),
-    };
-    match tmp.persist(path) {
-        Ok(_) => Ok(()),
-        Err(e) => fail(Error::io(display, e.error), None),
-    }
-}
-
-/// Names the output file in write errors (they say `<output>` otherwise).
-fn rename_output_error(err: Error, path: &str) -> Error {
-    match err {
-        Error::Io { path: p, source } if p == "<output>" => Error::io(path, source),
-        other => other,
-    }
 }
 
 /// Reads every source, in order: `-c` texts as given, files from disk, and the whole of

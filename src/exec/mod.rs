@@ -3,6 +3,7 @@
 
 pub mod memory;
 pub mod metrics;
+pub mod progress;
 pub mod scheduler;
 pub mod shuffle;
 pub mod spill;

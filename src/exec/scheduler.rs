@@ -50,6 +50,9 @@ pub fn run_streaming(graph: &StageGraph, query: Arc<QueryContext>, pool: &rayon:
         error: Mutex::new(None),
         start: Instant::now(),
     };
+    query
+        .progress
+        .set_stages(graph.stages.iter().map(|s| (s.id, s.kind().to_string(), s.partitions)));
     pool.scope(|scope| {
         for stage in &graph.stages {
             if stage.inputs.is_empty() {
@@ -140,7 +143,13 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
     for partition in 0..stage.partitions {
         scope.spawn(move |scope| {
             if !state.query.cancelled.load(Ordering::Relaxed) {
+                state.query.progress.task_started(id);
                 let outcome = catch_unwind(AssertUnwindSafe(|| run_task(state, id, partition)));
+                state.query.progress.task_done(id);
+                state
+                    .query
+                    .progress
+                    .set_spilled(state.query.spill.stats().values().map(|s| s.bytes).sum());
                 let result = match outcome {
                     Ok(r) => r,
                     Err(panic) => {

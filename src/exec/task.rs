@@ -61,6 +61,8 @@ pub struct QueryContext {
     pub metrics: QueryMetrics,
     /// The query's spill files (removed when the last reference goes).
     pub spill: Arc<SpillManager>,
+    /// How far the query is, for a live progress display.
+    pub progress: crate::exec::progress::QueryProgress,
 }
 
 impl QueryContext {
@@ -74,6 +76,7 @@ impl QueryContext {
             cancelled,
             metrics: QueryMetrics::default(),
             spill,
+            progress: Default::default(),
         }
     }
 }

@@ -45,6 +45,12 @@ impl AtomicFile {
         self.tmp.reopen().map_err(|e| Error::io(self.display(), e))
     }
 
+    /// The temporary file's path (a writer that makes its own files may write there; the
+    /// commit renames whatever is there into place).
+    pub fn temp_path(&self) -> &Path {
+        self.tmp.path()
+    }
+
     /// The final path, for messages.
     pub fn display(&self) -> String {
         self.path.display().to_string()

@@ -22,7 +22,8 @@ impl Session {
     /// soon as it is ready; stops at the first error. The whole script is parsed first, so a
     /// syntax error anywhere runs nothing.
     pub fn run_dsl(&mut self, script: &str, mut on_result: impl FnMut(StatementResult) -> Result<()>) -> Result<()> {
-        for statement in dsl::parse(script)? {
+        for mut statement in dsl::parse(script)? {
+            self.bind_params(&mut statement.chain)?;
             if let Some(call) = sql_statements(&statement) {
                 // `sql("CREATE TABLE …; INSERT …")` alone runs SQL statements of any kind.
                 let text = lower::sql_text(call)?;
@@ -51,11 +52,45 @@ impl Session {
         let last = statements
             .pop()
             .ok_or_else(|| Error::plan("explain_dsl: the script has no statements"))?;
-        for statement in &statements {
+        for statement in &mut statements {
+            self.bind_params(&mut statement.chain)?;
             self.run_dsl_statement(statement)?;
         }
+        let mut last = last;
+        self.bind_params(&mut last.chain)?;
         let plan = self.lower_chain(&last.chain)?;
         self.explain_plan(plan)
+    }
+
+    /// Puts the values of `$name` parameters in place, in SQL arguments and string ones.
+    fn bind_params(&self, chain: &mut Chain) -> Result<()> {
+        let calls: Vec<&mut Call> = match &mut chain.source {
+            Source::Call(call) => std::iter::once(call).chain(chain.calls.iter_mut()).collect(),
+            Source::Name(_) => chain.calls.iter_mut().collect(),
+        };
+        for call in calls {
+            for arg in &mut call.args {
+                let location = arg.location;
+                let bound = match &mut arg.value {
+                    Value::Expr(e) => self.params.substitute(e.as_mut()),
+                    Value::Item(i) => self.params.substitute(i.as_mut()),
+                    Value::Order(o) => self.params.substitute(o.as_mut()),
+                    Value::Frame(c) => self.bind_params(c),
+                    Value::Param(name) => match self.params.get(name) {
+                        Some(v) => {
+                            arg.value = Value::Str(v.to_string());
+                            Ok(())
+                        }
+                        None => Err(Error::InvalidInput(format!(
+                            "parameter ${name} has no value: pass --param {name}=VALUE"
+                        ))),
+                    },
+                    Value::Str(_) | Value::Int(_) => Ok(()),
+                };
+                bound.map_err(|e| e.at(location))?;
+            }
+        }
+        Ok(())
     }
 
     fn run_dsl_statement(&mut self, statement: &Statement) -> Result<StatementResult> {

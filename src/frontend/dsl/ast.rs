@@ -91,6 +91,8 @@ pub enum Value {
     Int(u64),
     /// Another chain (the other side of a join or union).
     Frame(Box<Chain>),
+    /// `$name` where a string goes: the parameter's value (`--param name=value`).
+    Param(String),
 }
 
 impl Value {

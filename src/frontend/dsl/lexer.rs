@@ -33,6 +33,8 @@ pub enum Tok {
     Assign,
     /// `;`
     Semicolon,
+    /// A parameter, `$name` (given with `--param name=value`).
+    Param(String),
     /// One or more line ends (with only blanks and comments between them).
     Newline,
     /// Any other character (SQL operators and the like).
@@ -172,6 +174,15 @@ impl Lexer<'_> {
                         self.bump();
                     }
                     Tok::Number(number)
+                }
+                '$' if self.peek(1).is_some_and(|c| c.is_alphabetic() || c == '_') => {
+                    self.bump();
+                    let mut name = String::new();
+                    while let Some(c) = self.peek(0).filter(|c| c.is_alphanumeric() || *c == '_') {
+                        name.push(c);
+                        self.bump();
+                    }
+                    Tok::Param(name)
                 }
                 '.' => self.single(Tok::Dot),
                 '(' | '[' | '{' => self.single(Tok::Open(c)),

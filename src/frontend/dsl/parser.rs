@@ -245,6 +245,7 @@ impl Parser<'_> {
                 match t.tok {
                     Tok::Str { value, .. } => Ok(Value::Str(value)),
                     Tok::Ident(word) => Ok(Value::Str(word)),
+                    Tok::Param(name) => Ok(Value::Param(name)),
                     other => Err(at(
                         t.location,
                         format!("expected a string in {}, found {}", spec.usage, describe(&other)),
@@ -440,6 +441,7 @@ fn describe(tok: &Tok) -> String {
         Tok::Comma => "','".into(),
         Tok::Assign => "'='".into(),
         Tok::Semicolon => "';'".into(),
+        Tok::Param(n) => format!("'${n}'"),
         Tok::Newline => "the end of the line".into(),
         Tok::Eof => "the end of the script".into(),
     }

@@ -137,6 +137,33 @@ fn parse_once(sql: &str) -> Result<Vec<Statement>> {
         })
 }
 
+/// Where each statement of `sql` starts (its first token after the previous `;`); empty when
+/// the text does not tokenize.
+pub fn statement_starts(sql: &str) -> Vec<Location> {
+    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    let Ok(tokens) = Tokenizer::new(&DuckDbDialect {}, sql).tokenize_with_location() else {
+        return Vec::new();
+    };
+    let mut starts = Vec::new();
+    let mut at_start = true;
+    for t in tokens {
+        match t.token {
+            Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab) => {}
+            Token::Whitespace(_) => {} // comments
+            Token::SemiColon => at_start = true,
+            _ if at_start => {
+                starts.push(Location {
+                    line: t.span.start.line,
+                    column: t.span.start.column,
+                });
+                at_start = false;
+            }
+            _ => {}
+        }
+    }
+    starts
+}
+
 fn end_of(sql: &str) -> Location {
     let trimmed = sql.trim_end();
     let line = trimmed.lines().count().max(1) as u64;
@@ -264,6 +291,19 @@ impl<'a> Binder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_start_after_semicolons() {
+        let starts = statement_starts("SELECT 1;\n  -- note\n  SELECT ';';\nSELECT 3");
+        assert_eq!(
+            starts,
+            vec![
+                Location { line: 1, column: 1 },
+                Location { line: 3, column: 3 },
+                Location { line: 4, column: 1 },
+            ]
+        );
+    }
 
     #[test]
     fn parse_errors_carry_positions() {

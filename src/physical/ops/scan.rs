@@ -121,6 +121,9 @@ impl ExecutionPlan for ScanExec {
                 ctx.check_cancelled()?;
                 // Plan schemas are all-nullable and unqualified by file metadata.
                 let b = RecordBatch::try_new(Arc::clone(&schema), b?.columns().to_vec())?;
+                ctx.query
+                    .progress
+                    .add_read(b.num_rows() as u64, b.get_array_memory_size() as u64);
                 match &predicate {
                     Some(p) => filter_batch(&b, p),
                     None => Ok(b),
