@@ -216,3 +216,22 @@ fn an_empty_file_in_a_glob_adds_no_rows() {
     let sql = format!("SELECT a, b FROM '{}/*.csv'", dir.path().display());
     assert_eq!(rows(&mut s, &sql), ["1|x"]);
 }
+
+#[test]
+fn a_bad_boolean_after_the_sample_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.csv");
+    std::fs::write(&path, "flag,n\nt,1\nno,2\nYES,3\nmaybe,4\nf,5\n").unwrap();
+    let mut s = session();
+    let src = format!("read_csv('{}', sample_size = 2)", path.display());
+    let e = error(&mut s, &format!("SELECT * FROM {src}"));
+    assert!(
+        e.contains("flags.csv") && e.contains(":5") && e.contains("maybe") && e.contains("BOOLEAN"),
+        "{e}"
+    );
+    let ok = format!("read_csv('{}', sample_size = 2, ignore_errors = true)", path.display());
+    assert_eq!(rows(&mut s, &format!("SELECT n FROM {ok} WHERE flag")), ["1", "3"]);
+    assert_eq!(rows(&mut s, &format!("SELECT count(flag) FROM {ok}")), ["4"]);
+    let w = s.take_warnings().join("\n");
+    assert!(w.contains("skipped 1 row") && w.contains(":5 column 1"), "{w}");
+}

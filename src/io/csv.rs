@@ -5,6 +5,7 @@
 use std::io::{BufRead, Read};
 use std::sync::{Arc, OnceLock};
 
+use arrow::array::{Array, AsArray, BooleanArray, BooleanBuilder, RecordBatchOptions, StringArray};
 use arrow::csv::reader::{Decoder, Format};
 use arrow::csv::ReaderBuilder;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -287,14 +288,46 @@ pub fn scan(
     if let Some(re) = null_regex(layout.null_string.as_deref())? {
         format = format.with_null_regex(re);
     }
-    let decoder = ReaderBuilder::new(layout.decode_schema.clone())
+    // BOOLEAN columns are decoded as text: DuckDB also reads t/f and yes/no.
+    let booleans: Vec<usize> = projection
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| layout.decode_schema.field(c).data_type() == &DataType::Boolean)
+        .map(|(k, _)| k)
+        .collect();
+    let arrow_schema = if booleans.is_empty() {
+        layout.decode_schema.clone()
+    } else {
+        Arc::new(Schema::new(
+            layout
+                .decode_schema
+                .fields()
+                .iter()
+                .map(|f| match f.data_type() {
+                    DataType::Boolean => Field::new(f.name(), DataType::Utf8, true),
+                    _ => f.as_ref().clone(),
+                })
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let out_schema = Arc::new(Schema::new(
+        projection
+            .iter()
+            .map(|&c| layout.decode_schema.field(c).clone())
+            .collect::<Vec<_>>(),
+    ));
+    let decoder = ReaderBuilder::new(arrow_schema)
         .with_format(format)
         .with_batch_size(batch_size.max(1))
-        .with_projection(projection)
+        .with_projection(projection.clone())
         .build_decoder();
     Ok(Box::new(CsvStream {
         reader: input.reader,
         decoder,
+        booleans,
+        projection,
+        out_schema,
+        records_before: u64::from(header),
         done: false,
         ctx: ErrorContext {
             file: file.clone(),
@@ -315,6 +348,13 @@ struct ErrorContext {
 struct CsvStream {
     reader: Box<dyn BufRead + Send>,
     decoder: Decoder,
+    /// Positions (in the projection) of BOOLEAN columns decoded as text.
+    booleans: Vec<usize>,
+    /// The projected columns (indices into the decode schema).
+    projection: Vec<usize>,
+    out_schema: SchemaRef,
+    /// Records of the partition before the next batch (the header included).
+    records_before: u64,
     done: bool,
     ctx: ErrorContext,
 }
@@ -332,8 +372,66 @@ impl CsvStream {
             }
             self.reader.consume(decoded);
         }
-        self.decoder.flush().map_err(|e| self.ctx.locate(e))
+        let Some(batch) = self.decoder.flush().map_err(|e| self.ctx.locate(e))? else {
+            return Ok(None);
+        };
+        let first_record = self.records_before;
+        self.records_before += batch.num_rows() as u64;
+        if self.booleans.is_empty() {
+            return Ok(Some(batch));
+        }
+        let mut columns = batch.columns().to_vec();
+        for &k in &self.booleans {
+            let text = columns[k].as_string::<i32>();
+            columns[k] = match parse_booleans(text) {
+                Ok(b) => Arc::new(b),
+                Err(row) => {
+                    let message = format!(
+                        "Error while parsing value '{}' as type 'Boolean' for column {} at line {}",
+                        text.value(row),
+                        self.projection[k],
+                        first_record + row as u64
+                    );
+                    return Err(self.ctx.locate(ArrowError::ParseError(message)));
+                }
+            };
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        Ok(Some(RecordBatch::try_new_with_options(
+            Arc::clone(&self.out_schema),
+            columns,
+            &options,
+        )?))
     }
+}
+
+/// DuckDB's boolean text: `true`/`t`/`yes` and `false`/`f`/`no`, in any case.
+pub fn boolean_text(s: &str) -> Option<bool> {
+    if ["true", "t", "yes"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
+        Some(true)
+    } else if ["false", "f", "no"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Booleans from text; a value that is not one becomes NULL.
+pub fn booleans_or_null(text: &StringArray) -> BooleanArray {
+    text.iter().map(|v| v.and_then(boolean_text)).collect()
+}
+
+/// Booleans from text (NULL stays NULL), or the row of the first value that is not one.
+fn parse_booleans(text: &StringArray) -> std::result::Result<BooleanArray, usize> {
+    let mut out = BooleanBuilder::with_capacity(text.len());
+    for (row, v) in text.iter().enumerate() {
+        match v.map(boolean_text) {
+            None => out.append_null(),
+            Some(Some(b)) => out.append_value(b),
+            Some(None) => return Err(row),
+        }
+    }
+    Ok(out.finish())
 }
 
 impl Iterator for CsvStream {

@@ -8,13 +8,13 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, StringBuilder};
 use arrow::compute::kernels::boolean::{and, not, or};
 use arrow::compute::{cast_with_options, filter, is_not_null, is_null, CastOptions};
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
-use crate::io::csv::CsvLayout;
+use crate::io::csv::{booleans_or_null, CsvLayout};
 use crate::io::csv_records::RecordScanner;
 use crate::io::csv_sniff::{is_null as is_null_text, sql_type_name};
 use crate::io::input::{lines_before, open_partition};
@@ -165,7 +165,10 @@ impl LenientStream {
                     projected.push(Arc::clone(column));
                     continue;
                 }
-                let converted = cast_with_options(column, field.data_type(), &options)?;
+                let converted = match (field.data_type(), column.as_string_opt::<i32>()) {
+                    (DataType::Boolean, Some(text)) => Arc::new(booleans_or_null(text)) as ArrayRef,
+                    _ => cast_with_options(column, field.data_type(), &options)?,
+                };
                 let failed = and(&is_not_null(column)?, &is_null(&converted)?)?;
                 if failed.true_count() > 0 {
                     if let Some(row) = (0..failed.len()).find(|&i| failed.value(i)) {

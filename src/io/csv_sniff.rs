@@ -1,6 +1,6 @@
 //! Sniffing a CSV file from a sample of its records: the delimiter, whether the first line
-//! is a header, and DuckDB-like column types (BOOLEAN, BIGINT, DOUBLE, DATE, TIMESTAMP,
-//! VARCHAR). Types are checked with the same parsers Arrow's CSV reader uses, so a value
+//! is a header, and DuckDB-like column types (BOOLEAN, BIGINT, DOUBLE, TIME, DATE,
+//! TIMESTAMP, VARCHAR). Types are checked with the same parsers Arrow's CSV reader uses, so a value
 //! the sniffer accepted always decodes.
 
 use arrow::compute::kernels::cast_utils::{string_to_datetime, Parser};
@@ -92,7 +92,7 @@ impl TypeCandidates {
         // DuckDB reads `+7` as text, not a number.
         let numeric = s.bytes().any(|b| b.is_ascii_digit()) && !s.starts_with('+');
         if self.boolean {
-            self.boolean = s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false");
+            self.boolean = crate::io::csv::boolean_text(s).is_some();
         }
         if self.int {
             self.int = numeric && s.trim() == s && Int64Type::parse(s).is_some();
