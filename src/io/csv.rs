@@ -382,7 +382,9 @@ impl CsvStream {
         }
         let mut columns = batch.columns().to_vec();
         for &k in &self.booleans {
-            let text = columns[k].as_string::<i32>();
+            let text = columns[k]
+                .as_string_opt::<i32>()
+                .ok_or_else(|| Error::internal("a BOOLEAN CSV column was not decoded as text"))?;
             columns[k] = match parse_booleans(text) {
                 Ok(b) => Arc::new(b),
                 Err(row) => {
