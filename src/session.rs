@@ -27,6 +27,7 @@ use crate::physical::planner::PhysicalPlanner;
 use crate::stage::{split_into_stages, StageGraph};
 
 mod dsl;
+mod explain;
 mod statements;
 mod store;
 mod warnings;
@@ -170,6 +171,9 @@ pub struct Session {
     read_warnings: warnings::ReadWarnings,
     params: crate::params::Params,
     running: crate::exec::progress::RunningQuery,
+    last_profile: Arc<std::sync::Mutex<Option<Arc<crate::exec::profile::QueryProfile>>>>,
+    /// Every query's profile, kept when asked (`--trace`).
+    profiles: Option<Vec<Arc<crate::exec::profile::QueryProfile>>>,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -220,6 +224,8 @@ impl Session {
             read_warnings: Default::default(),
             params: Default::default(),
             running: Default::default(),
+            last_profile: Default::default(),
+            profiles: None,
         })
     }
 
@@ -249,6 +255,22 @@ impl Session {
     /// a caller that writes rows as they come (CSV to a pipe, a file) never holds them all.
     pub fn set_streaming(&mut self, on: bool) {
         self.streaming = on;
+    }
+
+    /// The profile of the last query run (stages, tasks, operators, spill): for EXPLAIN
+    /// ANALYZE, traces and reports. A handle, readable while a script runs.
+    pub fn last_profile(&self) -> Arc<std::sync::Mutex<Option<Arc<crate::exec::profile::QueryProfile>>>> {
+        Arc::clone(&self.last_profile)
+    }
+
+    /// Keeps the profile of every query run from now on (for `--trace`).
+    pub fn keep_profiles(&mut self) {
+        self.profiles.get_or_insert_with(Vec::new);
+    }
+
+    /// The profiles kept since [`Session::keep_profiles`], in the order the queries ran.
+    pub fn profiles(&self) -> &[Arc<crate::exec::profile::QueryProfile>] {
+        self.profiles.as_deref().unwrap_or(&[])
     }
 
     /// Where the query being run can be watched from another thread (progress display).
@@ -455,6 +477,13 @@ impl Session {
         self.running.set(&query);
         let result = crate::exec::scheduler::run_streaming(&graph, Arc::clone(&query), &self.pool);
         self.record_stats(&query);
+        let profile = Arc::new(crate::exec::profile::QueryProfile::capture(&graph, &query));
+        if let Some(kept) = &mut self.profiles {
+            kept.push(Arc::clone(&profile));
+        }
+        if let Ok(mut last) = self.last_profile.lock() {
+            *last = Some(profile);
+        }
         drop(query);
         // A failed task raises the cancel flag to stop the others; the first error stands.
         self.cancel.store(false, Ordering::Relaxed);
@@ -480,6 +509,9 @@ impl Session {
             for line in stats.spill_lines() {
                 text.push_str(&line);
                 text.push('\n');
+            }
+            if let Some(profile) = self.last_profile.lock().ok().and_then(|p| p.clone()) {
+                text.push_str(&profile.analyze_text());
             }
         }
         Ok(StatementResult::Query(one_column(
@@ -655,6 +687,8 @@ impl Session {
                 statement,
                 analyze,
                 describe_alias,
+                format,
+                options,
                 ..
             } => {
                 let Statement::Query(q) = statement.as_ref() else {
@@ -668,6 +702,13 @@ impl Session {
                     return Ok(StatementResult::Query(describe(&plan.schema().arrow().clone())?));
                 }
                 let plan = self.bind(q)?;
+                if wants_json(format.as_ref(), options.as_deref()) {
+                    if *analyze {
+                        return Err(Error::not_supported("EXPLAIN ANALYZE (FORMAT json)"));
+                    }
+                    let json = self.explain_plan(plan)?.to_json();
+                    return Ok(StatementResult::Query(one_column("plan", vec![json])?));
+                }
                 self.explain_result(plan, *analyze)
             }
             Statement::ShowTables { .. } => Ok(StatementResult::Query(one_column("name", self.catalog.names())?)),
@@ -873,6 +914,25 @@ impl Session {
 }
 
 /// Whether `plan` holds a recursive CTE.
+/// True for `EXPLAIN FORMAT JSON …` and `EXPLAIN (FORMAT json) …`.
+fn wants_json(
+    format: Option<&sqlparser::ast::AnalyzeFormatKind>,
+    options: Option<&[sqlparser::ast::UtilityOption]>,
+) -> bool {
+    use sqlparser::ast::{AnalyzeFormat, AnalyzeFormatKind};
+    let keyword = matches!(
+        format,
+        Some(AnalyzeFormatKind::Keyword(AnalyzeFormat::JSON) | AnalyzeFormatKind::Assignment(AnalyzeFormat::JSON))
+    );
+    let option = options.unwrap_or_default().iter().any(|o| {
+        o.name.value.eq_ignore_ascii_case("format")
+            && o.arg
+                .as_ref()
+                .is_some_and(|a| a.to_string().eq_ignore_ascii_case("json"))
+    });
+    keyword || option
+}
+
 fn contains_recursive(plan: &LogicalPlan) -> bool {
     matches!(plan, LogicalPlan::RecursiveQuery(_)) || plan.inputs().iter().any(|i| contains_recursive(i))
 }

@@ -348,7 +348,7 @@ fn explain_and_visualize() {
     let text = std::fs::read_to_string(&dot).unwrap();
     assert!(text.starts_with("digraph rask {"), "{text}");
     assert!(
-        text.contains("subgraph cluster_1") && text.contains("broadcast"),
+        text.contains("subgraph cluster_1") && text.contains("[style=bold]"),
         "{text}"
     );
     let (msg, _) = error(&mut s, &format!("emp.visualize(\"{}/g.txt\")", dir.path().display()));

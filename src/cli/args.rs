@@ -71,6 +71,16 @@ pub struct Args {
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
 
+    /// Draw the task graph of the last query run: `.dot` as Graphviz source, `.svg`/`.png`/`.pdf`
+    /// through Graphviz's `dot`.
+    #[arg(long = "graph", value_name = "FILE.dot|FILE.svg")]
+    pub graph: Option<std::path::PathBuf>,
+
+    /// Write a Chrome trace-event file of the run (open it in Perfetto or chrome://tracing):
+    /// a track per worker thread, a slice per task, spill events.
+    #[arg(long = "trace", value_name = "FILE.json")]
+    pub trace: Option<std::path::PathBuf>,
+
     /// Write results to PATH instead of stdout (format from the extension unless -F is given).
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,

@@ -1,7 +1,7 @@
 //! Output formats: renders a [`QueryResult`] as a DuckDB-like box table, CSV, TSV, JSON,
 //! NDJSON or a Markdown pipe table.
 //!
-//! Values are shown as DuckDB prints them: `NULL` in tables (an empty field in CSV/TSV,
+//! Values are shown as DuckDB prints them: `NULL` in tables (dim on a colour terminal; an empty field in CSV/TSV,
 //! `null` in JSON), floats in their shortest round-trip form (`1.0`, `0.1`, `1e+20`),
 //! decimals with their scale, dates as ISO dates and timestamps as `2024-01-02 03:04:05`.
 //! CSV, TSV, JSON and NDJSON stream batch by batch; the table renders only the rows it shows.
@@ -15,7 +15,7 @@ use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions as ArrowFormatOptions};
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
 
 use crate::error::{Error, Result};
 use crate::session::QueryResult;
@@ -85,6 +85,8 @@ pub struct FormatOptions {
     pub max_rows: usize,
     /// Table: the width to fit in (the terminal's); `None` draws columns at full width.
     pub max_width: Option<u16>,
+    /// Table: NULL is drawn dim (on a colour terminal); otherwise it is just `NULL`.
+    pub colour: bool,
 }
 
 impl Default for FormatOptions {
@@ -93,6 +95,7 @@ impl Default for FormatOptions {
             header: true,
             max_rows: 40,
             max_width: None,
+            colour: false,
         }
     }
 }
@@ -517,9 +520,14 @@ fn write_json(batches: &mut dyn Iterator<Item = Result<RecordBatch>>, out: &mut 
 // Rows shown by the table and markdown formats
 // ---------------------------------------------------------------------------------------------
 
-/// Renders the rows with the given global indices (ascending) as strings, NULL as `null`.
-fn render_rows(batches: &[RecordBatch], rows: &[usize], null: &str) -> Result<Vec<Vec<String>>> {
+/// Rendered rows: the text of each cell, and whether it is NULL.
+type RenderedRows = (Vec<Vec<String>>, Vec<Vec<bool>>);
+
+/// Renders the rows with the given global indices (ascending) as strings, NULL as `null`;
+/// also tells which cells are NULL.
+fn render_rows(batches: &[RecordBatch], rows: &[usize], null: &str) -> Result<RenderedRows> {
     let mut out = Vec::with_capacity(rows.len());
+    let mut nulls = Vec::with_capacity(rows.len());
     let mut next = 0;
     let mut offset = 0;
     for batch in batches {
@@ -534,6 +542,7 @@ fn render_rows(batches: &[RecordBatch], rows: &[usize], null: &str) -> Result<Ve
                 let row = rows[next] - offset;
                 let cells = renderers.iter().map(|r| r.render(row)).collect::<Result<Vec<_>>>()?;
                 out.push(cells);
+                nulls.push(renderers.iter().map(|r| r.is_null(row)).collect());
                 next += 1;
             }
         }
@@ -542,7 +551,7 @@ fn render_rows(batches: &[RecordBatch], rows: &[usize], null: &str) -> Result<Ve
             break;
         }
     }
-    Ok(out)
+    Ok((out, nulls))
 }
 
 /// Number of characters `s` takes on screen (one per char; wide glyphs are rare in results).
@@ -555,6 +564,7 @@ fn write_markdown(result: &QueryResult, out: &mut dyn Write) -> Result<()> {
     let all: Vec<usize> = (0..result.num_rows()).collect();
     let escape = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
     let rows: Vec<Vec<String>> = render_rows(&result.batches, &all, "NULL")?
+        .0
         .into_iter()
         .map(|r| r.iter().map(|c| escape(c)).collect())
         .collect();
@@ -633,7 +643,7 @@ fn write_table(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptions) 
     let fields = result.schema.fields();
     let total = result.num_rows();
     let (rows, elided) = shown_rows(total, opts.max_rows);
-    let mut cells = render_rows(&result.batches, &rows, "NULL")?;
+    let (mut cells, nulls) = render_rows(&result.batches, &rows, "NULL")?;
     let headers: Vec<(String, String)> = fields
         .iter()
         .map(|f| (f.name().clone(), type_name(f.data_type())))
@@ -648,6 +658,9 @@ fn write_table(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptions) 
 
     let mut table = Table::new();
     table.load_preset(DUCKDB_PRESET);
+    if opts.colour {
+        table.enforce_styling();
+    }
     match opts.max_width {
         Some(width) => {
             table.set_content_arrangement(ContentArrangement::Dynamic);
@@ -671,6 +684,7 @@ fn write_table(result: &QueryResult, out: &mut dyn Write, opts: &FormatOptions) 
             );
         }
         table.add_row(shown.iter().map(|col| match col {
+            Some(c) if opts.colour && nulls[i][*c] => Cell::new(&row[*c]).add_attribute(Attribute::Dim),
             Some(c) => Cell::new(&row[*c]),
             None => Cell::new("…").set_alignment(CellAlignment::Center),
         }));
@@ -961,6 +975,26 @@ mod tests {
         // Numbers are right-aligned: "-7" ends where its column ends.
         assert!(lines[4].starts_with("│    -7 │"), "{text}");
         assert!(lines[5].starts_with("│    42 │"), "{text}");
+    }
+
+    #[test]
+    fn nulls_are_dim_in_colour() {
+        let r = result(vec![(
+            "s",
+            Arc::new(StringArray::from(vec![Some("NULL"), None])) as ArrayRef,
+        )]);
+        let opts = FormatOptions {
+            colour: true,
+            max_width: Some(80),
+            ..FormatOptions::default()
+        };
+        let text = render(&r, OutputFormat::Table, &opts);
+        let lines: Vec<&str> = text.lines().collect();
+        // The string 'NULL' is plain, the NULL value dim.
+        assert_eq!(lines[4], "│ NULL    │", "{text}");
+        assert!(lines[5].starts_with("│\x1b[2m NULL"), "{text}");
+        // Without colour both read NULL, with no escape codes.
+        assert!(!show(&r, OutputFormat::Table).contains('\x1b'));
     }
 
     #[test]

@@ -244,7 +244,6 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         Ok(s) => s,
         Err(e) => return fail(e, None),
     };
-    install_ctrlc(session.cancel_flag());
     crate::cli::progress::set_mode(match (args.progress, args.no_progress) {
         (_, true) => crate::cli::progress::ProgressMode::Never,
         (true, false) => crate::cli::progress::ProgressMode::Always,
@@ -256,20 +255,69 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
 
     let stdout_tty = std::io::stdout().is_terminal();
     if args.sources.is_empty() && std::io::stdin().is_terminal() {
+        // The REPL installs its own Ctrl-C handler: a second Ctrl-C must not exit.
         let printer = stdout_printer(args, stdout_tty);
         return repl::run(&mut session, printer).or_else(|e| fail(e, None));
     }
+    install_ctrlc(session.cancel_flag());
     let scripts = match load_sources(args) {
         Ok(s) => s,
         Err(e) => return fail(e, None),
     };
+    if args.trace.is_some() {
+        session.keep_profiles();
+    }
+    let outcome = run_scripts(&mut session, &scripts, args, stdout_tty);
+    // The trace and graph are written whether or not the run succeeded: they show what ran.
+    if let Some(path) = &args.trace {
+        if let Err(e) = write_trace(&session, path) {
+            return outcome.and(fail(e, None));
+        }
+    }
+    if let Some(path) = &args.graph {
+        if let Err(e) = write_last_graph(&session, path) {
+            return outcome.and(fail(e, None));
+        }
+    }
+    outcome
+}
+
+/// Draws the task graph of the last query the session ran.
+fn write_last_graph(session: &Session, path: &Path) -> Result<()> {
+    let profile = session
+        .last_profile()
+        .lock()
+        .ok()
+        .and_then(|p| p.clone())
+        .ok_or_else(|| Error::InvalidInput(format!("--graph {}: no query ran", path.display())))?;
+    crate::stage::dot::write_graph(path, &crate::stage::dot::to_dot(&profile.stages))
+}
+
+/// Writes the profiles the session kept as a trace file.
+fn write_trace(session: &Session, path: &Path) -> Result<()> {
+    let names: Vec<String> = (1..=session.profiles().len()).map(|i| format!("query {i}")).collect();
+    let text = crate::exec::profile::trace_file(
+        names
+            .iter()
+            .map(String::as_str)
+            .zip(session.profiles().iter().map(|p| p.as_ref())),
+    );
+    crate::io::write_atomically(path, text.as_bytes(), "--trace")
+}
+
+fn run_scripts(
+    session: &mut Session,
+    scripts: &[Script],
+    args: &Args,
+    stdout_tty: bool,
+) -> std::result::Result<(), Failure> {
     match &args.output {
-        Some(path) => crate::cli::output_file::run_to_file(&mut session, &scripts, args, path),
+        Some(path) => crate::cli::output_file::run_to_file(session, scripts, args, path),
         None => {
             let printer = stdout_printer(args, stdout_tty);
             let mut out = BufWriter::new(std::io::stdout().lock());
-            for script in &scripts {
-                if let Err(e) = run_script(&mut session, script, &printer, &mut out) {
+            for script in scripts {
+                if let Err(e) = run_script(session, script, &printer, &mut out) {
                     return fail(e, Some(&script.text));
                 }
             }

@@ -46,6 +46,8 @@ impl MemoryPool {
             pool: Arc::clone(self),
             consumer: consumer.into(),
             size: 0,
+            peak: 0,
+            counted: None,
         }
     }
 
@@ -105,12 +107,26 @@ pub struct MemoryReservation {
     pool: Arc<MemoryPool>,
     consumer: String,
     size: usize,
+    /// The most held at once.
+    peak: usize,
+    /// The operator (and the query's metrics) the peak is reported to when dropped.
+    counted: Option<(usize, Arc<crate::exec::op_metrics::OperatorMetrics>)>,
 }
 
 impl MemoryReservation {
     /// Bytes currently held.
     pub fn size(&self) -> usize {
         self.size
+    }
+
+    /// This reservation, its peak reported as operator `key`'s memory when dropped.
+    pub fn counted_for(mut self, key: usize, metrics: Arc<crate::exec::op_metrics::OperatorMetrics>) -> Self {
+        self.counted = Some((key, metrics));
+        self
+    }
+
+    fn grew(&mut self) {
+        self.peak = self.peak.max(self.size);
     }
 
     /// The consumer's name.
@@ -122,6 +138,7 @@ impl MemoryReservation {
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
         if self.pool.try_take(bytes) {
             self.size += bytes;
+            self.grew();
             Ok(())
         } else {
             Err(Error::ResourcesExhausted(format!(
@@ -139,6 +156,7 @@ impl MemoryReservation {
     pub fn grow(&mut self, bytes: usize) {
         self.pool.take_unchecked(bytes);
         self.size += bytes;
+        self.grew();
     }
 
     /// Sets the reservation to exactly `new_size` bytes, growing with [`Self::try_grow`].
@@ -177,6 +195,8 @@ impl MemoryReservation {
             pool: Arc::clone(&self.pool),
             consumer: self.consumer.clone(),
             size: bytes,
+            peak: bytes,
+            counted: self.counted.clone(),
         }
     }
 
@@ -191,6 +211,9 @@ impl MemoryReservation {
 impl Drop for MemoryReservation {
     fn drop(&mut self) {
         self.free();
+        if let Some((key, metrics)) = &self.counted {
+            metrics.record_peak(*key, self.peak);
+        }
     }
 }
 

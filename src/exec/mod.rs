@@ -3,6 +3,8 @@
 
 pub mod memory;
 pub mod metrics;
+pub mod op_metrics;
+pub mod profile;
 pub mod progress;
 pub mod scheduler;
 pub mod shuffle;

@@ -197,10 +197,11 @@ fn run_task(state: &RunState, id: usize, partition: usize) -> Result<()> {
         stage_id: id,
         partition,
         query: Arc::clone(&state.query),
+        operator: 0,
     };
     let started = state.start.elapsed();
     let output = state.query.shuffles.get(id)?;
-    let stream = stage.root.execute(partition, &ctx)?;
+    let stream = crate::physical::plan::execute_measured(&stage.root, partition, &ctx)?;
     let (mut rows, mut bytes) = (0u64, 0u64);
     for batch in stream {
         ctx.check_cancelled()?;

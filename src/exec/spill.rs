@@ -45,6 +45,21 @@ pub struct SpillManager {
     bytes_on_disk: AtomicU64,
     next_file: AtomicUsize,
     stats: Mutex<BTreeMap<String, SpillStats>>,
+    created: std::time::Instant,
+    events: Mutex<Vec<SpillEvent>>,
+}
+
+/// One spill file written, for traces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpillEvent {
+    /// When it was finished, from the spill area's creation (the query's start).
+    pub at: std::time::Duration,
+    /// The operator that wrote it (`Sort (stage 2)`).
+    pub operator: String,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Rows in it.
+    pub rows: u64,
 }
 
 impl SpillManager {
@@ -58,6 +73,8 @@ impl SpillManager {
             bytes_on_disk: AtomicU64::new(0),
             next_file: AtomicUsize::new(0),
             stats: Mutex::new(BTreeMap::new()),
+            created: std::time::Instant::now(),
+            events: Mutex::new(Vec::new()),
         })
     }
 
@@ -155,6 +172,19 @@ impl SpillManager {
             s.bytes += bytes;
             s.rows += rows;
         }
+        if let Ok(mut events) = self.events.lock() {
+            events.push(SpillEvent {
+                at: self.created.elapsed(),
+                operator: operator.to_string(),
+                bytes,
+                rows,
+            });
+        }
+    }
+
+    /// Every spill file written, in order.
+    pub fn events(&self) -> Vec<SpillEvent> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
     }
 }
 

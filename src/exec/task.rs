@@ -63,6 +63,8 @@ pub struct QueryContext {
     pub spill: Arc<SpillManager>,
     /// How far the query is, for a live progress display.
     pub progress: crate::exec::progress::QueryProgress,
+    /// Rows, batches, time and peak memory per operator.
+    pub operators: Arc<crate::exec::op_metrics::OperatorMetrics>,
 }
 
 impl QueryContext {
@@ -77,6 +79,7 @@ impl QueryContext {
             metrics: QueryMetrics::default(),
             spill,
             progress: Default::default(),
+            operators: Default::default(),
         }
     }
 }
@@ -90,6 +93,9 @@ pub struct TaskContext {
     pub partition: usize,
     /// The query-wide state.
     pub query: Arc<QueryContext>,
+    /// The operator being run ([`crate::exec::op_metrics::node_key`]; 0 outside one): the
+    /// reservations it makes through [`TaskContext::reservation`] count as its memory.
+    pub operator: usize,
 }
 
 impl TaskContext {
@@ -111,6 +117,24 @@ impl TaskContext {
     /// The memory pool.
     pub fn memory(&self) -> &Arc<MemoryPool> {
         &self.query.memory
+    }
+
+    /// A reservation from the pool for the operator being run, named `consumer`; its peak
+    /// counts as that operator's memory in EXPLAIN ANALYZE.
+    pub fn reservation(&self, consumer: impl Into<String>) -> crate::exec::memory::MemoryReservation {
+        let reservation = self.query.memory.reservation(consumer);
+        if self.operator == 0 {
+            return reservation;
+        }
+        reservation.counted_for(self.operator, Arc::clone(&self.query.operators))
+    }
+
+    /// This context while operator `key` runs.
+    pub fn for_operator(&self, key: usize) -> TaskContext {
+        TaskContext {
+            operator: key,
+            ..self.clone()
+        }
     }
 
     /// The name an operator's spill files are counted under in EXPLAIN ANALYZE:

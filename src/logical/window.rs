@@ -60,6 +60,23 @@ impl WindowFunc {
         })
     }
 
+    /// Every window-only function name (for completion; aggregates are in [`AggFunc`]).
+    pub fn all_names() -> &'static [&'static str] {
+        &[
+            "row_number",
+            "rank",
+            "dense_rank",
+            "percent_rank",
+            "cume_dist",
+            "ntile",
+            "lag",
+            "lead",
+            "first_value",
+            "last_value",
+            "nth_value",
+        ]
+    }
+
     /// The SQL name.
     pub fn name(&self) -> &'static str {
         match self {

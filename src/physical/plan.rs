@@ -56,6 +56,28 @@ pub trait ExecutionPlan: Debug + Send + Sync {
 /// Shared reference to an operator.
 pub type PlanRef = Arc<dyn ExecutionPlan>;
 
+/// Runs `plan` for `partition` with its output measured for EXPLAIN ANALYZE (rows, batches,
+/// time) and its reservations counted as its memory. Operators run their inputs through this.
+pub fn execute_measured(plan: &PlanRef, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
+    let key = crate::exec::op_metrics::node_key(plan);
+    let stream = plan.execute(partition, &ctx.for_operator(key))?;
+    Ok(crate::exec::op_metrics::measure(
+        stream,
+        key,
+        Arc::clone(&ctx.query.operators),
+    ))
+}
+
+/// [`ExecutionPlan::execute_runs`] with every run measured as [`execute_measured`] does.
+pub fn execute_runs_measured(plan: &PlanRef, partition: usize, ctx: &TaskContext) -> Result<Vec<BatchStream>> {
+    let key = crate::exec::op_metrics::node_key(plan);
+    let runs = plan.execute_runs(partition, &ctx.for_operator(key))?;
+    Ok(runs
+        .into_iter()
+        .map(|run| crate::exec::op_metrics::measure(run, key, Arc::clone(&ctx.query.operators)))
+        .collect())
+}
+
 /// The partition count of a stage rooted at `plan`: the first definite count among the
 /// operator and its descendants (1 when all are "any").
 pub fn stage_partitions(plan: &PlanRef) -> usize {

@@ -3,7 +3,7 @@
 //! rows under the memory pool, and the actions (`show`, `count`, `explain`, `visualize`,
 //! `to_csv`, `to_parquet`, `to_json`) do their work.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Explained, RowStream, Session, StatementResult};
@@ -251,7 +251,7 @@ impl Session {
             "visualize" => {
                 let path = path()?;
                 let dot = self.explain_plan(plan)?.stages.to_dot();
-                write_graph(&path, &dot)?;
+                crate::stage::dot::write_graph(&path, &dot)?;
                 Ok(StatementResult::Done {
                     message: format!("wrote {}", path.display()),
                     rows: None,
@@ -297,53 +297,4 @@ fn single_char(literal: &str) -> Option<char> {
         s if s.chars().count() == 1 => s.chars().next(),
         _ => None,
     }
-}
-
-/// Writes the task graph: DOT as is to `.dot` (or `.gv`), and through Graphviz's `dot` to
-/// `.svg` (or `.png`, `.pdf`). The file appears only when complete.
-fn write_graph(path: &Path, dot: &str) -> Result<()> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let bytes = match ext.as_str() {
-        "dot" | "gv" => dot.as_bytes().to_vec(),
-        "svg" | "png" | "pdf" => render_with_graphviz(dot, &ext)?,
-        _ => {
-            return Err(Error::InvalidInput(format!(
-                "visualize: cannot tell the format of '{}'; use a .svg, .png, .pdf or .dot file",
-                path.display()
-            )))
-        }
-    };
-    crate::io::write_atomically(path, &bytes, "visualize")
-}
-
-fn render_with_graphviz(dot: &str, format: &str) -> Result<Vec<u8>> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("dot")
-        .arg(format!("-T{format}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::InvalidInput(format!(
-                "drawing a .{format} needs Graphviz's dot program, which could not be started ({e}); \
-                 install graphviz, or write a .dot file instead"
-            ))
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(dot.as_bytes()).map_err(|e| Error::io("dot", e))?;
-    }
-    let output = child.wait_with_output().map_err(|e| Error::io("dot", e))?;
-    if !output.status.success() {
-        return Err(Error::execution(format!(
-            "dot failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(output.stdout)
 }

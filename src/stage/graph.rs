@@ -79,41 +79,10 @@ impl StageGraph {
         self.stages.iter().map(|s| s.partitions).sum()
     }
 
-    /// Graphviz DOT: stages as clusters, tasks as nodes, exchanges as edges.
+    /// Graphviz DOT: stages as clusters, tasks as nodes, exchanges as edges (see
+    /// [`crate::stage::dot`]).
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph rask {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontsize=10];\n");
-        for s in &self.stages {
-            out.push_str(&format!(
-                "  subgraph cluster_{} {{\n    label=\"stage {} ({}): {}\";\n",
-                s.id,
-                s.id,
-                s.kind(),
-                s.root.name()
-            ));
-            for p in 0..s.partitions {
-                out.push_str(&format!("    s{}_p{} [label=\"{}:{}\"];\n", s.id, p, s.id, p));
-            }
-            out.push_str("  }\n");
-        }
-        for s in &self.stages {
-            for &input in &s.inputs {
-                let from = &self.stages[input];
-                let label = match &from.sink {
-                    StageSink::Exchange(p) => p.to_string(),
-                    StageSink::Result => String::new(),
-                };
-                out.push_str(&format!(
-                    "  s{}_p0 -> s{}_p0 [ltail=cluster_{}, lhead=cluster_{}, label=\"{}\"];\n",
-                    input,
-                    s.id,
-                    input,
-                    s.id,
-                    label.replace('"', "'")
-                ));
-            }
-        }
-        out.push_str("}\n");
-        out
+        crate::stage::dot::to_dot(&crate::exec::profile::QueryProfile::shape(self))
     }
 }
 

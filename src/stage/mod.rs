@@ -2,6 +2,7 @@
 //! operators run once per partition (a task) whose output goes to a sink: hash buckets,
 //! a broadcast, a gather, or the query result.
 
+pub mod dot;
 pub mod graph;
 pub mod split;
 

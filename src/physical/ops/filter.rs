@@ -11,6 +11,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
 use crate::physical::expr::PhysExprRef;
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// Filters its input.
@@ -64,7 +65,7 @@ impl ExecutionPlan for FilterExec {
         self.input.output_partitions()
     }
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
-        let input = self.input.execute(partition, ctx)?;
+        let input = execute_measured(&self.input, partition, ctx)?;
         let predicate = Arc::clone(&self.predicate);
         Ok(Box::new(
             input

@@ -9,6 +9,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// Skips `skip` rows, then passes `fetch` rows (all remaining when `None`), per partition.
@@ -71,7 +72,7 @@ impl ExecutionPlan for LimitExec {
         if self.fetch == Some(0) {
             return Ok(Box::new(std::iter::empty()));
         }
-        let input = self.input.execute(partition, ctx)?;
+        let input = execute_measured(&self.input, partition, ctx)?;
         Ok(Box::new(LimitStream {
             input,
             ctx: ctx.clone(),
@@ -269,6 +270,7 @@ pub(crate) mod testing {
                 MemoryPool::new(memory),
                 Arc::new(AtomicBool::new(false)),
             )),
+            operator: 0,
         }
     }
 

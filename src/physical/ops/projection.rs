@@ -9,6 +9,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use crate::error::Result;
 use crate::exec::task::TaskContext;
 use crate::physical::expr::PhysExprRef;
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// Computes `exprs` for every row.
@@ -62,7 +63,7 @@ impl ExecutionPlan for ProjectionExec {
         self.input.output_partitions()
     }
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
-        let input = self.input.execute(partition, ctx)?;
+        let input = execute_measured(&self.input, partition, ctx)?;
         let exprs = self.exprs.clone();
         let schema = Arc::clone(&self.schema);
         Ok(Box::new(input.map(move |b| {

@@ -13,6 +13,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
 use crate::physical::expr::PhysExprRef;
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// Most rows put in one output batch.
@@ -86,7 +87,7 @@ impl ExecutionPlan for ReplicateExec {
         self.input.output_partitions()
     }
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
-        let input = self.input.execute(partition, ctx)?;
+        let input = execute_measured(&self.input, partition, ctx)?;
         let count = Arc::clone(&self.count);
         Ok(Box::new(input.flat_map(move |b| {
             let batches = b.and_then(|b| replicate_batch(&b, &count));

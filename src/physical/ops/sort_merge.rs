@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
 use crate::physical::ops::sort::merge::{merge_runs, MergeSpec};
 use crate::physical::ops::sort::{describe_sort, sort_fields, PhysSortExpr};
+use crate::physical::plan::execute_runs_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// Merges the sorted runs of its input's partition 0 into one sorted partition.
@@ -86,7 +87,7 @@ impl ExecutionPlan for SortPreservingMergeExec {
         if self.fetch == Some(0) {
             return Ok(Box::new(std::iter::empty()));
         }
-        let runs = self.input.execute_runs(0, ctx)?;
+        let runs = execute_runs_measured(&self.input, 0, ctx)?;
         let spec = MergeSpec {
             exprs: Arc::clone(&self.exprs),
             schema: self.input.schema(),

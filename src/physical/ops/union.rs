@@ -8,6 +8,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{stage_partitions, BatchStream, ExecutionPlan, PlanRef};
 
 /// Concatenates inputs.
@@ -46,7 +47,7 @@ impl ExecutionPlan for UnionExec {
             let n = stage_partitions(input);
             if p < n {
                 let schema = Arc::clone(&self.schema);
-                let stream = input.execute(p, ctx)?;
+                let stream = execute_measured(input, p, ctx)?;
                 return Ok(Box::new(stream.map(move |b| {
                     let b = b?;
                     // Untyped NULL columns take the union's column type.

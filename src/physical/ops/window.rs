@@ -26,6 +26,7 @@ use crate::logical::window::{FrameBound, FrameExclusion, FrameUnits, WindowFrame
 use crate::physical::aggregate::AggregateExpr;
 use crate::physical::expr::PhysExprRef;
 use crate::physical::ops::sort::{expr_label, PhysSortExpr};
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 use frames::{Layout, RangeKey};
@@ -227,7 +228,7 @@ impl ExecutionPlan for WindowExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
-        let input = self.input.execute(partition, ctx)?;
+        let input = execute_measured(&self.input, partition, ctx)?;
         Ok(Box::new(stream::WindowStream::new(
             input,
             Arc::clone(&self.calls),

@@ -19,6 +19,7 @@ use crate::exec::task::TaskContext;
 use crate::physical::aggregate::group_table::GroupTable;
 use crate::physical::aggregate::{AggregateExpr, GroupsAccumulator};
 use crate::physical::expr::PhysExprRef;
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 mod spill;
@@ -175,7 +176,7 @@ impl ExecutionPlan for HashAggregateExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
-        let input = self.input.execute(partition, ctx)?;
+        let input = execute_measured(&self.input, partition, ctx)?;
         Ok(Box::new(AggregateStream::try_new(Arc::clone(&self.core), input, ctx)?))
     }
 

@@ -78,7 +78,7 @@ impl AggregateStream {
         Ok(Self {
             core,
             ctx: ctx.clone(),
-            reservation: ctx.memory().reservation("HashAggregate"),
+            reservation: ctx.reservation("HashAggregate"),
             groups,
             current: Some(Current {
                 batches: input,
@@ -222,7 +222,7 @@ impl AggregateStream {
 
     /// Starts handing out `batch`, whose memory is held until it has been.
     fn set_output(&mut self, batch: RecordBatch) {
-        let mut reservation = self.ctx.memory().reservation("HashAggregate output");
+        let mut reservation = self.ctx.reservation("HashAggregate output");
         // The groups it replaces were admitted; their output cannot be refused.
         reservation.grow(batch.get_array_memory_size());
         self.output = Some(Output {

@@ -406,6 +406,7 @@ fn spill_ctx(batch_size: usize, memory: usize, dir: &std::path::Path) -> TaskCon
             MemoryPool::new(memory),
             Arc::new(AtomicBool::new(false)),
         )),
+        operator: 0,
     }
 }
 

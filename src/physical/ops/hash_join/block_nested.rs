@@ -46,7 +46,7 @@ impl BlockNestedStream {
         ctx: &TaskContext,
         consumer: String,
     ) -> Result<Self> {
-        let mut marks_reservation = ctx.memory().reservation(format!("{consumer} probe marks"));
+        let mut marks_reservation = ctx.reservation(format!("{consumer} probe marks"));
         let marks = if spec.tracks_probe() {
             let marks = ProbeMarks::new(probe.as_ref().map_or(0, |p| p.rows()) as usize);
             // One bit per probe row: bookkeeping the loop cannot do without.
@@ -107,7 +107,7 @@ impl BlockNestedStream {
 
     /// Reads build batches while the pool allows them and their share of the table.
     fn fill_chunk(&mut self) -> Result<(Vec<RecordBatch>, MemoryReservation)> {
-        let mut reservation = self.ctx.memory().reservation(format!("{} build chunk", self.consumer));
+        let mut reservation = self.ctx.reservation(format!("{} build chunk", self.consumer));
         let mut batches = Vec::new();
         loop {
             let batch = match self.leftover.take() {

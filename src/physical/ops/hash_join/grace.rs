@@ -167,7 +167,7 @@ pub(super) fn collect_build(
     spec: &JoinSpec,
     consumer: &str,
 ) -> Result<Build> {
-    let mut reservation = ctx.memory().reservation(format!("{consumer} build side"));
+    let mut reservation = ctx.reservation(format!("{consumer} build side"));
     let mut batches = Vec::new();
     while let Some(batch) = input.next().transpose()? {
         ctx.check_cancelled()?;
@@ -221,8 +221,8 @@ impl<'a> BuildPartitions<'a> {
             spec,
             ctx,
             level,
-            reservation: ctx.memory().reservation(format!("{consumer} build partitions")),
-            io: ctx.memory().reservation(format!("{consumer} spill buffers")),
+            reservation: ctx.reservation(format!("{consumer} build partitions")),
+            io: ctx.reservation(format!("{consumer} spill buffers")),
             buffered: vec![Vec::new(); FANOUT],
             bytes: vec![0; FANOUT],
             writers: (0..FANOUT).map(|_| None).collect(),
@@ -474,7 +474,7 @@ impl GraceJoinStream {
             level,
             in_memory,
             writers: (0..FANOUT).map(|_| None).collect(),
-            io: ctx.memory().reservation(format!("{consumer} probe spill buffers")),
+            io: ctx.reservation(format!("{consumer} probe spill buffers")),
             done: false,
         }));
         let in_memory = HashJoinStream::new(

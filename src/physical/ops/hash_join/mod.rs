@@ -38,6 +38,7 @@ use crate::exec::task::TaskContext;
 use crate::logical::join_type::JoinType;
 use crate::physical::expr::PhysExprRef;
 use crate::physical::ops::sort::expr_label;
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// How the build side is distributed.
@@ -290,7 +291,7 @@ impl ExecutionPlan for HashJoinExec {
             JoinMode::Partitioned => TableSource::Own(Arc::clone(&self.left)),
             JoinMode::CollectLeft => TableSource::Shared(Arc::clone(&self.left), Arc::clone(&self.shared)),
         };
-        let probe = self.right.execute(partition, ctx)?;
+        let probe = execute_measured(&self.right, partition, ctx)?;
         Ok(Box::new(JoinStream {
             spec: Arc::clone(&self.spec),
             source: Some(source),
@@ -343,7 +344,9 @@ impl TableSource {
     fn acquire(self, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Acquired> {
         let consumer = format!("HashJoin[{partition}]");
         match self {
-            TableSource::Own(left) => Ok(collect_build(left.execute(partition, ctx)?, 0, ctx, spec, &consumer)?.into()),
+            TableSource::Own(left) => {
+                Ok(collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer)?.into())
+            }
             TableSource::Shared(left, slot) => {
                 // Holding the lock while building makes the other partitions wait and reuse.
                 let mut guard = slot
@@ -356,11 +359,14 @@ impl TableSource {
                         // Inner/Right/RightSemi/RightAnti joins never emit unmatched build
                         // rows, so every task may join the whole build side with its own
                         // probe partition, spilling on its own.
-                        return Ok(collect_build(left.execute(partition, ctx)?, 0, ctx, spec, &consumer)?.into());
+                        return Ok(
+                            collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer)?.into(),
+                        );
                     }
                     None => {}
                 }
-                let acquired: Acquired = collect_build(left.execute(partition, ctx)?, 0, ctx, spec, &consumer)?.into();
+                let acquired: Acquired =
+                    collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer)?.into();
                 *guard = Some(match &acquired {
                     Acquired::Table(table) => SharedBuild::Table(Arc::clone(table)),
                     Acquired::Spilled(_) => SharedBuild::TooLarge,

@@ -57,7 +57,7 @@ impl ExternalSorter {
         Self {
             schema,
             exprs,
-            reservation: ctx.memory().reservation(consumer.clone()),
+            reservation: ctx.reservation(consumer.clone()),
             ctx: ctx.clone(),
             consumer,
             batches: Vec::new(),
@@ -170,10 +170,7 @@ impl ExternalSorter {
             if self.reservation.try_grow(merge_bytes).is_ok() {
                 self.reservation.shrink(merge_bytes);
                 let sorted = self.sort_buffer()?;
-                let reservation = std::mem::replace(
-                    &mut self.reservation,
-                    self.ctx.memory().reservation(self.consumer.clone()),
-                );
+                let reservation = std::mem::replace(&mut self.reservation, self.ctx.reservation(self.consumer.clone()));
                 runs.push(Box::new(TailRun {
                     sorted,
                     batch_size: self.ctx.batch_size(),

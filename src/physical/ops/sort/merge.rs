@@ -211,7 +211,7 @@ impl Merger {
             heap: BinaryHeap::new(),
             slots: Vec::new(),
             remaining: spec.fetch,
-            reservation: ctx.memory().reservation(spec.consumer.clone()),
+            reservation: ctx.reservation(spec.consumer.clone()),
             ctx: ctx.clone(),
         };
         while let Some(mut run) = queue.pop_front() {

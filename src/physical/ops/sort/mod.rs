@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
 use crate::exec::task::TaskContext;
 use crate::physical::expr::{PhysExprRef, PhysicalExpr};
+use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 use external::{ExternalSorter, Sorted};
@@ -199,13 +200,13 @@ impl ExecutionPlan for SortExec {
         if self.fetch == Some(0) {
             return Ok(Box::new(std::iter::empty()));
         }
-        let input = self.input.execute(partition, ctx)?;
+        let input = execute_measured(&self.input, partition, ctx)?;
         Ok(Box::new(SortStream {
             input: Some(input),
             schema: self.input.schema(),
             exprs: Arc::clone(&self.exprs),
             fetch: self.fetch,
-            reservation: ctx.memory().reservation(format!("Sort[{partition}]")),
+            reservation: ctx.reservation(format!("Sort[{partition}]")),
             ctx: ctx.clone(),
             output: None,
             done: false,

@@ -126,7 +126,7 @@ impl SpilledPartition {
             calls,
             carries,
             ctx: ctx.clone(),
-            reservation: ctx.memory().reservation(format!("{consumer} spilled partition")),
+            reservation: ctx.reservation(format!("{consumer} spilled partition")),
             rows_done: 0,
             pending: Vec::new(),
             pending_bytes: 0,

@@ -78,7 +78,7 @@ impl WindowStream {
             input: Some(input),
             calls,
             ctx: ctx.clone(),
-            reservation: ctx.memory().reservation(consumer),
+            reservation: ctx.reservation(consumer),
             buffer: Vec::new(),
             buffered_rows: 0,
             buffer_bytes: 0,
