@@ -16,7 +16,8 @@ use crate::io::source::FileMeta;
 /// The value Hive writes for a NULL partition key.
 const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
-/// The partition columns of a source and each file's values for them.
+/// The partition columns of a source and each file's values for them (with
+/// `filename = true`, a first column holding the file's name).
 #[derive(Debug, Clone)]
 pub struct HivePartitions {
     /// The partition columns, ordered by name (as DuckDB does).
@@ -198,6 +199,20 @@ pub fn detect(files: &[FileMeta], required: bool, types: &HiveTypes) -> Result<O
 }
 
 impl HivePartitions {
+    /// Adds a first column `name` holding each file's name as the user's glob matched it
+    /// (DuckDB's `filename = true`; it goes before the partition columns).
+    pub fn with_file_names(hive: Option<Self>, name: &str, files: &[FileMeta]) -> Self {
+        let mut out = hive.unwrap_or_else(|| HivePartitions {
+            fields: Vec::new(),
+            values: vec![Vec::new(); files.len()],
+        });
+        out.fields.insert(0, Field::new(name, DataType::Utf8, true));
+        for (row, file) in out.values.iter_mut().zip(files) {
+            row.insert(0, ScalarValue::Utf8(Some(file.display_name.clone())));
+        }
+        out
+    }
+
     /// Drops the partition columns whose names the files' own columns already have (the
     /// file's column wins).
     pub fn without_names(mut self, data: &Schema) -> Option<Self> {

@@ -84,6 +84,9 @@ pub struct ReadOptions {
     pub union_by_name: bool,
     /// `hive_types` / `hive_types_autocast`: how partition columns are typed.
     pub hive_types: HiveTypes,
+    /// `filename = true` (or `= 'name'`): a VARCHAR column of that name (`filename`) holds
+    /// each row's file.
+    pub filename: Option<String>,
 }
 
 /// One file of a source.
@@ -197,7 +200,7 @@ pub struct FileSource {
     /// How many of [`FileSource::schema`]'s columns the files hold; the rest are the
     /// hive partition columns.
     pub data_columns: usize,
-    /// The hive partition columns and each file's values.
+    /// The hive partition columns (and the `filename` column) and each file's values.
     pub hive: Option<HivePartitions>,
     /// Per file, how its columns map onto the source's, when some file's differ.
     pub file_columns: Option<Vec<FileColumns>>,
@@ -259,6 +262,10 @@ impl FileSource {
                 let (schema, js) = JsonFiles::open(&files, options.csv.sample_rows, union)?;
                 (options.csv.clone(), schema, FormatState::Json(js), None)
             }
+        };
+        let hive = match &options.filename {
+            Some(name) => Some(HivePartitions::with_file_names(hive, name, &files)),
+            None => hive,
         };
         let hive = hive.and_then(|h| h.without_names(&data_schema));
         let data_columns = data_schema.fields().len();

@@ -355,6 +355,7 @@ impl Binder<'_> {
         let mut union_by_name = false;
         let mut hive_types = crate::io::hive::HiveTypes::default();
         let mut list_of_paths: Vec<String> = Vec::new();
+        let mut filename: Option<String> = None;
         for arg in args {
             let (key, value) = match arg {
                 FunctionArg::Named {
@@ -445,6 +446,12 @@ impl Binder<'_> {
                 Some("hive_partitioning") => hive_partitioning = Some(flag(&value, "hive_partitioning")?),
                 Some("union_by_name") => union_by_name = flag(&value, "union_by_name")?,
                 Some("hive_types_autocast") => hive_types.autocast = flag(&value, "hive_types_autocast")?,
+                Some("filename") => {
+                    filename = match &value {
+                        datafusion_common::ScalarValue::Utf8(Some(name)) => Some(name.clone()),
+                        other => flag(other, "filename")?.then(|| "filename".to_string()),
+                    }
+                }
                 Some("auto_detect" | "format" | "compression") => {}
                 Some(other) => return Err(Error::plan(format!("{lname} has no option named {other}"))),
             }
@@ -455,6 +462,7 @@ impl Binder<'_> {
             hive_partitioning,
             union_by_name,
             hive_types,
+            filename,
         };
         if !list_of_paths.is_empty() {
             let source = FileSource::open_list(&list_of_paths, &options)?;
