@@ -22,10 +22,11 @@ use crate::logical::plan::{LogicalPlan, RecursiveQuery, TableSource};
 use crate::logical::typecheck::TypeOptions;
 use crate::logical::types::{parse_sql_type, sql_type_name};
 use crate::physical::expr::cast_array;
-use crate::physical::plan::BatchStream;
+use crate::physical::plan::{BatchStream, PlanRef};
 use crate::physical::planner::PhysicalPlanner;
 use crate::stage::{split_into_stages, StageGraph};
 
+mod copy;
 mod dsl;
 mod explain;
 mod statements;
@@ -172,8 +173,11 @@ pub struct Session {
     params: crate::params::Params,
     running: crate::exec::progress::RunningQuery,
     last_profile: Arc<std::sync::Mutex<Option<Arc<crate::exec::profile::QueryProfile>>>>,
-    /// Every query's profile, kept when asked (`--trace`).
-    profiles: Option<Vec<Arc<crate::exec::profile::QueryProfile>>>,
+    /// Every query's profile with its statement's text, kept when asked (`--trace`,
+    /// `--report`).
+    profiles: Option<Vec<(String, Arc<crate::exec::profile::QueryProfile>)>>,
+    /// The text of the statement being run (for kept profiles).
+    current_statement: String,
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
@@ -226,6 +230,7 @@ impl Session {
             running: Default::default(),
             last_profile: Default::default(),
             profiles: None,
+            current_statement: String::new(),
         })
     }
 
@@ -268,9 +273,17 @@ impl Session {
         self.profiles.get_or_insert_with(Vec::new);
     }
 
-    /// The profiles kept since [`Session::keep_profiles`], in the order the queries ran.
-    pub fn profiles(&self) -> &[Arc<crate::exec::profile::QueryProfile>] {
+    /// The profiles kept since [`Session::keep_profiles`], in the order the queries ran, each
+    /// with the text of the statement that ran it.
+    pub fn profiles(&self) -> &[(String, Arc<crate::exec::profile::QueryProfile>)] {
         self.profiles.as_deref().unwrap_or(&[])
+    }
+
+    /// Notes the text of the statement about to run (kept profiles are labelled with it).
+    pub(crate) fn set_current_statement(&mut self, text: String) {
+        if self.profiles.is_some() {
+            self.current_statement = text;
+        }
     }
 
     /// Where the query being run can be watched from another thread (progress display).
@@ -315,6 +328,7 @@ impl Session {
         for (i, mut statement) in statements.into_iter().enumerate() {
             let in_statement = |e: Error| e.in_statement(i + 1, total, starts.get(i).copied());
             self.params.substitute(&mut statement).map_err(in_statement)?;
+            self.set_current_statement(statement.to_string());
             let result = self.execute_statement(&statement).map_err(in_statement)?;
             on_result(result)?;
         }
@@ -458,12 +472,25 @@ impl Session {
     /// Optimizes, plans and runs a bound query; its rows are streamed (read back from spill
     /// files when the result did not fit in memory).
     pub(crate) fn run_plan_streaming(&mut self, plan: LogicalPlan) -> Result<(SchemaRef, BatchStream)> {
+        let (schema, stream) = self.run_plan_with(plan, &|root, _| Ok(root))?;
+        let out_schema = Arc::clone(&schema);
+        let stream = stream.map(move |b| b.and_then(|b| conform(&b, &out_schema)));
+        Ok((schema, Box::new(stream)))
+    }
+
+    /// Runs a bound query whose physical plan `wrap` puts under a new root (given the plan's
+    /// output schema, e.g. a COPY's writer); returns that schema and the root's batches.
+    pub(crate) fn run_plan_with(
+        &mut self,
+        plan: LogicalPlan,
+        wrap: &dyn Fn(PlanRef, &SchemaRef) -> Result<PlanRef>,
+    ) -> Result<(SchemaRef, BatchStream)> {
         let plan = self.materialize_recursive(&plan, None)?;
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
         self.read_warnings.watch(&optimized.plan);
         let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
-        let graph = split_into_stages(physical)?;
+        let graph = split_into_stages(wrap(physical, &schema)?)?;
         if self.pool.current_num_threads() != self.config.exec.threads.max(1) {
             self.pool = build_pool(self.config.exec.threads)?;
         }
@@ -479,7 +506,7 @@ impl Session {
         self.record_stats(&query);
         let profile = Arc::new(crate::exec::profile::QueryProfile::capture(&graph, &query));
         if let Some(kept) = &mut self.profiles {
-            kept.push(Arc::clone(&profile));
+            kept.push((self.current_statement.clone(), Arc::clone(&profile)));
         }
         if let Ok(mut last) = self.last_profile.lock() {
             *last = Some(profile);
@@ -487,10 +514,7 @@ impl Session {
         drop(query);
         // A failed task raises the cancel flag to stop the others; the first error stands.
         self.cancel.store(false, Ordering::Relaxed);
-        let stream = result?;
-        let out_schema = Arc::clone(&schema);
-        let stream = stream.map(move |b| b.and_then(|b| conform(&b, &out_schema)));
-        Ok((schema, Box::new(stream)))
+        Ok((schema, result?))
     }
 
     /// EXPLAIN [ANALYZE] of a bound plan as a one-column result (`plan`), one line a row.
@@ -630,18 +654,7 @@ impl Session {
                 ..
             } => {
                 let copy = crate::copy_to::CopyTo::from_statement(source, target, options, legacy_options)?;
-                let parsed = crate::frontend::sql::parse(&copy.query_sql)?;
-                let Some(Statement::Query(q)) = parsed.first() else {
-                    return Err(Error::internal("COPY TO source is not a query"));
-                };
-                let plan = self.bind(q)?;
-                let (schema, mut stream) = self.run_plan_streaming(plan)?;
-                let memory = Arc::clone(&self.memory);
-                let rows = copy.write(&schema, &mut stream, &memory)?;
-                Ok(StatementResult::Done {
-                    message: "COPY".into(),
-                    rows: Some(rows),
-                })
+                self.copy_to(&copy)
             }
             Statement::Copy {
                 source,
@@ -956,7 +969,8 @@ fn replace_work_table(plan: &LogicalPlan, name: &str, scan: &Arc<LogicalPlan>) -
     })
 }
 
-fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+/// `batch` with the column types of `schema` (the plan's declared output types).
+pub(crate) fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     if batch.schema() == *schema {
         return Ok(batch.clone());
     }

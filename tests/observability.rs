@@ -94,10 +94,10 @@ fn trace_has_one_slice_per_task() {
         .unwrap();
     let profiles = s.profiles().to_vec();
     assert_eq!(profiles.len(), 2);
-    let text = trace_file(profiles.iter().map(|p| ("q", p.as_ref())));
+    let text = trace_file(profiles.iter().map(|(_, p)| ("q", p.as_ref())));
     let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     let events = json["traceEvents"].as_array().expect("events");
-    for (pid, profile) in profiles.iter().enumerate() {
+    for (pid, (_, profile)) in profiles.iter().enumerate() {
         let slices = events
             .iter()
             .filter(|e| e["ph"] == "X" && e["pid"] == (pid + 1) as u64)
@@ -199,5 +199,40 @@ fn explain_format_json_is_the_same_explanation_as_json() {
         assert_eq!(stages[0]["tasks"], 3);
         assert_eq!(stages[0]["operators"]["name"], "HashAggregate");
         assert_eq!(stages[1]["inputs"], serde_json::json!([0]));
+    }
+}
+
+/// `--report` writes one self-contained HTML page: the query, the stage graph and the task
+/// timeline as inline SVG, the stage table and the operators' figures; nothing is loaded from
+/// elsewhere.
+#[test]
+fn report_is_one_self_contained_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.html");
+    Command::new(env!("CARGO_BIN_EXE_rask"))
+        .args([
+            "--threads",
+            "2",
+            "--report",
+            report.to_str().unwrap(),
+            "-c",
+            "SELECT region, count(*) AS n FROM 'testdata/sales/*.csv' GROUP BY region ORDER BY n",
+        ])
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert!(html.contains("GROUP BY region ORDER BY n"), "the query text");
+    assert_eq!(html.matches("<svg").count(), 2, "stage graph and timeline");
+    assert!(html.contains("stage 0 (map, 3 tasks)"));
+    assert!(html.contains("<th>task min</th>"));
+    assert!(html.contains("HashAggregate: mode=Partial"));
+    // One timeline bar per task that ran: 3 map + 2 reduce + 1 merge.
+    assert_eq!(html.matches("<title>stage ").count(), 6, "{html}");
+    for remote in ["http://", "https://", "<script src", "<link"] {
+        assert!(
+            !html.replace("http://www.w3.org/2000/svg", "").contains(remote),
+            "{remote}"
+        );
     }
 }

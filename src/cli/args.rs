@@ -76,6 +76,11 @@ pub struct Args {
     #[arg(long = "graph", value_name = "FILE.dot|FILE.svg")]
     pub graph: Option<std::path::PathBuf>,
 
+    /// Write one self-contained HTML page about the run: each query's text, stage graph, stage
+    /// timings, task timeline and per-operator figures.
+    #[arg(long = "report", value_name = "FILE.html")]
+    pub report: Option<std::path::PathBuf>,
+
     /// Write a Chrome trace-event file of the run (open it in Perfetto or chrome://tracing):
     /// a track per worker thread, a slice per task, spill events.
     #[arg(long = "trace", value_name = "FILE.json")]

@@ -5,4 +5,5 @@ pub mod format;
 pub mod output_file;
 pub mod progress;
 pub mod repl;
+pub mod report;
 pub mod run;

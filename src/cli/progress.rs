@@ -111,7 +111,7 @@ impl Drop for Progress {
 }
 
 fn watch(running: &RunningQuery, mode: ProgressMode, stop: &AtomicBool, paused: &AtomicBool, on_screen: &AtomicBool) {
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::term_like(Box::new(NarrowStderr::new())));
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:24}] {pos}/{len} tasks  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -154,6 +154,51 @@ fn watch(running: &RunningQuery, mode: ProgressMode, stop: &AtomicBool, paused: 
         bar.finish_and_clear();
     }
     on_screen.store(false, Ordering::SeqCst);
+}
+
+/// Standard error, told to indicatif as two columns narrower than it is: indicatif pads its
+/// line to the full width, and a `^C` the terminal echoes would then wrap onto a new line that
+/// indicatif clears instead of the bar.
+#[derive(Debug)]
+struct NarrowStderr(console::Term);
+
+impl NarrowStderr {
+    fn new() -> Self {
+        NarrowStderr(console::Term::stderr())
+    }
+}
+
+impl indicatif::TermLike for NarrowStderr {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(2).max(20)
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// The text after the bar: running stages, rows and bytes read, spill, time and ETA.

@@ -264,13 +264,18 @@ pub fn run(args: &Args) -> std::result::Result<(), Failure> {
         Ok(s) => s,
         Err(e) => return fail(e, None),
     };
-    if args.trace.is_some() {
+    if args.trace.is_some() || args.report.is_some() {
         session.keep_profiles();
     }
     let outcome = run_scripts(&mut session, &scripts, args, stdout_tty);
     // The trace and graph are written whether or not the run succeeded: they show what ran.
     if let Some(path) = &args.trace {
         if let Err(e) = write_trace(&session, path) {
+            return outcome.and(fail(e, None));
+        }
+    }
+    if let Some(path) = &args.report {
+        if let Err(e) = write_report(&session, path) {
             return outcome.and(fail(e, None));
         }
     }
@@ -295,14 +300,30 @@ fn write_last_graph(session: &Session, path: &Path) -> Result<()> {
 
 /// Writes the profiles the session kept as a trace file.
 fn write_trace(session: &Session, path: &Path) -> Result<()> {
-    let names: Vec<String> = (1..=session.profiles().len()).map(|i| format!("query {i}")).collect();
+    let names: Vec<String> = session
+        .profiles()
+        .iter()
+        .enumerate()
+        .map(|(i, (text, _))| format!("query {}: {}", i + 1, text.chars().take(80).collect::<String>()))
+        .collect();
     let text = crate::exec::profile::trace_file(
         names
             .iter()
             .map(String::as_str)
-            .zip(session.profiles().iter().map(|p| p.as_ref())),
+            .zip(session.profiles().iter().map(|(_, p)| p.as_ref())),
     );
     crate::io::write_atomically(path, text.as_bytes(), "--trace")
+}
+
+/// Writes the HTML report of the profiles the session kept.
+fn write_report(session: &Session, path: &Path) -> Result<()> {
+    let queries: Vec<crate::cli::report::ReportQuery> = session
+        .profiles()
+        .iter()
+        .map(|(text, profile)| crate::cli::report::ReportQuery { text, profile })
+        .collect();
+    let page = crate::cli::report::html("rask report", &queries);
+    crate::io::write_atomically(path, page.as_bytes(), "--report")
 }
 
 fn run_scripts(

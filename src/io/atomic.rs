@@ -30,10 +30,15 @@ impl AtomicFile {
                 dir.display()
             )));
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(".rask-write-")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(&display, e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".rask-write-");
+        // An ordinary file once renamed: readable as the umask allows, not only by its owner.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&display, e))?;
         Ok(Self {
             tmp,
             path: path.to_path_buf(),
@@ -72,4 +77,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
         .write_all(bytes)
         .map_err(|e| Error::io(file.display(), e))?;
     file.commit()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn committed_files_are_readable_by_others_as_the_umask_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        write_atomically(&path, b"hi", "test").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"hi");
+        // The mode of a file written plainly (0666 less the umask), not a temporary file's 0600.
+        let plain = dir.path().join("plain.txt");
+        std::fs::write(&plain, b"hi").unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), mode(&plain));
+    }
 }

@@ -65,6 +65,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     }
     parse_once(sql).or_else(|e| {
         for rewrite in [
+            crate::copy_to::options::rewrite,
             star_all::rewrite,
             from_values::rewrite,
             window_args::rewrite,

@@ -16,3 +16,4 @@ pub mod sort_merge;
 pub mod union;
 pub mod values;
 pub mod window;
+pub mod write;
