@@ -235,3 +235,41 @@ fn a_bad_boolean_after_the_sample_names_its_line() {
     let w = s.take_warnings().join("\n");
     assert!(w.contains("skipped 1 row") && w.contains(":5 column 1"), "{w}");
 }
+
+#[test]
+fn copy_partition_by_reads_back_as_hive_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut s = session();
+    s.execute(&format!(
+        "COPY (SELECT i, i % 3 AS k, DATE '2024-01-01' + (i % 2)::INT AS d FROM range(12) t(i)) \
+         TO '{}' (FORMAT parquet, PARTITION_BY (k, d))",
+        out.display()
+    ))
+    .unwrap();
+    let src = format!("'{}/**/*.parquet'", out.display());
+    assert_eq!(
+        rows(
+            &mut s,
+            &format!(
+                "SELECT k, d, count(*), sum(i) FROM {src} WHERE d = '2024-01-02' AND k < 2 GROUP BY ALL ORDER BY ALL"
+            )
+        ),
+        ["0|2024-01-02|2|12", "1|2024-01-02|2|8"]
+    );
+    let plan = explain(&mut s, &format!("SELECT i FROM {src} WHERE d = '2024-01-02' AND k < 2"));
+    assert!(plan.contains("files=2/6"), "{plan}");
+}
+
+#[test]
+fn copy_from_a_source_that_skipped_rows_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = session();
+    s.execute(&format!(
+        "COPY (SELECT * FROM {BAD_ROWS}) TO '{}/good.csv'",
+        dir.path().display()
+    ))
+    .unwrap();
+    let w = s.take_warnings().join("\n");
+    assert!(w.contains("skipped 4 rows"), "{w}");
+}
