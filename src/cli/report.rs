@@ -53,7 +53,7 @@ pub fn html(title: &str, queries: &[ReportQuery]) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
 h1{font-size:1.4em}h2{font-size:1.2em;border-top:1px solid #ccc;padding-top:1em}\
-h3{font-size:1em;margin-top:1.5em}pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}\
+h3{font-size:1em;margin-top:1.5em}pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}pre.sql{white-space:pre-wrap}\
 table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
 th{background:#eee}td:first-child,td:nth-child(2){text-align:left}svg{max-width:100%;height:auto}";
 
@@ -123,8 +123,8 @@ fn stage_graph_svg(stages: &[StageProfile]) -> String {
                 svg,
                 "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#555\"{dash} marker-end=\"url(#arrow)\"/>\
                  <text x=\"{}\" y=\"{}\" fill=\"#555\">{}</text>",
-                (x1 + x2) / 2 - 20,
-                (y1 + y2) / 2 - 4,
+                x1 + 4,
+                y1.min(y2).saturating_sub(6),
                 escape(kind)
             );
         }
@@ -142,12 +142,29 @@ fn stage_graph_svg(stages: &[StageProfile]) -> String {
             s.kind,
             s.tasks
         );
+        let pipeline = crate::stage::dot::pipeline(&s.root);
+        let short: String = if pipeline.chars().count() > 26 {
+            format!(
+                "…{}",
+                pipeline
+                    .chars()
+                    .rev()
+                    .take(25)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<String>()
+            )
+        } else {
+            pipeline.clone()
+        };
         let _ = writeln!(
             svg,
-            "<text x=\"{}\" y=\"{}\" fill=\"#666\">{}</text>",
+            "<text x=\"{}\" y=\"{}\" fill=\"#666\"><title>{}</title>{}</text>",
             x + 8,
             y + 30,
-            escape(&s.root.name)
+            escape(&pipeline),
+            escape(&short)
         );
         let shown = s.tasks.clamp(1, MAX_TASKS_DRAWN);
         for t in 0..shown {

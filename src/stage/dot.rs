@@ -84,7 +84,7 @@ fn edges(out: &mut String, from: &StageProfile, to: &StageProfile) {
 }
 
 /// The operators of a stage from its leaves up: `Scan → Filter → HashAggregate`.
-fn pipeline(root: &ProfileNode) -> String {
+pub fn pipeline(root: &ProfileNode) -> String {
     fn walk(node: &ProfileNode, out: &mut Vec<String>) {
         for c in &node.children {
             walk(c, out);
