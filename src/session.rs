@@ -31,6 +31,7 @@ mod dsl;
 mod explain;
 mod statements;
 mod store;
+mod warnings;
 
 /// Session settings.
 #[derive(Debug, Clone)]
@@ -168,6 +169,7 @@ pub struct Session {
     last_stats: Arc<std::sync::Mutex<QueryStats>>,
     streaming: bool,
     table_spill: store::TableSpill,
+    read_warnings: warnings::ReadWarnings,
     params: crate::params::Params,
     running: crate::exec::progress::RunningQuery,
     last_profile: Arc<std::sync::Mutex<Option<Arc<crate::exec::profile::QueryProfile>>>>,
@@ -223,6 +225,7 @@ impl Session {
             last_stats: Default::default(),
             streaming: false,
             table_spill: Default::default(),
+            read_warnings: Default::default(),
             params: Default::default(),
             running: Default::default(),
             last_profile: Default::default(),
@@ -485,6 +488,7 @@ impl Session {
         let plan = self.materialize_recursive(&plan, None)?;
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
+        self.read_warnings.watch(&optimized.plan);
         let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
         let graph = split_into_stages(wrap(physical, &schema)?)?;
         if self.pool.current_num_threads() != self.config.exec.threads.max(1) {

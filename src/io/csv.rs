@@ -5,6 +5,7 @@
 use std::io::{BufRead, Read};
 use std::sync::{Arc, OnceLock};
 
+use arrow::array::{Array, AsArray, BooleanArray, BooleanBuilder, RecordBatchOptions, StringArray};
 use arrow::csv::reader::{Decoder, Format};
 use arrow::csv::ReaderBuilder;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -14,12 +15,13 @@ use regex::Regex;
 
 use crate::error::{Error, Result};
 use crate::io::csv_records::{read_records, Dialect, RecordScanner};
-use crate::io::csv_sniff::{detect_delimiter, detect_header, header_names, infer_types, is_null, sql_type_name};
+use crate::io::csv_sniff::{detect_dialect, detect_header, header_names, infer_types, is_null, sql_type_name};
 use crate::io::input::{lines_before, open_file, open_partition};
 use crate::io::source::{CsvOptions, FileMeta, PartitionKind};
+use crate::io::union::{same_columns, union_by_name, FileColumns};
 use crate::physical::plan::BatchStream;
 
-/// How many bytes delimiter detection looks at.
+/// How many bytes dialect detection looks at.
 const DELIMITER_SAMPLE_BYTES: u64 = 1 << 20;
 
 /// What the sniffer learned about a CSV source, kept for scanning.
@@ -44,23 +46,22 @@ pub struct CsvLayout {
 /// and the layout used to scan.
 pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaRef, CsvLayout)> {
     let io_err = |e| Error::io(&first.display_name, e);
-    let escape = opts.escape.filter(|e| *e != opts.quote);
-    let delimiter = match opts.delimiter {
-        Some(d) => d,
-        None => {
+    let dialect = match (opts.delimiter, opts.quote, opts.escape) {
+        (Some(delimiter), Some(quote), Some(escape)) => Dialect {
+            delimiter,
+            quote,
+            escape: Some(escape).filter(|e| *e != quote),
+        },
+        (delimiter, quote, escape) => {
             let mut sample = Vec::new();
             open_file(first)?
                 .take(DELIMITER_SAMPLE_BYTES)
                 .read_to_end(&mut sample)
                 .map_err(io_err)?;
-            detect_delimiter(&sample, opts.quote, escape)
+            detect_dialect(&sample, delimiter, quote, escape)
         }
     };
-    let dialect = Dialect {
-        delimiter,
-        quote: opts.quote,
-        escape,
-    };
+    let delimiter = dialect.delimiter;
     let records = read_records(open_file(first)?, dialect, opts.sample_rows.saturating_add(1)).map_err(io_err)?;
     let null = opts.null_string.as_deref();
     let Some(first_rec) = records.first() else {
@@ -77,6 +78,8 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
         let filled = CsvOptions {
             header: Some(false),
             delimiter: Some(delimiter),
+            quote: Some(dialect.quote),
+            escape: Some(dialect.escape.unwrap_or(dialect.quote)),
             ..opts.clone()
         };
         return Ok((filled, schema, layout));
@@ -88,12 +91,13 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
     };
     let data = if header { &records[1..] } else { &records[..] };
     let data = &data[..data.len().min(opts.sample_rows)];
-    let types = infer_types(data, ncols, null);
+    let mut types = infer_types(data, ncols, null);
     let names = if header {
         header_names(&first_rec.fields)
     } else {
         (0..ncols).map(|i| format!("column{i}")).collect()
     };
+    apply_types(&mut types, &names, &opts.types, &first.display_name)?;
     let trailing_empty = ncols > 1
         && (!header || first_rec.fields[ncols - 1].is_empty())
         && data
@@ -121,9 +125,140 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
     let filled = CsvOptions {
         header: Some(header),
         delimiter: Some(delimiter),
+        quote: Some(dialect.quote),
+        escape: Some(dialect.escape.unwrap_or(dialect.quote)),
         ..opts.clone()
     };
     Ok((filled, public, layout))
+}
+
+/// Replaces inferred types with the `types` option's: by column name, or by position
+/// when the entries have no names.
+fn apply_types(
+    types: &mut [DataType],
+    names: &[String],
+    wanted: &[(Option<String>, DataType)],
+    file: &str,
+) -> Result<()> {
+    for (k, (name, dt)) in wanted.iter().enumerate() {
+        let index = match name {
+            Some(n) => names.iter().position(|c| c.eq_ignore_ascii_case(n)).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "{file}: types names a column \"{n}\" that the file does not have (its columns: {})",
+                    names.join(", ")
+                ))
+            })?,
+            None => k,
+        };
+        let slot = types.get_mut(index).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "{file}: types has {} entries but the file has {} columns",
+                wanted.len(),
+                names.len()
+            ))
+        })?;
+        *slot = dt.clone();
+    }
+    Ok(())
+}
+
+/// What [`open`] learned: the options with detected values filled in, the source's
+/// schema, the layouts (one, or one per file) and, when some file's columns differ from
+/// the source's, each file's mapping.
+pub type OpenedCsv = (CsvOptions, SchemaRef, Vec<CsvLayout>, Option<Vec<FileColumns>>);
+
+/// Opens the CSV files of a source: the first file is sniffed; with `union_by_name` every
+/// file is, and each decodes its columns as the union's types. Otherwise, when the files
+/// have headers, every header must name the first file's columns (in any order).
+pub fn open(files: &[FileMeta], opts: &CsvOptions, union: bool) -> Result<OpenedCsv> {
+    let first = files.first().ok_or_else(|| Error::internal("no CSV files"))?;
+    if union && files.len() > 1 {
+        let sniffed = files.iter().map(|f| sniff(f, opts)).collect::<Result<Vec<_>>>()?;
+        let schemas: Vec<SchemaRef> = sniffed.iter().map(|(_, s, _)| Arc::clone(s)).collect();
+        let (union_schema, mut columns) = union_by_name(&schemas);
+        let mut layouts = Vec::with_capacity(files.len());
+        for ((_, _, layout), cols) in sniffed.iter().zip(columns.iter_mut()) {
+            let mut fields: Vec<Field> = layout
+                .decode_schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            for (u, j) in cols.index.iter().enumerate() {
+                if let Some(f) = j.and_then(|j| fields.get_mut(j)) {
+                    *f = Field::new(f.name(), union_schema.field(u).data_type().clone(), true);
+                }
+            }
+            let public = cols.schema.fields().len();
+            cols.schema = Arc::new(Schema::new(fields[..public].to_vec()));
+            layouts.push(CsvLayout {
+                decode_schema: Arc::new(Schema::new(fields)),
+                ..layout.clone()
+            });
+        }
+        let filled = sniffed
+            .into_iter()
+            .next()
+            .map(|(o, _, _)| o)
+            .unwrap_or_else(|| opts.clone());
+        return Ok((filled, union_schema, layouts, Some(columns)));
+    }
+    let (filled, schema, layout) = sniff(first, opts)?;
+    if files.len() < 2 || !layout.header {
+        return Ok((filled, schema, vec![layout], None));
+    }
+    // Each file's columns as its header names them, typed as the first file's.
+    let mut schemas = vec![Arc::clone(&schema)];
+    for file in &files[1..] {
+        let names = match read_records(open_file(file)?, layout.dialect, 1)
+            .map_err(|e| Error::io(&file.display_name, e))?
+            .first()
+        {
+            Some(rec) => header_names(&rec.fields),
+            // An empty file has no rows to misread.
+            None => {
+                schemas.push(Arc::clone(&schema));
+                continue;
+            }
+        };
+        let extra = layout.decode_schema.fields().len() - schema.fields().len();
+        let names = &names[..names.len().saturating_sub(extra)];
+        let fields: Vec<Field> = names
+            .iter()
+            .map(|n| {
+                let dt = schema
+                    .fields()
+                    .iter()
+                    .find(|f| f.name().eq_ignore_ascii_case(n))
+                    .map_or(DataType::Utf8, |f| f.data_type().clone());
+                Field::new(n, dt, true)
+            })
+            .collect();
+        schemas.push(Arc::new(Schema::new(fields)));
+    }
+    let Some(columns) = same_columns(files, &schemas)? else {
+        return Ok((filled, schema, vec![layout], None));
+    };
+    // Some file has the columns in another order: it decodes in its own order.
+    let layouts = columns
+        .iter()
+        .map(|c| {
+            let mut fields: Vec<Field> = c.schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            fields.extend(
+                layout
+                    .decode_schema
+                    .fields()
+                    .iter()
+                    .skip(schema.fields().len())
+                    .map(|f| f.as_ref().clone()),
+            );
+            CsvLayout {
+                decode_schema: Arc::new(Schema::new(fields)),
+                ..layout.clone()
+            }
+        })
+        .collect();
+    Ok((filled, schema, layouts, Some(columns)))
 }
 
 fn null_regex(null_string: Option<&str>) -> Result<Option<Regex>> {
@@ -153,14 +288,46 @@ pub fn scan(
     if let Some(re) = null_regex(layout.null_string.as_deref())? {
         format = format.with_null_regex(re);
     }
-    let decoder = ReaderBuilder::new(layout.decode_schema.clone())
+    // BOOLEAN columns are decoded as text: DuckDB also reads t/f and yes/no.
+    let booleans: Vec<usize> = projection
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| layout.decode_schema.field(c).data_type() == &DataType::Boolean)
+        .map(|(k, _)| k)
+        .collect();
+    let arrow_schema = if booleans.is_empty() {
+        layout.decode_schema.clone()
+    } else {
+        Arc::new(Schema::new(
+            layout
+                .decode_schema
+                .fields()
+                .iter()
+                .map(|f| match f.data_type() {
+                    DataType::Boolean => Field::new(f.name(), DataType::Utf8, true),
+                    _ => f.as_ref().clone(),
+                })
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let out_schema = Arc::new(Schema::new(
+        projection
+            .iter()
+            .map(|&c| layout.decode_schema.field(c).clone())
+            .collect::<Vec<_>>(),
+    ));
+    let decoder = ReaderBuilder::new(arrow_schema)
         .with_format(format)
         .with_batch_size(batch_size.max(1))
-        .with_projection(projection)
+        .with_projection(projection.clone())
         .build_decoder();
     Ok(Box::new(CsvStream {
         reader: input.reader,
         decoder,
+        booleans,
+        projection,
+        out_schema,
+        records_before: u64::from(header),
         done: false,
         ctx: ErrorContext {
             file: file.clone(),
@@ -181,6 +348,13 @@ struct ErrorContext {
 struct CsvStream {
     reader: Box<dyn BufRead + Send>,
     decoder: Decoder,
+    /// Positions (in the projection) of BOOLEAN columns decoded as text.
+    booleans: Vec<usize>,
+    /// The projected columns (indices into the decode schema).
+    projection: Vec<usize>,
+    out_schema: SchemaRef,
+    /// Records of the partition before the next batch (the header included).
+    records_before: u64,
     done: bool,
     ctx: ErrorContext,
 }
@@ -198,8 +372,68 @@ impl CsvStream {
             }
             self.reader.consume(decoded);
         }
-        self.decoder.flush().map_err(|e| self.ctx.locate(e))
+        let Some(batch) = self.decoder.flush().map_err(|e| self.ctx.locate(e))? else {
+            return Ok(None);
+        };
+        let first_record = self.records_before;
+        self.records_before += batch.num_rows() as u64;
+        if self.booleans.is_empty() {
+            return Ok(Some(batch));
+        }
+        let mut columns = batch.columns().to_vec();
+        for &k in &self.booleans {
+            let text = columns[k]
+                .as_string_opt::<i32>()
+                .ok_or_else(|| Error::internal("a BOOLEAN CSV column was not decoded as text"))?;
+            columns[k] = match parse_booleans(text) {
+                Ok(b) => Arc::new(b),
+                Err(row) => {
+                    let message = format!(
+                        "Error while parsing value '{}' as type 'Boolean' for column {} at line {}",
+                        text.value(row),
+                        self.projection[k],
+                        first_record + row as u64
+                    );
+                    return Err(self.ctx.locate(ArrowError::ParseError(message)));
+                }
+            };
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        Ok(Some(RecordBatch::try_new_with_options(
+            Arc::clone(&self.out_schema),
+            columns,
+            &options,
+        )?))
     }
+}
+
+/// DuckDB's boolean text: `true`/`t`/`yes` and `false`/`f`/`no`, in any case.
+pub fn boolean_text(s: &str) -> Option<bool> {
+    if ["true", "t", "yes"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
+        Some(true)
+    } else if ["false", "f", "no"].iter().any(|t| s.eq_ignore_ascii_case(t)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Booleans from text; a value that is not one becomes NULL.
+pub fn booleans_or_null(text: &StringArray) -> BooleanArray {
+    text.iter().map(|v| v.and_then(boolean_text)).collect()
+}
+
+/// Booleans from text (NULL stays NULL), or the row of the first value that is not one.
+fn parse_booleans(text: &StringArray) -> std::result::Result<BooleanArray, usize> {
+    let mut out = BooleanBuilder::with_capacity(text.len());
+    for (row, v) in text.iter().enumerate() {
+        match v.map(boolean_text) {
+            None => out.append_null(),
+            Some(Some(b)) => out.append_value(b),
+            Some(None) => return Err(row),
+        }
+    }
+    Ok(out.finish())
 }
 
 impl Iterator for CsvStream {

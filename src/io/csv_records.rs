@@ -25,6 +25,9 @@ pub struct RawRecord {
     pub fields: Vec<String>,
     /// True when a quoted field spans lines.
     pub multiline: bool,
+    /// True when text follows a closing quote inside a field (`"a"b`): a sign that the
+    /// quote or escape character was guessed wrong.
+    pub irregular: bool,
 }
 
 /// Iterates over the records of a byte stream.
@@ -64,6 +67,7 @@ impl<R: BufRead> RecordScanner<R> {
         let mut started = false;
         let mut start_line = self.line;
         let mut multiline = false;
+        let mut irregular = false;
         while !self.eof {
             let buf = self.reader.fill_buf()?;
             if buf.is_empty() {
@@ -132,6 +136,7 @@ impl<R: BufRead> RecordScanner<R> {
                     state = State::Unquoted;
                     field.push(b);
                 } else if b != b'\r' || state != State::AfterQuoted {
+                    irregular |= state == State::AfterQuoted;
                     field.push(b);
                 }
             }
@@ -141,6 +146,7 @@ impl<R: BufRead> RecordScanner<R> {
                     line: start_line,
                     fields,
                     multiline,
+                    irregular,
                 }));
             }
         }
@@ -155,6 +161,7 @@ impl<R: BufRead> RecordScanner<R> {
             line: start_line,
             fields,
             multiline,
+            irregular,
         }))
     }
 }

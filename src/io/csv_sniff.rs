@@ -1,10 +1,10 @@
 //! Sniffing a CSV file from a sample of its records: the delimiter, whether the first line
-//! is a header, and DuckDB-like column types (BOOLEAN, BIGINT, DOUBLE, DATE, TIMESTAMP,
-//! VARCHAR). Types are checked with the same parsers Arrow's CSV reader uses, so a value
+//! is a header, and DuckDB-like column types (BOOLEAN, BIGINT, DOUBLE, TIME, DATE,
+//! TIMESTAMP, VARCHAR). Types are checked with the same parsers Arrow's CSV reader uses, so a value
 //! the sniffer accepted always decodes.
 
 use arrow::compute::kernels::cast_utils::{string_to_datetime, Parser};
-use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Time64MicrosecondType, TimeUnit};
 
 use crate::io::csv_records::{read_records, Dialect, RawRecord};
 
@@ -14,6 +14,9 @@ pub const DELIMITERS: [u8; 4] = [b',', b'\t', b'|', b';'];
 /// The timestamp type CSV columns are inferred as.
 pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 
+/// The time-of-day type CSV columns are inferred as.
+pub const TIME: DataType = DataType::Time64(TimeUnit::Microsecond);
+
 /// The SQL name of a type the sniffer produces, for error messages.
 pub fn sql_type_name(dt: &DataType) -> String {
     match dt {
@@ -22,6 +25,7 @@ pub fn sql_type_name(dt: &DataType) -> String {
         DataType::Float64 => "DOUBLE".into(),
         DataType::Date32 => "DATE".into(),
         DataType::Timestamp(_, _) => "TIMESTAMP".into(),
+        DataType::Time64(_) => "TIME".into(),
         DataType::Utf8 => "VARCHAR".into(),
         other => other.to_string(),
     }
@@ -35,6 +39,7 @@ pub struct TypeCandidates {
     float: bool,
     date: bool,
     timestamp: bool,
+    time: bool,
     seen: bool,
 }
 
@@ -46,17 +51,20 @@ impl Default for TypeCandidates {
             float: true,
             date: true,
             timestamp: true,
+            time: true,
             seen: false,
         }
     }
 }
 
-fn is_date_text(s: &str) -> bool {
+/// True when `s` is a date written `YYYY-MM-DD`.
+pub fn is_date_text(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10 && b[4] == b'-' && b[7] == b'-' && Date32Type::parse(s).is_some()
 }
 
-fn is_timestamp_text(s: &str) -> bool {
+/// True when `s` is a timestamp without a time zone (`YYYY-MM-DD hh:mm:ss[.f]`).
+pub fn is_timestamp_text(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 10
         && b[4] == b'-'
@@ -66,13 +74,25 @@ fn is_timestamp_text(s: &str) -> bool {
         && string_to_datetime(&chrono::Utc, s).is_ok()
 }
 
+/// True when `s` is a time of day written `hh:mm[:ss[.f]]`.
+pub fn is_time_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let colon = b.iter().position(|&c| c == b':');
+    matches!(colon, Some(1 | 2))
+        && colon.is_some_and(|c| digits(0..c) && digits(c + 1..c + 3))
+        && s.bytes().all(|c| c.is_ascii_digit() || c == b':' || c == b'.')
+        && Time64MicrosecondType::parse(s).is_some()
+}
+
 impl TypeCandidates {
     /// Narrows the candidates with one non-null value.
     pub fn add(&mut self, s: &str) {
         self.seen = true;
-        let numeric = s.bytes().any(|b| b.is_ascii_digit());
+        // DuckDB reads `+7` as text, not a number.
+        let numeric = s.bytes().any(|b| b.is_ascii_digit()) && !s.starts_with('+');
         if self.boolean {
-            self.boolean = s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false");
+            self.boolean = crate::io::csv::boolean_text(s).is_some();
         }
         if self.int {
             self.int = numeric && s.trim() == s && Int64Type::parse(s).is_some();
@@ -86,6 +106,9 @@ impl TypeCandidates {
         if self.timestamp {
             self.timestamp = is_timestamp_text(s);
         }
+        if self.time {
+            self.time = is_time_text(s);
+        }
     }
 
     /// The narrowest type that fits every value (VARCHAR when none was seen).
@@ -97,6 +120,7 @@ impl TypeCandidates {
             c if c.float => DataType::Float64,
             c if c.date => DataType::Date32,
             c if c.timestamp => TIMESTAMP,
+            c if c.time => TIME,
             _ => DataType::Utf8,
         }
     }
@@ -112,38 +136,77 @@ pub fn fits(s: &str, dt: &DataType) -> bool {
         DataType::Float64 => c.float,
         DataType::Date32 => c.date,
         DataType::Timestamp(_, _) => c.timestamp,
+        DataType::Time64(_) => c.time,
         _ => true,
     }
 }
 
-/// Picks the delimiter that splits the sample into a consistent number (> 1) of fields;
-/// the most fields wins, then the order of [`DELIMITERS`]. Falls back to a comma.
-pub fn detect_delimiter(sample: &[u8], quote: u8, escape: Option<u8>) -> u8 {
-    let mut best: Option<(usize, u8)> = None;
-    for &delimiter in &DELIMITERS {
-        let dialect = Dialect {
-            delimiter,
-            quote,
-            escape,
-        };
-        let Ok(records) = read_records(sample, dialect, 1000) else {
-            continue;
-        };
-        // The last record of a truncated sample may be cut short.
-        let complete = if records.len() > 1 {
-            &records[..records.len() - 1]
-        } else {
-            &records[..]
-        };
-        let Some(first) = complete.first() else {
-            continue;
-        };
-        let n = first.fields.len();
-        if n > 1 && complete.iter().all(|r| r.fields.len() == n) && best.is_none_or(|(m, _)| n > m) {
-            best = Some((n, delimiter));
+/// The quote characters tried when none is given, in order of preference.
+pub const QUOTES: [u8; 2] = [b'"', b'\''];
+
+/// Picks the dialect (delimiter, quote, escape) that splits the most sample records into
+/// the same number (> 1) of fields without text after a closing quote (rows with another
+/// count are tolerated: they may be bad rows that `ignore_errors` skips); then the most
+/// fields, then the order of the candidates. `None` arguments are detected: delimiters
+/// from [`DELIMITERS`], quotes from [`QUOTES`], escapes from a doubled quote or `\`.
+/// Falls back to a comma and the first quote.
+pub fn detect_dialect(sample: &[u8], delimiter: Option<u8>, quote: Option<u8>, escape: Option<u8>) -> Dialect {
+    let delimiters: Vec<u8> = delimiter.map_or_else(|| DELIMITERS.to_vec(), |d| vec![d]);
+    let quotes: Vec<u8> = quote.map_or_else(|| QUOTES.to_vec(), |q| vec![q]);
+    let escapes: Vec<Option<u8>> = escape.map_or_else(|| vec![None, Some(b'\\')], |e| vec![Some(e)]);
+    let mut best: Option<((usize, usize), Dialect)> = None;
+    for &quote in &quotes {
+        for &escape in &escapes {
+            for &delimiter in &delimiters {
+                let dialect = Dialect {
+                    delimiter,
+                    quote,
+                    escape: escape.filter(|e| *e != quote),
+                };
+                let Some(score) = score_dialect(sample, dialect) else {
+                    continue;
+                };
+                if best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, dialect));
+                }
+            }
         }
     }
-    best.map_or(b',', |(_, d)| d)
+    best.map_or(
+        Dialect {
+            delimiter: delimiter.unwrap_or(b','),
+            quote: quotes[0],
+            escape: escape.filter(|e| *e != quotes[0]),
+        },
+        |(_, d)| d,
+    )
+}
+
+/// (records with the most common field count, that count) for regular records, when the
+/// count is over one (or the delimiter was given).
+fn score_dialect(sample: &[u8], dialect: Dialect) -> Option<(usize, usize)> {
+    let records = read_records(sample, dialect, 1000).ok()?;
+    // The last record of a truncated sample may be cut short.
+    let complete = if records.len() > 1 {
+        &records[..records.len() - 1]
+    } else {
+        &records[..]
+    };
+    let mut counts: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    for r in complete.iter().filter(|r| !r.irregular) {
+        *counts.entry(r.fields.len()).or_default() += 1;
+    }
+    // The most common field count (the larger one on a tie).
+    let (n, rows) = counts
+        .iter()
+        .map(|(&n, &rows)| (n, rows))
+        .max_by_key(|&(n, rows)| (rows, n))?;
+    (n > 1).then_some((rows, n))
+}
+
+/// The delimiter [`detect_dialect`] picks for a given quote and escape.
+pub fn detect_delimiter(sample: &[u8], quote: u8, escape: Option<u8>) -> u8 {
+    detect_dialect(sample, None, Some(quote), Some(escape.unwrap_or(quote))).delimiter
 }
 
 /// Whether `value` reads as NULL.
@@ -206,7 +269,17 @@ pub fn header_names(fields: &[String]) -> Vec<String> {
     let mut used = std::collections::HashSet::new();
     let mut names = Vec::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
-        let base = if f.is_empty() { format!("column{i}") } else { f.clone() };
+        // A UTF-8 byte order mark is not part of the first name.
+        let f = if i == 0 {
+            f.trim_start_matches('\u{feff}')
+        } else {
+            f.as_str()
+        };
+        let base = if f.is_empty() {
+            format!("column{i}")
+        } else {
+            f.to_string()
+        };
         let mut name = base.clone();
         let mut k = 1;
         while !used.insert(name.clone()) {
@@ -227,6 +300,7 @@ mod tests {
             line: 0,
             fields: fields.iter().map(|s| s.to_string()).collect(),
             multiline: false,
+            irregular: false,
         }
     }
 
@@ -259,6 +333,14 @@ mod tests {
             infer_types(&[rec(&["99999999999999999999"])], 1, None),
             [DataType::Float64]
         );
+        assert_eq!(
+            infer_types(
+                &[rec(&["10:30", "+7", "1:02:03.5"]), rec(&["23:59:59", "8", "25:00"])],
+                3,
+                None
+            ),
+            [TIME, DataType::Utf8, DataType::Utf8]
+        );
     }
 
     #[test]
@@ -268,6 +350,13 @@ mod tests {
         assert_eq!(detect_delimiter(b"1|x|2|\n3|y|4|\n", b'"', None), b'|');
         assert_eq!(detect_delimiter(b"a,b\n\"1;2\",3\n", b'"', None), b',');
         assert_eq!(detect_delimiter(b"single\nvalues\n", b'"', None), b',');
+        assert_eq!(detect_delimiter(b"a;b;c\n1;2;3\n4;5\n6;7;8\nx\n", b'"', None), b';');
+        let d = detect_dialect(b"id,t\n1,'a, b'\n2,'c'\n", None, None, None);
+        assert_eq!((d.delimiter, d.quote, d.escape), (b',', b'\'', None));
+        let d = detect_dialect(b"id,t\n1,\"a \\\"q\\\" w\"\n2,\"x\"\n", None, None, None);
+        assert_eq!((d.quote, d.escape), (b'"', Some(b'\\')));
+        let d = detect_dialect(b"id,t\n1,\"say \"\"hi\"\"\"\n", None, None, None);
+        assert_eq!((d.quote, d.escape), (b'"', None));
     }
 
     #[test]

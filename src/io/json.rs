@@ -19,6 +19,9 @@ use crate::physical::plan::BatchStream;
 /// How many leading bytes are examined to tell an array file from NDJSON.
 const PEEK_BYTES: u64 = 1 << 16;
 
+/// How many files of a glob the schema is inferred from (DuckDB's `maximum_sample_files`).
+const SAMPLE_FILES: usize = 32;
+
 /// How many leading bytes of an NDJSON file are scanned for the order of keys.
 const KEY_SAMPLE_BYTES: u64 = 1 << 20;
 
@@ -136,37 +139,58 @@ fn normalize(schema: Schema, order: &[String]) -> Schema {
     Schema::new(fields)
 }
 
+/// Infers one file's schema from up to `sample_rows` objects, columns in key order.
+fn infer_file(first: &FileMeta, is_array: bool, sample_rows: usize) -> Result<SchemaRef> {
+    let sample = if is_array {
+        read_array(first, true)?
+    } else {
+        let mut head = Vec::new();
+        open_file(first)?
+            .take(KEY_SAMPLE_BYTES)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io(&first.display_name, e))?;
+        head
+    };
+    let order = key_order(&sample);
+    let reader: Box<dyn BufRead> = if is_array {
+        Box::new(Cursor::new(sample))
+    } else {
+        open_file(first)?
+    };
+    let (schema, _) = infer_json_schema(reader, Some(sample_rows.max(1)))
+        .map_err(|e| Error::InvalidInput(format!("{}: cannot infer a JSON schema: {e}", first.display_name)))?;
+    if schema.fields().is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{}: no JSON objects found",
+            first.display_name
+        )));
+    }
+    Ok(Arc::new(normalize(schema, &order)))
+}
+
 impl JsonFiles {
-    /// Classifies the files and infers the schema from up to `sample_rows` objects of the
-    /// first file.
-    pub fn open(files: &[FileMeta], sample_rows: usize) -> Result<(SchemaRef, JsonFiles)> {
+    /// Classifies the files and infers the schema from up to `sample_rows` objects of each
+    /// of the first [`SAMPLE_FILES`] files (of every file with `union_by_name`), taking the
+    /// union of their keys as DuckDB does (objects are decoded by key, so a key a file
+    /// lacks reads as NULL).
+    pub fn open(files: &[FileMeta], sample_rows: usize, union: bool) -> Result<(SchemaRef, JsonFiles)> {
         let is_array = files.iter().map(starts_with_array).collect::<Result<Vec<_>>>()?;
-        let first = files.first().ok_or_else(|| Error::internal("no JSON files"))?;
-        let sample = if is_array[0] {
-            read_array(first, true)?
+        let sampled = if union {
+            files.len()
         } else {
-            let mut head = Vec::new();
-            open_file(first)?
-                .take(KEY_SAMPLE_BYTES)
-                .read_to_end(&mut head)
-                .map_err(|e| Error::io(&first.display_name, e))?;
-            head
+            files.len().min(SAMPLE_FILES)
         };
-        let order = key_order(&sample);
-        let reader: Box<dyn BufRead> = if is_array[0] {
-            Box::new(Cursor::new(sample))
-        } else {
-            open_file(first)?
+        let schemas = files[..sampled]
+            .iter()
+            .zip(&is_array)
+            .map(|(f, a)| infer_file(f, *a, sample_rows))
+            .collect::<Result<Vec<_>>>()?;
+        let schema = match schemas.as_slice() {
+            [] => return Err(Error::internal("no JSON files")),
+            [one] => Arc::clone(one),
+            many => crate::io::union::union_by_name(many).0,
         };
-        let (schema, _) = infer_json_schema(reader, Some(sample_rows.max(1)))
-            .map_err(|e| Error::InvalidInput(format!("{}: cannot infer a JSON schema: {e}", first.display_name)))?;
-        if schema.fields().is_empty() {
-            return Err(Error::InvalidInput(format!(
-                "{}: no JSON objects found",
-                first.display_name
-            )));
-        }
-        Ok((Arc::new(normalize(schema, &order)), JsonFiles { is_array }))
+        Ok((schema, JsonFiles { is_array }))
     }
 
     /// Reads one partition, the `projection` columns in that order.

@@ -16,9 +16,13 @@ pub use source::{
     ColumnPredicate, CsvOptions, FileFormat, FileMeta, FilePartition, FileSource, PartitionKind, PredicateOp,
     ReadOptions, SourceStatistics,
 };
+pub mod csv_lenient;
 pub mod csv_records;
 pub mod csv_sniff;
+pub mod hive;
 pub mod input;
+pub mod skipped;
+pub mod union;
 
 #[cfg(test)]
 mod tests;

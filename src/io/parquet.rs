@@ -16,6 +16,7 @@ use parquet::arrow::ProjectionMask;
 
 use crate::error::{Error, Result};
 use crate::io::source::{ColumnPredicate, FileMeta, FilePartition, PartitionKind, PredicateOp};
+use crate::io::union::{same_columns, union_by_name, FileColumns};
 use crate::physical::plan::BatchStream;
 
 /// The Parquet files of a source with their metadata.
@@ -45,23 +46,6 @@ fn normalize_schema(schema: &Schema) -> Schema {
             .map(|f| Field::new(f.name(), normalize_type(f.data_type()), f.is_nullable()))
             .collect::<Vec<_>>(),
     )
-}
-
-fn column_mismatch(a: &Schema, b: &Schema) -> Option<String> {
-    if a.fields().len() != b.fields().len() {
-        return Some(format!("{} columns instead of {}", b.fields().len(), a.fields().len()));
-    }
-    a.fields().iter().zip(b.fields()).find_map(|(x, y)| {
-        (x.name() != y.name() || x.data_type() != y.data_type()).then(|| {
-            format!(
-                "column \"{}\" {} instead of \"{}\" {}",
-                y.name(),
-                y.data_type(),
-                x.name(),
-                x.data_type()
-            )
-        })
-    })
 }
 
 /// Asks the reader to decode string columns straight into `Utf8` (instead of views or
@@ -96,32 +80,32 @@ fn decode_strings_as_utf8(meta: ArrowReaderMetadata) -> ArrowReaderMetadata {
 }
 
 impl ParquetFiles {
-    /// Reads every file's metadata; the schema comes from the first file and every other
-    /// file must have the same columns.
-    pub fn open(files: &[FileMeta]) -> Result<(SchemaRef, ParquetFiles)> {
+    /// Reads every file's metadata. The schema is the first file's, and every other file
+    /// must have its columns (by name; other types are cast to the first file's); with
+    /// `union_by_name` it is the union of all files' columns. The mappings are returned
+    /// when some file's columns differ from the source's.
+    pub fn open(files: &[FileMeta], union: bool) -> Result<(SchemaRef, ParquetFiles, Option<Vec<FileColumns>>)> {
         let mut out: Vec<(FileMeta, ArrowReaderMetadata)> = Vec::with_capacity(files.len());
-        let mut schema: Option<Schema> = None;
+        let mut schemas: Vec<SchemaRef> = Vec::with_capacity(files.len());
         for file in files {
             let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
             let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
                 .map_err(|e| Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name)))?;
             let meta = decode_strings_as_utf8(meta);
-            let normalized = normalize_schema(meta.schema());
-            match &schema {
-                None => schema = Some(normalized),
-                Some(first) => {
-                    if let Some(diff) = column_mismatch(first, &normalized) {
-                        return Err(Error::InvalidInput(format!(
-                            "{}: schema differs from the first file {}: {diff}",
-                            file.display_name, out[0].0.display_name
-                        )));
-                    }
-                }
-            }
+            schemas.push(Arc::new(normalize_schema(meta.schema())));
             out.push((file.clone(), meta));
         }
-        let schema = schema.ok_or_else(|| Error::internal("no Parquet files"))?;
-        Ok((Arc::new(schema), ParquetFiles { files: out }))
+        let first = schemas
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::internal("no Parquet files"))?;
+        let (schema, columns) = if union && files.len() > 1 {
+            let (schema, columns) = union_by_name(&schemas);
+            (schema, Some(columns))
+        } else {
+            (first, same_columns(files, &schemas)?)
+        };
+        Ok((schema, ParquetFiles { files: out }, columns))
     }
 
     /// Total rows over all files, from the metadata.

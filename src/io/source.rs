@@ -3,15 +3,19 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::{new_null_array, ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion_common::ScalarValue;
 
 use crate::error::{Error, Result};
 use crate::io::csv::{self, CsvLayout};
 use crate::io::glob;
+use crate::io::hive::{self, HivePartitions, HiveTypes};
 use crate::io::input::byte_ranges;
 use crate::io::json::JsonFiles;
 use crate::io::parquet::ParquetFiles;
+use crate::io::skipped::SkipLog;
+use crate::io::union::FileColumns;
 use crate::physical::plan::BatchStream;
 
 /// A file format rask reads.
@@ -33,14 +37,21 @@ pub struct CsvOptions {
     pub header: Option<bool>,
     /// Field delimiter; `None` detects it from `,`, `\t`, `|`, `;`.
     pub delimiter: Option<u8>,
-    /// Quote character.
-    pub quote: u8,
-    /// Escape character inside quotes (`None`: a doubled quote).
+    /// Quote character; `None` detects it from `"` and `'`.
+    pub quote: Option<u8>,
+    /// Escape character inside quotes (the quote itself: a doubled quote); `None` detects
+    /// it from a doubled quote and `\`.
     pub escape: Option<u8>,
     /// The text that reads as NULL (besides the empty field).
     pub null_string: Option<String>,
     /// How many rows type inference samples.
     pub sample_rows: usize,
+    /// `ignore_errors = true`: rows with the wrong number of fields or a value that does
+    /// not convert to its column's type are skipped (and counted) instead of failing.
+    pub ignore_errors: bool,
+    /// `types = {'name': 'TYPE'}` / `types = ['TYPE', …]`: column types that replace the
+    /// inferred ones, by name or (without names) by position.
+    pub types: Vec<(Option<String>, DataType)>,
 }
 
 impl Default for CsvOptions {
@@ -48,10 +59,12 @@ impl Default for CsvOptions {
         Self {
             header: None,
             delimiter: None,
-            quote: b'"',
+            quote: None,
             escape: None,
             null_string: None,
             sample_rows: 20_480,
+            ignore_errors: false,
+            types: Vec::new(),
         }
     }
 }
@@ -64,6 +77,16 @@ pub struct ReadOptions {
     pub format: Option<FileFormat>,
     /// CSV options (ignored for other formats).
     pub csv: CsvOptions,
+    /// `hive_partitioning`: `key=value` directories become columns; `None` detects them
+    /// (on when the files' paths all have the same keys).
+    pub hive_partitioning: Option<bool>,
+    /// `union_by_name = true`: files may have different columns (matched by name).
+    pub union_by_name: bool,
+    /// `hive_types` / `hive_types_autocast`: how partition columns are typed.
+    pub hive_types: HiveTypes,
+    /// `filename = true` (or `= 'name'`): a VARCHAR column of that name (`filename`) holds
+    /// each row's file.
+    pub filename: Option<String>,
 }
 
 /// One file of a source.
@@ -129,6 +152,16 @@ pub enum PredicateOp {
     GtEq,
 }
 
+/// Where an output column of an adapted scan comes from.
+enum Origin {
+    /// This column of the file's batch.
+    File(usize),
+    /// A column the file lacks: NULL.
+    Missing,
+    /// This hive partition column.
+    Partition(usize),
+}
+
 /// What is known about a source's size before reading it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SourceStatistics {
@@ -141,8 +174,8 @@ pub struct SourceStatistics {
 /// Per-format state kept from `open` for partitioning and scanning.
 #[derive(Debug)]
 pub enum FormatState {
-    /// The sniffed CSV layout.
-    Csv(CsvLayout),
+    /// The sniffed CSV layout: one for all files, or one per file (`union_by_name`).
+    Csv(Vec<CsvLayout>),
     /// Each file's Parquet metadata, read once.
     Parquet(ParquetFiles),
     /// Which JSON files are a top-level array (read whole) rather than NDJSON lines.
@@ -164,25 +197,56 @@ pub struct FileSource {
     pub schema: SchemaRef,
     /// What `open` learned that scanning needs.
     pub state: FormatState,
+    /// How many of [`FileSource::schema`]'s columns the files hold; the rest are the
+    /// hive partition columns.
+    pub data_columns: usize,
+    /// The hive partition columns (and the `filename` column) and each file's values.
+    pub hive: Option<HivePartitions>,
+    /// Per file, how its columns map onto the source's, when some file's differ.
+    pub file_columns: Option<Vec<FileColumns>>,
+    /// Rows skipped with `ignore_errors = true`.
+    pub skipped: Option<Arc<SkipLog>>,
 }
 
 impl FileSource {
     /// Expands `location` (a path, a glob, `-` or `/dev/stdin`) and infers the schema.
-    /// Errors name the location: a missing file, a glob matching nothing, an unreadable file.
+    /// Errors name the location: a missing file, a glob matching nothing, an unreadable file,
+    /// files whose columns differ (without `union_by_name`).
     pub fn open(location: &str, options: &ReadOptions) -> Result<Arc<FileSource>> {
-        let files = glob::expand(location)?;
+        Self::open_files(location, glob::expand(location)?, options)
+    }
+
+    /// A source over a list of paths or globs (`read_csv(['a.csv', 'b/*.csv'])`), their
+    /// files in the order listed.
+    pub fn open_list(locations: &[String], options: &ReadOptions) -> Result<Arc<FileSource>> {
+        let mut files = Vec::new();
+        for location in locations {
+            files.extend(glob::expand(location)?);
+        }
+        let quoted: Vec<String> = locations.iter().map(|l| format!("'{l}'")).collect();
+        Self::open_files(&format!("[{}]", quoted.join(", ")), files, options)
+    }
+
+    fn open_files(location: &str, files: Vec<FileMeta>, options: &ReadOptions) -> Result<Arc<FileSource>> {
         let first = files
             .first()
             .ok_or_else(|| Error::InvalidInput(format!("No files found that match the pattern \"{location}\"")))?;
         let format = match options.format {
             Some(f) => f,
-            None if glob::is_stdin(location) => FileFormat::Csv,
+            None if glob::is_stdin(location) => crate::io::stdin::sniff_format(first)?,
             None => glob::format_from_extension(&first.path).unwrap_or(FileFormat::Csv),
         };
-        let (csv, schema, state) = match format {
+        let hive = match options.hive_partitioning {
+            Some(false) => None,
+            // Giving partition types asks for partitions.
+            Some(true) => hive::detect(&files, true, &options.hive_types)?,
+            None => hive::detect(&files, !options.hive_types.given.is_empty(), &options.hive_types)?,
+        };
+        let union = options.union_by_name;
+        let (csv, data_schema, state, file_columns) = match format {
             FileFormat::Csv => {
-                let (csv, schema, layout) = csv::sniff(first, &options.csv)?;
-                (csv, schema, FormatState::Csv(layout))
+                let (csv, schema, layouts, columns) = csv::open(&files, &options.csv, union)?;
+                (csv, schema, FormatState::Csv(layouts), columns)
             }
             FileFormat::Parquet => {
                 if let Some(gz) = files.iter().find(|f| glob::is_gzip(&f.path)) {
@@ -191,14 +255,29 @@ impl FileSource {
                         gz.display_name
                     )));
                 }
-                let (schema, pq) = ParquetFiles::open(&files)?;
-                (options.csv.clone(), schema, FormatState::Parquet(pq))
+                let (schema, pq, columns) = ParquetFiles::open(&files, union)?;
+                (options.csv.clone(), schema, FormatState::Parquet(pq), columns)
             }
             FileFormat::Json => {
-                let (schema, js) = JsonFiles::open(&files, options.csv.sample_rows)?;
-                (options.csv.clone(), schema, FormatState::Json(js))
+                let (schema, js) = JsonFiles::open(&files, options.csv.sample_rows, union)?;
+                (options.csv.clone(), schema, FormatState::Json(js), None)
             }
         };
+        let hive = match &options.filename {
+            Some(name) => Some(HivePartitions::with_file_names(hive, name, &files)),
+            None => hive,
+        };
+        let hive = hive.and_then(|h| h.without_names(&data_schema));
+        let data_columns = data_schema.fields().len();
+        let schema = match &hive {
+            None => data_schema,
+            Some(h) => {
+                let mut fields: Vec<_> = data_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+                fields.extend(h.fields.iter().cloned());
+                Arc::new(Schema::new(fields))
+            }
+        };
+        let skipped = (format == FileFormat::Csv && options.csv.ignore_errors).then(|| Arc::new(SkipLog::default()));
         Ok(Arc::new(FileSource {
             location: location.to_string(),
             files,
@@ -206,16 +285,46 @@ impl FileSource {
             csv,
             schema,
             state,
+            data_columns,
+            hive,
+            file_columns,
+            skipped,
         }))
+    }
+
+    /// The warning about rows skipped with `ignore_errors = true` since the last call.
+    pub fn take_warning(&self) -> Option<String> {
+        self.skipped.as_ref()?.take_warning(&self.location)
     }
 
     /// Cuts the source into partitions of about `target_bytes` each, dropping Parquet row
     /// groups that `predicates` rule out (all predicates must hold: they are ANDed).
     pub fn partitions(&self, target_bytes: u64, predicates: &[ColumnPredicate]) -> Result<Vec<FilePartition>> {
+        self.partitions_of_files(target_bytes, predicates, None)
+    }
+
+    /// [`FileSource::partitions`] of the files whose `keep` entry is true (all when `None`).
+    pub fn partitions_of_files(
+        &self,
+        target_bytes: u64,
+        predicates: &[ColumnPredicate],
+        keep: Option<&[bool]>,
+    ) -> Result<Vec<FilePartition>> {
+        let predicates: Vec<ColumnPredicate> = predicates
+            .iter()
+            .filter(|p| p.column < self.data_columns)
+            .cloned()
+            .collect();
+        let predicates = predicates.as_slice();
         let mut out = Vec::new();
         for (file_index, file) in self.files.iter().enumerate() {
+            if keep.is_some_and(|k| !k.get(file_index).copied().unwrap_or(true)) {
+                continue;
+            }
             let kinds = match &self.state {
-                FormatState::Csv(layout) if layout.splittable && !glob::is_gzip(&file.path) => {
+                FormatState::Csv(_)
+                    if self.csv_layout(file_index).is_some_and(|l| l.splittable) && !glob::is_gzip(&file.path) =>
+                {
                     byte_ranges(file.size, target_bytes)
                 }
                 FormatState::Json(js) if !js.is_array[file_index] && !glob::is_gzip(&file.path) => {
@@ -229,19 +338,28 @@ impl FileSource {
         Ok(out)
     }
 
+    fn csv_layout(&self, file_index: usize) -> Option<&CsvLayout> {
+        match &self.state {
+            FormatState::Csv(layouts) => layouts.get(file_index).or_else(|| layouts.first()),
+            _ => None,
+        }
+    }
+
     /// Reads one partition: batches of at most `batch_size` rows holding only the columns in
     /// `projection` (indices into [`FileSource::schema`], in that order; `None` = all).
-    /// A CSV value that does not fit its column's type is an error naming file, line, column.
+    /// A CSV value that does not fit its column's type is an error naming file, line, column
+    /// (with `ignore_errors` the row is skipped instead).
     pub fn scan(
         &self,
         partition: &FilePartition,
         projection: Option<&[usize]>,
         batch_size: usize,
     ) -> Result<BatchStream> {
+        let file_index = partition.file_index;
         let file = self
             .files
-            .get(partition.file_index)
-            .ok_or_else(|| Error::internal(format!("partition of file {} out of range", partition.file_index)))?;
+            .get(file_index)
+            .ok_or_else(|| Error::internal(format!("partition of file {file_index} out of range")))?;
         let ncols = self.schema.fields().len();
         let projection: Vec<usize> = match projection {
             Some(p) => p.to_vec(),
@@ -253,10 +371,102 @@ impl FileSource {
             )));
         }
         let batch_size = batch_size.max(1);
+        let mapping = self.file_columns.as_ref().and_then(|m| m.get(file_index));
+        let adapt = mapping.is_some() || projection.iter().any(|&i| i >= self.data_columns);
+        if !adapt {
+            return self.scan_file(partition, file, &self.schema, projection, batch_size);
+        }
+        // The file's own columns to read, and where each output column comes from.
+        let mut file_projection: Vec<usize> = Vec::new();
+        let mut origin: Vec<Origin> = Vec::with_capacity(projection.len());
+        for &i in &projection {
+            if i >= self.data_columns {
+                origin.push(Origin::Partition(i - self.data_columns));
+                continue;
+            }
+            let in_file = match mapping {
+                Some(m) => m.index.get(i).copied().flatten(),
+                None => Some(i),
+            };
+            origin.push(match in_file {
+                Some(j) => Origin::File(match file_projection.iter().position(|&k| k == j) {
+                    Some(pos) => pos,
+                    None => {
+                        file_projection.push(j);
+                        file_projection.len() - 1
+                    }
+                }),
+                None => Origin::Missing,
+            });
+        }
+        let file_schema = mapping.map_or_else(|| Arc::clone(&self.schema), |m| Arc::clone(&m.schema));
+        let raw = self.scan_file(partition, file, &file_schema, file_projection, batch_size)?;
+        let out_fields: Vec<_> = projection.iter().map(|&i| self.schema.field(i).clone()).collect();
+        let out_schema = Arc::new(Schema::new(out_fields));
+        let hive = self.hive.clone();
+        Ok(Box::new(raw.map(move |batch| {
+            let batch = batch?;
+            let rows = batch.num_rows();
+            let columns = origin
+                .iter()
+                .zip(out_schema.fields())
+                .map(|(o, field)| -> Result<ArrayRef> {
+                    match o {
+                        Origin::File(pos) => {
+                            let col = batch.column(*pos);
+                            Ok(if col.data_type() == field.data_type() {
+                                Arc::clone(col)
+                            } else {
+                                arrow::compute::cast(col, field.data_type())?
+                            })
+                        }
+                        Origin::Missing => Ok(new_null_array(field.data_type(), rows)),
+                        Origin::Partition(c) => match &hive {
+                            Some(h) => h.column(file_index, *c, rows),
+                            None => Err(Error::internal("partition column without hive partitions")),
+                        },
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let options = RecordBatchOptions::new().with_row_count(Some(rows));
+            Ok(RecordBatch::try_new_with_options(
+                Arc::clone(&out_schema),
+                columns,
+                &options,
+            )?)
+        })))
+    }
+
+    /// Reads the `projection` columns (indices into `schema`, the file's own columns) of
+    /// one partition in the file's format.
+    fn scan_file(
+        &self,
+        partition: &FilePartition,
+        file: &FileMeta,
+        schema: &SchemaRef,
+        projection: Vec<usize>,
+        batch_size: usize,
+    ) -> Result<BatchStream> {
         match &self.state {
-            FormatState::Csv(layout) => csv::scan(file, &partition.kind, layout, projection, batch_size),
-            FormatState::Parquet(pq) => pq.scan(partition, &self.schema, &projection, batch_size),
-            FormatState::Json(js) => js.scan(file, partition, &self.schema, &projection, batch_size),
+            FormatState::Csv(_) => {
+                let layout = self
+                    .csv_layout(partition.file_index)
+                    .ok_or_else(|| Error::internal("CSV source without a layout"))?;
+                match &self.skipped {
+                    Some(log) => crate::io::csv_lenient::scan(
+                        file,
+                        partition.file_index,
+                        &partition.kind,
+                        layout,
+                        projection,
+                        batch_size,
+                        Arc::clone(log),
+                    ),
+                    None => csv::scan(file, &partition.kind, layout, projection, batch_size),
+                }
+            }
+            FormatState::Parquet(pq) => pq.scan(partition, schema, &projection, batch_size),
+            FormatState::Json(js) => js.scan(file, partition, schema, &projection, batch_size),
         }
     }
 

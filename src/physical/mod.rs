@@ -7,6 +7,7 @@ pub mod datetime_text;
 pub mod decimal;
 pub mod expr;
 pub mod functions;
+pub mod hive_prune;
 pub mod nested_cmp;
 pub mod ops;
 pub mod plan;

@@ -298,6 +298,7 @@ impl PhysicalPlanner {
         let predicate = Expr::conjunction(s.filters.iter().cloned())
             .map(|p| lower_expr(&p, &s.schema, self.opts))
             .transpose()?;
+        let files_pruned;
         let (source, pruned) = match &s.source {
             TableSource::Memory(m) => {
                 let scan: PlanRef = Arc::new(MemoryScanExec::try_new_table(
@@ -312,24 +313,36 @@ impl PhysicalPlanner {
             }
             TableSource::File(f) => {
                 let column_predicates = column_predicates(&s.filters, &s.schema, s.projection.as_deref());
-                let all = f.partitions(self.config.file_partition_bytes, &[])?;
+                let files = crate::physical::hive_prune::files_to_read(
+                    f,
+                    &s.filters,
+                    &s.schema,
+                    s.projection.as_deref(),
+                    self.opts,
+                )?;
+                files_pruned = files.as_ref().map_or(0, |k| k.iter().filter(|keep| !**keep).count());
+                let target = self.config.file_partition_bytes;
+                let all = f.partitions_of_files(target, &[], files.as_deref())?;
                 let kept = if column_predicates.is_empty() {
                     all.clone()
                 } else {
-                    f.partitions(self.config.file_partition_bytes, &column_predicates)?
+                    f.partitions_of_files(target, &column_predicates, files.as_deref())?
                 };
                 let pruned = all.len().saturating_sub(kept.len());
                 (ScanSource::File(Arc::clone(f), kept), pruned)
             }
         };
-        Ok(Arc::new(ScanExec::new(
-            s.table_name.clone(),
-            source,
-            s.projection.clone(),
-            predicate,
-            pruned,
-            schema,
-        )))
+        Ok(Arc::new(
+            ScanExec::new(
+                s.table_name.clone(),
+                source,
+                s.projection.clone(),
+                predicate,
+                pruned,
+                schema,
+            )
+            .with_files_pruned(files_pruned),
+        ))
     }
 
     /// Window calls: the input is hash-shuffled on the PARTITION BY keys (gathered without

@@ -351,6 +351,11 @@ impl Binder<'_> {
         };
         let mut location: Option<String> = None;
         let mut csv = CsvOptions::default();
+        let mut hive_partitioning = None;
+        let mut union_by_name = false;
+        let mut hive_types = crate::io::hive::HiveTypes::default();
+        let mut list_of_paths: Vec<String> = Vec::new();
+        let mut filename: Option<String> = None;
         for arg in args {
             let (key, value) = match arg {
                 FunctionArg::Named {
@@ -368,6 +373,42 @@ impl Binder<'_> {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (None, e),
                 other => return Err(Error::plan(format!("invalid argument {other} to {lname}"))),
             };
+            if let Some("types" | "dtypes" | "column_types") = key.as_deref() {
+                csv.types = column_types(value)?;
+                continue;
+            }
+            if let (None, ast::Expr::Array(list)) = (key.as_deref(), value) {
+                if location.is_some() || !list_of_paths.is_empty() {
+                    return Err(Error::plan(format!(
+                        "{lname} takes one positional argument (the path, glob or list of them)"
+                    )));
+                }
+                list_of_paths = list
+                    .elem
+                    .iter()
+                    .map(|e| match e {
+                        ast::Expr::Value(v) => match &v.value {
+                            ast::Value::SingleQuotedString(p) | ast::Value::DoubleQuotedString(p) => Ok(p.clone()),
+                            other => Err(Error::plan(format!("{lname}: expected a path, got {other}"))),
+                        },
+                        other => Err(Error::plan(format!("{lname}: expected a path, got {other}"))),
+                    })
+                    .collect::<Result<_>>()?;
+                if list_of_paths.is_empty() {
+                    return Err(Error::plan(format!("{lname}: the list of files is empty")));
+                }
+                continue;
+            }
+            if let Some("hive_types") = key.as_deref() {
+                hive_types.given = column_types(value)?
+                    .into_iter()
+                    .map(|(name, t)| {
+                        name.map(|n| (n, t))
+                            .ok_or_else(|| Error::plan("hive_types must be a struct {'key': 'TYPE'}"))
+                    })
+                    .collect::<Result<_>>()?;
+                continue;
+            }
             let value = self.bind_value(match value {
                 ast::Expr::Value(v) => &v.value,
                 other => return Err(Error::plan(format!("argument {other} of {lname} must be a constant"))),
@@ -377,19 +418,13 @@ impl Binder<'_> {
                 other => Err(Error::plan(format!("{lname}: expected a string, got {other}"))),
             };
             match key.as_deref() {
-                None if location.is_none() => location = Some(text()?),
+                None if location.is_none() && list_of_paths.is_empty() => location = Some(text()?),
                 None => {
                     return Err(Error::plan(format!(
                         "{lname} takes one positional argument (the path or glob)"
                     )))
                 }
-                Some("header") => {
-                    csv.header = Some(match &value {
-                        datafusion_common::ScalarValue::Boolean(Some(b)) => *b,
-                        datafusion_common::ScalarValue::Int32(Some(i)) => *i != 0,
-                        other => return Err(Error::plan(format!("header must be true or false, not {other}"))),
-                    })
-                }
+                Some("header") => csv.header = Some(flag(&value, "header")?),
                 Some("delim" | "sep" | "delimiter") => {
                     let t = text()?;
                     let t = if t == "\\t" { "\t".to_string() } else { t };
@@ -398,27 +433,84 @@ impl Binder<'_> {
                     }
                     csv.delimiter = Some(t.as_bytes()[0]);
                 }
-                Some("quote") => csv.quote = *text()?.as_bytes().first().unwrap_or(&b'"'),
+                Some("quote") => csv.quote = Some(*text()?.as_bytes().first().unwrap_or(&b'"')),
                 Some("escape") => csv.escape = text()?.as_bytes().first().copied(),
                 Some("nullstr" | "null") => csv.null_string = Some(text()?),
                 Some("sample_size") => {
                     if let datafusion_common::ScalarValue::Int32(Some(n)) = value {
-                        csv.sample_rows = n.max(1) as usize;
+                        // -1: every row.
+                        csv.sample_rows = usize::try_from(n).map_or(usize::MAX, |n| n.max(1));
+                    }
+                }
+                Some("ignore_errors") => csv.ignore_errors = flag(&value, "ignore_errors")?,
+                Some("hive_partitioning") => hive_partitioning = Some(flag(&value, "hive_partitioning")?),
+                Some("union_by_name") => union_by_name = flag(&value, "union_by_name")?,
+                Some("hive_types_autocast") => hive_types.autocast = flag(&value, "hive_types_autocast")?,
+                Some("filename") => {
+                    filename = match &value {
+                        datafusion_common::ScalarValue::Utf8(Some(name)) => Some(name.clone()),
+                        other => flag(other, "filename")?.then(|| "filename".to_string()),
                     }
                 }
                 Some("auto_detect" | "format" | "compression") => {}
                 Some(other) => return Err(Error::plan(format!("{lname} has no option named {other}"))),
             }
         }
+        let options = ReadOptions {
+            format: Some(format),
+            csv,
+            hive_partitioning,
+            union_by_name,
+            hive_types,
+            filename,
+        };
+        if !list_of_paths.is_empty() {
+            let source = FileSource::open_list(&list_of_paths, &options)?;
+            let qualifier = file_stem(&list_of_paths[0]);
+            return Ok(builder::scan(
+                &source.location,
+                TableSource::File(source.clone()),
+                Some(&qualifier),
+            ));
+        }
         let location =
             location.ok_or_else(|| Error::plan(format!("{lname} needs a path or glob as its first argument")))?;
-        self.bind_file(
-            &location,
-            ReadOptions {
-                format: Some(format),
-                csv,
+        self.bind_file(&location, options)
+    }
+}
+
+/// A boolean option's value (`true`, `false`, `1`, `0`).
+fn flag(value: &datafusion_common::ScalarValue, name: &str) -> Result<bool> {
+    match value {
+        datafusion_common::ScalarValue::Boolean(Some(b)) => Ok(*b),
+        datafusion_common::ScalarValue::Int32(Some(i)) => Ok(*i != 0),
+        datafusion_common::ScalarValue::Int64(Some(i)) => Ok(*i != 0),
+        other => Err(Error::plan(format!("{name} must be true or false, not {other}"))),
+    }
+}
+
+/// The `types` option: `{'name': 'TYPE', …}` (by name) or `['TYPE', …]` (by position).
+fn column_types(value: &ast::Expr) -> Result<Vec<(Option<String>, arrow::datatypes::DataType)>> {
+    let type_of = |e: &ast::Expr| -> Result<arrow::datatypes::DataType> {
+        match e {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(t) | ast::Value::DoubleQuotedString(t) => {
+                    crate::logical::types::parse_sql_type(t)
+                }
+                other => Err(Error::plan(format!("types: expected a type name, got {other}"))),
             },
-        )
+            other => Err(Error::plan(format!("types: expected a type name, got {other}"))),
+        }
+    };
+    match value {
+        ast::Expr::Dictionary(fields) => fields
+            .iter()
+            .map(|f| Ok((Some(f.key.value.clone()), type_of(&f.value)?)))
+            .collect(),
+        ast::Expr::Array(a) => a.elem.iter().map(|e| Ok((None, type_of(e)?))).collect(),
+        other => Err(Error::plan(format!(
+            "types must be a struct {{'column': 'TYPE'}} or a list ['TYPE', …], not {other}"
+        ))),
     }
 }
 

@@ -31,6 +31,8 @@ pub struct ScanExec {
     predicate: Option<PhysExprRef>,
     /// Number of partitions skipped by statistics, for EXPLAIN.
     pruned: usize,
+    /// Number of files skipped by filters on hive partition columns, for EXPLAIN.
+    files_pruned: usize,
     schema: SchemaRef,
 }
 
@@ -51,8 +53,15 @@ impl ScanExec {
             projection,
             predicate,
             pruned,
+            files_pruned: 0,
             schema,
         }
+    }
+
+    /// Notes that `n` files were skipped (shown by EXPLAIN as `files=read/total`).
+    pub fn with_files_pruned(mut self, n: usize) -> Self {
+        self.files_pruned = n;
+        self
     }
 }
 
@@ -68,7 +77,13 @@ impl ExecutionPlan for ScanExec {
         }
         match &self.source {
             ScanSource::File(f, parts) => {
-                s.push_str(&format!(", files={}, partitions={}", f.files.len(), parts.len()));
+                let total = f.files.len();
+                if self.files_pruned > 0 {
+                    let read = total.saturating_sub(self.files_pruned);
+                    s.push_str(&format!(", files={read}/{total}, partitions={}", parts.len()));
+                } else {
+                    s.push_str(&format!(", files={total}, partitions={}", parts.len()));
+                }
                 if self.pruned > 0 {
                     s.push_str(&format!(", pruned={}", self.pruned));
                 }
