@@ -531,3 +531,59 @@ fn progress_is_never_drawn_off_a_terminal() {
         .success()
         .stderr("");
 }
+
+// ----- data on stdin, warnings ------------------------------------------------------------------
+
+#[test]
+fn stdin_data_in_every_format() {
+    let run = |stdin: Vec<u8>, sql: &str| -> String {
+        let out = rask()
+            .args(["-c", sql])
+            .write_stdin(stdin)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        run(b"a,b\n1,x\n2,y\n".to_vec(), "SELECT count(*) AS n FROM '-'"),
+        "n\n2\n"
+    );
+    assert_eq!(
+        run(b"a\tb\n1\t2\n3\t4\n".to_vec(), "SELECT sum(a) AS s FROM '-'"),
+        "s\n4\n"
+    );
+    assert_eq!(
+        run(
+            b"{\"a\":1}\n{\"a\":5}\n".to_vec(),
+            "SELECT sum(a) AS s FROM read_json('-')"
+        ),
+        "s\n6\n"
+    );
+    // Parquet is spooled to a temporary file first; a bare '-' is told apart by its magic.
+    let parquet = std::fs::read("testdata/sales.parquet").unwrap();
+    assert_eq!(run(parquet.clone(), "SELECT count(*) AS n FROM '-'"), "n\n90\n");
+    assert_eq!(run(parquet, "SELECT count(*) AS n FROM read_parquet('-')"), "n\n90\n");
+}
+
+#[test]
+fn skipped_rows_are_reported_on_stderr() {
+    let out = rask()
+        .args([
+            "-c",
+            "SELECT count(*) AS n FROM read_csv('testdata/etl/bad_rows.csv', ignore_errors = true)",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "n\n5\n");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("Warning: ")
+            && stderr.contains("skipped 2 rows")
+            && stderr.contains("bad_rows.csv:4 column 3"),
+        "{stderr}"
+    );
+}

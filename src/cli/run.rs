@@ -167,7 +167,13 @@ pub fn run_with(
         Language::Sql => session.run_script(text, on_result),
         Language::Dsl => session.run_dsl(text, on_result),
     };
+    drop(progress);
     cancel.store(false, Ordering::SeqCst);
+    // What the statements left to say (rows `ignore_errors` skipped), whether or not they
+    // succeeded.
+    for warning in session.take_warnings() {
+        let _ = writeln!(std::io::stderr(), "Warning: {warning}");
+    }
     outcome
 }
 
