@@ -24,11 +24,12 @@ use crate::logical::types::{parse_sql_type, sql_type_name};
 use crate::physical::expr::cast_array;
 use crate::physical::plan::{BatchStream, PlanRef};
 use crate::physical::planner::PhysicalPlanner;
-use crate::stage::{split_into_stages, StageGraph};
+use crate::stage::split_into_stages;
 
 mod copy;
 mod dsl;
 mod explain;
+pub use explain::Explained;
 mod statements;
 mod store;
 mod warnings;
@@ -126,38 +127,6 @@ impl std::fmt::Debug for RowStream {
     }
 }
 
-/// Everything EXPLAIN shows about a query.
-#[derive(Debug)]
-pub struct Explained {
-    /// The plan as bound.
-    pub logical: LogicalPlan,
-    /// The plan after the optimizer.
-    pub optimized: LogicalPlan,
-    /// Rules that changed the plan, in order.
-    pub rules_fired: Vec<&'static str>,
-    /// The stage graph.
-    pub stages: StageGraph,
-}
-
-impl std::fmt::Display for Explained {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "== Logical plan ==")?;
-        write!(f, "{}", self.logical)?;
-        writeln!(
-            f,
-            "== Optimized plan (rules fired: {}) ==",
-            if self.rules_fired.is_empty() {
-                "none".to_string()
-            } else {
-                self.rules_fired.join(", ")
-            }
-        )?;
-        write!(f, "{}", self.optimized)?;
-        writeln!(f, "== Stage graph ==")?;
-        write!(f, "{}", self.stages)
-    }
-}
-
 /// A rask session.
 pub struct Session {
     config: SessionConfig,
@@ -200,7 +169,7 @@ fn collect_results(
     Ok(results)
 }
 
-fn one_column(name: &str, values: Vec<String>) -> Result<QueryResult> {
+pub(super) fn one_column(name: &str, values: Vec<String>) -> Result<QueryResult> {
     let schema = Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, true)]));
     let array: ArrayRef = Arc::new(StringArray::from(values));
     let batch = RecordBatch::try_new(Arc::clone(&schema), vec![array])?;
@@ -369,34 +338,8 @@ impl Session {
         }
     }
 
-    /// Plans `sql` (one query) and returns its plans and stage graph without running it.
-    pub fn explain(&self, sql: &str) -> Result<Explained> {
-        let statements = sql::parse(sql)?;
-        match statements.as_slice() {
-            [Statement::Query(q)] => self.explain_query(q),
-            _ => Err(Error::plan("EXPLAIN takes exactly one query")),
-        }
-    }
-
-    fn bind(&self, q: &sqlparser::ast::Query) -> Result<LogicalPlan> {
+    pub(super) fn bind(&self, q: &sqlparser::ast::Query) -> Result<LogicalPlan> {
         Binder::new(&self.catalog, self.type_options()).bind_query(q)
-    }
-
-    fn explain_query(&self, q: &sqlparser::ast::Query) -> Result<Explained> {
-        self.explain_plan(self.bind(q)?)
-    }
-
-    /// The optimized plan and stage graph of a bound plan.
-    pub(crate) fn explain_plan(&self, logical: LogicalPlan) -> Result<Explained> {
-        let optimized = crate::optimizer::optimize(logical.clone(), &self.config.disabled_rules, self.type_options())?;
-        let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
-        let stages = split_into_stages(physical)?;
-        Ok(Explained {
-            logical,
-            optimized: optimized.plan,
-            rules_fired: optimized.fired,
-            stages,
-        })
     }
 
     /// Runs every `WITH RECURSIVE` CTE in `plan` to completion (innermost first) and puts a
@@ -463,7 +406,7 @@ impl Session {
     }
 
     /// Optimizes, plans and runs a bound query, collecting its rows.
-    fn run_plan(&mut self, plan: LogicalPlan) -> Result<QueryResult> {
+    pub(super) fn run_plan(&mut self, plan: LogicalPlan) -> Result<QueryResult> {
         let (schema, stream) = self.run_plan_streaming(plan)?;
         let batches = stream.collect::<Result<Vec<_>>>()?;
         Ok(QueryResult { schema, batches })
@@ -515,33 +458,6 @@ impl Session {
         // A failed task raises the cancel flag to stop the others; the first error stands.
         self.cancel.store(false, Ordering::Relaxed);
         Ok((schema, result?))
-    }
-
-    /// EXPLAIN [ANALYZE] of a bound plan as a one-column result (`plan`), one line a row.
-    pub(crate) fn explain_result(&mut self, plan: LogicalPlan, analyze: bool) -> Result<StatementResult> {
-        let mut text = self.explain_plan(plan.clone())?.to_string();
-        if analyze {
-            let started = std::time::Instant::now();
-            let result = self.run_plan(plan)?;
-            let stats = self.last_stats.lock().map(|s| s.clone()).unwrap_or_default();
-            text.push_str(&format!(
-                "== Analyze ==\nrows: {}\nelapsed: {:.3}s\n{}\n",
-                result.num_rows(),
-                started.elapsed().as_secs_f64(),
-                stats.summary()
-            ));
-            for line in stats.spill_lines() {
-                text.push_str(&line);
-                text.push('\n');
-            }
-            if let Some(profile) = self.last_profile.lock().ok().and_then(|p| p.clone()) {
-                text.push_str(&profile.analyze_text());
-            }
-        }
-        Ok(StatementResult::Query(one_column(
-            "plan",
-            text.lines().map(str::to_string).collect(),
-        )?))
     }
 
     fn record_stats(&self, query: &QueryContext) {
@@ -715,7 +631,7 @@ impl Session {
                     return Ok(StatementResult::Query(describe(&plan.schema().arrow().clone())?));
                 }
                 let plan = self.bind(q)?;
-                if wants_json(format.as_ref(), options.as_deref()) {
+                if explain::wants_json(format.as_ref(), options.as_deref()) {
                     if *analyze {
                         return Err(Error::not_supported("EXPLAIN ANALYZE (FORMAT json)"));
                     }
@@ -927,25 +843,6 @@ impl Session {
 }
 
 /// Whether `plan` holds a recursive CTE.
-/// True for `EXPLAIN FORMAT JSON …` and `EXPLAIN (FORMAT json) …`.
-fn wants_json(
-    format: Option<&sqlparser::ast::AnalyzeFormatKind>,
-    options: Option<&[sqlparser::ast::UtilityOption]>,
-) -> bool {
-    use sqlparser::ast::{AnalyzeFormat, AnalyzeFormatKind};
-    let keyword = matches!(
-        format,
-        Some(AnalyzeFormatKind::Keyword(AnalyzeFormat::JSON) | AnalyzeFormatKind::Assignment(AnalyzeFormat::JSON))
-    );
-    let option = options.unwrap_or_default().iter().any(|o| {
-        o.name.value.eq_ignore_ascii_case("format")
-            && o.arg
-                .as_ref()
-                .is_some_and(|a| a.to_string().eq_ignore_ascii_case("json"))
-    });
-    keyword || option
-}
-
 fn contains_recursive(plan: &LogicalPlan) -> bool {
     matches!(plan, LogicalPlan::RecursiveQuery(_)) || plan.inputs().iter().any(|i| contains_recursive(i))
 }

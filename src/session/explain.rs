@@ -1,11 +1,124 @@
-//! `EXPLAIN (FORMAT json)`: what EXPLAIN shows — the logical plan, the optimized plan with
-//! the rules that fired, and the stage graph — as one JSON document, for tools.
+//! EXPLAIN: the logical plan, the optimized plan with the rules that fired, and the stage
+//! graph — as text, as one JSON document (`EXPLAIN (FORMAT json)`), and with what the query
+//! did (`EXPLAIN ANALYZE`).
 
 use std::fmt::Write as _;
 
-use super::Explained;
+use sqlparser::ast::Statement;
+
+use super::{one_column, Session, StatementResult};
+use crate::error::{Error, Result};
 use crate::exec::profile::{json_string, ProfileNode, QueryProfile};
+use crate::frontend::sql;
 use crate::logical::plan::LogicalPlan;
+use crate::physical::planner::PhysicalPlanner;
+use crate::stage::{split_into_stages, StageGraph};
+
+/// Everything EXPLAIN shows about a query.
+#[derive(Debug)]
+pub struct Explained {
+    /// The plan as bound.
+    pub logical: LogicalPlan,
+    /// The plan after the optimizer.
+    pub optimized: LogicalPlan,
+    /// Rules that changed the plan, in order.
+    pub rules_fired: Vec<&'static str>,
+    /// The stage graph.
+    pub stages: StageGraph,
+}
+
+impl std::fmt::Display for Explained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "== Logical plan ==")?;
+        write!(f, "{}", self.logical)?;
+        writeln!(
+            f,
+            "== Optimized plan (rules fired: {}) ==",
+            if self.rules_fired.is_empty() {
+                "none".to_string()
+            } else {
+                self.rules_fired.join(", ")
+            }
+        )?;
+        write!(f, "{}", self.optimized)?;
+        writeln!(f, "== Stage graph ==")?;
+        write!(f, "{}", self.stages)
+    }
+}
+
+impl Session {
+    /// Plans `sql` (one query) and returns its plans and stage graph without running it.
+    pub fn explain(&self, sql: &str) -> Result<Explained> {
+        let statements = sql::parse(sql)?;
+        match statements.as_slice() {
+            [Statement::Query(q)] => self.explain_query(q),
+            _ => Err(Error::plan("EXPLAIN takes exactly one query")),
+        }
+    }
+
+    fn explain_query(&self, q: &sqlparser::ast::Query) -> Result<Explained> {
+        self.explain_plan(self.bind(q)?)
+    }
+
+    /// The optimized plan and stage graph of a bound plan.
+    pub(crate) fn explain_plan(&self, logical: LogicalPlan) -> Result<Explained> {
+        let optimized = crate::optimizer::optimize(logical.clone(), &self.config.disabled_rules, self.type_options())?;
+        let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
+        let stages = split_into_stages(physical)?;
+        Ok(Explained {
+            logical,
+            optimized: optimized.plan,
+            rules_fired: optimized.fired,
+            stages,
+        })
+    }
+
+    /// EXPLAIN [ANALYZE] of a bound plan as a one-column result (`plan`), one line a row.
+    pub(crate) fn explain_result(&mut self, plan: LogicalPlan, analyze: bool) -> Result<StatementResult> {
+        let mut text = self.explain_plan(plan.clone())?.to_string();
+        if analyze {
+            let started = std::time::Instant::now();
+            let result = self.run_plan(plan)?;
+            let stats = self.last_stats.lock().map(|s| s.clone()).unwrap_or_default();
+            text.push_str(&format!(
+                "== Analyze ==\nrows: {}\nelapsed: {:.3}s\n{}\n",
+                result.num_rows(),
+                started.elapsed().as_secs_f64(),
+                stats.summary()
+            ));
+            for line in stats.spill_lines() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            if let Some(profile) = self.last_profile.lock().ok().and_then(|p| p.clone()) {
+                text.push_str(&profile.analyze_text());
+            }
+        }
+        Ok(StatementResult::Query(one_column(
+            "plan",
+            text.lines().map(str::to_string).collect(),
+        )?))
+    }
+}
+
+/// True for `EXPLAIN FORMAT JSON …` and `EXPLAIN (FORMAT json) …`.
+pub(super) fn wants_json(
+    format: Option<&sqlparser::ast::AnalyzeFormatKind>,
+    options: Option<&[sqlparser::ast::UtilityOption]>,
+) -> bool {
+    use sqlparser::ast::{AnalyzeFormat, AnalyzeFormatKind};
+    let keyword = matches!(
+        format,
+        Some(AnalyzeFormatKind::Keyword(AnalyzeFormat::JSON) | AnalyzeFormatKind::Assignment(AnalyzeFormat::JSON))
+    );
+    let option = options.unwrap_or_default().iter().any(|o| {
+        o.name.value.eq_ignore_ascii_case("format")
+            && o.arg
+                .as_ref()
+                .is_some_and(|a| a.to_string().eq_ignore_ascii_case("json"))
+    });
+    keyword || option
+}
 
 impl Explained {
     /// The JSON form of the explanation.
