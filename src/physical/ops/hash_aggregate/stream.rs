@@ -157,7 +157,7 @@ impl AggregateStream {
         }
         if self.core.mode == AggregateMode::Partial {
             let batch = self.take_groups()?.finish(&self.core, true)?;
-            self.reservation.try_resize(self.groups.footprint())?;
+            self.hold_fresh_groups()?;
             self.set_output(batch);
             return Ok(());
         }
@@ -193,7 +193,7 @@ impl AggregateStream {
             )));
         }
         let batch = self.take_groups()?.finish(&self.core, true)?;
-        self.reservation.try_resize(self.groups.footprint())?;
+        self.hold_fresh_groups()?;
         let partitioner = match &mut self.spill {
             Some(p) => p,
             slot => {
@@ -217,7 +217,21 @@ impl AggregateStream {
             let batch = groups.finish(&self.core, self.core.mode == AggregateMode::Partial)?;
             self.set_output(batch);
         }
-        self.reservation.try_resize(self.groups.footprint())
+        self.hold_fresh_groups()
+    }
+
+    /// Reserves the fresh (empty) table that replaced spilled or emitted groups. It is within
+    /// the minimum working set, so it is held even when other operators fill the pool: the
+    /// aggregate has nothing left to give back, and they spill when they are refused in turn.
+    fn hold_fresh_groups(&mut self) -> Result<()> {
+        let size = self.groups.footprint();
+        if self.reservation.try_resize(size).is_err() {
+            if size > self.ctx.memory().limit() / MIN_SHARE {
+                return self.reservation.try_resize(size);
+            }
+            self.reservation.resize_unchecked(size);
+        }
+        Ok(())
     }
 
     /// Starts handing out `batch`, whose memory is held until it has been.
