@@ -5,22 +5,11 @@
 
 mod common;
 
-use std::path::Path;
-
 use rask::session::StatementResult;
 
 use common::spill::{query, spill_session as session, text};
 
-fn entries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
-/// 200,000 rows with a string column of varying length (about 10 MB in memory).
-const WIDE_ROWS: &str = "SELECT range AS id, repeat('x', (range % 50)::INTEGER) || range::VARCHAR AS s, \
-     CASE WHEN range % 7 = 0 THEN NULL ELSE range * 3 END AS n FROM range(200000)";
+use common::spill::{entries, WIDE_ROWS};
 
 #[test]
 fn a_result_larger_than_the_limit_spills_and_reads_back_identically() {

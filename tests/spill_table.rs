@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use rask::session::StatementResult;
 use rask::Session;
 
@@ -20,16 +18,7 @@ fn run(s: &mut Session, sql: &str) {
     s.execute(sql).expect(sql);
 }
 
-fn entries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
-/// 200,000 rows with a string column of varying length (about 10 MB in memory).
-const WIDE_ROWS: &str = "SELECT range AS id, repeat('x', (range % 50)::INTEGER) || range::VARCHAR AS s, \
-     CASE WHEN range % 7 = 0 THEN NULL ELSE range * 3 END AS n FROM range(200000)";
+use common::spill::{assert_empty, entries, WIDE_ROWS};
 
 /// Queries whose answers must not depend on where the table's rows are.
 const CHECKS: &[&str] = &[
@@ -84,11 +73,7 @@ fn a_table_larger_than_memory_spills_and_answers_like_one_in_memory() {
     let plan = text(&query(&mut s, "EXPLAIN SELECT * FROM t"));
     assert!(plan.contains("spilled="), "{plan}");
     run(&mut s, "DROP TABLE t");
-    assert!(
-        entries(temp.path()).is_empty(),
-        "left behind: {:?}",
-        common::spill::files_under(temp.path())
-    );
+    assert_empty(temp.path());
     assert_eq!(s.memory().used(), 0);
 }
 
@@ -129,11 +114,7 @@ fn insert_update_and_delete_on_a_spilled_table() {
     assert!(!common::spill::files_under(temp.path()).is_empty());
     assert_same(&answers(&mut s), &want);
     drop(s);
-    assert!(
-        entries(temp.path()).is_empty(),
-        "left behind: {:?}",
-        common::spill::files_under(temp.path())
-    );
+    assert_empty(temp.path());
 }
 
 #[test]
@@ -155,11 +136,7 @@ fn create_or_replace_and_the_end_of_the_session_remove_the_files() {
     assert!(text(&query(&mut s, "SELECT count(*) FROM t")).contains("150000"));
     run(&mut s, &format!("CREATE TABLE u AS {WIDE_ROWS}"));
     drop(s);
-    assert!(
-        entries(temp.path()).is_empty(),
-        "left behind: {:?}",
-        common::spill::files_under(temp.path())
-    );
+    assert_empty(temp.path());
 }
 
 #[test]
@@ -198,11 +175,7 @@ fn recursive_cte_rounds_larger_than_memory_spill() {
     assert_eq!(text(&query(&mut s, sql)), want);
     assert!(want.contains("200000"), "{want}");
     drop(s);
-    assert!(
-        entries(temp.path()).is_empty(),
-        "left behind: {:?}",
-        common::spill::files_under(temp.path())
-    );
+    assert_empty(temp.path());
 }
 
 #[test]
@@ -217,11 +190,7 @@ fn the_table_spill_cap_gives_a_clear_error_and_keeps_the_old_table() {
         .to_string();
     assert!(err.contains("max_temp_directory_size"), "{err}");
     assert!(text(&query(&mut s, "SELECT count(*) FROM t")).contains('1'));
-    assert!(
-        entries(temp.path()).is_empty(),
-        "left behind: {:?}",
-        common::spill::files_under(temp.path())
-    );
+    assert_empty(temp.path());
 }
 
 /// The DSL's `persist()` stores its rows the same way: a frame larger than the pool spills,

@@ -139,7 +139,7 @@ fn watch(running: &RunningQuery, mode: ProgressMode, stop: &AtomicBool, paused: 
                 let (done, total) = p.tasks();
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
-                bar.set_message(describe(p, done, total));
+                bar.set_message(describe(p, q.spill.total_bytes(), done, total));
                 bar.tick();
                 shown = true;
             }
@@ -202,7 +202,7 @@ impl indicatif::TermLike for NarrowStderr {
 }
 
 /// The text after the bar: running stages, rows and bytes read, spill, time and ETA.
-pub fn describe(p: &QueryProgress, done: usize, total: usize) -> String {
+pub fn describe(p: &QueryProgress, spilled: u64, done: usize, total: usize) -> String {
     let stages: Vec<String> = p
         .stages()
         .iter()
@@ -210,7 +210,6 @@ pub fn describe(p: &QueryProgress, done: usize, total: usize) -> String {
         .map(|s| format!("stage {} {} {}/{}", s.id, s.kind, s.done(), s.tasks))
         .collect();
     let (rows, bytes) = p.read();
-    let spilled = p.spilled();
     let elapsed = p.elapsed();
     let mut text = format!(
         "{} · {} rows, {} read",
@@ -257,9 +256,8 @@ mod tests {
         p.task_started(0);
         p.task_done(0);
         p.add_read(1_234_567, 10 << 20);
-        p.set_spilled(3 << 20);
         std::thread::sleep(std::time::Duration::from_millis(5));
-        let text = describe(&p, 1, 1000);
+        let text = describe(&p, 3 << 20, 1, 1000);
         assert!(
             text.starts_with("stage 0 map 1/4 · 1.2M rows, 10.0 MiB read · 3.0 MiB spilled · "),
             "{text}"

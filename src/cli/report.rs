@@ -111,8 +111,7 @@ fn stage_graph_svg(stages: &[StageProfile]) -> String {
             };
             let (fx, fy, fw, fh) = boxes[p];
             let (tx, ty, _, th) = boxes[i];
-            let exchange = stages[p].sink.split_whitespace().nth(1).unwrap_or("");
-            let kind = exchange.split('(').next().unwrap_or(exchange);
+            let kind = stages[p].exchange_kind();
             let dash = if kind == "hash" {
                 " stroke-dasharray=\"5,3\""
             } else {

@@ -70,6 +70,15 @@ pub struct StageProfile {
     pub root: ProfileNode,
 }
 
+impl StageProfile {
+    /// The kind of exchange its output goes through (`hash`, `broadcast`, `gather`), or
+    /// `result`.
+    pub fn exchange_kind(&self) -> &str {
+        let sink = self.sink.strip_prefix("exchange ").unwrap_or(&self.sink);
+        sink.split('(').next().unwrap_or(sink)
+    }
+}
+
 /// How long a stage took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageTiming {

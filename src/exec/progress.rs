@@ -38,7 +38,6 @@ pub struct QueryProgress {
     stages: OnceLock<Vec<StageProgress>>,
     rows_read: AtomicU64,
     bytes_read: AtomicU64,
-    spilled: Mutex<u64>,
 }
 
 impl Default for QueryProgress {
@@ -48,7 +47,6 @@ impl Default for QueryProgress {
             stages: OnceLock::new(),
             rows_read: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
-            spilled: Mutex::new(0),
         }
     }
 }
@@ -102,18 +100,6 @@ impl QueryProgress {
             self.rows_read.load(Ordering::Relaxed),
             self.bytes_read.load(Ordering::Relaxed),
         )
-    }
-
-    /// Records the bytes spilled so far (the spill manager's total).
-    pub fn set_spilled(&self, bytes: u64) {
-        if let Ok(mut s) = self.spilled.lock() {
-            *s = bytes;
-        }
-    }
-
-    /// Bytes spilled so far, as last recorded.
-    pub fn spilled(&self) -> u64 {
-        self.spilled.lock().map(|s| *s).unwrap_or(0)
     }
 
     /// Seconds since the query started.

@@ -146,10 +146,6 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
                 state.query.progress.task_started(id);
                 let outcome = catch_unwind(AssertUnwindSafe(|| run_task(state, id, partition)));
                 state.query.progress.task_done(id);
-                state
-                    .query
-                    .progress
-                    .set_spilled(state.query.spill.stats().values().map(|s| s.bytes).sum());
                 let result = match outcome {
                     Ok(r) => r,
                     Err(panic) => {

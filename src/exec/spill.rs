@@ -151,6 +151,14 @@ impl SpillManager {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Bytes written to spill files so far, over every operator.
+    pub fn total_bytes(&self) -> u64 {
+        self.stats
+            .lock()
+            .map(|s| s.values().map(|v| v.bytes).sum())
+            .unwrap_or(0)
+    }
+
     fn add_disk_bytes(&self, bytes: u64) -> Result<()> {
         let now = self.bytes_on_disk.fetch_add(bytes, Ordering::AcqRel) + bytes;
         match self.max_bytes {

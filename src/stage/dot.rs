@@ -53,17 +53,14 @@ pub fn to_dot(stages: &[StageProfile]) -> String {
 
 /// The edges from the tasks of `from` to those of `to`, by the kind of exchange between them.
 fn edges(out: &mut String, from: &StageProfile, to: &StageProfile) {
-    let kind = from.sink.split_whitespace().nth(1).unwrap_or("");
-    let (style, all_to_all) = if kind.starts_with("hash") {
-        ("dashed", true)
-    } else if kind.starts_with("broadcast") {
-        ("bold", true)
-    } else {
-        ("solid", false)
+    let label = from.exchange_kind();
+    let (style, all_to_all) = match label {
+        "hash" => ("dashed", true),
+        "broadcast" => ("bold", true),
+        _ => ("solid", false),
     };
     let (m, n) = (from.tasks.max(1), to.tasks.max(1));
     let pairs = if all_to_all { m * n } else { m };
-    let label = kind.split('(').next().unwrap_or(kind);
     if pairs > MAX_TASK_EDGES {
         let _ = writeln!(
             out,

@@ -38,6 +38,23 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
+/// The names of the entries directly in `dir`.
+pub fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Asserts that nothing is left in `dir`, listing what is.
+pub fn assert_empty(dir: &Path) {
+    assert!(entries(dir).is_empty(), "left behind: {:?}", files_under(dir));
+}
+
+/// 200,000 rows with a string column of varying length (about 10 MB in memory).
+pub const WIDE_ROWS: &str = "SELECT range AS id, repeat('x', (range % 50)::INTEGER) || range::VARCHAR AS s, \
+     CASE WHEN range % 7 = 0 THEN NULL ELSE range * 3 END AS n FROM range(200000)";
+
 /// A session with `memory_limit` bytes spilling into `temp`, batches of 1024 rows.
 pub fn spill_session(memory_limit: usize, temp: &Path) -> Session {
     Session::new(spill_config(memory_limit, temp, 1024)).expect("session")
