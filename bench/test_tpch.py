@@ -1,4 +1,5 @@
-"""Tests of bench/tpch.py's answer checking (no data or engine needed).
+"""Tests of the benchmarks' answer checking (bench/harness.py) and of bench/tpch.py's helpers
+(no data or engine needed).
 
     python3 -m pytest bench/test_tpch.py      or      python3 bench/test_tpch.py
 """
@@ -8,6 +9,7 @@ import sys
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import tpch  # noqa: E402
 
 COLS = ["k", "amount", "day", "name"]
@@ -20,65 +22,65 @@ GOOD = 'k,amount,day,name\n1,10.5,1995-03-14,a b \n2,0,1996-01-01,\n3,0.66666666
 
 
 def test_equal():
-    ok, msg = tpch.compare_answers(GOOD, COLS, ROWS, ordered=True)
+    ok, msg = harness.compare_answers(GOOD, COLS, ROWS, ordered=True)
     assert ok, msg
 
 
 def test_relative_tolerance():
-    ok, _ = tpch.compare_answers(GOOD.replace("10.5,", "10.500001,"), COLS, ROWS, True)
+    ok, _ = harness.compare_answers(GOOD.replace("10.5,", "10.500001,"), COLS, ROWS, True)
     assert ok
-    ok, msg = tpch.compare_answers(GOOD.replace("10.5,", "10.5001,"), COLS, ROWS, True)
+    ok, msg = harness.compare_answers(GOOD.replace("10.5,", "10.5001,"), COLS, ROWS, True)
     assert not ok and "row 1, column 2 'amount'" in msg and "'10.5001'" in msg
 
 
 def test_zero_and_null():
-    ok, msg = tpch.compare_answers(GOOD.replace("2,0,", "2,0.0000000001,"), COLS, ROWS, True)
+    ok, msg = harness.compare_answers(GOOD.replace("2,0,", "2,0.0000000001,"), COLS, ROWS, True)
     assert ok, msg
-    ok, msg = tpch.compare_answers(GOOD.replace("2,0,", "2,,"), COLS, ROWS, True)
+    ok, msg = harness.compare_answers(GOOD.replace("2,0,", "2,,"), COLS, ROWS, True)
     assert not ok and "'amount'" in msg
 
 
 def test_strings_and_dates():
-    ok, msg = tpch.compare_answers(GOOD.replace("a b \n", "a b\n"), COLS, ROWS, True)
+    ok, msg = harness.compare_answers(GOOD.replace("a b \n", "a b\n"), COLS, ROWS, True)
     assert not ok and "'name'" in msg
-    ok, msg = tpch.compare_answers(GOOD.replace("1995-03-14", "1995-03-15"), COLS, ROWS, True)
+    ok, msg = harness.compare_answers(GOOD.replace("1995-03-14", "1995-03-15"), COLS, ROWS, True)
     assert not ok and "'day'" in msg
 
 
 def test_order():
     lines = GOOD.splitlines()
     swapped = "\n".join([lines[0], lines[2], lines[1], lines[3]]) + "\n"
-    ok, msg = tpch.compare_answers(swapped, COLS, ROWS, ordered=True)
+    ok, msg = harness.compare_answers(swapped, COLS, ROWS, ordered=True)
     assert not ok and "different order" in msg
-    ok, msg = tpch.compare_answers(swapped, COLS, ROWS, ordered=False)
+    ok, msg = harness.compare_answers(swapped, COLS, ROWS, ordered=False)
     assert ok, msg
 
 
 def test_row_count():
-    ok, msg = tpch.compare_answers("\n".join(GOOD.splitlines()[:3]) + "\n", COLS, ROWS, True)
+    ok, msg = harness.compare_answers("\n".join(GOOD.splitlines()[:3]) + "\n", COLS, ROWS, True)
     assert not ok and "row count differs: rask 2, DuckDB 3" in msg
-    ok, msg = tpch.compare_answers(GOOD + "4,1,1998-01-01,z\n", COLS, ROWS, True)
+    ok, msg = harness.compare_answers(GOOD + "4,1,1998-01-01,z\n", COLS, ROWS, True)
     assert not ok and "extra rask row 4" in msg
-    ok, msg = tpch.compare_answers("", COLS, ROWS, True)
+    ok, msg = harness.compare_answers("", COLS, ROWS, True)
     assert not ok
 
 
 def test_columns():
-    ok, msg = tpch.compare_answers("k,amount,day\n1,2,3\n", COLS, ROWS, True)
+    ok, msg = harness.compare_answers("k,amount,day\n1,2,3\n", COLS, ROWS, True)
     assert not ok and "column count" in msg
-    ok, msg = tpch.compare_answers(GOOD.replace("amount", "sum(x)"), COLS, ROWS, True)
+    ok, msg = harness.compare_answers(GOOD.replace("amount", "sum(x)"), COLS, ROWS, True)
     assert ok and "column names differ" in msg
 
 
 def test_order_by_detection():
-    assert tpch.has_top_level_order_by("select a from t order by a;")
-    assert not tpch.has_top_level_order_by("select a from (select a from t order by a) s;")
-    assert not tpch.has_top_level_order_by("select 'order by' from t -- order by\n;")
-    assert not tpch.has_top_level_order_by("select row_number() over (order by a) from t;")
+    assert harness.has_top_level_order_by("select a from t order by a;")
+    assert not harness.has_top_level_order_by("select a from (select a from t order by a) s;")
+    assert not harness.has_top_level_order_by("select 'order by' from t -- order by\n;")
+    assert not harness.has_top_level_order_by("select row_number() over (order by a) from t;")
     for q in range(1, 23):
-        with open(os.path.join(tpch.ROOT, "queries", "tpch", f"q{q:02d}.sql")) as f:
+        with open(os.path.join(harness.ROOT, "queries", "tpch", f"q{q:02d}.sql")) as f:
             sql = f.read()
-        assert tpch.has_top_level_order_by(sql) == (q not in (6, 14, 17, 19)), q
+        assert harness.has_top_level_order_by(sql) == (q not in (6, 14, 17, 19)), q
 
 
 def test_parse_queries():
