@@ -104,19 +104,28 @@ def has_top_level_order_by(sql):
 TIME_BIN = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
-def run_measured(argv, cwd=ROOT, timeout=None, env=None):
+def run_measured(argv, cwd=ROOT, timeout=None, env=None, stdout_path=None):
     """Runs argv to completion; returns (CompletedProcess, peak RSS in MB or None).
 
+    With stdout_path the child's stdout goes to that file (and p.stdout is empty).
     The RSS is /usr/bin/time -v's "Maximum resident set size"; without /usr/bin/time it is the
     same number from the kernel, via wait4() on this one child."""
+    if stdout_path:
+        with open(stdout_path, "wb") as out:
+            p, rss = _run_measured(argv, cwd, timeout, env, out)
+        return p, rss
+    return _run_measured(argv, cwd, timeout, env, subprocess.PIPE)
+
+
+def _run_measured(argv, cwd, timeout, env, stdout):
     if TIME_BIN:
         with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-            p = subprocess.run([TIME_BIN, "-v", "-o", tf.name] + argv, cwd=cwd, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+            p = run_group([TIME_BIN, "-v", "-o", tf.name] + argv, cwd, timeout, env, stdout)
             m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tf.read())
             return p, (int(m.group(1)) / 1024 if m else None)
     with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=fo, stderr=fe)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=fo if stdout == subprocess.PIPE else stdout,
+                                stderr=fe)
         timer = threading.Timer(timeout, proc.kill) if timeout else None
         if timer:
             timer.start()
@@ -126,10 +135,26 @@ def run_measured(argv, cwd=ROOT, timeout=None, env=None):
             if timer:
                 timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
+        if timer and not timer.is_alive() and proc.returncode == -9:
+            raise subprocess.TimeoutExpired(argv, timeout)
         fo.seek(0)
         fe.seek(0)
         p = subprocess.CompletedProcess(argv, proc.returncode, fo.read(), fe.read())
         return p, ru.ru_maxrss / 1024  # kB on Linux
+
+
+def run_group(argv, cwd=ROOT, timeout=None, env=None, stdout=subprocess.PIPE):
+    """subprocess.run in a new process group, so that a timeout kills the whole group
+    (e.g. the engine under /usr/bin/time, not only /usr/bin/time)."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def rss_method():
@@ -293,6 +318,103 @@ def row_text(cells):
     return ",".join(cells)
 
 
+# ---------------------------------------------------------------- the reference answer
+
+LARGE_RESULT = 250_000  # rows; larger answers are compared inside DuckDB instead of in Python
+
+
+def strip_semicolons(sql):
+    return sql.strip().rstrip(";").strip()
+
+
+class Expected:
+    """DuckDB's answer to one query, kept in a temporary table of the benchmark's connection.
+
+    Up to LARGE_RESULT rows it is fetched and compared in Python (compare_answers); a larger
+    answer is compared inside DuckDB (compare_in_duckdb), both sides sorted."""
+
+    def __init__(self, con, query):
+        self.con = con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __expected AS {strip_semicolons(query.sql)}")
+        self.nrows = con.execute("SELECT count(*) FROM __expected").fetchone()[0]
+        cur = con.execute("SELECT * FROM __expected LIMIT 0")
+        self.cols = [d[0] for d in cur.description]
+        self.types = [r[1] for r in con.execute("DESCRIBE __expected").fetchall()]
+        self.large = self.nrows > LARGE_RESULT
+        self.rows = None if self.large else con.execute("SELECT * FROM __expected").fetchall()
+
+    def check(self, path, engine, ordered):
+        """(ok, message) for the engine's CSV output in the file at path."""
+        if not self.large:
+            with open(path, newline="") as f:
+                return compare_answers(f.read(), self.cols, self.rows, ordered, engine)
+        return compare_in_duckdb(self.con, path, self.cols, self.types, self.nrows, engine)
+
+    def close(self):
+        self.con.execute("DROP TABLE IF EXISTS __expected")
+        self.con.execute("DROP TABLE IF EXISTS __actual")
+
+
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                 "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def compare_in_duckdb(con, path, cols, types, nrows, engine):
+    """Compares a large CSV answer with the table __expected inside DuckDB: the CSV is read with
+    __expected's column types, both sides are numbered in sorted order (all columns) and joined on
+    that number; numbers must agree within REL_TOL/ABS_TOL, other values exactly."""
+    with open(path, newline="") as f:
+        header = next(csv.reader(f), None)
+    if header is None:
+        return False, f"{engine} printed nothing; DuckDB has {nrows} rows (a CSV header row was expected)"
+    if len(header) != len(cols):
+        return False, f"column count differs: {engine} {len(header)} {header} vs DuckDB {len(cols)} {cols}"
+    notes = []
+    if [h.lower() for h in header] != [c.lower() for c in cols]:
+        notes.append(f"(note: column names differ: {engine} {header} vs DuckDB {cols})")
+    names = [f"c{i}" for i in range(len(cols))]
+    columns = "{" + ", ".join(f"'{n}': '{t}'" for n, t in zip(names, types)) + "}"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __actual AS SELECT * FROM read_csv('{path}', header = true, "
+                    f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', columns = {columns})")
+    except Exception as e:  # duckdb.Error
+        return False, f"{engine}'s CSV does not read as DuckDB's column types {types}: {e}"
+    nact = con.execute("SELECT count(*) FROM __actual").fetchone()[0]
+    mismatch = []
+    for n, t in zip(names, types):
+        if t.split("(")[0] in NUMERIC_TYPES:
+            x, y = f"e.{n}::DOUBLE", f"a.{n}::DOUBLE"
+            mismatch.append(f"NOT coalesce(e.{n} IS NOT DISTINCT FROM a.{n} OR abs({x} - {y}) <= "
+                            f"greatest({REL_TOL} * greatest(abs({x}), abs({y})), {ABS_TOL}), false)")
+        else:
+            mismatch.append(f"e.{n} IS DISTINCT FROM a.{n}")
+    order = ", ".join(names)
+    renamed = ", ".join(f'"{c}" AS {n}' for c, n in zip(cols, names))
+    sql = (f"WITH e AS (SELECT row_number() OVER (ORDER BY {order}) AS rn, * FROM (SELECT {renamed} FROM __expected)), "
+           f"a AS (SELECT row_number() OVER (ORDER BY {order}) AS rn, * FROM __actual) "
+           f"SELECT e.rn, a.rn, [{', '.join(f'e.{n}::VARCHAR' for n in names)}], "
+           f"[{', '.join(f'a.{n}::VARCHAR' for n in names)}], [{', '.join(mismatch)}], count(*) OVER () "
+           f"FROM e FULL OUTER JOIN a ON e.rn = a.rn "
+           f"WHERE e.rn IS NULL OR a.rn IS NULL OR {' OR '.join(mismatch)} ORDER BY coalesce(e.rn, a.rn) LIMIT 1")
+    bad = con.execute(sql).fetchone()
+    con.execute("DROP TABLE IF EXISTS __actual")
+    how = "after sorting both sides (large answer, compared in DuckDB)"
+    if bad is None:
+        return True, "\n".join(notes)
+    ern, arn, erow, arow, flags, nbad = bad
+    if nact != nrows:
+        msg = [f"row count differs: {engine} {nact}, DuckDB {nrows}; compared {how}"]
+    else:
+        j = flags.index(True)
+        msg = [f"{nbad} rows differ; the first at row {ern}, column {j + 1} '{cols[j]}', compared {how}:",
+               f"    {engine}: {arow[j]!r}", f"    duckdb: {erow[j]!r}"]
+    if arow is not None and arn is not None:
+        msg.append(f"  {engine} row {arn}: {row_text(['' if v is None else v for v in arow])}")
+    if erow is not None and ern is not None:
+        msg.append(f"  duckdb row {ern}: {row_text(['NULL' if v is None else v for v in erow])}")
+    return False, "\n".join(notes + msg)
+
+
 # ---------------------------------------------------------------- engines
 
 class Query:
@@ -310,23 +432,29 @@ class Query:
 
 
 class Rask:
-    """The rask binary: `rask --threads N --format csv -c <setup> -c <query>`, one process per run."""
+    """The rask binary: `rask --threads N --format csv -c <setup> -c <query>`, one process per run.
+
+    fetch='csv': timed runs print the SELECT's result as CSV into a pipe that is read to the end;
+    fetch='table': timed runs run `CREATE TABLE ans AS <query>` instead (nothing printed)."""
 
     label = "rask"
 
-    def __init__(self, path, threads, setup, timeout, memory_limit=None):
+    def __init__(self, path, threads, setup, timeout, memory_limit=None, fetch="csv"):
         self.path, self.threads, self.setup, self.timeout = path, threads, setup, timeout
-        self.memory_limit = memory_limit
+        self.memory_limit, self.fetch = memory_limit, fetch
 
     def argv(self, sql):
         limit = ["--memory-limit", self.memory_limit] if self.memory_limit else []
         setup = ["-c", self.setup] if self.setup else []
         return [self.path, "--threads", str(self.threads), *limit, "--format", "csv", *setup, "-c", sql]
 
+    def timed_sql(self, query):
+        return f"CREATE TABLE ans AS {strip_semicolons(query.sql)}" if self.fetch == "table" else query.sql
+
     def run_timed(self, query):
         t0 = time.perf_counter()
         try:
-            p = subprocess.run(self.argv(query.sql), cwd=ROOT, stdout=subprocess.PIPE,
+            p = subprocess.run(self.argv(self.timed_sql(query)), cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             raise EngineError(f"rask timed out after {self.timeout:g} s")
@@ -335,15 +463,15 @@ class Rask:
             raise EngineError(f"rask exited {p.returncode}: {stderr_tail(p.stderr)}")
         return el
 
-    def first_run(self, query):
-        """Untimed run: (CSV output, peak RSS MB)."""
+    def first_run(self, query, out_path):
+        """Untimed run printing the answer as CSV into out_path; returns the peak RSS in MB."""
         try:
-            p, rss = run_measured(self.argv(query.sql), timeout=self.timeout)
+            p, rss = run_measured(self.argv(query.sql), timeout=self.timeout, stdout_path=out_path)
         except subprocess.TimeoutExpired:
             raise EngineError(f"rask timed out after {self.timeout:g} s")
         if p.returncode != 0:
             raise EngineError(f"rask exited {p.returncode}: {stderr_tail(p.stderr)}")
-        return p.stdout.decode(), rss
+        return rss
 
     def warm_up(self, query):
         """Nothing: every rask run is a fresh process."""
@@ -355,27 +483,33 @@ class Rask:
 # Runs one statement in a fresh DuckDB process (for its peak RSS).
 DUCKDB_RSS_SCRIPT = """
 import sys, duckdb
-threads, limit, setup, sql = sys.argv[1:5]
+threads, limit, fetch, setup, sql = sys.argv[1:6]
 con = duckdb.connect()
 con.execute(f"SET threads={threads}")
 if limit:
     con.execute(f"SET memory_limit='{limit}'")
 if setup:
     con.execute(setup)
-if sql:
+if sql and fetch == "table":
+    con.execute("CREATE TEMP TABLE ans AS " + sql.strip().rstrip(";"))
+elif sql:
     con.execute(sql).fetchall()
 """
 
 
 class DuckDB:
-    """The duckdb Python package in this process (one connection, `SET threads=N`, the setup)."""
+    """The duckdb Python package in this process (one connection, `SET threads=N`, the setup).
+
+    fetch='fetchall': timed runs are `con.execute(q).fetchall()` (Python objects);
+    fetch='table': `CREATE TEMP TABLE ans AS q` (materialised inside DuckDB; dropped untimed)."""
 
     label = "duckdb"
 
-    def __init__(self, threads, setup, timeout, memory_limit=None):
+    def __init__(self, threads, setup, timeout, memory_limit=None, fetch="fetchall"):
         import duckdb
         self.version = duckdb.__version__
         self.threads, self.setup, self.timeout, self.memory_limit = threads, setup, timeout, memory_limit
+        self.fetch = fetch
         self.con = duckdb.connect()
         self.con.execute(f"SET threads={int(threads)}")
         if memory_limit:
@@ -385,7 +519,7 @@ class DuckDB:
 
     def rss_argv(self, sql):
         return [sys.executable, "-c", DUCKDB_RSS_SCRIPT, str(self.threads), self.memory_limit or "",
-                self.setup or "", sql]
+                self.fetch, self.setup or "", sql]
 
     def measure_rss(self, query):
         """Peak RSS (MB) of a fresh Python process running the query in DuckDB (Python included)."""
@@ -403,17 +537,22 @@ class DuckDB:
         return rss if p.returncode == 0 else None
 
     def run_timed(self, query):
+        if self.fetch == "table":
+            t0 = time.perf_counter()
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE ans AS {strip_semicolons(query.sql)}")
+            el = time.perf_counter() - t0
+            self.con.execute("DROP TABLE ans")
+            return el
         t0 = time.perf_counter()
         self.con.execute(query.sql).fetchall()
         return time.perf_counter() - t0
 
-    def answer(self, query):
-        cur = self.con.execute(query.sql)
-        rows = cur.fetchall()
-        return [d[0] for d in cur.description], rows
+    def expected(self, query):
+        """The reference answer (an Expected; close it when done)."""
+        return Expected(self.con, query)
 
     def warm_up(self, query):
-        """Nothing: `answer` already ran the query in this connection."""
+        """Nothing: `expected` already ran the query in this connection."""
 
     def close(self):
         self.con.close()
@@ -474,19 +613,19 @@ class Polars:
         return reply["seconds"]
 
     def warm_up(self, query):
-        """One untimed run in the worker (as DuckDB's in-process answer run is for DuckDB)."""
+        """One untimed run in the worker (as DuckDB's reference run is for DuckDB)."""
         self.run_timed(query)
 
-    def first_run(self, query):
-        """Untimed run in a fresh process: (CSV output, peak RSS MB)."""
-        argv = [sys.executable, POLARS_WORKER, "once", json.dumps(self._spec(query))]
+    def first_run(self, query, out_path):
+        """Untimed run in a fresh process writing the answer as CSV into out_path; returns the peak RSS."""
+        argv = [sys.executable, POLARS_WORKER, "once", json.dumps(self._spec(query)), out_path]
         try:
             p, rss = run_measured(argv, timeout=self.timeout, env=self.env)
         except subprocess.TimeoutExpired:
             raise EngineError(f"polars timed out after {self.timeout:g} s")
         if p.returncode != 0:
             raise EngineError(f"polars exited {p.returncode}: {stderr_tail(p.stderr)}")
-        return p.stdout.decode(), rss
+        return rss
 
     def baseline_rss(self):
         """Peak RSS of a fresh worker that imports polars and runs nothing."""
@@ -523,78 +662,31 @@ def run_suite(queries, rask, duck, polars, runs, ratio="best", out=sys.stdout):
     """Runs each query on the engines given (any may be None); prints a table row per query and
     the geomean row; returns (results, geomeans, failed).
 
-    Per query: DuckDB's answer (in-process) and its peak RSS (fresh process); rask's and Polars'
-    untimed first runs (answer checked against DuckDB's, peak RSS); then `runs` rounds in which
-    the engines run one after the other (rask, DuckDB, Polars, rask, ...). An engine that fails
-    is not timed further on that query. ratio: 'best' = rask / min(DuckDB, Polars),
-    'duckdb' = rask / DuckDB."""
+    Per query: DuckDB's reference answer (in-process, kept in a temp table) and its peak RSS (a
+    fresh process); rask's and Polars' untimed first runs in fresh processes (answer written to
+    a temp file and checked against DuckDB's; peak RSS); an untimed warm-up run in the Polars
+    worker; then `runs` rounds in which the engines run one after the other (rask, DuckDB,
+    Polars, rask, ...). An engine that fails is not timed further on that query.
+    ratio: 'best' = rask / min(DuckDB, Polars), 'duckdb' = rask / DuckDB."""
     engines = {"rask": rask, "duckdb": duck, "polars": polars}
     results, failed = [], False
     table = Table(ratio, out)
     table.header()
-    for q in queries:
-        res = new_result(q.name)
-        live = {e: eng is not None and (e != "polars" or q.polars is not None) for e, eng in engines.items()}
-
-        def fail(engine, err, wrong=False):
-            nonlocal failed
-            failed = True
-            res["answer"][engine] = False
-            res["error"][engine] = ("wrong answer: " if wrong else "") + str(err)
-            if not wrong:
-                live[engine] = False
-                res["times"][engine] = []
-
-        exp = None
-        if duck:
-            try:
-                exp = duck.answer(q)
-                res["rows"] = len(exp[1])
-                res["peak_mb"]["duckdb"] = duck.measure_rss(q)
-            except Exception as e:  # duckdb.Error or EngineError: the reference itself failed
-                fail("duckdb", e)
-                exp = None
-        for name in ("rask", "polars"):
-            if not live[name]:
-                continue
-            try:
-                csv_text, rss = engines[name].first_run(q)
-                res["peak_mb"][name] = rss
-                if exp is not None:
-                    ok, msg = compare_answers(csv_text, exp[0], exp[1], q.ordered, engine=name)
-                    res["answer"][name] = ok
-                    if not ok:
-                        fail(name, msg, wrong=True)
-                    elif msg:
-                        print(f"{q.name}: {msg}", file=sys.stderr)
-            except EngineError as e:
-                fail(name, e)
-        for name in ("rask", "polars"):
-            if live[name]:
-                try:
-                    engines[name].warm_up(q)
-                except EngineError as e:
-                    fail(name, e)
-        for _ in range(runs):
-            for name in ENGINES:
-                if not live[name]:
-                    continue
-                try:
-                    res["times"][name].append(engines[name].run_timed(q))
-                except EngineError as e:
-                    fail(name, e)
-                except Exception as e:  # duckdb.Error
-                    fail(name, f"{type(e).__name__}: {e}")
-        for name in ENGINES:
-            if res["times"][name]:
-                res["median"][name] = statistics.median(res["times"][name])
-        res["ratio"] = ratio_of(res["median"], ratio)
-        results.append(res)
-        table.row(res)
-        for name, err in res["error"].items():
-            print(f"    {name} {'WRONG ANSWER' if err.startswith('wrong answer') else 'FAILED'}: "
-                  + err.replace("\n", "\n    "), file=out)
-        out.flush()
+    tmp_dir = tempfile.mkdtemp(prefix="rask-bench-")
+    try:
+        for q in queries:
+            res = run_query(q, engines, runs, tmp_dir)
+            res["ratio"] = ratio_of(res["median"], ratio)
+            failed |= bool(res["error"])
+            results.append(res)
+            table.row(res)
+            for name, err in res["error"].items():
+                print(f"    {name} {'WRONG ANSWER' if err.startswith('wrong answer') else 'FAILED'}: "
+                      + err.replace("\n", "\n    "), file=out)
+            out.flush()
+    finally:
+        import shutil
+        shutil.rmtree(tmp_dir, ignore_errors=True)
     gm = {
         "median": {e: geomean([r["median"][e] for r in results]) for e in ENGINES},
         "peak_mb": {e: geomean([r["peak_mb"][e] for r in results]) for e in ENGINES},
@@ -602,6 +694,71 @@ def run_suite(queries, rask, duck, polars, runs, ratio="best", out=sys.stdout):
     }
     table.geomean(gm, results)
     return results, gm, failed
+
+
+def run_query(q, engines, runs, tmp_dir):
+    """One query on the engines (see run_suite); the result dict."""
+    res = new_result(q.name)
+    live = {e: eng is not None and (e != "polars" or q.polars is not None) for e, eng in engines.items()}
+
+    def fail(engine, err, wrong=False):
+        res["answer"][engine] = False
+        res["error"][engine] = ("wrong answer: " if wrong else "") + str(err)
+        if not wrong:
+            live[engine] = False
+            res["times"][engine] = []
+
+    exp = None
+    duck = engines["duckdb"]
+    try:
+        if duck:
+            try:
+                exp = duck.expected(q)
+                res["rows"] = exp.nrows
+                res["peak_mb"]["duckdb"] = duck.measure_rss(q)
+            except Exception as e:  # duckdb.Error or EngineError: the reference itself failed
+                fail("duckdb", e)
+        for name in ("rask", "polars"):
+            if not live[name]:
+                continue
+            path = os.path.join(tmp_dir, f"{q.name}.{name}.csv")
+            try:
+                res["peak_mb"][name] = engines[name].first_run(q, path)
+                if exp is not None:
+                    ok, msg = exp.check(path, name, q.ordered)
+                    res["answer"][name] = ok
+                    if not ok:
+                        fail(name, msg, wrong=True)
+                    elif msg:
+                        print(f"{q.name}: {msg}", file=sys.stderr)
+            except EngineError as e:
+                fail(name, e)
+            finally:
+                if os.path.exists(path):
+                    os.remove(path)
+    finally:
+        if exp is not None:
+            exp.close()
+    for name in ENGINES:
+        if live[name]:
+            try:
+                engines[name].warm_up(q)
+            except EngineError as e:
+                fail(name, e)
+    for _ in range(runs):
+        for name in ENGINES:
+            if not live[name]:
+                continue
+            try:
+                res["times"][name].append(engines[name].run_timed(q))
+            except EngineError as e:
+                fail(name, e)
+            except Exception as e:  # duckdb.Error
+                fail(name, f"{type(e).__name__}: {e}")
+    for name in ENGINES:
+        if res["times"][name]:
+            res["median"][name] = statistics.median(res["times"][name])
+    return res
 
 
 def ratio_of(medians, ratio):

@@ -4,7 +4,7 @@ in its environment: Polars reads it once, at import).
 
     polars_worker.py serve        one JSON spec per stdin line; answers one JSON line per spec:
                                   {"seconds": s, "rows": n} or {"error": text}
-    polars_worker.py once SPEC    runs SPEC once and prints the result as CSV (header first)
+    polars_worker.py once SPEC OUT  runs SPEC once and writes the result to OUT as CSV (header first)
     polars_worker.py baseline     imports polars and exits (for the baseline peak RSS)
 
 A spec is {"tables": {name: {"path": file, "format": "parquet"|"csv", "csv_options": {...}}},
@@ -67,16 +67,15 @@ def serve():
         out.flush()
 
 
-def once(spec_text):
-    df = plan(json.loads(spec_text)).collect()
-    sys.stdout.write(df.write_csv())
+def once(spec_text, out_path):
+    plan(json.loads(spec_text)).collect().write_csv(out_path)
 
 
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":
         serve()
-    elif len(sys.argv) == 3 and sys.argv[1] == "once":
-        once(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "once":
+        once(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 2 and sys.argv[1] == "baseline":
         pass
     else:

@@ -90,6 +90,89 @@ def test_parse_queries():
     assert tpch.sf_name("1.0") == "1" and tpch.sf_name("0.10") == "0.1"
 
 
+
+def test_engine_label():
+    ok, msg = harness.compare_answers(GOOD.replace("10.5,", "11,"), COLS, ROWS, True, engine="polars")
+    assert not ok and "polars:" in msg and "polars row 1" in msg
+
+
+class _Q:
+    def __init__(self, sql):
+        self.sql = sql
+
+
+def _large_check(csv_text, sql="SELECT * FROM (VALUES ('a', 1, 0.5), ('b', 2, 1.0/3)) t(k, n, x)"):
+    """Checks csv_text against DuckDB's answer to sql through the in-DuckDB (large answer) path."""
+    import tempfile
+    import duckdb
+    con = duckdb.connect()
+    old = harness.LARGE_RESULT
+    harness.LARGE_RESULT = 0
+    try:
+        exp = harness.Expected(con, _Q(sql))
+        assert exp.large
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+            f.write(csv_text)
+        try:
+            return exp.check(f.name, "rask", ordered=False)
+        finally:
+            os.remove(f.name)
+            exp.close()
+    finally:
+        harness.LARGE_RESULT = old
+
+
+def test_large_answer_in_duckdb():
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return
+    ok, msg = _large_check("k,n,x\nb,2,0.333333333\na,1,0.5\n")
+    assert ok, msg
+    ok, msg = _large_check("k,n,x\nb,2,0.3334\na,1,0.5\n")
+    assert not ok and "column 3 'x'" in msg and "1 rows differ" in msg, msg
+    ok, msg = _large_check("k,n,x\na,1,0.5\n")
+    assert not ok and "row count differs: rask 1, DuckDB 2" in msg, msg
+    ok, msg = _large_check("k,n\na,1\nb,2\n")
+    assert not ok and "column count" in msg
+    ok, msg = _large_check("k,n,x\na,1,0.5\nb,two,0.3\n")
+    assert not ok and "does not read" in msg
+
+
+def test_ratio_and_answers_text():
+    med = {"rask": 2.0, "duckdb": 1.0, "polars": 0.5}
+    assert harness.ratio_of(med, "best") == 4.0 and harness.ratio_of(med, "duckdb") == 2.0
+    assert harness.ratio_of(dict(med, polars=None), "best") == 2.0
+    assert harness.ratio_of(dict(med, rask=None), "best") is None
+    r = harness.new_result("q1")
+    r["answer"]["rask"] = True
+    assert harness.answers_text(r) == "ok"
+    r["error"]["polars"] = "wrong answer: x"
+    r["error"]["rask"] = "rask exited 1: boom"
+    assert harness.answers_text(r) == "rask ERROR, polars WRONG"
+    assert round(harness.geomean([1, 4, None]), 9) == 2.0
+
+
+def test_polars_worker_once():
+    if harness.polars_version() is None:
+        return
+    import subprocess
+    import tempfile
+    import json
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "t.csv")
+        with open(src, "w") as f:
+            f.write("a,b\n1,x\n2,y\n1,z\n")
+        out = os.path.join(d, "out.csv")
+        spec = {"tables": {"t": {"path": src, "format": "csv"}},
+                "sql": "SELECT a, count(*) AS n FROM t GROUP BY a ORDER BY a;"}
+        p = subprocess.run([sys.executable, harness.POLARS_WORKER, "once", json.dumps(spec), out],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        with open(out) as f:
+            assert f.read() == "a,n\n1,2\n2,1\n"
+
+
 if __name__ == "__main__":
     n = 0
     for name, fn in sorted(globals().items()):
