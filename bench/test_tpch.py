@@ -173,6 +173,36 @@ def test_polars_worker_once():
             assert f.read() == "a,n\n1,2\n2,1\n"
 
 
+
+def test_h2o_definitions():
+    import csv_scan
+    import gen_h2o
+    import h2o
+    assert h2o.parse_questions("all") == list(range(1, 11)) and h2o.parse_questions("2,9-10") == [2, 9, 10]
+    assert gen_h2o.data_name(1e7, 100) == "G1_1e7_1e2_0_0" and gen_h2o.data_name(12345, 100) == "G1_12345_1e2_0_0"
+    qs = h2o.queries(range(1, 11))
+    assert [q.polars["native"] for q in qs] == [f"h2o_polars:q{i}" for i in range(1, 11)]
+    assert not any(q.ordered for q in qs)
+    sql = csv_scan.scan_sql("f.csv")
+    assert all(c in sql for c in csv_scan.COLUMNS) and sql.endswith("FROM 'f.csv'")
+
+
+def test_gen_h2o_small():
+    try:
+        import numpy  # noqa: F401
+        import polars  # noqa: F401
+    except ImportError:
+        return
+    import gen_h2o
+    df = gen_h2o.generate(1000, 10, seed=1)
+    assert df.columns == ["id1", "id2", "id3", "id4", "id5", "id6", "v1", "v2", "v3"]
+    assert df.equals(gen_h2o.generate(1000, 10, seed=1))
+    assert set(df["id1"]) <= {f"id{i:03d}" for i in range(1, 11)}
+    assert set(df["id3"]) <= {f"id{i:010d}" for i in range(1, 101)}
+    assert df["id6"].min() >= 1 and df["id6"].max() <= 100 and df["v1"].max() <= 5 and df["v2"].max() <= 15
+    assert 0 <= df["v3"].min() and df["v3"].max() <= 100 and (df["v3"].round(6) == df["v3"]).all()
+
+
 if __name__ == "__main__":
     n = 0
     for name, fn in sorted(globals().items()):
