@@ -804,6 +804,7 @@ impl Session {
             }
             "memory_limit" | "max_memory" => {
                 self.config.memory_limit = parse_bytes(&value)?;
+                crate::exec::allocator::return_freed_memory_promptly();
                 self.memory = MemoryPool::for_memory_limit(self.config.memory_limit);
             }
             "temp_directory" => {

@@ -239,6 +239,7 @@ pub fn session_config(args: &Args) -> Result<SessionConfig> {
     }
     if let Some(limit) = args.memory_limit {
         config.memory_limit = limit;
+        crate::exec::allocator::return_freed_memory_promptly();
     }
     config.disabled_rules.extend(args.disable_rules.iter().cloned());
     Ok(config)

@@ -141,6 +141,7 @@ impl MemoryReservation {
             self.grew();
             Ok(())
         } else {
+            crate::exec::allocator::return_freed_memory_promptly();
             Err(Error::ResourcesExhausted(format!(
                 "{} could not reserve {} more (holds {}, pool uses {} of {} limit)",
                 self.consumer,

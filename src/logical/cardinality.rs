@@ -7,6 +7,7 @@
 use arrow::datatypes::DataType;
 
 use crate::logical::expr::{BinaryOp, Expr};
+use crate::logical::join_type::JoinType;
 use crate::logical::plan::*;
 
 /// A rough row count for planning.
@@ -40,13 +41,54 @@ pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
         }
         LogicalPlan::Aggregate(a) if a.group_exprs.is_empty() => 1.0,
         LogicalPlan::Aggregate(a) => estimate_rows(&a.input) * 0.2,
-        LogicalPlan::Join(j) => estimate_rows(&j.left).max(estimate_rows(&j.right)),
+        LogicalPlan::Join(j) => {
+            let (left, right) = (estimate_rows(&j.left), estimate_rows(&j.right));
+            match j.join_type {
+                // A semi join keeps at most the rows of its side that find a match.
+                JoinType::LeftSemi => left.min(right),
+                JoinType::RightSemi => right.min(left),
+                JoinType::LeftAnti => left,
+                JoinType::RightAnti => right,
+                JoinType::Inner if !j.on.is_empty() => equi_join_rows(j, left, right),
+                JoinType::Left if !j.on.is_empty() => equi_join_rows(j, left, right).max(left),
+                JoinType::Right if !j.on.is_empty() => equi_join_rows(j, left, right).max(right),
+                _ => left.max(right),
+            }
+        }
         LogicalPlan::Limit(l) => l.fetch.map(|f| f as f64).unwrap_or_else(|| estimate_rows(&l.input)),
         LogicalPlan::Values(v) => v.rows.len() as f64,
         LogicalPlan::EmptyRelation(_) => 1.0,
         LogicalPlan::Range(r) => r.count as f64,
         LogicalPlan::Union(u) => u.inputs.iter().map(|i| estimate_rows(i)).sum(),
         other => other.inputs().first().map(|i| estimate_rows(i)).unwrap_or(1.0),
+    }
+}
+
+/// Rows of an equi-join by the textbook estimate |L ⋈ R| = |L|·|R| / ndv, where the key's
+/// distinct values are bounded by the smaller side's unfiltered table (a foreign key has at
+/// most as many distinct values as the key it references) and by each side's rows.
+fn equi_join_rows(j: &Join, left: f64, right: f64) -> f64 {
+    let ndv = unfiltered_rows(&j.left).min(unfiltered_rows(&j.right));
+    let divisor = ndv.min(left).max(ndv.min(right)).max(1.0);
+    (left * right / divisor).max(1.0)
+}
+
+/// Rows of the tables under `plan` before any filter: a bound on the distinct values of a
+/// column it reads (for a join, of its larger input, where the key may come from).
+pub fn unfiltered_rows(plan: &LogicalPlan) -> f64 {
+    match plan {
+        LogicalPlan::Filter(f) => unfiltered_rows(&f.input),
+        LogicalPlan::Projection(p) => unfiltered_rows(&p.input),
+        LogicalPlan::SubqueryAlias(a) => unfiltered_rows(&a.input),
+        LogicalPlan::Join(j) => unfiltered_rows(&j.left).max(unfiltered_rows(&j.right)),
+        LogicalPlan::Scan(s) => {
+            let unfiltered = LogicalPlan::Scan(Scan {
+                filters: vec![],
+                ..s.clone()
+            });
+            estimate_rows(&unfiltered)
+        }
+        other => estimate_rows(other),
     }
 }
 

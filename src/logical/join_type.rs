@@ -23,6 +23,30 @@ pub enum JoinType {
     RightAnti,
 }
 
+impl JoinType {
+    /// The same join with its inputs exchanged: `a LEFT JOIN b` is `b RIGHT JOIN a`.
+    pub fn swapped(self) -> JoinType {
+        match self {
+            JoinType::Inner => JoinType::Inner,
+            JoinType::Left => JoinType::Right,
+            JoinType::Right => JoinType::Left,
+            JoinType::Full => JoinType::Full,
+            JoinType::LeftSemi => JoinType::RightSemi,
+            JoinType::LeftAnti => JoinType::RightAnti,
+            JoinType::RightSemi => JoinType::LeftSemi,
+            JoinType::RightAnti => JoinType::LeftAnti,
+        }
+    }
+
+    /// Whether the output has only one side's columns (semi and anti joins).
+    pub fn is_one_sided(self) -> bool {
+        matches!(
+            self,
+            JoinType::LeftSemi | JoinType::LeftAnti | JoinType::RightSemi | JoinType::RightAnti
+        )
+    }
+}
+
 impl fmt::Display for JoinType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {

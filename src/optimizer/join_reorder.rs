@@ -19,7 +19,7 @@ use std::sync::Arc;
 use super::OptimizerRule;
 use crate::error::Result;
 use crate::logical::builder;
-use crate::logical::cardinality::estimate_rows;
+use crate::logical::cardinality::{estimate_rows, unfiltered_rows};
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::*;
@@ -436,24 +436,6 @@ fn member_index(members: &mut Vec<LeafColumn>, m: LeafColumn) -> usize {
             members.push(m);
             members.len() - 1
         }
-    }
-}
-
-/// Rows of the table under a leaf before its filters: the bound on any column's distinct
-/// values.
-fn unfiltered_rows(plan: &LogicalPlan) -> f64 {
-    match plan {
-        LogicalPlan::Filter(f) => unfiltered_rows(&f.input),
-        LogicalPlan::Projection(p) => unfiltered_rows(&p.input),
-        LogicalPlan::SubqueryAlias(a) => unfiltered_rows(&a.input),
-        LogicalPlan::Scan(s) => {
-            let unfiltered = LogicalPlan::Scan(Scan {
-                filters: vec![],
-                ..s.clone()
-            });
-            estimate_rows(&unfiltered)
-        }
-        other => estimate_rows(other),
     }
 }
 

@@ -10,6 +10,7 @@ mod merge_projections;
 mod or_factoring;
 mod predicate_pushdown;
 mod projection_pushdown;
+mod semi_join_pushdown;
 
 use std::collections::BTreeSet;
 
@@ -31,6 +32,7 @@ pub fn all_rules() -> Vec<Box<dyn OptimizerRule>> {
         Box::new(constant_folding::ConstantFolding),
         Box::new(predicate_pushdown::PredicatePushdown),
         Box::new(join_reorder::JoinReorder),
+        Box::new(semi_join_pushdown::SemiJoinPushdown),
         Box::new(limit_pushdown::LimitPushdown),
         Box::new(projection_pushdown::ProjectionPushdown),
         Box::new(merge_projections::MergeProjections),

@@ -610,8 +610,14 @@ impl PhysicalPlanner {
         let (ls, rs) = (j.left.schema(), j.right.schema());
         let left_bytes = estimate_bytes(&j.left);
         let right_bytes = estimate_bytes(&j.right);
-        // Build on the smaller side: swap inputs of an inner join when the right is smaller.
-        let swap = j.join_type == JoinType::Inner && right_bytes < left_bytes;
+        // Build on the smaller side: the left input is the build side, so swap the inputs
+        // of an inner, semi or anti join (a left semi join becomes a right one) when the
+        // right is smaller. A semi or anti join then streams its large side past a table of
+        // the small one instead of buffering the large side. Outer joins keep their sides,
+        // which keeps the order their rows come out in.
+        let swappable = j.join_type == JoinType::Inner || j.join_type.is_one_sided();
+        let swap = swappable && right_bytes < left_bytes;
+        let join_type = if swap { j.join_type.swapped() } else { j.join_type };
         let (build, probe, build_schema, probe_schema, build_bytes) = if swap {
             (&j.right, &j.left, &rs, &ls, right_bytes)
         } else {
@@ -633,7 +639,7 @@ impl PhysicalPlanner {
         let build_plan = self.plan(build)?;
         let probe_plan = self.plan(probe)?;
         let can_broadcast = matches!(
-            j.join_type,
+            join_type,
             JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti
         );
         let n = self.config.target_partitions.max(1);
@@ -658,8 +664,8 @@ impl PhysicalPlanner {
                 )
             };
         let on = build_keys.into_iter().zip(probe_keys).collect();
-        let join: PlanRef = Arc::new(HashJoinExec::try_new(left_in, right_in, on, filter, j.join_type, mode)?);
-        if !swap {
+        let join: PlanRef = Arc::new(HashJoinExec::try_new(left_in, right_in, on, filter, join_type, mode)?);
+        if !swap || join_type.is_one_sided() {
             return self.rename(join, j.schema.arrow());
         }
         // Restore the written column order: left columns first.

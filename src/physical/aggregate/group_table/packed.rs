@@ -51,8 +51,9 @@ pub struct PackedGroupTable {
     slots: Vec<Slot>,
     /// The packed key of each group.
     values: Vec<u128>,
-    /// Group indices, hashed by their key.
-    map: HashTable<u32>,
+    /// Each group's packed key and index, hashed by the key. The key is kept in the entry
+    /// (not only in `values`) so that lookups and rehashing touch one cache line, not two.
+    map: HashTable<(u128, u32)>,
     /// Per-batch scratch: the packed key of each row.
     scratch: Vec<[u8; KEY_BYTES]>,
 }
@@ -156,12 +157,12 @@ impl PackedGroupTable {
                 }
             }
             let hash = hash_key(key);
-            let group = match map.entry(hash, |&g| values[g as usize] == key, |&g| hash_key(values[g as usize])) {
-                Entry::Occupied(e) => *e.get(),
+            let group = match map.entry(hash, |&(k, _)| k == key, |&(k, _)| hash_key(k)) {
+                Entry::Occupied(e) => e.get().1,
                 Entry::Vacant(e) => {
                     let g = group_index(values.len())?;
                     values.push(key);
-                    e.insert(g);
+                    e.insert((key, g));
                     g
                 }
             };

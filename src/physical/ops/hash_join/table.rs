@@ -6,8 +6,11 @@ use std::fmt;
 
 use arrow::array::{Array, ArrayRef};
 use arrow::buffer::NullBuffer;
-use arrow::compute::concat_batches;
-use arrow::record_batch::RecordBatch;
+use std::sync::Arc;
+
+use arrow::compute::concat;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use hashbrown::HashTable;
 
 use super::JoinSpec;
@@ -66,6 +69,28 @@ pub(super) fn table_overhead(batches: &[RecordBatch]) -> usize {
     copy + index_bytes(rows)
 }
 
+/// Concatenates `batches` one column at a time, freeing each column's pieces as soon as it
+/// is copied: the process holds the pieces plus one column's copy at a time rather than
+/// twice the build side (fresh pages are zeroed by the kernel, so the copy's size is also
+/// its cost).
+fn concat_releasing(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<RecordBatch> {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut pieces: Vec<std::vec::IntoIter<ArrayRef>> =
+        batches.into_iter().map(|b| b.into_parts().1.into_iter()).collect();
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for _ in schema.fields() {
+        let column: Vec<ArrayRef> = pieces.iter_mut().filter_map(|p| p.next()).collect();
+        let refs: Vec<&dyn Array> = column.iter().map(|a| a.as_ref()).collect();
+        columns.push(concat(&refs)?);
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &options,
+    )?)
+}
+
 impl JoinTable {
     /// Indexes `batches` (build rows). `reservation` holds at least their size plus
     /// [`table_overhead`] (callers reserve that first, spilling when refused); it ends at
@@ -75,12 +100,10 @@ impl JoinTable {
         mut reservation: MemoryReservation,
         spec: &JoinSpec,
     ) -> Result<Self> {
-        let batch = if batches.len() == 1 {
-            batches.swap_remove(0)
-        } else {
-            let batch = concat_batches(&spec.left_schema, &batches)?;
-            drop(batches);
-            batch
+        let batch = match batches.len() {
+            0 => RecordBatch::new_empty(Arc::clone(&spec.left_schema)),
+            1 => batches.swap_remove(0),
+            _ => concat_releasing(&spec.left_schema, batches)?,
         };
         let rows = batch.num_rows();
         if rows >= u32::MAX as usize {
