@@ -27,6 +27,11 @@ use rask::exec::task::{ExecConfig, QueryContext, TaskContext};
 use rask::physical::plan::PlanRef;
 use rayon::prelude::*;
 
+/// The allocator the `rask` binary runs with (see `src/main.rs`), so the kernels allocate as
+/// they do in the engine.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Rows per batch, as the engine's default.
 const BATCH_SIZE: usize = 8192;
 
