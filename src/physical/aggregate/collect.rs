@@ -331,7 +331,7 @@ impl GroupsAccumulator for CollectAccumulator {
         if groups.is_empty() {
             return Ok(());
         }
-        self.bytes += stored.iter().map(|a| a.get_array_memory_size()).sum::<usize>();
+        self.bytes += stored_bytes(&stored);
         self.groups.extend_from_slice(&groups);
         self.batches.push(stored);
         Ok(())
@@ -356,7 +356,7 @@ impl GroupsAccumulator for CollectAccumulator {
         if groups.is_empty() {
             return Ok(());
         }
-        self.bytes += stored.iter().map(|a| a.get_array_memory_size()).sum::<usize>();
+        self.bytes += stored_bytes(&stored);
         self.groups.extend(groups.iter().map(|&g| g as u32));
         self.batches.push(stored);
         Ok(())
@@ -466,4 +466,19 @@ impl GroupsAccumulator for CollectAccumulator {
     fn size(&self) -> usize {
         self.bytes + self.groups.capacity() * std::mem::size_of::<u32>()
     }
+}
+
+/// The bytes of the kept rows. Kept arrays are often slices (of a filtered batch, of the
+/// list values of a spilled state batch handed out in slices); each is counted by its
+/// slice, not by the whole buffers it shares with the others, which counted a spilled
+/// partition's values once per slice.
+fn stored_bytes(stored: &[ArrayRef]) -> usize {
+    stored
+        .iter()
+        .map(|a| {
+            a.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| a.get_array_memory_size())
+        })
+        .sum()
 }
