@@ -293,6 +293,19 @@ fn format_float<T: Display + LowerExp + Copy + Into<f64>>(v: T, buf: &mut String
         buf.push_str(if wide > 0.0 { "inf" } else { "-inf" });
         return;
     }
+    // The shortest digits of a double below 1e16 and from 1e-4 up have an exponent in
+    // -4..16 (the thresholds are doubles themselves), so the common case needs no
+    // scientific rendering to decide. (Narrower floats convert inexactly: they take the
+    // general path.)
+    let plain_double = std::mem::size_of::<T>() == 8 && (wide == 0.0 || (1e-4..1e16).contains(&wide.abs()));
+    if plain_double {
+        let start = buf.len();
+        let _ = write!(buf, "{v}");
+        if !buf[start..].contains('.') {
+            buf.push_str(".0");
+        }
+        return;
+    }
     let sci = format!("{v:e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);

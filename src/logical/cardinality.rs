@@ -112,9 +112,23 @@ pub fn estimate_bytes(plan: &LogicalPlan) -> u64 {
     (estimate_rows(plan) * width as f64) as u64
 }
 
-/// The assumed fraction of rows that pass one conjunct of a filter.
-fn filter_selectivity(conjunct: &Expr) -> f64 {
+/// The assumed fraction of rows that pass one conjunct of a filter: fixed guesses for
+/// comparisons, combined through AND (product) and OR (as for independent events).
+pub fn filter_selectivity(conjunct: &Expr) -> f64 {
     match conjunct {
+        Expr::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => filter_selectivity(left) * filter_selectivity(right),
+        Expr::Binary {
+            op: BinaryOp::Or,
+            left,
+            right,
+        } => {
+            let (a, b) = (filter_selectivity(left), filter_selectivity(right));
+            a + b - a * b
+        }
         Expr::Binary { op: BinaryOp::Eq, .. } => 0.1,
         Expr::Like { .. } => 0.1,
         Expr::Binary {

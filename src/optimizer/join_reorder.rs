@@ -19,7 +19,7 @@ use std::sync::Arc;
 use super::OptimizerRule;
 use crate::error::Result;
 use crate::logical::builder;
-use crate::logical::cardinality::{estimate_rows, unfiltered_rows};
+use crate::logical::cardinality::{estimate_rows, filter_selectivity, unfiltered_rows};
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::*;
@@ -32,7 +32,8 @@ pub struct JoinReorder;
 /// Clusters with more leaves than this keep their written order (a bitmask holds the leaves).
 const MAX_LEAVES: usize = 32;
 
-/// Assumed fraction of pairs that pass a join condition other than a key equality.
+/// The most pairs a join condition other than a key equality is assumed to keep (a
+/// condition recognised as more selective, e.g. an OR of equalities, keeps fewer).
 const RESIDUAL_SELECTIVITY: f64 = 0.3;
 
 impl OptimizerRule for JoinReorder {
@@ -307,6 +308,7 @@ impl Cluster {
         }
         let both = a.leaves | b.leaves;
         let mut residual = false;
+        let mut selectivity = 1.0;
         for c in &self.conditions {
             if c.leaves & !both == 0 && c.leaves & !a.leaves != 0 && c.leaves & !b.leaves != 0 {
                 match equality_sides(&c.expr, &self.leaves, a.leaves, b.leaves) {
@@ -314,14 +316,15 @@ impl Cluster {
                         keyed = true;
                         divisor = divisor.max(a.rows.max(b.rows));
                     }
-                    None => residual = true,
+                    None => {
+                        residual = true;
+                        selectivity *= filter_selectivity(&c.expr).min(RESIDUAL_SELECTIVITY);
+                    }
                 }
             }
         }
         let mut rows = a.rows * b.rows / divisor;
-        if residual {
-            rows *= RESIDUAL_SELECTIVITY;
-        }
+        rows *= selectivity;
         (keyed || residual, rows.max(1.0))
     }
 

@@ -13,13 +13,13 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    make_comparator, new_null_array, Array, ArrayRef, BooleanArray, Float64Array, ListArray, PrimitiveArray,
-    StringArray, StringBuilder, UInt32Array, UInt64Array,
+    make_comparator, new_null_array, Array, ArrayRef, BooleanArray, Float64Array, ListArray, StringArray,
+    StringBuilder, UInt32Array, UInt64Array,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::kernels::sort::{lexsort_to_indices, SortColumn, SortOptions};
 use arrow::compute::{cast, concat, filter, take};
-use arrow::datatypes::{DataType, Decimal128Type, Field, Float64Type};
+use arrow::datatypes::{DataType, Field, Float64Type};
 
 use super::list_state::{expand_lists, group_into_lists, list_type};
 use super::{as_primitive, check_inputs, valid_mask, GroupsAccumulator};
@@ -201,7 +201,7 @@ impl CollectAccumulator {
             }),
         };
         match self.func {
-            Median | QuantileCont | QuantileDisc | Mode => keys.push(key(&columns[0], false)),
+            QuantileDisc | Mode => keys.push(key(&columns[0], false)),
             ArgMin | ArgMinNull => keys.push(key(&columns[1], false)),
             ArgMax | ArgMaxNull => keys.push(key(&columns[1], true)),
             _ => {}
@@ -236,42 +236,6 @@ impl CollectAccumulator {
     ) -> Result<ArrayRef> {
         let idx: UInt64Array = offsets.windows(2).map(|w| pick(w[0], w[1]).map(|i| i as u64)).collect();
         Ok(take(values.as_ref(), &idx, None)?)
-    }
-
-    fn quantile_cont(&self, values: &ArrayRef, offsets: &[usize]) -> Result<ArrayRef> {
-        let q = self.quantile;
-        let position = |s: usize, e: usize| {
-            let rn = q * (e - s - 1) as f64;
-            let lo = rn.floor();
-            (s + lo as usize, s + rn.ceil() as usize, rn - lo)
-        };
-        if let DataType::Decimal128(..) = values.data_type() {
-            let v = as_primitive::<Decimal128Type>(values, "quantile")?;
-            let out: PrimitiveArray<Decimal128Type> = offsets
-                .windows(2)
-                .map(|w| {
-                    (w[1] > w[0]).then(|| {
-                        let (lo, hi, frac) = position(w[0], w[1]);
-                        let (a, b) = (v.value(lo), v.value(hi));
-                        a + ((b - a) as f64 * frac) as i128
-                    })
-                })
-                .collect();
-            return Ok(Arc::new(out.with_data_type(values.data_type().clone())));
-        }
-        let f = cast(values, &DataType::Float64)?;
-        let v = as_primitive::<Float64Type>(&f, "quantile")?;
-        let out: Float64Array = offsets
-            .windows(2)
-            .map(|w| {
-                (w[1] > w[0]).then(|| {
-                    let (lo, hi, frac) = position(w[0], w[1]);
-                    let (a, b) = (v.value(lo), v.value(hi));
-                    a + (b - a) * frac
-                })
-            })
-            .collect();
-        Ok(Arc::new(out))
     }
 
     fn mode(&self, values: &ArrayRef, offsets: &[usize], first_pos: &UInt32Array) -> Result<ArrayRef> {
@@ -367,7 +331,7 @@ impl GroupsAccumulator for CollectAccumulator {
         if groups.is_empty() {
             return Ok(());
         }
-        self.bytes += stored.iter().map(|a| a.get_array_memory_size()).sum::<usize>();
+        self.bytes += stored_bytes(&stored);
         self.groups.extend_from_slice(&groups);
         self.batches.push(stored);
         Ok(())
@@ -392,7 +356,7 @@ impl GroupsAccumulator for CollectAccumulator {
         if groups.is_empty() {
             return Ok(());
         }
-        self.bytes += stored.iter().map(|a| a.get_array_memory_size()).sum::<usize>();
+        self.bytes += stored_bytes(&stored);
         self.groups.extend(groups.iter().map(|&g| g as u32));
         self.batches.push(stored);
         Ok(())
@@ -413,6 +377,12 @@ impl GroupsAccumulator for CollectAccumulator {
                 concat(&parts)
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
+        if matches!(self.func, Median | QuantileCont) {
+            // An ORDER BY inside the call cannot change a quantile: only the values count.
+            let out = super::quantile::quantile_cont_by_group(&columns[0], &groups, total, self.quantile)?;
+            self.total_num_groups = 0;
+            return Ok(cast(&out, &self.return_type)?);
+        }
         let (indices, offsets) = self.sorted(&columns, &groups)?;
         let values = take(columns[0].as_ref(), &indices, None)?;
         let out = match self.func {
@@ -446,7 +416,6 @@ impl GroupsAccumulator for CollectAccumulator {
                     (e > s).then(|| s + ((q * (e - s) as f64).ceil() as usize).saturating_sub(1))
                 })?
             }
-            Median | QuantileCont => self.quantile_cont(&values, &offsets)?,
             Mode => self.mode(&values, &offsets, &indices)?,
             other => {
                 return Err(Error::internal(format!(
@@ -497,4 +466,19 @@ impl GroupsAccumulator for CollectAccumulator {
     fn size(&self) -> usize {
         self.bytes + self.groups.capacity() * std::mem::size_of::<u32>()
     }
+}
+
+/// The bytes of the kept rows. Kept arrays are often slices (of a filtered batch, of the
+/// list values of a spilled state batch handed out in slices); each is counted by its
+/// slice, not by the whole buffers it shares with the others, which counted a spilled
+/// partition's values once per slice.
+fn stored_bytes(stored: &[ArrayRef]) -> usize {
+    stored
+        .iter()
+        .map(|a| {
+            a.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| a.get_array_memory_size())
+        })
+        .sum()
 }

@@ -371,5 +371,6 @@ pub mod list_state;
 mod merge_tests;
 pub mod min_max;
 pub mod moments;
+mod quantile;
 pub mod sum;
 pub mod weighted_avg;
