@@ -130,3 +130,28 @@ fn tpch_q9_joins_follow_the_keys_not_the_written_order() {
     assert!(!optimized.contains("Join: \n"), "a cross product is left: {text}");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn tpch_q18_in_subquery_filters_orders_before_the_joins() {
+    // `o_orderkey IN (… HAVING sum(l_quantity) > 300)` is a semi join with orders alone
+    // (semi_join_pushdown), not with orders ⋈ customer ⋈ lineitem.
+    let sql = std::fs::read_to_string("queries/tpch/q18.sql").expect("q18");
+    let mut s = session();
+    for ddl in [
+        "CREATE TABLE customer AS SELECT range AS c_custkey, 'Customer#' || range AS c_name FROM range(1500)",
+        "CREATE TABLE orders AS SELECT range AS o_orderkey, range % 1500 AS o_custkey, 10.5 AS o_totalprice, \
+         DATE '1995-01-01' AS o_orderdate FROM range(15000)",
+        "CREATE TABLE lineitem AS SELECT range // 4 AS l_orderkey, 1.0 AS l_quantity FROM range(60000)",
+    ] {
+        s.execute(ddl).expect("create");
+    }
+    let text = s.explain(&sql).expect("explain").to_string();
+    let optimized = text.split("== Optimized plan").nth(1).expect("optimized plan");
+    let semi = optimized.find("LeftSemi Join").expect("a semi join");
+    let below = &optimized[semi..];
+    assert!(
+        below.lines().nth(1).is_some_and(|l| l.contains("Scan: orders")),
+        "the semi join is not directly over orders: {text}"
+    );
+    insta::assert_snapshot!(text);
+}

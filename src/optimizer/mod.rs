@@ -3,6 +3,7 @@
 //! switched off by name (`--disable-rule predicate_pushdown`, or the session config) so tests
 //! can compare plans with and without it.
 
+mod aggregate_key_reduction;
 mod constant_folding;
 mod join_reorder;
 mod limit_pushdown;
@@ -33,6 +34,7 @@ pub fn all_rules() -> Vec<Box<dyn OptimizerRule>> {
         Box::new(predicate_pushdown::PredicatePushdown),
         Box::new(join_reorder::JoinReorder),
         Box::new(semi_join_pushdown::SemiJoinPushdown),
+        Box::new(aggregate_key_reduction::AggregateKeyReduction),
         Box::new(limit_pushdown::LimitPushdown),
         Box::new(projection_pushdown::ProjectionPushdown),
         Box::new(merge_projections::MergeProjections),
