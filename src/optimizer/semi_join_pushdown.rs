@@ -12,7 +12,8 @@
 //! semi join only removes `A` rows, which take their joined rows with them). The same holds
 //! for anti joins. The move is made when the subquery side is estimated at most half the
 //! size of `A`: then the semi join is selective there; a semi join against a side as big as
-//! `A` is left where it runs on the already joined (often smaller) rows.
+//! `A` is left where it runs on the already joined (often smaller) rows. A semi join without
+//! equi-join keys (TPC-H q16's NULL-aware `NOT IN`) is a nested loop and is never moved.
 
 use std::sync::Arc;
 
@@ -74,6 +75,11 @@ fn all_within(columns: &[ColumnRef], schema: &PlanSchema, width: usize) -> bool 
 
 /// `semi` moved below its left input, when that is allowed and worth it.
 fn push_down(semi: &Join) -> Option<Arc<LogicalPlan>> {
+    if semi.on.is_empty() {
+        // Without equi-join keys (e.g. a NULL-aware NOT IN) it is a nested loop whose cost
+        // grows with its input: it stays above the joins that shrink that input.
+        return None;
+    }
     let needed = left_columns(semi);
     let rebuild = |input: Arc<LogicalPlan>| -> Arc<LogicalPlan> {
         let moved = builder::join(
