@@ -6,7 +6,9 @@
 //! (p_partkey = l_partkey AND …)`) becomes a separate conjunct that can turn a cross join into
 //! a hash join, and single-table terms can reach the scans.
 
+use crate::error::Result;
 use crate::logical::expr::{BinaryOp, Expr};
+use crate::logical::schema::PlanSchema;
 
 /// Splits `expr` into conjuncts, first factoring the common terms out of every OR among them.
 pub fn split_conjunction_factored(expr: Expr) -> Vec<Expr> {
@@ -50,7 +52,38 @@ fn factor_or(term: Expr) -> Vec<Expr> {
     out
 }
 
-fn split_disjunction(expr: Expr) -> Vec<Expr> {
+/// A condition on `schema`'s columns alone implied by the OR `term`: the OR, over its
+/// branches, of each branch's conjuncts that read only those columns (`None` when `term` is
+/// not an OR or some branch has no such conjunct). TPC-H q19's join condition
+/// `(p_brand = 'Brand#12' AND l_quantity <= 11 AND …) OR (p_brand = 'Brand#23' AND …) OR …`
+/// implies `(p_brand = 'Brand#12' AND …) OR (p_brand = 'Brand#23' AND …) OR …` on part, which
+/// can filter part's scan before the join; the join keeps the whole condition.
+pub fn implied_on(term: &Expr, schema: &PlanSchema) -> Result<Option<Expr>> {
+    if !matches!(term, Expr::Binary { op: BinaryOp::Or, .. }) {
+        return Ok(None);
+    }
+    let mut implied: Vec<Expr> = Vec::new();
+    for branch in split_disjunction(term.clone()) {
+        let mut kept = Vec::new();
+        for conjunct in branch.split_conjunction() {
+            if crate::frontend::sql::refers_only_to(&conjunct, schema)? {
+                kept.push(conjunct);
+            }
+        }
+        match Expr::conjunction(kept) {
+            Some(e) => implied.push(e),
+            None => return Ok(None),
+        }
+    }
+    Ok(implied.into_iter().reduce(|a, b| Expr::Binary {
+        left: Box::new(a),
+        op: BinaryOp::Or,
+        right: Box::new(b),
+    }))
+}
+
+/// The branches of a chain of ORs.
+pub(super) fn split_disjunction(expr: Expr) -> Vec<Expr> {
     match expr {
         Expr::Binary {
             left,

@@ -5,7 +5,7 @@
 //! partition keys, and finally into scans, where they skip
 //! Parquet row groups and are applied as the data is read.
 
-use super::or_factoring::split_conjunction_factored;
+use super::or_factoring::{implied_on, split_conjunction_factored};
 use std::sync::Arc;
 
 use datafusion_common::tree_node::{Transformed, TreeNode};
@@ -237,11 +237,12 @@ fn push_join(j: Join, preds: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan
     let mut filter_terms: Vec<Expr> = j.filter.clone().map(split_conjunction_factored).unwrap_or_default();
     let inner = j.join_type == JoinType::Inner;
     // For inner joins the join's own residual conditions can move too.
+    let from_above = preds.len();
     let mut candidates = preds;
     if inner {
         candidates.append(&mut filter_terms);
     }
-    for pred in candidates {
+    for (position, pred) in candidates.into_iter().enumerate() {
         let only_left = refers_only_to(&pred, &ls)?;
         let only_right = refers_only_to(&pred, &rs)?;
         let left_ok = matches!(
@@ -257,6 +258,12 @@ fn push_join(j: Join, preds: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan
         } else if only_right && right_ok {
             right_preds.push(pred);
         } else if inner {
+            // A condition arriving from above (once: afterwards it is the join's own) may
+            // imply a filter on one side, which goes down while the join keeps the condition.
+            if position < from_above {
+                left_preds.extend(implied_on(&pred, &ls)?);
+                right_preds.extend(implied_on(&pred, &rs)?);
+            }
             let (keys, rest) = split_join_condition(Some(pred), &ls, &rs)?;
             on.extend(keys);
             filter_terms.extend(rest);
