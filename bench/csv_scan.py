@@ -70,12 +70,7 @@ def main():
     ap.add_argument("--no-polars", action="store_true", help="no Polars")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")
     ap.add_argument("--json", metavar="OUT", help="also write the results as JSON")
-    args = ap.parse_args()
-    if args.runs < 1:
-        ap.error("--runs must be at least 1")
-    cwd = os.getcwd()
-    rask_path = harness.resolve_binary(args.rask, cwd)
-    json_path = os.path.abspath(os.path.join(cwd, args.json)) if args.json else None
+    args, cwd, rask_path, json_path = harness.parse_args(ap)
     if not (os.path.isfile(rask_path) and os.access(rask_path, os.X_OK)):
         print(f"csv_scan.py: rask binary not found at {rask_path} (pass --rask PATH)", file=sys.stderr)
         return 2
@@ -117,10 +112,7 @@ def main():
                                 runs=args.runs, rask=rask_path, duckdb_version=duck.version,
                                 polars_version=polars.version if polars else None)
         harness.write_json(json_path, meta, results, gm)
-    if failed:
-        print("FAILED: see the messages above", file=sys.stderr)
-        return 1
-    return 0
+    return harness.exit_status(failed)
 
 
 if __name__ == "__main__":

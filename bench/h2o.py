@@ -93,13 +93,7 @@ def main():
                     help="rask / DuckDB (default), or rask / the faster of DuckDB and Polars")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")
     ap.add_argument("--json", metavar="OUT", help="also write the results as JSON")
-    args = ap.parse_args()
-    if args.runs < 1:
-        ap.error("--runs must be at least 1")
-
-    cwd = os.getcwd()
-    rask_path = harness.resolve_binary(args.rask, cwd)
-    json_path = os.path.abspath(os.path.join(cwd, args.json)) if args.json else None
+    args, cwd, rask_path, json_path = harness.parse_args(ap)
     numbers = parse_questions(args.questions)
     use_rask, use_duck = not args.no_rask, not args.no_duckdb
     use_polars = not args.no_polars and harness.polars_version() is not None
@@ -160,10 +154,7 @@ def main():
             rask=rask_path if rask else None, duckdb_version=duck.version if duck else None,
             polars_version=polars.version if polars else None, baseline_rss_mb=base)
         harness.write_json(json_path, meta, results, gm)
-    if failed:
-        print("FAILED: see the messages above", file=sys.stderr)
-        return 1
-    return 0
+    return harness.exit_status(failed)
 
 
 if __name__ == "__main__":

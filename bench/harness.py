@@ -53,6 +53,25 @@ def stderr_tail(b, limit=2000):
     return t if len(t) <= limit else "..." + t[-limit:]
 
 
+def parse_args(ap):
+    """Parses a benchmark's arguments (it has --runs, --rask and --json) and returns
+    (args, cwd, rask binary path, JSON output path or None)."""
+    args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    cwd = os.getcwd()
+    json_path = os.path.abspath(os.path.join(cwd, args.json)) if args.json else None
+    return args, cwd, resolve_binary(args.rask, cwd), json_path
+
+
+def exit_status(failed):
+    """The process exit status of a benchmark run: 1 (with a message) when something failed."""
+    if failed:
+        print("FAILED: see the messages above", file=sys.stderr)
+        return 1
+    return 0
+
+
 def resolve_binary(path, cwd=None):
     """A binary given on the command line: relative to cwd, else to the repository root."""
     import shutil

@@ -106,10 +106,7 @@ def main():
         meta = harness.metadata(benchmark="tpch-scaling", sf=sf, threads=threads, runs=args.runs,
                                 rask=rask_path, checked=duck is not None)
         harness.write_json(json_path, meta, results, gm)
-    if failed:
-        print("FAILED: see the messages above", file=sys.stderr)
-        return 1
-    return 0
+    return harness.exit_status(failed)
 
 
 def row(name, r, threads):

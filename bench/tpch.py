@@ -107,13 +107,7 @@ def main():
                     help="memory limit for rask (--memory-limit) and DuckDB (SET memory_limit), e.g. 1GB; "
                          "Polars has no such setting")
     ap.add_argument("--duckdb-rss", action="store_true", help=argparse.SUPPRESS)  # now always measured
-    args = ap.parse_args()
-    if args.runs < 1:
-        ap.error("--runs must be at least 1")
-
-    cwd = os.getcwd()
-    rask_path = harness.resolve_binary(args.rask, cwd)
-    json_path = os.path.abspath(os.path.join(cwd, args.json)) if args.json else None
+    args, cwd, rask_path, json_path = harness.parse_args(ap)
     query_dir = os.path.abspath(os.path.join(cwd, args.query_dir))
     numbers = parse_queries(args.queries)
     sf = sf_name(args.sf)
@@ -176,10 +170,7 @@ def main():
             duckdb_version=duck.version if duck else None, polars_version=polars.version if polars else None,
             baseline_rss_mb=base)
         harness.write_json(json_path, meta, results, gm)
-    if failed:
-        print("FAILED: see the messages above", file=sys.stderr)
-        return 1
-    return 0
+    return harness.exit_status(failed)
 
 
 def print_baselines(base):

@@ -15,15 +15,12 @@ mod join;
 mod scan;
 mod sort;
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
-use rask::exec::memory::MemoryPool;
-use rask::exec::task::{ExecConfig, QueryContext, TaskContext};
+use rask::exec::task::{ExecConfig, TaskContext};
 use rask::physical::plan::PlanRef;
 use rayon::prelude::*;
 
@@ -68,16 +65,7 @@ fn task_ctx(threads: usize) -> TaskContext {
         threads,
         ..ExecConfig::default()
     };
-    TaskContext {
-        stage_id: 0,
-        partition: 0,
-        query: Arc::new(QueryContext::new(
-            config,
-            MemoryPool::new(MEMORY_LIMIT),
-            Arc::new(AtomicBool::new(false)),
-        )),
-        operator: 0,
-    }
+    TaskContext::standalone(config, MEMORY_LIMIT)
 }
 
 /// Runs every partition of `plan` on `pool` (one task per partition) and returns each
@@ -92,11 +80,7 @@ fn collect_partitions(
         (0..partitions)
             .into_par_iter()
             .map(|p| {
-                let ctx = TaskContext {
-                    partition: p,
-                    ..ctx.clone()
-                };
-                plan.execute(p, &ctx)
+                plan.execute(p, &ctx.for_partition(p))
                     .expect("execute")
                     .collect::<rask::Result<Vec<_>>>()
                     .expect("batches")
@@ -112,11 +96,7 @@ fn count_rows(plan: &PlanRef, partitions: usize, pool: &rayon::ThreadPool, ctx: 
         (0..partitions)
             .into_par_iter()
             .map(|p| {
-                let ctx = TaskContext {
-                    partition: p,
-                    ..ctx.clone()
-                };
-                plan.execute(p, &ctx)
+                plan.execute(p, &ctx.for_partition(p))
                     .expect("execute")
                     .map(|b| b.expect("batch").num_rows())
                     .sum::<usize>()

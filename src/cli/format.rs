@@ -298,26 +298,20 @@ fn format_float<T: Display + LowerExp + Copy + Into<f64>>(v: T, buf: &mut String
     // scientific rendering to decide. (Narrower floats convert inexactly: they take the
     // general path.)
     let plain_double = std::mem::size_of::<T>() == 8 && (wide == 0.0 || (1e-4..1e16).contains(&wide.abs()));
-    if plain_double {
-        let start = buf.len();
-        let _ = write!(buf, "{v}");
-        if !buf[start..].contains('.') {
-            buf.push_str(".0");
+    if !plain_double {
+        let sci = format!("{v:e}");
+        let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        if !(-4..16).contains(&exp) {
+            let sign = if exp < 0 { '-' } else { '+' };
+            let _ = write!(buf, "{mantissa}e{sign}{:02}", exp.unsigned_abs());
+            return;
         }
-        return;
     }
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..16).contains(&exp) {
-        let start = buf.len();
-        let _ = write!(buf, "{v}");
-        if !buf[start..].contains('.') {
-            buf.push_str(".0");
-        }
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        let _ = write!(buf, "{mantissa}e{sign}{:02}", exp.unsigned_abs());
+    let start = buf.len();
+    let _ = write!(buf, "{v}");
+    if !buf[start..].contains('.') {
+        buf.push_str(".0");
     }
 }
 

@@ -99,6 +99,29 @@ pub struct TaskContext {
 }
 
 impl TaskContext {
+    /// The context of a task run on its own, outside a scheduled query (tests, benchmarks):
+    /// stage 0, partition 0, a fresh pool of `memory_limit` bytes, never cancelled.
+    pub fn standalone(config: ExecConfig, memory_limit: usize) -> TaskContext {
+        TaskContext {
+            stage_id: 0,
+            partition: 0,
+            query: Arc::new(QueryContext::new(
+                config,
+                MemoryPool::new(memory_limit),
+                Arc::new(AtomicBool::new(false)),
+            )),
+            operator: 0,
+        }
+    }
+
+    /// This context for another partition of the same stage.
+    pub fn for_partition(&self, partition: usize) -> TaskContext {
+        TaskContext {
+            partition,
+            ..self.clone()
+        }
+    }
+
     /// Errors with [`Error::Cancelled`] once the query is cancelled; operators call this
     /// once per batch.
     pub fn check_cancelled(&self) -> Result<()> {

@@ -153,15 +153,14 @@ impl Iterator for LimitStream {
 #[cfg(test)]
 pub(crate) mod testing {
     use std::any::Any;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
     use arrow::datatypes::SchemaRef;
     use arrow::record_batch::RecordBatch;
 
     use crate::error::Result;
-    use crate::exec::memory::MemoryPool;
-    use crate::exec::task::{ExecConfig, QueryContext, TaskContext};
+    use crate::exec::task::{ExecConfig, TaskContext};
     use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
     /// An in-memory source: `parts[partition][run]` is a list of batches. With `broadcast`,
@@ -262,16 +261,7 @@ pub(crate) mod testing {
             batch_size,
             ..ExecConfig::default()
         };
-        TaskContext {
-            stage_id: 0,
-            partition: 0,
-            query: Arc::new(QueryContext::new(
-                config,
-                MemoryPool::new(memory),
-                Arc::new(AtomicBool::new(false)),
-            )),
-            operator: 0,
-        }
+        TaskContext::standalone(config, memory)
     }
 
     /// Runs `plan` on `partition` and collects its batches.
