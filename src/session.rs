@@ -275,6 +275,11 @@ impl Session {
         &self.catalog
     }
 
+    /// A physical planner with this session's settings and memory limit.
+    fn physical_planner(&self) -> PhysicalPlanner {
+        PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).with_memory_limit(self.memory.limit())
+    }
+
     fn type_options(&self) -> TypeOptions {
         TypeOptions {
             integer_division: self.config.integer_division,
@@ -432,7 +437,7 @@ impl Session {
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
         self.read_warnings.watch(&optimized.plan);
-        let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
+        let physical = self.physical_planner().plan(&optimized.plan)?;
         let graph = split_into_stages(wrap(physical, &schema)?)?;
         if self.pool.current_num_threads() != self.config.exec.threads.max(1) {
             self.pool = build_pool(self.config.exec.threads)?;

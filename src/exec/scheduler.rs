@@ -140,34 +140,54 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
         finish_stage(scope, state, id);
         return;
     }
-    for partition in 0..stage.partitions {
-        scope.spawn(move |scope| {
-            if !state.query.cancelled.load(Ordering::Relaxed) {
-                state.query.progress.task_started(id);
-                let outcome = catch_unwind(AssertUnwindSafe(|| run_task(state, id, partition)));
-                state.query.progress.task_done(id);
-                let result = match outcome {
-                    Ok(r) => r,
-                    Err(panic) => {
-                        let msg = panic
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_else(|| "unknown panic".into());
-                        Err(Error::internal(format!(
-                            "task (stage {id}, partition {partition}) panicked: {msg}"
-                        )))
+    // The stage's shared work first, then its tasks, all from one job so the preparation
+    // can use every worker (none of them is waiting on it inside a task).
+    scope.spawn(move |scope| {
+        if !state.query.cancelled.load(Ordering::Relaxed) {
+            if let Err(e) = guard_panics(|| format!("preparing stage {id}"), || prepare_stage(state, id)) {
+                fail(state, e);
+            }
+        }
+        for partition in 0..stage.partitions {
+            scope.spawn(move |scope| {
+                if !state.query.cancelled.load(Ordering::Relaxed) {
+                    state.query.progress.task_started(id);
+                    let what = || format!("task (stage {id}, partition {partition})");
+                    let result = guard_panics(what, || run_task(state, id, partition));
+                    state.query.progress.task_done(id);
+                    if let Err(e) = result {
+                        fail(state, e);
                     }
-                };
-                if let Err(e) = result {
-                    fail(state, e);
                 }
-            }
-            if state.pending_tasks[id].fetch_sub(1, Ordering::AcqRel) == 1 {
-                finish_stage(scope, state, id);
-            }
-        });
-    }
+                if state.pending_tasks[id].fetch_sub(1, Ordering::AcqRel) == 1 {
+                    finish_stage(scope, state, id);
+                }
+            });
+        }
+    });
+}
+
+/// Runs `work`, turning a panic into an error naming `what` panicked.
+fn guard_panics(what: impl FnOnce() -> String, work: impl FnOnce() -> Result<()>) -> Result<()> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(Error::internal(format!("{} panicked: {msg}", what())))
+    })
+}
+
+/// Prepares stage `id`'s plan (see [`crate::physical::plan::ExecutionPlan::prepare`]).
+fn prepare_stage(state: &RunState, id: usize) -> Result<()> {
+    let ctx = TaskContext {
+        stage_id: id,
+        partition: 0,
+        query: Arc::clone(&state.query),
+        operator: 0,
+    };
+    crate::physical::plan::prepare_measured(&state.graph.stages[id].root, &ctx)
 }
 
 fn finish_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize) {

@@ -24,7 +24,12 @@ pub const SHUFFLE_HASH_STATE: RandomState = RandomState::with_seed(0x5eed_5eed);
 pub fn hash_rows(keys: &[ArrayRef], num_rows: usize, buffer: &mut Vec<u64>) -> Result<()> {
     buffer.clear();
     buffer.resize(num_rows, 0);
-    create_hashes(keys.iter(), &SHUFFLE_HASH_STATE, buffer)?;
+    hash_rows_into(keys, buffer)
+}
+
+/// Computes one hash per row over `keys` (all `out.len()` long) into `out`.
+pub fn hash_rows_into(keys: &[ArrayRef], out: &mut [u64]) -> Result<()> {
+    create_hashes(keys.iter(), &SHUFFLE_HASH_STATE, out)?;
     Ok(())
 }
 

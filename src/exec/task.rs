@@ -22,6 +22,10 @@ pub struct ExecConfig {
     pub threads: usize,
     /// A build side estimated below this many bytes is broadcast instead of shuffled.
     pub broadcast_threshold_bytes: u64,
+    /// Whether a larger build side is still broadcast when it fits a share of the memory
+    /// pool and its probe side is larger (see `PhysicalPlanner::broadcasts`); tests turn
+    /// it off to force shuffled joins.
+    pub broadcast_within_memory: bool,
     /// Target size of one file partition (CSV byte range) in bytes.
     pub file_partition_bytes: u64,
     /// Where spill files go (`--temp-dir`, `SET temp_directory`); the system temp directory
@@ -39,6 +43,7 @@ impl Default for ExecConfig {
             target_partitions: threads,
             threads,
             broadcast_threshold_bytes: 32 << 20,
+            broadcast_within_memory: true,
             file_partition_bytes: 8 << 20,
             temp_dir: None,
             max_temp_bytes: None,

@@ -36,14 +36,24 @@ pub fn all_rules() -> Vec<Box<dyn OptimizerRule>> {
         Box::new(semi_join_pushdown::SemiJoinPushdown),
         Box::new(aggregate_key_reduction::AggregateKeyReduction),
         Box::new(limit_pushdown::LimitPushdown),
-        Box::new(projection_pushdown::ProjectionPushdown),
+        Box::new(projection_pushdown::ProjectionPushdown { narrow_joins: false }),
         Box::new(merge_projections::MergeProjections),
     ]
 }
 
+/// Rules that run once, after the fixpoint: their output would hide structure the
+/// fixpoint's rules look for (a projection between two joins stops join reordering).
+pub fn final_rules() -> Vec<Box<dyn OptimizerRule>> {
+    vec![Box::new(projection_pushdown::ProjectionPushdown { narrow_joins: true })]
+}
+
 /// Names of every rule (for validating `--disable-rule`).
 pub fn rule_names() -> Vec<&'static str> {
-    all_rules().iter().map(|r| r.name()).collect()
+    all_rules()
+        .iter()
+        .chain(final_rules().iter())
+        .map(|r| r.name())
+        .collect()
 }
 
 /// The result of optimizing: the plan and the rules that changed it, in order.
@@ -54,7 +64,7 @@ pub struct Optimized {
     pub fired: Vec<&'static str>,
 }
 
-/// Runs the enabled rules to a fixpoint (at most three passes).
+/// Runs the enabled rules to a fixpoint (at most three passes), then the final rules once.
 pub fn optimize(plan: LogicalPlan, disabled: &BTreeSet<String>, opts: TypeOptions) -> Result<Optimized> {
     let rules = all_rules();
     let mut plan = plan;
@@ -62,18 +72,30 @@ pub fn optimize(plan: LogicalPlan, disabled: &BTreeSet<String>, opts: TypeOption
     for _ in 0..3 {
         let mut changed_any = false;
         for rule in rules.iter().filter(|r| !disabled.contains(r.name())) {
-            let (next, changed) = rule.rewrite(plan, opts)?;
+            let (next, changed) = apply(rule.as_ref(), plan, opts, &mut fired)?;
             plan = next;
-            if changed {
-                changed_any = true;
-                if !fired.contains(&rule.name()) {
-                    fired.push(rule.name());
-                }
-            }
+            changed_any |= changed;
         }
         if !changed_any {
             break;
         }
     }
+    for rule in final_rules().iter().filter(|r| !disabled.contains(r.name())) {
+        plan = apply(rule.as_ref(), plan, opts, &mut fired)?.0;
+    }
     Ok(Optimized { plan, fired })
+}
+
+/// Runs one rule, noting its name in `fired` the first time it changes the plan.
+fn apply(
+    rule: &dyn OptimizerRule,
+    plan: LogicalPlan,
+    opts: TypeOptions,
+    fired: &mut Vec<&'static str>,
+) -> Result<(LogicalPlan, bool)> {
+    let (next, changed) = rule.rewrite(plan, opts)?;
+    if changed && !fired.contains(&rule.name()) {
+        fired.push(rule.name());
+    }
+    Ok((next, changed))
 }

@@ -49,8 +49,23 @@ pub trait ExecutionPlan: Debug + Send + Sync {
         Ok(vec![self.execute(partition, ctx)?])
     }
 
+    /// Work shared by every partition of the stage, done once before its tasks start and
+    /// free to use the whole worker pool (a broadcast hash join builds its table here).
+    /// Default: prepares the inputs.
+    fn prepare(&self, ctx: &TaskContext) -> Result<()> {
+        self.children()
+            .into_iter()
+            .try_for_each(|child| prepare_measured(child, ctx))
+    }
+
     /// For downcasting (stage splitting, tests).
     fn as_any(&self) -> &dyn Any;
+}
+
+/// Prepares `plan` (see [`ExecutionPlan::prepare`]) with its reservations counted as its
+/// memory.
+pub fn prepare_measured(plan: &PlanRef, ctx: &TaskContext) -> Result<()> {
+    plan.prepare(&ctx.for_operator(crate::exec::op_metrics::node_key(plan)))
 }
 
 /// Shared reference to an operator.

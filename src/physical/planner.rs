@@ -166,12 +166,46 @@ pub fn lower_constant(e: &Expr) -> Result<PhysExprRef> {
 pub struct PhysicalPlanner {
     config: ExecConfig,
     opts: TypeOptions,
+    /// The memory pool's limit: bounds the build sides broadcast for their probe side's sake.
+    memory_limit: usize,
 }
 
+/// A build side may take up to this fraction of the memory pool and still be broadcast when
+/// its probe side is larger (see [`PhysicalPlanner::broadcasts`]).
+const BROADCAST_MEMORY_FRACTION: usize = 8;
+
+/// How many times larger than the build side the probe side must be estimated for a build
+/// side above the broadcast threshold to be broadcast anyway.
+const BROADCAST_PROBE_RATIO: u64 = 2;
+
 impl PhysicalPlanner {
-    /// A planner with these settings.
+    /// A planner with these settings and no memory to spare for large broadcasts.
     pub fn new(config: ExecConfig, opts: TypeOptions) -> Self {
-        Self { config, opts }
+        Self {
+            config,
+            opts,
+            memory_limit: 0,
+        }
+    }
+
+    /// The same planner, knowing the memory pool's limit.
+    pub fn with_memory_limit(mut self, memory_limit: usize) -> Self {
+        self.memory_limit = memory_limit;
+        self
+    }
+
+    /// Whether a join broadcasts its build side rather than shuffling both sides. Below the
+    /// broadcast threshold it always does. Above it, it does while the build side stays
+    /// within a fraction of the memory pool and the probe side is larger: on one machine a
+    /// broadcast is a table shared by every task, and the probe side then streams through
+    /// the join in the stage that produces it, where a shuffle would first write all of it
+    /// (both sides) into the exchange.
+    fn broadcasts(&self, build_bytes: u64, probe_bytes: u64) -> bool {
+        let budget = (self.memory_limit / BROADCAST_MEMORY_FRACTION) as u64;
+        build_bytes <= self.config.broadcast_threshold_bytes
+            || (self.config.broadcast_within_memory
+                && build_bytes <= budget
+                && probe_bytes >= build_bytes.saturating_mul(BROADCAST_PROBE_RATIO))
     }
 
     /// Plans `plan`.
@@ -618,10 +652,10 @@ impl PhysicalPlanner {
         let swappable = j.join_type == JoinType::Inner || j.join_type.is_one_sided();
         let swap = swappable && right_bytes < left_bytes;
         let join_type = if swap { j.join_type.swapped() } else { j.join_type };
-        let (build, probe, build_schema, probe_schema, build_bytes) = if swap {
-            (&j.right, &j.left, &rs, &ls, right_bytes)
+        let (build, probe, build_schema, probe_schema, build_bytes, probe_bytes) = if swap {
+            (&j.right, &j.left, &rs, &ls, right_bytes, left_bytes)
         } else {
-            (&j.left, &j.right, &ls, &rs, left_bytes)
+            (&j.left, &j.right, &ls, &rs, left_bytes, right_bytes)
         };
         let mut build_keys = Vec::with_capacity(j.on.len());
         let mut probe_keys = Vec::with_capacity(j.on.len());
@@ -644,7 +678,7 @@ impl PhysicalPlanner {
         );
         let n = self.config.target_partitions.max(1);
         let (left_in, right_in, mode): (PlanRef, PlanRef, JoinMode) =
-            if can_broadcast && (build_bytes <= self.config.broadcast_threshold_bytes || j.on.is_empty()) {
+            if can_broadcast && (j.on.is_empty() || self.broadcasts(build_bytes, probe_bytes)) {
                 (
                     Arc::new(ExchangeExec::new(build_plan, Partitioning::Broadcast)),
                     probe_plan,
@@ -747,4 +781,35 @@ fn column_predicates(filters: &[Expr], schema: &PlanSchema, projection: Option<&
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MB: u64 = 1 << 20;
+
+    #[test]
+    fn a_build_side_within_an_eighth_of_memory_is_broadcast_for_a_larger_probe_side() {
+        let planner = PhysicalPlanner::new(ExecConfig::default(), TypeOptions::default());
+        // Without a memory limit only the threshold counts.
+        assert!(planner.broadcasts(32 * MB, 10_000 * MB));
+        assert!(!planner.broadcasts(33 * MB, 10_000 * MB));
+        let planner = planner.with_memory_limit(16 << 30);
+        assert!(planner.broadcasts(1_000 * MB, 2_000 * MB));
+        assert!(
+            !planner.broadcasts(1_000 * MB, 1_999 * MB),
+            "the probe side is not larger enough"
+        );
+        assert!(
+            !planner.broadcasts(2_100 * MB, 100_000 * MB),
+            "more than an eighth of the pool"
+        );
+        let config = ExecConfig {
+            broadcast_within_memory: false,
+            ..ExecConfig::default()
+        };
+        let planner = PhysicalPlanner::new(config, TypeOptions::default()).with_memory_limit(16 << 30);
+        assert!(!planner.broadcasts(100 * MB, 100_000 * MB));
+    }
 }

@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::exec::profile::{json_string, ProfileNode, QueryProfile};
 use crate::frontend::sql;
 use crate::logical::plan::LogicalPlan;
-use crate::physical::planner::PhysicalPlanner;
 use crate::stage::{split_into_stages, StageGraph};
 
 /// Everything EXPLAIN shows about a query.
@@ -63,7 +62,7 @@ impl Session {
     /// The optimized plan and stage graph of a bound plan.
     pub(crate) fn explain_plan(&self, logical: LogicalPlan) -> Result<Explained> {
         let optimized = crate::optimizer::optimize(logical.clone(), &self.config.disabled_rules, self.type_options())?;
-        let physical = PhysicalPlanner::new(self.config.exec.clone(), self.type_options()).plan(&optimized.plan)?;
+        let physical = self.physical_planner().plan(&optimized.plan)?;
         let stages = split_into_stages(physical)?;
         Ok(Explained {
             logical,

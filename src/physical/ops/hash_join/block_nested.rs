@@ -87,7 +87,7 @@ impl BlockNestedStream {
             if batches.is_empty() {
                 return Ok(None);
             }
-            let table = JoinTable::from_batches(batches, reservation, &self.spec)?;
+            let table = JoinTable::from_batches(batches, reservation, &self.spec, false)?;
             if let Some(marks) = self.marks.as_mut() {
                 marks.start_pass(self.build_done);
             }

@@ -159,13 +159,15 @@ pub(super) struct SpilledBuild {
 }
 
 /// Reads a build input: into one table when the pool allows, else into grace partitions
-/// of `level`. `consumer` names the operator in reservations and errors.
+/// of `level`. `consumer` names the operator in reservations and errors; `parallel` builds
+/// the table on the whole pool (see [`JoinTable::from_batches`]).
 pub(super) fn collect_build(
     mut input: BatchStream,
     level: u32,
     ctx: &TaskContext,
     spec: &JoinSpec,
     consumer: &str,
+    parallel: bool,
 ) -> Result<Build> {
     let mut reservation = ctx.reservation(format!("{consumer} build side"));
     let mut batches = Vec::new();
@@ -189,7 +191,12 @@ pub(super) fn collect_build(
         let parts = BuildPartitions::start(batches, reservation, level, ctx, spec, consumer)?;
         return Ok(Build::Spilled(parts.finish()?));
     }
-    Ok(Build::Table(JoinTable::from_batches(batches, reservation, spec)?))
+    Ok(Build::Table(JoinTable::from_batches(
+        batches,
+        reservation,
+        spec,
+        parallel,
+    )?))
 }
 
 /// Build rows being split into grace partitions.
@@ -319,7 +326,7 @@ impl<'a> BuildPartitions<'a> {
         let in_memory: Vec<bool> = self.writers.iter().map(|w| w.is_none()).collect();
         let files = finish_all(&mut self.writers, &mut self.io)?;
         let batches = std::mem::take(&mut self.buffered).concat();
-        let table = JoinTable::from_batches(batches, self.reservation, self.spec)?;
+        let table = JoinTable::from_batches(batches, self.reservation, self.spec, false)?;
         Ok(SpilledBuild {
             table,
             in_memory,
@@ -565,6 +572,7 @@ impl GraceJoinStream {
             &self.ctx,
             &self.spec,
             &self.consumer,
+            false,
         )?;
         let probe = file_stream(probe)?;
         Ok(Some(match built {

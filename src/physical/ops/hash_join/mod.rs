@@ -38,7 +38,7 @@ use crate::exec::task::TaskContext;
 use crate::logical::join_type::JoinType;
 use crate::physical::expr::PhysExprRef;
 use crate::physical::ops::sort::expr_label;
-use crate::physical::plan::execute_measured;
+use crate::physical::plan::{execute_measured, prepare_measured};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// How the build side is distributed.
@@ -303,8 +303,43 @@ impl ExecutionPlan for HashJoinExec {
         }))
     }
 
+    /// In `CollectLeft` mode, builds the shared table on the whole pool before any task
+    /// probes it (a task that finds the slot empty would build it alone while the others
+    /// wait).
+    fn prepare(&self, ctx: &TaskContext) -> Result<()> {
+        if self.mode == JoinMode::CollectLeft {
+            self.build_shared(ctx)?;
+        }
+        self.children()
+            .into_iter()
+            .try_for_each(|child| prepare_measured(child, ctx))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+impl HashJoinExec {
+    /// Fills the `CollectLeft` slot from the broadcast left input, building in parallel.
+    /// The lock is not held while building: no task of this stage runs yet.
+    fn build_shared(&self, ctx: &TaskContext) -> Result<()> {
+        let lock = || {
+            self.shared
+                .lock()
+                .map_err(|_| Error::internal("hash join build lock poisoned by a panicking task"))
+        };
+        if lock()?.is_some() {
+            return Ok(());
+        }
+        let input = execute_measured(&self.left, 0, ctx)?;
+        let built = match collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true)? {
+            Build::Table(table) => SharedBuild::Table(Arc::new(table)),
+            // Each task grace-joins on its own (see `TableSource::acquire`).
+            Build::Spilled(_) => SharedBuild::TooLarge,
+        };
+        lock()?.get_or_insert(built);
+        Ok(())
     }
 }
 
@@ -345,7 +380,7 @@ impl TableSource {
         let consumer = format!("HashJoin[{partition}]");
         match self {
             TableSource::Own(left) => {
-                Ok(collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer)?.into())
+                Ok(collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer, false)?.into())
             }
             TableSource::Shared(left, slot) => {
                 // Holding the lock while building makes the other partitions wait and reuse.
@@ -359,14 +394,20 @@ impl TableSource {
                         // Inner/Right/RightSemi/RightAnti joins never emit unmatched build
                         // rows, so every task may join the whole build side with its own
                         // probe partition, spilling on its own.
-                        return Ok(
-                            collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer)?.into(),
-                        );
+                        return Ok(collect_build(
+                            execute_measured(&left, partition, ctx)?,
+                            0,
+                            ctx,
+                            spec,
+                            &consumer,
+                            false,
+                        )?
+                        .into());
                     }
                     None => {}
                 }
                 let acquired: Acquired =
-                    collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer)?.into();
+                    collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer, false)?.into();
                 *guard = Some(match &acquired {
                     Acquired::Table(table) => SharedBuild::Table(Arc::clone(table)),
                     Acquired::Spilled(_) => SharedBuild::TooLarge,

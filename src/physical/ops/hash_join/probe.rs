@@ -10,7 +10,6 @@
 use std::sync::Arc;
 
 use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, UInt32Array};
-use arrow::buffer::NullBuffer;
 use arrow::compute::kernels::cmp::eq;
 use arrow::compute::{and, filter, filter_record_batch, take};
 use arrow::record_batch::RecordBatch;
@@ -71,7 +70,8 @@ struct ProbeBatch {
     batch: RecordBatch,
     keys: Vec<ArrayRef>,
     hashes: Vec<u64>,
-    valid: Option<NullBuffer>,
+    /// Per row, its first candidate build row (1-based; 0 when none).
+    firsts: Vec<u32>,
     /// The probe row whose candidates are collected next.
     row: usize,
     /// 1-based build row to continue `row`'s chain at (0: start from the table).
@@ -160,7 +160,7 @@ impl HashJoinStream {
                     Some(batch) => {
                         self.ctx.check_cancelled()?;
                         if batch.num_rows() > 0 {
-                            self.current = Some(self.prepare_probe(batch)?);
+                            self.current = Some(self.prepare_probe(&table, batch)?);
                         }
                     }
                     None => {
@@ -193,7 +193,7 @@ impl HashJoinStream {
         }
     }
 
-    fn prepare_probe(&self, batch: RecordBatch) -> Result<ProbeBatch> {
+    fn prepare_probe(&self, table: &JoinTable, batch: RecordBatch) -> Result<ProbeBatch> {
         let keys: Vec<ArrayRef> = self
             .spec
             .right_keys
@@ -202,7 +202,7 @@ impl HashJoinStream {
             .collect::<Result<_>>()?;
         let mut hashes = Vec::new();
         hash_rows(&keys, batch.num_rows(), &mut hashes)?;
-        let valid = key_validity(&keys);
+        let firsts = table.first_candidates(&hashes, key_validity(&keys).as_ref());
         let matched = if self.spec.tracks_probe() {
             vec![false; batch.num_rows()]
         } else {
@@ -212,7 +212,7 @@ impl HashJoinStream {
             batch,
             keys,
             hashes,
-            valid,
+            firsts,
             row: 0,
             chain: 0,
             matched,
@@ -395,23 +395,19 @@ fn collect_candidates(table: &JoinTable, probe: &mut ProbeBatch, limit: usize) -
     let rows = probe.batch.num_rows();
     while probe.row < rows && build_idx.len() < limit {
         let row = probe.row;
+        let hash = probe.hashes[row];
         let mut at = probe.chain;
         if at == 0 {
-            let null_key = probe.valid.as_ref().is_some_and(|v| v.is_null(row));
-            let hash = probe.hashes[row];
-            match table.map.find(hash, |e| e.0 == hash) {
-                Some(&(_, head)) if !null_key => at = head,
-                _ => {
-                    probe.row += 1;
-                    continue;
-                }
+            at = probe.firsts[row];
+            if at == 0 {
+                probe.row += 1;
+                continue;
             }
         }
         while at != 0 && build_idx.len() < limit {
-            let b = at - 1;
-            build_idx.push(b);
+            build_idx.push(at - 1);
             probe_idx.push(row as u32);
-            at = table.next[b as usize];
+            at = table.after(at, hash);
         }
         probe.chain = at;
         if at == 0 {

@@ -1,8 +1,19 @@
 //! The build side of a hash join in memory: its rows (one batch), their key columns and a
 //! chained hash index over the key hashes (the shuffle's hash function, so build and probe
 //! agree with the exchange that partitioned them).
+//!
+//! The index is a power-of-two array of bucket heads (the low bits of the hash pick the
+//! bucket) and, per build row, a link to the next row in its bucket with the high half of
+//! its hash as a tag, so a probe skips other hashes in its bucket without touching their
+//! keys. Each head also keeps a 32-bit Bloom filter of its chain's tags, so most probes
+//! that have no match stop at the head without a second cache miss (most probe rows of a
+//! selective join). At 16 bytes per row at most it is half an open-addressing table of
+//! (hash, row) entries, and building it is two stores per row.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
 
 use arrow::array::{Array, ArrayRef};
 use arrow::buffer::NullBuffer;
@@ -11,22 +22,26 @@ use std::sync::Arc;
 use arrow::compute::concat;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use hashbrown::HashTable;
 
 use super::JoinSpec;
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
-use crate::exec::shuffle::hash_rows;
+use crate::exec::shuffle::{hash_rows, hash_rows_into};
 
 /// The build side: its rows, their keys and a chained hash index over them.
 pub(super) struct JoinTable {
     pub(super) batch: RecordBatch,
     pub(super) keys: Vec<ArrayRef>,
-    /// Key hash → 1-based index of the first build row with that hash.
-    pub(super) map: HashTable<(u64, u32)>,
-    /// 1-based index of the next build row with the same hash (0 ends the chain), by row.
-    /// Chains run in ascending row order.
-    pub(super) next: Vec<u32>,
+    /// Per bucket (`hash & mask`): the 1-based index of its first build row (0: empty) in
+    /// the low half, the Bloom bits of its rows' tags ([`bloom_bit`]) in the high half.
+    heads: Vec<u64>,
+    /// `heads.len() - 1`.
+    mask: u64,
+    /// Per build row: the 1-based index of the next row in its bucket (0 ends the chain)
+    /// in the low half and the high half of its hash (its tag) in the high half. Chains run
+    /// in ascending row order. Atomic only so that a parallel build can fill it from
+    /// several threads (each bucket's rows by one thread); relaxed loads are plain loads.
+    links: Vec<AtomicU64>,
     _reservation: MemoryReservation,
 }
 
@@ -34,7 +49,7 @@ impl fmt::Debug for JoinTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinTable")
             .field("rows", &self.batch.num_rows())
-            .field("distinct_hashes", &self.map.len())
+            .field("buckets", &self.heads.len())
             .finish()
     }
 }
@@ -46,15 +61,25 @@ pub(super) fn key_validity(keys: &[ArrayRef]) -> Option<NullBuffer> {
     })
 }
 
-/// Bytes of the hash index over `rows` rows: hashbrown buckets (16 B + a control byte, a
-/// power of two at 7/8 load) plus the chain entry per row.
+/// Buckets of the index over `rows` rows: a power of two, at least one per row.
+fn bucket_count(rows: usize) -> usize {
+    rows.max(1).next_power_of_two()
+}
+
+/// Bytes of the hash index over `rows` rows: the bucket heads plus a link per row.
 pub(super) fn index_bytes(rows: usize) -> usize {
-    let buckets = if rows == 0 {
-        0
-    } else {
-        (rows.saturating_mul(8) / 7 + 1).next_power_of_two()
-    };
-    buckets * 17 + rows * std::mem::size_of::<u32>()
+    bucket_count(rows) * std::mem::size_of::<u64>() + rows * std::mem::size_of::<u64>()
+}
+
+/// The high half of a hash: the tag a chain entry keeps.
+fn tag_of(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
+/// The bit a hash sets in its bucket head's Bloom filter (picked by the tag's top 5 bits;
+/// the low bits of the hash already picked the bucket), shifted into the head's high half.
+fn bloom_bit(hash: u64) -> u64 {
+    1u64 << (32 + (hash >> 59))
 }
 
 /// The memory a table over `batches` needs beyond the batches themselves: the copy that
@@ -91,18 +116,65 @@ fn concat_releasing(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Rec
     )?)
 }
 
+/// Rows per piece of a parallel build; smaller build sides are built on one thread.
+const PARALLEL_CHUNK: usize = 1 << 16;
+
+/// [`concat_releasing`] with the columns copied in parallel (each column's pieces are
+/// freed once it is copied).
+fn concat_parallel(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<RecordBatch> {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut by_column: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(batches.len()); schema.fields().len()];
+    for batch in batches {
+        for (column, array) in by_column.iter_mut().zip(batch.into_parts().1) {
+            column.push(array);
+        }
+    }
+    let columns = by_column
+        .into_par_iter()
+        .map(|pieces| {
+            let refs: Vec<&dyn Array> = pieces.iter().map(|a| a.as_ref()).collect();
+            Ok(concat(&refs)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &options,
+    )?)
+}
+
+/// The key hashes of `rows` rows, computed in pieces in parallel.
+fn hash_parallel(keys: &[ArrayRef], rows: usize) -> Result<Vec<u64>> {
+    let mut hashes = vec![0u64; rows];
+    hashes
+        .par_chunks_mut(PARALLEL_CHUNK)
+        .enumerate()
+        .try_for_each(|(i, out)| {
+            let start = i * PARALLEL_CHUNK;
+            let piece: Vec<ArrayRef> = keys.iter().map(|k| k.slice(start, out.len())).collect();
+            hash_rows_into(&piece, out)
+        })?;
+    Ok(hashes)
+}
+
 impl JoinTable {
     /// Indexes `batches` (build rows). `reservation` holds at least their size plus
     /// [`table_overhead`] (callers reserve that first, spilling when refused); it ends at
     /// the table's real size.
+    /// With `parallel` the copy, the hashing and the linking of a large build side are
+    /// spread over the worker pool: only for a caller no task of the pool waits on (a
+    /// waiting worker could pick up a task that waits for this very build).
     pub(super) fn from_batches(
         mut batches: Vec<RecordBatch>,
         mut reservation: MemoryReservation,
         spec: &JoinSpec,
+        parallel: bool,
     ) -> Result<Self> {
         let batch = match batches.len() {
             0 => RecordBatch::new_empty(Arc::clone(&spec.left_schema)),
             1 => batches.swap_remove(0),
+            _ if parallel => concat_parallel(&spec.left_schema, batches)?,
             _ => concat_releasing(&spec.left_schema, batches)?,
         };
         let rows = batch.num_rows();
@@ -116,29 +188,50 @@ impl JoinTable {
             .iter()
             .map(|k| k.evaluate(&batch))
             .collect::<Result<_>>()?;
-        let mut hashes = Vec::new();
-        hash_rows(&keys, rows, &mut hashes)?;
+        let hashes = if parallel && rows > PARALLEL_CHUNK {
+            hash_parallel(&keys, rows)?
+        } else {
+            let mut hashes = Vec::new();
+            hash_rows(&keys, rows, &mut hashes)?;
+            hashes
+        };
         let valid = key_validity(&keys);
-        let mut map: HashTable<(u64, u32)> = HashTable::with_capacity(rows);
-        let mut next = vec![0u32; rows];
-        // Inserting from the last row makes every chain ascend.
-        for row in (0..rows).rev() {
-            if valid.as_ref().is_some_and(|v| v.is_null(row)) {
-                continue;
-            }
-            let hash = hashes[row];
-            let id = row as u32 + 1;
-            match map.find_mut(hash, |e| e.0 == hash) {
-                Some(entry) => {
-                    next[row] = entry.1;
-                    entry.1 = id;
+        let mut heads = vec![0u64; bucket_count(rows)];
+        let mask = heads.len() as u64 - 1;
+        let links: Vec<AtomicU64> = (0..rows).map(|_| AtomicU64::new(0)).collect();
+        let threads = if parallel && rows > PARALLEL_CHUNK {
+            rayon::current_num_threads().clamp(1, heads.len())
+        } else {
+            1
+        };
+        // Each thread links the rows of one range of buckets, so no bucket is shared.
+        let range = heads.len().div_ceil(threads);
+        let link_range = |first_bucket: usize, heads: &mut [u64]| {
+            let last_bucket = first_bucket + heads.len();
+            // Inserting from the last row makes every chain ascend.
+            for row in (0..rows).rev() {
+                let hash = hashes[row];
+                let bucket = (hash & mask) as usize;
+                if bucket < first_bucket || bucket >= last_bucket || valid.as_ref().is_some_and(|v| v.is_null(row)) {
+                    continue;
                 }
-                None => {
-                    map.insert_unique(hash, (hash, id), |e| e.0);
-                }
+                let head = &mut heads[bucket - first_bucket];
+                links[row].store(
+                    *head & u64::from(u32::MAX) | u64::from(tag_of(hash)) << 32,
+                    Ordering::Relaxed,
+                );
+                *head = (*head & !u64::from(u32::MAX)) | bloom_bit(hash) | (row as u64 + 1);
             }
+        };
+        if threads == 1 {
+            link_range(0, &mut heads);
+        } else {
+            heads
+                .par_chunks_mut(range)
+                .enumerate()
+                .for_each(|(i, part)| link_range(i * range, part));
         }
-        let table_bytes = map.allocation_size() + next.capacity() * std::mem::size_of::<u32>();
+        let table_bytes = heads.capacity() * std::mem::size_of::<u64>() + links.capacity() * std::mem::size_of::<u64>();
         let real = batch.get_array_memory_size() + table_bytes;
         // The headroom was reserved up front; the real size may differ a little either way.
         if real > reservation.size() {
@@ -149,9 +242,142 @@ impl JoinTable {
         Ok(Self {
             batch,
             keys,
-            map,
-            next,
+            heads,
+            mask,
+            links,
             _reservation: reservation,
         })
+    }
+
+    /// Per probe row, the first build row (1-based; 0 when none) whose hash may equal the
+    /// row's `hashes` entry; rows `valid` marks NULL get 0. Each step is a loop of
+    /// independent loads over the whole batch, so the processor overlaps their cache misses
+    /// (a row at a time, every probe would wait for its bucket, then for its chain).
+    pub(super) fn first_candidates(&self, hashes: &[u64], valid: Option<&NullBuffer>) -> Vec<u32> {
+        let mut firsts: Vec<u32> = hashes
+            .iter()
+            .map(|&hash| {
+                let head = self.heads[(hash & self.mask) as usize];
+                if head & bloom_bit(hash) == 0 {
+                    0
+                } else {
+                    head as u32
+                }
+            })
+            .collect();
+        for (first, &hash) in firsts.iter_mut().zip(hashes) {
+            if *first != 0 {
+                *first = self.next_from(*first, hash);
+            }
+        }
+        if let Some(valid) = valid {
+            for row in valid.iter().enumerate().filter(|(_, v)| !v).map(|(row, _)| row) {
+                firsts[row] = 0;
+            }
+        }
+        firsts
+    }
+
+    /// The first build row from the 1-based `at` on, along its chain, that may have `hash`
+    /// (the same bucket and tag); 0 when none.
+    pub(super) fn next_from(&self, mut at: u32, hash: u64) -> u32 {
+        let tag = tag_of(hash);
+        while at != 0 {
+            let link = self.links[at as usize - 1].load(Ordering::Relaxed);
+            if (link >> 32) as u32 == tag {
+                return at;
+            }
+            at = link as u32;
+        }
+        0
+    }
+
+    /// The build row after the 1-based `at` on its chain that may have `hash`; 0 when none.
+    pub(super) fn after(&self, at: u32, hash: u64) -> u32 {
+        self.next_from(self.links[at as usize - 1].load(Ordering::Relaxed) as u32, hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::exec::memory::MemoryPool;
+    use crate::logical::join_type::JoinType;
+    use crate::physical::expr::PhysicalExpr;
+
+    /// 300k build rows in 30 batches: keys repeat (every key 3 times) and every 50th is
+    /// NULL, so chains hold several rows and NULLs must stay out of them.
+    fn build_side() -> (SchemaRef, Vec<RecordBatch>) {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true)]));
+        let batches = (0..30)
+            .map(|b| {
+                let keys = (b * 10_000..(b + 1) * 10_000).map(|i: i64| (i % 50 != 0).then_some(i % 100_000));
+                RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int64Array::from_iter(keys))]).unwrap()
+            })
+            .collect();
+        (schema, batches)
+    }
+
+    fn spec(schema: SchemaRef) -> JoinSpec {
+        JoinSpec {
+            left_keys: vec![PhysicalExpr::column(0, "k")],
+            right_keys: vec![PhysicalExpr::column(0, "k")],
+            filter: None,
+            join_type: JoinType::Inner,
+            schema: Arc::clone(&schema),
+            pair_schema: Arc::clone(&schema),
+            left_schema: schema,
+        }
+    }
+
+    /// Every probe hash's candidate chain, in order.
+    fn chains(table: &JoinTable, hashes: &[u64]) -> Vec<Vec<u32>> {
+        table
+            .first_candidates(hashes, None)
+            .into_iter()
+            .zip(hashes)
+            .map(|(mut at, &hash)| {
+                let mut chain = Vec::new();
+                while at != 0 {
+                    chain.push(at - 1);
+                    at = table.after(at, hash);
+                }
+                chain
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_parallel_build_links_the_same_ascending_chains_as_a_sequential_one() {
+        let (schema, batches) = build_side();
+        let spec = spec(Arc::clone(&schema));
+        let pool = MemoryPool::new(1 << 30);
+        let sequential = JoinTable::from_batches(batches.clone(), pool.reservation("seq"), &spec, false).unwrap();
+        let threads = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let parallel = threads
+            .install(|| JoinTable::from_batches(batches, pool.reservation("par"), &spec, true))
+            .unwrap();
+
+        let probe: ArrayRef = Arc::new(Int64Array::from_iter_values(-5..100_005));
+        let mut hashes = Vec::new();
+        hash_rows(&[probe], 100_010, &mut hashes).unwrap();
+        let expected = chains(&sequential, &hashes);
+        assert_eq!(chains(&parallel, &hashes), expected);
+        for (i, chain) in expected.iter().enumerate() {
+            let key = i as i64 - 5;
+            // A chain may also hold rows whose hash only shares the bucket and tag.
+            let matching: Vec<u32> = chain.iter().copied().filter(|r| (*r as i64) % 100_000 == key).collect();
+            if !(0..100_000).contains(&key) {
+                assert!(matching.is_empty(), "key {key}: {chain:?}");
+            } else if key % 50 == 0 {
+                assert!(matching.is_empty(), "a NULL key got linked: {key}: {chain:?}");
+            } else {
+                let rows: Vec<u32> = (0..3u32).map(|r| key as u32 + r * 100_000).collect();
+                assert_eq!(matching, rows, "key {key}");
+            }
+        }
     }
 }
