@@ -79,6 +79,35 @@ fn decode_strings_as_utf8(meta: ArrowReaderMetadata) -> ArrowReaderMetadata {
     ArrowReaderMetadata::try_new(Arc::clone(meta.metadata()), options).unwrap_or(meta)
 }
 
+/// The type of the string columns a scan keeps dictionary-encoded.
+fn string_dictionary() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// `meta` reading the root columns `roots` as `Dictionary(Int32, Utf8)`; `None` when the
+/// reader will not.
+fn with_dictionaries(meta: &ArrowReaderMetadata, roots: &[usize]) -> Option<ArrowReaderMetadata> {
+    let schema = meta.schema();
+    let dictionary = string_dictionary();
+    let hint = Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if roots.contains(&i) {
+                    Arc::new(f.as_ref().clone().with_data_type(dictionary.clone()))
+                } else {
+                    Arc::clone(f)
+                }
+            })
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    );
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(hint));
+    ArrowReaderMetadata::try_new(Arc::clone(meta.metadata()), options).ok()
+}
+
 impl ParquetFiles {
     /// Reads every file's metadata. The schema is the first file's, and every other file
     /// must have its columns (by name; other types are cast to the first file's); with
@@ -173,13 +202,16 @@ impl ParquetFiles {
         Ok(out)
     }
 
-    /// Reads the row groups of one partition.
+    /// Reads the row groups of one partition. The string columns at the output positions
+    /// `dictionary` come as `Dictionary(Int32, Utf8)` arrays (the file's dictionary pages
+    /// kept as they are), the others in `schema`'s types.
     pub fn scan(
         &self,
         partition: &FilePartition,
         schema: &SchemaRef,
         projection: &[usize],
         batch_size: usize,
+        dictionary: &[usize],
     ) -> Result<BatchStream> {
         let (file, meta) = self
             .files
@@ -199,9 +231,39 @@ impl ParquetFiles {
             .iter()
             .map(|p| sorted.binary_search(p).unwrap_or(0))
             .collect();
+        let encoded: Vec<usize> = dictionary
+            .iter()
+            .filter_map(|&pos| projection.get(pos).copied())
+            .filter(|&root| {
+                schema
+                    .fields()
+                    .get(root)
+                    .is_some_and(|f| f.data_type() == &DataType::Utf8)
+            })
+            .collect();
+        let encoding = if encoded.is_empty() {
+            None
+        } else {
+            with_dictionaries(meta, &encoded)
+        };
+        let (meta, encoded) = match encoding {
+            Some(m) => (m, encoded),
+            None => (meta.clone(), Vec::new()),
+        };
         let out_schema = Arc::new(Schema::new(
-            projection.iter().map(|&i| schema.field(i).clone()).collect::<Vec<_>>(),
+            projection
+                .iter()
+                .map(|&i| {
+                    let field = schema.field(i).clone();
+                    if encoded.contains(&i) {
+                        field.with_data_type(string_dictionary())
+                    } else {
+                        field
+                    }
+                })
+                .collect::<Vec<_>>(),
         ));
+        let keep_encoded: Vec<bool> = projection.iter().map(|root| encoded.contains(root)).collect();
         let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
         let mask = ProjectionMask::roots(meta.parquet_schema(), sorted.iter().copied());
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
@@ -215,10 +277,13 @@ impl ParquetFiles {
             let columns = positions
                 .iter()
                 .zip(out_schema.fields())
-                .map(|(&pos, field)| {
+                .zip(&keep_encoded)
+                .map(|((&pos, field), &encoded)| {
                     let col = batch.column(pos);
                     if col.data_type() == field.data_type() {
                         Ok(col.clone())
+                    } else if encoded {
+                        Ok(cast(col, &string_dictionary())?)
                     } else {
                         Ok(cast(col, field.data_type())?)
                     }

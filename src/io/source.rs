@@ -355,6 +355,20 @@ impl FileSource {
         projection: Option<&[usize]>,
         batch_size: usize,
     ) -> Result<BatchStream> {
+        self.scan_encoded(partition, projection, batch_size, &[])
+    }
+
+    /// [`FileSource::scan`], with the string columns at the output positions `dictionary`
+    /// left dictionary-encoded where the format stores them so (Parquet): a filter on them
+    /// then compares each distinct value once (see `filter_batch`). Other columns, and
+    /// sources that cannot, give plain values.
+    pub fn scan_encoded(
+        &self,
+        partition: &FilePartition,
+        projection: Option<&[usize]>,
+        batch_size: usize,
+        dictionary: &[usize],
+    ) -> Result<BatchStream> {
         let file_index = partition.file_index;
         let file = self
             .files
@@ -374,6 +388,9 @@ impl FileSource {
         let mapping = self.file_columns.as_ref().and_then(|m| m.get(file_index));
         let adapt = mapping.is_some() || projection.iter().any(|&i| i >= self.data_columns);
         if !adapt {
+            if let FormatState::Parquet(pq) = &self.state {
+                return pq.scan(partition, &self.schema, &projection, batch_size, dictionary);
+            }
             return self.scan_file(partition, file, &self.schema, projection, batch_size);
         }
         // The file's own columns to read, and where each output column comes from.
@@ -465,7 +482,7 @@ impl FileSource {
                     None => csv::scan(file, &partition.kind, layout, projection, batch_size),
                 }
             }
-            FormatState::Parquet(pq) => pq.scan(partition, schema, &projection, batch_size),
+            FormatState::Parquet(pq) => pq.scan(partition, schema, &projection, batch_size, &[]),
             FormatState::Json(js) => js.scan(file, partition, schema, &projection, batch_size),
         }
     }

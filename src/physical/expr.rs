@@ -159,6 +159,126 @@ impl PhysicalExpr {
         })
     }
 
+    /// The direct sub-expressions, in order.
+    fn children(&self) -> Vec<&PhysExprRef> {
+        match self {
+            PhysicalExpr::Column { .. } | PhysicalExpr::Literal(_) => vec![],
+            PhysicalExpr::Binary { left, right, .. } => vec![left, right],
+            PhysicalExpr::Not(e) | PhysicalExpr::Negative(e) | PhysicalExpr::IsNull(e) | PhysicalExpr::IsNotNull(e) => {
+                vec![e]
+            }
+            PhysicalExpr::Like { expr, pattern, .. } => vec![expr, pattern],
+            PhysicalExpr::InList { expr, list, .. } => std::iter::once(expr).chain(list).collect(),
+            PhysicalExpr::Case { when_then, else_expr } => when_then
+                .iter()
+                .flat_map(|(w, t)| [w, t])
+                .chain(std::iter::once(else_expr))
+                .collect(),
+            PhysicalExpr::Cast { expr, .. } => vec![expr],
+            PhysicalExpr::Function { args, .. } => args.iter().collect(),
+        }
+    }
+
+    /// The input columns (indices) the expression reads.
+    pub fn column_indices(&self) -> std::collections::BTreeSet<usize> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            if let PhysicalExpr::Column { index, .. } = e {
+                out.insert(*index);
+            }
+            stack.extend(e.children().into_iter().map(|c| c.as_ref()));
+        }
+        out
+    }
+
+    /// Whether the expression calls a function whose result may differ between calls with
+    /// the same arguments (`random()`, `now()`).
+    pub fn is_volatile(&self) -> bool {
+        matches!(self, PhysicalExpr::Function { func, .. } if func.is_volatile())
+            || self.children().iter().any(|c| c.is_volatile())
+    }
+
+    /// The same expression over another input: column `i` becomes column `map(i)` (`None`
+    /// when some column has no counterpart).
+    pub fn with_columns_mapped(&self, map: &dyn Fn(usize) -> Option<usize>) -> Option<PhysExprRef> {
+        let mapped: Vec<PhysExprRef> = self
+            .children()
+            .into_iter()
+            .map(|c| c.with_columns_mapped(map))
+            .collect::<Option<_>>()?;
+        let mut next = mapped.into_iter();
+        let mut take = || next.next();
+        Some(Arc::new(match self {
+            PhysicalExpr::Column { index, name } => PhysicalExpr::Column {
+                index: map(*index)?,
+                name: name.clone(),
+            },
+            PhysicalExpr::Literal(v) => PhysicalExpr::Literal(v.clone()),
+            PhysicalExpr::Binary { op, .. } => PhysicalExpr::Binary {
+                left: take()?,
+                op: *op,
+                right: take()?,
+            },
+            PhysicalExpr::Not(_) => PhysicalExpr::Not(take()?),
+            PhysicalExpr::Negative(_) => PhysicalExpr::Negative(take()?),
+            PhysicalExpr::IsNull(_) => PhysicalExpr::IsNull(take()?),
+            PhysicalExpr::IsNotNull(_) => PhysicalExpr::IsNotNull(take()?),
+            PhysicalExpr::Like {
+                negated,
+                case_insensitive,
+                ..
+            } => PhysicalExpr::Like {
+                expr: take()?,
+                pattern: take()?,
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+            },
+            PhysicalExpr::InList { list, negated, .. } => PhysicalExpr::InList {
+                expr: take()?,
+                list: (0..list.len()).map(|_| take()).collect::<Option<_>>()?,
+                negated: *negated,
+            },
+            PhysicalExpr::Case { when_then, .. } => PhysicalExpr::Case {
+                when_then: (0..when_then.len())
+                    .map(|_| Some((take()?, take()?)))
+                    .collect::<Option<_>>()?,
+                else_expr: take()?,
+            },
+            PhysicalExpr::Cast { to, try_cast, .. } => PhysicalExpr::Cast {
+                expr: take()?,
+                to: to.clone(),
+                try_cast: *try_cast,
+            },
+            PhysicalExpr::Function {
+                func,
+                args,
+                return_type,
+            } => PhysicalExpr::Function {
+                func: *func,
+                args: (0..args.len()).map(|_| take()).collect::<Option<_>>()?,
+                return_type: return_type.clone(),
+            },
+        }))
+    }
+
+    /// A rough relative cost of evaluating the expression over `input`, for ordering a
+    /// filter's conjuncts: reading strings, matching patterns, long IN lists and function
+    /// calls cost more than comparing numbers.
+    pub fn evaluation_cost(&self, input: &Schema) -> usize {
+        let own = match self {
+            PhysicalExpr::Column { index, .. } => match input.fields().get(*index).map(|f| f.data_type()) {
+                Some(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Binary) => 4,
+                _ => 0,
+            },
+            PhysicalExpr::Like { .. } => 8,
+            PhysicalExpr::InList { list, .. } => 1 + list.len() / 4,
+            PhysicalExpr::Function { .. } | PhysicalExpr::Case { .. } => 2,
+            _ => 1,
+        };
+        own + self.children().iter().map(|c| c.evaluation_cost(input)).sum::<usize>()
+    }
+
     /// A constant.
     pub fn literal(value: ScalarValue) -> PhysExprRef {
         Arc::new(PhysicalExpr::Literal(value))

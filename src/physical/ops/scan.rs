@@ -5,14 +5,14 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
 use crate::io::{FilePartition, FileSource};
 use crate::physical::expr::PhysExprRef;
-use crate::physical::ops::filter::filter_batch;
+use crate::physical::ops::filter::{conjuncts, decode_dictionaries, filter_batch};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// What the scan reads.
@@ -65,6 +65,35 @@ impl ScanExec {
     }
 }
 
+impl ScanExec {
+    /// The string columns the filter reads alone in some conjunct: the scan asks for them
+    /// dictionary-encoded, so the filter compares each distinct value once.
+    fn dictionary_columns(&self) -> Vec<usize> {
+        let Some(predicate) = &self.predicate else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = conjuncts(predicate)
+            .iter()
+            .filter_map(|c| {
+                let columns = c.column_indices();
+                match (columns.len(), columns.first()) {
+                    (1, Some(&i)) => Some(i),
+                    _ => None,
+                }
+            })
+            .filter(|&i| {
+                self.schema
+                    .fields()
+                    .get(i)
+                    .is_some_and(|f| f.data_type() == &DataType::Utf8)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 impl ExecutionPlan for ScanExec {
     fn name(&self) -> &'static str {
         "Scan"
@@ -106,9 +135,10 @@ impl ExecutionPlan for ScanExec {
         })
     }
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
+        let encoded = self.dictionary_columns();
         let raw: BatchStream = match &self.source {
             ScanSource::File(source, parts) => match parts.get(partition) {
-                Some(part) => source.scan(part, self.projection.as_deref(), ctx.batch_size())?,
+                Some(part) => source.scan_encoded(part, self.projection.as_deref(), ctx.batch_size(), &encoded)?,
                 None if parts.is_empty() => Box::new(std::iter::empty()),
                 None => return Err(Error::internal(format!("scan has no partition {partition}"))),
             },
@@ -119,15 +149,18 @@ impl ExecutionPlan for ScanExec {
         Ok(Box::new(
             raw.map(move |b| {
                 ctx.check_cancelled()?;
-                // Plan schemas are all-nullable and unqualified by file metadata.
-                let b = RecordBatch::try_new(Arc::clone(&schema), b?.columns().to_vec())?;
+                let b = b?;
                 ctx.query
                     .progress
                     .add_read(b.num_rows() as u64, b.get_array_memory_size() as u64);
-                match &predicate {
-                    Some(p) => filter_batch(&b, p),
-                    None => Ok(b),
-                }
+                let b = match &predicate {
+                    Some(p) => filter_batch(&b, p)?,
+                    None => b,
+                };
+                // Plan schemas are all-nullable and unqualified by file metadata; strings
+                // read dictionary-encoded for the filter are decoded for what passed it.
+                let b = decode_dictionaries(&b)?;
+                Ok(RecordBatch::try_new(Arc::clone(&schema), b.columns().to_vec())?)
             })
             .filter(|b| !matches!(b, Ok(b) if b.num_rows() == 0)),
         ))

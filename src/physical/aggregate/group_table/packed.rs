@@ -44,16 +44,28 @@ struct Slot {
     offset: usize,
 }
 
+/// A packed key's low and high halves and its group's index.
+type Entry24 = (u64, u64, u32);
+
+fn halves(key: u128) -> (u64, u64) {
+    (key as u64, (key >> 64) as u64)
+}
+
+fn whole(lo: u64, hi: u64) -> u128 {
+    u128::from(lo) | (u128::from(hi) << 64)
+}
+
 /// Group keys packed into `u128`s.
 #[derive(Debug)]
 pub struct PackedGroupTable {
     types: Vec<DataType>,
     slots: Vec<Slot>,
-    /// The packed key of each group.
-    values: Vec<u128>,
-    /// Each group's packed key and index, hashed by the key. The key is kept in the entry
-    /// (not only in `values`) so that lookups and rehashing touch one cache line, not two.
-    map: HashTable<(u128, u32)>,
+    /// Number of groups.
+    groups: usize,
+    /// Each group's packed key (as two halves: 24-byte entries, where a `u128` would align
+    /// them to 32) and index, hashed by the key. The keys live only here: a lookup or a
+    /// rehash touches one cache line, and the table is the only per-group copy.
+    map: HashTable<Entry24>,
     /// Per-batch scratch: the packed key of each row.
     scratch: Vec<[u8; KEY_BYTES]>,
 }
@@ -111,7 +123,7 @@ impl PackedGroupTable {
         Some(Self {
             types: types.to_vec(),
             slots,
-            values: Vec::new(),
+            groups: 0,
             map: HashTable::new(),
             scratch: Vec::new(),
         })
@@ -125,7 +137,7 @@ impl PackedGroupTable {
     /// Number of groups.
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.groups
     }
 
     /// Appends the group index of every row of `keys` to `out`. Returns `false`, having
@@ -143,7 +155,7 @@ impl PackedGroupTable {
             }
         }
         let Self {
-            values, map, scratch, ..
+            groups, map, scratch, ..
         } = self;
         out.reserve(num_rows);
         // Runs of equal keys (common in sorted or clustered data) skip the lookup.
@@ -157,12 +169,17 @@ impl PackedGroupTable {
                 }
             }
             let hash = hash_key(key);
-            let group = match map.entry(hash, |&(k, _)| k == key, |&(k, _)| hash_key(k)) {
-                Entry::Occupied(e) => e.get().1,
+            let (lo, hi) = halves(key);
+            let group = match map.entry(
+                hash,
+                |&(l, h, _)| l == lo && h == hi,
+                |&(l, h, _)| hash_key(whole(l, h)),
+            ) {
+                Entry::Occupied(e) => e.get().2,
                 Entry::Vacant(e) => {
-                    let g = group_index(values.len())?;
-                    values.push(key);
-                    e.insert((key, g));
+                    let g = group_index(*groups)?;
+                    *groups += 1;
+                    e.insert((lo, hi, g));
                     g
                 }
             };
@@ -174,11 +191,13 @@ impl PackedGroupTable {
 
     /// The key columns of all groups, in group order; empties the table.
     pub fn emit(&mut self) -> Result<Vec<ArrayRef>> {
-        let keys: Vec<[u8; KEY_BYTES]> = std::mem::take(&mut self.values)
-            .into_iter()
-            .map(u128::to_le_bytes)
-            .collect();
-        self.map = HashTable::new();
+        let mut keys: Vec<[u8; KEY_BYTES]> = vec![[0; KEY_BYTES]; self.groups];
+        for (lo, hi, group) in std::mem::take(&mut self.map) {
+            if let Some(key) = keys.get_mut(group as usize) {
+                *key = whole(lo, hi).to_le_bytes();
+            }
+        }
+        self.groups = 0;
         self.slots
             .iter()
             .zip(&self.types)
@@ -189,9 +208,7 @@ impl PackedGroupTable {
 
     /// Bytes held.
     pub fn size(&self) -> usize {
-        self.values.capacity() * std::mem::size_of::<u128>()
-            + self.map.allocation_size()
-            + self.scratch.capacity() * KEY_BYTES
+        self.map.allocation_size() + self.scratch.capacity() * KEY_BYTES
     }
 }
 
