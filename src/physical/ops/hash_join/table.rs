@@ -108,6 +108,11 @@ fn concat_releasing(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Rec
         let refs: Vec<&dyn Array> = column.iter().map(|a| a.as_ref()).collect();
         columns.push(concat(&refs)?);
     }
+    batch_of(schema, columns, rows)
+}
+
+/// A batch of `rows` rows of `columns` (the row count matters when there are none).
+fn batch_of(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
     Ok(RecordBatch::try_new_with_options(
         Arc::clone(schema),
@@ -136,12 +141,7 @@ fn concat_parallel(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Reco
             Ok(concat(&refs)?)
         })
         .collect::<Result<Vec<_>>>()?;
-    let options = RecordBatchOptions::new().with_row_count(Some(rows));
-    Ok(RecordBatch::try_new_with_options(
-        Arc::clone(schema),
-        columns,
-        &options,
-    )?)
+    batch_of(schema, columns, rows)
 }
 
 /// The key hashes of `rows` rows, computed in pieces in parallel.
