@@ -68,41 +68,43 @@ fn task_ctx(threads: usize) -> TaskContext {
     TaskContext::standalone(config, MEMORY_LIMIT)
 }
 
-/// Runs every partition of `plan` on `pool` (one task per partition) and returns each
-/// partition's batches.
+/// Runs every partition of `plan` on `pool` (one task per partition), passing each
+/// partition's batch stream to `consume`; returns what it gave, by partition.
+fn over_partitions<T: Send>(
+    plan: &PlanRef,
+    partitions: usize,
+    pool: &rayon::ThreadPool,
+    ctx: &TaskContext,
+    consume: impl Fn(rask::physical::plan::BatchStream) -> T + Sync,
+) -> Vec<T> {
+    pool.install(|| {
+        (0..partitions)
+            .into_par_iter()
+            .map(|p| consume(plan.execute(p, &ctx.for_partition(p)).expect("execute")))
+            .collect()
+    })
+}
+
+/// Runs every partition of `plan` on `pool` and returns each partition's batches.
 fn collect_partitions(
     plan: &PlanRef,
     partitions: usize,
     pool: &rayon::ThreadPool,
     ctx: &TaskContext,
 ) -> Vec<Vec<RecordBatch>> {
-    pool.install(|| {
-        (0..partitions)
-            .into_par_iter()
-            .map(|p| {
-                plan.execute(p, &ctx.for_partition(p))
-                    .expect("execute")
-                    .collect::<rask::Result<Vec<_>>>()
-                    .expect("batches")
-            })
-            .collect()
+    over_partitions(plan, partitions, pool, ctx, |stream| {
+        stream.collect::<rask::Result<Vec<_>>>().expect("batches")
     })
 }
 
 /// Runs every partition of `plan` on `pool` and counts the rows, dropping each batch as it
 /// comes (what a consumer that streams the output sees).
 fn count_rows(plan: &PlanRef, partitions: usize, pool: &rayon::ThreadPool, ctx: &TaskContext) -> usize {
-    pool.install(|| {
-        (0..partitions)
-            .into_par_iter()
-            .map(|p| {
-                plan.execute(p, &ctx.for_partition(p))
-                    .expect("execute")
-                    .map(|b| b.expect("batch").num_rows())
-                    .sum::<usize>()
-            })
-            .sum()
+    over_partitions(plan, partitions, pool, ctx, |stream| {
+        stream.map(|b| b.expect("batch").num_rows()).sum::<usize>()
     })
+    .into_iter()
+    .sum()
 }
 
 criterion_group!(

@@ -324,21 +324,12 @@ impl HashJoinExec {
     /// Fills the `CollectLeft` slot from the broadcast left input, building in parallel.
     /// The lock is not held while building: no task of this stage runs yet.
     fn build_shared(&self, ctx: &TaskContext) -> Result<()> {
-        let lock = || {
-            self.shared
-                .lock()
-                .map_err(|_| Error::internal("hash join build lock poisoned by a panicking task"))
-        };
-        if lock()?.is_some() {
+        if lock_slot(&self.shared)?.is_some() {
             return Ok(());
         }
         let input = execute_measured(&self.left, 0, ctx)?;
-        let built = match collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true)? {
-            Build::Table(table) => SharedBuild::Table(Arc::new(table)),
-            // Each task grace-joins on its own (see `TableSource::acquire`).
-            Build::Spilled(_) => SharedBuild::TooLarge,
-        };
-        lock()?.get_or_insert(built);
+        let acquired: Acquired = collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true)?.into();
+        lock_slot(&self.shared)?.get_or_insert(SharedBuild::of(&acquired));
         Ok(())
     }
 }
@@ -350,6 +341,23 @@ enum SharedBuild {
     Table(Arc<JoinTable>),
     /// The broadcast build side did not fit in memory: each task grace-joins on its own.
     TooLarge,
+}
+
+impl SharedBuild {
+    /// What the slot keeps of a build: the table, or the note that it spilled (then each
+    /// task grace-joins on its own, see `TableSource::acquire`).
+    fn of(acquired: &Acquired) -> Self {
+        match acquired {
+            Acquired::Table(table) => SharedBuild::Table(Arc::clone(table)),
+            Acquired::Spilled(_) => SharedBuild::TooLarge,
+        }
+    }
+}
+
+/// Locks a `CollectLeft` slot.
+fn lock_slot(slot: &Mutex<Option<SharedBuild>>) -> Result<std::sync::MutexGuard<'_, Option<SharedBuild>>> {
+    slot.lock()
+        .map_err(|_| Error::internal("hash join build lock poisoned by a panicking task"))
 }
 
 /// Where a stream gets its build side.
@@ -384,9 +392,7 @@ impl TableSource {
             }
             TableSource::Shared(left, slot) => {
                 // Holding the lock while building makes the other partitions wait and reuse.
-                let mut guard = slot
-                    .lock()
-                    .map_err(|_| Error::internal("hash join build lock poisoned by a panicking task"))?;
+                let mut guard = lock_slot(&slot)?;
                 match guard.as_ref() {
                     Some(SharedBuild::Table(table)) => return Ok(Acquired::Table(Arc::clone(table))),
                     Some(SharedBuild::TooLarge) => {
@@ -408,10 +414,7 @@ impl TableSource {
                 }
                 let acquired: Acquired =
                     collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer, false)?.into();
-                *guard = Some(match &acquired {
-                    Acquired::Table(table) => SharedBuild::Table(Arc::clone(table)),
-                    Acquired::Spilled(_) => SharedBuild::TooLarge,
-                });
+                *guard = Some(SharedBuild::of(&acquired));
                 Ok(acquired)
             }
         }

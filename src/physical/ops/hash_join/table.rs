@@ -188,7 +188,9 @@ impl JoinTable {
             .iter()
             .map(|k| k.evaluate(&batch))
             .collect::<Result<_>>()?;
-        let hashes = if parallel && rows > PARALLEL_CHUNK {
+        // Small build sides are not worth splitting.
+        let parallel = parallel && rows > PARALLEL_CHUNK;
+        let hashes = if parallel {
             hash_parallel(&keys, rows)?
         } else {
             let mut hashes = Vec::new();
@@ -199,7 +201,7 @@ impl JoinTable {
         let mut heads = vec![0u64; bucket_count(rows)];
         let mask = heads.len() as u64 - 1;
         let links: Vec<AtomicU64> = (0..rows).map(|_| AtomicU64::new(0)).collect();
-        let threads = if parallel && rows > PARALLEL_CHUNK {
+        let threads = if parallel {
             rayon::current_num_threads().clamp(1, heads.len())
         } else {
             1
