@@ -241,6 +241,25 @@ fn push_join(j: Join, preds: Vec<Expr>, opts: TypeOptions) -> Result<LogicalPlan
     let mut candidates = preds;
     if inner {
         candidates.append(&mut filter_terms);
+    } else {
+        // An outer, semi or anti join's own condition on its other side alone only decides
+        // which of those rows can match: they can be dropped before the join.
+        let (onto_left, onto_right) = match j.join_type {
+            JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti => (false, true),
+            JoinType::Right | JoinType::RightSemi | JoinType::RightAnti => (true, false),
+            _ => (false, false),
+        };
+        let mut kept = Vec::with_capacity(filter_terms.len());
+        for term in filter_terms {
+            if onto_right && refers_only_to(&term, &rs)? {
+                right_preds.push(term);
+            } else if onto_left && refers_only_to(&term, &ls)? {
+                left_preds.push(term);
+            } else {
+                kept.push(term);
+            }
+        }
+        filter_terms = kept;
     }
     for (position, pred) in candidates.into_iter().enumerate() {
         let only_left = refers_only_to(&pred, &ls)?;

@@ -201,11 +201,15 @@ impl PhysicalPlanner {
     /// the join in the stage that produces it, where a shuffle would first write all of it
     /// (both sides) into the exchange.
     fn broadcasts(&self, build_bytes: u64, probe_bytes: u64) -> bool {
-        let budget = (self.memory_limit / BROADCAST_MEMORY_FRACTION) as u64;
         build_bytes <= self.config.broadcast_threshold_bytes
             || (self.config.broadcast_within_memory
-                && build_bytes <= budget
+                && build_bytes <= self.broadcast_budget()
                 && probe_bytes >= build_bytes.saturating_mul(BROADCAST_PROBE_RATIO))
+    }
+
+    /// The most bytes a build side broadcast for its probe side's sake may take.
+    fn broadcast_budget(&self) -> u64 {
+        (self.memory_limit / BROADCAST_MEMORY_FRACTION) as u64
     }
 
     /// Plans `plan`.
@@ -672,10 +676,15 @@ impl PhysicalPlanner {
             .transpose()?;
         let build_plan = self.plan(build)?;
         let probe_plan = self.plan(probe)?;
-        let can_broadcast = matches!(
+        // A join emitting build rows by their matches shares one bitmap of them between
+        // its partitions; it broadcasts only a build side estimated to fit in memory (one
+        // too large makes every task grace-join all of it) and needs known probe partitions.
+        let tracks_build = matches!(
             join_type,
-            JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti
+            JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti
         );
+        let can_broadcast =
+            !tracks_build || (build_bytes <= self.broadcast_budget() && probe_plan.output_partitions().is_some());
         let n = self.config.target_partitions.max(1);
         let (left_in, right_in, mode): (PlanRef, PlanRef, JoinMode) =
             if can_broadcast && (j.on.is_empty() || self.broadcasts(build_bytes, probe_bytes)) {

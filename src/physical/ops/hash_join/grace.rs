@@ -158,6 +158,13 @@ pub(super) struct SpilledBuild {
     rows: u64,
 }
 
+impl SpilledBuild {
+    /// Build rows over all partitions.
+    pub(super) fn rows(&self) -> usize {
+        self.rows as usize
+    }
+}
+
 /// Reads a build input: into one table when the pool allows, else into grace partitions
 /// of `level`. `consumer` names the operator in reservations and errors; `parallel` builds
 /// the table on the whole pool (see [`JoinTable::from_batches`]).

@@ -12,10 +12,14 @@
 //! when still too big); a partition that cannot be split (one key, or no keys at all) is
 //! joined by a block nested loop over chunks of its build side ([`block_nested`]). In
 //! `CollectLeft` mode a broadcast build side that does not fit is not shared: every task
-//! grace-joins the whole build side with its own probe partition (correct because those
-//! join types never emit unmatched build rows).
+//! grace-joins the whole build side with its own probe partition.
+//!
+//! Join types that emit build rows by whether they matched (Left, Full, LeftSemi,
+//! LeftAnti) keep their matches in one bitmap shared by every partition in `CollectLeft`
+//! mode, and the last partition to finish emits those rows ([`build_marks`]).
 
 mod block_nested;
+mod build_marks;
 mod grace;
 mod probe;
 mod table;
@@ -30,6 +34,7 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
+use self::build_marks::{positioned_spec, with_positions, PositionMarkingStream, SharedMarks};
 use self::grace::{collect_build, Build, GraceJoinStream, SpilledBuild};
 use self::probe::HashJoinStream;
 use self::table::JoinTable;
@@ -73,13 +78,18 @@ struct JoinSpec {
     left_schema: SchemaRef,
 }
 
+/// Whether a join of this type tracks which build rows matched.
+fn tracks_build(join_type: JoinType) -> bool {
+    matches!(
+        join_type,
+        JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti
+    )
+}
+
 impl JoinSpec {
     /// Whether the stream tracks which build rows matched.
     fn tracks_build(&self) -> bool {
-        matches!(
-            self.join_type,
-            JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti
-        )
+        tracks_build(self.join_type)
     }
 
     /// Whether build rows without a match can produce output (then a partition with no
@@ -153,14 +163,9 @@ impl HashJoinExec {
                 return Err(Error::internal(format!("hash join filter has type {t}, not BOOLEAN")));
             }
         }
-        if mode == JoinMode::CollectLeft
-            && !matches!(
-                join_type,
-                JoinType::Inner | JoinType::Right | JoinType::RightSemi | JoinType::RightAnti
-            )
-        {
+        if mode == JoinMode::CollectLeft && right.output_partitions().is_none() && tracks_build(join_type) {
             return Err(Error::internal(format!(
-                "a {join_type} join cannot collect its left side: unmatched left rows would repeat per partition"
+                "a {join_type} join collecting its left side needs a probe side of known partitions"
             )));
         }
         if mode == JoinMode::Partitioned {
@@ -289,7 +294,11 @@ impl ExecutionPlan for HashJoinExec {
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
         let source = match self.mode {
             JoinMode::Partitioned => TableSource::Own(Arc::clone(&self.left)),
-            JoinMode::CollectLeft => TableSource::Shared(Arc::clone(&self.left), Arc::clone(&self.shared)),
+            JoinMode::CollectLeft => TableSource::Shared {
+                left: Arc::clone(&self.left),
+                slot: Arc::clone(&self.shared),
+                partitions: self.output_partitions().unwrap_or(1),
+            },
         };
         let probe = execute_measured(&self.right, partition, ctx)?;
         Ok(Box::new(JoinStream {
@@ -328,29 +337,41 @@ impl HashJoinExec {
             return Ok(());
         }
         let input = execute_measured(&self.left, 0, ctx)?;
-        let acquired: Acquired = collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true)?.into();
-        lock_slot(&self.shared)?.get_or_insert(SharedBuild::of(&acquired));
+        let build = collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true)?;
+        let shared = SharedBuild::of(build, &self.spec, self.output_partitions().unwrap_or(1), ctx);
+        lock_slot(&self.shared)?.get_or_insert(shared);
         Ok(())
     }
 }
 
-/// What the `CollectLeft` slot holds once the first task has read the broadcast input.
+/// What the `CollectLeft` slot holds once the broadcast input was read.
 #[derive(Debug)]
-enum SharedBuild {
-    /// The table every partition probes.
-    Table(Arc<JoinTable>),
-    /// The broadcast build side did not fit in memory: each task grace-joins on its own.
-    TooLarge,
+struct SharedBuild {
+    /// The table every partition probes; `None` when the broadcast build side did not fit
+    /// in memory (then each task grace-joins on its own, see `TableSource::acquire`).
+    table: Option<Arc<JoinTable>>,
+    /// The build rows' matches, for the join types that emit build rows by them.
+    marks: Option<Arc<SharedMarks>>,
 }
 
 impl SharedBuild {
-    /// What the slot keeps of a build: the table, or the note that it spilled (then each
-    /// task grace-joins on its own, see `TableSource::acquire`).
-    fn of(acquired: &Acquired) -> Self {
-        match acquired {
-            Acquired::Table(table) => SharedBuild::Table(Arc::clone(table)),
-            Acquired::Spilled(_) => SharedBuild::TooLarge,
-        }
+    /// What the slot keeps of a build read for a join probed by `partitions` partitions.
+    fn of(build: Build, spec: &JoinSpec, partitions: usize, ctx: &TaskContext) -> Self {
+        let (table, rows) = match build {
+            Build::Table(table) => {
+                let rows = table.batch.num_rows();
+                (Some(Arc::new(table)), rows)
+            }
+            Build::Spilled(spilled) => (None, spilled.rows()),
+        };
+        let marks = spec.tracks_build().then(|| {
+            Arc::new(SharedMarks::new(
+                rows,
+                partitions,
+                ctx.reservation("HashJoin (shared) matched build rows"),
+            ))
+        });
+        Self { table, marks }
     }
 }
 
@@ -365,19 +386,34 @@ enum TableSource {
     /// Build from this partition of the left input.
     Own(PlanRef),
     /// Build once from the broadcast left input into the shared slot, or reuse it.
-    Shared(PlanRef, Arc<Mutex<Option<SharedBuild>>>),
+    Shared {
+        left: PlanRef,
+        slot: Arc<Mutex<Option<SharedBuild>>>,
+        /// Partitions probing the shared table.
+        partitions: usize,
+    },
 }
 
 /// A build side read: one table, or partitions partly spilled.
 enum Acquired {
-    Table(Arc<JoinTable>),
+    /// A table, its build rows' matches shared when other partitions probe it too.
+    Table(Arc<JoinTable>, Option<Arc<SharedMarks>>),
     Spilled(Box<SpilledBuild>),
+    /// A shared build side too large for memory, of a join that tracks build rows: this
+    /// task's own build, its rows' positions appended, joined under `spec` (see
+    /// [`build_marks::positioned_spec`]).
+    Positioned {
+        build: Box<Acquired>,
+        spec: Arc<JoinSpec>,
+        marks: Arc<SharedMarks>,
+        left: PlanRef,
+    },
 }
 
 impl From<Build> for Acquired {
     fn from(build: Build) -> Self {
         match build {
-            Build::Table(t) => Acquired::Table(Arc::new(t)),
+            Build::Table(t) => Acquired::Table(Arc::new(t), None),
             Build::Spilled(s) => Acquired::Spilled(Box::new(s)),
         }
     }
@@ -386,36 +422,42 @@ impl From<Build> for Acquired {
 impl TableSource {
     fn acquire(self, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Acquired> {
         let consumer = format!("HashJoin[{partition}]");
+        let own_build = |left: &PlanRef| -> Result<Acquired> {
+            Ok(collect_build(execute_measured(left, partition, ctx)?, 0, ctx, spec, &consumer, false)?.into())
+        };
         match self {
-            TableSource::Own(left) => {
-                Ok(collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer, false)?.into())
-            }
-            TableSource::Shared(left, slot) => {
+            TableSource::Own(left) => own_build(&left),
+            TableSource::Shared { left, slot, partitions } => {
                 // Holding the lock while building makes the other partitions wait and reuse.
                 let mut guard = lock_slot(&slot)?;
-                match guard.as_ref() {
-                    Some(SharedBuild::Table(table)) => return Ok(Acquired::Table(Arc::clone(table))),
-                    Some(SharedBuild::TooLarge) => {
-                        drop(guard);
-                        // Inner/Right/RightSemi/RightAnti joins never emit unmatched build
-                        // rows, so every task may join the whole build side with its own
-                        // probe partition, spilling on its own.
-                        return Ok(collect_build(
-                            execute_measured(&left, partition, ctx)?,
-                            0,
-                            ctx,
-                            spec,
-                            &consumer,
-                            false,
-                        )?
-                        .into());
-                    }
-                    None => {}
+                if guard.is_none() {
+                    let build =
+                        collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer, false)?;
+                    *guard = Some(SharedBuild::of(build, spec, partitions, ctx));
                 }
-                let acquired: Acquired =
-                    collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer, false)?.into();
-                *guard = Some(SharedBuild::of(&acquired));
-                Ok(acquired)
+                let shared = guard
+                    .as_ref()
+                    .ok_or_else(|| Error::internal("hash join shared build slot is empty"))?;
+                if let Some(table) = &shared.table {
+                    return Ok(Acquired::Table(Arc::clone(table), shared.marks.clone()));
+                }
+                let marks = shared.marks.clone();
+                drop(guard);
+                // Too large to share: every task joins the whole build side with its own
+                // probe partition, spilling on its own; build rows are then told apart by
+                // their position in the build input.
+                let Some(marks) = marks else {
+                    return own_build(&left);
+                };
+                let positioned = Arc::new(positioned_spec(spec)?);
+                let input = with_positions(execute_measured(&left, partition, ctx)?, &positioned);
+                let build = collect_build(input, 0, ctx, &positioned, &consumer, false)?;
+                Ok(Acquired::Positioned {
+                    build: Box::new(build.into()),
+                    spec: positioned,
+                    marks,
+                    left,
+                })
             }
         }
     }
@@ -438,21 +480,44 @@ impl JoinStream {
         let (Some(source), Some(probe)) = (self.source.take(), self.probe.take()) else {
             return Err(Error::internal("hash join stream lost its inputs"));
         };
-        Ok(match source.acquire(self.partition, &self.ctx, &self.spec)? {
-            Acquired::Table(table) => Box::new(HashJoinStream::new(
-                Arc::clone(&self.spec),
+        let acquired = source.acquire(self.partition, &self.ctx, &self.spec)?;
+        self.join(acquired, Arc::clone(&self.spec), probe)
+    }
+
+    /// The stream joining an acquired build side under `spec` with `probe`.
+    fn join(&self, acquired: Acquired, spec: Arc<JoinSpec>, probe: BatchStream) -> Result<BatchStream> {
+        Ok(match acquired {
+            Acquired::Table(table, shared_marks) => Box::new(HashJoinStream::with_shared_marks(
+                spec,
                 table,
                 probe,
                 &self.ctx,
                 None,
+                shared_marks,
             )),
             Acquired::Spilled(build) => Box::new(GraceJoinStream::new(
-                Arc::clone(&self.spec),
+                spec,
                 *build,
                 probe,
                 &self.ctx,
                 format!("HashJoin[{}]", self.partition),
             )),
+            Acquired::Positioned {
+                build,
+                spec: positioned,
+                marks,
+                left,
+            } => {
+                let joined = self.join(*build, positioned, probe)?;
+                Box::new(PositionMarkingStream::new(
+                    spec,
+                    joined,
+                    marks,
+                    left,
+                    self.partition,
+                    &self.ctx,
+                ))
+            }
         })
     }
 }
@@ -800,11 +865,47 @@ mod tests {
     }
 
     #[test]
+    fn collect_left_joins_emit_build_rows_once_from_the_last_partition() {
+        let rb = right_batches();
+        for (jt, filter) in [JoinType::Left, JoinType::Full, JoinType::LeftSemi, JoinType::LeftAnti]
+            .into_iter()
+            .flat_map(|jt| [(jt, None), (jt, ok_filter())])
+        {
+            let (expected, _) = join(on_k(), filter.clone(), jt);
+            let left = TestScan::broadcast(left_schema(), left_batches());
+            let right = TestScan::new(right_schema(), vec![vec![rb[0].clone()], vec![], vec![rb[1].clone()]]);
+            let plan: PlanRef = Arc::new(
+                HashJoinExec::try_new(left, right, on_k(), filter.clone(), jt, JoinMode::CollectLeft).unwrap(),
+            );
+            let ctx = task_ctx();
+            plan.prepare(&ctx).unwrap();
+            let parts: Vec<Vec<RecordBatch>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..3)
+                    .map(|p| {
+                        let plan = Arc::clone(&plan);
+                        let ctx = ctx.clone();
+                        s.spawn(move || collect(&plan, p, &ctx))
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert_eq!(rows(&parts.concat()), expected, "{jt} filter={}", filter.is_some());
+            drop(plan);
+            assert_eq!(ctx.memory().used(), 0);
+        }
+    }
+
+    #[test]
     fn rejects_bad_plans_and_reports_memory_exhaustion() {
         let left = || TestScan::broadcast(left_schema(), left_batches()) as PlanRef;
         let right = || TestScan::new(right_schema(), vec![right_batches()]) as PlanRef;
+        // Build rows are emitted by the last partition to finish: it must know how many.
+        let unknown_partitions = || TestScan::broadcast(right_schema(), right_batches()) as PlanRef;
         for jt in [JoinType::Left, JoinType::Full, JoinType::LeftSemi, JoinType::LeftAnti] {
-            assert!(HashJoinExec::try_new(left(), right(), on_k(), None, jt, JoinMode::CollectLeft).is_err());
+            assert!(
+                HashJoinExec::try_new(left(), unknown_partitions(), on_k(), None, jt, JoinMode::CollectLeft).is_err()
+            );
+            assert!(HashJoinExec::try_new(left(), right(), on_k(), None, jt, JoinMode::CollectLeft).is_ok());
         }
         let mismatched = vec![(PhysicalExpr::column(0, "lk"), PhysicalExpr::column(1, "rk2"))];
         assert!(HashJoinExec::try_new(

@@ -14,6 +14,7 @@ use arrow::compute::kernels::cmp::eq;
 use arrow::compute::{and, filter, filter_record_batch, take};
 use arrow::record_batch::RecordBatch;
 
+use super::build_marks::{build_rows_output, rows_to_emit, SharedMarks};
 use super::table::{key_validity, JoinTable};
 use super::JoinSpec;
 use crate::error::{Error, Result};
@@ -94,7 +95,11 @@ pub(super) struct HashJoinStream {
     table: Option<Arc<JoinTable>>,
     probe_input: BatchStream,
     current: Option<ProbeBatch>,
+    /// Per build row: has it a match (when the join type needs to know and the table is
+    /// this stream's alone).
     build_matched: Vec<bool>,
+    /// The matched bits of a table every partition probes (see [`SharedMarks`]).
+    shared_marks: Option<Arc<SharedMarks>>,
     marks: Option<ProbeMarks>,
     phase: Phase,
     ctx: TaskContext,
@@ -111,7 +116,20 @@ impl HashJoinStream {
         ctx: &TaskContext,
         marks: Option<ProbeMarks>,
     ) -> Self {
-        let build_matched = if spec.tracks_build() {
+        Self::with_shared_marks(spec, table, probe, ctx, marks, None)
+    }
+
+    /// As [`Self::new`], the build rows' matches kept in `shared_marks` when the table is
+    /// shared by every partition (then only the last partition to finish emits build rows).
+    pub(super) fn with_shared_marks(
+        spec: Arc<JoinSpec>,
+        table: Arc<JoinTable>,
+        probe: BatchStream,
+        ctx: &TaskContext,
+        marks: Option<ProbeMarks>,
+        shared_marks: Option<Arc<SharedMarks>>,
+    ) -> Self {
+        let build_matched = if spec.tracks_build() && shared_marks.is_none() {
             vec![false; table.batch.num_rows()]
         } else {
             Vec::new()
@@ -126,6 +144,7 @@ impl HashJoinStream {
             probe_input: probe,
             current: None,
             build_matched,
+            shared_marks,
             marks,
             phase: if empty_result { Phase::Done } else { Phase::Probe },
             ctx: ctx.clone(),
@@ -164,7 +183,11 @@ impl HashJoinStream {
                         }
                     }
                     None => {
-                        self.phase = if self.spec.tracks_build() {
+                        let emits_build_rows = match &self.shared_marks {
+                            Some(shared) => shared.probe_done(),
+                            None => self.spec.tracks_build(),
+                        };
+                        self.phase = if emits_build_rows {
                             Phase::BuildRows(0)
                         } else {
                             Phase::Done
@@ -282,7 +305,11 @@ impl HashJoinStream {
             pairs = Some(batch);
         }
 
-        if !self.build_matched.is_empty() {
+        if let Some(shared) = &self.shared_marks {
+            for &b in build_idx.values() {
+                shared.set(b as usize);
+            }
+        } else if !self.build_matched.is_empty() {
             for &b in build_idx.values() {
                 self.build_matched[b as usize] = true;
             }
@@ -358,32 +385,22 @@ impl HashJoinStream {
     /// After the probe side: up to `batch_size` build rows from row `from` on that matched
     /// (LeftSemi) or did not (Left, Full, LeftAnti).
     fn build_rows(&mut self, table: &JoinTable, from: usize) -> Result<Option<RecordBatch>> {
-        let want_matched = self.spec.join_type == JoinType::LeftSemi;
         let limit = self.ctx.batch_size().max(1);
-        let mut idx = Vec::with_capacity(limit.min(self.build_matched.len()));
-        let mut row = from;
-        while row < self.build_matched.len() && idx.len() < limit {
-            if self.build_matched[row] == want_matched {
-                idx.push(row as u32);
-            }
-            row += 1;
-        }
-        self.phase = Phase::BuildRows(row);
+        let rows = table.batch.num_rows();
+        let (idx, next) = match &self.shared_marks {
+            Some(shared) => rows_to_emit(&self.spec, rows, from, limit, |r| shared.get(r)),
+            None => rows_to_emit(&self.spec, rows, from, limit, |r| self.build_matched[r]),
+        };
+        self.phase = Phase::BuildRows(next);
         if idx.is_empty() {
             return Ok(None);
         }
         self.ctx.check_cancelled()?;
-        let idx = UInt32Array::from(idx);
-        let mut columns = Vec::with_capacity(self.spec.schema.fields().len());
-        for c in table.batch.columns() {
-            columns.push(take(c.as_ref(), &idx, None)?);
-        }
-        if matches!(self.spec.join_type, JoinType::Left | JoinType::Full) {
-            for f in &self.spec.pair_schema.fields()[self.spec.left_schema.fields().len()..] {
-                columns.push(new_null_array(f.data_type(), idx.len()));
-            }
-        }
-        Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?))
+        Ok(Some(build_rows_output(
+            &self.spec,
+            &table.batch,
+            &UInt32Array::from(idx),
+        )?))
     }
 }
 

@@ -202,12 +202,7 @@ fn a_broadcast_build_side_too_large_is_grace_joined_per_task() {
     let (ls, lb) = side("l", 3000, |i| (i % 17 != 0).then_some(i % 700));
     let (rs, rb) = side("r", 3000, |i| Some(i % 1000));
     let parts: Vec<Vec<RecordBatch>> = rb.chunks(10).map(|c| c.to_vec()).collect();
-    for join_type in [
-        JoinType::Inner,
-        JoinType::Right,
-        JoinType::RightSemi,
-        JoinType::RightAnti,
-    ] {
+    for join_type in JOIN_TYPES {
         let run = |limit: usize| {
             let left = TestScan::broadcast(Arc::clone(&ls), lb.clone());
             let right = TestScan::new(Arc::clone(&rs), parts.clone());
@@ -218,9 +213,28 @@ fn a_broadcast_build_side_too_large_is_grace_joined_per_task() {
             let out: Vec<RecordBatch> = (0..parts.len()).flat_map(|p| collect(&plan, p, &ctx)).collect();
             drop(plan);
             assert_eq!(ctx.memory().used(), 0);
+            assert_eq!(ctx.spill().bytes_on_disk(), 0);
             (rows(&out), spilled(&ctx))
         };
-        let (expected, _) = run(1 << 30);
+        // The same join with both sides whole in one partition.
+        let case = Case {
+            left: (Arc::clone(&ls), lb.clone()),
+            right: (Arc::clone(&rs), rb.clone()),
+            on: on_k(),
+        };
+        let expected = rows(&collect(
+            &case.plan(join_type, Some(residual())),
+            0,
+            &task_ctx_with(64, 1 << 30),
+        ));
+        let (shared, files) = run(1 << 30);
+        assert_eq!(files, 0);
+        assert!(
+            shared == expected,
+            "{join_type}: {} vs {} rows",
+            shared.len(),
+            expected.len()
+        );
         let (got, files) = run(150_000);
         assert!(files > 0, "{join_type}");
         assert!(got == expected, "{join_type}: {} vs {} rows", got.len(), expected.len());
