@@ -228,3 +228,38 @@ fn a_left_join_condition_on_its_optional_side_filters_that_side_first() {
     // DuckDB's counts for the same tables and query.
     assert_eq!((value(0), value(1), value(2)), (345, 294, 100), "{text}");
 }
+
+#[test]
+fn a_cte_read_twice_is_scanned_and_aggregated_once() {
+    // TPC-H q15's shape: the CTE's aggregate feeds the join and the max() subquery; its
+    // partial aggregate is one stage with two readers.
+    let sql = "WITH revenue AS (SELECT region, sum(quantity * price) AS total FROM sales GROUP BY region) \
+               SELECT region, total FROM revenue WHERE total = (SELECT max(total) FROM revenue)";
+    let text = explain(sql);
+    let graph = text.split("== Stage graph ==").nth(1).expect("stage graph");
+    assert_eq!(graph.matches("Scan: testdata/sales/*.csv").count(), 1, "{text}");
+    assert_eq!(graph.matches("ShuffleRead: stage=0,").count(), 2, "{text}");
+    insta::assert_snapshot!(text);
+
+    // Both readers get every row of the shared stage: the answer is DuckDB's.
+    let mut s = session();
+    let out = s.execute(sql).expect("run");
+    let Some(rask::session::StatementResult::Query(q)) = out.into_iter().last() else {
+        panic!("no rows")
+    };
+    let rows: usize = q.batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 1, "{text}");
+    let region = arrow::util::display::array_value_to_string(q.batches[0].column(0), 0).expect("region");
+    let total = arrow::util::display::array_value_to_string(q.batches[0].column(1), 0).expect("total");
+    let total: f64 = total.parse().expect("a number");
+    assert_eq!(region, "north");
+    assert!((total - 2803.02).abs() < 1e-6, "{total}");
+
+    // A volatile CTE is not shared: each reader evaluates its own.
+    let text = explain(
+        "WITH r AS (SELECT region, sum(quantity * random()) AS total FROM sales GROUP BY region) \
+         SELECT region FROM r WHERE total = (SELECT max(total) FROM r)",
+    );
+    let graph = text.split("== Stage graph ==").nth(1).expect("stage graph");
+    assert_eq!(graph.matches("Scan: testdata/sales/*.csv").count(), 2, "{text}");
+}

@@ -237,6 +237,13 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Whether the expression calls a function whose result may differ between calls with
+    /// the same arguments (`random()`, `now()`).
+    pub fn is_volatile(&self) -> bool {
+        self.exists(|n| Ok(matches!(n, Expr::Function { func, .. } if func.is_volatile())))
+            .unwrap_or(true)
+    }
+
     /// Moves every outer reference at `from_depth` levels up or more by `delta` levels
     /// (`+1`: seen from one query further in; `-1`: one query further out).
     pub fn shift_outer_depth(self, delta: isize, from_depth: usize) -> crate::error::Result<Expr> {

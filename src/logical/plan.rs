@@ -46,12 +46,24 @@ impl MemTable {
 }
 
 /// Where a scan reads from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum TableSource {
     /// Files (a path, a glob or stdin).
     File(Arc<FileSource>),
     /// A stored table (in memory, or partly spilled to disk).
     Memory(Arc<MemTable>),
+}
+
+/// A source prints as its identity (the address of the one shared source object), not its
+/// contents: two scans print the same exactly when they read the same source, which
+/// [`crate::physical::shared_subplans`] relies on, and a table's rows are never printed.
+impl std::fmt::Debug for TableSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableSource::File(s) => write!(f, "File({:?} at {:p})", s.location, Arc::as_ptr(s)),
+            TableSource::Memory(t) => write!(f, "Memory({:p})", Arc::as_ptr(t)),
+        }
+    }
 }
 
 /// Reads a table. `projection` (indices into the source schema) and `filters` are filled in

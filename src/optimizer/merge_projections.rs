@@ -67,7 +67,7 @@ fn merge(outer: &Projection, inner: &Projection, opts: TypeOptions) -> Result<Op
     for (i, e) in inner.exprs.iter().enumerate() {
         let inner_expr = e.clone().unalias();
         let trivial = matches!(inner_expr, Expr::Column(_) | Expr::Literal(_));
-        if (uses[i] > 1 && !trivial) || is_volatile(&inner_expr) {
+        if (uses[i] > 1 && !trivial) || inner_expr.is_volatile() {
             return Ok(None);
         }
     }
@@ -106,11 +106,6 @@ fn substitute(e: &Expr, inner: &Projection, between: &PlanSchema) -> Result<Expr
         other if other.output_name() == name => other,
         other => other.alias(name),
     })
-}
-
-fn is_volatile(e: &Expr) -> bool {
-    e.exists(|n| Ok(matches!(n, Expr::Function { func, .. } if func.is_volatile())))
-        .unwrap_or(true)
 }
 
 /// Same column names, qualifiers and types.

@@ -12,4 +12,5 @@ pub mod nested_cmp;
 pub mod ops;
 pub mod plan;
 pub mod planner;
+pub mod shared_subplans;
 pub mod temporal_arith;

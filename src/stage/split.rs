@@ -1,5 +1,6 @@
 //! Cutting a physical plan into stages at its `Exchange` nodes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Result;
@@ -8,10 +9,13 @@ use crate::physical::ops::shuffle_read::ShuffleReadExec;
 use crate::physical::plan::{stage_partitions, PlanRef};
 use crate::stage::graph::{Stage, StageGraph, StageSink};
 
-/// Cuts `plan` into stages; the last stage produces the result.
+/// Cuts `plan` into stages; the last stage produces the result. An exchange reached twice
+/// (a subplan the planner shared, see [`crate::physical::shared_subplans`]) becomes one
+/// stage with a reader in each place.
 pub fn split_into_stages(plan: PlanRef) -> Result<StageGraph> {
     let mut stages = Vec::new();
-    let (root, inputs) = cut(plan, &mut stages)?;
+    let mut cut_exchanges = HashMap::new();
+    let (root, inputs) = cut(plan, &mut stages, &mut cut_exchanges)?;
     let id = stages.len();
     let partitions = stage_partitions(&root);
     stages.push(Stage {
@@ -24,12 +28,28 @@ pub fn split_into_stages(plan: PlanRef) -> Result<StageGraph> {
     Ok(StageGraph { stages })
 }
 
-/// Replaces every exchange under `plan` by a read of a new stage; returns the rewritten
-/// plan and the ids of the stages it reads.
-fn cut(plan: PlanRef, stages: &mut Vec<Stage>) -> Result<(PlanRef, Vec<usize>)> {
+/// Replaces every exchange under `plan` by a read of a new stage (or of the stage it
+/// became before, found in `cut_exchanges` by the exchange's address); returns the
+/// rewritten plan and the ids of the stages it reads, each once.
+fn cut(
+    plan: PlanRef,
+    stages: &mut Vec<Stage>,
+    cut_exchanges: &mut HashMap<*const (), usize>,
+) -> Result<(PlanRef, Vec<usize>)> {
     if let Some(exchange) = plan.as_any().downcast_ref::<ExchangeExec>() {
-        let (root, inputs) = cut(Arc::clone(&exchange.input), stages)?;
+        let address = Arc::as_ptr(&plan) as *const ();
+        if let Some(&id) = cut_exchanges.get(&address) {
+            let stage = &stages[id];
+            let read: PlanRef = Arc::new(ShuffleReadExec::new(
+                id,
+                exchange.partitioning.clone(),
+                stage.root.schema(),
+            ));
+            return Ok((read, vec![id]));
+        }
+        let (root, inputs) = cut(Arc::clone(&exchange.input), stages, cut_exchanges)?;
         let id = stages.len();
+        cut_exchanges.insert(address, id);
         let partitions = stage_partitions(&root);
         let schema = root.schema();
         stages.push(Stage {
@@ -49,9 +69,13 @@ fn cut(plan: PlanRef, stages: &mut Vec<Stage>) -> Result<(PlanRef, Vec<usize>)> 
     let mut new_children = Vec::with_capacity(children.len());
     let mut inputs = Vec::new();
     for child in children {
-        let (c, ids) = cut(child, stages)?;
+        let (c, ids) = cut(child, stages, cut_exchanges)?;
         new_children.push(c);
-        inputs.extend(ids);
+        for id in ids {
+            if !inputs.contains(&id) {
+                inputs.push(id);
+            }
+        }
     }
     Ok((plan.with_new_children(new_children)?, inputs))
 }
