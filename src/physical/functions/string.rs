@@ -265,7 +265,9 @@ pub(super) fn evaluate(func: F, args: &[ArrayRef], rows: usize) -> Result<Option
 
 /// SQL substring: 1-based start (≤ 0 counts from before the first character), in characters.
 fn substring(s: &str, start: i64, len: Option<i64>) -> &str {
-    let n = s.chars().count() as i64;
+    // ASCII text (most of it) has a character per byte: no need to walk the characters.
+    let ascii = s.is_ascii();
+    let n = if ascii { s.len() } else { s.chars().count() } as i64;
     let (from, to) = if start > 0 {
         let from = start - 1;
         (from, len.map(|l| from.saturating_add(l.max(0))).unwrap_or(n))
@@ -278,6 +280,9 @@ fn substring(s: &str, start: i64, len: Option<i64>) -> &str {
     let (from, to) = (from.clamp(0, n) as usize, to.clamp(0, n) as usize);
     if from >= to {
         return "";
+    }
+    if ascii {
+        return &s[from..to];
     }
     let byte = |k: usize| s.char_indices().nth(k).map(|(b, _)| b).unwrap_or(s.len());
     &s[byte(from)..byte(to)]
@@ -426,6 +431,9 @@ mod tests {
         assert_eq!(substring("hello", 2, Some(3)), "ell");
         assert_eq!(substring("hello", -3, None), "llo");
         assert_eq!(substring("hello", 10, Some(3)), "");
+        assert_eq!(substring("héllo", 2, Some(3)), "éll");
+        assert_eq!(substring("héllo", -2, None), "lo");
+        assert_eq!(substring("hello", 0, Some(2)), "h");
     }
 
     #[test]

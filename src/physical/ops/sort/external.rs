@@ -6,7 +6,7 @@
 //! everything is k-way merged by the shared bounded merge of [`super::merge`].
 
 use arrow::array::{Array, ArrayRef, UInt32Array};
-use arrow::compute::{concat, lexsort_to_indices};
+use arrow::compute::concat;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -115,7 +115,7 @@ impl ExternalSorter {
                 keys.push(concat(&column)?);
             }
             drop(per_batch);
-            lexsort_to_indices(&sort_columns(&self.exprs, keys), None)?
+            super::packed_keys::sort_to_indices(&sort_columns(&self.exprs, keys), None)?
         };
         Ok(SortedOutput {
             batches,

@@ -1,6 +1,7 @@
 //! `SortExec`: sorts each partition by a list of sort expressions. The partition is buffered
-//! (with a memory reservation), only the sort keys are concatenated and sorted with
-//! `lexsort_to_indices`, and the output is gathered with `interleave` in `batch_size` chunks.
+//! (with a memory reservation), only the sort keys are concatenated and sorted (as packed
+//! integers when they are fixed-width, see [`packed_keys`], else with
+//! `lexsort_to_indices`), and the output is gathered with `interleave` in `batch_size` chunks.
 //! When the pool refuses more memory the sort goes external (`external.rs`: sorted runs on
 //! disk, then the bounded k-way merge of `merge.rs`, shared with `SortPreservingMergeExec`).
 //! With a `fetch` (top-k), memory stays bounded: each batch is cut to its best `fetch` rows
@@ -8,15 +9,14 @@
 
 mod external;
 pub(crate) mod merge;
+pub(crate) mod packed_keys;
 
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::{
-    concat_batches, interleave_record_batch, lexsort_to_indices, take_record_batch, SortColumn, SortOptions,
-};
+use arrow::compute::{concat_batches, interleave_record_batch, take_record_batch, SortColumn, SortOptions};
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::SortField;
@@ -122,7 +122,7 @@ pub(crate) fn sort_keys(exprs: &[PhysSortExpr], batch: &RecordBatch) -> Result<V
 /// Sorts `batch` by `exprs`, keeping the first `limit` rows when given.
 pub(crate) fn sort_batch(batch: &RecordBatch, exprs: &[PhysSortExpr], limit: Option<usize>) -> Result<RecordBatch> {
     let keys = sort_keys(exprs, batch)?;
-    let indices = lexsort_to_indices(&sort_columns(exprs, keys), limit)?;
+    let indices = packed_keys::sort_to_indices(&sort_columns(exprs, keys), limit)?;
     Ok(take_record_batch(batch, &indices)?)
 }
 
