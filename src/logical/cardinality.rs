@@ -131,6 +131,9 @@ pub fn filter_selectivity(conjunct: &Expr) -> f64 {
         }
         Expr::Binary { op: BinaryOp::Eq, .. } => 0.1,
         Expr::Like { .. } => 0.1,
+        // Both bounds of a range: about as selective as the two comparisons together.
+        Expr::Between { negated: false, .. } => 0.33 * 0.33,
+        Expr::Between { negated: true, .. } => 1.0 - 0.33 * 0.33,
         Expr::Binary {
             op: BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq,
             ..
