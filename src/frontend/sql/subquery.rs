@@ -113,6 +113,9 @@ impl Binder<'_> {
         let mut terms = finished.conds;
         if let SubqueryKind::In(lhs) = sq.kind {
             let col = Expr::Column(ColumnRef::new(finished.names[0].clone()));
+            if negated && terms.is_empty() && !finished.flattened {
+                return self.not_in_anti_join(plan, finished.plan, *lhs, col);
+            }
             let eq = lhs.as_ref().clone().binary(BinaryOp::Eq, col.clone());
             terms.push(if negated {
                 eq.binary(BinaryOp::Or, Expr::IsNull(lhs))
@@ -136,6 +139,45 @@ impl Binder<'_> {
             JoinType::LeftSemi
         };
         self.join_on(plan, finished.plan, terms, join_type)
+    }
+
+    /// `plan WHERE lhs NOT IN (sub)` for an uncorrelated `sub` of one column `col`, as a hash
+    /// anti join on `lhs = col` plus what NULLs decide, from two counts over `sub`: with no
+    /// rows every outer row is kept (a NULL `lhs` too); with a NULL among them none is (the
+    /// comparison is never false); otherwise the rows with a non-NULL `lhs` and no match are.
+    /// (As one join condition, `lhs = col OR lhs IS NULL OR col IS NULL`, it would compare
+    /// every pair.)
+    fn not_in_anti_join(&self, plan: LogicalPlan, sub: LogicalPlan, lhs: Expr, col: Expr) -> Result<LogicalPlan> {
+        let outer = plan.schema();
+        let count_col = Expr::Aggregate {
+            func: AggFunc::Count,
+            args: vec![col.clone()],
+            distinct: false,
+            filter: None,
+            order_by: vec![],
+        };
+        let counts = count_plan(sub.clone(), vec![count_star(), count_col], self)?;
+        let (with_counts, values) = self.attach_scalar(plan, counts)?;
+        let [rows, non_null]: [Expr; 2] = values
+            .try_into()
+            .map_err(|_| Error::internal("NOT IN counts are not two values"))?;
+        let anti = self.join_on(
+            sub,
+            with_counts,
+            vec![lhs.clone().binary(BinaryOp::Eq, col)],
+            JoinType::RightAnti,
+        )?;
+        let zero = Expr::Literal(ScalarValue::Int64(Some(0)));
+        let keep = rows.clone().binary(BinaryOp::Eq, zero).binary(
+            BinaryOp::Or,
+            non_null
+                .binary(BinaryOp::Eq, rows)
+                .binary(BinaryOp::And, Expr::IsNotNull(Box::new(lhs))),
+        );
+        let keep = coerce(keep, &anti.schema(), self.opts)?;
+        let filtered = builder::filter(Arc::new(anti), keep, self.opts)?;
+        let columns = (0..outer.len()).map(|i| Expr::Column(outer.column_ref(i))).collect();
+        builder::project(Arc::new(filtered), columns, self.opts)
     }
 
     /// `sub` (which may read columns of `outer`) as a plan to join to `outer` on the
