@@ -836,6 +836,20 @@ mod tests {
         assert_eq!(rows.len(), 17);
     }
 
+    /// Every partition's batches, the partitions run on threads of their own at once.
+    fn collect_concurrently(plan: &PlanRef, partitions: usize, ctx: &TaskContext) -> Vec<Vec<RecordBatch>> {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..partitions)
+                .map(|p| {
+                    let plan = Arc::clone(plan);
+                    let ctx = ctx.clone();
+                    s.spawn(move || collect(&plan, p, &ctx))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    }
+
     #[test]
     fn collect_left_builds_once_for_all_partitions() {
         let left = TestScan::broadcast(left_schema(), left_batches());
@@ -846,16 +860,7 @@ mod tests {
             Arc::new(HashJoinExec::try_new(left, right, on_k(), None, JoinType::Right, JoinMode::CollectLeft).unwrap());
         assert_eq!(plan.output_partitions(), Some(3));
         let ctx = task_ctx();
-        let parts: Vec<Vec<RecordBatch>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..3)
-                .map(|p| {
-                    let plan = Arc::clone(&plan);
-                    let ctx = ctx.clone();
-                    s.spawn(move || collect(&plan, p, &ctx))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let parts = collect_concurrently(&plan, 3, &ctx);
         assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 1);
         let mut expected = INNER.to_vec();
         expected.extend(["-|-|-|-|x|300|true", "-|-|-|4|q|400|true"]);
@@ -879,16 +884,7 @@ mod tests {
             );
             let ctx = task_ctx();
             plan.prepare(&ctx).unwrap();
-            let parts: Vec<Vec<RecordBatch>> = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..3)
-                    .map(|p| {
-                        let plan = Arc::clone(&plan);
-                        let ctx = ctx.clone();
-                        s.spawn(move || collect(&plan, p, &ctx))
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
+            let parts = collect_concurrently(&plan, 3, &ctx);
             assert_eq!(rows(&parts.concat()), expected, "{jt} filter={}", filter.is_some());
             drop(plan);
             assert_eq!(ctx.memory().used(), 0);
