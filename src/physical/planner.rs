@@ -3,9 +3,11 @@
 //! * Aggregates run as a partial aggregate in the input's stage, a hash exchange on the
 //!   grouping keys (a gather when there are none) and a final aggregate per bucket. DISTINCT
 //!   aggregates skip the partial step: raw rows are shuffled and aggregated once.
-//! * Joins build a hash table on the smaller side (by estimate). A build side under the
-//!   broadcast threshold is broadcast to the probe side's tasks; otherwise both sides are
-//!   hash-shuffled on the keys.
+//! * Joins build a hash table on the cheaper side (by estimate: bytes plus a cost per row).
+//!   A build side under the broadcast threshold, or within an eighth of the memory pool and
+//!   not larger than the probe side, is broadcast: one table shared by the probe side's
+//!   tasks. Otherwise, and for Left and Full joins, both sides are hash-shuffled on the keys.
+//!   Equal aggregates and joins (a CTE read twice) share one plan ([`crate::physical::shared_subplans`]).
 //! * ORDER BY sorts (or keeps a top-k of) each partition, gathers the sorted runs and merges
 //!   them; LIMIT keeps a local limit per partition, gathers, and applies the global one.
 
