@@ -94,6 +94,11 @@ pub fn unfiltered_rows(plan: &LogicalPlan) -> f64 {
 
 /// A rough size in bytes of `plan`'s output, for broadcast and build-side decisions.
 pub fn estimate_bytes(plan: &LogicalPlan) -> u64 {
+    estimate_bytes_of(plan, estimate_rows(plan))
+}
+
+/// [`estimate_bytes`] of `plan` when its rows are already estimated as `rows`.
+pub fn estimate_bytes_of(plan: &LogicalPlan, rows: f64) -> u64 {
     let width: u64 = plan
         .schema()
         .arrow()
@@ -109,7 +114,7 @@ pub fn estimate_bytes(plan: &LogicalPlan) -> u64 {
         })
         .sum::<u64>()
         .max(1);
-    (estimate_rows(plan) * width as f64) as u64
+    (rows * width as f64) as u64
 }
 
 /// The assumed fraction of rows that pass one conjunct of a filter: fixed guesses for

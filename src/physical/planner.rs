@@ -21,7 +21,7 @@ use datafusion_common::ScalarValue;
 use crate::error::{Error, Result};
 use crate::exec::task::ExecConfig;
 use crate::io::{ColumnPredicate, PredicateOp};
-use crate::logical::cardinality::{estimate_bytes, estimate_rows};
+use crate::logical::cardinality::{estimate_bytes_of, estimate_rows};
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::*;
@@ -223,8 +223,8 @@ impl PhysicalPlanner {
     /// Plans `plan`; equal subtrees (a CTE read twice) share one plan (see
     /// [`crate::physical::shared_subplans`]).
     pub fn plan(&self, plan: &LogicalPlan) -> Result<PlanRef> {
-        self.shared.clear();
         let planned = self.plan_node(plan);
+        // The next statement's sources may reuse freed addresses.
         self.shared.clear();
         planned
     }
@@ -662,15 +662,16 @@ impl PhysicalPlanner {
 
     fn plan_join(&self, j: &Join) -> Result<PlanRef> {
         let (ls, rs) = (j.left.schema(), j.right.schema());
-        let left_bytes = estimate_bytes(&j.left);
-        let right_bytes = estimate_bytes(&j.right);
+        let (left_rows, right_rows) = (estimate_rows(&j.left), estimate_rows(&j.right));
+        let left_bytes = estimate_bytes_of(&j.left, left_rows);
+        let right_bytes = estimate_bytes_of(&j.right, right_rows);
         // Build on the smaller side: the left input is the build side, so swap the inputs
         // of an inner, semi or anti join (a left semi join becomes a right one) when the
         // right is smaller. A semi or anti join then streams its large side past a table of
         // the small one instead of buffering the large side. Outer joins keep their sides,
         // which keeps the order their rows come out in.
         let swappable = j.join_type == JoinType::Inner || j.join_type.is_one_sided();
-        let swap = swappable && build_cost(&j.right, right_bytes) < build_cost(&j.left, left_bytes);
+        let swap = swappable && build_cost(right_rows, right_bytes) < build_cost(left_rows, left_bytes);
         let join_type = if swap { j.join_type.swapped() } else { j.join_type };
         let (build, probe, build_schema, probe_schema, build_bytes, probe_bytes) = if swap {
             (&j.right, &j.left, &rs, &ls, right_bytes, left_bytes)
@@ -747,11 +748,12 @@ impl PhysicalPlanner {
 /// entry (16 bytes) and the hashing and linking, which cost about as much again.
 const BUILD_COST_PER_ROW: f64 = 32.0;
 
-/// What building a hash table on `plan` (of `bytes` estimated) costs, to build on the
-/// cheaper side: a narrow input of many rows (TPC-H's orders keys) can cost more than a
-/// wider one of few rows (the lineitem rows a filtered supplier join left).
-fn build_cost(plan: &LogicalPlan, bytes: u64) -> f64 {
-    bytes as f64 + BUILD_COST_PER_ROW * estimate_rows(plan)
+/// What building a hash table on an input of `rows` rows and `bytes` bytes (estimated)
+/// costs, to build on the cheaper side: a narrow input of many rows (TPC-H's orders keys)
+/// can cost more than a wider one of few rows (the lineitem rows a filtered supplier join
+/// left).
+fn build_cost(rows: f64, bytes: u64) -> f64 {
+    bytes as f64 + BUILD_COST_PER_ROW * rows
 }
 
 /// Turns scan filters of the form `column op constant` into predicates the Parquet reader

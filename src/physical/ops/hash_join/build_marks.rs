@@ -20,7 +20,7 @@ use arrow::compute::take;
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 
-use super::{output_schema, JoinSpec};
+use super::{output_schema, pair_schema, JoinSpec};
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
 use crate::exec::task::TaskContext;
@@ -119,16 +119,8 @@ pub(super) fn positioned_spec(spec: &JoinSpec) -> Result<JoinSpec> {
     let mut left_fields: Vec<Field> = spec.left_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     left_fields.push(Field::new("__build_row", DataType::UInt64, false));
     let left_schema = Arc::new(Schema::new(left_fields));
-    let right_fields = &spec.pair_schema.fields()[left_width..];
-    let right_schema = Schema::new(right_fields.to_vec());
-    let pair_schema = Arc::new(Schema::new(
-        left_schema
-            .fields()
-            .iter()
-            .chain(right_fields.iter())
-            .cloned()
-            .collect::<Vec<_>>(),
-    ));
+    let right_schema = Schema::new(spec.pair_schema.fields()[left_width..].to_vec());
+    let pair_schema = pair_schema(&left_schema, &right_schema);
     // The residual filter's probe columns move one place right.
     let filter = spec
         .filter

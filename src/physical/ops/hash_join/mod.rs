@@ -149,14 +149,7 @@ impl HashJoinExec {
                 )));
             }
         }
-        let pair_schema = Arc::new(Schema::new(
-            left_schema
-                .fields()
-                .iter()
-                .chain(right_schema.fields().iter())
-                .cloned()
-                .collect::<Vec<_>>(),
-        ));
+        let pair_schema = pair_schema(&left_schema, &right_schema);
         if let Some(f) = &filter {
             let t = f.data_type(&pair_schema)?;
             if t != DataType::Boolean {
@@ -216,6 +209,17 @@ impl HashJoinExec {
     pub fn filter(&self) -> Option<&PhysExprRef> {
         self.spec.filter.as_ref()
     }
+}
+
+/// Left ++ right fields as the inputs give them: a residual filter's input.
+fn pair_schema(left: &Schema, right: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(
+        left.fields()
+            .iter()
+            .chain(right.fields().iter())
+            .cloned()
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// Left ++ right fields, the NULL-extended side nullable; one side only for semi/anti joins.
@@ -433,7 +437,18 @@ impl TableSource {
                 if guard.is_none() {
                     let build =
                         collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer, false)?;
-                    *guard = Some(SharedBuild::of(build, spec, partitions, ctx));
+                    match build {
+                        // Too large to share, and no build rows to track: this task joins
+                        // the build side it just read (the others read their own).
+                        Build::Spilled(spilled) if !spec.tracks_build() => {
+                            *guard = Some(SharedBuild {
+                                table: None,
+                                marks: None,
+                            });
+                            return Ok(Acquired::Spilled(Box::new(spilled)));
+                        }
+                        build => *guard = Some(SharedBuild::of(build, spec, partitions, ctx)),
+                    }
                 }
                 let shared = guard
                     .as_ref()
