@@ -38,27 +38,23 @@ fn cut(
 ) -> Result<(PlanRef, Vec<usize>)> {
     if let Some(exchange) = plan.as_any().downcast_ref::<ExchangeExec>() {
         let address = Arc::as_ptr(&plan) as *const ();
-        if let Some(&id) = cut_exchanges.get(&address) {
-            let stage = &stages[id];
-            let read: PlanRef = Arc::new(ShuffleReadExec::new(
-                id,
-                exchange.partitioning.clone(),
-                stage.root.schema(),
-            ));
-            return Ok((read, vec![id]));
-        }
-        let (root, inputs) = cut(Arc::clone(&exchange.input), stages, cut_exchanges)?;
-        let id = stages.len();
-        cut_exchanges.insert(address, id);
-        let partitions = stage_partitions(&root);
-        let schema = root.schema();
-        stages.push(Stage {
-            id,
-            root,
-            partitions,
-            sink: StageSink::Exchange(exchange.partitioning.clone()),
-            inputs,
-        });
+        let id = match cut_exchanges.get(&address) {
+            Some(&id) => id,
+            None => {
+                let (root, inputs) = cut(Arc::clone(&exchange.input), stages, cut_exchanges)?;
+                let id = stages.len();
+                cut_exchanges.insert(address, id);
+                stages.push(Stage {
+                    id,
+                    partitions: stage_partitions(&root),
+                    root,
+                    sink: StageSink::Exchange(exchange.partitioning.clone()),
+                    inputs,
+                });
+                id
+            }
+        };
+        let schema = stages[id].root.schema();
         let read: PlanRef = Arc::new(ShuffleReadExec::new(id, exchange.partitioning.clone(), schema));
         return Ok((read, vec![id]));
     }
