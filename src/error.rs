@@ -69,8 +69,10 @@ pub enum Error {
     /// A glob or path matched nothing, or another input problem.
     #[error("Invalid Input Error: {0}")]
     InvalidInput(String),
-    /// A runtime error while executing a query (overflow, bad cast, ...).
-    #[error("Execution Error: {0}")]
+    /// A runtime error while executing a query (overflow, bad cast, ...). A message that
+    /// starts with one of DuckDB's finer classes (`Conversion Error: `, `Out of Range Error: `)
+    /// is shown under that class alone.
+    #[error("{}", execution_text(.0))]
     Execution(String),
     /// A constraint (a UNIQUE index) does not hold.
     #[error("Constraint Error: {0}")]
@@ -115,6 +117,26 @@ pub enum Error {
         /// Where in the script.
         location: Location,
     },
+}
+
+/// The message a panic carried (`panic!("…")` or a formatted one), or "unknown panic".
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// The classes an execution error's message may name itself.
+const EXECUTION_CLASSES: [&str; 2] = ["Conversion Error: ", "Out of Range Error: "];
+
+fn execution_text(message: &str) -> String {
+    if EXECUTION_CLASSES.iter().any(|class| message.starts_with(class)) {
+        message.to_string()
+    } else {
+        format!("Execution Error: {message}")
+    }
 }
 
 impl Error {

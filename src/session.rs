@@ -149,9 +149,14 @@ pub struct Session {
     current_statement: String,
 }
 
+/// Stack of each worker thread: expressions are evaluated recursively, and one nested to
+/// the depth limit (`MAX_EXPRESSION_DEPTH`) must fit.
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
+        .stack_size(WORKER_STACK_BYTES)
         .thread_name(|i| format!("rask-worker-{i}"))
         .build()
         .map_err(|e| Error::internal(format!("cannot start worker threads: {e}")))

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{panic_message, Error, Result};
 use crate::exec::metrics::TaskMetrics;
 use crate::exec::shuffle::{hash_split, StageOutput};
 use crate::exec::task::{QueryContext, TaskContext};
@@ -170,12 +170,11 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
 /// Runs `work`, turning a panic into an error naming `what` panicked.
 fn guard_panics(what: impl FnOnce() -> String, work: impl FnOnce() -> Result<()>) -> Result<()> {
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-        let msg = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(Error::internal(format!("{} panicked: {msg}", what())))
+        Err(Error::internal(format!(
+            "{} panicked: {}",
+            what(),
+            panic_message(&*panic)
+        )))
     })
 }
 

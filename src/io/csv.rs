@@ -40,6 +40,9 @@ pub struct CsvLayout {
     pub splittable: bool,
     /// How many records the types were inferred from (for error messages).
     pub sampled_rows: usize,
+    /// Per column of the decode schema: whether its type was declared (`types = {…}`)
+    /// rather than inferred (for error messages).
+    pub declared: Vec<bool>,
 }
 
 /// Sniffs the first file: returns the options with detected values filled in, the schema
@@ -74,6 +77,7 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
             null_string: opts.null_string.clone(),
             splittable: true,
             sampled_rows: 0,
+            declared: vec![false],
         };
         let filled = CsvOptions {
             header: Some(false),
@@ -84,6 +88,18 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
         };
         return Ok((filled, schema, layout));
     };
+    if let Some(open) = records.iter().find(|r| r.unterminated) {
+        return Err(Error::Malformed {
+            file: first.display_name.clone(),
+            line: open.line + 1,
+            column: open.fields.len() as u64,
+            message: format!(
+                "the quote ({}) that opens this field is never closed: the field would run to the \
+                 end of the file; close it, or read with another quote character",
+                char::from(dialect.quote)
+            ),
+        });
+    }
     let ncols = first_rec.fields.len();
     let header = match opts.header {
         Some(h) => h,
@@ -97,7 +113,7 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
     } else {
         (0..ncols).map(|i| format!("column{i}")).collect()
     };
-    apply_types(&mut types, &names, &opts.types, &first.display_name)?;
+    let declared = apply_types(&mut types, &names, &opts.types, &first.display_name)?;
     let trailing_empty = ncols > 1
         && (!header || first_rec.fields[ncols - 1].is_empty())
         && data
@@ -121,6 +137,7 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
         null_string: opts.null_string.clone(),
         splittable: !records.iter().any(|r| r.multiline),
         sampled_rows: data.len(),
+        declared,
     };
     let filled = CsvOptions {
         header: Some(header),
@@ -134,18 +151,22 @@ pub fn sniff(first: &FileMeta, opts: &CsvOptions) -> Result<(CsvOptions, SchemaR
 
 /// Replaces inferred types with the `types` option's: by column name, or by position
 /// when the entries have no names.
+/// Sets the declared `wanted` types over the inferred ones; returns, per column, whether
+/// its type was declared.
 fn apply_types(
     types: &mut [DataType],
     names: &[String],
     wanted: &[(Option<String>, DataType)],
     file: &str,
-) -> Result<()> {
+) -> Result<Vec<bool>> {
+    let mut declared = vec![false; types.len()];
     for (k, (name, dt)) in wanted.iter().enumerate() {
         let index = match name {
             Some(n) => names.iter().position(|c| c.eq_ignore_ascii_case(n)).ok_or_else(|| {
                 Error::InvalidInput(format!(
-                    "{file}: types names a column \"{n}\" that the file does not have (its columns: {})",
-                    names.join(", ")
+                    "{file}: types names a column \"{n}\" that the file does not have (its columns: {}); \
+                     if one of those looks like several columns, check the delimiter",
+                    names.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
                 ))
             })?,
             None => k,
@@ -158,8 +179,9 @@ fn apply_types(
             ))
         })?;
         *slot = dt.clone();
+        declared[index] = true;
     }
-    Ok(())
+    Ok(declared)
 }
 
 /// What [`open`] learned: the options with detected values filled in, the source's
@@ -455,7 +477,8 @@ impl Iterator for CsvStream {
 /// (header included) and 0-based field, or the field count it found.
 enum ErrorSite {
     Value { record: u64, field: usize },
-    FieldCount { record: u64, found: String },
+    Utf8 { record: u64, field: usize },
+    FieldCount { record: u64 },
 }
 
 fn parse_site(message: &str) -> Option<ErrorSite> {
@@ -466,7 +489,7 @@ fn parse_site(message: &str) -> Option<ErrorSite> {
         .get_or_init(|| Regex::new(r"(?:for column|parsing column) (\d+) at line (\d+)").ok())
         .as_ref()?;
     let count = COUNT
-        .get_or_init(|| Regex::new(r"incorrect number of fields for line (\d+), expected \d+ got (.+)$").ok())
+        .get_or_init(|| Regex::new(r"incorrect number of fields for line (\d+), expected \d+ got").ok())
         .as_ref()?;
     let utf8 = UTF8
         .get_or_init(|| Regex::new(r"invalid UTF-8 data for line (\d+) and field (\d+)").ok())
@@ -480,13 +503,13 @@ fn parse_site(message: &str) -> Option<ErrorSite> {
     if let Some(c) = count.captures(message) {
         return Some(ErrorSite::FieldCount {
             record: c[1].parse::<u64>().ok()?.checked_sub(1)?,
-            found: c[2].to_string(),
         });
     }
     if let Some(c) = utf8.captures(message) {
-        return Some(ErrorSite::Value {
+        // Both 1-based in this message.
+        return Some(ErrorSite::Utf8 {
             record: c[1].parse::<u64>().ok()?.checked_sub(1)?,
-            field: c[2].parse().ok()?,
+            field: c[2].parse::<usize>().ok()?.checked_sub(1)?,
         });
     }
     None
@@ -502,7 +525,9 @@ impl ErrorContext {
             return fallback();
         };
         let record = match &site {
-            ErrorSite::Value { record, .. } | ErrorSite::FieldCount { record, .. } => *record,
+            ErrorSite::Value { record, .. } | ErrorSite::Utf8 { record, .. } | ErrorSite::FieldCount { record, .. } => {
+                *record
+            }
         };
         let found = (|| -> Result<Option<(u64, Vec<String>)>> {
             let input = open_partition(&self.file, &self.kind)?;
@@ -539,17 +564,34 @@ impl ErrorContext {
                     file: self.file.display_name.clone(),
                     line,
                     column: field as u64 + 1,
-                    message: format!(
-                        "could not convert {shown} to {ty} in column \"{name}\": the column type was \
-                         inferred as {ty} from the first {n} rows of the first file; fix the value or \
-                         read the column as VARCHAR",
-                        ty = sql_type_name(f.data_type()),
-                        name = f.name(),
-                        n = self.layout.sampled_rows,
-                    ),
+                    message: if self.layout.declared.get(field).copied().unwrap_or(false) {
+                        format!(
+                            "could not convert {shown} to {ty} in column \"{name}\", whose type was declared \
+                             as {ty}; fix the value, declare another type, or pass ignore_errors = true",
+                            ty = sql_type_name(f.data_type()),
+                            name = f.name(),
+                        )
+                    } else {
+                        format!(
+                            "could not convert {shown} to {ty} in column \"{name}\": the column type was \
+                             inferred as {ty} from the first {n} rows of the first file; fix the value or \
+                             read the column as VARCHAR",
+                            ty = sql_type_name(f.data_type()),
+                            name = f.name(),
+                            n = self.layout.sampled_rows,
+                        )
+                    },
                 }
             }
-            ErrorSite::FieldCount { found, .. } => {
+            ErrorSite::Utf8 { field, .. } => Error::Malformed {
+                file: self.file.display_name.clone(),
+                line,
+                column: field as u64 + 1,
+                message: "invalid UTF-8: the file is not UTF-8 encoded; convert it first (e.g. \
+                          `iconv -f latin1 -t utf-8`)"
+                    .to_string(),
+            },
+            ErrorSite::FieldCount { .. } => {
                 let expected = schema.fields().len();
                 let got = fields.len();
                 let column = if got < expected { got + 1 } else { expected + 1 };
@@ -563,7 +605,7 @@ impl ErrorContext {
                     line,
                     column: column as u64,
                     message: format!(
-                        "expected {expected} fields but {what} {got} (Arrow saw {found}); check the \
+                        "expected {expected} fields but {what} {got}; check the \
                          delimiter '{}' and quoting",
                         char::from(self.layout.dialect.delimiter).escape_default()
                     ),

@@ -28,6 +28,8 @@ pub struct RawRecord {
     /// True when text follows a closing quote inside a field (`"a"b`): a sign that the
     /// quote or escape character was guessed wrong.
     pub irregular: bool,
+    /// True when the stream ends inside a quoted field: a quote that is never closed.
+    pub unterminated: bool,
 }
 
 /// Iterates over the records of a byte stream.
@@ -147,6 +149,7 @@ impl<R: BufRead> RecordScanner<R> {
                     fields,
                     multiline,
                     irregular,
+                    unterminated: false,
                 }));
             }
         }
@@ -162,6 +165,7 @@ impl<R: BufRead> RecordScanner<R> {
             fields,
             multiline,
             irregular,
+            unterminated: matches!(state, State::Quoted | State::Escaped),
         }))
     }
 }

@@ -20,14 +20,9 @@ pub const TIME: DataType = DataType::Time64(TimeUnit::Microsecond);
 /// The SQL name of a type the sniffer produces, for error messages.
 pub fn sql_type_name(dt: &DataType) -> String {
     match dt {
-        DataType::Boolean => "BOOLEAN".into(),
-        DataType::Int64 => "BIGINT".into(),
-        DataType::Float64 => "DOUBLE".into(),
-        DataType::Date32 => "DATE".into(),
-        DataType::Timestamp(_, _) => "TIMESTAMP".into(),
+        // A sniffed TIME has no time zone (rask's TIMETZ shares Time64 with it).
         DataType::Time64(_) => "TIME".into(),
-        DataType::Utf8 => "VARCHAR".into(),
-        other => other.to_string(),
+        other => crate::logical::types::sql_type_name(other),
     }
 }
 
@@ -301,6 +296,7 @@ mod tests {
             fields: fields.iter().map(|s| s.to_string()).collect(),
             multiline: false,
             irregular: false,
+            unterminated: false,
         }
     }
 

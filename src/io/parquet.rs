@@ -108,6 +108,18 @@ fn with_dictionaries(meta: &ArrowReaderMetadata, roots: &[usize]) -> Option<Arro
     ArrowReaderMetadata::try_new(Arc::clone(meta.metadata()), options).ok()
 }
 
+/// Runs `decode` on Parquet data of file `name`. The Parquet decoder asserts on some
+/// corrupt inputs instead of returning an error; such a panic becomes the error a corrupt
+/// file deserves, naming the file, instead of ending the query as a bug in rask.
+fn decoding<T>(name: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
+        Err(Error::InvalidInput(format!(
+            "{name}: corrupt Parquet data ({})",
+            crate::error::panic_message(&*panic)
+        )))
+    })
+}
+
 impl ParquetFiles {
     /// Reads every file's metadata. The schema is the first file's, and every other file
     /// must have its columns (by name; other types are cast to the first file's); with
@@ -118,8 +130,11 @@ impl ParquetFiles {
         let mut schemas: Vec<SchemaRef> = Vec::with_capacity(files.len());
         for file in files {
             let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
-            let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
-                .map_err(|e| Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name)))?;
+            let meta = decoding(&file.display_name, || {
+                ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()).map_err(|e| {
+                    Error::InvalidInput(format!("{}: not a readable Parquet file: {e}", file.display_name))
+                })
+            })?;
             let meta = decode_strings_as_utf8(meta);
             schemas.push(Arc::new(normalize_schema(meta.schema())));
             out.push((file.clone(), meta));
@@ -266,14 +281,27 @@ impl ParquetFiles {
         let keep_encoded: Vec<bool> = projection.iter().map(|root| encoded.contains(root)).collect();
         let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
         let mask = ProjectionMask::roots(meta.parquet_schema(), sorted.iter().copied());
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
-            .with_projection(mask)
-            .with_row_groups(row_groups)
-            .with_batch_size(batch_size)
-            .build()?;
         let name = file.display_name.clone();
-        Ok(Box::new(reader.map(move |batch| {
-            let batch = batch.map_err(|e| Error::InvalidInput(format!("{name}: {e}")))?;
+        let mut reader = decoding(&name, || {
+            Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
+                .with_projection(mask)
+                .with_row_groups(row_groups)
+                .with_batch_size(batch_size)
+                .build()?)
+        })?;
+        let mut failed = false;
+        let batches = std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            let next = decoding(&name, || Ok(reader.next()))
+                .map(|batch| batch.map(|b| b.map_err(|e| Error::InvalidInput(format!("{name}: {e}")))))
+                .unwrap_or_else(|e| Some(Err(e)));
+            failed = matches!(next, Some(Err(_)));
+            next
+        });
+        Ok(Box::new(batches.map(move |batch| {
+            let batch = batch?;
             let columns = positions
                 .iter()
                 .zip(out_schema.fields())

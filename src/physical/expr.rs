@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::logical::expr::BinaryOp;
 use crate::logical::functions::ScalarFunc;
 use crate::physical::functions::evaluate_function;
+use crate::physical::in_set::InSet;
 
 /// Shared reference to a physical expression.
 pub type PhysExprRef = Arc<PhysicalExpr>;
@@ -69,6 +70,15 @@ pub enum PhysicalExpr {
         expr: PhysExprRef,
         /// Candidates (same type as `expr`).
         list: Vec<PhysExprRef>,
+        /// NOT IN.
+        negated: bool,
+    },
+    /// `e [NOT] IN (constants)` over a long list of constants, looked up in a hash set.
+    InSet {
+        /// Tested value.
+        expr: PhysExprRef,
+        /// The constants.
+        set: Arc<InSet>,
         /// NOT IN.
         negated: bool,
     },
@@ -169,6 +179,7 @@ impl PhysicalExpr {
             }
             PhysicalExpr::Like { expr, pattern, .. } => vec![expr, pattern],
             PhysicalExpr::InList { expr, list, .. } => std::iter::once(expr).chain(list).collect(),
+            PhysicalExpr::InSet { expr, .. } => vec![expr],
             PhysicalExpr::Case { when_then, else_expr } => when_then
                 .iter()
                 .flat_map(|(w, t)| [w, t])
@@ -239,6 +250,11 @@ impl PhysicalExpr {
                 list: (0..list.len()).map(|_| take()).collect::<Option<_>>()?,
                 negated: *negated,
             },
+            PhysicalExpr::InSet { set, negated, .. } => PhysicalExpr::InSet {
+                expr: take()?,
+                set: Arc::clone(set),
+                negated: *negated,
+            },
             PhysicalExpr::Case { when_then, .. } => PhysicalExpr::Case {
                 when_then: (0..when_then.len())
                     .map(|_| Some((take()?, take()?)))
@@ -273,6 +289,7 @@ impl PhysicalExpr {
             },
             PhysicalExpr::Like { .. } => 8,
             PhysicalExpr::InList { list, .. } => 1 + list.len() / 4,
+            PhysicalExpr::InSet { .. } => 4,
             PhysicalExpr::Function { .. } | PhysicalExpr::Case { .. } => 2,
             _ => 1,
         };
@@ -403,6 +420,12 @@ impl PhysicalExpr {
                 let out = if *negated { boolean::not(&acc)? } else { acc };
                 Ok(ColumnarValue::Array(Arc::new(out)))
             }
+            PhysicalExpr::InSet { expr, set, negated } => {
+                let e = expr.evaluate_value(batch)?;
+                let scalar = e.is_scalar();
+                let found = set.contains(e.array(), *negated)?;
+                Ok(ColumnarValue::wrap(Arc::new(found), scalar))
+            }
             PhysicalExpr::Case { when_then, else_expr } => {
                 let n = batch.num_rows();
                 let mut acc = else_expr.evaluate(batch)?;
@@ -466,7 +489,7 @@ impl PhysicalExpr {
                 }
             },
             PhysicalExpr::Not(_) | PhysicalExpr::IsNull(_) | PhysicalExpr::IsNotNull(_) => DataType::Boolean,
-            PhysicalExpr::Like { .. } | PhysicalExpr::InList { .. } => DataType::Boolean,
+            PhysicalExpr::Like { .. } | PhysicalExpr::InList { .. } | PhysicalExpr::InSet { .. } => DataType::Boolean,
             PhysicalExpr::Negative(e) => e.data_type(input)?,
             PhysicalExpr::Case { else_expr, .. } => else_expr.data_type(input)?,
             PhysicalExpr::Cast { to, .. } => to.clone(),
@@ -663,6 +686,19 @@ impl fmt::Display for PhysicalExpr {
                     if *negated { "NOT " } else { "" },
                     items.join(", ")
                 )
+            }
+            PhysicalExpr::InSet { expr, set, negated } => {
+                write!(f, "{expr} {}IN (", if *negated { "NOT " } else { "" })?;
+                for (i, value) in set.values().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match value {
+                        Ok(v) => crate::logical::expr::format_literal(&v, f)?,
+                        Err(_) => f.write_str("?")?,
+                    }
+                }
+                f.write_str(")")
             }
             PhysicalExpr::Case { when_then, else_expr } => {
                 f.write_str("CASE")?;

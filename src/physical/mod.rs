@@ -8,6 +8,7 @@ pub mod decimal;
 pub mod expr;
 pub mod functions;
 pub mod hive_prune;
+pub mod in_set;
 pub mod nested_cmp;
 pub mod ops;
 pub mod plan;

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use arrow::array::{new_null_array, ArrayRef};
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion_common::ScalarValue;
 
@@ -29,6 +29,7 @@ use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::{expr_type, TypeOptions};
 use crate::physical::aggregate::AggregateExpr;
 use crate::physical::expr::{PhysExprRef, PhysicalExpr};
+use crate::physical::in_set::{InSet, MIN_SET_LEN};
 use crate::physical::ops::exchange::{ExchangeExec, Partitioning};
 use crate::physical::ops::filter::FilterExec;
 use crate::physical::ops::hash_aggregate::{AggregateMode, HashAggregateExec};
@@ -106,11 +107,22 @@ pub fn lower_expr(e: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Ph
             negated: *negated,
             case_insensitive: *case_insensitive,
         },
-        Expr::InList { expr, list, negated } => PhysicalExpr::InList {
-            expr: lower(expr)?,
-            list: list.iter().map(lower).collect::<Result<_>>()?,
-            negated: *negated,
-        },
+        Expr::InList { expr, list, negated } => {
+            let tested = lower(expr)?;
+            let list: Vec<PhysExprRef> = list.iter().map(lower).collect::<Result<_>>()?;
+            match constant_set(&list, &expr_type(expr, schema, opts)?)? {
+                Some(set) => PhysicalExpr::InSet {
+                    expr: tested,
+                    set: Arc::new(set),
+                    negated: *negated,
+                },
+                None => PhysicalExpr::InList {
+                    expr: tested,
+                    list,
+                    negated: *negated,
+                },
+            }
+        }
         Expr::Case {
             operand,
             when_then,
@@ -158,6 +170,35 @@ pub fn lower_expr(e: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Ph
         }
         Expr::Window(_) => return Err(Error::internal(format!("window function {e} outside a Window node"))),
     }))
+}
+
+/// Lowers a join condition; an untyped NULL one (`ON NULL`, or one the optimizer folded to
+/// NULL) becomes a BOOLEAN NULL, which matches nothing.
+fn lower_condition(condition: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<PhysExprRef> {
+    let t = expr_type(condition, schema, opts)?;
+    if t == DataType::Null {
+        let typed = crate::logical::typecheck::cast_if_needed(condition.clone(), &t, &DataType::Boolean);
+        return lower_expr(&typed, schema, opts);
+    }
+    lower_expr(condition, schema, opts)
+}
+
+/// The hash set of an IN list of at least [`MIN_SET_LEN`] constants of type `tested`.
+fn constant_set(list: &[PhysExprRef], tested: &DataType) -> Result<Option<InSet>> {
+    if list.len() < MIN_SET_LEN {
+        return Ok(None);
+    }
+    let values: Option<Vec<ScalarValue>> = list
+        .iter()
+        .map(|item| match item.as_ref() {
+            PhysicalExpr::Literal(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    match values {
+        Some(values) => InSet::try_new(&values, tested),
+        None => Ok(None),
+    }
 }
 
 /// Lowers an expression without columns (for constant folding).
@@ -689,7 +730,7 @@ impl PhysicalPlanner {
         let filter = j
             .filter
             .as_ref()
-            .map(|f| lower_expr(f, &joined, self.opts))
+            .map(|f| lower_condition(f, &joined, self.opts))
             .transpose()?;
         let build_plan = self.plan_node(build)?;
         let probe_plan = self.plan_node(probe)?;

@@ -11,6 +11,7 @@ use super::ast::{Arg, Call, Chain, Name, Source, Statement, Value};
 use super::lexer::{tokenize, Tok, Token};
 use super::verbs::{self, Kind, Role, Spec};
 use crate::error::{closest_name, Error, Location, Result};
+use crate::frontend::sql::depth::check_expression_depth;
 
 /// Parses a whole script. Nothing runs until all of it parses.
 pub fn parse(text: &str) -> Result<Vec<Statement>> {
@@ -310,7 +311,8 @@ impl Parser<'_> {
         let mut piece = self.text[start..end].to_string();
         for &(cs, ce) in &self.comments {
             if cs >= start && ce <= end {
-                let blank: String = self.text[cs..ce].chars().map(|_| ' ').collect();
+                // As many spaces as bytes, so later comments' offsets still hold.
+                let blank = " ".repeat(ce - cs);
                 piece.replace_range(cs - start..ce - start, &blank);
             }
         }
@@ -331,6 +333,12 @@ fn parse_sql_argument(sql: &str, kind: Kind) -> Result<Value> {
         _ => parser.parse_expr().map(|e| Value::Expr(Box::new(e))),
     }
     .map_err(|e| crate::frontend::sql::parse_error(&e.to_string()))?;
+    match &value {
+        Value::Item(item) => check_expression_depth(item)?,
+        Value::Order(order) => check_expression_depth(order)?,
+        Value::Expr(expr) => check_expression_depth(expr)?,
+        _ => {}
+    }
     let rest = parser.peek_token();
     if rest.token != SqlToken::EOF {
         return Err(at(
@@ -460,6 +468,14 @@ mod tests {
     fn error(text: &str) -> (String, Location) {
         let err = parse(text).unwrap_err();
         (err.to_string(), err.location().expect("a location"))
+    }
+
+    /// Found by the `dsl_frontend` fuzz target: blanking a comment with multi-byte
+    /// characters shortened the text, and a later comment's range fell outside it.
+    #[test]
+    fn comments_with_multibyte_characters_are_blanked_in_place() {
+        let text = "t = read_csv('x.csv')  # ….join(a) …\n  .filter(a > 1  # … “quoted” …\n  )";
+        assert!(parse(text).is_ok());
     }
 
     #[test]

@@ -58,18 +58,12 @@ pub fn parse_interval(value: &str, unit: Option<&str>) -> Result<ScalarValue> {
         })
 }
 
-/// Casts a string literal to `to` now (e.g. `DATE '1998-12-01'`), with a clear error.
+/// Casts a string literal to `to` now (e.g. `DATE '1998-12-01'`); a value that does not
+/// convert is the cast's own error (`Conversion Error: …`), as in DuckDB.
 pub fn typed_string(value: &str, to: &DataType) -> Result<ScalarValue> {
-    let bad = |e: Error| Error::Parse {
-        message: format!(
-            "invalid {} literal '{value}': {e}",
-            crate::logical::types::sql_type_name(to)
-        ),
-        location: None,
-    };
     let text: arrow::array::ArrayRef = std::sync::Arc::new(arrow::array::StringArray::from(vec![value]));
-    let cast = crate::physical::cast::cast_array(&text, to, false).map_err(bad)?;
-    ScalarValue::try_from_array(&cast, 0).map_err(|e| bad(e.into()))
+    let cast = crate::physical::cast::cast_array(&text, to, false)?;
+    Ok(ScalarValue::try_from_array(&cast, 0)?)
 }
 
 #[cfg(test)]

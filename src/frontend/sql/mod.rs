@@ -4,6 +4,7 @@
 mod aggregate_call;
 mod arrow_cast;
 mod decorrelate;
+pub(crate) mod depth;
 mod distinct_on;
 mod empty_in;
 mod empty_type_args;
@@ -60,6 +61,13 @@ pub use literal::{parse_interval, parse_number_literal};
 /// sqlparser lacks (`GROUP BY *`, `FROM VALUES …` without parentheses) are rewritten and
 /// parsed again when the first parse fails.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    let statements = parse_rewriting(sql)?;
+    depth::check_expression_depth(&statements)?;
+    Ok(statements)
+}
+
+/// Parses `sql`, retrying with the rewrites of syntax sqlparser does not take.
+fn parse_rewriting(sql: &str) -> Result<Vec<Statement>> {
     if let Some(call) = crate::summarize::rewrite(sql) {
         return Parser::parse_sql(&DuckDbDialect {}, &call).map_err(|e| parse_error(&e.to_string()));
     }
@@ -73,7 +81,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
             prefix_alias::rewrite,
         ] {
             if let Some(rewritten) = rewrite(sql).filter(|r| r != sql) {
-                if let Ok(statements) = parse(&rewritten) {
+                if let Ok(statements) = parse_rewriting(&rewritten) {
                     return Ok(statements);
                 }
             }

@@ -91,10 +91,17 @@ fn prefix_alias(text: &str, i: usize, clause: Clause) -> Option<(String, usize)>
     let (name, after) = match bytes.get(start)? {
         b'"' => {
             let end = quoted_end(bytes, start);
+            if bytes.get(end - 1) != Some(&b'"') || end - 1 == start {
+                return None;
+            }
             (text[start..end].to_string(), end)
         }
         b'\'' if clause == Clause::From => {
             let end = quoted_end(bytes, start);
+            // A quote never closed is no alias (and `end - 1` could fall inside a character).
+            if bytes.get(end - 1) != Some(&b'\'') || end - 1 == start {
+                return None;
+            }
             (format!("\"{}\"", &text[start + 1..end - 1]), end)
         }
         c if c.is_ascii_alphabetic() || *c == b'_' => {
@@ -216,5 +223,14 @@ mod tests {
             Some("from (values(42)) AS \"v\"")
         );
         assert_eq!(rewrite("SELECT i::INT FROM t"), None);
+    }
+
+    /// Found by the `sql_frontend` fuzz target: a quote never closed before multi-byte text
+    /// sliced the text inside a character.
+    #[test]
+    fn an_unclosed_quote_is_no_alias_even_before_multibyte_text() {
+        assert_eq!(rewrite("SELECT 1 FROM 'Ünïcödé', 'ï"), None);
+        assert_eq!(rewrite("SELECT 1 FROM \"ï"), None);
+        assert_eq!(rewrite("SELECT 1 FROM '"), None);
     }
 }

@@ -207,38 +207,57 @@ fn random(rows: usize) -> impl Iterator<Item = f64> {
     })
 }
 
-/// round / floor / ceil / trunc. Floor, ceil and trunc of a DECIMAL give scale 0.
+/// `x` rounded by `func` (`places` digits after the point for ROUND; negative rounds to
+/// tens, hundreds, …).
+fn round_float(func: F, x: f64, places: i64) -> f64 {
+    match func {
+        F::Floor => x.floor(),
+        F::Ceil => x.ceil(),
+        F::Trunc => x.trunc(),
+        _ if places >= 0 => {
+            let m = 10f64.powi(places.min(308) as i32);
+            let r = (x * m).round() / m;
+            if r.is_finite() {
+                r
+            } else {
+                x
+            }
+        }
+        _ => {
+            let m = 10f64.powi((-places).min(308) as i32);
+            (x / m).round() * m
+        }
+    }
+}
+
+/// round / floor / ceil / trunc. Floor, ceil and trunc of a DECIMAL give scale 0. The
+/// digits of a DOUBLE may differ row by row; a DECIMAL's are one constant (they decide
+/// its result type).
 fn round(func: F, a: &ArrayRef, digits: Option<&ArrayRef>, return_type: &DataType) -> Result<ArrayRef> {
+    if a.is_empty() {
+        return Ok(arrow::array::new_empty_array(return_type));
+    }
+    if let (Some(d), DataType::Float64) = (digits, a.data_type()) {
+        if d.len() == a.len() && d.len() > 1 {
+            let out: Float64Array = binary(
+                a.as_primitive::<Float64Type>(),
+                d.as_primitive::<Int64Type>(),
+                |x, places| round_float(func, x, places),
+            )?;
+            return Ok(Arc::new(out));
+        }
+    }
     let places = match digits {
         Some(d) => {
             let d = d.as_primitive::<Int64Type>();
-            if d.is_null(0) {
+            if d.is_empty() || d.is_null(0) {
                 return Ok(arrow::array::new_null_array(return_type, a.len()));
             }
             d.value(0)
         }
         None => 0,
     };
-    let f = |x: f64| -> f64 {
-        match func {
-            F::Floor => x.floor(),
-            F::Ceil => x.ceil(),
-            F::Trunc => x.trunc(),
-            _ if places >= 0 => {
-                let m = 10f64.powi(places.min(308) as i32);
-                let r = (x * m).round() / m;
-                if r.is_finite() {
-                    r
-                } else {
-                    x
-                }
-            }
-            _ => {
-                let m = 10f64.powi((-places).min(308) as i32);
-                (x / m).round() * m
-            }
-        }
-    };
+    let f = |x: f64| round_float(func, x, places);
     Ok(match a.data_type() {
         DataType::Float64 => Arc::new(a.as_primitive::<Float64Type>().unary::<_, Float64Type>(f)),
         DataType::Float32 => Arc::new(

@@ -1,0 +1,146 @@
+//! `e [NOT] IN (c1, c2, …)` over a long list of constants: the constants go into a hash set
+//! once, and each row is looked up in it, so the cost is one probe a row instead of one
+//! comparison a row per constant (a 100,000-value IN list over a million rows is a million
+//! probes, not 10^11 comparisons). Values are compared in Arrow's row format, which makes
+//! equal values equal bytes for every type.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray};
+use arrow::datatypes::DataType;
+use arrow::row::{RowConverter, SortField};
+use datafusion_common::ScalarValue;
+use hashbrown::HashSet;
+
+use crate::error::Result;
+
+/// Lists at least this long are looked up in a set; shorter ones compare value by value.
+pub const MIN_SET_LEN: usize = 16;
+
+/// The constants of an IN list, ready for membership tests.
+pub struct InSet {
+    /// The constants as given (for display).
+    values: ArrayRef,
+    converter: RowConverter,
+    /// Each non-NULL constant in row format.
+    members: HashSet<Box<[u8]>>,
+    /// Whether the list holds a NULL: then a value not found is NULL, not false.
+    has_null: bool,
+}
+
+impl InSet {
+    /// The set of `values`, which must all have type `data_type` (the tested expression's);
+    /// `None` when they do not.
+    pub fn try_new(values: &[ScalarValue], data_type: &DataType) -> Result<Option<Self>> {
+        if values.iter().any(|v| v.data_type() != *data_type) {
+            return Ok(None);
+        }
+        let values = ScalarValue::iter_to_array(values.iter().cloned())?;
+        let converter = RowConverter::new(vec![SortField::new(data_type.clone())])?;
+        let rows = converter.convert_columns(&[Arc::clone(&values)])?;
+        let members = (0..values.len())
+            .filter(|&i| values.is_valid(i))
+            .map(|i| Box::from(rows.row(i).as_ref()))
+            .collect();
+        Ok(Some(Self {
+            has_null: values.null_count() > 0,
+            values,
+            converter,
+            members,
+        }))
+    }
+
+    /// For each value of `tested`: whether it is in the set (`negated`: is not), with SQL's
+    /// NULLs (a NULL value, or a value not found in a list with a NULL, gives NULL).
+    pub fn contains(&self, tested: &ArrayRef, negated: bool) -> Result<BooleanArray> {
+        let rows = self.converter.convert_columns(&[Arc::clone(tested)])?;
+        let absent = if self.has_null { None } else { Some(negated) };
+        Ok((0..tested.len())
+            .map(|i| {
+                if tested.is_null(i) {
+                    None
+                } else if self.members.contains(rows.row(i).as_ref()) {
+                    Some(!negated)
+                } else {
+                    absent
+                }
+            })
+            .collect())
+    }
+
+    /// The constants, as `ScalarValue`s (for display and for rebuilding plans).
+    pub fn values(&self) -> impl Iterator<Item = Result<ScalarValue>> + '_ {
+        (0..self.values.len()).map(|i| Ok(ScalarValue::try_from_array(&self.values, i)?))
+    }
+
+    /// How many constants the list has.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether the list is empty (it never is: SQL has no empty IN list).
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+impl fmt::Debug for InSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InSet")
+            .field("values", &self.values)
+            .field("has_null", &self.has_null)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int64Array, StringArray};
+
+    use super::*;
+
+    #[test]
+    fn membership_follows_sql_nulls() {
+        let values: Vec<ScalarValue> = (0..20).map(|i| ScalarValue::Int64(Some(i * 2))).collect();
+        let set = InSet::try_new(&values, &DataType::Int64).unwrap().unwrap();
+        let tested: ArrayRef = Arc::new(Int64Array::from(vec![Some(4), Some(5), None, Some(38), Some(40)]));
+        let found = set.contains(&tested, false).unwrap();
+        assert_eq!(
+            found,
+            BooleanArray::from(vec![Some(true), Some(false), None, Some(true), Some(false)])
+        );
+        let not_found = set.contains(&tested, true).unwrap();
+        assert_eq!(
+            not_found,
+            BooleanArray::from(vec![Some(false), Some(true), None, Some(false), Some(true)])
+        );
+
+        let mut with_null = values.clone();
+        with_null.push(ScalarValue::Int64(None));
+        let set = InSet::try_new(&with_null, &DataType::Int64).unwrap().unwrap();
+        assert_eq!(
+            set.contains(&tested, false).unwrap(),
+            BooleanArray::from(vec![Some(true), None, None, Some(true), None])
+        );
+        assert_eq!(
+            set.contains(&tested, true).unwrap(),
+            BooleanArray::from(vec![Some(false), None, None, Some(false), None])
+        );
+    }
+
+    #[test]
+    fn strings_and_mismatched_types() {
+        let values: Vec<ScalarValue> = ["a", "bb", ""]
+            .iter()
+            .map(|s| ScalarValue::Utf8(Some(s.to_string())))
+            .collect();
+        let set = InSet::try_new(&values, &DataType::Utf8).unwrap().unwrap();
+        let tested: ArrayRef = Arc::new(StringArray::from(vec!["", "b", "bb", "A"]));
+        assert_eq!(
+            set.contains(&tested, false).unwrap(),
+            BooleanArray::from(vec![true, false, true, false])
+        );
+        assert!(InSet::try_new(&values, &DataType::LargeUtf8).unwrap().is_none());
+    }
+}
