@@ -89,7 +89,7 @@ def _sort_key_cell(v):
             return (2, "nan")
         if math.isinf(f):
             return (2, "inf" if f > 0 else "-inf")
-        return (3, f"{f:.8e}")
+        return (3, f"{f + 0.0:.8e}")  # -0.0 sorts as 0.0 (they compare equal)
     if isinstance(v, datetime.datetime):
         return (4, v.isoformat(sep=" "))
     if isinstance(v, datetime.date):

@@ -525,9 +525,13 @@ class QueryGen:
         text = first.sql
         est = max(first.rows, 1)
         n = self.pick([1, 1, 1, 2, 2, 2, 3])
-        for _ in range(n - 1):
+        for j in range(n - 1):
             right = self.base_source()
-            jt = self.pick(["JOIN", "JOIN", "LEFT JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN", ","])
+            kinds = ["JOIN", "JOIN", "LEFT JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN"]
+            if j == n - 2:
+                # A comma binds looser than JOIN: a later ON could not see the tables before it.
+                kinds.append(",")
+            jt = self.pick(kinds)
             cond, div = self.join_key(sources, right)
             if jt in ("CROSS JOIN", ",") or cond is None:
                 if est * max(right.rows, 1) > MAX_ROWS:
