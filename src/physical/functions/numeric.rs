@@ -209,6 +209,10 @@ fn random(rows: usize) -> impl Iterator<Item = f64> {
 
 /// round / floor / ceil / trunc. Floor, ceil and trunc of a DECIMAL give scale 0.
 fn round(func: F, a: &ArrayRef, digits: Option<&ArrayRef>, return_type: &DataType) -> Result<ArrayRef> {
+    if a.is_empty() {
+        // An empty batch: the digits array has no first value to read.
+        return Ok(arrow::array::new_empty_array(return_type));
+    }
     let places = match digits {
         Some(d) => {
             let d = d.as_primitive::<Int64Type>();
