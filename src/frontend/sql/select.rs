@@ -307,7 +307,13 @@ impl Binder<'_> {
             // expressions): computed here, below the subqueries' joins.
             let scope = plan.schema();
             let mut exprs: Vec<Expr> = (0..scope.len()).map(|i| Expr::Column(scope.column_ref(i))).collect();
-            for (_, e) in self.select_aliases.borrow().iter() {
+            // Window calls are computed later, above the subqueries' joins.
+            for (_, e) in self
+                .select_aliases
+                .borrow()
+                .iter()
+                .filter(|(_, e)| !e.contains_window())
+            {
                 let name = e.output_name();
                 if scope.find(&ColumnRef::new(name.clone())).ok().flatten().is_none()
                     && !exprs.iter().any(|x| x.output_name() == name)
