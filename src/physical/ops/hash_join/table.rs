@@ -112,7 +112,7 @@ fn concat_releasing(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Rec
 }
 
 /// A batch of `rows` rows of `columns` (the row count matters when there are none).
-fn batch_of(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+pub(super) fn batch_of(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
     Ok(RecordBatch::try_new_with_options(
         Arc::clone(schema),
