@@ -221,7 +221,7 @@ impl HashJoinStream {
             .spec
             .right_keys
             .iter()
-            .map(|k| k.evaluate(&batch))
+            .map(|k| Ok(crate::physical::float_zero::canonical(&k.evaluate(&batch)?)))
             .collect::<Result<_>>()?;
         let mut hashes = Vec::new();
         hash_rows(&keys, batch.num_rows(), &mut hashes)?;

@@ -186,7 +186,7 @@ impl JoinTable {
         let keys: Vec<ArrayRef> = spec
             .left_keys
             .iter()
-            .map(|k| k.evaluate(&batch))
+            .map(|k| Ok(crate::physical::float_zero::canonical(&k.evaluate(&batch)?)))
             .collect::<Result<_>>()?;
         // Small build sides are not worth splitting.
         let parallel = parallel && rows > PARALLEL_CHUNK;
