@@ -29,6 +29,8 @@ pub fn hash_rows(keys: &[ArrayRef], num_rows: usize, buffer: &mut Vec<u64>) -> R
 
 /// Computes one hash per row over `keys` (all `out.len()` long) into `out`.
 pub fn hash_rows_into(keys: &[ArrayRef], out: &mut [u64]) -> Result<()> {
+    // -0.0 and 0.0 are one key (see physical::float_zero).
+    let keys = crate::physical::float_zero::canonical_all(keys);
     create_hashes(keys.iter(), &SHUFFLE_HASH_STATE, out)?;
     Ok(())
 }

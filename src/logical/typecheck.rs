@@ -8,7 +8,7 @@ use datafusion_common::tree_node::{Transformed, TreeNode};
 use crate::error::{Error, Result};
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::schema::PlanSchema;
-use crate::logical::types::{arithmetic_types, comparison_type, is_string, sql_type_name};
+use crate::logical::types::{arithmetic_types, comparison_type, is_string, sql_type_name, supertype};
 use crate::logical::window::{WindowExpr, WindowFunc};
 
 /// Typing options that differ between dialects.
@@ -57,7 +57,7 @@ pub fn expr_type(expr: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<
                 .chain(else_expr.iter().map(|b| b.as_ref()))
             {
                 let tt = expr_type(then, schema, opts)?;
-                t = comparison_type(&t, &tt).unwrap_or(tt);
+                t = supertype(&t, &tt).unwrap_or(tt);
             }
             t
         }
@@ -133,10 +133,21 @@ fn require_boolean(e: Expr, schema: &PlanSchema, opts: TypeOptions, what: &str) 
 }
 
 fn common_of(exprs: &[&Expr], schema: &PlanSchema, opts: TypeOptions, what: &str) -> Result<DataType> {
+    common_with(exprs, schema, opts, what, comparison_type)
+}
+
+/// The common type of `exprs` under `meet` (comparison_type or supertype).
+fn common_with(
+    exprs: &[&Expr],
+    schema: &PlanSchema,
+    opts: TypeOptions,
+    what: &str,
+    meet: fn(&DataType, &DataType) -> Option<DataType>,
+) -> Result<DataType> {
     let mut common = DataType::Null;
     for e in exprs {
         let t = expr_type(e, schema, opts)?;
-        common = comparison_type(&common, &t).ok_or_else(|| {
+        common = meet(&common, &t).ok_or_else(|| {
             Error::plan(format!(
                 "Cannot mix values of type {} and {} in {what}",
                 sql_type_name(&common),
@@ -285,7 +296,7 @@ fn coerce_node(e: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr> 
                 .map(|(_, t)| t)
                 .chain(else_expr.iter().map(|b| b.as_ref()))
                 .collect();
-            let result_type = common_of(&thens, schema, opts, "CASE results")?;
+            let result_type = common_with(&thens, schema, opts, "CASE results", supertype)?;
             let (operand, whens) = match operand {
                 Some(op) => {
                     let mut all: Vec<&Expr> = vec![&op];

@@ -252,6 +252,30 @@ pub fn comparison_type(a: &DataType, b: &DataType) -> Option<DataType> {
     }
 }
 
+/// The type values of types `a` and `b` meet at when one column holds both (CASE results,
+/// COALESCE/GREATEST/LEAST, UNION, VALUES): [`comparison_type`], except that two decimals
+/// whose common type would need more than 38 digits keep their integer digits and lose
+/// scale, as DuckDB does (DECIMAL(9,2) with DECIMAL(38,0) gives DECIMAL(38,0)).
+pub fn supertype(a: &DataType, b: &DataType) -> Option<DataType> {
+    let t = comparison_type(a, b)?;
+    let as_decimal = |t: &DataType| match t {
+        DataType::Decimal128(p, s) => Some((*p as i16, *s as i16)),
+        other => integer_as_decimal(other).and_then(|d| match d {
+            DataType::Decimal128(p, s) => Some((p as i16, s as i16)),
+            _ => None,
+        }),
+    };
+    if let (DataType::Decimal128(_, _), Some((p1, s1)), Some((p2, s2))) = (&t, as_decimal(a), as_decimal(b)) {
+        let int_digits = (p1 - s1).max(p2 - s2);
+        let max = DECIMAL128_MAX_PRECISION as i16;
+        if int_digits + s1.max(s2) > max {
+            let scale = (max - int_digits).max(0);
+            return Some(DataType::Decimal128(DECIMAL128_MAX_PRECISION, scale as i8));
+        }
+    }
+    Some(t)
+}
+
 /// The result type of `left op right` for arithmetic after the operands have been cast to
 /// the types returned alongside, following DuckDB: integers stay integers (overflow is an
 /// error), `/` gives DOUBLE (unless `integer_division`), decimals keep exact scale for + - *,
@@ -421,6 +445,27 @@ mod tests {
         assert_eq!(
             common_numeric(&DataType::Decimal128(15, 2), &DataType::Int32),
             Some(DataType::Decimal128(15, 2))
+        );
+    }
+
+    #[test]
+    fn decimal_supertype_keeps_integer_digits() {
+        assert_eq!(
+            supertype(&DataType::Decimal128(9, 2), &DataType::Decimal128(38, 0)),
+            Some(DataType::Decimal128(38, 0))
+        );
+        assert_eq!(
+            supertype(&DataType::Decimal128(37, 1), &DataType::Decimal128(10, 3)),
+            Some(DataType::Decimal128(38, 2))
+        );
+        assert_eq!(
+            supertype(&DataType::Decimal128(30, 2), &DataType::Decimal128(20, 10)),
+            Some(DataType::Decimal128(38, 10))
+        );
+        // Comparisons stay exact.
+        assert_eq!(
+            comparison_type(&DataType::Decimal128(9, 2), &DataType::Decimal128(38, 0)),
+            Some(DataType::Decimal128(38, 2))
         );
     }
 

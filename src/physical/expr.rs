@@ -405,10 +405,13 @@ impl PhysicalExpr {
             }
             PhysicalExpr::InList { expr, list, negated } => {
                 let n = batch.num_rows();
-                let e = expr.evaluate_value(batch)?;
+                let canonical = |v: ColumnarValue| {
+                    ColumnarValue::wrap(crate::physical::float_zero::canonical(v.array()), v.is_scalar())
+                };
+                let e = canonical(expr.evaluate_value(batch)?);
                 let mut acc: Option<BooleanArray> = None;
                 for item in list {
-                    let v = item.evaluate_value(batch)?;
+                    let v = canonical(item.evaluate_value(batch)?);
                     let eq = cmp::eq(e.datum().as_ref(), v.datum().as_ref())?;
                     let eq = expand_bool(eq, n)?;
                     acc = Some(match acc {
@@ -589,6 +592,14 @@ fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Resul
             scalar,
         ));
     }
+    // DuckDB compares -0.0 as 0.0.
+    let canonical =
+        |v: &ColumnarValue| ColumnarValue::wrap(crate::physical::float_zero::canonical(v.array()), v.is_scalar());
+    let (l, r) = if op.is_comparison() {
+        (&canonical(l), &canonical(r))
+    } else {
+        (l, r)
+    };
     let (ld, rd) = (l.datum(), r.datum());
     let (ld, rd) = (ld.as_ref(), rd.as_ref());
     let out: ArrayRef = match op {

@@ -6,6 +6,7 @@ pub mod cast;
 pub mod datetime_text;
 pub mod decimal;
 pub mod expr;
+pub mod float_zero;
 pub mod functions;
 pub mod hive_prune;
 pub mod in_set;

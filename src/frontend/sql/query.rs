@@ -17,7 +17,7 @@ use crate::logical::expr::Expr;
 use crate::logical::plan::{LogicalPlan, SortExpr};
 use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::{coerce, expr_type, TypeOptions};
-use crate::logical::types::comparison_type;
+use crate::logical::types::supertype;
 
 /// Binds a query with its CTEs in scope.
 pub(super) fn bind_query(b: &mut Binder, q: &ast::Query) -> Result<LogicalPlan> {
@@ -330,7 +330,7 @@ fn union_type(l: &DataType, r: &DataType) -> DataType {
     if (is_string(l) || is_string(r)) && !matches!(l, DataType::Null) && !matches!(r, DataType::Null) {
         return DataType::Utf8;
     }
-    comparison_type(l, r).unwrap_or(DataType::Utf8)
+    supertype(l, r).unwrap_or(DataType::Utf8)
 }
 
 fn bind_values(b: &Binder, v: &ast::Values) -> Result<LogicalPlan> {
@@ -356,7 +356,7 @@ fn bind_values(b: &Binder, v: &ast::Values) -> Result<LogicalPlan> {
     for row in &rows {
         for (i, e) in row.iter().enumerate() {
             let t = expr_type(e, &empty, b.opts)?;
-            types[i] = comparison_type(&types[i], &t).ok_or_else(|| {
+            types[i] = supertype(&types[i], &t).ok_or_else(|| {
                 Error::plan(format!(
                     "Cannot mix values of type {} and {} in VALUES column {}",
                     crate::logical::types::sql_type_name(&types[i]),

@@ -240,6 +240,8 @@ impl Binder<'_> {
         let id = self.next_subquery_id();
         // Make lhs a column of the outer plan so the subquery can refer to it.
         let schema = plan.schema();
+        // Projected as it is, so its own operands need their casts now.
+        let lhs = coerce(lhs, &schema, self.opts)?;
         let lhs_type = expr_type(&lhs, &schema, self.opts)?;
         let lhs_name = format!("__sq{id}_lhs");
         let mut exprs: Vec<Expr> = (0..schema.len()).map(|i| Expr::Column(schema.column_ref(i))).collect();

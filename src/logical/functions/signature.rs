@@ -5,7 +5,7 @@ use arrow::datatypes::{DataType, TimeUnit};
 
 use super::ScalarFunc as F;
 use crate::error::{Error, Result};
-use crate::logical::types::{comparison_type, is_string, sql_type_name};
+use crate::logical::types::{comparison_type, is_string, sql_type_name, supertype};
 
 const TS: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 const S: DataType = DataType::Utf8;
@@ -132,7 +132,10 @@ impl F {
                 if args.is_empty() {
                     return Err(wrong("ANY, ..."));
                 }
-                let t = common(args)?;
+                let mut t = DataType::Null;
+                for a in args {
+                    t = supertype(&t, a).ok_or_else(|| wrong("arguments of one type"))?;
+                }
                 (vec![t.clone(); args.len()], t)
             }
             F::ListValue => {

@@ -83,6 +83,8 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
         if num_rows == 0 {
             return Ok(());
         }
+        // -0.0 and 0.0 are one value (see physical::float_zero).
+        let values = &crate::physical::float_zero::canonical_all(values);
         // Rows with a NULL argument are ignored by every aggregate, so they are not kept.
         let nulls = values.iter().fold(None::<NullBuffer>, |acc, v| {
             NullBuffer::union(acc.as_ref(), v.logical_nulls().as_ref())

@@ -32,9 +32,7 @@ pub(super) fn quantile_cont_by_group(
     }
     let f = cast(values, &DataType::Float64)?;
     let v = as_primitive::<Float64Type>(&f, "quantile")?;
-    let out: Float64Array = by_group(v.values(), groups, total, q, |a, b, frac| a + (b - a) * frac)
-        .into_iter()
-        .collect();
+    let out: Float64Array = by_group(v.values(), groups, total, q, lerp_f64).into_iter().collect();
     Ok(Arc::new(out))
 }
 
@@ -52,6 +50,16 @@ impl Ordered for f64 {
 impl Ordered for i128 {
     fn order(&self, other: &Self) -> std::cmp::Ordering {
         self.cmp(other)
+    }
+}
+
+/// DuckDB's interpolation between two order statistics: `a` itself at an exact position,
+/// else `a * (1 - frac) + b * frac` (so two infinities of one sign give that infinity).
+fn lerp_f64(a: f64, b: f64, frac: f64) -> f64 {
+    if frac == 0.0 {
+        a
+    } else {
+        a * (1.0 - frac) + b * frac
     }
 }
 

@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array};
 use arrow::compute::{and, cast, filter_record_batch, take};
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -87,8 +87,9 @@ pub fn filter_batch(batch: &RecordBatch, predicate: &PhysExprRef) -> Result<Reco
 
 /// Evaluates one conjunct on `batch`. One that reads a single dictionary-encoded string
 /// column (a Parquet scan reads filtered string columns that way) is evaluated once per
-/// distinct value and mapped to the rows through the keys; should that fail (a value no
-/// remaining row has may not convert), on the decoded column instead.
+/// distinct value, and once on NULL for the rows with a NULL key (`s IS NULL` holds there),
+/// and mapped to the rows through the keys; should that fail (a value no remaining row has
+/// may not convert), on the decoded column instead.
 fn evaluate_conjunct(conjunct: &PhysExprRef, batch: &RecordBatch) -> Result<ArrayRef> {
     let columns = conjunct.column_indices();
     let only = match (columns.len(), columns.first()) {
@@ -100,11 +101,21 @@ fn evaluate_conjunct(conjunct: &PhysExprRef, batch: &RecordBatch) -> Result<Arra
     };
     if !conjunct.is_volatile() {
         if let Some(on_values) = conjunct.with_columns_mapped(&|i| (i == only).then_some(0)) {
-            let values = dictionary.values();
+            let keys = dictionary.keys();
+            let mut values = Arc::clone(dictionary.values());
+            let mut null_keys_filled = None;
+            if keys.null_count() > 0 {
+                // One more value, NULL, at index `n`, which the NULL keys point to.
+                let n = i32::try_from(values.len()).map_err(|_| Error::internal("dictionary too large"))?;
+                let null = arrow::array::new_null_array(values.data_type(), 1);
+                values = arrow::compute::concat(&[values.as_ref(), null.as_ref()])?;
+                null_keys_filled = Some(Int32Array::from_iter_values(keys.iter().map(|k| k.unwrap_or(n))));
+            }
             let field = Field::new("value", values.data_type().clone(), true);
-            let values_batch = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![Arc::clone(values)])?;
+            let values_batch = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![values])?;
             if let Ok(per_value) = on_values.evaluate(&values_batch) {
-                return Ok(take(per_value.as_ref(), dictionary.keys(), None)?);
+                let keys = null_keys_filled.as_ref().unwrap_or(keys);
+                return Ok(take(per_value.as_ref(), keys, None)?);
             }
         }
     }

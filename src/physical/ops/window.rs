@@ -25,6 +25,7 @@ use crate::exec::task::TaskContext;
 use crate::logical::window::{FrameBound, FrameExclusion, FrameUnits, WindowFrame, WindowFunc};
 use crate::physical::aggregate::AggregateExpr;
 use crate::physical::expr::PhysExprRef;
+use crate::physical::float_zero::canonical;
 use crate::physical::ops::sort::{expr_label, PhysSortExpr};
 use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
@@ -129,12 +130,12 @@ impl WindowCalls {
         let part_keys = self
             .partition_keys
             .iter()
-            .map(|k| k.evaluate(batch))
+            .map(|k| Ok(canonical(&k.evaluate(batch)?)))
             .collect::<Result<Vec<_>>>()?;
         let order_keys = self
             .order_keys
             .iter()
-            .map(|k| k.expr.evaluate(batch))
+            .map(|k| Ok(canonical(&k.expr.evaluate(batch)?)))
             .collect::<Result<Vec<_>>>()?;
         let layout = Layout::new(rows, &part_keys, &order_keys)?;
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();

@@ -42,6 +42,8 @@ impl GroupTable {
     /// Sets `out` to the group index of every row of `keys`, adding new groups.
     pub fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
         out.clear();
+        // DuckDB groups -0.0 with 0.0.
+        let keys = &crate::physical::float_zero::canonical_all(keys);
         if let GroupTable::Packed(packed) = self {
             if packed.intern(keys, out)? {
                 return Ok(());

@@ -20,6 +20,7 @@ use arrow::compute::take;
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 
+use super::table::batch_of;
 use super::{output_schema, pair_schema, JoinSpec};
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
@@ -107,7 +108,7 @@ pub(super) fn build_rows_output(spec: &JoinSpec, build: &RecordBatch, idx: &UInt
             columns.push(new_null_array(f.data_type(), idx.len()));
         }
     }
-    Ok(RecordBatch::try_new(Arc::clone(&spec.schema), columns)?)
+    batch_of(&spec.schema, columns, idx.len())
 }
 
 /// The join each task runs when the shared build side was too large: the build side gets
@@ -231,7 +232,7 @@ impl PositionMarkingStream {
                     }
                     let mut columns = batch.columns().to_vec();
                     columns.remove(left_width);
-                    return Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?));
+                    return Ok(Some(batch_of(&self.spec.schema, columns, batch.num_rows())?));
                 }
                 Phase::Emitting(build, offset) => {
                     let Some(batch) = build.next().transpose()? else {

@@ -15,7 +15,7 @@ use arrow::compute::{and, filter, filter_record_batch, take};
 use arrow::record_batch::RecordBatch;
 
 use super::build_marks::{build_rows_output, rows_to_emit, SharedMarks};
-use super::table::{key_validity, JoinTable};
+use super::table::{batch_of, key_validity, JoinTable};
 use super::JoinSpec;
 use crate::error::{Error, Result};
 use crate::exec::shuffle::hash_rows;
@@ -221,7 +221,7 @@ impl HashJoinStream {
             .spec
             .right_keys
             .iter()
-            .map(|k| k.evaluate(&batch))
+            .map(|k| Ok(crate::physical::float_zero::canonical(&k.evaluate(&batch)?)))
             .collect::<Result<_>>()?;
         let mut hashes = Vec::new();
         hash_rows(&keys, batch.num_rows(), &mut hashes)?;
@@ -289,7 +289,7 @@ impl HashJoinStream {
             for c in current.batch.columns() {
                 columns.push(take(c.as_ref(), &probe_idx, None)?);
             }
-            let mut batch = RecordBatch::try_new(Arc::clone(&self.spec.pair_schema), columns)?;
+            let mut batch = batch_of(&self.spec.pair_schema, columns, probe_idx.len())?;
             if let Some(predicate) = &self.spec.filter {
                 let result = predicate.evaluate(&batch)?;
                 let keep = result
@@ -320,9 +320,10 @@ impl HashJoinStream {
             }
         }
         match pairs {
-            Some(batch) if emits_pairs && batch.num_rows() > 0 => Ok(Some(RecordBatch::try_new(
-                Arc::clone(&self.spec.schema),
+            Some(batch) if emits_pairs && batch.num_rows() > 0 => Ok(Some(batch_of(
+                &self.spec.schema,
                 batch.columns().to_vec(),
+                batch.num_rows(),
             )?)),
             _ => Ok(None),
         }
@@ -379,7 +380,7 @@ impl HashJoinStream {
         for c in current.batch.columns() {
             columns.push(take(c.as_ref(), &idx, None)?);
         }
-        Ok(Some(RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?))
+        Ok(Some(batch_of(&self.spec.schema, columns, idx.len())?))
     }
 
     /// After the probe side: up to `batch_size` build rows from row `from` on that matched

@@ -112,7 +112,7 @@ fn concat_releasing(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Rec
 }
 
 /// A batch of `rows` rows of `columns` (the row count matters when there are none).
-fn batch_of(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+pub(super) fn batch_of(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
     Ok(RecordBatch::try_new_with_options(
         Arc::clone(schema),
@@ -186,7 +186,7 @@ impl JoinTable {
         let keys: Vec<ArrayRef> = spec
             .left_keys
             .iter()
-            .map(|k| k.evaluate(&batch))
+            .map(|k| Ok(crate::physical::float_zero::canonical(&k.evaluate(&batch)?)))
             .collect::<Result<_>>()?;
         // Small build sides are not worth splitting.
         let parallel = parallel && rows > PARALLEL_CHUNK;

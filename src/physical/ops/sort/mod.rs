@@ -116,7 +116,11 @@ pub(crate) fn array_memory(array: &dyn arrow::array::Array) -> usize {
 
 /// Evaluates the sort keys on `batch`.
 pub(crate) fn sort_keys(exprs: &[PhysSortExpr], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
-    exprs.iter().map(|e| e.expr.evaluate(batch)).collect()
+    // DuckDB sorts -0.0 as 0.0 (ties broken by the next key).
+    exprs
+        .iter()
+        .map(|e| Ok(crate::physical::float_zero::canonical(&e.expr.evaluate(batch)?)))
+        .collect()
 }
 
 /// Sorts `batch` by `exprs`, keeping the first `limit` rows when given.

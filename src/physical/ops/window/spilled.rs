@@ -22,6 +22,7 @@ use crate::exec::memory::{human_bytes, MemoryReservation};
 use crate::exec::task::TaskContext;
 use crate::logical::aggregate::AggFunc;
 use crate::logical::window::{FrameBound, FrameExclusion, FrameUnits, WindowFunc};
+use crate::physical::float_zero::canonical;
 use crate::physical::ops::sort::batch_memory;
 use crate::physical::ops::sort::merge::task_share;
 use crate::physical::plan::BatchStream;
@@ -203,7 +204,7 @@ impl SpilledPartition {
                 .calls
                 .order_keys
                 .iter()
-                .map(|k| k.expr.evaluate(&batch))
+                .map(|k| Ok(canonical(&k.expr.evaluate(&batch)?)))
                 .collect::<Result<Vec<_>>>()?;
             let (ranges, continues) = groups(&keys, &self.pending_key)?;
             let cut = ranges.last().map_or(0, |r| r.start);

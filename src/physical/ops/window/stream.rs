@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::exec::memory::{human_bytes, MemoryReservation};
 use crate::exec::spill::SpillWriter;
 use crate::exec::task::TaskContext;
+use crate::physical::float_zero::canonical;
 use crate::physical::ops::sort::batch_memory;
 use crate::physical::ops::sort::merge::{file_run, task_share};
 use crate::physical::plan::BatchStream;
@@ -212,7 +213,7 @@ impl WindowStream {
             .calls
             .partition_keys
             .iter()
-            .map(|k| k.evaluate(&batch))
+            .map(|k| Ok(canonical(&k.evaluate(&batch)?)))
             .collect::<Result<Vec<_>>>()?;
         if keys.is_empty() {
             self.append(batch, &keys)?;
