@@ -119,7 +119,9 @@ pub fn coerce(expr: Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Expr
     Ok(out.data)
 }
 
-fn require_boolean(e: Expr, schema: &PlanSchema, opts: TypeOptions, what: &str) -> Result<Expr> {
+/// `e` as a BOOLEAN condition: NULL, integers and strings are cast (as DuckDB does), other
+/// types are an error naming `what` the condition is.
+pub fn require_boolean(e: Expr, schema: &PlanSchema, opts: TypeOptions, what: &str) -> Result<Expr> {
     let t = expr_type(&e, schema, opts)?;
     match t {
         DataType::Boolean => Ok(e),

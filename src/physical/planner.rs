@@ -172,11 +172,11 @@ pub fn lower_expr(e: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<Ph
     }))
 }
 
-/// Lowers a join condition; an untyped NULL one (`ON NULL`, or one the optimizer folded to
-/// NULL) becomes a BOOLEAN NULL, which matches nothing.
+/// Lowers a join condition as a BOOLEAN: one that is not (an untyped NULL the optimizer
+/// folded, a column whose type a set operation widened) is cast, as the binder casts ON.
 fn lower_condition(condition: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<PhysExprRef> {
     let t = expr_type(condition, schema, opts)?;
-    if t == DataType::Null {
+    if t != DataType::Boolean {
         let typed = crate::logical::typecheck::cast_if_needed(condition.clone(), &t, &DataType::Boolean);
         return lower_expr(&typed, schema, opts);
     }

@@ -69,7 +69,15 @@ impl Binder<'_> {
         let joined = ls.join(&rs);
         let condition = match constraint {
             None | Some(JoinConstraint::None) => None,
-            Some(JoinConstraint::On(e)) => Some(coerce(self.bind_expr(e, &joined)?, &joined, self.opts)?),
+            Some(JoinConstraint::On(e)) => {
+                let bound = coerce(self.bind_expr(e, &joined)?, &joined, self.opts)?;
+                Some(crate::logical::typecheck::require_boolean(
+                    bound,
+                    &joined,
+                    self.opts,
+                    "JOIN condition",
+                )?)
+            }
             Some(JoinConstraint::Using(names)) => {
                 let mut terms = Vec::new();
                 for name in names {
