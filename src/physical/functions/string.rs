@@ -275,7 +275,7 @@ fn substring(s: &str, start: i64, len: Option<i64>) -> &str {
         let from = (n + start).max(0);
         (from, len.map(|l| from.saturating_add(l.max(0))).unwrap_or(n))
     } else {
-        (0, len.map(|l| (l - 1).max(0)).unwrap_or(n))
+        (0, len.map(|l| l.saturating_sub(1).max(0)).unwrap_or(n))
     };
     let (from, to) = (from.clamp(0, n) as usize, to.clamp(0, n) as usize);
     if from >= to {
@@ -425,6 +425,14 @@ fn like_escape(args: &[ArrayRef], case_insensitive: bool) -> Result<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `execution` fuzz target: from position 0, the most negative length
+    /// overflowed computing where the substring ends (DuckDB refuses lengths below -2^32).
+    #[test]
+    fn substring_from_zero_with_the_most_negative_length_is_empty() {
+        assert_eq!(substring("abc", 0, Some(i64::MIN)), "");
+        assert_eq!(substring("abc", 0, Some(2)), "a");
+    }
 
     #[test]
     fn substring_is_one_based() {
