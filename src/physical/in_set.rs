@@ -69,19 +69,9 @@ impl InSet {
             .collect())
     }
 
-    /// The constants, as `ScalarValue`s (for display and for rebuilding plans).
+    /// The constants, as `ScalarValue`s (for display).
     pub fn values(&self) -> impl Iterator<Item = Result<ScalarValue>> + '_ {
         (0..self.values.len()).map(|i| Ok(ScalarValue::try_from_array(&self.values, i)?))
-    }
-
-    /// How many constants the list has.
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    /// Whether the list is empty (it never is: SQL has no empty IN list).
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
     }
 }
 
