@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::take_record_batch;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
@@ -163,7 +162,7 @@ impl<'t> TaskWriters<'t> {
         for (partition, rows) in groups {
             let part = match rows {
                 None => data.clone(),
-                Some(rows) => take_record_batch(&data, &UInt32Array::from(rows))?,
+                Some(rows) => crate::physical::rows::take_rows(&data, &UInt32Array::from(rows))?,
             };
             self.append(partition, &part, ctx)?;
         }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::take_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::hash_utils::{create_hashes, RandomState};
@@ -54,7 +53,7 @@ pub fn hash_split(batch: &RecordBatch, keys: &[ArrayRef], n: usize) -> Result<Ve
             } else if idx.len() == batch.num_rows() {
                 Ok(Some(batch.clone()))
             } else {
-                Ok(Some(take_record_batch(batch, &UInt32Array::from(idx))?))
+                Ok(Some(crate::physical::rows::take_rows(batch, &UInt32Array::from(idx))?))
             }
         })
         .collect()

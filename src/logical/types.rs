@@ -299,7 +299,10 @@ pub fn arithmetic_types(
         return Ok(types);
     }
     let (l, r) = match (left, right) {
-        (Null, Null) => (Int32, Int32),
+        // An untyped NULL takes the other side's type; numbers then follow the rules below
+        // (so `NULL / 2` is DOUBLE, as `2 / 2` is).
+        (Null, Null) => return arithmetic_types(op, &Int32, &Int32, integer_division),
+        (Null, t) | (t, Null) if t.is_numeric() => return arithmetic_types(op, t, t, integer_division),
         (Null, t) => (t.clone(), t.clone()),
         (t, Null) => (t.clone(), t.clone()),
         (Date32, Interval(_)) | (Interval(_), Date32) if matches!(op, BinaryOp::Plus | BinaryOp::Minus) => {
@@ -417,11 +420,30 @@ fn arrow_result_type(op: BinaryOp, l: &DataType, r: &DataType) -> Option<DataTyp
         _ => return None,
     };
     let t = out.ok()?.data_type().clone();
-    // Decimal multiplication: DuckDB's precision is p1 + p2 (capped), arrow's one more.
-    Some(match (op, t) {
-        (BinaryOp::Multiply, DataType::Decimal128(p, s)) => DataType::Decimal128(p.min(DECIMAL128_MAX_PRECISION), s),
-        (_, t) => t,
+    Some(match (op, l, r) {
+        (BinaryOp::Multiply, DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) => {
+            decimal_product_type(*p1, *s1, *p2, *s2)
+        }
+        _ => t,
     })
+}
+
+/// DuckDB's type for `DECIMAL(p1,s1) * DECIMAL(p2,s2)`: scale `s1 + s2` and precision `p1 + p2`
+/// (at most 38), except that when both operands fit in 64 bits (precision 18 or less) the
+/// product stays DECIMAL(18) if its scale allows; a product that then needs more digits is an
+/// overflow error (see `physical::decimal::fit_product`). So `DECIMAL(9,2) * INTEGER` is
+/// DECIMAL(18,2) and `DECIMAL(9,2) * BIGINT` (BIGINT being DECIMAL(19,0)) is DECIMAL(28,2).
+pub fn decimal_product_type(p1: u8, s1: i8, p2: u8, s2: i8) -> DataType {
+    const INT64_DIGITS: u8 = 18;
+    let scale = s1.saturating_add(s2);
+    let digits = p1.saturating_add(p2).min(DECIMAL128_MAX_PRECISION);
+    let fits_int64 = p1.max(p2) <= INT64_DIGITS && scale < INT64_DIGITS as i8;
+    let precision = if digits > INT64_DIGITS && fits_int64 {
+        INT64_DIGITS
+    } else {
+        digits
+    };
+    DataType::Decimal128(precision, scale)
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use arrow::array::{Array, ArrayRef, Decimal128Array};
 use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, DECIMAL128_MAX_PRECISION, DECIMAL128_MAX_SCALE};
 
+use crate::error::{Error, Result};
 use crate::logical::expr::BinaryOp;
+use crate::logical::types::decimal_product_type;
 
 /// One side of a decimal operation: a column or one constant for every row.
 enum Side<'a> {
@@ -150,6 +152,41 @@ fn map2(left: &Side, right: &Side, mut f: impl FnMut(i128, i128) -> i128) -> Vec
         (Side::Scalar(a), Side::Array(b)) => b.values().iter().map(|&b| f(*a, b)).collect(),
         (Side::Scalar(a), Side::Scalar(b)) => vec![f(*a, *b)],
     }
+}
+
+/// Gives the result of a decimal multiplication `product` DuckDB's type for it
+/// (`logical::types::decimal_product_type`), which can be narrower than the kernel's: when the
+/// type is capped at DECIMAL(18), every value must fit in 18 digits, else this is DuckDB's
+/// overflow error. Other products pass through unchanged.
+pub fn fit_product(product: ArrayRef, l: &DataType, r: &DataType) -> Result<ArrayRef> {
+    let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) = (l, r) else {
+        return Ok(product);
+    };
+    let DataType::Decimal128(precision, scale) = decimal_product_type(*p1, *s1, *p2, *s2) else {
+        return Ok(product);
+    };
+    if product.data_type() == &DataType::Decimal128(precision, scale) {
+        return Ok(product);
+    }
+    let Some(values) = product.as_any().downcast_ref::<Decimal128Array>() else {
+        return Ok(product);
+    };
+    let DataType::Decimal128(_, actual_scale) = values.data_type() else {
+        return Ok(product);
+    };
+    if *actual_scale != scale {
+        return Ok(product);
+    }
+    if precision < p1.saturating_add(*p2) {
+        let bound = 10i128.pow(u32::from(precision));
+        if values.iter().flatten().any(|v| v.unsigned_abs() >= bound as u128) {
+            return Err(Error::execution(format!(
+                "Out of Range Error: Overflow in multiplication of DECIMAL({precision}). \
+                 You might want to add an explicit cast to a bigger decimal."
+            )));
+        }
+    }
+    Ok(Arc::new(values.clone().with_precision_and_scale(precision, scale)?))
 }
 
 /// Writes a number with an exponent (`1.5e3`, `-.1e-1`) in plain decimal notation (`1500`,

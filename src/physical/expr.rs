@@ -623,11 +623,16 @@ fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Resul
         }
         BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Multiply => {
             let fast = crate::physical::decimal::arith(op, l.array(), l.is_scalar(), r.array(), r.is_scalar());
-            match (fast, op) {
+            let out = match (fast, op) {
                 (Some(out), _) => out,
                 (None, BinaryOp::Plus) => numeric::add(ld, rd).map_err(|e| overflow(e, op, l))?,
                 (None, BinaryOp::Minus) => numeric::sub(ld, rd).map_err(|e| overflow(e, op, l))?,
                 (None, _) => numeric::mul(ld, rd).map_err(|e| overflow(e, op, l))?,
+            };
+            if op == BinaryOp::Multiply {
+                crate::physical::decimal::fit_product(out, l.array().data_type(), r.array().data_type())?
+            } else {
+                out
             }
         }
         BinaryOp::Divide | BinaryOp::IntegerDivide | BinaryOp::Modulo => {
@@ -672,6 +677,13 @@ fn binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Resul
             );
             Arc::new(arrow::compute::kernels::concat_elements::concat_elements_utf8(ls, rs)?)
         }
+    };
+    // x86 makes `0.0 / 0.0` and `inf - inf` a NaN with its sign bit set, which orders below
+    // every number in a total order (max, sort); DuckDB has one NaN, above every number.
+    let out = if op.is_comparison() {
+        out
+    } else {
+        crate::physical::float_zero::positive_nan(out)
     };
     Ok(ColumnarValue::wrap(out, scalar))
 }

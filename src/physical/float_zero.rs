@@ -39,6 +39,28 @@ pub fn canonical(a: &ArrayRef) -> ArrayRef {
     }
 }
 
+/// `a` with every NaN as the canonical (positive) NaN when it is a float array holding a NaN
+/// whose sign bit is set; otherwise `a` itself. Unlike [`canonical`], `-0.0` stays.
+pub fn positive_nan(a: ArrayRef) -> ArrayRef {
+    match a.data_type() {
+        DataType::Float64 => {
+            let f = a.as_primitive::<Float64Type>();
+            if !f.values().iter().any(|v| v.is_nan() && v.is_sign_negative()) {
+                return a;
+            }
+            Arc::new(f.unary::<_, Float64Type>(|v| if v.is_nan() { f64::NAN } else { v }))
+        }
+        DataType::Float32 => {
+            let f = a.as_primitive::<Float32Type>();
+            if !f.values().iter().any(|v| v.is_nan() && v.is_sign_negative()) {
+                return a;
+            }
+            Arc::new(f.unary::<_, Float32Type>(|v| if v.is_nan() { f32::NAN } else { v }))
+        }
+        _ => a,
+    }
+}
+
 /// [`canonical`] of each array.
 pub fn canonical_all(arrays: &[ArrayRef]) -> Vec<ArrayRef> {
     arrays.iter().map(canonical).collect()
@@ -48,6 +70,16 @@ pub fn canonical_all(arrays: &[ArrayRef]) -> Vec<ArrayRef> {
 mod tests {
     use super::*;
     use arrow::array::{Float64Array, Int32Array};
+
+    #[test]
+    fn positive_nan_keeps_negative_zero() {
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![Some(-0.0), Some(-f64::NAN), None]));
+        let c = positive_nan(a);
+        let c = c.as_primitive::<Float64Type>();
+        assert!(c.value(0) == 0.0 && c.value(0).is_sign_negative());
+        assert!(c.value(1).is_nan() && c.value(1).is_sign_positive());
+        assert!(c.is_null(2));
+    }
 
     #[test]
     fn negative_zero_and_nan_become_canonical() {

@@ -14,5 +14,6 @@ pub mod nested_cmp;
 pub mod ops;
 pub mod plan;
 pub mod planner;
+pub mod rows;
 pub mod shared_subplans;
 pub mod temporal_arith;

@@ -94,6 +94,10 @@ fn evaluate_conjunct(conjunct: &PhysExprRef, batch: &RecordBatch) -> Result<Arra
     let columns = conjunct.column_indices();
     let only = match (columns.len(), columns.first()) {
         (1, Some(&c)) => c,
+        // Scalar kernels take plain strings: decode the dictionaries this conjunct reads.
+        _ if columns.iter().any(|&c| is_dictionary(batch.column(c))) => {
+            return conjunct.evaluate(&decode_dictionaries(batch)?)
+        }
         _ => return conjunct.evaluate(batch),
     };
     let Some(dictionary) = batch.column(only).as_dictionary_opt::<Int32Type>() else {
@@ -123,13 +127,13 @@ fn evaluate_conjunct(conjunct: &PhysExprRef, batch: &RecordBatch) -> Result<Arra
     conjunct.evaluate(&decoded)
 }
 
+fn is_dictionary(column: &ArrayRef) -> bool {
+    matches!(column.data_type(), DataType::Dictionary(_, _))
+}
+
 /// `batch` with its dictionary-encoded columns cast to their value type.
 pub fn decode_dictionaries(batch: &RecordBatch) -> Result<RecordBatch> {
-    if !batch
-        .columns()
-        .iter()
-        .any(|c| matches!(c.data_type(), DataType::Dictionary(_, _)))
-    {
+    if !batch.columns().iter().any(is_dictionary) {
         return Ok(batch.clone());
     }
     let mut fields = Vec::with_capacity(batch.num_columns());

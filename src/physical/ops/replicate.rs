@@ -6,7 +6,6 @@ use std::any::Any;
 use std::sync::Arc;
 
 use arrow::array::{Array, Int64Array, UInt32Array};
-use arrow::compute::take_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -51,7 +50,7 @@ fn replicate_batch(batch: &RecordBatch, count: &PhysExprRef) -> Result<Vec<Recor
             indices.extend(std::iter::repeat_n(row as u32, k as usize));
             n -= k;
             if indices.len() == OUTPUT_BATCH_ROWS {
-                out.push(take_record_batch(
+                out.push(crate::physical::rows::take_rows(
                     batch,
                     &UInt32Array::from(std::mem::take(&mut indices)),
                 )?);
@@ -59,7 +58,7 @@ fn replicate_batch(batch: &RecordBatch, count: &PhysExprRef) -> Result<Vec<Recor
         }
     }
     if !indices.is_empty() {
-        out.push(take_record_batch(batch, &UInt32Array::from(indices))?);
+        out.push(crate::physical::rows::take_rows(batch, &UInt32Array::from(indices))?);
     }
     Ok(out)
 }

@@ -8,7 +8,6 @@
 //! buckets and of the group tables' hash bits.
 
 use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::take_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -88,7 +87,7 @@ impl Partitioner {
                 let part = if chunk.len() == batch.num_rows() {
                     batch.clone()
                 } else {
-                    take_record_batch(batch, &UInt32Array::from(chunk.to_vec()))?
+                    crate::physical::rows::take_rows(batch, &UInt32Array::from(chunk.to_vec()))?
                 };
                 let writer = match &mut self.writers[partition] {
                     Some(w) => w,

@@ -21,7 +21,7 @@
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -68,7 +68,7 @@ fn take_rows(batch: &RecordBatch, idx: Vec<u32>) -> Result<RecordBatch> {
     if idx.len() == batch.num_rows() {
         Ok(batch.clone())
     } else {
-        Ok(take_record_batch(batch, &UInt32Array::from(idx))?)
+        Ok(crate::physical::rows::take_rows(batch, &UInt32Array::from(idx))?)
     }
 }
 

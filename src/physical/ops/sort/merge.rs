@@ -13,7 +13,6 @@ use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
-use arrow::compute::interleave_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows};
@@ -24,6 +23,7 @@ use crate::exec::spill::{SpillFile, SpillReader};
 use crate::exec::task::TaskContext;
 use crate::physical::ops::sort::{batch_memory, sort_fields, sort_keys, PhysSortExpr};
 use crate::physical::plan::BatchStream;
+use crate::physical::rows::interleave_rows;
 
 /// What a merge needs to know besides its runs.
 #[derive(Clone)]
@@ -342,7 +342,7 @@ impl Merger {
             *r -= indices.len();
         }
         let refs: Vec<&RecordBatch> = self.slots.iter().collect();
-        let batch = interleave_record_batch(&refs, &indices)?;
+        let batch = interleave_rows(&refs, &indices)?;
         if self.remaining == Some(0) {
             // Stop reading the runs and release what they hold.
             self.release();

@@ -16,7 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::{concat_batches, interleave_record_batch, take_record_batch, SortColumn, SortOptions};
+use arrow::compute::{concat_batches, SortColumn, SortOptions};
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::SortField;
@@ -27,6 +27,7 @@ use crate::exec::task::TaskContext;
 use crate::physical::expr::{PhysExprRef, PhysicalExpr};
 use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
+use crate::physical::rows::{interleave_rows, take_rows};
 
 use external::{ExternalSorter, Sorted};
 
@@ -127,7 +128,7 @@ pub(crate) fn sort_keys(exprs: &[PhysSortExpr], batch: &RecordBatch) -> Result<V
 pub(crate) fn sort_batch(batch: &RecordBatch, exprs: &[PhysSortExpr], limit: Option<usize>) -> Result<RecordBatch> {
     let keys = sort_keys(exprs, batch)?;
     let indices = packed_keys::sort_to_indices(&sort_columns(exprs, keys), limit)?;
-    Ok(take_record_batch(batch, &indices)?)
+    Ok(take_rows(batch, &indices)?)
 }
 
 pub(crate) fn sort_columns(exprs: &[PhysSortExpr], keys: Vec<ArrayRef>) -> Vec<SortColumn> {
@@ -242,7 +243,7 @@ impl SortedOutput {
         let chunk = self.order.slice(self.pos, len);
         self.pos += len;
         if let [batch] = self.batches.as_slice() {
-            return Ok(Some(take_record_batch(batch, &chunk)?));
+            return Ok(Some(take_rows(batch, &chunk)?));
         }
         let pairs: Vec<(usize, usize)> = chunk
             .values()
@@ -255,7 +256,7 @@ impl SortedOutput {
             })
             .collect();
         let refs: Vec<&RecordBatch> = self.batches.iter().collect();
-        Ok(Some(interleave_record_batch(&refs, &pairs)?))
+        Ok(Some(interleave_rows(&refs, &pairs)?))
     }
 }
 
