@@ -128,7 +128,7 @@ pub(crate) fn sort_keys(exprs: &[PhysSortExpr], batch: &RecordBatch) -> Result<V
 pub(crate) fn sort_batch(batch: &RecordBatch, exprs: &[PhysSortExpr], limit: Option<usize>) -> Result<RecordBatch> {
     let keys = sort_keys(exprs, batch)?;
     let indices = packed_keys::sort_to_indices(&sort_columns(exprs, keys), limit)?;
-    Ok(take_rows(batch, &indices)?)
+    take_rows(batch, &indices)
 }
 
 pub(crate) fn sort_columns(exprs: &[PhysSortExpr], keys: Vec<ArrayRef>) -> Vec<SortColumn> {
