@@ -69,6 +69,18 @@ pub enum Error {
     /// A glob or path matched nothing, or another input problem.
     #[error("Invalid Input Error: {0}")]
     InvalidInput(String),
+    /// A Spark Connect server (remote mode) could not be reached, or the call failed in
+    /// transport: names the endpoint.
+    #[error("Connection Error: {0}")]
+    Connection(String),
+    /// Spark refused or failed a query sent in remote mode, with Spark's error class.
+    #[error("Spark Error: {}{message}", class.as_ref().map(|c| format!("[{c}] ")).unwrap_or_default())]
+    Spark {
+        /// Spark's error class (`DIVIDE_BY_ZERO`, `UNRESOLVED_COLUMN.WITH_SUGGESTION`, …).
+        class: Option<String>,
+        /// Spark's message.
+        message: String,
+    },
     /// A runtime error while executing a query (overflow, bad cast, ...). A message that
     /// starts with one of DuckDB's finer classes (`Conversion Error: `, `Out of Range Error: `)
     /// is shown under that class alone.

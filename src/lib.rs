@@ -36,6 +36,7 @@ pub mod optimizer;
 pub mod params;
 pub mod physical;
 pub mod prepared;
+pub mod remote;
 pub mod session;
 pub mod stage;
 pub mod summarize;

@@ -53,6 +53,8 @@ pub struct SessionConfig {
     /// `SET scalar_subquery_error_on_multiple_rows = false`: a scalar subquery with several
     /// rows gives one of them instead of an error.
     pub scalar_subquery_any_row: bool,
+    /// Remote mode (`--remote`, `SET remote`): queries run on this Spark Connect endpoint.
+    pub remote: Option<crate::remote::Endpoint>,
 }
 
 impl Default for SessionConfig {
@@ -65,6 +67,7 @@ impl Default for SessionConfig {
             nulls_first: false,
             order_by_literals: false,
             scalar_subquery_any_row: false,
+            remote: None,
         }
     }
 }
@@ -147,6 +150,8 @@ pub struct Session {
     profiles: Option<Vec<(String, Arc<crate::exec::profile::QueryProfile>)>>,
     /// The text of the statement being run (for kept profiles).
     current_statement: String,
+    /// The Spark Connect server of remote mode, once connected.
+    remote: crate::remote::Connection,
 }
 
 /// Stack of each worker thread: expressions are evaluated recursively, and one nested to
@@ -205,6 +210,7 @@ impl Session {
             last_profile: Default::default(),
             profiles: None,
             current_statement: String::new(),
+            remote: crate::remote::Connection::default(),
         })
     }
 
@@ -438,6 +444,9 @@ impl Session {
         plan: LogicalPlan,
         wrap: &dyn Fn(PlanRef, &SchemaRef) -> Result<PlanRef>,
     ) -> Result<(SchemaRef, BatchStream)> {
+        if let Some(endpoint) = self.config.remote.clone() {
+            return self.run_remote(plan, &endpoint);
+        }
         let plan = self.materialize_recursive(&plan, None)?;
         let schema = Arc::clone(plan.schema().arrow());
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
@@ -468,6 +477,21 @@ impl Session {
         // A failed task raises the cancel flag to stop the others; the first error stands.
         self.cancel.store(false, Ordering::Relaxed);
         Ok((schema, result?))
+    }
+
+    /// Remote mode: optimizes `plan` here, renders it as Spark SQL and streams the rows the
+    /// Spark Connect server at `endpoint` sends back (in the plan's schema, see `conform`).
+    fn run_remote(
+        &mut self,
+        plan: LogicalPlan,
+        endpoint: &crate::remote::Endpoint,
+    ) -> Result<(SchemaRef, BatchStream)> {
+        let schema = Arc::clone(plan.schema().arrow());
+        let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
+        let query = crate::remote::render::render_query(&optimized.plan, self.type_options())?;
+        self.cancel.store(false, Ordering::Relaxed);
+        let (_, rows) = self.remote.run(endpoint, &query, Arc::clone(&self.cancel))?;
+        Ok((schema, rows))
     }
 
     fn record_stats(&self, query: &QueryContext) {
@@ -840,9 +864,15 @@ impl Session {
             "order_by_non_integer_literal" => {
                 self.config.order_by_literals = matches!(value.to_lowercase().as_str(), "true" | "1" | "on")
             }
+            "remote" => {
+                self.config.remote = match value.trim() {
+                    "" | "local" | "none" => None,
+                    endpoint => Some(crate::remote::Endpoint::parse(endpoint)?),
+                };
+            }
             other => {
                 return Err(Error::plan(format!(
-                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, temp_directory, max_temp_directory_size, integer_division, default_null_order, scalar_subquery_error_on_multiple_rows, order_by_non_integer_literal)"
+                    "unrecognized configuration parameter \"{other}\" (known: threads, memory_limit, temp_directory, max_temp_directory_size, integer_division, default_null_order, scalar_subquery_error_on_multiple_rows, order_by_non_integer_literal, remote)"
                 )))
             }
         }

@@ -49,6 +49,11 @@ pub struct Args {
     #[arg(long = "temp-dir", value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
 
+    /// Run queries on a Spark cluster through Spark Connect, e.g. sc://host:15002 (planned
+    /// here, executed there; see the README's "Running on a Spark cluster").
+    #[arg(long = "remote", value_name = "URL", env = "RASK_REMOTE")]
+    pub remote: Option<String>,
+
     /// Show the live progress display from the start of each query (on a terminal).
     #[arg(long = "progress", overrides_with = "no_progress")]
     pub progress: bool,

@@ -242,6 +242,9 @@ pub fn session_config(args: &Args) -> Result<SessionConfig> {
         crate::exec::allocator::return_freed_memory_promptly();
     }
     config.disabled_rules.extend(args.disable_rules.iter().cloned());
+    if let Some(endpoint) = args.remote.as_deref().filter(|e| !e.trim().is_empty()) {
+        config.remote = Some(crate::remote::Endpoint::parse(endpoint)?);
+    }
     Ok(config)
 }
 

@@ -23,6 +23,9 @@ impl Session {
             return Err(Error::internal("COPY TO source is not a query"));
         };
         let plan = self.bind(q)?;
+        if let Some(endpoint) = self.config.remote.clone() {
+            return self.copy_to_remote(copy, plan, &endpoint);
+        }
         let rows = if copy.writes_directory() {
             self.copy_to_directory(copy, plan)?
         } else {
@@ -33,6 +36,63 @@ impl Session {
         Ok(StatementResult::Done {
             message: "COPY".into(),
             rows: Some(rows),
+        })
+    }
+
+    /// `COPY … TO` in remote mode: the cluster writes the rows to its own storage (a
+    /// directory of part files at the path, as Spark writes), with `INSERT OVERWRITE
+    /// DIRECTORY`. Spark does not say how many rows it wrote.
+    fn copy_to_remote(
+        &mut self,
+        copy: &CopyTo,
+        plan: crate::logical::plan::LogicalPlan,
+        endpoint: &crate::remote::Endpoint,
+    ) -> Result<StatementResult> {
+        use crate::remote::render::{cluster_path, quote_string, render_query};
+        if !copy.partition_by.is_empty() {
+            return Err(Error::not_supported(
+                "remote mode: COPY … PARTITION_BY (Spark's INSERT OVERWRITE DIRECTORY has no partitions)",
+            ));
+        }
+        let (format, mut options) = match copy.format {
+            crate::copy_to::CopyFormat::Parquet => ("parquet", vec![]),
+            crate::copy_to::CopyFormat::Text(crate::cli::format::OutputFormat::Csv) => {
+                ("csv", vec![format!("header '{}'", copy.header)])
+            }
+            crate::copy_to::CopyFormat::Text(crate::cli::format::OutputFormat::Tsv) => (
+                "csv",
+                vec![format!("header '{}'", copy.header), "sep '\\t'".to_string()],
+            ),
+            crate::copy_to::CopyFormat::Text(crate::cli::format::OutputFormat::Ndjson) => ("json", vec![]),
+            crate::copy_to::CopyFormat::Text(other) => {
+                return Err(Error::not_supported(format!(
+                    "remote mode: COPY … (FORMAT {other:?}) (the cluster writes parquet, csv, tsv or json)"
+                )))
+            }
+        };
+        if let Some(codec) = &copy.compression {
+            options.push(format!("compression {}", quote_string(codec)));
+        }
+        let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
+        let mut query = render_query(&optimized.plan, self.type_options())?;
+        let options = if options.is_empty() {
+            String::new()
+        } else {
+            format!(" OPTIONS ({})", options.join(", "))
+        };
+        query.query = format!(
+            "INSERT OVERWRITE DIRECTORY {} USING {format}{options} {}",
+            quote_string(&cluster_path(&copy.path.to_string_lossy())?),
+            query.query
+        );
+        self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+        let (_, rows) = self.remote.run(endpoint, &query, Arc::clone(&self.cancel))?;
+        for batch in rows {
+            batch?;
+        }
+        Ok(StatementResult::Done {
+            message: "COPY".into(),
+            rows: None,
         })
     }
 

@@ -250,7 +250,14 @@ impl Session {
             }
             "visualize" => {
                 let path = path()?;
-                let dot = self.explain_plan(plan)?.stages.to_dot();
+                let dot = match self.explain_plan(plan)?.execution {
+                    crate::session::explain::Execution::Local(stages) => stages.to_dot(),
+                    crate::session::explain::Execution::Remote { .. } => {
+                        return Err(Error::not_supported(
+                            "visualize in remote mode: the stage graph is Spark's (see EXPLAIN)",
+                        ))
+                    }
+                };
                 crate::stage::dot::write_graph(&path, &dot)?;
                 Ok(StatementResult::Done {
                     message: format!("wrote {}", path.display()),

@@ -22,8 +22,22 @@ pub struct Explained {
     pub optimized: LogicalPlan,
     /// Rules that changed the plan, in order.
     pub rules_fired: Vec<&'static str>,
-    /// The stage graph.
-    pub stages: StageGraph,
+    /// Where the query runs: the stage graph, or the Spark SQL remote mode sends.
+    pub execution: Execution,
+}
+
+/// How an explained query would run.
+#[derive(Debug)]
+pub enum Execution {
+    /// Here, as this stage graph.
+    Local(StageGraph),
+    /// On a Spark cluster (remote mode), as this Spark SQL.
+    Remote {
+        /// The endpoint (`sc://host:port`).
+        endpoint: String,
+        /// What is sent.
+        query: crate::remote::render::SparkQuery,
+    },
 }
 
 impl std::fmt::Display for Explained {
@@ -40,8 +54,16 @@ impl std::fmt::Display for Explained {
             }
         )?;
         write!(f, "{}", self.optimized)?;
-        writeln!(f, "== Stage graph ==")?;
-        write!(f, "{}", self.stages)
+        match &self.execution {
+            Execution::Local(stages) => {
+                writeln!(f, "== Stage graph ==")?;
+                write!(f, "{stages}")
+            }
+            Execution::Remote { endpoint, query } => {
+                writeln!(f, "== Spark SQL (sent to {endpoint}) ==")?;
+                writeln!(f, "{query}")
+            }
+        }
     }
 }
 
@@ -62,13 +84,18 @@ impl Session {
     /// The optimized plan and stage graph of a bound plan.
     pub(crate) fn explain_plan(&self, logical: LogicalPlan) -> Result<Explained> {
         let optimized = crate::optimizer::optimize(logical.clone(), &self.config.disabled_rules, self.type_options())?;
-        let physical = self.physical_planner().plan(&optimized.plan)?;
-        let stages = split_into_stages(physical)?;
+        let execution = match &self.config.remote {
+            Some(endpoint) => Execution::Remote {
+                endpoint: endpoint.to_string(),
+                query: crate::remote::render::render_query(&optimized.plan, self.type_options())?,
+            },
+            None => Execution::Local(split_into_stages(self.physical_planner().plan(&optimized.plan)?)?),
+        };
         Ok(Explained {
             logical,
             optimized: optimized.plan,
             rules_fired: optimized.fired,
-            stages,
+            execution,
         })
     }
 
@@ -127,8 +154,21 @@ impl Explained {
         out.push_str(",\n  \"optimized_plan\": ");
         logical_json(&self.optimized, &mut out);
         let rules: Vec<String> = self.rules_fired.iter().map(|r| json_string(r)).collect();
-        let _ = write!(out, ",\n  \"rules_fired\": [{}],\n  \"stages\": [", rules.join(", "));
-        for (i, s) in QueryProfile::shape(&self.stages).iter().enumerate() {
+        let _ = write!(out, ",\n  \"rules_fired\": [{}],", rules.join(", "));
+        let stages = match &self.execution {
+            Execution::Local(stages) => stages,
+            Execution::Remote { endpoint, query } => {
+                let _ = write!(
+                    out,
+                    "\n  \"remote\": {},\n  \"spark_sql\": {},\n  \"stages\": []\n}}\n",
+                    json_string(endpoint),
+                    json_string(&query.to_string())
+                );
+                return out;
+            }
+        };
+        out.push_str("\n  \"stages\": [");
+        for (i, s) in QueryProfile::shape(stages).iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }

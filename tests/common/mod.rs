@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 
 pub mod spill;
+pub mod tpch_data;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
