@@ -36,6 +36,27 @@ pub enum CatalogEntry {
 pub struct Catalog {
     entries: BTreeMap<String, (String, CatalogEntry)>,
     indexes: BTreeMap<String, IndexDef>,
+    remote_files: RemoteFilesHook,
+}
+
+/// Reads the schema of files only a Spark cluster can reach (remote mode: `s3a://…`, or a
+/// path on the cluster's own filesystem).
+pub trait RemoteFiles: Send + Sync {
+    /// The schema Spark reads from `location` in `format`.
+    fn schema(&self, location: &str, format: crate::io::FileFormat) -> Result<arrow::datatypes::SchemaRef>;
+}
+
+#[derive(Default, Clone)]
+struct RemoteFilesHook(Option<Arc<dyn RemoteFiles>>);
+
+impl std::fmt::Debug for RemoteFilesHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RemoteFiles(set)"
+        } else {
+            "RemoteFiles(none)"
+        })
+    }
 }
 
 /// `CREATE [UNIQUE] INDEX name ON table(columns)`: an index changes no query result in rask;
@@ -53,6 +74,16 @@ pub struct IndexDef {
 }
 
 impl Catalog {
+    /// Where to ask for the schema of files rask cannot read itself (remote mode), if anywhere.
+    pub fn set_remote_files(&mut self, remote: Option<Arc<dyn RemoteFiles>>) {
+        self.remote_files = RemoteFilesHook(remote);
+    }
+
+    /// The remote-mode schema reader, when remote mode is on.
+    pub fn remote_files(&self) -> Option<&Arc<dyn RemoteFiles>> {
+        self.remote_files.0.as_ref()
+    }
+
     /// The entry named `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&CatalogEntry> {
         self.entries.get(&name.to_lowercase()).map(|(_, e)| e)

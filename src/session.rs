@@ -151,7 +151,7 @@ pub struct Session {
     /// The text of the statement being run (for kept profiles).
     current_statement: String,
     /// The Spark Connect server of remote mode, once connected.
-    remote: crate::remote::Connection,
+    remote: Arc<std::sync::Mutex<crate::remote::Connection>>,
 }
 
 /// Stack of each worker thread: expressions are evaluated recursively, and one nested to
@@ -210,7 +210,7 @@ impl Session {
             last_profile: Default::default(),
             profiles: None,
             current_statement: String::new(),
-            remote: crate::remote::Connection::default(),
+            remote: Arc::default(),
         })
     }
 
@@ -490,8 +490,17 @@ impl Session {
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
         let query = crate::remote::render::render_query(&optimized.plan, self.type_options())?;
         self.cancel.store(false, Ordering::Relaxed);
-        let (_, rows) = self.remote.run(endpoint, &query, Arc::clone(&self.cancel))?;
+        let (_, rows) = self
+            .remote_connection()?
+            .run(endpoint, &query, Arc::clone(&self.cancel))?;
         Ok((schema, rows))
+    }
+
+    /// The remote-mode connection (connected on first use).
+    pub(crate) fn remote_connection(&self) -> Result<std::sync::MutexGuard<'_, crate::remote::Connection>> {
+        self.remote
+            .lock()
+            .map_err(|_| Error::internal("remote connection lock poisoned"))
     }
 
     fn record_stats(&self, query: &QueryContext) {
@@ -504,7 +513,21 @@ impl Session {
         }
     }
 
+    /// Points the binder at the cluster for files rask cannot read, when remote mode is on
+    /// (called before each statement: `SET remote` may have changed it).
+    pub(super) fn refresh_remote_files(&mut self) {
+        let remote_files = self.config.remote.clone().map(|endpoint| {
+            Arc::new(crate::remote::RemoteSchemas::new(
+                Arc::clone(&self.remote),
+                endpoint,
+                Arc::clone(&self.cancel),
+            )) as Arc<dyn crate::catalog::RemoteFiles>
+        });
+        self.catalog.set_remote_files(remote_files);
+    }
+
     fn execute_statement(&mut self, statement: &Statement) -> Result<StatementResult> {
+        self.refresh_remote_files();
         if let Some(result) = self.run_session_statement(statement)? {
             return Ok(result);
         }

@@ -52,6 +52,16 @@ fn main() -> ExitCode {
         "unreachable_endpoints_are_named",
         unreachable_endpoints_are_named,
     ));
+    let (data_dsl, generated_dsl) = (data.clone(), generated.clone());
+    trials.push(Trial::test("dsl_queries_run_remotely", move || {
+        generated_dsl.map_err(|e| Failed::from(format!("generating TPC-H data failed: {e}")))?;
+        dsl_queries_run_remotely(&data_dsl)
+    }));
+    let (data_uri, generated_uri) = (data.clone(), generated.clone());
+    trials.push(Trial::test("files_only_the_cluster_reads_get_its_schema", move || {
+        generated_uri.map_err(|e| Failed::from(format!("generating TPC-H data failed: {e}")))?;
+        files_only_the_cluster_reads_get_its_schema(&data_uri)
+    }));
     libtest_mimic::run(&args, trials).exit_code()
 }
 
@@ -222,6 +232,45 @@ fn unreachable_endpoints_are_named() -> Result<(), Failed> {
         .to_string();
     assert!(
         err.starts_with("Connection Error: cannot reach the Spark Connect server at sc://127.0.0.1:9"),
+        "{err}"
+    );
+    Ok(())
+}
+
+fn dsl_queries_run_remotely(data: &Path) -> Result<(), Failed> {
+    let script = "table(\"lineitem\").filter(l_quantity > 45).groupby(l_returnflag).agg(n = count(*), q = sum(l_quantity)).sort(l_returnflag)";
+    let local = rows(session(data, None)?.execute_dsl(script).map_err(|e| e.to_string())?)?;
+    let remote = rows(
+        session(data, Some(&endpoint()?))?
+            .execute_dsl(script)
+            .map_err(|e| e.to_string())?,
+    )?;
+    assert_eq!(local, remote);
+    assert_eq!(remote.1.len(), 3, "{remote:?}");
+    Ok(())
+}
+
+/// A `file://` URI is a path rask does not open but Spark does: its schema comes from the
+/// cluster, and the query runs there.
+fn files_only_the_cluster_reads_get_its_schema(data: &Path) -> Result<(), Failed> {
+    let uri = format!("file://{}", data.join("nation.parquet").display());
+    let mut session = remote_session()?;
+    let (header, got) = rows(
+        session
+            .execute(&format!(
+                "SELECT n_regionkey, count(*) AS n FROM '{uri}' GROUP BY ALL ORDER BY 1"
+            ))
+            .map_err(|e| e.to_string())?,
+    )?;
+    assert_eq!(header, vec!["n_regionkey", "n"]);
+    assert_eq!(got.len(), 5);
+    assert!(got.iter().all(|r| r[1] == "5"), "{got:?}");
+    let err = session
+        .execute("SELECT * FROM 'file:///no/such/dir/x.parquet'")
+        .expect_err("missing everywhere")
+        .to_string();
+    assert!(
+        err.contains("nor could the cluster: Spark Error: [PATH_NOT_FOUND]"),
         "{err}"
     );
     Ok(())

@@ -180,6 +180,9 @@ pub enum FormatState {
     Parquet(ParquetFiles),
     /// Which JSON files are a top-level array (read whole) rather than NDJSON lines.
     Json(JsonFiles),
+    /// Files only a Spark cluster can read (remote mode): the schema is the cluster's, and
+    /// rask itself reads nothing.
+    Remote,
 }
 
 /// A file, glob or stdin in one format, with its schema.
@@ -292,6 +295,30 @@ impl FileSource {
         }))
     }
 
+    /// A source only the cluster can read (remote mode: `s3a://…`, or a path on the
+    /// cluster's filesystem), with the schema the cluster reported for it.
+    pub fn remote(location: &str, format: FileFormat, schema: SchemaRef) -> Arc<FileSource> {
+        Arc::new(FileSource {
+            location: location.to_string(),
+            files: Vec::new(),
+            format,
+            csv: CsvOptions::default(),
+            data_columns: schema.fields().len(),
+            schema,
+            state: FormatState::Remote,
+            hive: None,
+            file_columns: None,
+            skipped: None,
+        })
+    }
+
+    fn remote_only(&self) -> Error {
+        Error::InvalidInput(format!(
+            "{}: only the Spark cluster can read this source; run the query in remote mode (--remote)",
+            self.location
+        ))
+    }
+
     /// The warning about rows skipped with `ignore_errors = true` since the last call.
     pub fn take_warning(&self) -> Option<String> {
         self.skipped.as_ref()?.take_warning(&self.location)
@@ -310,6 +337,9 @@ impl FileSource {
         predicates: &[ColumnPredicate],
         keep: Option<&[bool]>,
     ) -> Result<Vec<FilePartition>> {
+        if matches!(self.state, FormatState::Remote) {
+            return Err(self.remote_only());
+        }
         let predicates: Vec<ColumnPredicate> = predicates
             .iter()
             .filter(|p| p.column < self.data_columns)
@@ -484,6 +514,7 @@ impl FileSource {
             }
             FormatState::Parquet(pq) => pq.scan(partition, schema, &projection, batch_size, &[]),
             FormatState::Json(js) => js.scan(file, partition, schema, &projection, batch_size),
+            FormatState::Remote => Err(self.remote_only()),
         }
     }
 

@@ -11,7 +11,7 @@ pub mod endpoint;
 pub mod render;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
 
@@ -96,6 +96,46 @@ impl Connection {
         self.client
             .as_ref()
             .ok_or_else(|| Error::internal("remote: no client after connecting"))
+    }
+}
+
+/// Asks the cluster for the schema of files rask cannot read itself (the binder's hook, see
+/// [`crate::catalog::RemoteFiles`]).
+pub struct RemoteSchemas {
+    connection: Arc<Mutex<Connection>>,
+    endpoint: Endpoint,
+    cancel: Arc<AtomicBool>,
+}
+
+impl RemoteSchemas {
+    /// Schemas from `endpoint` over `connection`; `cancel` interrupts the request.
+    pub fn new(connection: Arc<Mutex<Connection>>, endpoint: Endpoint, cancel: Arc<AtomicBool>) -> Self {
+        RemoteSchemas {
+            connection,
+            endpoint,
+            cancel,
+        }
+    }
+}
+
+impl crate::catalog::RemoteFiles for RemoteSchemas {
+    fn schema(&self, location: &str, format: crate::io::FileFormat) -> Result<SchemaRef> {
+        let path = render::quote_identifier(&render::cluster_path(location)?);
+        let relation = match format {
+            crate::io::FileFormat::Parquet => format!("parquet.{path}"),
+            crate::io::FileFormat::Json => format!("json.{path}"),
+            other => {
+                return Err(Error::not_supported(format!(
+                    "{other:?} files only the cluster can read (their header and types are rask's to \
+                     detect); use Parquet or JSON there"
+                )))
+            }
+        };
+        let mut connection = self
+            .connection
+            .lock()
+            .map_err(|_| Error::internal("remote connection lock poisoned"))?;
+        connection.relation_schema(&self.endpoint, &relation, Arc::clone(&self.cancel))
     }
 }
 

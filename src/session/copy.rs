@@ -86,7 +86,9 @@ impl Session {
             query.query
         );
         self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
-        let (_, rows) = self.remote.run(endpoint, &query, Arc::clone(&self.cancel))?;
+        let (_, rows) = self
+            .remote_connection()?
+            .run(endpoint, &query, Arc::clone(&self.cancel))?;
         for batch in rows {
             batch?;
         }

@@ -32,6 +32,7 @@ impl Session {
                 }
                 continue;
             }
+            self.refresh_remote_files();
             let result = self
                 .run_dsl_statement(&statement)
                 .map_err(|e| e.at(statement.location()))?;

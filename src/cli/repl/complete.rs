@@ -41,8 +41,8 @@ pub enum Completion {
 
 /// Dot commands, for completion (the REPL's `.help` describes them).
 pub const DOT_COMMANDS: &[&str] = &[
-    ".dsl", ".exit", ".explain", ".help", ".maxrows", ".mode", ".output", ".quit", ".read", ".schema", ".sql",
-    ".tables", ".timer",
+    ".dsl", ".exit", ".explain", ".help", ".maxrows", ".mode", ".output", ".quit", ".read", ".remote", ".schema",
+    ".sql", ".tables", ".timer",
 ];
 
 /// Keywords after which a table name comes.

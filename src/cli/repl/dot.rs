@@ -1,5 +1,5 @@
 //! The REPL's dot commands: `.help`, `.tables`, `.schema`, `.mode`, `.timer`, `.maxrows`,
-//! `.read`, `.output`, `.explain`, `.dsl`, `.sql` and `.quit`. What they show goes where
+//! `.read`, `.output`, `.explain`, `.remote`, `.dsl`, `.sql` and `.quit`. What they show goes where
 //! results go (the terminal, or the `.output` file).
 
 use std::io::Write;
@@ -33,6 +33,8 @@ Ctrl-C cancels a running query or discards the statement being typed; Ctrl-D exi
                        on: print each query's plans (logical, optimized, stages) instead of
                        running it; analyze: run it and print the plans with run time, memory
                        and spill figures; off: run queries (other statements always run)
+.remote [URL|off]      run queries on a Spark cluster through Spark Connect (sc://host:15002);
+                       off: run them here again; no URL: show where queries run
 .quit                  exit (also .exit, Ctrl-D)
 ";
 
@@ -104,6 +106,19 @@ pub fn dot_command(line: &str, session: &mut Session, state: &mut ReplState, dep
                 Explain::Analyze => "analyze",
             };
             show(state, &format!("{mode}\n"))?;
+        }
+        (".remote", None) => {
+            let place = match &session.config().remote {
+                Some(endpoint) => format!("{endpoint}\n"),
+                None => "off (queries run here)\n".to_string(),
+            };
+            show(state, &place)?;
+        }
+        (".remote", Some(url)) => {
+            session.config_mut().remote = match unquote(url) {
+                "off" | "local" | "none" => None,
+                url => Some(crate::remote::Endpoint::parse(url)?),
+            };
         }
         _ => return Err(Error::InvalidInput(format!("unknown command '{command}': try .help"))),
     }

@@ -343,7 +343,27 @@ impl Binder<'_> {
     }
 
     fn bind_file(&self, location: &str, options: ReadOptions) -> Result<LogicalPlan> {
-        let source = FileSource::open(location, &options)?;
+        let source = match FileSource::open(location, &options) {
+            Ok(source) => source,
+            // Remote mode: a file rask cannot read may be one only the cluster can reach.
+            Err(local) => match self.catalog.remote_files() {
+                Some(remote) => {
+                    let format = options
+                        .format
+                        .or_else(|| crate::io::glob::format_from_extension(std::path::Path::new(location)))
+                        .unwrap_or(crate::io::FileFormat::Parquet);
+                    let schema = remote.schema(location, format).map_err(|e| {
+                        let local = local.to_string();
+                        let local = local.trim_start_matches("Invalid Input Error: ");
+                        Error::InvalidInput(format!(
+                            "{location}: rask cannot read it ({local}), nor could the cluster: {e}"
+                        ))
+                    })?;
+                    FileSource::remote(location, format, schema)
+                }
+                None => return Err(local),
+            },
+        };
         let qualifier = file_stem(location);
         Ok(builder::scan(location, TableSource::File(source), Some(&qualifier)))
     }
