@@ -138,7 +138,10 @@ impl Client {
             user_context: Some(self.user_context()),
             operation_id: Some(operation_id.clone()),
             plan: Some(plan),
-            client_type: Some(format!("rask/{}", env!("CARGO_PKG_VERSION"))),
+            client_type: Some(match &self.endpoint.user_agent {
+                Some(agent) => format!("rask/{} {agent}", env!("CARGO_PKG_VERSION")),
+                None => format!("rask/{}", env!("CARGO_PKG_VERSION")),
+            }),
             ..Default::default()
         })?;
         let mut service = self.service.clone();
