@@ -263,3 +263,22 @@ fn a_cte_read_twice_is_scanned_and_aggregated_once() {
     let graph = text.split("== Stage graph ==").nth(1).expect("stage graph");
     assert_eq!(graph.matches("Scan: testdata/sales/*.csv").count(), 2, "{text}");
 }
+
+/// Remote mode: EXPLAIN shows the Spark SQL that would be sent (no server is needed to
+/// render it): a CSV source declared as a temporary view, positional column names, and
+/// DuckDB's semantics spelled out (division by zero, NULLS LAST, the final casts).
+#[test]
+fn remote_explain_shows_the_spark_sql() {
+    let mut s = session();
+    s.execute("SET remote = 'sc://spark.example:15002'")
+        .expect("set remote");
+    let text = s
+        .explain(
+            "SELECT region, sum(quantity * price) / count(*) AS per_row, max(date) AS last \
+             FROM sales WHERE product LIKE 'w%' GROUP BY region ORDER BY per_row DESC",
+        )
+        .expect("explain")
+        .to_string()
+        .replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
+    insta::assert_snapshot!(text);
+}

@@ -33,8 +33,53 @@ impl fmt::Display for SparkQuery {
         for statement in &self.setup {
             writeln!(f, "{statement};")?;
         }
-        write!(f, "{};", self.query)
+        write!(f, "{};", indented(&self.query))
     }
+}
+
+/// `sql` with each subquery on its own line, indented by its depth (string literals and
+/// quoted names left as they are), for EXPLAIN.
+pub fn indented(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + sql.len() / 8);
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == '\\' && q == '\'' {
+                    if let Some(next) = chars.next() {
+                        out.push(next);
+                    }
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '`' => {
+                    quote = Some(c);
+                    out.push(c);
+                }
+                '(' => {
+                    depth += 1;
+                    let rest: String = chars.clone().take(6).collect();
+                    if rest == "SELECT" {
+                        out.push_str("(\n");
+                        out.push_str(&"  ".repeat(depth));
+                    } else {
+                        out.push(c);
+                    }
+                }
+                ')' => {
+                    depth = depth.saturating_sub(1);
+                    out.push(c);
+                }
+                c => out.push(c),
+            },
+        }
+    }
+    out
 }
 
 /// `plan` (optimized) as Spark SQL. Refuses, before anything is sent, what Spark cannot do
