@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use common::tpch_data::{data_dir, generate, TABLES};
+use common::tpch_data::{data_dir, generate, tpch_session};
 use common::{duckdb_value, test_config};
 use libtest_mimic::{Arguments, Failed, Trial};
 use rask::{Session, StatementResult};
@@ -76,13 +76,7 @@ fn endpoint() -> Result<String, Failed> {
 }
 
 fn session(data: &Path, remote: Option<&str>) -> Result<Session, Failed> {
-    let mut session = Session::new(test_config(false)).map_err(|e| e.to_string())?;
-    for table in TABLES {
-        let path = data.join(format!("{table}.parquet"));
-        session
-            .execute(&format!("CREATE VIEW {table} AS SELECT * FROM '{}'", path.display()))
-            .map_err(|e| e.to_string())?;
-    }
+    let mut session = tpch_session(data)?;
     if let Some(endpoint) = remote {
         session
             .execute(&format!("SET remote = '{endpoint}'"))

@@ -25,8 +25,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use arrow::record_batch::RecordBatch;
-use common::tpch_data::{data_dir, generate, TABLES};
-use common::{duckdb_value, test_config};
+use common::duckdb_value;
+use common::tpch_data::{data_dir, generate};
 use libtest_mimic::{Arguments, Failed, Trial};
 use rask::{Session, StatementResult};
 
@@ -82,14 +82,7 @@ fn main() -> ExitCode {
 
 /// A session with a view per table over the generated files.
 fn tpch_session(data: &Path) -> Result<Session, Failed> {
-    let mut session = Session::new(test_config(false)).map_err(|e| e.to_string())?;
-    for table in TABLES {
-        let path = data.join(format!("{table}.parquet"));
-        session
-            .execute(&format!("CREATE VIEW {table} AS SELECT * FROM '{}'", path.display()))
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(session)
+    Ok(common::tpch_data::tpch_session(data)?)
 }
 
 fn read(path: &Path) -> Result<String, Failed> {

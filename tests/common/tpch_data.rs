@@ -59,3 +59,15 @@ fn write_table(dir: &Path, name: &str, batches: impl arrow::record_batch::Record
     writer.close().map_err(|e| fail(&e))?;
     Ok(())
 }
+
+/// A session with a view per table over the generated files in `data`.
+pub fn tpch_session(data: &Path) -> Result<rask::Session, String> {
+    let mut session = rask::Session::new(super::test_config(false)).map_err(|e| e.to_string())?;
+    for table in TABLES {
+        let path = data.join(format!("{table}.parquet"));
+        session
+            .execute(&format!("CREATE VIEW {table} AS SELECT * FROM '{}'", path.display()))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(session)
+}
