@@ -8,6 +8,7 @@ pub mod csv;
 pub mod glob;
 pub mod json;
 pub mod parquet;
+pub mod parquet_file;
 pub mod source;
 pub mod stdin;
 

@@ -280,6 +280,7 @@ impl ParquetFiles {
         ));
         let keep_encoded: Vec<bool> = projection.iter().map(|root| encoded.contains(root)).collect();
         let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
+        let f = crate::io::parquet_file::ParquetFile::new(f);
         let mask = ProjectionMask::roots(meta.parquet_schema(), sorted.iter().copied());
         let name = file.display_name.clone();
         let mut reader = decoding(&name, || {

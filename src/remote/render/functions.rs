@@ -375,7 +375,17 @@ pub fn aggregate(e: &Expr, scope: &Scope, over: Option<&str>) -> Result<String> 
         A::ArgMin => format!("min_by({all}){filter}"),
         A::ArgMax => format!("max_by({all}){filter}"),
         A::QuantileCont => format!("percentile({all}){filter}"),
-        A::List => format!("collect_list({d}{all}){filter}"),
+        A::QuantileDisc if a.len() == 2 => {
+            format!("percentile_disc({}) WITHIN GROUP (ORDER BY {}){filter}", a[1], a[0])
+        }
+        A::Product => format!("product({all}){filter}"),
+        // DuckDB's string_agg separates with ',' unless told otherwise; both skip NULLs.
+        A::StringAgg => match a.as_slice() {
+            [x] => format!("string_agg({d}{x}, ','){filter}"),
+            _ => format!("string_agg({d}{all}){filter}"),
+        },
+        // DuckDB's list keeps NULL elements, which collect_list drops: collect them wrapped.
+        A::List => format!("transform(collect_list({d}named_struct('v', {all})){filter}, e -> e.v)"),
         A::SingleValue => format!(
             "CASE WHEN count(1) > 1 THEN raise_error('More than one row returned by a subquery used as an \
              expression') ELSE first({all}, false) END"
