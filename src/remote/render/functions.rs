@@ -378,7 +378,6 @@ pub fn aggregate(e: &Expr, scope: &Scope, over: Option<&str>) -> Result<String> 
         A::QuantileDisc if a.len() == 2 => {
             format!("percentile_disc({}) WITHIN GROUP (ORDER BY {}){filter}", a[1], a[0])
         }
-        A::Product => format!("product({all}){filter}"),
         // DuckDB's string_agg separates with ',' unless told otherwise; both skip NULLs.
         A::StringAgg => match a.as_slice() {
             [x] => format!("string_agg({d}{x}, ','){filter}"),
