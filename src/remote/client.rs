@@ -120,9 +120,9 @@ impl Client {
         Ok(())
     }
 
-    /// Runs `sql` and streams its rows. The schema is the one of the first Arrow message
-    /// (Spark sends a schema even for an empty result).
-    pub fn query(&self, sql: &str, cancel: &AtomicBool) -> Result<(SchemaRef, RemoteBatches)> {
+    /// Runs `sql` and streams its rows, with the schema of the first Arrow message (`None`
+    /// when the server sent no rows and no schema, as for a command).
+    pub fn query(&self, sql: &str, cancel: &AtomicBool) -> Result<(Option<SchemaRef>, RemoteBatches)> {
         let operation_id = uuid::Uuid::new_v4().to_string();
         let plan = Plan {
             op_type: Some(plan::OpType::Root(Relation {
@@ -291,14 +291,12 @@ pub struct RemoteBatches {
 }
 
 impl RemoteBatches {
-    /// Reads the stream until the first Arrow message, which gives the schema.
-    fn first_schema(&mut self, cancel: &AtomicBool) -> Result<SchemaRef> {
+    /// Reads the stream until the first Arrow message, which gives the schema (or its end).
+    fn first_schema(&mut self, cancel: &AtomicBool) -> Result<Option<SchemaRef>> {
         while self.schema.is_none() && !self.done {
             self.read_message(cancel)?;
         }
-        self.schema
-            .clone()
-            .ok_or_else(|| Error::Connection(format!("{} sent no result schema", self.client.endpoint)))
+        Ok(self.schema.clone())
     }
 
     /// Watches `cancel` while the rows are read (Ctrl-C interrupts the server's operation).

@@ -30,13 +30,14 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Runs `query` (its setup statements first) on `endpoint` and streams the rows.
+    /// Runs `query` (its setup statements first) on `endpoint` and streams the rows, with
+    /// the schema Spark sent (`None` when it sent no Arrow data at all).
     pub fn run(
         &mut self,
         endpoint: &Endpoint,
         query: &SparkQuery,
         cancel: Arc<AtomicBool>,
-    ) -> Result<(SchemaRef, BatchStream)> {
+    ) -> Result<(Option<SchemaRef>, BatchStream)> {
         self.run_impl(endpoint, query, cancel)
     }
 
@@ -46,7 +47,7 @@ impl Connection {
         endpoint: &Endpoint,
         query: &SparkQuery,
         cancel: Arc<AtomicBool>,
-    ) -> Result<(SchemaRef, BatchStream)> {
+    ) -> Result<(Option<SchemaRef>, BatchStream)> {
         let client = self.client(endpoint)?;
         for statement in &query.setup {
             client.run_statement(statement, &cancel)?;
@@ -61,7 +62,7 @@ impl Connection {
         endpoint: &Endpoint,
         _: &SparkQuery,
         _: Arc<AtomicBool>,
-    ) -> Result<(SchemaRef, BatchStream)> {
+    ) -> Result<(Option<SchemaRef>, BatchStream)> {
         Err(not_built(endpoint))
     }
 
@@ -82,7 +83,7 @@ impl Connection {
         for batch in rows {
             batch?;
         }
-        Ok(schema)
+        schema.ok_or_else(|| Error::Connection(format!("{endpoint} sent no schema for {relation}")))
     }
 
     #[cfg(feature = "spark")]
