@@ -487,13 +487,27 @@ impl Session {
         endpoint: &crate::remote::Endpoint,
     ) -> Result<(SchemaRef, BatchStream)> {
         let schema = Arc::clone(plan.schema().arrow());
+        let query = self.remote_query(plan)?;
+        Ok((schema, self.run_remote_query(endpoint, &query)?))
+    }
+
+    /// A bound plan, optimized here, as the Spark SQL remote mode sends.
+    pub(super) fn remote_query(&self, plan: LogicalPlan) -> Result<crate::remote::render::SparkQuery> {
         let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
-        let query = crate::remote::render::render_query(&optimized.plan, self.type_options())?;
+        crate::remote::render::render_query(&optimized.plan, self.type_options())
+    }
+
+    /// Sends `query` to `endpoint` and streams what comes back (Ctrl-C interrupts it).
+    pub(super) fn run_remote_query(
+        &mut self,
+        endpoint: &crate::remote::Endpoint,
+        query: &crate::remote::render::SparkQuery,
+    ) -> Result<BatchStream> {
         self.cancel.store(false, Ordering::Relaxed);
         let (_, rows) = self
             .remote_connection()?
-            .run(endpoint, &query, Arc::clone(&self.cancel))?;
-        Ok((schema, rows))
+            .run(endpoint, query, Arc::clone(&self.cancel))?;
+        Ok(rows)
     }
 
     /// The remote-mode connection (connected on first use).

@@ -30,7 +30,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a waiting call looks at the cancel flag.
 const CANCEL_POLL: Duration = Duration::from_millis(100);
 
-/// A connection to one Spark Connect endpoint, holding one Spark session.
+/// A connection to one Spark Connect endpoint, holding one Spark session (clones share the
+/// channel, the runtime and the session).
+#[derive(Clone)]
 pub struct Client {
     endpoint: Endpoint,
     runtime: Arc<tokio::runtime::Runtime>,
@@ -84,7 +86,10 @@ impl Client {
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "rask".into()),
         };
-        client.run_statement("SET spark.sql.session.timeZone = UTC", &AtomicBool::new(false))?;
+        client.run_statement(
+            "SET spark.sql.session.timeZone = UTC",
+            &Arc::new(AtomicBool::new(false)),
+        )?;
         Ok(client)
     }
 
@@ -112,7 +117,7 @@ impl Client {
     }
 
     /// Runs a statement whose rows are not wanted (a SET, a temporary view, a write).
-    pub fn run_statement(&self, sql: &str, cancel: &AtomicBool) -> Result<()> {
+    pub fn run_statement(&self, sql: &str, cancel: &Arc<AtomicBool>) -> Result<()> {
         let (_, batches) = self.query(sql, cancel)?;
         for batch in batches {
             batch?;
@@ -121,8 +126,9 @@ impl Client {
     }
 
     /// Runs `sql` and streams its rows, with the schema of the first Arrow message (`None`
-    /// when the server sent no rows and no schema, as for a command).
-    pub fn query(&self, sql: &str, cancel: &AtomicBool) -> Result<(Option<SchemaRef>, RemoteBatches)> {
+    /// when the server sent no rows and no schema, as for a command). Raising `cancel`
+    /// (Ctrl-C) interrupts the operation on the server, also while the rows are read.
+    pub fn query(&self, sql: &str, cancel: &Arc<AtomicBool>) -> Result<(Option<SchemaRef>, RemoteBatches)> {
         let operation_id = uuid::Uuid::new_v4().to_string();
         let plan = Plan {
             op_type: Some(plan::OpType::Root(Relation {
@@ -151,15 +157,15 @@ impl Client {
             .map_err(|s| self.status_error(s))?
             .into_inner();
         let mut batches = RemoteBatches {
-            client: self.clone_handle(),
+            client: self.clone(),
             stream,
             operation_id,
             pending: VecDeque::new(),
             schema: None,
             done: false,
-            cancel: None,
+            cancel: Arc::clone(cancel),
         };
-        let schema = batches.first_schema(cancel)?;
+        let schema = batches.first_schema()?;
         Ok((schema, batches))
     }
 
@@ -208,16 +214,6 @@ impl Client {
 
     fn status_error(&self, status: tonic::Status) -> Error {
         status_error(&self.endpoint, status)
-    }
-
-    fn clone_handle(&self) -> Client {
-        Client {
-            endpoint: self.endpoint.clone(),
-            runtime: Arc::clone(&self.runtime),
-            service: self.service.clone(),
-            session_id: self.session_id.clone(),
-            user_id: self.user_id.clone(),
-        }
     }
 }
 
@@ -287,27 +283,21 @@ pub struct RemoteBatches {
     pending: VecDeque<RecordBatch>,
     schema: Option<SchemaRef>,
     done: bool,
-    cancel: Option<Arc<AtomicBool>>,
+    cancel: Arc<AtomicBool>,
 }
 
 impl RemoteBatches {
     /// Reads the stream until the first Arrow message, which gives the schema (or its end).
-    fn first_schema(&mut self, cancel: &AtomicBool) -> Result<Option<SchemaRef>> {
+    fn first_schema(&mut self) -> Result<Option<SchemaRef>> {
         while self.schema.is_none() && !self.done {
-            self.read_message(cancel)?;
+            self.read_message()?;
         }
         Ok(self.schema.clone())
     }
 
-    /// Watches `cancel` while the rows are read (Ctrl-C interrupts the server's operation).
-    pub fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Self {
-        self.cancel = Some(cancel);
-        self
-    }
-
-    fn read_message(&mut self, cancel: &AtomicBool) -> Result<()> {
+    fn read_message(&mut self) -> Result<()> {
         let stream = &mut self.stream;
-        let next = self.client.wait(stream.message(), cancel, &self.operation_id)?;
+        let next = self.client.wait(stream.message(), &self.cancel, &self.operation_id)?;
         let message = match next {
             Ok(Some(m)) => m,
             Ok(None) => {
@@ -350,8 +340,7 @@ impl Iterator for RemoteBatches {
             if self.done {
                 return None;
             }
-            let cancel = self.cancel.clone().unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
-            if let Err(e) = self.read_message(&cancel) {
+            if let Err(e) = self.read_message() {
                 self.done = true;
                 return Some(Err(e));
             }

@@ -53,7 +53,7 @@ impl Connection {
             client.run_statement(statement, &cancel)?;
         }
         let (schema, batches) = client.query(&query.query, &cancel)?;
-        Ok((schema, Box::new(batches.with_cancel(cancel))))
+        Ok((schema, Box::new(batches)))
     }
 
     #[cfg(not(feature = "spark"))]

@@ -48,7 +48,7 @@ impl Session {
         plan: crate::logical::plan::LogicalPlan,
         endpoint: &crate::remote::Endpoint,
     ) -> Result<StatementResult> {
-        use crate::remote::render::{cluster_path, quote_string, render_query};
+        use crate::remote::render::{cluster_path, quote_string};
         if !copy.partition_by.is_empty() {
             return Err(Error::not_supported(
                 "remote mode: COPY … PARTITION_BY (Spark's INSERT OVERWRITE DIRECTORY has no partitions)",
@@ -73,8 +73,7 @@ impl Session {
         if let Some(codec) = &copy.compression {
             options.push(format!("compression {}", quote_string(codec)));
         }
-        let optimized = crate::optimizer::optimize(plan, &self.config.disabled_rules, self.type_options())?;
-        let mut query = render_query(&optimized.plan, self.type_options())?;
+        let mut query = self.remote_query(plan)?;
         let options = if options.is_empty() {
             String::new()
         } else {
@@ -85,10 +84,7 @@ impl Session {
             quote_string(&cluster_path(&copy.path.to_string_lossy())?),
             query.query
         );
-        self.cancel.store(false, std::sync::atomic::Ordering::Relaxed);
-        let (_, rows) = self
-            .remote_connection()?
-            .run(endpoint, &query, Arc::clone(&self.cancel))?;
+        let rows = self.run_remote_query(endpoint, &query)?;
         for batch in rows {
             batch?;
         }
