@@ -13,6 +13,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::basic::Encoding;
 
 use crate::error::{Error, Result};
 use crate::io::source::{ColumnPredicate, FileMeta, FilePartition, PartitionKind, PredicateOp};
@@ -106,6 +107,33 @@ fn with_dictionaries(meta: &ArrowReaderMetadata, roots: &[usize]) -> Option<Arro
     );
     let options = ArrowReaderOptions::new().with_schema(Arc::new(hint));
     ArrowReaderMetadata::try_new(Arc::clone(meta.metadata()), options).ok()
+}
+
+/// Whether the column at root `root` is dictionary-encoded in every data page of the row
+/// groups `row_groups`, so that reading it as a dictionary keeps the file's own dictionary.
+/// A writer falls back to plain pages once a dictionary grows too big (a column of mostly
+/// distinct values); reading those as a dictionary would build one by hashing every value,
+/// for a filter that then has as many dictionary values to test as rows. Chunks without
+/// encoding statistics are taken to be dictionary-encoded when they have a dictionary page.
+fn dictionary_encoded(meta: &ArrowReaderMetadata, root: usize, row_groups: &[usize]) -> bool {
+    let schema = meta.parquet_schema();
+    let Some(leaf) = (0..schema.num_columns()).find(|&leaf| schema.get_column_root_idx(leaf) == root) else {
+        return false;
+    };
+    row_groups.iter().all(|&group| {
+        let Some(chunk) = meta
+            .metadata()
+            .row_groups()
+            .get(group)
+            .and_then(|g| g.columns().get(leaf))
+        else {
+            return false;
+        };
+        chunk.dictionary_page_offset().is_some()
+            && chunk
+                .page_encoding_stats_mask()
+                .is_none_or(|mask| mask.is_only(Encoding::RLE_DICTIONARY) || mask.is_only(Encoding::PLAIN_DICTIONARY))
+    })
 }
 
 /// Runs `decode` on Parquet data of file `name`. The Parquet decoder asserts on some
@@ -254,6 +282,7 @@ impl ParquetFiles {
                     .fields()
                     .get(root)
                     .is_some_and(|f| f.data_type() == &DataType::Utf8)
+                    && dictionary_encoded(meta, root, &row_groups)
             })
             .collect();
         let encoding = if encoded.is_empty() {

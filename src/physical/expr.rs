@@ -392,7 +392,11 @@ impl PhysicalExpr {
                 case_insensitive,
             } => {
                 let e = expr.evaluate_value(batch)?;
-                let p = literal_backslashes(pattern.evaluate_value(batch)?)?;
+                let p = pattern.evaluate_value(batch)?;
+                if let Some(out) = like_by_parts(&e, &p, *negated, *case_insensitive) {
+                    return Ok(ColumnarValue::Array(Arc::new(out)));
+                }
+                let p = literal_backslashes(p)?;
                 let scalar = e.is_scalar() && p.is_scalar();
                 let (ed, pd) = (e.datum(), p.datum());
                 let out = match (negated, case_insensitive) {
@@ -503,6 +507,26 @@ impl PhysicalExpr {
 
 /// LIKE patterns with each `\` doubled: DuckDB's LIKE has no escape character unless ESCAPE is
 /// given, while Arrow's kernel reads `\` as one.
+/// `LIKE` over a column of strings with a constant `%a%b…%` pattern, by substring search
+/// ([`crate::physical::like_parts`]); `None` for any other case.
+fn like_by_parts(
+    values: &ColumnarValue,
+    pattern: &ColumnarValue,
+    negated: bool,
+    case_insensitive: bool,
+) -> Option<BooleanArray> {
+    if case_insensitive || values.is_scalar() || !pattern.is_scalar() {
+        return None;
+    }
+    let pattern = pattern.array().as_any().downcast_ref::<StringArray>()?;
+    if pattern.len() != 1 || pattern.is_null(0) {
+        return None;
+    }
+    let parts = crate::physical::like_parts::parts(pattern.value(0))?;
+    let values = values.array().as_any().downcast_ref::<StringArray>()?;
+    Some(crate::physical::like_parts::matches(values, &parts, negated))
+}
+
 fn literal_backslashes(p: ColumnarValue) -> Result<ColumnarValue> {
     let Some(strings) = p.array().as_any().downcast_ref::<StringArray>() else {
         return Ok(p);

@@ -7,7 +7,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, SortField};
 use datafusion_common::ScalarValue;
@@ -18,13 +19,29 @@ use crate::error::Result;
 /// Lists at least this long are looked up in a set; shorter ones compare value by value.
 pub const MIN_SET_LEN: usize = 16;
 
+/// Lists of strings at least this long are looked up in a set: hashing a short string once
+/// beats comparing it with every constant (each comparison a `memcmp` call over the batch).
+pub const MIN_STRING_SET_LEN: usize = 3;
+
+/// Whether an IN list of `len` constants tested against `data_type` is worth a set.
+pub fn worth_a_set(len: usize, data_type: &DataType) -> bool {
+    len >= if *data_type == DataType::Utf8 {
+        MIN_STRING_SET_LEN
+    } else {
+        MIN_SET_LEN
+    }
+}
+
 /// The constants of an IN list, ready for membership tests.
 pub struct InSet {
     /// The constants as given (for display).
     values: ArrayRef,
     converter: RowConverter,
-    /// Each non-NULL constant in row format.
+    /// Each non-NULL constant in row format, or as its UTF-8 bytes when `raw_strings`.
     members: HashSet<Box<[u8]>>,
+    /// The constants are `Utf8` strings kept as their bytes: a tested string is looked up as
+    /// it is, without a row-format copy of the batch.
+    raw_strings: bool,
     /// Whether the list holds a NULL: then a value not found is NULL, not false.
     has_null: bool,
 }
@@ -39,11 +56,16 @@ impl InSet {
         let values = ScalarValue::iter_to_array(values.iter().cloned())?;
         let converter = RowConverter::new(vec![SortField::new(data_type.clone())])?;
         let rows = converter.convert_columns(&[Arc::clone(&values)])?;
+        let raw_strings = values.as_string_opt::<i32>();
         let members = (0..values.len())
             .filter(|&i| values.is_valid(i))
-            .map(|i| Box::from(rows.row(i).as_ref()))
+            .map(|i| match raw_strings {
+                Some(strings) => Box::from(strings.value(i).as_bytes()),
+                None => Box::from(rows.row(i).as_ref()),
+            })
             .collect();
         Ok(Some(Self {
+            raw_strings: raw_strings.is_some(),
             has_null: values.null_count() > 0,
             values,
             converter,
@@ -54,6 +76,9 @@ impl InSet {
     /// For each value of `tested`: whether it is in the set (`negated`: is not), with SQL's
     /// NULLs (a NULL value, or a value not found in a list with a NULL, gives NULL).
     pub fn contains(&self, tested: &ArrayRef, negated: bool) -> Result<BooleanArray> {
+        if let Some(strings) = tested.as_string_opt::<i32>().filter(|_| self.raw_strings) {
+            return Ok(self.contains_strings(strings, negated));
+        }
         let rows = self.converter.convert_columns(&[Arc::clone(tested)])?;
         let absent = if self.has_null { None } else { Some(negated) };
         Ok((0..tested.len())
@@ -67,6 +92,20 @@ impl InSet {
                 }
             })
             .collect())
+    }
+
+    /// [`Self::contains`] for `Utf8` strings against raw-string members: one hash lookup of
+    /// each value's bytes, building the result's buffers directly.
+    fn contains_strings(&self, tested: &StringArray, negated: bool) -> BooleanArray {
+        let found = BooleanBuffer::collect_bool(tested.len(), |i| self.members.contains(tested.value(i).as_bytes()));
+        // With a NULL in the list, a value not found is NULL.
+        let nulls = if self.has_null {
+            NullBuffer::union(tested.nulls(), Some(&NullBuffer::new(found.clone())))
+        } else {
+            tested.nulls().cloned()
+        };
+        let values = if negated { !&found } else { found };
+        BooleanArray::new(values, nulls)
     }
 
     /// The constants, as `ScalarValue`s (for display).
@@ -132,5 +171,49 @@ mod tests {
             BooleanArray::from(vec![true, false, true, false])
         );
         assert!(InSet::try_new(&values, &DataType::LargeUtf8).unwrap().is_none());
+    }
+
+    #[test]
+    fn strings_follow_sql_nulls_without_row_format() {
+        let values: Vec<ScalarValue> = ["13", "31", "x"]
+            .iter()
+            .map(|s| ScalarValue::Utf8(Some(s.to_string())))
+            .collect();
+        let set = InSet::try_new(&values, &DataType::Utf8).unwrap().unwrap();
+        assert!(set.raw_strings);
+        let tested: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("13"),
+            None,
+            Some("1"),
+            Some("x"),
+            Some(""),
+        ]));
+        assert_eq!(
+            set.contains(&tested, false).unwrap(),
+            BooleanArray::from(vec![Some(true), None, Some(false), Some(true), Some(false)])
+        );
+        assert_eq!(
+            set.contains(&tested, true).unwrap(),
+            BooleanArray::from(vec![Some(false), None, Some(true), Some(false), Some(true)])
+        );
+        let mut with_null = values.clone();
+        with_null.push(ScalarValue::Utf8(None));
+        let set = InSet::try_new(&with_null, &DataType::Utf8).unwrap().unwrap();
+        assert_eq!(
+            set.contains(&tested, false).unwrap(),
+            BooleanArray::from(vec![Some(true), None, None, Some(true), None])
+        );
+        assert_eq!(
+            set.contains(&tested, true).unwrap(),
+            BooleanArray::from(vec![Some(false), None, None, Some(false), None])
+        );
+    }
+
+    #[test]
+    fn short_string_lists_are_worth_a_set_and_short_number_lists_are_not() {
+        assert!(worth_a_set(3, &DataType::Utf8));
+        assert!(!worth_a_set(2, &DataType::Utf8));
+        assert!(!worth_a_set(3, &DataType::Int64));
+        assert!(worth_a_set(MIN_SET_LEN, &DataType::Int64));
     }
 }

@@ -10,6 +10,7 @@ pub mod float_zero;
 pub mod functions;
 pub mod hive_prune;
 pub mod in_set;
+pub mod like_parts;
 pub mod nested_cmp;
 pub mod ops;
 pub mod plan;

@@ -29,7 +29,7 @@ use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::{expr_type, TypeOptions};
 use crate::physical::aggregate::AggregateExpr;
 use crate::physical::expr::{PhysExprRef, PhysicalExpr};
-use crate::physical::in_set::{InSet, MIN_SET_LEN};
+use crate::physical::in_set::{worth_a_set, InSet};
 use crate::physical::ops::exchange::{ExchangeExec, Partitioning};
 use crate::physical::ops::filter::FilterExec;
 use crate::physical::ops::hash_aggregate::{AggregateMode, HashAggregateExec};
@@ -183,9 +183,10 @@ fn lower_condition(condition: &Expr, schema: &PlanSchema, opts: TypeOptions) -> 
     lower_expr(condition, schema, opts)
 }
 
-/// The hash set of an IN list of at least [`MIN_SET_LEN`] constants of type `tested`.
+/// The hash set of an IN list of constants of type `tested`, when the list is long enough
+/// to be worth one ([`worth_a_set`]).
 fn constant_set(list: &[PhysExprRef], tested: &DataType) -> Result<Option<InSet>> {
-    if list.len() < MIN_SET_LEN {
+    if !worth_a_set(list.len(), tested) {
         return Ok(None);
     }
     let values: Option<Vec<ScalarValue>> = list

@@ -8,7 +8,7 @@ use arrow::array::{ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int
 use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
 use super::sum::{check_decimal_range, overflow_error, to_sum_input};
-use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator, Summable};
+use super::{accumulate, as_primitive, check_inputs, fold_values, nulls_from, single, GroupsAccumulator, Summable};
 use crate::error::{Error, Result};
 
 /// The type of the running sum of `avg` over `input` (the `{name}[sum]` state field).
@@ -76,27 +76,40 @@ where
         check_inputs(values.len(), group_indices, opt_filter, total_num_groups)?;
         self.sums.resize(total_num_groups, T::Native::ZERO);
         self.counts.resize(total_num_groups, 0);
+        if counts.is_some_and(|c| c.len() != group_indices.len()) {
+            return Err(Error::internal("avg merge: state columns differ in length"));
+        }
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
-        match counts {
-            // Partial counts are merged from the state; NULL sums come with zero counts.
-            Some(counts) => {
-                if counts.len() != group_indices.len() {
-                    return Err(Error::internal("avg merge: state columns differ in length"));
+        if total_num_groups == 1 {
+            let ((sum, o), n) = fold_values(values, opt_filter, (sums[0], false), |(sum, o), v| {
+                let (sum, o2) = sum.add_overflowing(v);
+                (sum, o | o2)
+            });
+            sums[0] = sum;
+            overflow = o;
+            group_counts[0] += match counts {
+                Some(counts) => fold_values(counts, None, 0, |total, c| total + c).0,
+                None => n as i64,
+            };
+        } else {
+            match counts {
+                // Partial counts are merged from the state; NULL sums come with zero counts.
+                Some(counts) => {
+                    accumulate(group_indices, values, opt_filter, |g, v| {
+                        let (sum, o) = sums[g].add_overflowing(v);
+                        sums[g] = sum;
+                        overflow |= o;
+                    });
+                    accumulate(group_indices, counts, None, |g, c| group_counts[g] += c);
                 }
-                accumulate(group_indices, values, opt_filter, |g, v| {
+                None => accumulate(group_indices, values, opt_filter, |g, v| {
                     let (sum, o) = sums[g].add_overflowing(v);
                     sums[g] = sum;
                     overflow |= o;
-                });
-                accumulate(group_indices, counts, None, |g, c| group_counts[g] += c);
+                    group_counts[g] += 1;
+                }),
             }
-            None => accumulate(group_indices, values, opt_filter, |g, v| {
-                let (sum, o) = sums[g].add_overflowing(v);
-                sums[g] = sum;
-                overflow |= o;
-                group_counts[g] += 1;
-            }),
         }
         if overflow {
             return Err(overflow_error());

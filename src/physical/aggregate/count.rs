@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
 use arrow::datatypes::Int64Type;
 
-use super::{accumulate, as_primitive, check_inputs, for_each_valid_row, single, GroupsAccumulator};
+use super::{accumulate, as_primitive, check_inputs, for_each_valid_row, single, valid_mask, GroupsAccumulator};
 use crate::error::Result;
 
 /// Grouped `count`.
@@ -41,14 +41,19 @@ impl GroupsAccumulator for CountGroupsAccumulator {
     ) -> Result<()> {
         self.counts.resize(total_num_groups, 0);
         let counts = &mut self.counts;
-        if self.count_rows || values.is_empty() {
+        let nulls = if self.count_rows || values.is_empty() {
             check_inputs(group_indices.len(), group_indices, opt_filter, total_num_groups)?;
-            for_each_valid_row(group_indices, None, opt_filter, |g, _| counts[g] += 1);
+            None
         } else {
             let array = single(values, "count")?;
             check_inputs(array.len(), group_indices, opt_filter, total_num_groups)?;
             // A NULL-typed argument has no logical nulls buffer but is all NULL.
-            let nulls = array.logical_nulls();
+            array.logical_nulls()
+        };
+        if total_num_groups == 1 {
+            let counted = valid_mask(nulls.as_ref(), opt_filter).map_or(group_indices.len(), |m| m.count_set_bits());
+            counts[0] += counted as i64;
+        } else {
             for_each_valid_row(group_indices, nulls.as_ref(), opt_filter, |g, _| counts[g] += 1);
         }
         Ok(())

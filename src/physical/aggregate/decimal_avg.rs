@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, Int64Array};
 use arrow::datatypes::{DataType, Decimal128Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
-use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator};
+use super::{accumulate, as_primitive, check_inputs, fold_values, nulls_from, single, GroupsAccumulator};
 use crate::error::{Error, Result};
 
 /// Grouped `decimal_average` producing `result` (a `DECIMAL(p,s)`).
@@ -48,16 +48,29 @@ impl DecimalAverageAccumulator {
         self.counts.resize(total_num_groups, 0);
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
-        accumulate(group_indices, values, opt_filter, |g, v| {
-            let (sum, o) = sums[g].overflowing_add(v);
-            sums[g] = sum;
-            overflow |= o;
-            if counts.is_none() {
-                group_counts[g] += 1;
+        if total_num_groups == 1 {
+            let ((sum, o), n) = fold_values(values, opt_filter, (sums[0], false), |(sum, o), v| {
+                let (sum, o2) = sum.overflowing_add(v);
+                (sum, o | o2)
+            });
+            sums[0] = sum;
+            overflow = o;
+            group_counts[0] += match counts {
+                Some(counts) => fold_values(counts, None, 0, |total, c| total + c).0,
+                None => n as i64,
+            };
+        } else {
+            accumulate(group_indices, values, opt_filter, |g, v| {
+                let (sum, o) = sums[g].overflowing_add(v);
+                sums[g] = sum;
+                overflow |= o;
+                if counts.is_none() {
+                    group_counts[g] += 1;
+                }
+            });
+            if let Some(counts) = counts {
+                accumulate(group_indices, counts, None, |g, c| group_counts[g] += c);
             }
-        });
-        if let Some(counts) = counts {
-            accumulate(group_indices, counts, None, |g, c| group_counts[g] += c);
         }
         if overflow {
             return Err(Error::execution(

@@ -13,7 +13,9 @@ use arrow::array::{
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::*;
 
-use super::{accumulate, as_primitive, check_inputs, for_each_valid_row, nulls_from, single, GroupsAccumulator};
+use super::{
+    accumulate, as_primitive, check_inputs, fold_values, for_each_valid_row, nulls_from, single, GroupsAccumulator,
+};
 use crate::error::{Error, Result};
 
 /// Which extreme.
@@ -113,13 +115,24 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for PrimitiveMinMax<T> {
         self.seen.resize(total_num_groups, false);
         let (extremes, seen) = (&mut self.values, &mut self.seen);
         let is_min = self.kind == Kind::Min;
-        accumulate(group_indices, array, opt_filter, |g, v| {
-            let cur = extremes[g];
-            if !seen[g] || (is_min && v.is_lt(cur)) || (!is_min && v.is_gt(cur)) {
-                extremes[g] = v;
-                seen[g] = true;
+        let better = |v: T::Native, cur: T::Native| (is_min && v.is_lt(cur)) || (!is_min && v.is_gt(cur));
+        if total_num_groups == 1 {
+            let (extreme, _) = fold_values(array, opt_filter, seen[0].then_some(extremes[0]), |cur, v| match cur {
+                Some(cur) if !better(v, cur) => Some(cur),
+                _ => Some(v),
+            });
+            if let Some(extreme) = extreme {
+                extremes[0] = extreme;
+                seen[0] = true;
             }
-        });
+        } else {
+            accumulate(group_indices, array, opt_filter, |g, v| {
+                if !seen[g] || better(v, extremes[g]) {
+                    extremes[g] = v;
+                    seen[g] = true;
+                }
+            });
+        }
         Ok(())
     }
 

@@ -310,6 +310,74 @@ pub(crate) fn accumulate<T: ArrowPrimitiveType>(
     }
 }
 
+/// The single-group case of [`accumulate`] (an aggregate without GROUP BY): folds every
+/// non-null value of `values` that passes `opt_filter` into `init`, so the running state stays
+/// in registers instead of going through a state vector every row. Returns the folded state
+/// and the number of values folded.
+pub(crate) fn fold_values<T: ArrowPrimitiveType, A>(
+    values: &PrimitiveArray<T>,
+    opt_filter: Option<&BooleanArray>,
+    init: A,
+    mut f: impl FnMut(A, T::Native) -> A,
+) -> (A, usize) {
+    let data = values.values();
+    match valid_mask(values.nulls(), opt_filter) {
+        None => (data.iter().fold(init, |acc, &v| f(acc, v)), data.len()),
+        Some(mask) => (
+            mask.set_indices().fold(init, |acc, row| f(acc, data[row])),
+            mask.count_set_bits(),
+        ),
+    }
+}
+
+/// Which groups have had a value (a group without one aggregates to NULL).
+///
+/// It also counts the groups that have not: once every group known before a batch has had a
+/// value, the per-row bookkeeping is one comparison with that number of groups (only groups
+/// new in the batch are looked up and marked), instead of a store per row.
+#[derive(Debug, Default)]
+pub(crate) struct SeenGroups {
+    flags: Vec<bool>,
+    unseen: usize,
+}
+
+impl SeenGroups {
+    /// Grows to `total_num_groups` groups (the new ones unseen). Returns the first group
+    /// index that rows must [`Self::mark`]: every group below it has been seen.
+    pub fn grow(&mut self, total_num_groups: usize) -> usize {
+        let before = self.flags.len();
+        if total_num_groups > before {
+            self.flags.resize(total_num_groups, false);
+            self.unseen += total_num_groups - before;
+        }
+        if self.unseen == self.flags.len() - before {
+            before
+        } else {
+            0
+        }
+    }
+
+    /// Notes that `group` has had a value.
+    #[inline]
+    pub fn mark(&mut self, group: usize) {
+        if !self.flags[group] {
+            self.flags[group] = true;
+            self.unseen -= 1;
+        }
+    }
+
+    /// The flags as a validity buffer (`None` when every group has been seen); resets.
+    pub fn take_nulls(&mut self) -> Option<NullBuffer> {
+        self.unseen = 0;
+        nulls_from(std::mem::take(&mut self.flags))
+    }
+
+    /// Bytes held.
+    pub fn size(&self) -> usize {
+        self.flags.capacity()
+    }
+}
+
 /// A running-sum type: adding reports overflow as a flag instead of stopping, so the hot loop
 /// has no branch and the caller checks once per batch.
 pub trait Summable: Copy {

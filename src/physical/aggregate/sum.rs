@@ -8,7 +8,7 @@ use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Decimal128
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
-use super::{accumulate, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator, Summable};
+use super::{accumulate, as_primitive, check_inputs, fold_values, single, GroupsAccumulator, SeenGroups, Summable};
 use crate::error::{Error, Result};
 
 /// The error of an integer or decimal sum that leaves its type's range.
@@ -71,7 +71,7 @@ pub(crate) fn check_decimal_range(array: &ArrayRef) -> Result<()> {
 pub struct SumGroupsAccumulator<T: ArrowPrimitiveType> {
     data_type: DataType,
     sums: Vec<T::Native>,
-    seen: Vec<bool>,
+    seen: SeenGroups,
 }
 
 impl<T: ArrowPrimitiveType> SumGroupsAccumulator<T>
@@ -83,7 +83,7 @@ where
         Self {
             data_type,
             sums: Vec::new(),
-            seen: Vec::new(),
+            seen: SeenGroups::default(),
         }
     }
 
@@ -98,15 +98,29 @@ where
         let values = as_primitive::<T>(&array, "sum")?;
         check_inputs(values.len(), group_indices, opt_filter, total_num_groups)?;
         self.sums.resize(total_num_groups, T::Native::ZERO);
-        self.seen.resize(total_num_groups, false);
+        let check_from = self.seen.grow(total_num_groups);
         let (sums, seen) = (&mut self.sums, &mut self.seen);
         let mut overflow = false;
-        accumulate(group_indices, values, opt_filter, |g, v| {
-            let (sum, o) = sums[g].add_overflowing(v);
-            sums[g] = sum;
-            overflow |= o;
-            seen[g] = true;
-        });
+        if total_num_groups == 1 {
+            let ((sum, o), n) = fold_values(values, opt_filter, (sums[0], false), |(sum, o), v| {
+                let (sum, o2) = sum.add_overflowing(v);
+                (sum, o | o2)
+            });
+            sums[0] = sum;
+            overflow = o;
+            if n > 0 {
+                seen.mark(0);
+            }
+        } else {
+            accumulate(group_indices, values, opt_filter, |g, v| {
+                let (sum, o) = sums[g].add_overflowing(v);
+                sums[g] = sum;
+                overflow |= o;
+                if g >= check_from {
+                    seen.mark(g);
+                }
+            });
+        }
         if overflow {
             return Err(overflow_error());
         }
@@ -115,7 +129,7 @@ where
 
     fn take(&mut self) -> Result<ArrayRef> {
         let sums = std::mem::take(&mut self.sums);
-        let nulls = nulls_from(std::mem::take(&mut self.seen));
+        let nulls = self.seen.take_nulls();
         let array: ArrayRef =
             Arc::new(PrimitiveArray::<T>::try_new(sums.into(), nulls)?.with_data_type(self.data_type.clone()));
         check_decimal_range(&array)?;
@@ -150,6 +164,6 @@ where
     }
 
     fn size(&self) -> usize {
-        self.sums.capacity() * std::mem::size_of::<T::Native>() + self.seen.capacity()
+        self.sums.capacity() * std::mem::size_of::<T::Native>() + self.seen.size()
     }
 }

@@ -105,6 +105,27 @@ fn string_rows(
     Ok(std::sync::Arc::new(out.finish()))
 }
 
+/// Builds a VARCHAR column of pieces of existing strings: NULL where any argument is NULL,
+/// else `f(i)`, appended straight from where it lies (no per-row `String`). `bytes` sizes the
+/// value buffer up front (e.g. the input's bytes, which a piece of each value cannot exceed).
+fn borrowed_string_rows<'a>(
+    args: &[ArrayRef],
+    rows: usize,
+    bytes: usize,
+    mut f: impl FnMut(usize) -> Result<&'a str>,
+) -> Result<ArrayRef> {
+    let valid = all_valid(args);
+    let mut out = StringBuilder::with_capacity(rows, bytes);
+    for i in 0..rows {
+        if valid.as_ref().is_some_and(|v| v.is_null(i)) {
+            out.append_null();
+        } else {
+            out.append_value(f(i)?);
+        }
+    }
+    Ok(std::sync::Arc::new(out.finish()))
+}
+
 /// Builds a column row by row: NULL where any argument is NULL, else `f(i)`.
 fn rows_of<T, A>(args: &[ArrayRef], rows: usize, mut f: impl FnMut(usize) -> Result<T>) -> Result<ArrayRef>
 where

@@ -7,7 +7,7 @@ use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, StringArray, StringB
 use arrow::datatypes::{Int32Type, Int64Type};
 use regex::Regex;
 
-use super::{bool_rows, i64_rows, prim_arg, str_arg, string_rows};
+use super::{bool_rows, borrowed_string_rows, i64_rows, prim_arg, str_arg, string_rows};
 use crate::error::{Error, Result};
 use crate::logical::functions::ScalarFunc as F;
 
@@ -55,9 +55,10 @@ pub(super) fn evaluate(func: F, args: &[ArrayRef], rows: usize) -> Result<Option
         F::Substring => {
             let (a, start) = (s(0)?, n(1)?);
             let len = args.get(2).map(|_| n(2)).transpose()?;
-            string_rows(args, rows, |i, out| {
-                out.push_str(substring(a.value(i), start.value(i), len.map(|l| l.value(i))));
-                Ok(())
+            let offsets = a.value_offsets();
+            let bytes = (offsets[offsets.len() - 1] - offsets[0]) as usize;
+            borrowed_string_rows(args, rows, bytes, |i| {
+                Ok(substring(a.value(i), start.value(i), len.map(|l| l.value(i))))
             })?
         }
         F::Concat => {

@@ -103,7 +103,8 @@ fn evaluate_conjunct(conjunct: &PhysExprRef, batch: &RecordBatch) -> Result<Arra
     let Some(dictionary) = batch.column(only).as_dictionary_opt::<Int32Type>() else {
         return conjunct.evaluate(batch);
     };
-    if !conjunct.is_volatile() {
+    // Testing each distinct value once only pays when there are fewer values than rows.
+    if !conjunct.is_volatile() && dictionary.values().len() < dictionary.len() {
         if let Some(on_values) = conjunct.with_columns_mapped(&|i| (i == only).then_some(0)) {
             let keys = dictionary.keys();
             let mut values = Arc::clone(dictionary.values());

@@ -15,7 +15,6 @@ use arrow::array::{
 use arrow::buffer::{MutableBuffer, NullBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
-use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
 use super::group_index;
@@ -170,16 +169,13 @@ impl PackedGroupTable {
             }
             let hash = hash_key(key);
             let (lo, hi) = halves(key);
-            let group = match map.entry(
-                hash,
-                |&(l, h, _)| l == lo && h == hi,
-                |&(l, h, _)| hash_key(whole(l, h)),
-            ) {
-                Entry::Occupied(e) => e.get().2,
-                Entry::Vacant(e) => {
+            // A lookup first: `entry` would also make room for an insert on every row.
+            let group = match map.find(hash, |&(l, h, _)| l == lo && h == hi) {
+                Some(&(_, _, g)) => g,
+                None => {
                     let g = group_index(*groups)?;
                     *groups += 1;
-                    e.insert((lo, hi, g));
+                    map.insert_unique(hash, (lo, hi, g), |&(l, h, _)| hash_key(whole(l, h)));
                     g
                 }
             };

@@ -4,7 +4,6 @@
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, Rows, SortField};
-use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
 use super::group_index;
@@ -44,12 +43,13 @@ impl RowGroupTable {
         out.reserve(num_rows);
         for (row, &hash) in hashes.iter().enumerate() {
             let key = encoded.row(row);
-            let group = match map.entry(hash, |&(h, g)| h == hash && rows.row(g as usize) == key, |&(h, _)| h) {
-                Entry::Occupied(e) => e.get().1,
-                Entry::Vacant(e) => {
+            // A lookup first: `entry` would also make room for an insert on every row.
+            let group = match map.find(hash, |&(h, g)| h == hash && rows.row(g as usize) == key) {
+                Some(&(_, g)) => g,
+                None => {
                     let g = group_index(rows.num_rows())?;
                     rows.push(key);
-                    e.insert((hash, g));
+                    map.insert_unique(hash, (hash, g), |&(h, _)| h);
                     g
                 }
             };

@@ -23,6 +23,7 @@ mod build_marks;
 mod grace;
 mod probe;
 mod table;
+mod verify;
 
 #[cfg(test)]
 mod spill_tests;

@@ -1,5 +1,5 @@
 //! Probing a hash join table: per probe batch, candidate (build, probe) index pairs are
-//! collected from the table, their keys verified with Arrow's `eq` kernel, the residual
+//! collected from the table, their keys verified (`verify`), the residual
 //! filter applied to the candidate rows, and the output gathered with `take`. Unmatched
 //! probe rows are emitted per probe batch, unmatched build rows after the probe side.
 //!
@@ -10,12 +10,12 @@
 use std::sync::Arc;
 
 use arrow::array::{new_null_array, Array, ArrayRef, BooleanArray, UInt32Array};
-use arrow::compute::kernels::cmp::eq;
-use arrow::compute::{and, filter, filter_record_batch, take};
+use arrow::compute::{filter, filter_record_batch, take};
 use arrow::record_batch::RecordBatch;
 
 use super::build_marks::{build_rows_output, rows_to_emit, SharedMarks};
 use super::table::{batch_of, key_validity, JoinTable};
+use super::verify::keys_equal;
 use super::JoinSpec;
 use crate::error::{Error, Result};
 use crate::exec::shuffle::hash_rows;
@@ -258,22 +258,9 @@ impl HashJoinStream {
         let mut probe_idx = UInt32Array::from(probe_idx);
 
         // Keys equal, all of them (hashes may collide).
-        let mut mask: Option<BooleanArray> = None;
-        for (bk, pk) in table.keys.iter().zip(&current.keys) {
-            let l = take(bk.as_ref(), &build_idx, None)?;
-            let r = take(pk.as_ref(), &probe_idx, None)?;
-            let equal = eq(&l, &r)?;
-            mask = Some(match mask {
-                None => equal,
-                Some(m) => and(&m, &equal)?,
-            });
-        }
-        if let Some(mask) = mask {
-            // `true_count` and `filter` both read NULL as false.
-            if mask.true_count() < mask.len() {
-                build_idx = downcast_u32(filter(&build_idx, &mask)?)?;
-                probe_idx = downcast_u32(filter(&probe_idx, &mask)?)?;
-            }
+        if let Some(mask) = keys_equal(&table.keys, &current.keys, &build_idx, &probe_idx)? {
+            build_idx = downcast_u32(filter(&build_idx, &mask)?)?;
+            probe_idx = downcast_u32(filter(&probe_idx, &mask)?)?;
         }
 
         let emits_pairs = matches!(
