@@ -273,8 +273,16 @@ impl HashJoinStream {
             for c in table.batch.columns() {
                 columns.push(take(c.as_ref(), &build_idx, None)?);
             }
+            // Every probe row matched once, in order (a foreign key probing its whole
+            // primary-key side): the probe columns come out as they are.
+            let identity = probe_idx.len() == current.batch.num_rows()
+                && probe_idx.values().iter().enumerate().all(|(i, &p)| p as usize == i);
             for c in current.batch.columns() {
-                columns.push(take(c.as_ref(), &probe_idx, None)?);
+                columns.push(if identity {
+                    Arc::clone(c)
+                } else {
+                    take(c.as_ref(), &probe_idx, None)?
+                });
             }
             let mut batch = batch_of(&self.spec.pair_schema, columns, probe_idx.len())?;
             if let Some(predicate) = &self.spec.filter {
