@@ -104,3 +104,25 @@ fn wide_keys_use_rows() {
     let f: ArrayRef = Arc::new(arrow::array::Float64Array::from(vec![1.0, 2.0]));
     check_same_as_rows(vec![vec![f]], false);
 }
+
+#[test]
+fn strings_after_an_integer_and_in_sliced_arrays_match_rows() {
+    // An integer column first puts the string slot at an offset; sliced arrays start their
+    // values mid-buffer; NULLs and the empty string are distinct groups.
+    let words = ["id001", "id010", "", "x", "id001", "abcdefg", "id010", "zz"];
+    let strings: Vec<Option<&str>> = (0..200)
+        .map(|i| (i % 13 != 0).then(|| words[i % words.len()]))
+        .collect();
+    let s: ArrayRef = Arc::new(StringArray::from(strings));
+    let n: ArrayRef = Arc::new(Int64Array::from_iter_values((0..200).map(|i| i % 3)));
+    let emitted = check_same_as_rows(
+        vec![vec![n.clone(), s.clone()], vec![n.slice(150, 50), s.slice(150, 50)]],
+        true,
+    );
+    assert_eq!(emitted[0].len(), emitted[1].len());
+    let alone = check_same_as_rows(vec![vec![s.slice(7, 193)], vec![s.slice(190, 10)]], true);
+    assert_eq!(
+        alone[0].len(),
+        words.iter().collect::<std::collections::HashSet<_>>().len() + 1
+    );
+}
