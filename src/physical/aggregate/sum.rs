@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Decimal128Array, PrimitiveArray};
 use arrow::compute::{cast_with_options, CastOptions};
-use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
+use arrow::datatypes::{
+    ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type,
+    UInt32Type, UInt64Type, UInt8Type, DECIMAL128_MAX_PRECISION,
+};
 
 use super::{accumulate, as_primitive, check_inputs, fold_values, single, GroupsAccumulator, SeenGroups, Summable};
 use crate::error::{Error, Result};
@@ -50,11 +53,49 @@ pub(crate) fn to_sum_input(array: &ArrayRef, target: &DataType) -> Result<ArrayR
     if same {
         return Ok(Arc::clone(array));
     }
+    if let Some(widened) = integers_as_decimal(array, target) {
+        return widened;
+    }
     let options = CastOptions {
         safe: false,
         ..Default::default()
     };
     cast_with_options(array, target, &options).map_err(|_| overflow_error())
+}
+
+/// Integers as `DECIMAL(p, 0)` with `p` >= 20 (every 64-bit integer fits): each value widened
+/// to `i128` as it is. Arrow's cast would check every value's precision, which was a third of
+/// `avg(INTEGER)`'s time. `None` for other inputs and targets.
+fn integers_as_decimal(array: &ArrayRef, target: &DataType) -> Option<Result<ArrayRef>> {
+    let DataType::Decimal128(precision, 0) = target else {
+        return None;
+    };
+    if *precision < 20 || !array.data_type().is_integer() {
+        return None;
+    }
+    fn widen<T: ArrowPrimitiveType>(array: &ArrayRef, target: &DataType) -> Option<ArrayRef>
+    where
+        T::Native: Into<i128>,
+    {
+        let values = array.as_any().downcast_ref::<PrimitiveArray<T>>()?;
+        Some(Arc::new(
+            values
+                .unary::<_, Decimal128Type>(|v| v.into())
+                .with_data_type(target.clone()),
+        ))
+    }
+    let widened = match array.data_type() {
+        DataType::Int8 => widen::<Int8Type>(array, target),
+        DataType::Int16 => widen::<Int16Type>(array, target),
+        DataType::Int32 => widen::<Int32Type>(array, target),
+        DataType::Int64 => widen::<Int64Type>(array, target),
+        DataType::UInt8 => widen::<UInt8Type>(array, target),
+        DataType::UInt16 => widen::<UInt16Type>(array, target),
+        DataType::UInt32 => widen::<UInt32Type>(array, target),
+        DataType::UInt64 => widen::<UInt64Type>(array, target),
+        _ => None,
+    };
+    widened.map(Ok)
 }
 
 /// Checks that decimal results fit `DECIMAL(38, s)`.
