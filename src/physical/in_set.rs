@@ -129,33 +129,45 @@ mod tests {
 
     use super::*;
 
+    /// Checks IN and NOT IN of `tested` against `values` (found per row: `found`, `None` for a
+    /// NULL row), then against `values` plus `null`, where a value not found is NULL.
+    fn check_sql_nulls(
+        values: &[ScalarValue],
+        null: ScalarValue,
+        data_type: &DataType,
+        tested: ArrayRef,
+        found: &[Option<bool>],
+    ) -> InSet {
+        let set = InSet::try_new(values, data_type).unwrap().unwrap();
+        let negated: Vec<Option<bool>> = found.iter().map(|f| f.map(|f| !f)).collect();
+        assert_eq!(
+            set.contains(&tested, false).unwrap(),
+            BooleanArray::from(found.to_vec())
+        );
+        assert_eq!(set.contains(&tested, true).unwrap(), BooleanArray::from(negated));
+        let mut with_null = values.to_vec();
+        with_null.push(null);
+        let with_null = InSet::try_new(&with_null, data_type).unwrap().unwrap();
+        let in_found =
+            |yes: bool| -> Vec<Option<bool>> { found.iter().map(|f| (*f == Some(true)).then_some(yes)).collect() };
+        assert_eq!(
+            with_null.contains(&tested, false).unwrap(),
+            BooleanArray::from(in_found(true))
+        );
+        assert_eq!(
+            with_null.contains(&tested, true).unwrap(),
+            BooleanArray::from(in_found(false))
+        );
+        set
+    }
+
     #[test]
     fn membership_follows_sql_nulls() {
         let values: Vec<ScalarValue> = (0..20).map(|i| ScalarValue::Int64(Some(i * 2))).collect();
-        let set = InSet::try_new(&values, &DataType::Int64).unwrap().unwrap();
         let tested: ArrayRef = Arc::new(Int64Array::from(vec![Some(4), Some(5), None, Some(38), Some(40)]));
-        let found = set.contains(&tested, false).unwrap();
-        assert_eq!(
-            found,
-            BooleanArray::from(vec![Some(true), Some(false), None, Some(true), Some(false)])
-        );
-        let not_found = set.contains(&tested, true).unwrap();
-        assert_eq!(
-            not_found,
-            BooleanArray::from(vec![Some(false), Some(true), None, Some(false), Some(true)])
-        );
-
-        let mut with_null = values.clone();
-        with_null.push(ScalarValue::Int64(None));
-        let set = InSet::try_new(&with_null, &DataType::Int64).unwrap().unwrap();
-        assert_eq!(
-            set.contains(&tested, false).unwrap(),
-            BooleanArray::from(vec![Some(true), None, None, Some(true), None])
-        );
-        assert_eq!(
-            set.contains(&tested, true).unwrap(),
-            BooleanArray::from(vec![Some(false), None, None, Some(false), None])
-        );
+        let found = [Some(true), Some(false), None, Some(true), Some(false)];
+        let set = check_sql_nulls(&values, ScalarValue::Int64(None), &DataType::Int64, tested, &found);
+        assert!(!set.raw_strings);
     }
 
     #[test]
@@ -179,8 +191,6 @@ mod tests {
             .iter()
             .map(|s| ScalarValue::Utf8(Some(s.to_string())))
             .collect();
-        let set = InSet::try_new(&values, &DataType::Utf8).unwrap().unwrap();
-        assert!(set.raw_strings);
         let tested: ArrayRef = Arc::new(StringArray::from(vec![
             Some("13"),
             None,
@@ -188,25 +198,9 @@ mod tests {
             Some("x"),
             Some(""),
         ]));
-        assert_eq!(
-            set.contains(&tested, false).unwrap(),
-            BooleanArray::from(vec![Some(true), None, Some(false), Some(true), Some(false)])
-        );
-        assert_eq!(
-            set.contains(&tested, true).unwrap(),
-            BooleanArray::from(vec![Some(false), None, Some(true), Some(false), Some(true)])
-        );
-        let mut with_null = values.clone();
-        with_null.push(ScalarValue::Utf8(None));
-        let set = InSet::try_new(&with_null, &DataType::Utf8).unwrap().unwrap();
-        assert_eq!(
-            set.contains(&tested, false).unwrap(),
-            BooleanArray::from(vec![Some(true), None, None, Some(true), None])
-        );
-        assert_eq!(
-            set.contains(&tested, true).unwrap(),
-            BooleanArray::from(vec![Some(false), None, None, Some(false), None])
-        );
+        let found = [Some(true), None, Some(false), Some(true), Some(false)];
+        let set = check_sql_nulls(&values, ScalarValue::Utf8(None), &DataType::Utf8, tested, &found);
+        assert!(set.raw_strings);
     }
 
     #[test]

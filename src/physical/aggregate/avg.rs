@@ -8,7 +8,10 @@ use arrow::array::{ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int
 use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
 use super::sum::{check_decimal_range, overflow_error, to_sum_input};
-use super::{accumulate, as_primitive, check_inputs, fold_values, nulls_from, single, GroupsAccumulator, Summable};
+use super::{
+    accumulate, as_primitive, check_inputs, fold_sum, nulls_from, single, single_group_count, GroupsAccumulator,
+    Summable,
+};
 use crate::error::{Error, Result};
 
 /// The type of the running sum of `avg` over `input` (the `{name}[sum]` state field).
@@ -82,16 +85,10 @@ where
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
         if total_num_groups == 1 {
-            let ((sum, o), n) = fold_values(values, opt_filter, (sums[0], false), |(sum, o), v| {
-                let (sum, o2) = sum.add_overflowing(v);
-                (sum, o | o2)
-            });
+            let (sum, o, n) = fold_sum(values, opt_filter, sums[0]);
             sums[0] = sum;
             overflow = o;
-            group_counts[0] += match counts {
-                Some(counts) => fold_values(counts, None, 0, |total, c| total + c).0,
-                None => n as i64,
-            };
+            group_counts[0] += single_group_count(counts, n);
         } else {
             match counts {
                 // Partial counts are merged from the state; NULL sums come with zero counts.

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, Int64Array};
 use arrow::datatypes::{DataType, Decimal128Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
-use super::{accumulate, as_primitive, check_inputs, fold_values, nulls_from, single, GroupsAccumulator};
+use super::{
+    accumulate, as_primitive, check_inputs, fold_sum, nulls_from, single, single_group_count, GroupsAccumulator,
+};
 use crate::error::{Error, Result};
 
 /// Grouped `decimal_average` producing `result` (a `DECIMAL(p,s)`).
@@ -49,16 +51,10 @@ impl DecimalAverageAccumulator {
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
         if total_num_groups == 1 {
-            let ((sum, o), n) = fold_values(values, opt_filter, (sums[0], false), |(sum, o), v| {
-                let (sum, o2) = sum.overflowing_add(v);
-                (sum, o | o2)
-            });
+            let (sum, o, n) = fold_sum(values, opt_filter, sums[0]);
             sums[0] = sum;
             overflow = o;
-            group_counts[0] += match counts {
-                Some(counts) => fold_values(counts, None, 0, |total, c| total + c).0,
-                None => n as i64,
-            };
+            group_counts[0] += single_group_count(counts, n);
         } else {
             accumulate(group_indices, values, opt_filter, |g, v| {
                 let (sum, o) = sums[g].overflowing_add(v);

@@ -330,6 +330,32 @@ pub(crate) fn fold_values<T: ArrowPrimitiveType, A>(
     }
 }
 
+/// [`fold_values`] summing into `init`: the sum, whether it overflowed, and how many values
+/// were added.
+pub(crate) fn fold_sum<T: ArrowPrimitiveType>(
+    values: &PrimitiveArray<T>,
+    opt_filter: Option<&BooleanArray>,
+    init: T::Native,
+) -> (T::Native, bool, usize)
+where
+    T::Native: Summable,
+{
+    let ((sum, overflow), n) = fold_values(values, opt_filter, (init, false), |(sum, overflow), v| {
+        let (sum, o) = sum.add_overflowing(v);
+        (sum, overflow | o)
+    });
+    (sum, overflow, n)
+}
+
+/// The rows an average adds to its single group's count: the partial `counts` when merging
+/// states, else the `added` values just summed.
+pub(crate) fn single_group_count(counts: Option<&arrow::array::Int64Array>, added: usize) -> i64 {
+    match counts {
+        Some(counts) => fold_values(counts, None, 0, |total, c| total + c).0,
+        None => added as i64,
+    }
+}
+
 /// Which groups have had a value (a group without one aggregates to NULL).
 ///
 /// It also counts the groups that have not: once every group known before a batch has had a

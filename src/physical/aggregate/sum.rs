@@ -11,7 +11,7 @@ use arrow::datatypes::{
     UInt32Type, UInt64Type, UInt8Type, DECIMAL128_MAX_PRECISION,
 };
 
-use super::{accumulate, as_primitive, check_inputs, fold_values, single, GroupsAccumulator, SeenGroups, Summable};
+use super::{accumulate, as_primitive, check_inputs, fold_sum, single, GroupsAccumulator, SeenGroups, Summable};
 use crate::error::{Error, Result};
 
 /// The error of an integer or decimal sum that leaves its type's range.
@@ -143,10 +143,7 @@ where
         let (sums, seen) = (&mut self.sums, &mut self.seen);
         let mut overflow = false;
         if total_num_groups == 1 {
-            let ((sum, o), n) = fold_values(values, opt_filter, (sums[0], false), |(sum, o), v| {
-                let (sum, o2) = sum.add_overflowing(v);
-                (sum, o | o2)
-            });
+            let (sum, o, n) = fold_sum(values, opt_filter, sums[0]);
             sums[0] = sum;
             overflow = o;
             if n > 0 {
