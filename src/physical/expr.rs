@@ -505,8 +505,6 @@ impl PhysicalExpr {
     }
 }
 
-/// LIKE patterns with each `\` doubled: DuckDB's LIKE has no escape character unless ESCAPE is
-/// given, while Arrow's kernel reads `\` as one.
 /// `LIKE` over a column of strings with a constant `%a%b…%` pattern, by substring search
 /// ([`crate::physical::like_parts`]); `None` for any other case.
 fn like_by_parts(
@@ -527,6 +525,8 @@ fn like_by_parts(
     Some(crate::physical::like_parts::matches(values, &parts, negated))
 }
 
+/// LIKE patterns with each `\` doubled: DuckDB's LIKE has no escape character unless ESCAPE is
+/// given, while Arrow's kernel reads `\` as one.
 fn literal_backslashes(p: ColumnarValue) -> Result<ColumnarValue> {
     let Some(strings) = p.array().as_any().downcast_ref::<StringArray>() else {
         return Ok(p);

@@ -9,8 +9,7 @@ use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type,
 
 use super::sum::{check_decimal_range, overflow_error, to_sum_input};
 use super::{
-    accumulate, as_primitive, check_inputs, fold_sum, nulls_from, single, single_group_count, GroupsAccumulator,
-    Summable,
+    accumulate, add_to_single_average, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator, Summable,
 };
 use crate::error::{Error, Result};
 
@@ -85,10 +84,7 @@ where
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
         if total_num_groups == 1 {
-            let (sum, o, n) = fold_sum(values, opt_filter, sums[0]);
-            sums[0] = sum;
-            overflow = o;
-            group_counts[0] += single_group_count(counts, n);
+            overflow = add_to_single_average(values, opt_filter, counts, &mut sums[0], &mut group_counts[0]);
         } else {
             match counts {
                 // Partial counts are merged from the state; NULL sums come with zero counts.

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, Int64Array};
 use arrow::datatypes::{DataType, Decimal128Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
-use super::{
-    accumulate, as_primitive, check_inputs, fold_sum, nulls_from, single, single_group_count, GroupsAccumulator,
-};
+use super::{accumulate, add_to_single_average, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator};
 use crate::error::{Error, Result};
 
 /// Grouped `decimal_average` producing `result` (a `DECIMAL(p,s)`).
@@ -51,10 +49,7 @@ impl DecimalAverageAccumulator {
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
         if total_num_groups == 1 {
-            let (sum, o, n) = fold_sum(values, opt_filter, sums[0]);
-            sums[0] = sum;
-            overflow = o;
-            group_counts[0] += single_group_count(counts, n);
+            overflow = add_to_single_average(values, opt_filter, counts, &mut sums[0], &mut group_counts[0]);
         } else {
             accumulate(group_indices, values, opt_filter, |g, v| {
                 let (sum, o) = sums[g].overflowing_add(v);

@@ -347,13 +347,26 @@ where
     (sum, overflow, n)
 }
 
-/// The rows an average adds to its single group's count: the partial `counts` when merging
-/// states, else the `added` values just summed.
-pub(crate) fn single_group_count(counts: Option<&arrow::array::Int64Array>, added: usize) -> i64 {
-    match counts {
+/// The single-group case of an average's update: adds the values of `values` that pass
+/// `opt_filter` to `sum`, and to `count` how many there were, or the partial `counts` when
+/// merging states. Returns whether the sum overflowed.
+pub(crate) fn add_to_single_average<T: ArrowPrimitiveType>(
+    values: &PrimitiveArray<T>,
+    opt_filter: Option<&BooleanArray>,
+    counts: Option<&arrow::array::Int64Array>,
+    sum: &mut T::Native,
+    count: &mut i64,
+) -> bool
+where
+    T::Native: Summable,
+{
+    let (total, overflow, added) = fold_sum(values, opt_filter, *sum);
+    *sum = total;
+    *count += match counts {
         Some(counts) => fold_values(counts, None, 0, |total, c| total + c).0,
         None => added as i64,
-    }
+    };
+    overflow
 }
 
 /// Which groups have had a value (a group without one aggregates to NULL).

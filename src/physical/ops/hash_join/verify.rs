@@ -45,7 +45,9 @@ pub(super) fn keys_equal(
 
 /// The pairs' equality read in place, for the key types that allow it; `None` otherwise.
 fn in_place(build: &ArrayRef, probe: &ArrayRef, build_idx: &[u32], probe_idx: &[u32]) -> Option<BooleanBuffer> {
-    if build.data_type() != probe.data_type() {
+    let in_range = |idx: &[u32], len: usize| idx.iter().all(|&i| (i as usize) < len);
+    if build.data_type() != probe.data_type() || !in_range(build_idx, build.len()) || !in_range(probe_idx, probe.len())
+    {
         return None;
     }
     fn primitive<T: ArrowPrimitiveType>(
@@ -58,10 +60,6 @@ fn in_place(build: &ArrayRef, probe: &ArrayRef, build_idx: &[u32], probe_idx: &[
             build.as_primitive_opt::<T>()?.values(),
             probe.as_primitive_opt::<T>()?.values(),
         );
-        let (bl, pl) = (b.len(), p.len());
-        if build_idx.iter().any(|&i| i as usize >= bl) || probe_idx.iter().any(|&i| i as usize >= pl) {
-            return None;
-        }
         Some(BooleanBuffer::collect_bool(build_idx.len(), |k| {
             b[build_idx[k] as usize] == p[probe_idx[k] as usize]
         }))
@@ -80,10 +78,6 @@ fn in_place(build: &ArrayRef, probe: &ArrayRef, build_idx: &[u32], probe_idx: &[
         DataType::Decimal128(_, _) => primitive::<Decimal128Type>(build, probe, build_idx, probe_idx),
         DataType::Utf8 => {
             let (b, p) = (build.as_string_opt::<i32>()?, probe.as_string_opt::<i32>()?);
-            let (bl, pl) = (b.len(), p.len());
-            if build_idx.iter().any(|&i| i as usize >= bl) || probe_idx.iter().any(|&i| i as usize >= pl) {
-                return None;
-            }
             Some(BooleanBuffer::collect_bool(build_idx.len(), |k| {
                 b.value(build_idx[k] as usize).as_bytes() == p.value(probe_idx[k] as usize).as_bytes()
             }))
