@@ -92,6 +92,15 @@ fn windows_shuffle_on_partition_keys_and_share_the_shuffle() {
     ));
 }
 
+/// `rank <= k` right above a window drops rows that cannot rank that high after the shuffle,
+/// before the sort.
+#[test]
+fn rank_filter_drops_rows_before_the_window_sort() {
+    insta::assert_snapshot!(explain(
+        "SELECT region, price FROM (SELECT region, price, rank() OVER (PARTITION BY region ORDER BY price DESC) AS rk FROM sales) WHERE rk <= 2"
+    ));
+}
+
 /// A correlation that is not an equality is flattened: the subquery is computed for each
 /// distinct outer value (`D`), grouped by it, left-joined from `D` (count 0 for no rows) and
 /// joined back to the outer rows on it.

@@ -18,3 +18,4 @@ pub mod planner;
 pub mod rows;
 pub mod shared_subplans;
 pub mod temporal_arith;
+pub mod window_top_k;

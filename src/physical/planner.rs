@@ -32,6 +32,7 @@ use crate::physical::expr::{PhysExprRef, PhysicalExpr};
 use crate::physical::in_set::{worth_a_set, InSet};
 use crate::physical::ops::exchange::{ExchangeExec, Partitioning};
 use crate::physical::ops::filter::FilterExec;
+use crate::physical::ops::group_top_k::GroupTopKExec;
 use crate::physical::ops::hash_aggregate::{AggregateMode, HashAggregateExec};
 use crate::physical::ops::hash_join::{HashJoinExec, JoinMode};
 use crate::physical::ops::limit::LimitExec;
@@ -47,6 +48,7 @@ use crate::physical::ops::values::ValuesExec;
 use crate::physical::ops::window::{PhysWindowExpr, WindowExec};
 use crate::physical::plan::{stage_partitions, PlanRef};
 use crate::physical::shared_subplans::SharedSubplans;
+use crate::physical::window_top_k;
 
 /// Lowers a logical expression over `schema` to a physical one (columns by index).
 pub fn lower_expr(e: &Expr, schema: &PlanSchema, opts: TypeOptions) -> Result<PhysExprRef> {
@@ -288,7 +290,10 @@ impl PhysicalPlanner {
         match plan {
             LogicalPlan::Scan(s) => self.plan_scan(s),
             LogicalPlan::Filter(f) => {
-                let input = self.plan_node(&f.input)?;
+                let input = match f.input.as_ref() {
+                    LogicalPlan::Window(w) => self.plan_window(w, window_top_k::rank_limit(&f.predicate, w))?,
+                    _ => self.plan_node(&f.input)?,
+                };
                 let predicate = lower_expr(&f.predicate, &f.input.schema(), self.opts)?;
                 Ok(Arc::new(FilterExec::new(input, predicate)))
             }
@@ -310,7 +315,7 @@ impl PhysicalPlanner {
             LogicalPlan::Aggregate(a) => self.shared.get_or_plan(plan, || self.plan_aggregate(a)),
             LogicalPlan::Distinct(d) => self.plan_distinct(d),
             LogicalPlan::Join(j) => self.shared.get_or_plan(plan, || self.plan_join(j)),
-            LogicalPlan::Window(w) => self.plan_window(w),
+            LogicalPlan::Window(w) => self.plan_window(w, None),
             LogicalPlan::Sort(s) => {
                 let input = self.plan_node(&s.input)?;
                 let schema = s.input.schema();
@@ -456,7 +461,9 @@ impl PhysicalPlanner {
 
     /// Window calls: the input is hash-shuffled on the PARTITION BY keys (gathered without
     /// any; kept when the window below has the same keys), sorted by (partition keys, order keys) per partition, then computed.
-    fn plan_window(&self, w: &Window) -> Result<PlanRef> {
+    /// With `top_k` (a filter above passes only ranks up to it), rows that cannot rank that
+    /// high are dropped before the sort.
+    fn plan_window(&self, w: &Window, top_k: Option<usize>) -> Result<PlanRef> {
         let input = self.plan_node(&w.input)?;
         let schema = w.input.schema();
         let Some(Expr::Window(spec)) = w.window_exprs.first() else {
@@ -510,6 +517,15 @@ impl PhysicalPlanner {
             Arc::new(ExchangeExec::new(input, Partitioning::Gather))
         } else {
             Arc::new(ExchangeExec::new(input, Partitioning::Hash(partition_keys.clone(), n)))
+        };
+        let exchanged: PlanRef = match top_k {
+            Some(k) => Arc::new(GroupTopKExec::try_new(
+                exchanged,
+                partition_keys.clone(),
+                order_keys.clone(),
+                k,
+            )?),
+            None => exchanged,
         };
         let sort_keys: Vec<PhysSortExpr> = partition_keys
             .iter()

@@ -2,6 +2,7 @@
 
 pub mod exchange;
 pub mod filter;
+pub mod group_top_k;
 pub mod hash_aggregate;
 pub mod hash_join;
 pub mod limit;
