@@ -5,6 +5,7 @@ pub mod aggregate;
 pub mod cast;
 pub mod datetime_text;
 pub mod decimal;
+pub mod dictionary_keys;
 pub mod expr;
 pub mod float_zero;
 pub mod functions;

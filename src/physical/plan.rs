@@ -117,3 +117,33 @@ pub fn display_tree(plan: &PlanRef, indent: usize, out: &mut String) {
         display_tree(child, indent + 1, out);
     }
 }
+
+/// `schema` with each field's type set to its column's, for batches whose columns may be
+/// dictionary-encoded where the plan says plain strings (see
+/// `ScanExec::with_dictionary_output`); `schema` itself when the types agree.
+pub fn with_column_types(schema: &SchemaRef, columns: &[arrow::array::ArrayRef]) -> SchemaRef {
+    let agrees = schema
+        .fields()
+        .iter()
+        .zip(columns)
+        .all(|(f, c)| f.data_type() == c.data_type());
+    if agrees {
+        return Arc::clone(schema);
+    }
+    let fields: Vec<arrow::datatypes::FieldRef> = schema
+        .fields()
+        .iter()
+        .zip(columns)
+        .map(|(f, c)| {
+            if f.data_type() == c.data_type() {
+                Arc::clone(f)
+            } else {
+                Arc::new(f.as_ref().clone().with_data_type(c.data_type().clone()))
+            }
+        })
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
+}

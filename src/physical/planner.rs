@@ -28,6 +28,7 @@ use crate::logical::plan::*;
 use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::{expr_type, TypeOptions};
 use crate::physical::aggregate::AggregateExpr;
+use crate::physical::dictionary_keys;
 use crate::physical::expr::{PhysExprRef, PhysicalExpr};
 use crate::physical::in_set::{worth_a_set, InSet};
 use crate::physical::ops::exchange::{ExchangeExec, Partitioning};
@@ -639,7 +640,7 @@ impl PhysicalPlanner {
         if aggs.iter().any(|x| x.distinct || x.func.is_holistic()) || single_input {
             // Raw rows, shuffled by the keys (or gathered), aggregated once.
             let exchanged: PlanRef = if single_input {
-                input
+                dictionary_keys::with_dictionary_keys(input, &groups, &aggs)
             } else if groups.is_empty() {
                 Arc::new(ExchangeExec::new(input, Partitioning::Gather))
             } else {
@@ -656,6 +657,7 @@ impl PhysicalPlanner {
                 out_schema.arrow(),
             );
         }
+        let input = dictionary_keys::with_dictionary_keys(input, &groups, &aggs);
         let partial: PlanRef = Arc::new(HashAggregateExec::try_new(
             AggregateMode::Partial,
             groups.clone(),

@@ -134,14 +134,21 @@ fn is_dictionary(column: &ArrayRef) -> bool {
 
 /// `batch` with its dictionary-encoded columns cast to their value type.
 pub fn decode_dictionaries(batch: &RecordBatch) -> Result<RecordBatch> {
-    if !batch.columns().iter().any(is_dictionary) {
+    decode_dictionaries_except(batch, &[])
+}
+
+/// `batch` with its dictionary-encoded columns, except those at positions `keep`, cast to
+/// their value type.
+pub fn decode_dictionaries_except(batch: &RecordBatch, keep: &[usize]) -> Result<RecordBatch> {
+    let decoded = |(i, c): (usize, &ArrayRef)| is_dictionary(c) && !keep.contains(&i);
+    if !batch.columns().iter().enumerate().any(decoded) {
         return Ok(batch.clone());
     }
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns = Vec::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+    for (i, (field, column)) in batch.schema().fields().iter().zip(batch.columns()).enumerate() {
         match column.data_type() {
-            DataType::Dictionary(_, value) => {
+            DataType::Dictionary(_, value) if !keep.contains(&i) => {
                 fields.push(field.as_ref().clone().with_data_type(value.as_ref().clone()));
                 columns.push(cast(column, value)?);
             }

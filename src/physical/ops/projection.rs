@@ -9,7 +9,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use crate::error::Result;
 use crate::exec::task::TaskContext;
 use crate::physical::expr::PhysExprRef;
-use crate::physical::plan::execute_measured;
+use crate::physical::plan::{execute_measured, with_column_types};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// Computes `exprs` for every row.
@@ -24,6 +24,21 @@ impl ProjectionExec {
     /// Projects `input` to `exprs`, producing `schema`.
     pub fn new(input: PlanRef, exprs: Vec<PhysExprRef>, schema: SchemaRef) -> Self {
         Self { input, exprs, schema }
+    }
+
+    /// The projected expressions, over the input's columns.
+    pub fn exprs(&self) -> &[PhysExprRef] {
+        &self.exprs
+    }
+
+    /// The input.
+    pub fn input(&self) -> &PlanRef {
+        &self.input
+    }
+
+    /// The output schema.
+    pub fn schema_ref(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
     }
 }
 
@@ -82,7 +97,7 @@ impl ExecutionPlan for ProjectionExec {
                 })
                 .collect::<Result<Vec<_>>>()?;
             Ok(RecordBatch::try_new_with_options(
-                Arc::clone(&schema),
+                with_column_types(&schema, &columns),
                 columns,
                 &RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
             )?)

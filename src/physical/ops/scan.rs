@@ -10,9 +10,11 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
+use crate::io::FileFormat;
 use crate::io::{FilePartition, FileSource};
 use crate::physical::expr::PhysExprRef;
-use crate::physical::ops::filter::{conjuncts, decode_dictionaries, filter_batch};
+use crate::physical::ops::filter::{conjuncts, decode_dictionaries_except, filter_batch};
+use crate::physical::plan::with_column_types;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
 /// What the scan reads.
@@ -33,6 +35,9 @@ pub struct ScanExec {
     pruned: usize,
     /// Number of files skipped by filters on hive partition columns, for EXPLAIN.
     files_pruned: usize,
+    /// String columns handed on dictionary-encoded when the file stores them so (their
+    /// batches then carry `Dictionary(Int32, Utf8)` where the schema says `Utf8`).
+    dictionary_output: Vec<usize>,
     schema: SchemaRef,
 }
 
@@ -54,8 +59,36 @@ impl ScanExec {
             predicate,
             pruned,
             files_pruned: 0,
+            dictionary_output: Vec::new(),
             schema,
         }
+    }
+
+    /// This scan handing on the string columns `columns` dictionary-encoded where the
+    /// Parquet file stores them so, for a consumer that reads such columns (a group table
+    /// packs each distinct value once). `None` when the source is not Parquet or none of
+    /// `columns` is a string.
+    pub fn with_dictionary_output(&self, columns: &[usize]) -> Option<ScanExec> {
+        let ScanSource::File(source, _) = &self.source;
+        if source.format != FileFormat::Parquet {
+            return None;
+        }
+        let mut output: Vec<usize> = columns.iter().copied().filter(|&i| self.is_string_column(i)).collect();
+        output.sort_unstable();
+        output.dedup();
+        if output.is_empty() {
+            return None;
+        }
+        Some(ScanExec {
+            name: self.name.clone(),
+            source: self.source.clone(),
+            projection: self.projection.clone(),
+            predicate: self.predicate.clone(),
+            pruned: self.pruned,
+            files_pruned: self.files_pruned,
+            dictionary_output: output,
+            schema: Arc::clone(&self.schema),
+        })
     }
 
     /// Notes that `n` files were skipped (shown by EXPLAIN as `files=read/total`).
@@ -66,13 +99,19 @@ impl ScanExec {
 }
 
 impl ScanExec {
-    /// The string columns the filter reads alone in some conjunct: the scan asks for them
-    /// dictionary-encoded, so the filter compares each distinct value once.
+    /// Whether output column `i` holds plain strings.
+    fn is_string_column(&self, i: usize) -> bool {
+        self.schema
+            .fields()
+            .get(i)
+            .is_some_and(|f| f.data_type() == &DataType::Utf8)
+    }
+
+    /// The string columns to read dictionary-encoded: those the filter reads alone in some
+    /// conjunct (so it compares each distinct value once), and those handed on encoded.
     fn dictionary_columns(&self) -> Vec<usize> {
-        let Some(predicate) = &self.predicate else {
-            return Vec::new();
-        };
-        let mut out: Vec<usize> = conjuncts(predicate)
+        let filtered = self.predicate.as_ref().map(conjuncts).unwrap_or_default();
+        let mut out: Vec<usize> = filtered
             .iter()
             .filter_map(|c| {
                 let columns = c.column_indices();
@@ -81,13 +120,9 @@ impl ScanExec {
                     _ => None,
                 }
             })
-            .filter(|&i| {
-                self.schema
-                    .fields()
-                    .get(i)
-                    .is_some_and(|f| f.data_type() == &DataType::Utf8)
-            })
+            .filter(|&i| self.is_string_column(i))
             .collect();
+        out.extend(&self.dictionary_output);
         out.sort_unstable();
         out.dedup();
         out
@@ -115,6 +150,14 @@ impl ExecutionPlan for ScanExec {
                 }
                 if self.pruned > 0 {
                     s.push_str(&format!(", pruned={}", self.pruned));
+                }
+                if !self.dictionary_output.is_empty() {
+                    let names: Vec<&str> = self
+                        .dictionary_output
+                        .iter()
+                        .filter_map(|&i| self.schema.fields().get(i).map(|f| f.name().as_str()))
+                        .collect();
+                    s.push_str(&format!(", dictionaries=[{}]", names.join(", ")));
                 }
             }
         }
@@ -145,6 +188,7 @@ impl ExecutionPlan for ScanExec {
         };
         let schema = Arc::clone(&self.schema);
         let predicate = self.predicate.clone();
+        let dictionary_output = self.dictionary_output.clone();
         let ctx = ctx.clone();
         Ok(Box::new(
             raw.map(move |b| {
@@ -158,9 +202,11 @@ impl ExecutionPlan for ScanExec {
                     None => b,
                 };
                 // Plan schemas are all-nullable and unqualified by file metadata; strings
-                // read dictionary-encoded for the filter are decoded for what passed it.
-                let b = decode_dictionaries(&b)?;
-                Ok(RecordBatch::try_new(Arc::clone(&schema), b.columns().to_vec())?)
+                // read dictionary-encoded for the filter are decoded for what passed it,
+                // except those handed on encoded.
+                let b = decode_dictionaries_except(&b, &dictionary_output)?;
+                let columns = b.columns().to_vec();
+                Ok(RecordBatch::try_new(with_column_types(&schema, &columns), columns)?)
             })
             .filter(|b| !matches!(b, Ok(b) if b.num_rows() == 0)),
         ))

@@ -13,8 +13,10 @@
 mod packed;
 mod rows;
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, UInt32Array};
+use arrow::datatypes::{DataType, Int32Type};
 
 pub use packed::PackedGroupTable;
 pub use rows::RowGroupTable;
@@ -42,6 +44,13 @@ impl GroupTable {
     /// Sets `out` to the group index of every row of `keys`, adding new groups.
     pub fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
         out.clear();
+        if let [key] = keys {
+            if let Some(dictionary) = key.as_dictionary_opt::<Int32Type>() {
+                if dictionary.values().len() <= dictionary.len() {
+                    return self.intern_dictionary(dictionary, out);
+                }
+            }
+        }
         // DuckDB groups -0.0 with 0.0.
         let keys = &crate::physical::float_zero::canonical_all(keys);
         if let GroupTable::Packed(packed) = self {
@@ -58,9 +67,58 @@ impl GroupTable {
             out.clear();
         }
         match self {
-            GroupTable::Rows(rows) => rows.intern(keys, out),
+            GroupTable::Rows(rows) => rows.intern(&without_dictionaries(keys)?, out),
             GroupTable::Packed(_) => Err(Error::internal("group table did not switch to rows")),
         }
+    }
+
+    /// [`GroupTable::intern`] for one dictionary-encoded key column with no more values than
+    /// rows: the values the rows use are interned once, in order of first use, and each row
+    /// takes its value's group.
+    fn intern_dictionary(&mut self, dictionary: &DictionaryArray<Int32Type>, out: &mut Vec<usize>) -> Result<()> {
+        const UNUSED: usize = usize::MAX;
+        let values = dictionary.values();
+        let null_value = values.len();
+        // Per value, and for NULL (last), its group once a row uses it.
+        let mut value_group = vec![UNUSED; values.len() + 1];
+        let nulls = dictionary.logical_nulls();
+        let indices = dictionary.keys().values();
+        let value_of = |row: usize| match &nulls {
+            Some(n) if n.is_null(row) => null_value,
+            _ => usize::try_from(indices[row]).unwrap_or(null_value).min(null_value),
+        };
+        let mut first_used: Vec<usize> = Vec::new();
+        for row in 0..dictionary.len() {
+            let value = value_of(row);
+            if value_group[value] == UNUSED {
+                value_group[value] = 0;
+                first_used.push(value);
+            }
+        }
+        // The used values as a column, NULL for the index past the values.
+        let taken = UInt32Array::from_iter(
+            first_used
+                .iter()
+                .map(|&v| (v != null_value).then(|| u32::try_from(v).unwrap_or(u32::MAX))),
+        );
+        let used_keys = arrow::compute::take(values.as_ref(), &taken, None)?;
+        let mut groups = Vec::with_capacity(first_used.len());
+        self.intern(&[used_keys], &mut groups)?;
+        for (&value, &group) in first_used.iter().zip(&groups) {
+            value_group[value] = group;
+        }
+        out.extend((0..dictionary.len()).map(|row| value_group[value_of(row)]));
+        Ok(())
+    }
+
+    /// A table comparing keys of `types` in Arrow's row format, whatever the types.
+    pub fn with_rows(types: &[DataType]) -> Result<Self> {
+        Ok(GroupTable::Rows(RowGroupTable::try_new(types)?))
+    }
+
+    /// Whether the keys are packed into integers (else compared as row bytes).
+    pub fn is_packed(&self) -> bool {
+        matches!(self, GroupTable::Packed(_))
     }
 
     /// Number of groups.
@@ -91,6 +149,17 @@ impl GroupTable {
             GroupTable::Rows(t) => t.size(),
         }
     }
+}
+
+/// `keys` with dictionary-encoded columns (which a packed table reads as they come) decoded
+/// to their value type, for the row table.
+fn without_dictionaries(keys: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
+    keys.iter()
+        .map(|k| match k.data_type() {
+            DataType::Dictionary(_, value) => Ok(arrow::compute::cast(k, value)?),
+            _ => Ok(Arc::clone(k)),
+        })
+        .collect()
 }
 
 /// A group count as a table index, or an error past `u32::MAX` groups.

@@ -10,11 +10,12 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    make_array, Array, ArrayAccessor, ArrayDataBuilder, ArrayRef, AsArray, BooleanArray, StringBuilder,
+    make_array, Array, ArrayAccessor, ArrayDataBuilder, ArrayRef, AsArray, BooleanArray, DictionaryArray, StringArray,
+    StringBuilder,
 };
 use arrow::buffer::{MutableBuffer, NullBuffer};
 use arrow::compute::cast;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Int32Type};
 use hashbrown::HashTable;
 
 use super::group_index;
@@ -253,6 +254,9 @@ fn pack_column(array: &ArrayRef, slot: &Slot, null_flag: u8, keys: &mut [[u8; KE
                 DataType::Utf8 => pack_strings(array.as_string::<i32>(), off, max_len, keys),
                 DataType::LargeUtf8 => pack_strings(array.as_string::<i64>(), off, max_len, keys),
                 DataType::Utf8View => pack_strings(array.as_string_view(), off, max_len, keys),
+                DataType::Dictionary(key, value) if **key == DataType::Int32 && **value == DataType::Utf8 => {
+                    pack_dictionary(array.as_dictionary::<Int32Type>(), off, max_len, keys)
+                }
                 other => return Err(Error::internal(format!("string group key of type {other}"))),
             };
             if !fitted {
@@ -260,7 +264,7 @@ fn pack_column(array: &ArrayRef, slot: &Slot, null_flag: u8, keys: &mut [[u8; KE
             }
         }
     }
-    if let Some(nulls) = array.nulls() {
+    if let Some(nulls) = array.logical_nulls() {
         let width = slot_width(slot);
         for (key, valid) in keys.iter_mut().zip(nulls.iter()) {
             if valid {
@@ -303,6 +307,49 @@ fn pack_strings<'a>(
         }
         key[off] = value.len() as u8;
         key[off + 1..off + 1 + value.len()].copy_from_slice(value);
+    }
+    true
+}
+
+/// Writes each row's string from a dictionary-encoded column: every dictionary value is
+/// packed once, and each row ORs its value's packed slot into its key (NULL slots are
+/// cleared afterwards). A dictionary larger than the batch is read row by row instead.
+fn pack_dictionary(
+    dictionary: &DictionaryArray<Int32Type>,
+    off: usize,
+    max_len: usize,
+    keys: &mut [[u8; KEY_BYTES]],
+) -> bool {
+    debug_assert_eq!(keys.len(), dictionary.len());
+    let Some(values) = dictionary.values().as_string_opt::<i32>() else {
+        return false;
+    };
+    if values.len() > dictionary.len() {
+        // More values than rows: pack the rows' strings one by one.
+        let Some(strings) = dictionary.downcast_dict::<StringArray>() else {
+            return false;
+        };
+        return pack_strings(strings, off, max_len, keys);
+    }
+    let mut packed = Vec::with_capacity(values.len());
+    for value in values.iter() {
+        let value = value.unwrap_or_default().as_bytes();
+        if value.len() > max_len {
+            return false;
+        }
+        let mut slot = [0u8; KEY_BYTES];
+        slot[off] = value.len() as u8;
+        slot[off + 1..off + 1 + value.len()].copy_from_slice(value);
+        packed.push(u128::from_le_bytes(slot));
+    }
+    for (key, &index) in keys.iter_mut().zip(dictionary.keys().values().iter()) {
+        // A NULL row's index may be anything; its slot is cleared afterwards.
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| packed.get(i))
+            .copied()
+            .unwrap_or(0);
+        *key = (u128::from_le_bytes(*key) | slot).to_le_bytes();
     }
     true
 }

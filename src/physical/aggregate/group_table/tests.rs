@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, Date32Array, Int16Array, Int64Array, StringArray, UInt8Array};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Int32Type};
 
 use super::*;
 
@@ -25,8 +25,8 @@ fn types(keys: &[ArrayRef]) -> Vec<DataType> {
 fn check_same_as_rows(batches: Vec<Vec<ArrayRef>>, expect_packed: bool) -> Vec<ArrayRef> {
     let types = types(&batches[0]);
     let mut table = GroupTable::try_new(&types).unwrap();
-    assert_eq!(matches!(table, GroupTable::Packed(_)), expect_packed, "{types:?}");
-    let mut rows = GroupTable::Rows(RowGroupTable::try_new(&types).unwrap());
+    assert_eq!(table.is_packed(), expect_packed, "{types:?}");
+    let mut rows = GroupTable::with_rows(&types).unwrap();
     assert_eq!(intern_all(&mut table, &batches), intern_all(&mut rows, &batches));
     assert_eq!(table.len(), rows.len());
     let emitted = table.emit().unwrap();
@@ -88,9 +88,9 @@ fn long_string_switches_to_rows_keeping_indices() {
     let long: ArrayRef = Arc::new(StringArray::from(vec!["b", "a much longer string than a slot", "a"]));
     let types = vec![DataType::Utf8];
     let mut table = GroupTable::try_new(&types).unwrap();
-    assert!(matches!(table, GroupTable::Packed(_)));
+    assert!(table.is_packed());
     let indices = intern_all(&mut table, &[vec![short], vec![long]]);
-    assert!(matches!(table, GroupTable::Rows(_)));
+    assert!(!table.is_packed());
     assert_eq!(indices, vec![0, 1, 0, 1, 2, 0]);
     let emitted = table.emit().unwrap();
     let strings = emitted[0].as_any().downcast_ref::<StringArray>().unwrap();
@@ -125,4 +125,43 @@ fn strings_after_an_integer_and_in_sliced_arrays_match_rows() {
         alone[0].len(),
         words.iter().collect::<std::collections::HashSet<_>>().len() + 1
     );
+}
+
+/// Dictionary-encoded keys (as a Parquet scan hands them on) group as their strings do:
+/// alone (each used value interned once, unused values adding no group) and beside another
+/// key (each value packed once), with NULL keys and NULL dictionary values.
+#[test]
+fn dictionary_keys_group_as_their_strings() {
+    use arrow::array::{DictionaryArray, Int32Array};
+    let values: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), Some("unused"), None, Some("y")]));
+    let dictionary = |indices: Vec<Option<i32>>| -> ArrayRef {
+        Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(indices), Arc::clone(&values)).unwrap())
+    };
+    let batches = [
+        dictionary(vec![Some(3), Some(0), None, Some(3), Some(2)]),
+        dictionary(vec![Some(0), Some(0), Some(3), Some(0)]),
+    ];
+    let plain: Vec<ArrayRef> = batches
+        .iter()
+        .map(|b| arrow::compute::cast(b, &DataType::Utf8).unwrap())
+        .collect();
+    let mut table = GroupTable::try_new(&[DataType::Utf8]).unwrap();
+    let mut expected = GroupTable::try_new(&[DataType::Utf8]).unwrap();
+    let as_batches = |columns: &[ArrayRef]| columns.iter().map(|c| vec![Arc::clone(c)]).collect::<Vec<_>>();
+    assert_eq!(
+        intern_all(&mut table, &as_batches(&batches)),
+        intern_all(&mut expected, &as_batches(&plain))
+    );
+    assert_eq!(table.len(), 3);
+    assert_eq!(table.emit().unwrap(), expected.emit().unwrap());
+
+    let other: ArrayRef = Arc::new(Int64Array::from(vec![1, 1, 2, 1, 2]));
+    let mut table = GroupTable::try_new(&[DataType::Utf8, DataType::Int64]).unwrap();
+    let mut expected = GroupTable::try_new(&[DataType::Utf8, DataType::Int64]).unwrap();
+    assert_eq!(
+        intern_all(&mut table, &[vec![Arc::clone(&batches[0]), Arc::clone(&other)]]),
+        intern_all(&mut expected, &[vec![Arc::clone(&plain[0]), other]])
+    );
+    assert!(table.is_packed());
+    assert_eq!(table.emit().unwrap(), expected.emit().unwrap());
 }

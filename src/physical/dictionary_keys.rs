@@ -1,0 +1,67 @@
+//! Dictionary-encoded group keys: a partial aggregate grouping on plain string columns of a
+//! Parquet scan (directly, or through projections that pass the columns on) asks the scan
+//! to hand those columns on as the file's dictionaries. The reader then skips expanding
+//! every row's string, and the group table packs each distinct value once per batch
+//! (`group_table::packed`), where it would otherwise copy and pack every row's bytes.
+//!
+//! Only key columns that nothing else in the aggregate reads are handed on encoded: the
+//! aggregate functions and their FILTER clauses see the columns as the plan types them.
+
+use std::sync::Arc;
+
+use crate::physical::aggregate::AggregateExpr;
+use crate::physical::expr::{PhysExprRef, PhysicalExpr};
+use crate::physical::ops::projection::ProjectionExec;
+use crate::physical::ops::scan::ScanExec;
+use crate::physical::plan::PlanRef;
+
+/// `input` (the input of a partial aggregate with keys `groups` and calls `aggs`) with its
+/// scan handing on the string key columns dictionary-encoded; `input` unchanged when it is
+/// not a Parquet scan reached through column-passing projections.
+pub fn with_dictionary_keys(input: PlanRef, groups: &[(PhysExprRef, String)], aggs: &[AggregateExpr]) -> PlanRef {
+    let read_by_calls: Vec<usize> = aggs
+        .iter()
+        .flat_map(|a| a.args.iter().chain(a.filter.as_ref()))
+        .flat_map(|e| e.column_indices())
+        .collect();
+    let columns: Vec<usize> = groups
+        .iter()
+        .filter_map(|(e, _)| bare_column(e))
+        .filter(|c| !read_by_calls.contains(c))
+        .collect();
+    if columns.is_empty() {
+        return input;
+    }
+    encode_columns(&input, &columns).unwrap_or(input)
+}
+
+/// The input column a key expression merely passes on.
+fn bare_column(e: &PhysExprRef) -> Option<usize> {
+    match e.as_ref() {
+        PhysicalExpr::Column { index, .. } => Some(*index),
+        _ => None,
+    }
+}
+
+/// `plan` rebuilt so that its output columns `columns` come dictionary-encoded from the scan
+/// below, or `None` when something in between computes them.
+fn encode_columns(plan: &PlanRef, columns: &[usize]) -> Option<PlanRef> {
+    let any = plan.as_any();
+    if let Some(scan) = any.downcast_ref::<ScanExec>() {
+        return Some(Arc::new(scan.with_dictionary_output(columns)?));
+    }
+    let projection = any.downcast_ref::<ProjectionExec>()?;
+    let below: Vec<usize> = columns
+        .iter()
+        .filter_map(|&c| projection.exprs().get(c).and_then(bare_column))
+        .collect();
+    if below.is_empty() {
+        return None;
+    }
+    let input = encode_columns(projection.input(), &below)?;
+    Some(Arc::new(ProjectionExec::new(
+        input,
+        projection.exprs().to_vec(),
+        projection.schema_ref(),
+    )))
+}
