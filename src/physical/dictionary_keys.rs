@@ -13,7 +13,7 @@ use crate::physical::aggregate::AggregateExpr;
 use crate::physical::expr::{PhysExprRef, PhysicalExpr};
 use crate::physical::ops::projection::ProjectionExec;
 use crate::physical::ops::scan::ScanExec;
-use crate::physical::plan::PlanRef;
+use crate::physical::plan::{ExecutionPlan, PlanRef};
 
 /// `input` (the input of a partial aggregate with keys `groups` and calls `aggs`) with its
 /// scan handing on the string key columns dictionary-encoded; `input` unchanged when it is
@@ -62,6 +62,6 @@ fn encode_columns(plan: &PlanRef, columns: &[usize]) -> Option<PlanRef> {
     Some(Arc::new(ProjectionExec::new(
         input,
         projection.exprs().to_vec(),
-        projection.schema_ref(),
+        projection.schema(),
     )))
 }

@@ -30,7 +30,8 @@ use crate::exec::task::TaskContext;
 use crate::physical::aggregate::group_table::GroupTable;
 use crate::physical::expr::PhysExprRef;
 use crate::physical::float_zero::canonical;
-use crate::physical::ops::sort::{expr_label, PhysSortExpr};
+use crate::physical::ops::sort::PhysSortExpr;
+use crate::physical::ops::window::key_labels;
 use crate::physical::plan::execute_measured;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
 
@@ -76,13 +77,7 @@ impl ExecutionPlan for GroupTopKExec {
     }
 
     fn details(&self) -> String {
-        let mut parts = Vec::new();
-        if !self.partition_keys.is_empty() {
-            let keys: Vec<String> = self.partition_keys.iter().map(|k| expr_label(k)).collect();
-            parts.push(format!("partition=[{}]", keys.join(", ")));
-        }
-        let keys: Vec<String> = self.order_keys.iter().map(|k| k.to_string()).collect();
-        parts.push(format!("order=[{}]", keys.join(", ")));
+        let mut parts = key_labels(&self.partition_keys, &self.order_keys);
         parts.push(format!("k={}", self.k));
         parts.join(" ")
     }

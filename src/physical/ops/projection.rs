@@ -35,11 +35,6 @@ impl ProjectionExec {
     pub fn input(&self) -> &PlanRef {
         &self.input
     }
-
-    /// The output schema.
-    pub fn schema_ref(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
 }
 
 impl ExecutionPlan for ProjectionExec {

@@ -80,6 +80,20 @@ impl fmt::Display for PhysWindowExpr {
     }
 }
 
+/// EXPLAIN's `partition=[...]` and `order=[...]` parts (each left out when empty).
+pub(crate) fn key_labels(partition_keys: &[PhysExprRef], order_keys: &[PhysSortExpr]) -> Vec<String> {
+    let mut parts = Vec::new();
+    if !partition_keys.is_empty() {
+        let keys: Vec<String> = partition_keys.iter().map(|k| expr_label(k)).collect();
+        parts.push(format!("partition=[{}]", keys.join(", ")));
+    }
+    if !order_keys.is_empty() {
+        let keys: Vec<String> = order_keys.iter().map(|k| k.to_string()).collect();
+        parts.push(format!("order=[{}]", keys.join(", ")));
+    }
+    parts
+}
+
 /// Computes window calls sharing one PARTITION BY / ORDER BY spec.
 #[derive(Debug)]
 pub struct WindowExec {
@@ -189,15 +203,7 @@ impl ExecutionPlan for WindowExec {
     }
 
     fn details(&self) -> String {
-        let mut parts = Vec::new();
-        if !self.calls.partition_keys.is_empty() {
-            let keys: Vec<String> = self.calls.partition_keys.iter().map(|k| expr_label(k)).collect();
-            parts.push(format!("partition=[{}]", keys.join(", ")));
-        }
-        if !self.calls.order_keys.is_empty() {
-            let keys: Vec<String> = self.calls.order_keys.iter().map(|k| k.to_string()).collect();
-            parts.push(format!("order=[{}]", keys.join(", ")));
-        }
+        let mut parts = key_labels(&self.calls.partition_keys, &self.calls.order_keys);
         let calls: Vec<String> = self.calls.exprs.iter().map(|e| e.to_string()).collect();
         parts.push(format!("[{}]", calls.join(", ")));
         parts.join(" ")

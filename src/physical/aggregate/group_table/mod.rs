@@ -111,16 +111,6 @@ impl GroupTable {
         Ok(())
     }
 
-    /// A table comparing keys of `types` in Arrow's row format, whatever the types.
-    pub fn with_rows(types: &[DataType]) -> Result<Self> {
-        Ok(GroupTable::Rows(RowGroupTable::try_new(types)?))
-    }
-
-    /// Whether the keys are packed into integers (else compared as row bytes).
-    pub fn is_packed(&self) -> bool {
-        matches!(self, GroupTable::Packed(_))
-    }
-
     /// Number of groups.
     pub fn len(&self) -> usize {
         match self {

@@ -25,8 +25,8 @@ fn types(keys: &[ArrayRef]) -> Vec<DataType> {
 fn check_same_as_rows(batches: Vec<Vec<ArrayRef>>, expect_packed: bool) -> Vec<ArrayRef> {
     let types = types(&batches[0]);
     let mut table = GroupTable::try_new(&types).unwrap();
-    assert_eq!(table.is_packed(), expect_packed, "{types:?}");
-    let mut rows = GroupTable::with_rows(&types).unwrap();
+    assert_eq!(matches!(table, GroupTable::Packed(_)), expect_packed, "{types:?}");
+    let mut rows = GroupTable::Rows(RowGroupTable::try_new(&types).unwrap());
     assert_eq!(intern_all(&mut table, &batches), intern_all(&mut rows, &batches));
     assert_eq!(table.len(), rows.len());
     let emitted = table.emit().unwrap();
@@ -88,9 +88,9 @@ fn long_string_switches_to_rows_keeping_indices() {
     let long: ArrayRef = Arc::new(StringArray::from(vec!["b", "a much longer string than a slot", "a"]));
     let types = vec![DataType::Utf8];
     let mut table = GroupTable::try_new(&types).unwrap();
-    assert!(table.is_packed());
+    assert!(matches!(table, GroupTable::Packed(_)));
     let indices = intern_all(&mut table, &[vec![short], vec![long]]);
-    assert!(!table.is_packed());
+    assert!(matches!(table, GroupTable::Rows(_)));
     assert_eq!(indices, vec![0, 1, 0, 1, 2, 0]);
     let emitted = table.emit().unwrap();
     let strings = emitted[0].as_any().downcast_ref::<StringArray>().unwrap();
@@ -162,6 +162,6 @@ fn dictionary_keys_group_as_their_strings() {
         intern_all(&mut table, &[vec![Arc::clone(&batches[0]), Arc::clone(&other)]]),
         intern_all(&mut expected, &[vec![Arc::clone(&plain[0]), other]])
     );
-    assert!(table.is_packed());
+    assert!(matches!(table, GroupTable::Packed(_)));
     assert_eq!(table.emit().unwrap(), expected.emit().unwrap());
 }
