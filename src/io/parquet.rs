@@ -211,8 +211,8 @@ impl ParquetFiles {
         keep
     }
 
-    /// Partitions of one file: consecutive surviving row groups of about `target_bytes`
-    /// (compressed) each.
+    /// Partitions of one file: consecutive surviving row groups, about `target_bytes`
+    /// (compressed) each, balanced (see [`balanced_runs`]).
     pub fn partitions(
         &self,
         file_index: usize,
@@ -225,24 +225,18 @@ impl ParquetFiles {
             .get(file_index)
             .ok_or_else(|| Error::internal(format!("no Parquet file {file_index}")))?;
         let keep = self.row_groups_to_read(meta, schema, predicates);
-        let mut out = Vec::new();
-        let mut current = Vec::new();
-        let mut bytes = 0u64;
-        for (i, rg) in meta.metadata().row_groups().iter().enumerate() {
-            if !keep[i] {
-                continue;
-            }
-            current.push(i);
-            bytes += u64::try_from(rg.compressed_size()).unwrap_or(0);
-            if bytes >= target_bytes {
-                out.push(PartitionKind::RowGroups(std::mem::take(&mut current)));
-                bytes = 0;
-            }
-        }
-        if !current.is_empty() {
-            out.push(PartitionKind::RowGroups(current));
-        }
-        Ok(out)
+        let groups: Vec<(usize, u64)> = meta
+            .metadata()
+            .row_groups()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep[*i])
+            .map(|(i, rg)| (i, u64::try_from(rg.compressed_size()).unwrap_or(0)))
+            .collect();
+        Ok(balanced_runs(&groups, target_bytes)
+            .into_iter()
+            .map(PartitionKind::RowGroups)
+            .collect())
     }
 
     /// Reads the row groups of one partition. The string columns at the output positions
@@ -357,6 +351,33 @@ impl ParquetFiles {
     }
 }
 
+/// Cuts `(row group, bytes)` pairs, in order, into runs of consecutive groups: as many runs
+/// as `target_bytes` goes into their total (rounded, at least one), each group in the run
+/// its midpoint falls in, so the runs are about equal instead of full ones followed by a
+/// remainder (four groups of 3.4 MB and a 6.8 MB target make two runs of two, not three
+/// and one, which would leave one of two threads with three quarters of the work).
+fn balanced_runs(groups: &[(usize, u64)], target_bytes: u64) -> Vec<Vec<usize>> {
+    let total: u64 = groups.iter().map(|&(_, bytes)| bytes).sum();
+    let target = target_bytes.max(1);
+    let runs = ((total + target / 2) / target).clamp(1, groups.len().max(1) as u64);
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut before = 0u64;
+    for &(group, bytes) in groups {
+        let midpoint = u128::from(before) * 2 + u128::from(bytes);
+        // The run whose share of the total holds the midpoint (total > 0 when it matters).
+        let run = (midpoint * u128::from(runs) / (u128::from(total.max(1)) * 2)).min(u128::from(runs) - 1) as usize;
+        before += bytes;
+        if run < out.len() {
+            if let Some(last) = out.last_mut() {
+                last.push(group);
+            }
+        } else {
+            out.push(vec![group]);
+        }
+    }
+    out
+}
+
 /// Per row group: may the predicate hold? (null = unknown = keep). `None` when the
 /// statistics cannot be read or compared with the constant.
 fn prune_mask(meta: &ArrowReaderMetadata, column: &str, pred: &ColumnPredicate) -> Option<BooleanArray> {
@@ -378,4 +399,34 @@ fn prune_mask(meta: &ArrowReaderMetadata, column: &str, pred: &ColumnPredicate) 
         PredicateOp::GtEq => gt_eq(&maxes, &value).ok()?,
     };
     Some(mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_runs;
+
+    #[test]
+    fn row_groups_are_cut_into_balanced_runs() {
+        let mb = 1 << 20;
+        // Four groups of about 3.4 MB for two threads: two and two, not three and one.
+        let customer = [(0, 3401 * 1024), (1, 3388 * 1024), (2, 3397 * 1024), (3, 3399 * 1024)];
+        assert_eq!(balanced_runs(&customer, 6_792 * 1024), vec![vec![0, 1], vec![2, 3]]);
+        // Sixteen groups of 3.9 MB: eight runs of two for a 7.8 MB target; for 8 MiB
+        // (7.4 runs' worth) seven runs of two or three, never one of one.
+        let orders: Vec<(usize, u64)> = (0..16).map(|i| (i, 3_900_000)).collect();
+        let runs = balanced_runs(&orders, 7_800_000);
+        assert_eq!(runs.len(), 8);
+        assert!(runs.iter().all(|r| r.len() == 2), "{runs:?}");
+        let runs = balanced_runs(&orders, 8 * mb);
+        assert_eq!(runs.len(), 7);
+        assert!(runs.iter().all(|r| (2..=3).contains(&r.len())), "{runs:?}");
+        assert_eq!(runs.concat(), (0..16).collect::<Vec<_>>());
+        // Pruned groups are skipped, order is kept, a small total is one run.
+        assert_eq!(balanced_runs(&[(2, 10), (5, 10), (9, 10)], 8 * mb), vec![vec![2, 5, 9]]);
+        assert!(balanced_runs(&[], 8 * mb).is_empty());
+        // One huge group among small ones gets a run of its own.
+        let runs = balanced_runs(&[(0, mb), (1, 30 * mb), (2, mb), (3, mb)], 8 * mb);
+        assert_eq!(runs.concat(), vec![0, 1, 2, 3]);
+        assert!(runs.iter().any(|r| r == &vec![1]) || runs.len() <= 2, "{runs:?}");
+    }
 }

@@ -19,6 +19,7 @@
 //! mode, and the last partition to finish emits those rows ([`build_marks`]).
 
 mod block_nested;
+mod bloom;
 mod build_marks;
 mod grace;
 mod probe;

@@ -23,6 +23,7 @@ use arrow::compute::concat;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
+use super::bloom::{bloom_bytes, KeyBloom};
 use super::JoinSpec;
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
@@ -42,6 +43,8 @@ pub(super) struct JoinTable {
     /// in ascending row order. Atomic only so that a parallel build can fill it from
     /// several threads (each bucket's rows by one thread); relaxed loads are plain loads.
     links: Vec<AtomicU64>,
+    /// A Bloom filter over the keys' hashes, checked before the heads (large tables only).
+    bloom: Option<KeyBloom>,
     _reservation: MemoryReservation,
 }
 
@@ -66,9 +69,10 @@ fn bucket_count(rows: usize) -> usize {
     rows.max(1).next_power_of_two()
 }
 
-/// Bytes of the hash index over `rows` rows: the bucket heads plus a link per row.
+/// Bytes of the hash index over `rows` rows: the bucket heads, a link per row and the
+/// Bloom filter.
 pub(super) fn index_bytes(rows: usize) -> usize {
-    bucket_count(rows) * std::mem::size_of::<u64>() + rows * std::mem::size_of::<u64>()
+    bucket_count(rows) * std::mem::size_of::<u64>() + rows * std::mem::size_of::<u64>() + bloom_bytes(rows)
 }
 
 /// The high half of a hash: the tag a chain entry keeps.
@@ -198,6 +202,7 @@ impl JoinTable {
             hashes
         };
         let valid = key_validity(&keys);
+        let bloom = KeyBloom::of_hashes(&hashes, valid.as_ref(), parallel);
         let mut heads = vec![0u64; bucket_count(rows)];
         let mask = heads.len() as u64 - 1;
         let links: Vec<AtomicU64> = (0..rows).map(|_| AtomicU64::new(0)).collect();
@@ -233,7 +238,9 @@ impl JoinTable {
                 .enumerate()
                 .for_each(|(i, part)| link_range(i * range, part));
         }
-        let table_bytes = heads.capacity() * std::mem::size_of::<u64>() + links.capacity() * std::mem::size_of::<u64>();
+        let table_bytes = heads.capacity() * std::mem::size_of::<u64>()
+            + links.capacity() * std::mem::size_of::<u64>()
+            + bloom.as_ref().map_or(0, KeyBloom::bytes);
         let real = batch.get_array_memory_size() + table_bytes;
         // The headroom was reserved up front; the real size may differ a little either way.
         if real > reservation.size() {
@@ -247,6 +254,7 @@ impl JoinTable {
             heads,
             mask,
             links,
+            bloom,
             _reservation: reservation,
         })
     }
@@ -254,19 +262,27 @@ impl JoinTable {
     /// Per probe row, the first build row (1-based; 0 when none) whose hash may equal the
     /// row's `hashes` entry; rows `valid` marks NULL get 0. Each step is a loop of
     /// independent loads over the whole batch, so the processor overlaps their cache misses
-    /// (a row at a time, every probe would wait for its bucket, then for its chain).
+    /// (a row at a time, every probe would wait for its bucket, then for its chain). Where
+    /// the table keeps a Bloom filter, only the rows it passes look at their bucket.
     pub(super) fn first_candidates(&self, hashes: &[u64], valid: Option<&NullBuffer>) -> Vec<u32> {
-        let mut firsts: Vec<u32> = hashes
-            .iter()
-            .map(|&hash| {
-                let head = self.heads[(hash & self.mask) as usize];
-                if head & bloom_bit(hash) == 0 {
-                    0
-                } else {
-                    head as u32
+        let mut firsts: Vec<u32> = match self.bloom.as_ref().filter(|b| b.is_useful()) {
+            Some(bloom) => {
+                // The passing rows' positions, compacted without a branch per row.
+                let mut passing = vec![0u32; hashes.len()];
+                let mut passed = 0;
+                for (row, &hash) in (0u32..).zip(hashes) {
+                    passing[passed] = row;
+                    passed += usize::from(bloom.may_contain(hash));
                 }
-            })
-            .collect();
+                bloom.record(hashes.len(), passed);
+                let mut firsts = vec![0u32; hashes.len()];
+                for &row in &passing[..passed] {
+                    firsts[row as usize] = self.head_candidate(hashes[row as usize]);
+                }
+                firsts
+            }
+            None => hashes.iter().map(|&hash| self.head_candidate(hash)).collect(),
+        };
         for (first, &hash) in firsts.iter_mut().zip(hashes) {
             if *first != 0 {
                 *first = self.next_from(*first, hash);
@@ -278,6 +294,18 @@ impl JoinTable {
             }
         }
         firsts
+    }
+
+    /// The first row of `hash`'s bucket (1-based) unless the bucket's Bloom bits rule the
+    /// hash out; 0 then and for an empty bucket.
+    #[inline]
+    fn head_candidate(&self, hash: u64) -> u32 {
+        let head = self.heads[(hash & self.mask) as usize];
+        if head & bloom_bit(hash) == 0 {
+            0
+        } else {
+            head as u32
+        }
     }
 
     /// The first build row from the 1-based `at` on, along its chain, that may have `hash`

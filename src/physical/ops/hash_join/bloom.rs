@@ -1,0 +1,183 @@
+//! A blocked Bloom filter over a join table's key hashes: one 64-bit word per key picked
+//! by the hash, three bits set in it. At 8 bits per build row it is an eighth of the
+//! table's index, so for a large build side it stays in the core's L2 cache while the
+//! bucket heads do not: a probe row without a match (most rows of a selective join) is
+//! turned away by one cache-resident load instead of a miss into the heads.
+//!
+//! The filter watches its own pass rate: once most probe rows pass it anyway (a join
+//! where nearly every row matches), it reports itself not worth checking and the probe
+//! goes straight to the heads.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use arrow::buffer::NullBuffer;
+use rayon::prelude::*;
+
+/// Build sides smaller than this keep no filter: their bucket heads fit in L2 already.
+pub(super) const MIN_ROWS: usize = 1 << 16;
+
+/// Probe rows to see before judging the filter's pass rate.
+const JUDGE_AFTER_ROWS: u64 = 1 << 16;
+
+/// Above this share of probe rows passing, the filter costs more than it saves.
+const MAX_PASS_PERCENT: u64 = 60;
+
+/// Rows per piece of a parallel fill.
+const PARALLEL_CHUNK: usize = 1 << 16;
+
+/// A blocked Bloom filter over 64-bit key hashes.
+pub(super) struct KeyBloom {
+    words: Vec<AtomicU64>,
+    /// `64 - log2(words.len())`: the mixed hash's top bits pick the word.
+    shift: u32,
+    probed: AtomicU64,
+    passed: AtomicU64,
+    /// Cleared once the pass rate shows the filter does not pay.
+    useful: AtomicBool,
+}
+
+/// Re-mixes a hash so that the word and the bits in it do not reuse the bits that pick the
+/// table's bucket and tag.
+fn mix(hash: u64) -> u64 {
+    hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
+}
+
+/// The three bits a mixed hash sets in its word.
+fn pattern(mixed: u64) -> u64 {
+    1u64 << (mixed & 63) | 1u64 << ((mixed >> 6) & 63) | 1u64 << ((mixed >> 12) & 63)
+}
+
+/// Bytes of a filter over `rows` build rows (0 below [`MIN_ROWS`]).
+pub(super) fn bloom_bytes(rows: usize) -> usize {
+    if rows < MIN_ROWS {
+        0
+    } else {
+        word_count(rows) * std::mem::size_of::<u64>()
+    }
+}
+
+/// Words of a filter over `rows` rows: 8 bits per row, a power of two.
+fn word_count(rows: usize) -> usize {
+    (rows / 8).max(2).next_power_of_two()
+}
+
+impl KeyBloom {
+    /// A filter holding `hashes` except the rows `valid` marks NULL; `None` below
+    /// [`MIN_ROWS`] rows. With `parallel` the words are filled from the worker pool.
+    pub(super) fn of_hashes(hashes: &[u64], valid: Option<&NullBuffer>, parallel: bool) -> Option<Self> {
+        if hashes.len() < MIN_ROWS {
+            return None;
+        }
+        let words = word_count(hashes.len());
+        let shift = 64 - words.trailing_zeros();
+        let mut bloom = Self {
+            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
+            shift,
+            probed: AtomicU64::new(0),
+            passed: AtomicU64::new(0),
+            useful: AtomicBool::new(true),
+        };
+        let is_valid = |row: usize| valid.is_none_or(|v| v.is_valid(row));
+        if parallel {
+            hashes.par_chunks(PARALLEL_CHUNK).enumerate().for_each(|(i, piece)| {
+                for (row, &hash) in (i * PARALLEL_CHUNK..).zip(piece) {
+                    if is_valid(row) {
+                        let mixed = mix(hash);
+                        bloom.words[(mixed >> shift) as usize].fetch_or(pattern(mixed), Ordering::Relaxed);
+                    }
+                }
+            });
+        } else {
+            for (row, &hash) in hashes.iter().enumerate() {
+                if is_valid(row) {
+                    let mixed = mix(hash);
+                    *bloom.words[(mixed >> shift) as usize].get_mut() |= pattern(mixed);
+                }
+            }
+        }
+        Some(bloom)
+    }
+
+    /// Whether a key with `hash` may be in the table (false: it certainly is not).
+    #[inline]
+    pub(super) fn may_contain(&self, hash: u64) -> bool {
+        let mixed = mix(hash);
+        let bits = pattern(mixed);
+        self.words[(mixed >> self.shift) as usize].load(Ordering::Relaxed) & bits == bits
+    }
+
+    /// Whether checking the filter still pays.
+    pub(super) fn is_useful(&self) -> bool {
+        self.useful.load(Ordering::Relaxed)
+    }
+
+    /// Records that `passed` of `probed` probe rows passed; once enough rows were seen, a
+    /// filter that passes most of them stops being used.
+    pub(super) fn record(&self, probed: usize, passed: usize) {
+        let probed = self.probed.fetch_add(probed as u64, Ordering::Relaxed) + probed as u64;
+        let passed = self.passed.fetch_add(passed as u64, Ordering::Relaxed) + passed as u64;
+        if probed >= JUDGE_AFTER_ROWS && passed * 100 > probed * MAX_PASS_PERCENT {
+            self.useful.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes held.
+    pub(super) fn bytes(&self) -> usize {
+        self.words.capacity() * std::mem::size_of::<u64>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::shuffle::hash_rows;
+    use arrow::array::{ArrayRef, Int64Array};
+    use std::sync::Arc;
+
+    fn hashes_of(keys: impl Iterator<Item = i64>) -> Vec<u64> {
+        let array: ArrayRef = Arc::new(Int64Array::from_iter_values(keys));
+        let mut hashes = Vec::new();
+        hash_rows(&[Arc::clone(&array)], array.len(), &mut hashes).unwrap();
+        hashes
+    }
+
+    #[test]
+    fn every_inserted_key_passes_and_most_others_do_not() {
+        let build = hashes_of(0..200_000);
+        for parallel in [false, true] {
+            let bloom = KeyBloom::of_hashes(&build, None, parallel).unwrap();
+            assert!(build.iter().all(|&h| bloom.may_contain(h)));
+            let others = hashes_of(1_000_000..1_200_000);
+            let false_positives = others.iter().filter(|&&h| bloom.may_contain(h)).count();
+            // 8 bits per key and 3 bits per key in 64-bit blocks: about 3-5%.
+            assert!(false_positives < 200_000 / 12, "{false_positives} false positives");
+        }
+    }
+
+    #[test]
+    fn null_keys_are_left_out_and_small_tables_get_no_filter() {
+        assert!(KeyBloom::of_hashes(&hashes_of(0..1000), None, false).is_none());
+        let build = hashes_of(0..100_000);
+        let valid = NullBuffer::from((0..100_000).map(|i| i % 2 == 0).collect::<Vec<_>>());
+        let bloom = KeyBloom::of_hashes(&build, Some(&valid), false).unwrap();
+        let odd_passing = build
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .filter(|&&h| bloom.may_contain(h))
+            .count();
+        assert!(odd_passing < 50_000 / 6, "{odd_passing} NULL-key rows pass");
+        assert!(build.iter().step_by(2).all(|&h| bloom.may_contain(h)));
+    }
+
+    #[test]
+    fn a_filter_most_rows_pass_stops_being_useful() {
+        let bloom = KeyBloom::of_hashes(&hashes_of(0..100_000), None, false).unwrap();
+        bloom.record(50_000, 10_000);
+        assert!(bloom.is_useful());
+        bloom.record(50_000, 10_000);
+        assert!(bloom.is_useful(), "20% passing pays");
+        bloom.record(200_000, 190_000);
+        assert!(!bloom.is_useful(), "over 60% passing does not");
+    }
+}
