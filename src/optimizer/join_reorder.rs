@@ -5,7 +5,8 @@
 //! an inner join) and its conditions (the equi-join keys and residual filters). Equalities
 //! between plain columns are merged into equivalence classes, so `a.x = b.x AND b.x = c.x`
 //! also lets `a` join `c` directly. Then, greedily, the two connected parts whose join is
-//! estimated smallest are joined, until one remains; a cross product is only taken when no
+//! estimated cheapest (its result plus its smaller, hashed input) are joined, until one
+//! remains; a cross product is only taken when no
 //! condition connects any two parts. Each condition is applied at the lowest join that sees
 //! all the leaves it mentions. A projection on top restores the written column order.
 //!
@@ -252,7 +253,11 @@ impl Cluster {
         })
     }
 
-    /// Joins the parts greedily, smallest estimated result first.
+    /// Joins the parts greedily, cheapest first: a join costs its estimated result plus its
+    /// smaller input (the side that is hashed). With the result alone, two joins estimated
+    /// alike are a coin toss even when one hashes 400 rows and the other 150,000 (TPC-H
+    /// q21 probed 3.8 million lineitem rows into 729 thousand orders before the 411
+    /// suppliers that keep 4% of them).
     fn greedy(mut self, opts: TypeOptions) -> Result<Arc<LogicalPlan>> {
         let mut parts: Vec<Part> = self
             .leaves
@@ -265,20 +270,21 @@ impl Cluster {
             })
             .collect();
         while parts.len() > 1 {
-            let mut best: Option<(bool, f64, usize, usize)> = None;
+            let mut best: Option<(bool, f64, f64, usize, usize)> = None;
             for i in 0..parts.len() {
                 for j in i + 1..parts.len() {
                     let (connected, rows) = self.estimate(&parts[i], &parts[j]);
+                    let cost = rows + parts[i].rows.min(parts[j].rows);
                     let better = match best {
                         None => true,
-                        Some((bc, br, _, _)) => (connected && !bc) || (connected == bc && rows < br),
+                        Some((bc, _, best_cost, _, _)) => (connected && !bc) || (connected == bc && cost < best_cost),
                     };
                     if better {
-                        best = Some((connected, rows, i, j));
+                        best = Some((connected, rows, cost, i, j));
                     }
                 }
             }
-            let Some((_, rows, i, j)) = best else { break };
+            let Some((_, rows, _, i, j)) = best else { break };
             let b = parts.remove(j);
             let a = parts.remove(i);
             let joined = self.join(a, b, rows);
