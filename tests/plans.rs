@@ -38,6 +38,16 @@ fn join_broadcasts_the_small_side() {
 }
 
 #[test]
+fn broadcast_joins_publish_key_filters_to_the_probe_scan() {
+    insta::assert_snapshot!(explain(
+        "SELECT t.n, a.x, b.y FROM 'testdata/dictionary_keys.parquet' t \
+         JOIN (VALUES (1), (2), (3)) a(x) ON t.n = a.x \
+         JOIN (VALUES (2, 'two'), (7, 'seven')) b(y, name) ON t.v = b.y * 31 \
+         LEFT JOIN (VALUES (2)) c(z) ON t.n = c.z"
+    ));
+}
+
+#[test]
 fn sort_with_limit_is_top_k_then_merge() {
     insta::assert_snapshot!(explain(
         "SELECT product, price FROM sales ORDER BY price DESC, product LIMIT 5"

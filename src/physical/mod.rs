@@ -11,6 +11,7 @@ pub mod float_zero;
 pub mod functions;
 pub mod hive_prune;
 pub mod in_set;
+pub mod join_filter;
 pub mod like_parts;
 pub mod nested_cmp;
 pub mod ops;

@@ -284,7 +284,7 @@ impl PhysicalPlanner {
         let planned = self.plan_node(plan);
         // The next statement's sources may reuse freed addresses.
         self.shared.clear();
-        planned
+        crate::physical::join_filter::push_join_filters(planned?)
     }
 
     fn plan_node(&self, plan: &LogicalPlan) -> Result<PlanRef> {

@@ -1,6 +1,7 @@
 //! `ScanExec`: reads files — one partition (CSV byte range, Parquet row groups) per task —
 //! projecting the needed columns and applying the predicates pushed into the scan as
-//! batches arrive. (In-memory tables are read by `MemoryScanExec`.)
+//! batches arrive, then the filters joins above publish ([`JoinFilter`]). (In-memory
+//! tables are read by `MemoryScanExec`.)
 
 use std::any::Any;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::exec::task::TaskContext;
 use crate::io::FileFormat;
 use crate::io::{FilePartition, FileSource};
 use crate::physical::expr::PhysExprRef;
+use crate::physical::join_filter::JoinFilter;
 use crate::physical::ops::filter::{conjuncts, decode_dictionaries_except, filter_batch};
 use crate::physical::plan::with_column_types;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
@@ -38,6 +40,8 @@ pub struct ScanExec {
     /// String columns handed on dictionary-encoded when the file stores them so (their
     /// batches then carry `Dictionary(Int32, Utf8)` where the schema says `Utf8`).
     dictionary_output: Vec<usize>,
+    /// Filters joins above publish, each with the output columns holding its keys.
+    join_filters: Vec<(Arc<JoinFilter>, Vec<usize>)>,
     schema: SchemaRef,
 }
 
@@ -60,7 +64,30 @@ impl ScanExec {
             pruned,
             files_pruned: 0,
             dictionary_output: Vec::new(),
+            join_filters: Vec::new(),
             schema,
+        }
+    }
+
+    /// This scan also applying `filters` (each with the output columns holding its keys).
+    pub fn with_join_filters(&self, filters: Vec<(Arc<JoinFilter>, Vec<usize>)>) -> ScanExec {
+        let mut scan = self.clone_with(self.dictionary_output.clone());
+        scan.join_filters.extend(filters);
+        scan
+    }
+
+    /// A copy of this scan handing on `dictionary_output` encoded.
+    fn clone_with(&self, dictionary_output: Vec<usize>) -> ScanExec {
+        ScanExec {
+            name: self.name.clone(),
+            source: self.source.clone(),
+            projection: self.projection.clone(),
+            predicate: self.predicate.clone(),
+            pruned: self.pruned,
+            files_pruned: self.files_pruned,
+            dictionary_output,
+            join_filters: self.join_filters.clone(),
+            schema: Arc::clone(&self.schema),
         }
     }
 
@@ -79,16 +106,7 @@ impl ScanExec {
         if output.is_empty() {
             return None;
         }
-        Some(ScanExec {
-            name: self.name.clone(),
-            source: self.source.clone(),
-            projection: self.projection.clone(),
-            predicate: self.predicate.clone(),
-            pruned: self.pruned,
-            files_pruned: self.files_pruned,
-            dictionary_output: output,
-            schema: Arc::clone(&self.schema),
-        })
+        Some(self.clone_with(output))
     }
 
     /// Notes that `n` files were skipped (shown by EXPLAIN as `files=read/total`).
@@ -161,6 +179,20 @@ impl ExecutionPlan for ScanExec {
                 }
             }
         }
+        if !self.join_filters.is_empty() {
+            let keys: Vec<String> = self
+                .join_filters
+                .iter()
+                .map(|(_, columns)| {
+                    let names: Vec<&str> = columns
+                        .iter()
+                        .filter_map(|&i| self.schema.fields().get(i).map(|f| f.name().as_str()))
+                        .collect();
+                    names.join("+")
+                })
+                .collect();
+            s.push_str(&format!(", join_filters=[{}]", keys.join(", ")));
+        }
         s
     }
     fn schema(&self) -> SchemaRef {
@@ -189,6 +221,7 @@ impl ExecutionPlan for ScanExec {
         let schema = Arc::clone(&self.schema);
         let predicate = self.predicate.clone();
         let dictionary_output = self.dictionary_output.clone();
+        let join_filters = self.join_filters.clone();
         let ctx = ctx.clone();
         Ok(Box::new(
             raw.map(move |b| {
@@ -197,10 +230,13 @@ impl ExecutionPlan for ScanExec {
                 ctx.query
                     .progress
                     .add_read(b.num_rows() as u64, b.get_array_memory_size() as u64);
-                let b = match &predicate {
+                let mut b = match &predicate {
                     Some(p) => filter_batch(&b, p)?,
                     None => b,
                 };
+                for (filter, keys) in &join_filters {
+                    b = filter.apply(b, keys)?;
+                }
                 // Plan schemas are all-nullable and unqualified by file metadata; strings
                 // read dictionary-encoded for the filter are decoded for what passed it,
                 // except those handed on encoded.

@@ -2,18 +2,20 @@
 //! by the hash, three bits set in it. At 8 bits per build row it is an eighth of the
 //! table's index, so for a large build side it stays in the core's L2 cache while the
 //! bucket heads do not: a probe row without a match (most rows of a selective join) is
-//! turned away by one cache-resident load instead of a miss into the heads.
+//! turned away by one cache-resident load instead of a miss into the heads. The same
+//! filter, published to the probe side's scan, drops such rows as they are read
+//! ([`crate::physical::join_filter`]).
 //!
-//! The filter watches its own pass rate: once most probe rows pass it anyway (a join
-//! where nearly every row matches), it reports itself not worth checking and the probe
-//! goes straight to the heads.
+//! Whoever checks a filter watches its pass rate ([`PassRate`]): once most rows pass it
+//! anyway (a join where nearly every row matches), checking it costs more than it saves.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arrow::buffer::NullBuffer;
 use rayon::prelude::*;
 
-/// Build sides smaller than this keep no filter: their bucket heads fit in L2 already.
+/// Build sides smaller than this check no filter before their heads: the heads fit in L2
+/// already.
 pub(super) const MIN_ROWS: usize = 1 << 16;
 
 /// Probe rows to see before judging the filter's pass rate.
@@ -26,14 +28,53 @@ const MAX_PASS_PERCENT: u64 = 60;
 const PARALLEL_CHUNK: usize = 1 << 16;
 
 /// A blocked Bloom filter over 64-bit key hashes.
-pub(super) struct KeyBloom {
+pub struct KeyBloom {
     words: Vec<AtomicU64>,
     /// `64 - log2(words.len())`: the mixed hash's top bits pick the word.
     shift: u32,
+}
+
+impl std::fmt::Debug for KeyBloom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyBloom").field("words", &self.words.len()).finish()
+    }
+}
+
+/// How many of the rows checked against a filter passed it, and whether checking still
+/// pays. Shared by the tasks that check the same filter.
+#[derive(Debug)]
+pub struct PassRate {
     probed: AtomicU64,
     passed: AtomicU64,
     /// Cleared once the pass rate shows the filter does not pay.
     useful: AtomicBool,
+}
+
+impl Default for PassRate {
+    fn default() -> Self {
+        Self {
+            probed: AtomicU64::new(0),
+            passed: AtomicU64::new(0),
+            useful: AtomicBool::new(true),
+        }
+    }
+}
+
+impl PassRate {
+    /// Whether checking the filter still pays.
+    pub fn is_useful(&self) -> bool {
+        self.useful.load(Ordering::Relaxed)
+    }
+
+    /// Records that `passed` of `probed` rows passed; once enough rows were seen, a filter
+    /// that passes most of them stops being used.
+    pub fn record(&self, probed: usize, passed: usize) {
+        let probed = self.probed.fetch_add(probed as u64, Ordering::Relaxed) + probed as u64;
+        let passed = self.passed.fetch_add(passed as u64, Ordering::Relaxed) + passed as u64;
+        if probed >= JUDGE_AFTER_ROWS && passed * 100 > probed * MAX_PASS_PERCENT {
+            self.useful.store(false, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Re-mixes a hash so that the word and the bits in it do not reuse the bits that pick the
@@ -47,13 +88,9 @@ fn pattern(mixed: u64) -> u64 {
     1u64 << (mixed & 63) | 1u64 << ((mixed >> 6) & 63) | 1u64 << ((mixed >> 12) & 63)
 }
 
-/// Bytes of a filter over `rows` build rows (0 below [`MIN_ROWS`]).
+/// Bytes of a filter over `rows` build rows.
 pub(super) fn bloom_bytes(rows: usize) -> usize {
-    if rows < MIN_ROWS {
-        0
-    } else {
-        word_count(rows) * std::mem::size_of::<u64>()
-    }
+    word_count(rows) * std::mem::size_of::<u64>()
 }
 
 /// Words of a filter over `rows` rows: 8 bits per row, a power of two.
@@ -62,20 +99,14 @@ fn word_count(rows: usize) -> usize {
 }
 
 impl KeyBloom {
-    /// A filter holding `hashes` except the rows `valid` marks NULL; `None` below
-    /// [`MIN_ROWS`] rows. With `parallel` the words are filled from the worker pool.
-    pub(super) fn of_hashes(hashes: &[u64], valid: Option<&NullBuffer>, parallel: bool) -> Option<Self> {
-        if hashes.len() < MIN_ROWS {
-            return None;
-        }
+    /// A filter holding `hashes` except the rows `valid` marks NULL. With `parallel` the
+    /// words are filled from the worker pool.
+    pub(crate) fn of_hashes(hashes: &[u64], valid: Option<&NullBuffer>, parallel: bool) -> Self {
         let words = word_count(hashes.len());
         let shift = 64 - words.trailing_zeros();
         let mut bloom = Self {
             words: (0..words).map(|_| AtomicU64::new(0)).collect(),
             shift,
-            probed: AtomicU64::new(0),
-            passed: AtomicU64::new(0),
-            useful: AtomicBool::new(true),
         };
         let is_valid = |row: usize| valid.is_none_or(|v| v.is_valid(row));
         if parallel {
@@ -95,34 +126,19 @@ impl KeyBloom {
                 }
             }
         }
-        Some(bloom)
+        bloom
     }
 
     /// Whether a key with `hash` may be in the table (false: it certainly is not).
     #[inline]
-    pub(super) fn may_contain(&self, hash: u64) -> bool {
+    pub fn may_contain(&self, hash: u64) -> bool {
         let mixed = mix(hash);
         let bits = pattern(mixed);
         self.words[(mixed >> self.shift) as usize].load(Ordering::Relaxed) & bits == bits
     }
 
-    /// Whether checking the filter still pays.
-    pub(super) fn is_useful(&self) -> bool {
-        self.useful.load(Ordering::Relaxed)
-    }
-
-    /// Records that `passed` of `probed` probe rows passed; once enough rows were seen, a
-    /// filter that passes most of them stops being used.
-    pub(super) fn record(&self, probed: usize, passed: usize) {
-        let probed = self.probed.fetch_add(probed as u64, Ordering::Relaxed) + probed as u64;
-        let passed = self.passed.fetch_add(passed as u64, Ordering::Relaxed) + passed as u64;
-        if probed >= JUDGE_AFTER_ROWS && passed * 100 > probed * MAX_PASS_PERCENT {
-            self.useful.store(false, Ordering::Relaxed);
-        }
-    }
-
     /// Bytes held.
-    pub(super) fn bytes(&self) -> usize {
+    pub fn bytes(&self) -> usize {
         self.words.capacity() * std::mem::size_of::<u64>()
     }
 }
@@ -145,7 +161,7 @@ mod tests {
     fn every_inserted_key_passes_and_most_others_do_not() {
         let build = hashes_of(0..200_000);
         for parallel in [false, true] {
-            let bloom = KeyBloom::of_hashes(&build, None, parallel).unwrap();
+            let bloom = KeyBloom::of_hashes(&build, None, parallel);
             assert!(build.iter().all(|&h| bloom.may_contain(h)));
             let others = hashes_of(1_000_000..1_200_000);
             let false_positives = others.iter().filter(|&&h| bloom.may_contain(h)).count();
@@ -155,11 +171,14 @@ mod tests {
     }
 
     #[test]
-    fn null_keys_are_left_out_and_small_tables_get_no_filter() {
-        assert!(KeyBloom::of_hashes(&hashes_of(0..1000), None, false).is_none());
+    fn null_keys_are_left_out_and_tiny_filters_work() {
+        let tiny = hashes_of(0..5);
+        let bloom = KeyBloom::of_hashes(&tiny, None, false);
+        assert!(tiny.iter().all(|&h| bloom.may_contain(h)));
+        assert!(hashes_of(100..1100).iter().filter(|&&h| bloom.may_contain(h)).count() < 100);
         let build = hashes_of(0..100_000);
         let valid = NullBuffer::from((0..100_000).map(|i| i % 2 == 0).collect::<Vec<_>>());
-        let bloom = KeyBloom::of_hashes(&build, Some(&valid), false).unwrap();
+        let bloom = KeyBloom::of_hashes(&build, Some(&valid), false);
         let odd_passing = build
             .iter()
             .skip(1)
@@ -172,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_filter_most_rows_pass_stops_being_useful() {
-        let bloom = KeyBloom::of_hashes(&hashes_of(0..100_000), None, false).unwrap();
+        let bloom = PassRate::default();
         bloom.record(50_000, 10_000);
         assert!(bloom.is_useful());
         bloom.record(50_000, 10_000);

@@ -19,7 +19,7 @@
 //! mode, and the last partition to finish emits those rows ([`build_marks`]).
 
 mod block_nested;
-mod bloom;
+pub(crate) mod bloom;
 mod build_marks;
 mod grace;
 mod probe;
@@ -39,11 +39,13 @@ use arrow::record_batch::RecordBatch;
 use self::build_marks::{positioned_spec, with_positions, PositionMarkingStream, SharedMarks};
 use self::grace::{collect_build, Build, GraceJoinStream, SpilledBuild};
 use self::probe::HashJoinStream;
+pub(crate) use self::table::key_validity;
 use self::table::JoinTable;
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
 use crate::logical::join_type::JoinType;
 use crate::physical::expr::PhysExprRef;
+use crate::physical::join_filter::JoinFilter;
 use crate::physical::ops::sort::expr_label;
 use crate::physical::plan::{execute_measured, prepare_measured};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
@@ -124,6 +126,8 @@ pub struct HashJoinExec {
     spec: Arc<JoinSpec>,
     /// The table built in `CollectLeft` mode, shared by all partitions.
     shared: Arc<Mutex<Option<SharedBuild>>>,
+    /// Where the build keys' filter is published for the probe side's scan.
+    join_filter: Option<Arc<JoinFilter>>,
 }
 
 impl HashJoinExec {
@@ -189,7 +193,39 @@ impl HashJoinExec {
             mode,
             spec: Arc::new(spec),
             shared: Arc::new(Mutex::new(None)),
+            join_filter: None,
         })
+    }
+
+    /// This join publishing its build keys' filter to `filter` once it has built its
+    /// table (`CollectLeft` mode; see [`crate::physical::join_filter`]).
+    pub fn with_join_filter(&self, filter: Arc<JoinFilter>) -> Self {
+        Self {
+            left: Arc::clone(&self.left),
+            right: Arc::clone(&self.right),
+            on: self.on.clone(),
+            mode: self.mode,
+            spec: Arc::clone(&self.spec),
+            shared: Arc::new(Mutex::new(None)),
+            join_filter: Some(filter),
+        }
+    }
+
+    /// Whether probe rows without a match produce output.
+    pub fn emits_unmatched_probe(&self) -> bool {
+        self.spec.emits_unmatched_probe()
+    }
+
+    /// Where the probe side's columns start in the output; `None` when the output has
+    /// only the build side's.
+    pub fn probe_column_offset(&self) -> Option<usize> {
+        match self.spec.join_type {
+            JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full => {
+                Some(self.left.schema().fields().len())
+            }
+            JoinType::RightSemi | JoinType::RightAnti => Some(0),
+            JoinType::LeftSemi | JoinType::LeftAnti => None,
+        }
     }
 
     /// The join type.
@@ -280,14 +316,16 @@ impl ExecutionPlan for HashJoinExec {
         let [left, right]: [PlanRef; 2] = children
             .try_into()
             .map_err(|c: Vec<PlanRef>| Error::internal(format!("HashJoin takes 2 children, got {}", c.len())))?;
-        Ok(Arc::new(HashJoinExec::try_new(
+        let mut join = HashJoinExec::try_new(
             left,
             right,
             self.on.clone(),
             self.spec.filter.clone(),
             self.spec.join_type,
             self.mode,
-        )?))
+        )?;
+        join.join_filter = self.join_filter.clone();
+        Ok(Arc::new(join))
     }
 
     fn output_partitions(&self) -> Option<usize> {
@@ -345,6 +383,9 @@ impl HashJoinExec {
         let input = execute_measured(&self.left, 0, ctx)?;
         let build = collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true)?;
         let shared = SharedBuild::of(build, &self.spec, self.output_partitions().unwrap_or(1), ctx);
+        if let (Some(filter), Some(table)) = (&self.join_filter, &shared.table) {
+            filter.publish(table.key_bloom()?);
+        }
         lock_slot(&self.shared)?.get_or_insert(shared);
         Ok(())
     }

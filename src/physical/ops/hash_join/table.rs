@@ -23,7 +23,7 @@ use arrow::compute::concat;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
-use super::bloom::{bloom_bytes, KeyBloom};
+use super::bloom::{bloom_bytes, KeyBloom, PassRate, MIN_ROWS as BLOOM_MIN_ROWS};
 use super::JoinSpec;
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
@@ -44,7 +44,9 @@ pub(super) struct JoinTable {
     /// several threads (each bucket's rows by one thread); relaxed loads are plain loads.
     links: Vec<AtomicU64>,
     /// A Bloom filter over the keys' hashes, checked before the heads (large tables only).
-    bloom: Option<KeyBloom>,
+    bloom: Option<Arc<KeyBloom>>,
+    /// How the probes fare against `bloom`.
+    bloom_pass_rate: PassRate,
     _reservation: MemoryReservation,
 }
 
@@ -58,7 +60,7 @@ impl fmt::Debug for JoinTable {
 }
 
 /// The validity of a set of key columns: a row is valid when no key is NULL.
-pub(super) fn key_validity(keys: &[ArrayRef]) -> Option<NullBuffer> {
+pub(crate) fn key_validity(keys: &[ArrayRef]) -> Option<NullBuffer> {
     keys.iter().fold(None, |acc, k| {
         NullBuffer::union(acc.as_ref(), k.logical_nulls().as_ref())
     })
@@ -202,7 +204,7 @@ impl JoinTable {
             hashes
         };
         let valid = key_validity(&keys);
-        let bloom = KeyBloom::of_hashes(&hashes, valid.as_ref(), parallel);
+        let bloom = (rows >= BLOOM_MIN_ROWS).then(|| Arc::new(KeyBloom::of_hashes(&hashes, valid.as_ref(), parallel)));
         let mut heads = vec![0u64; bucket_count(rows)];
         let mask = heads.len() as u64 - 1;
         let links: Vec<AtomicU64> = (0..rows).map(|_| AtomicU64::new(0)).collect();
@@ -240,7 +242,7 @@ impl JoinTable {
         }
         let table_bytes = heads.capacity() * std::mem::size_of::<u64>()
             + links.capacity() * std::mem::size_of::<u64>()
-            + bloom.as_ref().map_or(0, KeyBloom::bytes);
+            + bloom.as_ref().map_or(0, |b| b.bytes());
         let real = batch.get_array_memory_size() + table_bytes;
         // The headroom was reserved up front; the real size may differ a little either way.
         if real > reservation.size() {
@@ -255,6 +257,7 @@ impl JoinTable {
             mask,
             links,
             bloom,
+            bloom_pass_rate: PassRate::default(),
             _reservation: reservation,
         })
     }
@@ -265,7 +268,8 @@ impl JoinTable {
     /// (a row at a time, every probe would wait for its bucket, then for its chain). Where
     /// the table keeps a Bloom filter, only the rows it passes look at their bucket.
     pub(super) fn first_candidates(&self, hashes: &[u64], valid: Option<&NullBuffer>) -> Vec<u32> {
-        let mut firsts: Vec<u32> = match self.bloom.as_ref().filter(|b| b.is_useful()) {
+        let pass_rate = &self.bloom_pass_rate;
+        let mut firsts: Vec<u32> = match self.bloom.as_ref().filter(|_| pass_rate.is_useful()) {
             Some(bloom) => {
                 // The passing rows' positions, compacted without a branch per row.
                 let mut passing = vec![0u32; hashes.len()];
@@ -274,7 +278,7 @@ impl JoinTable {
                     passing[passed] = row;
                     passed += usize::from(bloom.may_contain(hash));
                 }
-                bloom.record(hashes.len(), passed);
+                pass_rate.record(hashes.len(), passed);
                 let mut firsts = vec![0u32; hashes.len()];
                 for &row in &passing[..passed] {
                     firsts[row as usize] = self.head_candidate(hashes[row as usize]);
@@ -294,6 +298,22 @@ impl JoinTable {
             }
         }
         firsts
+    }
+
+    /// A Bloom filter over the build keys' hashes: the table's own, or, for a table too small
+    /// to keep one, a new one (for the probe side's scan, see
+    /// [`crate::physical::join_filter`]).
+    pub(super) fn key_bloom(&self) -> Result<Arc<KeyBloom>> {
+        if let Some(bloom) = &self.bloom {
+            return Ok(Arc::clone(bloom));
+        }
+        let mut hashes = Vec::new();
+        hash_rows(&self.keys, self.batch.num_rows(), &mut hashes)?;
+        Ok(Arc::new(KeyBloom::of_hashes(
+            &hashes,
+            key_validity(&self.keys).as_ref(),
+            false,
+        )))
     }
 
     /// The first row of `hash`'s bucket (1-based) unless the bucket's Bloom bits rule the
