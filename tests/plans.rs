@@ -48,6 +48,15 @@ fn broadcast_joins_publish_key_filters_to_the_probe_scan() {
 }
 
 #[test]
+fn grouping_by_a_partitioned_join_key_needs_no_second_shuffle() {
+    insta::assert_snapshot!(explain(
+        "SELECT c.n, count(o.n) FROM 'testdata/dictionary_keys.parquet' c \
+         LEFT JOIN (SELECT n % 5000 AS n FROM 'testdata/dictionary_keys.parquet' WHERE v % 3 = 0) o \
+         ON c.n = o.n GROUP BY c.n"
+    ));
+}
+
+#[test]
 fn sort_with_limit_is_top_k_then_merge() {
     insta::assert_snapshot!(explain(
         "SELECT product, price FROM sales ORDER BY price DESC, product LIMIT 5"

@@ -180,10 +180,15 @@ fn rewrite(plan: PlanRef, pending: Vec<Pending>, shared: bool) -> Result<PlanRef
         if let Some(keys) = eligible_probe_keys(join) {
             if plan.children().get(1).is_some_and(|probe| reaches_scan(probe, &keys)) {
                 let filter = Arc::new(JoinFilter::default());
-                to_children[1].push(Pending {
-                    filter: Arc::clone(&filter),
-                    columns: keys,
-                });
+                // Ahead of the filters of the joins above: the scan applies them in order,
+                // and the join nearest the scan is the one the optimizer judged most selective.
+                to_children[1].insert(
+                    0,
+                    Pending {
+                        filter: Arc::clone(&filter),
+                        columns: keys,
+                    },
+                );
                 own = Some(filter);
             }
         }

@@ -15,6 +15,7 @@ pub mod join_filter;
 pub mod like_parts;
 pub mod nested_cmp;
 pub mod ops;
+pub mod partitioned_on;
 pub mod plan;
 pub mod planner;
 pub mod rows;

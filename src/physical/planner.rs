@@ -47,6 +47,7 @@ use crate::physical::ops::sort_merge::SortPreservingMergeExec;
 use crate::physical::ops::union::UnionExec;
 use crate::physical::ops::values::ValuesExec;
 use crate::physical::ops::window::{PhysWindowExpr, WindowExec};
+use crate::physical::partitioned_on::groups_stay_in_partitions;
 use crate::physical::plan::{stage_partitions, PlanRef};
 use crate::physical::shared_subplans::SharedSubplans;
 use crate::physical::window_top_k;
@@ -637,6 +638,14 @@ impl PhysicalPlanner {
         let aggs = self.aggregate_exprs(a)?;
         let n = self.config.target_partitions.max(1);
         let single_input = stage_partitions(&input) <= 1;
+        let key_exprs: Vec<PhysExprRef> = groups.iter().map(|(g, _)| Arc::clone(g)).collect();
+        if !single_input && !groups.is_empty() && groups_stay_in_partitions(&input, &key_exprs) {
+            // Each group's rows are in one partition already: aggregate them where they are.
+            return self.rename(
+                Arc::new(HashAggregateExec::try_new(AggregateMode::Single, groups, aggs, input)?),
+                out_schema.arrow(),
+            );
+        }
         if aggs.iter().any(|x| x.distinct || x.func.is_holistic()) || single_input {
             // Raw rows, shuffled by the keys (or gathered), aggregated once.
             let exchanged: PlanRef = if single_input {
