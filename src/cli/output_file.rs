@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::cli::args::Args;
 use crate::cli::format::{FormatOptions, OutputFormat};
-use crate::cli::run::{fail, run_script, run_with, Failure, Printer, Script};
+use crate::cli::run::{fail, render_threads, run_script, run_with, Failure, Printer, Script};
 use crate::copy_to::CopyTo;
 use crate::error::{Error, Result};
 use crate::io::AtomicFile;
@@ -41,6 +41,7 @@ pub fn run_to_file(
         format,
         opts: FormatOptions {
             header: !args.no_header,
+            threads: render_threads(args),
             ..FormatOptions::default()
         },
         timer: args.timer,

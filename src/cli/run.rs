@@ -371,10 +371,18 @@ pub fn stdout_printer(args: &Args, stdout_tty: bool) -> Printer {
         opts: FormatOptions {
             header: !args.no_header,
             max_width: if stdout_tty { terminal_width() } else { None },
+            threads: render_threads(args),
             ..FormatOptions::default()
         },
         timer: args.timer,
     }
+}
+
+/// Threads that render CSV and TSV output: the worker threads asked for, else every core.
+pub(crate) fn render_threads(args: &Args) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
 }
 
 /// The width of the terminal on stdout, if it is one.

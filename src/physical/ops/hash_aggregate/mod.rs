@@ -309,6 +309,42 @@ impl Groups {
 }
 
 impl AggregateCore {
+    /// `batch`'s rows as partial states, each row a group of its own: what a `Partial`
+    /// aggregate hands on once it has seen that its input hardly repeats a key
+    /// ([`stream`]). The `Final` aggregate merges them like any other states.
+    fn rows_as_states(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let mut columns = self
+            .group_exprs
+            .iter()
+            .zip(self.state_schema.fields())
+            .map(|((e, _), field)| {
+                let keys = e.evaluate(batch)?;
+                if keys.data_type() == field.data_type() {
+                    Ok(keys)
+                } else {
+                    Ok(arrow::compute::cast(&keys, field.data_type())?)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut accumulators = self
+            .aggr_exprs
+            .iter()
+            .map(|a| a.create_accumulator())
+            .collect::<Result<Vec<_>>>()?;
+        let own_group: Vec<usize> = (0..rows).collect();
+        self.update(&mut accumulators, batch, &own_group, rows, false)?;
+        for acc in &mut accumulators {
+            columns.extend(acc.state()?);
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.state_schema),
+            columns,
+            &options,
+        )?)
+    }
+
     /// Updates every accumulator with `batch`, or, when `merge`, merges the partial states
     /// in it (laid out as `state_schema`).
     fn update(

@@ -23,6 +23,12 @@
 //!
 //! Output is handed out `batch_size` rows at a time; a spilled aggregate emits one partition's
 //! groups at a time.
+//!
+//! A `Partial` aggregate that finds, after [`PROBE_ROWS`] input rows, at least
+//! [`PASS_THROUGH_PERCENT`]% as many groups as rows hands its groups on and from then on
+//! passes every batch through as states of one row each: its table would not shrink what the
+//! shuffle carries, only build what the `Final` aggregate builds again (H2O q10, ten million
+//! groups of ten million rows).
 
 use std::sync::Arc;
 
@@ -38,6 +44,12 @@ use crate::physical::plan::BatchStream;
 
 /// The minimum working set of an aggregate is this fraction of the pool.
 const MIN_SHARE: usize = 32;
+
+/// Input rows a `Partial` aggregate sees before judging whether grouping pays.
+const PROBE_ROWS: usize = 100_000;
+
+/// At this many groups per hundred input rows, a `Partial` aggregate stops grouping.
+const PASS_THROUGH_PERCENT: usize = 80;
 
 /// What is being aggregated now.
 struct Current {
@@ -69,6 +81,10 @@ pub(super) struct AggregateStream {
     /// Spilled partitions still to aggregate (the last first).
     pending: Vec<Partition>,
     output: Option<Output>,
+    /// Input rows fed so far (while judging whether grouping pays).
+    rows_in: usize,
+    /// A `Partial` aggregate that stopped grouping: batches pass through as states.
+    passing_through: bool,
 }
 
 impl AggregateStream {
@@ -89,6 +105,8 @@ impl AggregateStream {
             spill: None,
             pending: Vec::new(),
             output: None,
+            rows_in: 0,
+            passing_through: false,
         })
     }
 
@@ -128,9 +146,21 @@ impl AggregateStream {
                 if batch.num_rows() == 0 {
                     return Ok(true);
                 }
+                if self.passing_through {
+                    let states = self.core.rows_as_states(&batch)?;
+                    self.set_output(states);
+                    return Ok(true);
+                }
                 self.groups.feed(&self.core, &batch, source)?;
                 if self.reservation.try_resize(self.groups.footprint()).is_err() {
                     self.relieve(level)?;
+                }
+                self.rows_in += batch.num_rows();
+                if self.grouping_does_not_pay() {
+                    let groups = self.take_groups()?.finish(&self.core, true)?;
+                    self.hold_fresh_groups()?;
+                    self.set_output(groups);
+                    self.passing_through = true;
                 }
             }
             None => {
@@ -139,6 +169,18 @@ impl AggregateStream {
             }
         }
         Ok(true)
+    }
+
+    /// Whether a `Partial` aggregate has seen enough of its input to tell that its keys
+    /// hardly repeat (see the module docs). Never while it has output pending (a refused
+    /// reservation just handed its groups out) or once it has spilled.
+    fn grouping_does_not_pay(&self) -> bool {
+        self.core.mode == AggregateMode::Partial
+            && self.output.is_none()
+            && self.spill.is_none()
+            && self.groups.table.is_some()
+            && self.rows_in >= PROBE_ROWS
+            && self.groups.len() * 100 >= self.rows_in * PASS_THROUGH_PERCENT
     }
 
     /// Takes the groups out, leaving a fresh table.

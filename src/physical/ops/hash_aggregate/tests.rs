@@ -186,6 +186,78 @@ fn partial_then_final_equals_single() {
     }
 }
 
+/// 200k rows in 40 batches of 5000, row `i` keyed `key(i)`.
+fn numbered_batches(key: impl Fn(usize) -> i32) -> Vec<RecordBatch> {
+    (0..40)
+        .map(|b| {
+            let rows = b * 5000..(b + 1) * 5000;
+            RecordBatch::try_new(
+                schema(),
+                vec![
+                    Arc::new(Int32Array::from_iter_values(rows.clone().map(&key))),
+                    Arc::new(StringArray::from_iter_values(
+                        rows.clone().map(|i| format!("s{}", i % 7)),
+                    )),
+                    Arc::new(Int64Array::from_iter(
+                        rows.clone().map(|i| (i % 11 != 0).then_some(i as i64)),
+                    )),
+                    Arc::new(BooleanArray::from_iter(rows.map(|i| Some(i % 2 == 0)))),
+                ],
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+fn partial_by_k(batches: Vec<RecordBatch>) -> PlanRef {
+    Arc::new(
+        HashAggregateExec::try_new(
+            AggregateMode::Partial,
+            vec![(col(0, "k"), "k".to_string())],
+            all_aggs(),
+            scan(vec![batches], schema()),
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn a_partial_aggregate_whose_keys_hardly_repeat_passes_rows_through_as_states() {
+    // Keys 0..150k: the first 100k rows are all distinct, so the partial aggregate hands its
+    // 100k groups on and passes the other 100k rows through.
+    let batches = numbered_batches(|i| (i % 150_000) as i32);
+    let partial = partial_by_k(batches.clone());
+    let partial_out = run_on(&partial, 0, &ctx()).unwrap();
+    let partial_rows: usize = partial_out.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(partial_rows, 200_000, "100k groups, then 100k rows passed through");
+    let gby = || vec![(col(0, "k"), "k".to_string())];
+    let final_agg: PlanRef = Arc::new(
+        HashAggregateExec::try_new(
+            AggregateMode::Final,
+            gby(),
+            all_aggs(),
+            scan(vec![partial_out], partial.schema()),
+        )
+        .unwrap(),
+    );
+    let single_agg: PlanRef = Arc::new(
+        HashAggregateExec::try_new(AggregateMode::Single, gby(), all_aggs(), scan(vec![batches], schema())).unwrap(),
+    );
+    let sorted = |plan: PlanRef| {
+        let mut rows: Vec<String> = lines(&run(plan)).into_iter().map(str::to_string).collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(sorted(final_agg), sorted(single_agg));
+}
+
+#[test]
+fn a_partial_aggregate_whose_keys_repeat_keeps_grouping() {
+    let partial = partial_by_k(numbered_batches(|i| (i % 1000) as i32));
+    let rows: usize = run_on(&partial, 0, &ctx()).unwrap().iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 1000);
+}
+
 #[test]
 fn partial_schema_names_state_fields() {
     let partial = HashAggregateExec::try_new(
