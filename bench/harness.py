@@ -846,6 +846,7 @@ def metadata(**extra):
 
 
 def write_json(path, meta, results, gm):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump({"meta": meta, "results": results, "geomean": gm}, f, indent=2, default=str)
     print(f"results written to {path}")
