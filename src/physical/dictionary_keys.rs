@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use crate::physical::aggregate::AggregateExpr;
-use crate::physical::expr::{PhysExprRef, PhysicalExpr};
+use crate::physical::expr::PhysExprRef;
 use crate::physical::ops::projection::ProjectionExec;
 use crate::physical::ops::scan::ScanExec;
 use crate::physical::plan::{ExecutionPlan, PlanRef};
@@ -26,21 +26,13 @@ pub fn with_dictionary_keys(input: PlanRef, groups: &[(PhysExprRef, String)], ag
         .collect();
     let columns: Vec<usize> = groups
         .iter()
-        .filter_map(|(e, _)| bare_column(e))
+        .filter_map(|(e, _)| e.column_index())
         .filter(|c| !read_by_calls.contains(c))
         .collect();
     if columns.is_empty() {
         return input;
     }
     encode_columns(&input, &columns).unwrap_or(input)
-}
-
-/// The input column a key expression merely passes on.
-fn bare_column(e: &PhysExprRef) -> Option<usize> {
-    match e.as_ref() {
-        PhysicalExpr::Column { index, .. } => Some(*index),
-        _ => None,
-    }
 }
 
 /// `plan` rebuilt so that its output columns `columns` come dictionary-encoded from the scan
@@ -53,7 +45,7 @@ fn encode_columns(plan: &PlanRef, columns: &[usize]) -> Option<PlanRef> {
     let projection = any.downcast_ref::<ProjectionExec>()?;
     let below: Vec<usize> = columns
         .iter()
-        .filter_map(|&c| projection.exprs().get(c).and_then(bare_column))
+        .filter_map(|&c| projection.exprs().get(c).and_then(|e| e.column_index()))
         .collect();
     if below.is_empty() {
         return None;

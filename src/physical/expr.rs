@@ -169,6 +169,14 @@ impl PhysicalExpr {
         })
     }
 
+    /// The input column this expression merely passes on, if it is a bare column.
+    pub fn column_index(&self) -> Option<usize> {
+        match self {
+            PhysicalExpr::Column { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
     /// The direct sub-expressions, in order.
     fn children(&self) -> Vec<&PhysExprRef> {
         match self {

@@ -14,13 +14,13 @@
 use std::sync::{Arc, OnceLock};
 
 use arrow::array::{ArrayRef, BooleanArray};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
 use crate::exec::shuffle::hash_rows;
-use crate::physical::expr::PhysicalExpr;
 use crate::physical::ops::filter::FilterExec;
 use crate::physical::ops::hash_join::bloom::{KeyBloom, PassRate};
 use crate::physical::ops::hash_join::{key_validity, HashJoinExec, JoinMode};
@@ -56,14 +56,12 @@ impl JoinFilter {
         let mut hashes = Vec::with_capacity(rows);
         hash_rows(&columns, rows, &mut hashes)?;
         let valid = key_validity(&columns);
-        let keep: BooleanArray = match &valid {
-            Some(valid) => hashes
-                .iter()
-                .zip(valid.iter())
-                .map(|(&h, v)| Some(v && bloom.may_contain(h)))
-                .collect(),
-            None => hashes.iter().map(|&h| Some(bloom.may_contain(h))).collect(),
-        };
+        let keep = BooleanArray::new(
+            BooleanBuffer::collect_bool(rows, |row| {
+                valid.as_ref().is_none_or(|v| v.is_valid(row)) && bloom.may_contain(hashes[row])
+            }),
+            None,
+        );
         let passed = keep.true_count();
         self.pass_rate.record(rows, passed);
         if passed == rows {
@@ -91,10 +89,7 @@ fn through(plan: &PlanRef, columns: &[usize]) -> Option<(usize, Vec<usize>)> {
     if let Some(p) = any.downcast_ref::<ProjectionExec>() {
         let mapped = columns
             .iter()
-            .map(|&c| match p.exprs().get(c)?.as_ref() {
-                PhysicalExpr::Column { index, .. } => Some(*index),
-                _ => None,
-            })
+            .map(|&c| p.exprs().get(c)?.column_index())
             .collect::<Option<Vec<usize>>>()?;
         return Some((0, mapped));
     }
@@ -226,13 +221,13 @@ fn eligible_probe_keys(join: &HashJoinExec) -> Option<Vec<usize>> {
     let probe_schema = join.children().get(1)?.schema();
     join.on()
         .iter()
-        .map(|(_, r)| match r.as_ref() {
-            PhysicalExpr::Column { index, .. } => probe_schema
+        .map(|(_, r)| {
+            let index = r.column_index()?;
+            probe_schema
                 .fields()
-                .get(*index)
+                .get(index)
                 .filter(|f| filterable(f.data_type()))
-                .map(|_| *index),
-            _ => None,
+                .map(|_| index)
         })
         .collect()
 }

@@ -10,7 +10,7 @@
 //! joins; the right side of right, right semi and right anti joins).
 
 use crate::logical::join_type::JoinType;
-use crate::physical::expr::PhysicalExpr;
+use crate::physical::expr::PhysExprRef;
 use crate::physical::ops::exchange::{ExchangeExec, Partitioning};
 use crate::physical::ops::filter::FilterExec;
 use crate::physical::ops::hash_join::{HashJoinExec, JoinMode};
@@ -22,7 +22,7 @@ pub fn partitioned_on(plan: &PlanRef) -> Option<Vec<usize>> {
     let any = plan.as_any();
     if let Some(exchange) = any.downcast_ref::<ExchangeExec>() {
         return match &exchange.partitioning {
-            Partitioning::Hash(keys, _) if !keys.is_empty() => keys.iter().map(column_index).collect(),
+            Partitioning::Hash(keys, _) if !keys.is_empty() => keys.iter().map(|k| k.column_index()).collect(),
             _ => None,
         };
     }
@@ -30,7 +30,7 @@ pub fn partitioned_on(plan: &PlanRef) -> Option<Vec<usize>> {
         let inner = partitioned_on(projection.input())?;
         return inner
             .iter()
-            .map(|&col| projection.exprs().iter().position(|e| column_index(e) == Some(col)))
+            .map(|&col| projection.exprs().iter().position(|e| e.column_index() == Some(col)))
             .collect();
     }
     if any.downcast_ref::<FilterExec>().is_some() {
@@ -56,18 +56,13 @@ pub fn partitioned_on(plan: &PlanRef) -> Option<Vec<usize>> {
     None
 }
 
-fn column_index(e: &std::sync::Arc<PhysicalExpr>) -> Option<usize> {
-    match e.as_ref() {
-        PhysicalExpr::Column { index, .. } => Some(*index),
-        _ => None,
-    }
-}
-
 /// Whether grouping `plan`'s output by `keys` keeps every group within one partition: the
 /// columns it is partitioned on are all plain-column keys.
-pub fn groups_stay_in_partitions(plan: &PlanRef, keys: &[std::sync::Arc<PhysicalExpr>]) -> bool {
+pub fn groups_stay_in_partitions(plan: &PlanRef, keys: &[PhysExprRef]) -> bool {
     match partitioned_on(plan) {
-        Some(columns) => columns.iter().all(|c| keys.iter().any(|k| column_index(k) == Some(*c))),
+        Some(columns) => columns
+            .iter()
+            .all(|c| keys.iter().any(|k| k.column_index() == Some(*c))),
         None => false,
     }
 }
