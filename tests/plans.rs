@@ -310,3 +310,58 @@ fn remote_explain_shows_the_spark_sql() {
         .replace(env!("CARGO_MANIFEST_DIR"), "<repo>");
     insta::assert_snapshot!(text);
 }
+
+/// The part of a stage graph's text for the stage whose output is broadcast.
+fn broadcast_stage(text: &str) -> String {
+    let graph = text.split("== Stage graph ==").nth(1).expect("stage graph");
+    let stages: Vec<&str> = graph
+        .split("\nStage ")
+        .filter(|s| s.contains("exchange broadcast"))
+        .collect();
+    assert_eq!(stages.len(), 1, "one broadcast stage expected: {text}");
+    stages[0].to_string()
+}
+
+/// A session over two Parquet files written by rask: `events` (100,000 rows; `day` spread
+/// over 0..999, `kind` one of two strings) and `keys` (20,000 rows).
+fn statistics_session(dir: &std::path::Path) -> Session {
+    let mut s = session();
+    let events = dir.join("events.parquet");
+    let keys = dir.join("keys.parquet");
+    for sql in [
+        format!(
+            "COPY (SELECT range AS k, range % 1000 AS day, 'kind' || (range % 2) AS kind FROM range(100000)) TO '{}'",
+            events.display()
+        ),
+        format!("COPY (SELECT range AS k FROM range(20000)) TO '{}'", keys.display()),
+        format!("CREATE VIEW events AS SELECT * FROM '{}'", events.display()),
+        format!("CREATE VIEW keys AS SELECT * FROM '{}'", keys.display()),
+    ] {
+        s.execute(&sql).expect("setup");
+    }
+    s
+}
+
+/// Joins events to keys under `filter` and checks that the broadcast side reads `file`.
+fn assert_statistics_broadcast(filter: &str, file: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = statistics_session(dir.path());
+    let sql = format!("SELECT count(*) FROM events e JOIN keys k ON e.k = k.k WHERE {filter}");
+    let text = s.explain(&sql).expect("explain").to_string();
+    assert!(broadcast_stage(&text).contains(file), "{text}");
+}
+
+#[test]
+fn parquet_min_max_statistics_size_a_range_filter() {
+    // `day < 10` keeps 1% of events by the statistics (1,000 rows), not the third a
+    // comparison is otherwise guessed to keep (33,000): events become the build side.
+    assert_statistics_broadcast("e.day < 10", "events.parquet");
+}
+
+#[test]
+fn parquet_dictionary_sizes_size_an_equality_filter() {
+    // `kind = 'kind1'` keeps one of two dictionary values, half of events (50,000 rows),
+    // not the tenth an equality is otherwise guessed to keep (10,000): keys stay the build
+    // side.
+    assert_statistics_broadcast("e.kind = 'kind1'", "keys.parquet");
+}

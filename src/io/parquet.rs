@@ -16,6 +16,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::basic::Encoding;
 
 use crate::error::{Error, Result};
+use crate::io::parquet_stats::ColumnStats;
 use crate::io::source::{ColumnPredicate, FileMeta, FilePartition, PartitionKind, PredicateOp};
 use crate::io::union::{same_columns, union_by_name, FileColumns};
 use crate::physical::plan::BatchStream;
@@ -25,6 +26,8 @@ use crate::physical::plan::BatchStream;
 pub struct ParquetFiles {
     /// Each file's path, display name and metadata, in source order.
     pub files: Vec<(FileMeta, ArrowReaderMetadata)>,
+    /// Column ranges from the row-group statistics, read when planning asks.
+    stats: ColumnStats,
 }
 
 /// The type rask uses for a Parquet column's Arrow type: strings and binaries become
@@ -115,7 +118,7 @@ fn with_dictionaries(meta: &ArrowReaderMetadata, roots: &[usize]) -> Option<Arro
 /// distinct values); reading those as a dictionary would build one by hashing every value,
 /// for a filter that then has as many dictionary values to test as rows. Chunks without
 /// encoding statistics are taken to be dictionary-encoded when they have a dictionary page.
-fn dictionary_encoded(meta: &ArrowReaderMetadata, root: usize, row_groups: &[usize]) -> bool {
+pub(crate) fn dictionary_encoded(meta: &ArrowReaderMetadata, root: usize, row_groups: &[usize]) -> bool {
     let schema = meta.parquet_schema();
     let Some(leaf) = (0..schema.num_columns()).find(|&leaf| schema.get_column_root_idx(leaf) == root) else {
         return false;
@@ -177,7 +180,14 @@ impl ParquetFiles {
         } else {
             (first, same_columns(files, &schemas)?)
         };
-        Ok((schema, ParquetFiles { files: out }, columns))
+        Ok((
+            schema,
+            ParquetFiles {
+                files: out,
+                stats: ColumnStats::default(),
+            },
+            columns,
+        ))
     }
 
     /// Total rows over all files, from the metadata.
@@ -186,6 +196,22 @@ impl ParquetFiles {
             .iter()
             .map(|(_, m)| u64::try_from(m.metadata().file_metadata().num_rows()).unwrap_or(0))
             .sum()
+    }
+
+    /// The fraction of all rows whose column `column` of `schema` satisfies the range
+    /// `predicates` (see [`ColumnStats::range_fraction`]).
+    pub fn range_fraction(&self, schema: &Schema, column: usize, predicates: &[ColumnPredicate]) -> Option<f64> {
+        let field = schema.fields().get(column)?;
+        let metas: Vec<&ArrowReaderMetadata> = self.files.iter().map(|(_, meta)| meta).collect();
+        self.stats.range_fraction(&metas, field.name(), predicates)
+    }
+
+    /// The fraction of all rows whose column `column` of `schema` equals a given value
+    /// (see [`ColumnStats::equal_fraction`]).
+    pub fn equal_fraction(&self, schema: &Schema, column: usize) -> Option<f64> {
+        let field = schema.fields().get(column)?;
+        let files: Vec<(&FileMeta, &ArrowReaderMetadata)> = self.files.iter().map(|(f, m)| (f, m)).collect();
+        self.stats.equal_fraction(&files, field.name())
     }
 
     /// Which row groups of a file may hold rows satisfying all `predicates`.

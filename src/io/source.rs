@@ -518,6 +518,27 @@ impl FileSource {
         }
     }
 
+    /// The estimated fraction of rows whose column `column` (of the source's schema)
+    /// satisfies every range predicate in `predicates`, from Parquet statistics; `None`
+    /// for other formats and when the statistics cannot tell.
+    pub fn range_fraction(&self, column: usize, predicates: &[ColumnPredicate]) -> Option<f64> {
+        match &self.state {
+            FormatState::Parquet(pq) if column < self.data_columns => {
+                pq.range_fraction(&self.schema, column, predicates)
+            }
+            _ => None,
+        }
+    }
+
+    /// The estimated fraction of rows whose column `column` equals a given value, from
+    /// Parquet dictionary sizes; `None` for other formats and when they cannot tell.
+    pub fn equal_fraction(&self, column: usize) -> Option<f64> {
+        match &self.state {
+            FormatState::Parquet(pq) if column < self.data_columns => pq.equal_fraction(&self.schema, column),
+            _ => None,
+        }
+    }
+
     /// Size estimates for planning (broadcast decisions, join order).
     pub fn statistics(&self) -> SourceStatistics {
         SourceStatistics {

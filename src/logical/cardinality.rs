@@ -1,11 +1,13 @@
 //! Cardinality estimates: rough row counts and output sizes of logical plans, used to order
 //! joins, to pick the build side of a hash join and to decide when to broadcast. File scans
 //! start from the source's statistics (exact for Parquet, from the file size for CSV),
-//! tables from their row counts; filters, aggregates and joins scale those by fixed
+//! tables from their row counts; range filters on a Parquet column scale by the share of
+//! its row groups' min/max ranges they cover, other filters, aggregates and joins by fixed
 //! selectivities.
 
 use arrow::datatypes::DataType;
 
+use crate::io::{ColumnPredicate, PredicateOp};
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::*;
@@ -21,13 +23,7 @@ pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
                 }
                 TableSource::Memory(m) => m.num_rows() as f64,
             };
-            let selectivity: f64 = s
-                .filters
-                .iter()
-                .flat_map(|f| f.clone().split_conjunction())
-                .map(|f| filter_selectivity(&f))
-                .product();
-            base * selectivity
+            base * scan_selectivity(s)
         }
         LogicalPlan::Filter(f) => {
             let selectivity: f64 = f
@@ -62,6 +58,51 @@ pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
         LogicalPlan::Union(u) => u.inputs.iter().map(|i| estimate_rows(i)).sum(),
         other => other.inputs().first().map(|i| estimate_rows(i)).unwrap_or(1.0),
     }
+}
+
+/// The fraction of rows a scan's filters keep. On a Parquet source, range conditions on
+/// one column (`x >= a AND x < b`, `x BETWEEN a AND b`) are estimated together from the row
+/// groups' min/max statistics, and equalities (`x = a`, `x IN (a, b)`) from the column's
+/// dictionary sizes (see [`crate::io::parquet_stats`]); the rest, and what the statistics
+/// cannot tell, take [`filter_selectivity`]'s fixed guesses.
+fn scan_selectivity(s: &Scan) -> f64 {
+    let TableSource::File(source) = &s.source else {
+        return s
+            .filters
+            .iter()
+            .flat_map(|f| f.clone().split_conjunction())
+            .map(|f| filter_selectivity(&f))
+            .product();
+    };
+    let mut selectivity = 1.0;
+    let mut ranges: Vec<(usize, Vec<ColumnPredicate>, f64)> = Vec::new();
+    for conjunct in s.filters.iter().flat_map(|f| f.clone().split_conjunction()) {
+        let guess = filter_selectivity(&conjunct);
+        if let Some((column, values)) = s.equality_count(&conjunct) {
+            let measured = source.equal_fraction(column).map(|f| (f * values as f64).min(1.0));
+            selectivity *= measured.unwrap_or(guess);
+            continue;
+        }
+        let predicates = s.conjunct_predicates(&conjunct);
+        let column = predicates.first().map(|p| p.column);
+        let one_range = predicates
+            .iter()
+            .all(|p| p.op != PredicateOp::Eq && Some(p.column) == column);
+        match column {
+            Some(column) if one_range => match ranges.iter_mut().find(|(c, _, _)| *c == column) {
+                Some((_, on_column, guesses)) => {
+                    on_column.extend(predicates);
+                    *guesses *= guess;
+                }
+                None => ranges.push((column, predicates, guess)),
+            },
+            _ => selectivity *= guess,
+        }
+    }
+    for (column, predicates, guess) in ranges {
+        selectivity *= source.range_fraction(column, &predicates).unwrap_or(guess);
+    }
+    selectivity
 }
 
 /// Rows of an equi-join by the textbook estimate |L ⋈ R| = |L|·|R| / ndv, where the key's

@@ -10,6 +10,7 @@ pub mod functions;
 pub mod interval;
 pub mod join_type;
 pub mod plan;
+pub mod scan_predicates;
 pub mod schema;
 pub mod subquery;
 pub mod typecheck;

@@ -20,7 +20,7 @@ use datafusion_common::ScalarValue;
 
 use crate::error::{Error, Result};
 use crate::exec::task::ExecConfig;
-use crate::io::{ColumnPredicate, FileSource, PredicateOp};
+use crate::io::FileSource;
 use crate::logical::cardinality::{estimate_bytes_of, estimate_rows};
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::join_type::JoinType;
@@ -428,7 +428,7 @@ impl PhysicalPlanner {
                 });
             }
             TableSource::File(f) => {
-                let column_predicates = column_predicates(&s.filters, &s.schema, s.projection.as_deref());
+                let column_predicates = s.column_predicates();
                 let files = crate::physical::hive_prune::files_to_read(
                     f,
                     &s.filters,
@@ -836,76 +836,6 @@ const BUILD_COST_PER_ROW: f64 = 32.0;
 /// left).
 fn build_cost(rows: f64, bytes: u64) -> f64 {
     bytes as f64 + BUILD_COST_PER_ROW * rows
-}
-
-/// Turns scan filters of the form `column op constant` into predicates the Parquet reader
-/// can test against row-group statistics. `projection` maps scan columns to source columns.
-fn column_predicates(filters: &[Expr], schema: &PlanSchema, projection: Option<&[usize]>) -> Vec<ColumnPredicate> {
-    let mut out = Vec::new();
-    let source_index = |c: &crate::logical::ColumnRef| -> Option<usize> {
-        let i = schema.find(c).ok().flatten()?;
-        Some(projection.map(|p| p[i]).unwrap_or(i))
-    };
-    let op_of = |op: BinaryOp| -> Option<PredicateOp> {
-        Some(match op {
-            BinaryOp::Eq => PredicateOp::Eq,
-            BinaryOp::Lt => PredicateOp::Lt,
-            BinaryOp::LtEq => PredicateOp::LtEq,
-            BinaryOp::Gt => PredicateOp::Gt,
-            BinaryOp::GtEq => PredicateOp::GtEq,
-            _ => return None,
-        })
-    };
-    for f in filters.iter().flat_map(|f| f.clone().split_conjunction()) {
-        match &f {
-            Expr::Binary { left, op, right } => {
-                let (col, lit, op) = match (left.as_ref(), right.as_ref()) {
-                    (Expr::Column(c), Expr::Literal(v)) => (c, v, *op),
-                    (Expr::Literal(v), Expr::Column(c)) => match op.swap() {
-                        Some(s) => (c, v, s),
-                        None => continue,
-                    },
-                    _ => continue,
-                };
-                if let (Some(column), Some(op)) = (source_index(col), op_of(op)) {
-                    if !lit.is_null() {
-                        out.push(ColumnPredicate {
-                            column,
-                            op,
-                            value: lit.clone(),
-                        });
-                    }
-                }
-            }
-            Expr::Between {
-                expr,
-                negated: false,
-                low,
-                high,
-            } => {
-                if let (Expr::Column(c), Expr::Literal(lo), Expr::Literal(hi)) =
-                    (expr.as_ref(), low.as_ref(), high.as_ref())
-                {
-                    if let Some(column) = source_index(c) {
-                        if !lo.is_null() && !hi.is_null() {
-                            out.push(ColumnPredicate {
-                                column,
-                                op: PredicateOp::GtEq,
-                                value: lo.clone(),
-                            });
-                            out.push(ColumnPredicate {
-                                column,
-                                op: PredicateOp::LtEq,
-                                value: hi.clone(),
-                            });
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 #[cfg(test)]
