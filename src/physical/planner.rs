@@ -751,9 +751,14 @@ impl PhysicalPlanner {
         // of an inner, semi or anti join (a left semi join becomes a right one) when the
         // right is smaller. A semi or anti join then streams its large side past a table of
         // the small one instead of buffering the large side. Outer joins keep their sides,
-        // which keeps the order their rows come out in.
+        // which keeps the order their rows come out in, except a left join with no keys to
+        // a single row (`NOT IN` decorrelated: every row is paired with the subquery's
+        // counts): as a right join that row is broadcast and the left side stays in its
+        // partitions, instead of both sides being gathered into one task (TPC-H q16).
         let swappable = j.join_type == JoinType::Inner || j.join_type.is_one_sided();
-        let swap = swappable && build_cost(right_rows, right_bytes) < build_cost(left_rows, left_bytes);
+        let pairs_with_one_row = j.join_type == JoinType::Left && j.on.is_empty() && one_row(&j.right);
+        let swap = pairs_with_one_row
+            || (swappable && build_cost(right_rows, right_bytes) < build_cost(left_rows, left_bytes));
         let join_type = if swap { j.join_type.swapped() } else { j.join_type };
         let (build, probe, build_schema, probe_schema, build_bytes, probe_bytes) = if swap {
             (&j.right, &j.left, &rs, &ls, right_bytes, left_bytes)
@@ -834,6 +839,17 @@ const BUILD_COST_PER_ROW: f64 = 32.0;
 /// costs, to build on the cheaper side: a narrow input of many rows (TPC-H's orders keys)
 /// can cost more than a wider one of few rows (the lineitem rows a filtered supplier join
 /// left).
+/// Whether `plan` always yields exactly one row: an aggregate without groups, under
+/// projections and aliases.
+fn one_row(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(a) => a.group_exprs.is_empty(),
+        LogicalPlan::Projection(p) => one_row(&p.input),
+        LogicalPlan::SubqueryAlias(a) => one_row(&a.input),
+        _ => false,
+    }
+}
+
 fn build_cost(rows: f64, bytes: u64) -> f64 {
     bytes as f64 + BUILD_COST_PER_ROW * rows
 }
