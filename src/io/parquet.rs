@@ -26,7 +26,7 @@ use crate::physical::plan::BatchStream;
 pub struct ParquetFiles {
     /// Each file's path, display name and metadata, in source order.
     pub files: Vec<(FileMeta, ArrowReaderMetadata)>,
-    /// Column ranges from the row-group statistics, read when planning asks.
+    /// Column ranges and dictionary sizes for estimates, read when planning asks.
     stats: ColumnStats,
 }
 
@@ -119,8 +119,7 @@ fn with_dictionaries(meta: &ArrowReaderMetadata, roots: &[usize]) -> Option<Arro
 /// for a filter that then has as many dictionary values to test as rows. Chunks without
 /// encoding statistics are taken to be dictionary-encoded when they have a dictionary page.
 pub(crate) fn dictionary_encoded(meta: &ArrowReaderMetadata, root: usize, row_groups: &[usize]) -> bool {
-    let schema = meta.parquet_schema();
-    let Some(leaf) = (0..schema.num_columns()).find(|&leaf| schema.get_column_root_idx(leaf) == root) else {
+    let Some(leaf) = leaf_of_root(meta, root) else {
         return false;
     };
     row_groups.iter().all(|&group| {
@@ -137,6 +136,12 @@ pub(crate) fn dictionary_encoded(meta: &ArrowReaderMetadata, root: usize, row_gr
                 .page_encoding_stats_mask()
                 .is_none_or(|mask| mask.is_only(Encoding::RLE_DICTIONARY) || mask.is_only(Encoding::PLAIN_DICTIONARY))
     })
+}
+
+/// The first leaf (Parquet column chunk index) of root column `root`.
+pub(crate) fn leaf_of_root(meta: &ArrowReaderMetadata, root: usize) -> Option<usize> {
+    let schema = meta.parquet_schema();
+    (0..schema.num_columns()).find(|&leaf| schema.get_column_root_idx(leaf) == root)
 }
 
 /// Runs `decode` on Parquet data of file `name`. The Parquet decoder asserts on some

@@ -25,7 +25,7 @@ use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use parquet::column::page::{Page, PageReader};
 use parquet::file::serialized_reader::SerializedPageReader;
 
-use crate::io::parquet::dictionary_encoded;
+use crate::io::parquet::{dictionary_encoded, leaf_of_root};
 use crate::io::parquet_file::ParquetFile;
 use crate::io::source::{ColumnPredicate, FileMeta, PredicateOp};
 
@@ -101,8 +101,7 @@ fn read_equal_fraction(files: &[(&FileMeta, &ArrowReaderMetadata)], column: &str
     let (mut kept, mut total) = (0.0, 0.0);
     for (file, meta) in files {
         let root = meta.schema().index_of(column).ok()?;
-        let schema = meta.parquet_schema();
-        let leaf = (0..schema.num_columns()).find(|&leaf| schema.get_column_root_idx(leaf) == root)?;
+        let leaf = leaf_of_root(meta, root)?;
         let groups = meta.metadata().row_groups();
         let all: Vec<usize> = (0..groups.len()).collect();
         if !dictionary_encoded(meta, root, &all) {

@@ -1,8 +1,9 @@
 //! Cardinality estimates: rough row counts and output sizes of logical plans, used to order
 //! joins, to pick the build side of a hash join and to decide when to broadcast. File scans
 //! start from the source's statistics (exact for Parquet, from the file size for CSV),
-//! tables from their row counts; range filters on a Parquet column scale by the share of
-//! its row groups' min/max ranges they cover, other filters, aggregates and joins by fixed
+//! tables from their row counts; filters on a Parquet column scale by what its metadata
+//! says (the share of the row groups' min/max ranges a range covers, one over the
+//! dictionary size for an equality), other filters, aggregates and joins by fixed
 //! selectivities.
 
 use arrow::datatypes::DataType;
@@ -66,18 +67,18 @@ pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
 /// dictionary sizes (see [`crate::io::parquet_stats`]); the rest, and what the statistics
 /// cannot tell, take [`filter_selectivity`]'s fixed guesses.
 fn scan_selectivity(s: &Scan) -> f64 {
-    let TableSource::File(source) = &s.source else {
-        return s
-            .filters
-            .iter()
-            .flat_map(|f| f.clone().split_conjunction())
-            .map(|f| filter_selectivity(&f))
-            .product();
+    let source = match &s.source {
+        TableSource::File(f) => Some(f),
+        TableSource::Memory(_) => None,
     };
     let mut selectivity = 1.0;
     let mut ranges: Vec<(usize, Vec<ColumnPredicate>, f64)> = Vec::new();
     for conjunct in s.filters.iter().flat_map(|f| f.clone().split_conjunction()) {
         let guess = filter_selectivity(&conjunct);
+        let Some(source) = source else {
+            selectivity *= guess;
+            continue;
+        };
         if let Some((column, values)) = s.equality_count(&conjunct) {
             let measured = source.equal_fraction(column).map(|f| (f * values as f64).min(1.0));
             selectivity *= measured.unwrap_or(guess);
@@ -100,7 +101,8 @@ fn scan_selectivity(s: &Scan) -> f64 {
         }
     }
     for (column, predicates, guess) in ranges {
-        selectivity *= source.range_fraction(column, &predicates).unwrap_or(guess);
+        let measured = source.and_then(|f| f.range_fraction(column, &predicates));
+        selectivity *= measured.unwrap_or(guess);
     }
     selectivity
 }
