@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int64Array, PrimitiveArray};
 use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION};
 
-use super::sum::{check_decimal_range, overflow_error, to_sum_input};
+use super::sum::{accumulate_sum_input, check_decimal_range, overflow_error, to_sum_input, SumOfNarrowIntegers};
 use super::{
     accumulate, add_to_single_average, as_primitive, check_inputs, nulls_from, single, GroupsAccumulator, Summable,
 };
@@ -52,7 +52,7 @@ pub struct AvgGroupsAccumulator<T: ArrowPrimitiveType> {
 
 impl<T: ArrowPrimitiveType> AvgGroupsAccumulator<T>
 where
-    T::Native: Summable,
+    T::Native: Summable + SumOfNarrowIntegers,
 {
     /// Sums of type `sum_type` (stored as `T`), scaled down by `divisor`, converted by `to_f64`.
     pub fn new(sum_type: DataType, divisor: f64, to_f64: fn(T::Native) -> f64) -> Self {
@@ -73,9 +73,7 @@ where
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        let array = to_sum_input(array, &self.sum_type)?;
-        let values = as_primitive::<T>(&array, "avg")?;
-        check_inputs(values.len(), group_indices, opt_filter, total_num_groups)?;
+        check_inputs(array.len(), group_indices, opt_filter, total_num_groups)?;
         self.sums.resize(total_num_groups, T::Native::ZERO);
         self.counts.resize(total_num_groups, 0);
         if counts.is_some_and(|c| c.len() != group_indices.len()) {
@@ -84,24 +82,26 @@ where
         let (sums, group_counts) = (&mut self.sums, &mut self.counts);
         let mut overflow = false;
         if total_num_groups == 1 {
+            let array = to_sum_input(array, &self.sum_type)?;
+            let values = as_primitive::<T>(&array, "avg")?;
             overflow = add_to_single_average(values, opt_filter, counts, &mut sums[0], &mut group_counts[0]);
         } else {
             match counts {
                 // Partial counts are merged from the state; NULL sums come with zero counts.
                 Some(counts) => {
-                    accumulate(group_indices, values, opt_filter, |g, v| {
+                    accumulate_sum_input::<T>(array, &self.sum_type, group_indices, opt_filter, |g, v| {
                         let (sum, o) = sums[g].add_overflowing(v);
                         sums[g] = sum;
                         overflow |= o;
-                    });
+                    })?;
                     accumulate(group_indices, counts, None, |g, c| group_counts[g] += c);
                 }
-                None => accumulate(group_indices, values, opt_filter, |g, v| {
+                None => accumulate_sum_input::<T>(array, &self.sum_type, group_indices, opt_filter, |g, v| {
                     let (sum, o) = sums[g].add_overflowing(v);
                     sums[g] = sum;
                     overflow |= o;
                     group_counts[g] += 1;
-                }),
+                })?,
             }
         }
         if overflow {
@@ -113,7 +113,7 @@ where
 
 impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgGroupsAccumulator<T>
 where
-    T::Native: Summable,
+    T::Native: Summable + SumOfNarrowIntegers,
 {
     fn update_batch(
         &mut self,

@@ -9,23 +9,37 @@
 //!
 //! A packed table whose strings outgrow their slot (a longer value arrives) turns itself into
 //! a row table, keeping its group indices.
+//!
+//! A single dictionary-encoded key interns each dictionary value once and keeps the value's
+//! group for the next batch over the same dictionary ([`dictionary`]).
 
+mod dictionary;
 mod packed;
 mod rows;
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Int32Type};
 
 pub use packed::PackedGroupTable;
 pub use rows::RowGroupTable;
 
+use dictionary::DictionaryGroups;
+
 use crate::error::{Error, Result};
 
 /// Maps group keys to dense group indices.
 #[derive(Debug)]
-pub enum GroupTable {
+pub struct GroupTable {
+    layout: Layout,
+    /// The groups of a single dictionary-encoded key column's values.
+    dictionary: DictionaryGroups,
+}
+
+/// How a [`GroupTable`] stores its keys.
+#[derive(Debug)]
+enum Layout {
     /// Keys packed into a `u128`.
     Packed(PackedGroupTable),
     /// Any keys, compared as Arrow row-format bytes.
@@ -35,10 +49,14 @@ pub enum GroupTable {
 impl GroupTable {
     /// A table for keys of `types`.
     pub fn try_new(types: &[DataType]) -> Result<Self> {
-        match PackedGroupTable::try_new(types) {
-            Some(packed) => Ok(GroupTable::Packed(packed)),
-            None => Ok(GroupTable::Rows(RowGroupTable::try_new(types)?)),
-        }
+        let layout = match PackedGroupTable::try_new(types) {
+            Some(packed) => Layout::Packed(packed),
+            None => Layout::Rows(RowGroupTable::try_new(types)?),
+        };
+        Ok(Self {
+            layout,
+            dictionary: DictionaryGroups::default(),
+        })
     }
 
     /// Sets `out` to the group index of every row of `keys`, adding new groups.
@@ -46,76 +64,22 @@ impl GroupTable {
         out.clear();
         if let [key] = keys {
             if let Some(dictionary) = key.as_dictionary_opt::<Int32Type>() {
-                if dictionary.values().len() <= dictionary.len() {
-                    return self.intern_dictionary(dictionary, out);
+                if self.dictionary.applies(dictionary) {
+                    let layout = &mut self.layout;
+                    return self
+                        .dictionary
+                        .intern(dictionary, out, |values, groups| layout.intern(values, groups));
                 }
             }
         }
-        // DuckDB groups -0.0 with 0.0.
-        let keys = &crate::physical::float_zero::canonical_all(keys);
-        if let GroupTable::Packed(packed) = self {
-            if packed.intern(keys, out)? {
-                return Ok(());
-            }
-            // A string did not fit its slot: move every group to a row table, in order.
-            let types = packed.types().to_vec();
-            let existing = packed.emit()?;
-            let mut rows = RowGroupTable::try_new(&types)?;
-            let mut seeded = Vec::new();
-            rows.intern(&existing, &mut seeded)?;
-            *self = GroupTable::Rows(rows);
-            out.clear();
-        }
-        match self {
-            GroupTable::Rows(rows) => rows.intern(&without_dictionaries(keys)?, out),
-            GroupTable::Packed(_) => Err(Error::internal("group table did not switch to rows")),
-        }
-    }
-
-    /// [`GroupTable::intern`] for one dictionary-encoded key column with no more values than
-    /// rows: the values the rows use are interned once, in order of first use, and each row
-    /// takes its value's group.
-    fn intern_dictionary(&mut self, dictionary: &DictionaryArray<Int32Type>, out: &mut Vec<usize>) -> Result<()> {
-        const UNUSED: usize = usize::MAX;
-        let values = dictionary.values();
-        let null_value = values.len();
-        // Per value, and for NULL (last), its group once a row uses it.
-        let mut value_group = vec![UNUSED; values.len() + 1];
-        let nulls = dictionary.logical_nulls();
-        let indices = dictionary.keys().values();
-        let value_of = |row: usize| match &nulls {
-            Some(n) if n.is_null(row) => null_value,
-            _ => usize::try_from(indices[row]).unwrap_or(null_value).min(null_value),
-        };
-        let mut first_used: Vec<usize> = Vec::new();
-        for row in 0..dictionary.len() {
-            let value = value_of(row);
-            if value_group[value] == UNUSED {
-                value_group[value] = 0;
-                first_used.push(value);
-            }
-        }
-        // The used values as a column, NULL for the index past the values.
-        let taken = UInt32Array::from_iter(
-            first_used
-                .iter()
-                .map(|&v| (v != null_value).then(|| u32::try_from(v).unwrap_or(u32::MAX))),
-        );
-        let used_keys = arrow::compute::take(values.as_ref(), &taken, None)?;
-        let mut groups = Vec::with_capacity(first_used.len());
-        self.intern(&[used_keys], &mut groups)?;
-        for (&value, &group) in first_used.iter().zip(&groups) {
-            value_group[value] = group;
-        }
-        out.extend((0..dictionary.len()).map(|row| value_group[value_of(row)]));
-        Ok(())
+        self.layout.intern(keys, out)
     }
 
     /// Number of groups.
     pub fn len(&self) -> usize {
-        match self {
-            GroupTable::Packed(t) => t.len(),
-            GroupTable::Rows(t) => t.len(),
+        match &self.layout {
+            Layout::Packed(t) => t.len(),
+            Layout::Rows(t) => t.len(),
         }
     }
 
@@ -126,17 +90,45 @@ impl GroupTable {
 
     /// The key columns of all groups, in group order; empties the table.
     pub fn emit(&mut self) -> Result<Vec<ArrayRef>> {
-        match self {
-            GroupTable::Packed(t) => t.emit(),
-            GroupTable::Rows(t) => t.emit(),
+        self.dictionary.clear();
+        match &mut self.layout {
+            Layout::Packed(t) => t.emit(),
+            Layout::Rows(t) => t.emit(),
         }
     }
 
     /// Bytes held.
     pub fn size(&self) -> usize {
+        let layout = match &self.layout {
+            Layout::Packed(t) => t.size(),
+            Layout::Rows(t) => t.size(),
+        };
+        layout + self.dictionary.size()
+    }
+}
+
+impl Layout {
+    /// Sets `out` to the group index of every row of `keys`, adding new groups.
+    fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
+        out.clear();
+        // DuckDB groups -0.0 with 0.0.
+        let keys = &crate::physical::float_zero::canonical_all(keys);
+        if let Layout::Packed(packed) = self {
+            if packed.intern(keys, out)? {
+                return Ok(());
+            }
+            // A string did not fit its slot: move every group to a row table, in order.
+            let types = packed.types().to_vec();
+            let existing = packed.emit()?;
+            let mut rows = RowGroupTable::try_new(&types)?;
+            let mut seeded = Vec::new();
+            rows.intern(&existing, &mut seeded)?;
+            *self = Layout::Rows(rows);
+            out.clear();
+        }
         match self {
-            GroupTable::Packed(t) => t.size(),
-            GroupTable::Rows(t) => t.size(),
+            Layout::Rows(rows) => rows.intern(&without_dictionaries(keys)?, out),
+            Layout::Packed(_) => Err(Error::internal("group table did not switch to rows")),
         }
     }
 }
@@ -154,7 +146,12 @@ fn without_dictionaries(keys: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
 
 /// A group count as a table index, or an error past `u32::MAX` groups.
 fn group_index(len: usize) -> Result<u32> {
-    u32::try_from(len).map_err(|_| Error::execution("too many groups in one aggregate partition (over 4 billion)"))
+    u32::try_from(len).map_err(|_| too_many_groups())
+}
+
+/// The error of a partition with more groups than a `u32` indexes.
+fn too_many_groups() -> Error {
+    Error::execution("too many groups in one aggregate partition (over 4 billion)")
 }
 
 #[cfg(test)]

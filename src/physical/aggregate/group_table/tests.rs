@@ -18,6 +18,18 @@ fn intern_all(table: &mut GroupTable, batches: &[Vec<ArrayRef>]) -> Vec<usize> {
     all
 }
 
+/// A table of the row layout, whatever the types.
+fn rows_table(types: &[DataType]) -> GroupTable {
+    GroupTable {
+        layout: Layout::Rows(RowGroupTable::try_new(types).unwrap()),
+        dictionary: DictionaryGroups::default(),
+    }
+}
+
+fn is_packed(table: &GroupTable) -> bool {
+    matches!(table.layout, Layout::Packed(_))
+}
+
 fn types(keys: &[ArrayRef]) -> Vec<DataType> {
     keys.iter().map(|k| k.data_type().clone()).collect()
 }
@@ -25,8 +37,8 @@ fn types(keys: &[ArrayRef]) -> Vec<DataType> {
 fn check_same_as_rows(batches: Vec<Vec<ArrayRef>>, expect_packed: bool) -> Vec<ArrayRef> {
     let types = types(&batches[0]);
     let mut table = GroupTable::try_new(&types).unwrap();
-    assert_eq!(matches!(table, GroupTable::Packed(_)), expect_packed, "{types:?}");
-    let mut rows = GroupTable::Rows(RowGroupTable::try_new(&types).unwrap());
+    assert_eq!(is_packed(&table), expect_packed, "{types:?}");
+    let mut rows = rows_table(&types);
     assert_eq!(intern_all(&mut table, &batches), intern_all(&mut rows, &batches));
     assert_eq!(table.len(), rows.len());
     let emitted = table.emit().unwrap();
@@ -88,9 +100,9 @@ fn long_string_switches_to_rows_keeping_indices() {
     let long: ArrayRef = Arc::new(StringArray::from(vec!["b", "a much longer string than a slot", "a"]));
     let types = vec![DataType::Utf8];
     let mut table = GroupTable::try_new(&types).unwrap();
-    assert!(matches!(table, GroupTable::Packed(_)));
+    assert!(is_packed(&table));
     let indices = intern_all(&mut table, &[vec![short], vec![long]]);
-    assert!(matches!(table, GroupTable::Rows(_)));
+    assert!(!is_packed(&table));
     assert_eq!(indices, vec![0, 1, 0, 1, 2, 0]);
     let emitted = table.emit().unwrap();
     let strings = emitted[0].as_any().downcast_ref::<StringArray>().unwrap();
@@ -162,6 +174,46 @@ fn dictionary_keys_group_as_their_strings() {
         intern_all(&mut table, &[vec![Arc::clone(&batches[0]), Arc::clone(&other)]]),
         intern_all(&mut expected, &[vec![Arc::clone(&plain[0]), other]])
     );
-    assert!(matches!(table, GroupTable::Packed(_)));
+    assert!(is_packed(&table));
     assert_eq!(table.emit().unwrap(), expected.emit().unwrap());
+}
+
+/// The groups of a dictionary's values are kept across batches over the same values (also
+/// when each batch wraps them in a new array, as a Parquet reader does), values and NULLs
+/// first used in a later batch get new groups, another dictionary is looked up afresh, and
+/// emptying the table forgets them all.
+#[test]
+fn dictionary_groups_carry_over_batches_until_emitted() {
+    use arrow::array::{DictionaryArray, Int32Array};
+    let values: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "c"]));
+    let batch = |indices: Vec<Option<i32>>| -> ArrayRef {
+        // A fresh array over the same buffers each time.
+        let rewrapped = arrow::array::make_array(values.to_data());
+        Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(indices), rewrapped).unwrap())
+    };
+    let mut table = GroupTable::try_new(&[DataType::Utf8]).unwrap();
+    let first = intern_all(
+        &mut table,
+        &[
+            vec![batch(vec![Some(2), Some(0), Some(2)])],
+            vec![batch(vec![Some(0), Some(1), None, Some(2), Some(1)])],
+        ],
+    );
+    assert_eq!(first, vec![0, 1, 0, 1, 2, 3, 0, 2]);
+    let keys = table.emit().unwrap();
+    let expected: ArrayRef = Arc::new(StringArray::from(vec![Some("c"), Some("a"), Some("b"), None]));
+    assert_eq!(&keys[0], &expected);
+    // After the emit, the same dictionary starts from group 0 again.
+    let again = intern_all(&mut table, &[vec![batch(vec![Some(1), Some(1), Some(0)])]]);
+    assert_eq!(again, vec![0, 0, 1]);
+    // Another dictionary's values are looked up afresh: "a" keeps its group.
+    let other: ArrayRef = Arc::new(
+        DictionaryArray::<Int32Type>::try_new(
+            Int32Array::from(vec![1, 0, 1]),
+            Arc::new(StringArray::from(vec!["z", "a"])),
+        )
+        .unwrap(),
+    );
+    assert_eq!(intern_all(&mut table, &[vec![other]]), vec![1, 2, 1]);
+    assert_eq!(table.len(), 3);
 }
