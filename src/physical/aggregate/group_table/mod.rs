@@ -10,22 +10,23 @@
 //! A packed table whose strings outgrow their slot (a longer value arrives) turns itself into
 //! a row table, keeping its group indices.
 //!
-//! A single dictionary-encoded key interns each dictionary value once and keeps the value's
-//! group for the next batch over the same dictionary ([`dictionary`]).
+//! Keys whose values number into a small range (dictionary-encoded columns, integers in a
+//! window, and combinations of them) are looked up by that number instead of hashed
+//! ([`slots`]).
 
-mod dictionary;
 mod packed;
 mod rows;
+mod slots;
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Int32Type};
+use arrow::array::{Array, ArrayRef};
+use arrow::datatypes::DataType;
 
 pub use packed::PackedGroupTable;
 pub use rows::RowGroupTable;
 
-use dictionary::DictionaryGroups;
+use slots::SlotGroups;
 
 use crate::error::{Error, Result};
 
@@ -33,8 +34,8 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub struct GroupTable {
     layout: Layout,
-    /// The groups of a single dictionary-encoded key column's values.
-    dictionary: DictionaryGroups,
+    /// The groups of keys looked up directly by their values' slots.
+    slots: SlotGroups,
 }
 
 /// How a [`GroupTable`] stores its keys.
@@ -55,22 +56,19 @@ impl GroupTable {
         };
         Ok(Self {
             layout,
-            dictionary: DictionaryGroups::default(),
+            slots: SlotGroups::default(),
         })
     }
 
     /// Sets `out` to the group index of every row of `keys`, adding new groups.
     pub fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
         out.clear();
-        if let [key] = keys {
-            if let Some(dictionary) = key.as_dictionary_opt::<Int32Type>() {
-                if self.dictionary.applies(dictionary) {
-                    let layout = &mut self.layout;
-                    return self
-                        .dictionary
-                        .intern(dictionary, out, |values, groups| layout.intern(values, groups));
-                }
-            }
+        let layout = &mut self.layout;
+        if self
+            .slots
+            .intern(keys, out, |new_keys, groups| layout.intern(new_keys, groups))?
+        {
+            return Ok(());
         }
         self.layout.intern(keys, out)
     }
@@ -90,7 +88,7 @@ impl GroupTable {
 
     /// The key columns of all groups, in group order; empties the table.
     pub fn emit(&mut self) -> Result<Vec<ArrayRef>> {
-        self.dictionary.clear();
+        self.slots.clear();
         match &mut self.layout {
             Layout::Packed(t) => t.emit(),
             Layout::Rows(t) => t.emit(),
@@ -103,7 +101,7 @@ impl GroupTable {
             Layout::Packed(t) => t.size(),
             Layout::Rows(t) => t.size(),
         };
-        layout + self.dictionary.size()
+        layout + self.slots.size()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Group tables agree with each other: the packed and the row layout give the same group
-//! indices and emit the same keys, including NULLs and the switch from packed to rows.
+//! Group tables agree with each other: the packed and the row layout, and the direct lookup
+//! by slots, give the same group indices and emit the same keys as hashing rows alone,
+//! including NULLs and the switch from packed to rows.
 
 use std::sync::Arc;
 
@@ -18,11 +19,22 @@ fn intern_all(table: &mut GroupTable, batches: &[Vec<ArrayRef>]) -> Vec<usize> {
     all
 }
 
+/// Group indices from hashing alone (no slot lookup).
+fn intern_hashed(table: &mut GroupTable, batches: &[Vec<ArrayRef>]) -> Vec<usize> {
+    let mut all = Vec::new();
+    let mut out = Vec::new();
+    for keys in batches {
+        table.layout.intern(keys, &mut out).unwrap();
+        all.extend_from_slice(&out);
+    }
+    all
+}
+
 /// A table of the row layout, whatever the types.
 fn rows_table(types: &[DataType]) -> GroupTable {
     GroupTable {
         layout: Layout::Rows(RowGroupTable::try_new(types).unwrap()),
-        dictionary: DictionaryGroups::default(),
+        slots: SlotGroups::default(),
     }
 }
 
@@ -39,7 +51,7 @@ fn check_same_as_rows(batches: Vec<Vec<ArrayRef>>, expect_packed: bool) -> Vec<A
     let mut table = GroupTable::try_new(&types).unwrap();
     assert_eq!(is_packed(&table), expect_packed, "{types:?}");
     let mut rows = rows_table(&types);
-    assert_eq!(intern_all(&mut table, &batches), intern_all(&mut rows, &batches));
+    assert_eq!(intern_all(&mut table, &batches), intern_hashed(&mut rows, &batches));
     assert_eq!(table.len(), rows.len());
     let emitted = table.emit().unwrap();
     assert_eq!(emitted, rows.emit().unwrap());
@@ -216,4 +228,95 @@ fn dictionary_groups_carry_over_batches_until_emitted() {
     );
     assert_eq!(intern_all(&mut table, &[vec![other]]), vec![1, 2, 1]);
     assert_eq!(table.len(), 3);
+}
+
+/// Checks a table against hashing rows alone over `batches`, and whether the last batch was
+/// looked up by slots.
+fn check_slots(batches: Vec<Vec<ArrayRef>>, last_by_slots: bool) -> Vec<usize> {
+    // A dictionary-encoded key's groups are of its value type.
+    let types: Vec<DataType> = types(&batches[0])
+        .into_iter()
+        .map(|t| match t {
+            DataType::Dictionary(_, value) => *value,
+            t => t,
+        })
+        .collect();
+    let mut table = GroupTable::try_new(&types).unwrap();
+    let mut rows = rows_table(&types);
+    let indices = intern_all(&mut table, &batches);
+    assert_eq!(indices, intern_hashed(&mut rows, &batches));
+    let mut out = Vec::new();
+    let by_slots = table
+        .slots
+        .intern(batches.last().unwrap(), &mut out, |_, _| Ok(()))
+        .unwrap();
+    assert_eq!(by_slots, last_by_slots, "{types:?}");
+    assert_eq!(table.emit().unwrap(), rows.emit().unwrap());
+    indices
+}
+
+/// An integer key's window grows up and down as values leave it; NULLs have their own
+/// slot; a batch too spread for a window is hashed, and later batches are looked up again.
+#[test]
+fn integer_windows_grow_and_too_spread_batches_are_hashed() {
+    let batch = |values: Vec<Option<i64>>| -> Vec<ArrayRef> { vec![Arc::new(Int64Array::from(values))] };
+    let spread = |range: std::ops::Range<i64>| batch(range.map(|v| (v % 7 != 0).then_some(v)).collect());
+    let indices = check_slots(
+        vec![
+            batch(vec![Some(5), Some(7), None, Some(5)]),
+            // Grows the window up and down (as many rows as slots: worth renumbering).
+            spread(-50..250),
+            // Too spread for any window: hashed.
+            batch(vec![Some(i64::MIN), Some(5), Some(i64::MAX)]),
+            // Inside the grown window.
+            batch(vec![Some(-50), Some(249), Some(6), None]),
+        ],
+        true,
+    );
+    assert_eq!(&indices[..4], &[0, 1, 2, 0]);
+    assert_eq!(indices.len(), 4 + 300 + 3 + 4);
+    // Small integer types, dates and unsigned values number alike.
+    check_slots(
+        vec![vec![
+            Arc::new(UInt8Array::from(vec![Some(255), None, Some(0), Some(255)])),
+            Arc::new(Date32Array::from(vec![Some(19000), Some(-3), Some(19000), Some(19000)])),
+            Arc::new(Int16Array::from(vec![Some(-1), Some(-1), None, Some(-1)])),
+        ]],
+        false,
+    );
+    check_slots(
+        vec![vec![
+            Arc::new(UInt8Array::from(vec![Some(255), None, Some(0), Some(255)])),
+            Arc::new(Int16Array::from(vec![Some(-1), Some(-1), None, Some(-1)])),
+        ]],
+        true,
+    );
+}
+
+/// Several key columns combine their slots: a dictionary whose values change between
+/// batches (a new row group) beside an integer, with NULLs in both and in the values.
+#[test]
+fn dictionary_and_integer_keys_combine_slots() {
+    use arrow::array::{DictionaryArray, Int32Array};
+    let first: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("b")]));
+    let second: ArrayRef = Arc::new(StringArray::from(vec![Some("b"), Some("c"), Some("a")]));
+    let dictionary = |values: &ArrayRef, keys: Vec<Option<i32>>| -> ArrayRef {
+        Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), Arc::clone(values)).unwrap())
+    };
+    let numbers = |values: Vec<Option<i64>>| -> ArrayRef { Arc::new(Int64Array::from(values)) };
+    let indices = check_slots(
+        vec![
+            vec![
+                dictionary(&first, vec![Some(0), Some(1), Some(2), None, Some(0)]),
+                numbers(vec![Some(1), Some(1), Some(2), Some(2), Some(1)]),
+            ],
+            vec![
+                dictionary(&second, vec![Some(2), Some(0), Some(1), None, Some(2)]),
+                numbers(vec![Some(1), Some(2), None, Some(2), Some(3)]),
+            ],
+        ],
+        true,
+    );
+    // ("a",1) ("NULL",1) ("b",2) (NULL,2) ("a",1) | ("a",1) ("b",2) ("c",NULL) (NULL,2) ("a",3)
+    assert_eq!(indices, vec![0, 1, 2, 3, 0, 0, 2, 4, 3, 5]);
 }
