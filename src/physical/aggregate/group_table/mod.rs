@@ -14,6 +14,7 @@
 //! window, and combinations of them) are looked up by that number instead of hashed
 //! ([`slots`]).
 
+mod domain;
 mod packed;
 mod rows;
 mod slots;
@@ -50,12 +51,8 @@ enum Layout {
 impl GroupTable {
     /// A table for keys of `types`.
     pub fn try_new(types: &[DataType]) -> Result<Self> {
-        let layout = match PackedGroupTable::try_new(types) {
-            Some(packed) => Layout::Packed(packed),
-            None => Layout::Rows(RowGroupTable::try_new(types)?),
-        };
         Ok(Self {
-            layout,
+            layout: Layout::try_new(types)?,
             slots: SlotGroups::default(),
         })
     }
@@ -75,10 +72,7 @@ impl GroupTable {
 
     /// Number of groups.
     pub fn len(&self) -> usize {
-        match &self.layout {
-            Layout::Packed(t) => t.len(),
-            Layout::Rows(t) => t.len(),
-        }
+        self.layout.len()
     }
 
     /// True when there is no group.
@@ -97,15 +91,35 @@ impl GroupTable {
 
     /// Bytes held.
     pub fn size(&self) -> usize {
-        let layout = match &self.layout {
-            Layout::Packed(t) => t.size(),
-            Layout::Rows(t) => t.size(),
-        };
-        layout + self.slots.size()
+        self.layout.size() + self.slots.size()
     }
 }
 
 impl Layout {
+    /// Packed keys when `types` fit in a `u128`, else rows.
+    fn try_new(types: &[DataType]) -> Result<Self> {
+        Ok(match PackedGroupTable::try_new(types) {
+            Some(packed) => Layout::Packed(packed),
+            None => Layout::Rows(RowGroupTable::try_new(types)?),
+        })
+    }
+
+    /// Number of groups.
+    fn len(&self) -> usize {
+        match self {
+            Layout::Packed(t) => t.len(),
+            Layout::Rows(t) => t.len(),
+        }
+    }
+
+    /// Bytes held.
+    fn size(&self) -> usize {
+        match self {
+            Layout::Packed(t) => t.size(),
+            Layout::Rows(t) => t.size(),
+        }
+    }
+
     /// Sets `out` to the group index of every row of `keys`, adding new groups.
     fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
         out.clear();

@@ -294,7 +294,8 @@ fn integer_windows_grow_and_too_spread_batches_are_hashed() {
 }
 
 /// Several key columns combine their slots: a dictionary whose values change between
-/// batches (a new row group) beside an integer, with NULLs in both and in the values.
+/// batches (a new row group, its values in another order and one more) beside an integer,
+/// with NULLs in both and in the values.
 #[test]
 fn dictionary_and_integer_keys_combine_slots() {
     use arrow::array::{DictionaryArray, Int32Array};
@@ -310,13 +311,37 @@ fn dictionary_and_integer_keys_combine_slots() {
                 dictionary(&first, vec![Some(0), Some(1), Some(2), None, Some(0)]),
                 numbers(vec![Some(1), Some(1), Some(2), Some(2), Some(1)]),
             ],
+            // Twice over: as many rows as the renumbered slots (a new value outgrows the
+            // dictionary's room, and 3 its integer window).
             vec![
-                dictionary(&second, vec![Some(2), Some(0), Some(1), None, Some(2)]),
-                numbers(vec![Some(1), Some(2), None, Some(2), Some(3)]),
+                dictionary(&second, [Some(2), Some(0), Some(1), None, Some(2)].repeat(2)),
+                numbers([Some(1), Some(2), None, Some(2), Some(3)].repeat(2)),
             ],
         ],
         true,
     );
-    // ("a",1) ("NULL",1) ("b",2) (NULL,2) ("a",1) | ("a",1) ("b",2) ("c",NULL) (NULL,2) ("a",3)
-    assert_eq!(indices, vec![0, 1, 2, 3, 0, 0, 2, 4, 3, 5]);
+    // ("a",1) (NULL,1) ("b",2) (NULL,2) ("a",1) | ("a",1) ("b",2) ("c",NULL) (NULL,2) ("a",3)
+    assert_eq!(indices, vec![0, 1, 2, 3, 0, 0, 2, 4, 3, 5, 0, 2, 4, 3, 5]);
+}
+
+/// A new dictionary of values already coded (the next row group's, in another order) keeps
+/// every slot's group: nothing is renumbered, and its rows find their groups.
+#[test]
+fn next_dictionary_of_known_values_keeps_the_slots() {
+    use arrow::array::{DictionaryArray, Int32Array};
+    let dictionary = |values: Vec<&str>, keys: Vec<i32>| -> Vec<ArrayRef> {
+        let values: ArrayRef = Arc::new(StringArray::from(values));
+        vec![Arc::new(
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), values).unwrap(),
+        )]
+    };
+    let mut table = GroupTable::try_new(&[DataType::Utf8]).unwrap();
+    let first = intern_all(&mut table, &[dictionary(vec!["x", "y", "z"], vec![0, 1, 2, 0])]);
+    assert_eq!(first, vec![0, 1, 2, 0]);
+    let next = intern_all(&mut table, &[dictionary(vec!["z", "x", "y"], vec![0, 1, 2, 2])]);
+    assert_eq!(next, vec![2, 0, 1, 1]);
+    assert_eq!(
+        table.slots.rows_since_reset, 8,
+        "the second dictionary renumbered the slots"
+    );
 }
