@@ -22,12 +22,19 @@ pub const STATE_NAMES: [&str; 6] = ["count", "mean_y", "mean_x", "m2_y", "m2_x",
 #[derive(Debug)]
 pub struct MomentsAccumulator {
     func: AggFunc,
-    n: Vec<i64>,
-    mean_y: Vec<f64>,
-    mean_x: Vec<f64>,
-    m2_y: Vec<f64>,
-    m2_x: Vec<f64>,
-    c_xy: Vec<f64>,
+    /// One per group, side by side: a row updates one cache line, not six.
+    groups: Vec<Moments>,
+}
+
+/// One group's moments.
+#[derive(Debug, Default, Clone, Copy)]
+struct Moments {
+    n: i64,
+    mean_y: f64,
+    mean_x: f64,
+    m2_y: f64,
+    m2_x: f64,
+    c_xy: f64,
 }
 
 impl MomentsAccumulator {
@@ -35,51 +42,48 @@ impl MomentsAccumulator {
     pub fn new(func: AggFunc) -> Self {
         Self {
             func,
-            n: Vec::new(),
-            mean_y: Vec::new(),
-            mean_x: Vec::new(),
-            m2_y: Vec::new(),
-            m2_x: Vec::new(),
-            c_xy: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
     fn resize(&mut self, total: usize) {
-        self.n.resize(total, 0);
-        self.mean_y.resize(total, 0.0);
-        self.mean_x.resize(total, 0.0);
-        self.m2_y.resize(total, 0.0);
-        self.m2_x.resize(total, 0.0);
-        self.c_xy.resize(total, 0.0);
+        self.groups.resize(total, Moments::default());
     }
 
-    /// Merges a partial group `(n, my, mx, m2y, m2x, cxy)` into group `g` (Chan et al.).
+    /// The groups' counts and moments as columns (`n`, then [`STATE_NAMES`]' five others);
+    /// empties the accumulator.
+    fn take(&mut self) -> (Vec<i64>, [Vec<f64>; 5]) {
+        let groups = std::mem::take(&mut self.groups);
+        let column = |f: fn(&Moments) -> f64| groups.iter().map(f).collect::<Vec<f64>>();
+        let moments = [
+            column(|m| m.mean_y),
+            column(|m| m.mean_x),
+            column(|m| m.m2_y),
+            column(|m| m.m2_x),
+            column(|m| m.c_xy),
+        ];
+        (groups.iter().map(|m| m.n).collect(), moments)
+    }
+}
+
+impl Moments {
+    /// Merges a partial group `(n, my, mx, m2y, m2x, cxy)` in (Chan et al.).
     #[allow(clippy::too_many_arguments)]
-    fn combine(&mut self, g: usize, n: i64, my: f64, mx: f64, m2y: f64, m2x: f64, cxy: f64) {
+    fn combine(&mut self, n: i64, my: f64, mx: f64, m2y: f64, m2x: f64, cxy: f64) {
         if n == 0 {
             return;
         }
-        let na = self.n[g] as f64;
+        let na = self.n as f64;
         let nb = n as f64;
         let total = na + nb;
-        let dy = my - self.mean_y[g];
-        let dx = mx - self.mean_x[g];
-        self.mean_y[g] += dy * nb / total;
-        self.mean_x[g] += dx * nb / total;
-        self.m2_y[g] += m2y + dy * dy * na * nb / total;
-        self.m2_x[g] += m2x + dx * dx * na * nb / total;
-        self.c_xy[g] += cxy + dx * dy * na * nb / total;
-        self.n[g] += n;
-    }
-
-    fn take(&mut self) -> [Vec<f64>; 5] {
-        [
-            std::mem::take(&mut self.mean_y),
-            std::mem::take(&mut self.mean_x),
-            std::mem::take(&mut self.m2_y),
-            std::mem::take(&mut self.m2_x),
-            std::mem::take(&mut self.c_xy),
-        ]
+        let dy = my - self.mean_y;
+        let dx = mx - self.mean_x;
+        self.mean_y += dy * nb / total;
+        self.mean_x += dx * nb / total;
+        self.m2_y += m2y + dy * dy * na * nb / total;
+        self.m2_x += m2x + dx * dx * na * nb / total;
+        self.c_xy += cxy + dx * dy * na * nb / total;
+        self.n += n;
     }
 }
 
@@ -106,28 +110,21 @@ impl GroupsAccumulator for MomentsAccumulator {
         let nulls = NullBuffer::union(y.nulls(), x.as_ref().and_then(|x| x.nulls()));
         let yv = y.values();
         let xv = x.as_ref().map(|x| x.values());
-        let Self {
-            n,
-            mean_y,
-            mean_x,
-            m2_y,
-            m2_x,
-            c_xy,
-            ..
-        } = self;
+        let groups = &mut self.groups;
         for_each_valid_row(group_indices, nulls.as_ref(), opt_filter, |g, row| {
-            n[g] += 1;
-            let k = n[g] as f64;
+            let m = &mut groups[g];
+            m.n += 1;
+            let k = m.n as f64;
             let vy = yv[row];
-            let dy = vy - mean_y[g];
-            mean_y[g] += dy / k;
-            m2_y[g] += dy * (vy - mean_y[g]);
+            let dy = vy - m.mean_y;
+            m.mean_y += dy / k;
+            m.m2_y += dy * (vy - m.mean_y);
             if let Some(xv) = xv {
                 let vx = xv[row];
-                let dx = vx - mean_x[g];
-                mean_x[g] += dx / k;
-                m2_x[g] += dx * (vx - mean_x[g]);
-                c_xy[g] += dx * (vy - mean_y[g]);
+                let dx = vx - m.mean_x;
+                m.mean_x += dx / k;
+                m.m2_x += dx * (vx - m.mean_x);
+                m.c_xy += dx * (vy - m.mean_y);
             }
         });
         Ok(())
@@ -143,15 +140,14 @@ impl GroupsAccumulator for MomentsAccumulator {
         let f = |a: &ArrayRef| as_primitive::<Float64Type>(a, "moments merge").map(|a| a.values().clone());
         let (my, mx, m2y, m2x, cxy) = (f(my)?, f(mx)?, f(m2y)?, f(m2x)?, f(cxy)?);
         for (row, &g) in group_indices.iter().enumerate() {
-            self.combine(g, n.value(row), my[row], mx[row], m2y[row], m2x[row], cxy[row]);
+            self.groups[g].combine(n.value(row), my[row], mx[row], m2y[row], m2x[row], cxy[row]);
         }
         Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ArrayRef> {
         use AggFunc::*;
-        let n = std::mem::take(&mut self.n);
-        let [my, mx, m2y, m2x, cxy] = self.take();
+        let (n, [my, mx, m2y, m2x, cxy]) = self.take();
         if self.func == RegrCount {
             return Ok(Arc::new(UInt32Array::from_iter_values(n.iter().map(|&c| c as u32))));
         }
@@ -202,23 +198,13 @@ impl GroupsAccumulator for MomentsAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
-        let n = std::mem::take(&mut self.n);
+        let (n, moments) = self.take();
         let mut out: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(n))];
-        out.extend(
-            self.take()
-                .into_iter()
-                .map(|v| Arc::new(Float64Array::from(v)) as ArrayRef),
-        );
+        out.extend(moments.into_iter().map(|v| Arc::new(Float64Array::from(v)) as ArrayRef));
         Ok(out)
     }
 
     fn size(&self) -> usize {
-        self.n.capacity() * 8
-            + (self.mean_y.capacity()
-                + self.mean_x.capacity()
-                + self.m2_y.capacity()
-                + self.m2_x.capacity()
-                + self.c_xy.capacity())
-                * 8
+        self.groups.capacity() * std::mem::size_of::<Moments>()
     }
 }
