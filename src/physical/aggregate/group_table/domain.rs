@@ -132,9 +132,9 @@ impl Domain {
         }
     }
 
-    /// Adds `stride` times each row's slot to `slots`; `false` when `key` is not of the
+    /// Hands each row's slot, in row order, to `sink`; `false` when `key` is not of the
     /// domain's kind.
-    pub fn add_slots(&self, key: &ArrayRef, stride: u32, slots: &mut [u32]) -> bool {
+    pub fn visit_slots(&self, key: &ArrayRef, sink: impl SlotSink) -> bool {
         let null_slot = u32::try_from(self.shape().slots() - 1).unwrap_or(u32::MAX);
         match self {
             Domain::Dictionary(codes) => {
@@ -152,10 +152,8 @@ impl Domain {
                         .map_or(null_slot, |&c| c.min(null_slot))
                 };
                 match &nulls {
-                    None => add_each(slots, stride, indices.iter().map(|&k| slot(k))),
-                    Some(n) => add_each(
-                        slots,
-                        stride,
+                    None => sink.accept(indices.iter().map(|&k| slot(k))),
+                    Some(n) => sink.accept(
                         indices
                             .iter()
                             .zip(n.iter())
@@ -167,14 +165,14 @@ impl Domain {
             Domain::Integers { base, .. } => {
                 let base = *base;
                 match key.data_type() {
-                    DataType::Int8 => add_integer_slots::<Int8Type>(key, base, null_slot, stride, slots),
-                    DataType::Int16 => add_integer_slots::<Int16Type>(key, base, null_slot, stride, slots),
-                    DataType::Int32 => add_integer_slots::<Int32Type>(key, base, null_slot, stride, slots),
-                    DataType::Int64 => add_integer_slots::<Int64Type>(key, base, null_slot, stride, slots),
-                    DataType::UInt8 => add_integer_slots::<UInt8Type>(key, base, null_slot, stride, slots),
-                    DataType::UInt16 => add_integer_slots::<UInt16Type>(key, base, null_slot, stride, slots),
-                    DataType::UInt32 => add_integer_slots::<UInt32Type>(key, base, null_slot, stride, slots),
-                    DataType::Date32 => add_integer_slots::<Date32Type>(key, base, null_slot, stride, slots),
+                    DataType::Int8 => visit_integer_slots::<Int8Type>(key, base, null_slot, sink),
+                    DataType::Int16 => visit_integer_slots::<Int16Type>(key, base, null_slot, sink),
+                    DataType::Int32 => visit_integer_slots::<Int32Type>(key, base, null_slot, sink),
+                    DataType::Int64 => visit_integer_slots::<Int64Type>(key, base, null_slot, sink),
+                    DataType::UInt8 => visit_integer_slots::<UInt8Type>(key, base, null_slot, sink),
+                    DataType::UInt16 => visit_integer_slots::<UInt16Type>(key, base, null_slot, sink),
+                    DataType::UInt32 => visit_integer_slots::<UInt32Type>(key, base, null_slot, sink),
+                    DataType::Date32 => visit_integer_slots::<Date32Type>(key, base, null_slot, sink),
                     _ => false,
                 }
             }
@@ -266,21 +264,29 @@ fn integer_window(lo: i64, hi: i64, current: Option<(i64, usize)>, max_slots: us
     Some((i64::try_from(base).ok()?, usize::try_from(len).ok()?))
 }
 
-/// Adds `stride` times each of `row_slots` to `slots`.
-fn add_each(slots: &mut [u32], stride: u32, row_slots: impl Iterator<Item = u32>) {
-    for (slot, row_slot) in slots.iter_mut().zip(row_slots) {
-        *slot += stride * row_slot;
+/// Where [`Domain::visit_slots`] sends the rows' slots.
+pub(super) trait SlotSink {
+    /// Takes every row's slot, in row order.
+    fn accept(self, row_slots: impl Iterator<Item = u32>);
+}
+
+/// Adds `stride` times each row's slot to the row's entry (the slots of several key columns
+/// combined).
+pub(super) struct AddSlots<'a> {
+    pub slots: &'a mut [u32],
+    pub stride: u32,
+}
+
+impl SlotSink for AddSlots<'_> {
+    fn accept(self, row_slots: impl Iterator<Item = u32>) {
+        for (slot, row_slot) in self.slots.iter_mut().zip(row_slots) {
+            *slot += self.stride * row_slot;
+        }
     }
 }
 
-/// [`Domain::add_slots`] for an integer column of type `T` numbered from `base`.
-fn add_integer_slots<T: ArrowPrimitiveType>(
-    key: &ArrayRef,
-    base: i64,
-    null_slot: u32,
-    stride: u32,
-    slots: &mut [u32],
-) -> bool
+/// [`Domain::visit_slots`] for an integer column of type `T` numbered from `base`.
+fn visit_integer_slots<T: ArrowPrimitiveType>(key: &ArrayRef, base: i64, null_slot: u32, sink: impl SlotSink) -> bool
 where
     T::Native: Into<i64>,
 {
@@ -290,10 +296,8 @@ where
     // The window holds every value of the batch; the clamp only keeps a slot in range.
     let slot = |v: T::Native| u32::try_from(v.into().wrapping_sub(base)).map_or(null_slot, |s| s.min(null_slot));
     match values.nulls() {
-        None => add_each(slots, stride, values.values().iter().map(|&v| slot(v))),
-        Some(n) => add_each(
-            slots,
-            stride,
+        None => sink.accept(values.values().iter().map(|&v| slot(v))),
+        Some(n) => sink.accept(
             values
                 .values()
                 .iter()

@@ -61,10 +61,10 @@ impl GroupTable {
     pub fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
         out.clear();
         let layout = &mut self.layout;
-        if self
-            .slots
-            .intern(keys, out, |new_keys, groups| layout.intern(new_keys, groups))?
-        {
+        let layout_size = layout.size();
+        if self.slots.intern(layout_size, keys, out, |new_keys, groups| {
+            layout.intern(new_keys, groups)
+        })? {
             return Ok(());
         }
         self.layout.intern(keys, out)

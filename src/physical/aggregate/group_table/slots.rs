@@ -16,7 +16,7 @@
 
 use arrow::array::{ArrayRef, UInt32Array};
 
-use super::domain::Domain;
+use super::domain::{AddSlots, Domain, SlotSink};
 use crate::error::Result;
 
 /// The group of a slot no row has used yet.
@@ -28,6 +28,9 @@ const PENDING: u32 = u32::MAX - 1;
 /// The most slots (the product of the key columns' domains) looked up directly: 256 KiB of
 /// group indices.
 const MAX_SLOTS: usize = 1 << 16;
+
+/// Bytes of slots allowed whatever the hash layout holds: 4096 slots.
+const MIN_BUDGET: usize = 16 * 1024;
 
 /// The groups of the slots of the current domains.
 #[derive(Debug, Default)]
@@ -45,11 +48,13 @@ pub(super) struct SlotGroups {
 
 impl SlotGroups {
     /// Sets `out` to the group of every row of `keys` and returns `true`, or returns `false`
-    /// when the keys do not map to slots (a type without a domain, or too many slots). Keys
+    /// when the keys do not map to slots (a type without a domain, or too many slots for
+    /// [`MAX_SLOTS`] or for the hash layout's `layout_size` bytes). Keys
     /// no row had used before go to `intern_keys`, one row per new slot in order of first
     /// use, which sets their groups.
     pub fn intern(
         &mut self,
+        layout_size: usize,
         keys: &[ArrayRef],
         out: &mut Vec<usize>,
         intern_keys: impl FnOnce(&[ArrayRef], &mut Vec<usize>) -> Result<()>,
@@ -80,8 +85,14 @@ impl SlotGroups {
         }
         let first = self.groups.is_empty();
         if first || self.domains.iter().zip(&shapes).any(|(d, &s)| d.shape() != s) {
-            // Clearing many slots pays only if they are used for as many rows.
-            if !first && total_slots > 4 * num_rows && self.rows_since_reset < total_slots {
+            // The slots may not take more memory than the groups' hash layout does (or
+            // MIN_BUDGET): a few groups with spread keys are hashed (a spilled aggregate's
+            // partition of two groups holds no 256 KiB of slots). Clearing many slots pays
+            // only if they are used for as many rows.
+            let bytes = total_slots * std::mem::size_of::<u32>();
+            if bytes > layout_size.max(MIN_BUDGET)
+                || (!first && total_slots > 4 * num_rows && self.rows_since_reset < total_slots)
+            {
                 return Ok(false);
             }
             for (domain, &shape) in self.domains.iter_mut().zip(&shapes) {
@@ -91,20 +102,40 @@ impl SlotGroups {
             self.groups.resize(total_slots, UNUSED);
             self.rows_since_reset = 0;
         }
-        if !self.fill_slots(keys, num_rows) {
-            return Ok(false);
-        }
-        self.rows_since_reset += num_rows;
-        let groups = &self.groups;
         out.clear();
-        out.extend(
-            self.slots
-                .iter()
-                .map(|&slot| groups.get(slot as usize).copied().unwrap_or(UNUSED) as usize),
-        );
+        let single = match (keys, self.domains.as_slice()) {
+            // One key: each row's slot goes straight to its group, in one pass.
+            ([key], [domain]) => {
+                let sink = GroupsOfSlots {
+                    groups: &self.groups,
+                    out: &mut *out,
+                };
+                if !domain.visit_slots(key, sink) {
+                    return Ok(false);
+                }
+                true
+            }
+            _ => {
+                if !self.fill_slots(keys, num_rows) {
+                    return Ok(false);
+                }
+                GroupsOfSlots {
+                    groups: &self.groups,
+                    out: &mut *out,
+                }
+                .accept(self.slots.iter().copied());
+                false
+            }
+        };
+        self.rows_since_reset += num_rows;
         // One pass the compiler vectorizes, rather than a flag carried through the lookups.
         let missing = out.iter().fold(false, |missing, &g| missing | (g == UNUSED as usize));
         if missing {
+            if single && !self.fill_slots(keys, num_rows) {
+                return Err(crate::error::Error::internal(
+                    "a key column changed kind within a batch",
+                ));
+            }
             if let Err(e) = self.intern_new_slots(keys, out, intern_keys) {
                 self.clear();
                 return Err(e);
@@ -120,7 +151,11 @@ impl SlotGroups {
         self.slots.resize(num_rows, 0);
         let mut stride = 1u32;
         for (key, domain) in keys.iter().zip(&self.domains).rev() {
-            if !domain.add_slots(key, stride, &mut self.slots) {
+            let sink = AddSlots {
+                slots: &mut self.slots,
+                stride,
+            };
+            if !domain.visit_slots(key, sink) {
                 return false;
             }
             // At most MAX_SLOTS in all, so the product fits.
@@ -184,5 +219,19 @@ impl SlotGroups {
     pub fn size(&self) -> usize {
         let domains: usize = self.domains.iter().map(Domain::size).sum();
         domains + (self.groups.capacity() + self.slots.capacity()) * std::mem::size_of::<u32>()
+    }
+}
+
+/// Appends the group of each row's slot ([`UNUSED`] for a slot without one) to `out`.
+struct GroupsOfSlots<'a> {
+    groups: &'a [u32],
+    out: &'a mut Vec<usize>,
+}
+
+impl SlotSink for GroupsOfSlots<'_> {
+    fn accept(self, row_slots: impl Iterator<Item = u32>) {
+        let groups = self.groups;
+        self.out
+            .extend(row_slots.map(|slot| groups.get(slot as usize).copied().unwrap_or(UNUSED) as usize));
     }
 }

@@ -248,7 +248,7 @@ fn check_slots(batches: Vec<Vec<ArrayRef>>, last_by_slots: bool) -> Vec<usize> {
     let mut out = Vec::new();
     let by_slots = table
         .slots
-        .intern(batches.last().unwrap(), &mut out, |_, _| Ok(()))
+        .intern(usize::MAX, batches.last().unwrap(), &mut out, |_, _| Ok(()))
         .unwrap();
     assert_eq!(by_slots, last_by_slots, "{types:?}");
     assert_eq!(table.emit().unwrap(), rows.emit().unwrap());
