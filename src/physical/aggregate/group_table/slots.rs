@@ -12,7 +12,8 @@
 //! renumbered (their groups forgotten) only when a domain outgrows its room: a dictionary
 //! brings more distinct values than there are codes, or an integer batch leaves its window.
 //! Room at least doubles each time; a batch that would need more than [`MAX_SLOTS`] is
-//! hashed instead.
+//! hashed instead, and so is one whose slots would take more memory than the hash layout
+//! holds (or [`MIN_BUDGET`]): the slots are a shortcut to groups, never most of their memory.
 
 use arrow::array::{ArrayRef, UInt32Array};
 
@@ -49,9 +50,9 @@ pub(super) struct SlotGroups {
 impl SlotGroups {
     /// Sets `out` to the group of every row of `keys` and returns `true`, or returns `false`
     /// when the keys do not map to slots (a type without a domain, or too many slots for
-    /// [`MAX_SLOTS`] or for the hash layout's `layout_size` bytes). Keys
-    /// no row had used before go to `intern_keys`, one row per new slot in order of first
-    /// use, which sets their groups.
+    /// [`MAX_SLOTS`] or for the hash layout's `layout_size` bytes). Keys no row had used
+    /// before go to `intern_keys`, one row per new slot in order of first use, which sets
+    /// their groups.
     pub fn intern(
         &mut self,
         layout_size: usize,
