@@ -12,6 +12,26 @@ use arrow::datatypes::{
 use super::Layout;
 use crate::error::Result;
 
+/// Evaluates `$body` with `$T` the Arrow type of a key column numbered by an integer window
+/// (integers up to 32 bits unsigned or 64 signed, and dates), or `$other` for any other type:
+/// the one list of those types.
+macro_rules! with_window_type {
+    ($data_type:expr, $T:ident => $body:expr, _ => $other:expr) => {
+        with_window_type!(@arms $data_type, $T, $body, $other;
+            Int8 Int8Type, Int16 Int16Type, Int32 Int32Type, Int64 Int64Type,
+            UInt8 UInt8Type, UInt16 UInt16Type, UInt32 UInt32Type, Date32 Date32Type)
+    };
+    (@arms $data_type:expr, $T:ident, $body:expr, $other:expr; $($variant:ident $arrow_type:ident),*) => {
+        match $data_type {
+            $(DataType::$variant => {
+                type $T = $arrow_type;
+                $body
+            })*
+            _ => $other,
+        }
+    };
+}
+
 /// How one key column's values are numbered. NULL takes the slot after the values'.
 #[derive(Debug)]
 pub(super) enum Domain {
@@ -66,15 +86,7 @@ impl Domain {
                 codes: Vec::new(),
                 capacity: 0,
             })),
-            DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::Date32 => Some(Domain::Integers { base: 0, len: 0 }),
-            _ => None,
+            other => with_window_type!(other, _T => Some(Domain::Integers { base: 0, len: 0 }), _ => None),
         })
     }
 
@@ -164,17 +176,7 @@ impl Domain {
             }
             Domain::Integers { base, .. } => {
                 let base = *base;
-                match key.data_type() {
-                    DataType::Int8 => visit_integer_slots::<Int8Type>(key, base, null_slot, sink),
-                    DataType::Int16 => visit_integer_slots::<Int16Type>(key, base, null_slot, sink),
-                    DataType::Int32 => visit_integer_slots::<Int32Type>(key, base, null_slot, sink),
-                    DataType::Int64 => visit_integer_slots::<Int64Type>(key, base, null_slot, sink),
-                    DataType::UInt8 => visit_integer_slots::<UInt8Type>(key, base, null_slot, sink),
-                    DataType::UInt16 => visit_integer_slots::<UInt16Type>(key, base, null_slot, sink),
-                    DataType::UInt32 => visit_integer_slots::<UInt32Type>(key, base, null_slot, sink),
-                    DataType::Date32 => visit_integer_slots::<Date32Type>(key, base, null_slot, sink),
-                    _ => false,
-                }
+                with_window_type!(key.data_type(), T => visit_integer_slots::<T>(key, base, null_slot, sink), _ => false)
             }
         }
     }
@@ -222,17 +224,7 @@ fn integer_range(key: &ArrayRef) -> Option<(Option<i64>, Option<i64>)> {
             arrow::compute::max(values).map(Into::into),
         ))
     }
-    match key.data_type() {
-        DataType::Int8 => min_max::<Int8Type>(key),
-        DataType::Int16 => min_max::<Int16Type>(key),
-        DataType::Int32 => min_max::<Int32Type>(key),
-        DataType::Int64 => min_max::<Int64Type>(key),
-        DataType::UInt8 => min_max::<UInt8Type>(key),
-        DataType::UInt16 => min_max::<UInt16Type>(key),
-        DataType::UInt32 => min_max::<UInt32Type>(key),
-        DataType::Date32 => min_max::<Date32Type>(key),
-        _ => None,
-    }
+    with_window_type!(key.data_type(), T => min_max::<T>(key), _ => None)
 }
 
 /// The window (base, length) of integers to number values `lo..=hi` by: `current` when it

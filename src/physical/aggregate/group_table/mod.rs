@@ -59,7 +59,6 @@ impl GroupTable {
 
     /// Sets `out` to the group index of every row of `keys`, adding new groups.
     pub fn intern(&mut self, keys: &[ArrayRef], out: &mut Vec<usize>) -> Result<()> {
-        out.clear();
         let layout = &mut self.layout;
         let layout_size = layout.size();
         if self.slots.intern(layout_size, keys, out, |new_keys, groups| {
