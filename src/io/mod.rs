@@ -9,6 +9,7 @@ pub mod glob;
 pub mod json;
 pub mod parquet;
 pub mod parquet_file;
+pub mod parquet_read;
 pub mod parquet_stats;
 pub mod source;
 pub mod stdin;

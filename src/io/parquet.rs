@@ -6,16 +6,16 @@
 use std::fs::File;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, Scalar};
+use arrow::array::{Array, BooleanArray, Scalar};
 use arrow::compute::cast;
 use arrow::compute::kernels::cmp::{gt, gt_eq, lt, lt_eq};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::ProjectionMask;
 use parquet::basic::Encoding;
 
 use crate::error::{Error, Result};
+use crate::io::parquet_read::{decoding, string_dictionary, FilteredRowGroups, ReadLayout, StagedFilter};
 use crate::io::parquet_stats::ColumnStats;
 use crate::io::source::{ColumnPredicate, FileMeta, FilePartition, PartitionKind, PredicateOp};
 use crate::io::union::{same_columns, union_by_name, FileColumns};
@@ -83,14 +83,9 @@ fn decode_strings_as_utf8(meta: ArrowReaderMetadata) -> ArrowReaderMetadata {
     ArrowReaderMetadata::try_new(Arc::clone(meta.metadata()), options).unwrap_or(meta)
 }
 
-/// The type of the string columns a scan keeps dictionary-encoded.
-fn string_dictionary() -> DataType {
-    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
-}
-
 /// `meta` reading the root columns `roots` as `Dictionary(Int32, Utf8)`; `None` when the
 /// reader will not.
-fn with_dictionaries(meta: &ArrowReaderMetadata, roots: &[usize]) -> Option<ArrowReaderMetadata> {
+pub(crate) fn with_dictionaries(meta: &ArrowReaderMetadata, roots: &[usize]) -> Option<ArrowReaderMetadata> {
     let schema = meta.schema();
     let dictionary = string_dictionary();
     let hint = Schema::new_with_metadata(
@@ -142,18 +137,6 @@ pub(crate) fn dictionary_encoded(meta: &ArrowReaderMetadata, root: usize, row_gr
 pub(crate) fn leaf_of_root(meta: &ArrowReaderMetadata, root: usize) -> Option<usize> {
     let schema = meta.parquet_schema();
     (0..schema.num_columns()).find(|&leaf| schema.get_column_root_idx(leaf) == root)
-}
-
-/// Runs `decode` on Parquet data of file `name`. The Parquet decoder asserts on some
-/// corrupt inputs instead of returning an error; such a panic becomes the error a corrupt
-/// file deserves, naming the file, instead of ending the query as a bug in rask.
-fn decoding<T>(name: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
-        Err(Error::InvalidInput(format!(
-            "{name}: corrupt Parquet data ({})",
-            crate::error::panic_message(&*panic)
-        )))
-    })
 }
 
 impl ParquetFiles {
@@ -272,7 +255,8 @@ impl ParquetFiles {
 
     /// Reads the row groups of one partition. The string columns at the output positions
     /// `dictionary` come as `Dictionary(Int32, Utf8)` arrays (the file's dictionary pages
-    /// kept as they are), the others in `schema`'s types.
+    /// kept as they are), the others in `schema`'s types. With a `filter`, only the rows it
+    /// keeps come out, its columns decoded before the others (see [`StagedFilter`]).
     pub fn scan(
         &self,
         partition: &FilePartition,
@@ -280,6 +264,7 @@ impl ParquetFiles {
         projection: &[usize],
         batch_size: usize,
         dictionary: &[usize],
+        filter: Option<Arc<dyn StagedFilter>>,
     ) -> Result<BatchStream> {
         let (file, meta) = self
             .files
@@ -292,13 +277,6 @@ impl ParquetFiles {
                 return Err(Error::internal("byte-range partition of a Parquet file"));
             }
         };
-        let mut sorted = projection.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let positions: Vec<usize> = projection
-            .iter()
-            .map(|p| sorted.binary_search(p).unwrap_or(0))
-            .collect();
         let encoded: Vec<usize> = dictionary
             .iter()
             .filter_map(|&pos| projection.get(pos).copied())
@@ -319,30 +297,23 @@ impl ParquetFiles {
             Some(m) => (m, encoded),
             None => (meta.clone(), Vec::new()),
         };
-        let out_schema = Arc::new(Schema::new(
-            projection
-                .iter()
-                .map(|&i| {
-                    let field = schema.field(i).clone();
-                    if encoded.contains(&i) {
-                        field.with_data_type(string_dictionary())
-                    } else {
-                        field
-                    }
-                })
-                .collect::<Vec<_>>(),
-        ));
-        let keep_encoded: Vec<bool> = projection.iter().map(|root| encoded.contains(root)).collect();
+        let layout = Arc::new(ReadLayout::new(meta, schema, projection, &encoded));
         let f = File::open(&file.path).map_err(|e| Error::io(&file.display_name, e))?;
         let f = crate::io::parquet_file::ParquetFile::new(f);
-        let mask = ProjectionMask::roots(meta.parquet_schema(), sorted.iter().copied());
         let name = file.display_name.clone();
+        if let Some(filter) = filter {
+            return Ok(Box::new(FilteredRowGroups::new(
+                f, name, layout, batch_size, row_groups, filter,
+            )));
+        }
         let mut reader = decoding(&name, || {
-            Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
-                .with_projection(mask)
-                .with_row_groups(row_groups)
-                .with_batch_size(batch_size)
-                .build()?)
+            Ok(
+                ParquetRecordBatchReaderBuilder::new_with_metadata(f, layout.meta.clone())
+                    .with_projection(layout.mask())
+                    .with_row_groups(row_groups)
+                    .with_batch_size(batch_size)
+                    .build()?,
+            )
         })?;
         let mut failed = false;
         let batches = std::iter::from_fn(move || {
@@ -355,30 +326,7 @@ impl ParquetFiles {
             failed = matches!(next, Some(Err(_)));
             next
         });
-        Ok(Box::new(batches.map(move |batch| {
-            let batch = batch?;
-            let columns = positions
-                .iter()
-                .zip(out_schema.fields())
-                .zip(&keep_encoded)
-                .map(|((&pos, field), &encoded)| {
-                    let col = batch.column(pos);
-                    if col.data_type() == field.data_type() {
-                        Ok(col.clone())
-                    } else if encoded {
-                        Ok(cast(col, &string_dictionary())?)
-                    } else {
-                        Ok(cast(col, field.data_type())?)
-                    }
-                })
-                .collect::<Result<Vec<ArrayRef>>>()?;
-            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            Ok(RecordBatch::try_new_with_options(
-                out_schema.clone(),
-                columns,
-                &options,
-            )?)
-        })))
+        Ok(Box::new(batches.map(move |batch| layout.normalize(&batch?))))
     }
 }
 

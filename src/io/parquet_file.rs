@@ -17,6 +17,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
+use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use parquet::errors::ParquetError;
@@ -25,12 +26,14 @@ use parquet::file::reader::{ChunkReader, Length};
 /// Consecutive empty reads after which a reader is stuck at the end of the file.
 const MAX_EMPTY_READS: u32 = 64;
 
-/// A file for the Parquet decoder (see the module docs).
+/// A file for the Parquet decoder (see the module docs). Clones share the mapping or the
+/// open file, so every row group can have a reader of its own.
+#[derive(Clone)]
 pub enum ParquetFile {
     /// The whole file, memory-mapped.
     Mapped(Bytes),
     /// The file, read with system calls.
-    Read(File),
+    Read(Arc<File>),
 }
 
 impl ParquetFile {
@@ -40,7 +43,7 @@ impl ParquetFile {
         // file must not be truncated while it is mapped (see the module docs).
         match unsafe { memmap2::Mmap::map(&file) } {
             Ok(map) if !map.is_empty() => ParquetFile::Mapped(Bytes::from_owner(map)),
-            _ => ParquetFile::Read(file),
+            _ => ParquetFile::Read(Arc::new(file)),
         }
     }
 }
@@ -49,7 +52,7 @@ impl Length for ParquetFile {
     fn len(&self) -> u64 {
         match self {
             ParquetFile::Mapped(bytes) => bytes.len() as u64,
-            ParquetFile::Read(file) => Length::len(file),
+            ParquetFile::Read(file) => Length::len(file.as_ref()),
         }
     }
 }
@@ -146,7 +149,7 @@ mod tests {
         tmp.write_all(b"0123456789").unwrap();
         let mapped = ParquetFile::new(File::open(tmp.path()).unwrap());
         assert!(matches!(mapped, ParquetFile::Mapped(_)));
-        let read = ParquetFile::Read(File::open(tmp.path()).unwrap());
+        let read = ParquetFile::Read(Arc::new(File::open(tmp.path()).unwrap()));
         for file in [&mapped, &read] {
             assert_eq!(file.len(), 10);
             assert_eq!(&file.get_bytes(2, 3).unwrap()[..], b"234");

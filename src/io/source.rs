@@ -14,6 +14,7 @@ use crate::io::hive::{self, HivePartitions, HiveTypes};
 use crate::io::input::byte_ranges;
 use crate::io::json::JsonFiles;
 use crate::io::parquet::ParquetFiles;
+use crate::io::parquet_read::StagedFilter;
 use crate::io::skipped::SkipLog;
 use crate::io::union::FileColumns;
 use crate::physical::plan::BatchStream;
@@ -399,6 +400,31 @@ impl FileSource {
         batch_size: usize,
         dictionary: &[usize],
     ) -> Result<BatchStream> {
+        self.scan_with(partition, projection, batch_size, dictionary, None)
+    }
+
+    /// [`FileSource::scan_encoded`], keeping the rows `filter` keeps: a Parquet file read
+    /// as it is decodes the filter's columns first and the others for the rows it kept;
+    /// other sources filter each batch as it is read.
+    pub fn scan_filtered(
+        &self,
+        partition: &FilePartition,
+        projection: Option<&[usize]>,
+        batch_size: usize,
+        dictionary: &[usize],
+        filter: Arc<dyn StagedFilter>,
+    ) -> Result<BatchStream> {
+        self.scan_with(partition, projection, batch_size, dictionary, Some(filter))
+    }
+
+    fn scan_with(
+        &self,
+        partition: &FilePartition,
+        projection: Option<&[usize]>,
+        batch_size: usize,
+        dictionary: &[usize],
+        filter: Option<Arc<dyn StagedFilter>>,
+    ) -> Result<BatchStream> {
         let file_index = partition.file_index;
         let file = self
             .files
@@ -419,8 +445,29 @@ impl FileSource {
         let adapt = mapping.is_some() || projection.iter().any(|&i| i >= self.data_columns);
         if !adapt {
             if let FormatState::Parquet(pq) = &self.state {
-                return pq.scan(partition, &self.schema, &projection, batch_size, dictionary);
+                return pq.scan(partition, &self.schema, &projection, batch_size, dictionary, filter);
             }
+        }
+        let batches = self.scan_adapted(partition, file, mapping, projection, batch_size, adapt)?;
+        Ok(match filter {
+            Some(filter) => Box::new(batches.map(move |b| filter.apply(b?))),
+            None => batches,
+        })
+    }
+
+    /// Reads `projection` of one partition of `file`, its columns mapped to the source's
+    /// (`adapt`: some differ in the file, or are hive partition columns).
+    fn scan_adapted(
+        &self,
+        partition: &FilePartition,
+        file: &FileMeta,
+        mapping: Option<&FileColumns>,
+        projection: Vec<usize>,
+        batch_size: usize,
+        adapt: bool,
+    ) -> Result<BatchStream> {
+        let file_index = partition.file_index;
+        if !adapt {
             return self.scan_file(partition, file, &self.schema, projection, batch_size);
         }
         // The file's own columns to read, and where each output column comes from.
@@ -512,7 +559,7 @@ impl FileSource {
                     None => csv::scan(file, &partition.kind, layout, projection, batch_size),
                 }
             }
-            FormatState::Parquet(pq) => pq.scan(partition, schema, &projection, batch_size, &[]),
+            FormatState::Parquet(pq) => pq.scan(partition, schema, &projection, batch_size, &[], None),
             FormatState::Json(js) => js.scan(file, partition, schema, &projection, batch_size),
             FormatState::Remote => Err(self.remote_only()),
         }

@@ -41,15 +41,20 @@ impl JoinFilter {
         let _ = self.bloom.set(bloom);
     }
 
-    /// `batch` without the rows whose `keys` (its columns) cannot match the build side, or
-    /// with NULL in any of them. Unchanged while nothing is published or once the filter
-    /// stopped paying.
-    pub fn apply(&self, batch: RecordBatch, keys: &[usize]) -> Result<RecordBatch> {
+    /// Whether the filter is published and still pays for checking.
+    pub fn is_active(&self) -> bool {
+        self.bloom.get().is_some() && self.pass_rate.is_useful()
+    }
+
+    /// Which rows of `batch` to keep: those whose `keys` (its columns) may match the build
+    /// side, with no NULL among them. `None` while nothing is published, once the filter
+    /// stopped paying, or when every row passes.
+    pub fn mask(&self, batch: &RecordBatch, keys: &[usize]) -> Result<Option<BooleanArray>> {
         let Some(bloom) = self.bloom.get() else {
-            return Ok(batch);
+            return Ok(None);
         };
         if !self.pass_rate.is_useful() || batch.num_rows() == 0 {
-            return Ok(batch);
+            return Ok(None);
         }
         let columns: Vec<ArrayRef> = keys.iter().map(|&i| Arc::clone(batch.column(i))).collect();
         let rows = batch.num_rows();
@@ -64,10 +69,17 @@ impl JoinFilter {
         );
         let passed = keep.true_count();
         self.pass_rate.record(rows, passed);
-        if passed == rows {
-            return Ok(batch);
+        Ok((passed < rows).then_some(keep))
+    }
+
+    /// `batch` without the rows whose `keys` (its columns) cannot match the build side, or
+    /// with NULL in any of them. Unchanged while nothing is published or once the filter
+    /// stopped paying.
+    pub fn apply(&self, batch: RecordBatch, keys: &[usize]) -> Result<RecordBatch> {
+        match self.mask(&batch, keys)? {
+            Some(keep) => Ok(filter_record_batch(&batch, &keep)?),
+            None => Ok(batch),
         }
-        Ok(filter_record_batch(&batch, &keep)?)
     }
 }
 

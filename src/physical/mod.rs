@@ -19,6 +19,7 @@ pub mod partitioned_on;
 pub mod plan;
 pub mod planner;
 pub mod rows;
+pub mod scan_filter;
 pub mod shared_subplans;
 pub mod temporal_arith;
 pub mod window_top_k;

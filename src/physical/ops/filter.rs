@@ -3,9 +3,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, Int32Array, UInt32Array};
 use arrow::compute::{and, cast, filter_record_batch, take};
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, UInt32Type};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::error::{Error, Result};
@@ -83,6 +83,32 @@ pub fn filter_batch(batch: &RecordBatch, predicate: &PhysExprRef) -> Result<Reco
         Some(mask) => Ok(filter_record_batch(&current, &mask)?),
         None => Ok(current),
     }
+}
+
+/// Which rows of `batch` `predicate` keeps, with [`filter_batch`]'s evaluation order and its
+/// guarantee that no conjunct fails on a row an earlier one rejected.
+pub fn filter_mask(batch: &RecordBatch, predicate: &PhysExprRef) -> Result<BooleanArray> {
+    let rows = batch.num_rows();
+    let row_numbers = u32::try_from(rows).map_err(|_| Error::internal("batch too large to filter"))?;
+    // The rows kept come out with their numbers, in a column the predicate does not read.
+    let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("row", DataType::UInt32, false));
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(UInt32Array::from_iter_values(0..row_numbers)));
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    let numbered = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)?;
+    let kept = filter_batch(&numbered, predicate)?;
+    let kept = kept
+        .columns()
+        .last()
+        .and_then(|c| c.as_primitive_opt::<UInt32Type>())
+        .ok_or_else(|| Error::internal("filter lost its row numbers"))?;
+    let mut mask = BooleanBufferBuilder::new(rows);
+    mask.append_n(rows, false);
+    for &row in kept.values() {
+        mask.set_bit(row as usize, true);
+    }
+    Ok(BooleanArray::new(mask.finish(), None))
 }
 
 /// Evaluates one conjunct on `batch`. One that reads a single dictionary-encoded string

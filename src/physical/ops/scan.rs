@@ -15,9 +15,10 @@ use crate::io::FileFormat;
 use crate::io::{FilePartition, FileSource};
 use crate::physical::expr::PhysExprRef;
 use crate::physical::join_filter::JoinFilter;
-use crate::physical::ops::filter::{conjuncts, decode_dictionaries_except, filter_batch};
+use crate::physical::ops::filter::{conjuncts, decode_dictionaries_except};
 use crate::physical::plan::with_column_types;
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
+use crate::physical::scan_filter::ScanFilter;
 
 /// What the scan reads.
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub struct ScanExec {
     dictionary_output: Vec<usize>,
     /// Filters joins above publish, each with the output columns holding its keys.
     join_filters: Vec<(Arc<JoinFilter>, Vec<usize>)>,
+    /// The predicate and the join filters together, as the reader applies them.
+    filter: Option<Arc<ScanFilter>>,
     schema: SchemaRef,
 }
 
@@ -56,6 +59,7 @@ impl ScanExec {
         pruned: usize,
         schema: SchemaRef,
     ) -> Self {
+        let filter = ScanFilter::new(predicate.clone(), Vec::new(), schema.fields().len()).map(Arc::new);
         Self {
             name,
             source,
@@ -65,6 +69,7 @@ impl ScanExec {
             files_pruned: 0,
             dictionary_output: Vec::new(),
             join_filters: Vec::new(),
+            filter,
             schema,
         }
     }
@@ -73,6 +78,12 @@ impl ScanExec {
     pub fn with_join_filters(&self, filters: Vec<(Arc<JoinFilter>, Vec<usize>)>) -> ScanExec {
         let mut scan = self.clone_with(self.dictionary_output.clone());
         scan.join_filters.extend(filters);
+        scan.filter = ScanFilter::new(
+            scan.predicate.clone(),
+            scan.join_filters.clone(),
+            scan.schema.fields().len(),
+        )
+        .map(Arc::new);
         scan
     }
 
@@ -87,6 +98,12 @@ impl ScanExec {
             files_pruned: self.files_pruned,
             dictionary_output,
             join_filters: self.join_filters.clone(),
+            filter: ScanFilter::new(
+                self.predicate.clone(),
+                self.join_filters.clone(),
+                self.schema.fields().len(),
+            )
+            .map(Arc::new),
             schema: Arc::clone(&self.schema),
         }
     }
@@ -211,32 +228,39 @@ impl ExecutionPlan for ScanExec {
     }
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<BatchStream> {
         let encoded = self.dictionary_columns();
-        let raw: BatchStream = match &self.source {
-            ScanSource::File(source, parts) => match parts.get(partition) {
-                Some(part) => source.scan_encoded(part, self.projection.as_deref(), ctx.batch_size(), &encoded)?,
-                None if parts.is_empty() => Box::new(std::iter::empty()),
-                None => return Err(Error::internal(format!("scan has no partition {partition}"))),
-            },
+        let ScanSource::File(source, parts) = &self.source;
+        let Some(part) = parts.get(partition) else {
+            if parts.is_empty() {
+                return Ok(Box::new(std::iter::empty()));
+            }
+            return Err(Error::internal(format!("scan has no partition {partition}")));
+        };
+        let projection = self.projection.as_deref();
+        let batch_size = ctx.batch_size();
+        let raw: BatchStream = match &self.filter {
+            Some(filter) => source.scan_filtered(part, projection, batch_size, &encoded, filter.for_task(ctx))?,
+            None => {
+                let ctx = ctx.clone();
+                Box::new(
+                    source
+                        .scan_encoded(part, projection, batch_size, &encoded)?
+                        .inspect(move |b| {
+                            if let Ok(b) = b {
+                                ctx.query
+                                    .progress
+                                    .add_read(b.num_rows() as u64, b.get_array_memory_size() as u64);
+                            }
+                        }),
+                )
+            }
         };
         let schema = Arc::clone(&self.schema);
-        let predicate = self.predicate.clone();
         let dictionary_output = self.dictionary_output.clone();
-        let join_filters = self.join_filters.clone();
         let ctx = ctx.clone();
         Ok(Box::new(
             raw.map(move |b| {
                 ctx.check_cancelled()?;
                 let b = b?;
-                ctx.query
-                    .progress
-                    .add_read(b.num_rows() as u64, b.get_array_memory_size() as u64);
-                let mut b = match &predicate {
-                    Some(p) => filter_batch(&b, p)?,
-                    None => b,
-                };
-                for (filter, keys) in &join_filters {
-                    b = filter.apply(b, keys)?;
-                }
                 // Plan schemas are all-nullable and unqualified by file metadata; strings
                 // read dictionary-encoded for the filter are decoded for what passed it,
                 // except those handed on encoded.
