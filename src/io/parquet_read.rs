@@ -42,8 +42,10 @@ pub trait StagedFilter: Send + Sync {
     /// The rows of `batch` (all output columns) the whole filter keeps.
     fn apply(&self, batch: RecordBatch) -> Result<RecordBatch>;
 
-    /// Notes that `read` rows were read in stages and `kept` of them passed.
-    fn record(&self, read: usize, kept: usize);
+    /// Notes that `read` rows were read in stages and that the rows they kept and those
+    /// they skipped came in `runs` runs: the other columns were decoded for the kept rows
+    /// alone when the runs are long ([`MASK_BELOW_RUN_LENGTH`]), whole otherwise.
+    fn record(&self, read: usize, runs: usize);
 }
 
 /// Rows a stage sees of a row group before it may give up on reading it in stages.
@@ -57,7 +59,7 @@ const ABANDON_PASS_DENOMINATOR: usize = 4;
 /// decoded whole and filtered; longer runs are skipped. The reader's default, 32, decodes
 /// whole the selections of a few percent of the rows that stages make; with 8, TPC-H SF1
 /// q15 ran 17% faster, q12 14%, q06 9% and q19 6% (medians of 5 alternating runs).
-const MASK_BELOW_RUN_LENGTH: usize = 8;
+pub const MASK_BELOW_RUN_LENGTH: usize = 8;
 
 /// The string columns a scan keeps dictionary-encoded are `Dictionary(Int32, Utf8)`.
 pub(crate) fn string_dictionary() -> DataType {
@@ -228,8 +230,8 @@ enum StageOutcome {
     /// The rows it kept, with the columns decoded so far, and their selection among the
     /// rows it saw.
     Kept(Decoded, RowSelection),
-    /// It kept too many to be worth holding: the share of the rows it saw that it kept.
-    GaveUp { pass_rate: f64 },
+    /// It kept too many to be worth holding.
+    GaveUp,
 }
 
 /// Some root columns of some rows of a row group, as the reader gave them.
@@ -369,10 +371,9 @@ impl FilteredRowGroups {
         for stage in &stages {
             let (after, stage_selection) = match self.run_stage(group, stage, &kept, selection.as_ref())? {
                 StageOutcome::Kept(after, stage_selection) => (after, stage_selection),
-                StageOutcome::GaveUp { pass_rate } => {
-                    // What would have passed, as far as the stages so far tell.
-                    let passing = kept.batch.num_rows() as f64 * pass_rate;
-                    self.filter.record(rows, passing as usize);
+                StageOutcome::GaveUp => {
+                    // As if every row were a run of its own: too many pass for stages.
+                    self.filter.record(rows, rows);
                     return whole();
                 }
             };
@@ -385,7 +386,8 @@ impl FilteredRowGroups {
                 break;
             }
         }
-        self.filter.record(rows, kept.batch.num_rows());
+        let runs = selection.as_ref().map_or(1, |s| s.iter().count());
+        self.filter.record(rows, runs);
         let rest: Vec<usize> = self.rest_roots(&kept);
         let rest = if rest.is_empty() || kept.batch.num_rows() == 0 {
             None
@@ -441,9 +443,7 @@ impl FilteredRowGroups {
                 roots: kept.roots.clone(),
                 batch: kept.batch.clone(),
             })? {
-                return Ok(StageOutcome::GaveUp {
-                    pass_rate: passed as f64 / seen as f64,
-                });
+                return Ok(StageOutcome::GaveUp);
             }
         } else {
             let mut reader = self.reader(group, &new_roots, selection, self.batch_size)?;
@@ -451,9 +451,7 @@ impl FilteredRowGroups {
             while let Some(batch) = self.read(&mut reader)? {
                 let rows = batch.num_rows();
                 if !keep_piece(kept.beside(offset, &new_roots, &batch)?)? {
-                    return Ok(StageOutcome::GaveUp {
-                        pass_rate: passed as f64 / seen as f64,
-                    });
+                    return Ok(StageOutcome::GaveUp);
                 }
                 offset += rows;
             }

@@ -1,10 +1,12 @@
 //! What a scan keeps of the rows it reads: the predicates pushed into it and the filters
 //! joins above publish ([`JoinFilter`]), as a [`StagedFilter`] a Parquet reader applies
 //! while it decodes. Stage 0 is the predicate, over its own columns; each join filter with
-//! something published is a stage over its key columns. The stages pay when few rows pass
-//! them: the reader then decodes the other columns for those rows alone. A filter most
-//! rows pass reads the row groups whole instead ([`MAX_STAGED_PASS_RATE`]): decoding a
-//! column again for the rows that passed would cost more than skipping saves.
+//! something published is a stage over its key columns. The stages pay when the rows they
+//! keep come in long runs (few rows pass, or they pass together): the reader then skips
+//! the others as it decodes the remaining columns. When the runs are short, the reader
+//! decodes those columns whole and filters them ([`MASK_BELOW_RUN_LENGTH`]), which is what
+//! reading the row group whole and filtering it does without the stages' extra work: the
+//! scan then reads its row groups whole.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,16 +17,13 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
-use crate::io::parquet_read::{FilterStage, StagedFilter};
+use crate::io::parquet_read::{FilterStage, StagedFilter, MASK_BELOW_RUN_LENGTH};
 use crate::physical::expr::PhysExprRef;
 use crate::physical::join_filter::JoinFilter;
 use crate::physical::ops::filter::{filter_batch, filter_mask};
 
 /// Rows read in stages before their pass rate decides whether stages pay.
 const JUDGE_AFTER_ROWS: u64 = 1 << 16;
-
-/// Above this share of rows passing, row groups are read whole and filtered.
-const MAX_STAGED_PASS_RATE: f64 = 0.1;
 
 /// A scan's filter, shared by its tasks (see the module docs).
 #[derive(Debug)]
@@ -35,9 +34,9 @@ pub struct ScanFilter {
     join_filters: Vec<(Arc<JoinFilter>, Vec<usize>)>,
     /// Number of output columns.
     width: usize,
-    /// Rows read in stages, and how many passed them all.
+    /// Rows read in stages, and the runs of kept or skipped rows they made.
     read: AtomicU64,
-    kept: AtomicU64,
+    runs: AtomicU64,
     /// Per stage (the predicate, then each join filter): rows it saw, and how many it kept.
     stage_rates: Vec<(AtomicU64, AtomicU64)>,
 }
@@ -70,17 +69,17 @@ impl ScanFilter {
             join_filters,
             width,
             read: AtomicU64::new(0),
-            kept: AtomicU64::new(0),
+            runs: AtomicU64::new(0),
             stage_rates,
         })
     }
 
-    /// Whether the rows read in stages so far passed rarely enough for stages to pay (or
+    /// Whether the rows read in stages so far made runs long enough for stages to pay (or
     /// too few were read to tell).
     fn stages_pay(&self) -> bool {
         let read = self.read.load(Ordering::Relaxed);
-        let kept = self.kept.load(Ordering::Relaxed);
-        read < JUDGE_AFTER_ROWS || (kept as f64) <= read as f64 * MAX_STAGED_PASS_RATE
+        let runs = self.runs.load(Ordering::Relaxed);
+        read < JUDGE_AFTER_ROWS || read >= runs.saturating_mul(MASK_BELOW_RUN_LENGTH as u64)
     }
 
     /// The share of the rows it saw that stage `id` kept (0 before it saw any: a stage
@@ -194,10 +193,10 @@ impl StagedFilter for TaskFilter {
         Ok(batch)
     }
 
-    fn record(&self, read: usize, kept: usize) {
+    fn record(&self, read: usize, runs: usize) {
         let filter = &self.shared;
         filter.read.fetch_add(read as u64, Ordering::Relaxed);
-        filter.kept.fetch_add(kept as u64, Ordering::Relaxed);
+        filter.runs.fetch_add(runs as u64, Ordering::Relaxed);
         if read > 0 {
             self.ctx.query.progress.add_read(read as u64, 0);
         }
