@@ -47,6 +47,17 @@ fn broadcast_joins_publish_key_filters_to_the_probe_scan() {
     ));
 }
 
+/// The second join's keys are `n` (from the scan) and `flag` (from the first join's build
+/// side): its filter is over `n` alone.
+#[test]
+fn a_join_filter_covers_the_keys_that_come_from_the_scan() {
+    insta::assert_snapshot!(explain(
+        "SELECT count(*), sum(t.v) FROM 'testdata/dictionary_keys.parquet' t \
+         JOIN (VALUES (0), (1)) o(flag) ON t.v % 2 = o.flag \
+         JOIN (VALUES (10, 0), (11, 1), (12, 1), (13, 1), (20000, 0)) b(x, f) ON t.n = b.x AND o.flag = b.f"
+    ));
+}
+
 #[test]
 fn grouping_by_a_partitioned_join_key_needs_no_second_shuffle() {
     insta::assert_snapshot!(explain(

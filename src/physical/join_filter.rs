@@ -33,9 +33,25 @@ use crate::physical::plan::{ExecutionPlan, PlanRef};
 pub struct JoinFilter {
     bloom: OnceLock<Arc<KeyBloom>>,
     pass_rate: PassRate,
+    /// The join keys (positions in its key list) the filter is over; all when `None`.
+    build_keys: Option<Vec<usize>>,
 }
 
 impl JoinFilter {
+    /// A filter over the join keys at `positions` of the join's key list alone (the probe
+    /// side's scan has only those).
+    pub fn on_keys(positions: Vec<usize>) -> Self {
+        Self {
+            build_keys: Some(positions),
+            ..Self::default()
+        }
+    }
+
+    /// The join keys the filter is over (positions in the join's key list); `None` for all.
+    pub fn build_keys(&self) -> Option<&[usize]> {
+        self.build_keys.as_deref()
+    }
+
     /// Publishes the build keys' filter (once; later calls are ignored).
     pub fn publish(&self, bloom: Arc<KeyBloom>) {
         let _ = self.bloom.set(bloom);
@@ -184,20 +200,26 @@ fn rewrite(plan: PlanRef, pending: Vec<Pending>, shared: bool) -> Result<PlanRef
         }
     }
     if let Some(join) = plan.as_any().downcast_ref::<HashJoinExec>() {
-        if let Some(keys) = eligible_probe_keys(join) {
-            if plan.children().get(1).is_some_and(|probe| reaches_scan(probe, &keys)) {
-                let filter = Arc::new(JoinFilter::default());
-                // Ahead of the filters of the joins above: the scan applies them in order,
-                // and the join nearest the scan is the one the optimizer judged most selective.
-                to_children[1].insert(
-                    0,
-                    Pending {
-                        filter: Arc::clone(&filter),
-                        columns: keys,
-                    },
-                );
-                own = Some(filter);
-            }
+        let reaching = plan
+            .children()
+            .get(1)
+            .and_then(|probe| eligible_probe_keys(join).and_then(|keys| keys_reaching_scan(probe, &keys)));
+        if let Some((positions, keys)) = reaching {
+            let filter = Arc::new(if positions.len() == join.on().len() {
+                JoinFilter::default()
+            } else {
+                JoinFilter::on_keys(positions)
+            });
+            // Ahead of the filters of the joins above: the scan applies them in order,
+            // and the join nearest the scan is the one the optimizer judged most selective.
+            to_children[1].insert(
+                0,
+                Pending {
+                    filter: Arc::clone(&filter),
+                    columns: keys,
+                },
+            );
+            own = Some(filter);
         }
     }
     // Judged before the children are cloned below (each clone is one more reference).
@@ -224,24 +246,57 @@ fn rewrite(plan: PlanRef, pending: Vec<Pending>, shared: bool) -> Result<PlanRef
     })
 }
 
-/// The probe key columns of a join that may publish a filter: a broadcast join whose
-/// unmatched probe rows produce nothing, with plain-column probe keys of filterable types.
-fn eligible_probe_keys(join: &HashJoinExec) -> Option<Vec<usize>> {
+/// The probe key columns of a join that may publish a filter, per key (`None` for a key
+/// that is computed or of a type no filter is published for): a broadcast join whose
+/// unmatched probe rows produce nothing.
+fn eligible_probe_keys(join: &HashJoinExec) -> Option<Vec<Option<usize>>> {
     if join.mode() != JoinMode::CollectLeft || join.emits_unmatched_probe() || join.on().is_empty() {
         return None;
     }
     let probe_schema = join.children().get(1)?.schema();
-    join.on()
+    Some(
+        join.on()
+            .iter()
+            .map(|(_, r)| {
+                let index = r.column_index()?;
+                probe_schema
+                    .fields()
+                    .get(index)
+                    .filter(|f| filterable(f.data_type()))
+                    .map(|_| index)
+            })
+            .collect(),
+    )
+}
+
+/// The keys a filter for the scan below `probe` can be over: all of `keys` (the probe
+/// columns of each join key, `None` for one no filter can be over) when they reach one
+/// scan, else those that reach it together, else the first that reaches one alone (TPC-H
+/// q05 joins suppliers on their nation and key, and only the key comes from lineitem).
+/// Their positions among the join keys, and their probe columns.
+fn keys_reaching_scan(probe: &PlanRef, keys: &[Option<usize>]) -> Option<(Vec<usize>, Vec<usize>)> {
+    let usable: Vec<(usize, usize)> = keys
         .iter()
-        .map(|(_, r)| {
-            let index = r.column_index()?;
-            probe_schema
-                .fields()
-                .get(index)
-                .filter(|f| filterable(f.data_type()))
-                .map(|_| index)
-        })
-        .collect()
+        .enumerate()
+        .filter_map(|(position, column)| column.map(|c| (position, c)))
+        .collect();
+    let split = |pairs: &[(usize, usize)]| -> (Vec<usize>, Vec<usize>) { pairs.iter().copied().unzip() };
+    let (positions, columns) = split(&usable);
+    if !columns.is_empty() && reaches_scan(probe, &columns) {
+        return Some((positions, columns));
+    }
+    let reaching: Vec<(usize, usize)> = usable
+        .iter()
+        .copied()
+        .filter(|&(_, c)| reaches_scan(probe, &[c]))
+        .collect();
+    let (positions, columns) = split(&reaching);
+    if reaching.len() > 1 && reaches_scan(probe, &columns) {
+        return Some((positions, columns));
+    }
+    reaching
+        .first()
+        .map(|&(position, column)| (vec![position], vec![column]))
 }
 
 #[cfg(test)]

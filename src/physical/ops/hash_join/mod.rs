@@ -384,7 +384,7 @@ impl HashJoinExec {
         let build = collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true)?;
         let shared = SharedBuild::of(build, &self.spec, self.output_partitions().unwrap_or(1), ctx);
         if let (Some(filter), Some(table)) = (&self.join_filter, &shared.table) {
-            filter.publish(table.key_bloom()?);
+            filter.publish(table.key_bloom(filter.build_keys())?);
         }
         lock_slot(&self.shared)?.get_or_insert(shared);
         Ok(())

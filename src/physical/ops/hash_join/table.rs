@@ -303,16 +303,34 @@ impl JoinTable {
     /// A Bloom filter over the build keys' hashes: the table's own, or, for a table too small
     /// to keep one, a new one (for the probe side's scan, see
     /// [`crate::physical::join_filter`]).
-    pub(super) fn key_bloom(&self) -> Result<Arc<KeyBloom>> {
-        if let Some(bloom) = &self.bloom {
-            return Ok(Arc::clone(bloom));
-        }
+    ///
+    /// With `subset` (positions among the keys), the filter is over those keys alone, for
+    /// a probe side where only they come from the scan.
+    pub(super) fn key_bloom(&self, subset: Option<&[usize]>) -> Result<Arc<KeyBloom>> {
+        let keys: Vec<ArrayRef> = match subset {
+            None => {
+                if let Some(bloom) = &self.bloom {
+                    return Ok(Arc::clone(bloom));
+                }
+                self.keys.clone()
+            }
+            Some(positions) => positions
+                .iter()
+                .map(|&k| {
+                    self.keys
+                        .get(k)
+                        .cloned()
+                        .ok_or_else(|| Error::internal(format!("join filter on missing key {k}")))
+                })
+                .collect::<Result<_>>()?,
+        };
+        let rows = self.batch.num_rows();
         let mut hashes = Vec::new();
-        hash_rows(&self.keys, self.batch.num_rows(), &mut hashes)?;
+        hash_rows(&keys, rows, &mut hashes)?;
         Ok(Arc::new(KeyBloom::of_hashes(
             &hashes,
-            key_validity(&self.keys).as_ref(),
-            false,
+            key_validity(&keys).as_ref(),
+            rows >= BLOOM_MIN_ROWS,
         )))
     }
 
