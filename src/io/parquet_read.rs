@@ -19,7 +19,7 @@ use parquet::arrow::ProjectionMask;
 use crate::error::{Error, Result};
 use crate::io::parquet_file::ParquetFile;
 
-/// One step of a [`StagedFilter`]: the output columns it reads, and its name there.
+/// One step of a [`StagedFilter`]: its id, and the output columns it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilterStage {
     /// Identifies the stage to [`StagedFilter::keep`].
@@ -33,7 +33,8 @@ pub trait StagedFilter: Send + Sync {
     /// The stages to read the next row group in, in order: each is decoded for the rows the
     /// ones before it kept, and the columns none of them reads for the rows all of them
     /// kept. Empty when the row group is better read whole and filtered by
-    /// [`StagedFilter::apply`] (most rows pass, or every column is a filter's).
+    /// [`StagedFilter::apply`] (the rows passing are spread too thin for the reader to
+    /// skip the others, or every column is a filter's).
     fn stages(&self) -> Vec<FilterStage>;
 
     /// Which rows of `batch` (stage `id`'s columns, in its order) to keep.
@@ -49,11 +50,11 @@ pub trait StagedFilter: Send + Sync {
 }
 
 /// Rows a stage sees of a row group before it may give up on reading it in stages.
-const ABANDON_AFTER_ROWS: usize = 1 << 15;
+const GIVE_UP_AFTER_ROWS: usize = 1 << 15;
 
 /// A stage that keeps more than one in this many rows it saw gives up on reading its row
 /// group in stages.
-const ABANDON_PASS_DENOMINATOR: usize = 4;
+const GIVE_UP_PASS_DENOMINATOR: usize = 4;
 
 /// Selections whose runs of kept or skipped rows are shorter than this on average are
 /// decoded whole and filtered; longer runs are skipped. The reader's default, 32, decodes
@@ -315,14 +316,13 @@ impl FilteredRowGroups {
         group: usize,
         roots: &[usize],
         selection: Option<&RowSelection>,
-        batch_size: usize,
     ) -> Result<ParquetRecordBatchReader> {
         let mask = ProjectionMask::roots(self.layout.meta.parquet_schema(), roots.iter().copied());
         let mut builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(self.file.clone(), self.layout.meta.clone())
                 .with_projection(mask)
                 .with_row_groups(vec![group])
-                .with_batch_size(batch_size);
+                .with_batch_size(self.batch_size);
         if let Some(selection) = selection {
             builder = builder.with_row_selection(selection.clone());
             builder = builder.with_row_selection_policy(RowSelectionPolicy::Auto {
@@ -348,14 +348,7 @@ impl FilteredRowGroups {
     /// take much memory, and decoding the rest for most rows saves nothing.
     fn open(&self, group: usize) -> Result<GroupRead> {
         let stages = self.filter.stages();
-        let whole = || {
-            Ok(GroupRead::Whole(self.reader(
-                group,
-                &self.layout.sorted,
-                None,
-                self.batch_size,
-            )?))
-        };
+        let whole = || Ok(GroupRead::Whole(self.reader(group, &self.layout.sorted, None)?));
         if stages.is_empty() {
             return whole();
         }
@@ -392,7 +385,7 @@ impl FilteredRowGroups {
         let rest = if rest.is_empty() || kept.batch.num_rows() == 0 {
             None
         } else {
-            Some(self.reader(group, &rest, selection.as_ref(), self.batch_size)?)
+            Some(self.reader(group, &rest, selection.as_ref())?)
         };
         Ok(GroupRead::Staged { kept, offset: 0, rest })
     }
@@ -409,8 +402,9 @@ impl FilteredRowGroups {
 
     /// Runs `stage` over the rows `selection` selects of row group `group` (all when
     /// `None`), whose columns decoded so far are `kept`: the rows it keeps, with its
-    /// columns added, and the selection of them among `kept`'s. `None` when it keeps most
-    /// of many rows (see [`FilteredRowGroups::open`]).
+    /// columns added, and the selection of them among `kept`'s; or
+    /// [`StageOutcome::GaveUp`] when it keeps most of many rows (see
+    /// [`FilteredRowGroups::open`]).
     fn run_stage(
         &self,
         group: usize,
@@ -436,7 +430,7 @@ impl FilteredRowGroups {
             pieces.push(filter_record_batch(&piece.batch, &mask)?);
             roots = piece.roots;
             masks.push(mask);
-            Ok(seen < ABANDON_AFTER_ROWS || passed * ABANDON_PASS_DENOMINATOR <= seen)
+            Ok(seen < GIVE_UP_AFTER_ROWS || passed * GIVE_UP_PASS_DENOMINATOR <= seen)
         };
         if new_roots.is_empty() {
             if !keep_piece(Decoded {
@@ -446,7 +440,7 @@ impl FilteredRowGroups {
                 return Ok(StageOutcome::GaveUp);
             }
         } else {
-            let mut reader = self.reader(group, &new_roots, selection, self.batch_size)?;
+            let mut reader = self.reader(group, &new_roots, selection)?;
             let mut offset = 0;
             while let Some(batch) = self.read(&mut reader)? {
                 let rows = batch.num_rows();

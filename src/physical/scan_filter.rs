@@ -22,7 +22,7 @@ use crate::physical::expr::PhysExprRef;
 use crate::physical::join_filter::JoinFilter;
 use crate::physical::ops::filter::{filter_batch, filter_mask};
 
-/// Rows read in stages before their pass rate decides whether stages pay.
+/// Rows read in stages before the runs they made decide whether stages pay.
 const JUDGE_AFTER_ROWS: u64 = 1 << 16;
 
 /// A scan's filter, shared by its tasks (see the module docs).

@@ -59,7 +59,7 @@ impl ScanExec {
         pruned: usize,
         schema: SchemaRef,
     ) -> Self {
-        let filter = ScanFilter::new(predicate.clone(), Vec::new(), schema.fields().len()).map(Arc::new);
+        let filter = shared_filter(&predicate, &[], &schema);
         Self {
             name,
             source,
@@ -78,12 +78,7 @@ impl ScanExec {
     pub fn with_join_filters(&self, filters: Vec<(Arc<JoinFilter>, Vec<usize>)>) -> ScanExec {
         let mut scan = self.clone_with(self.dictionary_output.clone());
         scan.join_filters.extend(filters);
-        scan.filter = ScanFilter::new(
-            scan.predicate.clone(),
-            scan.join_filters.clone(),
-            scan.schema.fields().len(),
-        )
-        .map(Arc::new);
+        scan.filter = shared_filter(&scan.predicate, &scan.join_filters, &scan.schema);
         scan
     }
 
@@ -98,12 +93,7 @@ impl ScanExec {
             files_pruned: self.files_pruned,
             dictionary_output,
             join_filters: self.join_filters.clone(),
-            filter: ScanFilter::new(
-                self.predicate.clone(),
-                self.join_filters.clone(),
-                self.schema.fields().len(),
-            )
-            .map(Arc::new),
+            filter: shared_filter(&self.predicate, &self.join_filters, &self.schema),
             schema: Arc::clone(&self.schema),
         }
     }
@@ -131,6 +121,16 @@ impl ScanExec {
         self.files_pruned = n;
         self
     }
+}
+
+/// The filter the tasks of a scan producing `schema` share: `predicate` and `join_filters`
+/// (see [`ScanFilter`]); `None` when there is nothing to filter.
+fn shared_filter(
+    predicate: &Option<PhysExprRef>,
+    join_filters: &[(Arc<JoinFilter>, Vec<usize>)],
+    schema: &SchemaRef,
+) -> Option<Arc<ScanFilter>> {
+    ScanFilter::new(predicate.clone(), join_filters.to_vec(), schema.fields().len()).map(Arc::new)
 }
 
 impl ScanExec {
