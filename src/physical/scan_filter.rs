@@ -39,6 +39,9 @@ pub struct ScanFilter {
     runs: AtomicU64,
     /// Per stage (the predicate, then each join filter): rows it saw, and how many it kept.
     stage_rates: Vec<(AtomicU64, AtomicU64)>,
+    /// Row groups the filter was asked about, and those it had read in stages.
+    groups: AtomicU64,
+    groups_in_stages: AtomicU64,
 }
 
 impl ScanFilter {
@@ -71,6 +74,8 @@ impl ScanFilter {
             read: AtomicU64::new(0),
             runs: AtomicU64::new(0),
             stage_rates,
+            groups: AtomicU64::new(0),
+            groups_in_stages: AtomicU64::new(0),
         })
     }
 
@@ -103,6 +108,47 @@ impl ScanFilter {
         }
     }
 
+    /// How many row groups were read in stages, of how many read so far (for EXPLAIN
+    /// ANALYZE).
+    pub fn row_groups_in_stages(&self) -> (u64, u64) {
+        (
+            self.groups_in_stages.load(Ordering::Relaxed),
+            self.groups.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The stages to read the next row group in (see [`StagedFilter::stages`]).
+    fn next_stages(&self) -> Vec<FilterStage> {
+        if !self.stages_pay() {
+            return Vec::new();
+        }
+        let mut stages = Vec::new();
+        if let Some((columns, _)) = &self.staged_predicate {
+            stages.push(FilterStage {
+                id: 0,
+                columns: columns.clone(),
+            });
+        } else if self.predicate.is_some() {
+            return Vec::new();
+        }
+        for (i, (join, keys)) in self.join_filters.iter().enumerate() {
+            if join.is_active() {
+                stages.push(FilterStage {
+                    id: i + 1,
+                    columns: keys.clone(),
+                });
+            }
+        }
+        // The stages that keep fewest rows first, so the others see fewer.
+        stages.sort_by(|a, b| self.stage_pass_rate(a.id).total_cmp(&self.stage_pass_rate(b.id)));
+        let read: BTreeSet<usize> = stages.iter().flat_map(|s| s.columns.iter().copied()).collect();
+        // With every column a stage's, there is nothing left to decode for fewer rows.
+        if read.len() >= self.width {
+            return Vec::new();
+        }
+        stages
+    }
+
     /// This filter as task `ctx` applies it: it reports the rows read to the query's
     /// progress and stops when the query is cancelled.
     pub fn for_task(self: &Arc<Self>, ctx: &TaskContext) -> Arc<dyn StagedFilter> {
@@ -122,32 +168,10 @@ struct TaskFilter {
 impl StagedFilter for TaskFilter {
     fn stages(&self) -> Vec<FilterStage> {
         let filter = &self.shared;
-        if !filter.stages_pay() {
-            return Vec::new();
-        }
-        let mut stages = Vec::new();
-        if let Some((columns, _)) = &filter.staged_predicate {
-            stages.push(FilterStage {
-                id: 0,
-                columns: columns.clone(),
-            });
-        } else if filter.predicate.is_some() {
-            return Vec::new();
-        }
-        for (i, (join, keys)) in filter.join_filters.iter().enumerate() {
-            if join.is_active() {
-                stages.push(FilterStage {
-                    id: i + 1,
-                    columns: keys.clone(),
-                });
-            }
-        }
-        // The stages that keep fewest rows first, so the others see fewer.
-        stages.sort_by(|a, b| filter.stage_pass_rate(a.id).total_cmp(&filter.stage_pass_rate(b.id)));
-        let read: BTreeSet<usize> = stages.iter().flat_map(|s| s.columns.iter().copied()).collect();
-        // With every column a stage's, there is nothing left to decode for fewer rows.
-        if read.len() >= filter.width {
-            return Vec::new();
+        let stages = filter.next_stages();
+        filter.groups.fetch_add(1, Ordering::Relaxed);
+        if !stages.is_empty() {
+            filter.groups_in_stages.fetch_add(1, Ordering::Relaxed);
         }
         stages
     }

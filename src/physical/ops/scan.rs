@@ -186,6 +186,15 @@ impl ExecutionPlan for ScanExec {
                 if self.pruned > 0 {
                     s.push_str(&format!(", pruned={}", self.pruned));
                 }
+                // After a run (EXPLAIN ANALYZE): row groups read in filter stages.
+                if let Some((staged, groups)) = self
+                    .filter
+                    .as_ref()
+                    .map(|f| f.row_groups_in_stages())
+                    .filter(|&(_, groups)| groups > 0)
+                {
+                    s.push_str(&format!(", row_groups_in_stages={staged}/{groups}"));
+                }
                 if !self.dictionary_output.is_empty() {
                     let names: Vec<&str> = self
                         .dictionary_output
