@@ -47,13 +47,18 @@ pub trait StagedFilter: Send + Sync {
     /// they skipped came in `runs` runs: the other columns were decoded for the kept rows
     /// alone when the runs are long ([`MASK_BELOW_RUN_LENGTH`]), whole otherwise.
     fn record(&self, read: usize, runs: usize);
+
+    /// Reserves `bytes` for the rows of a row group held between stages, in place of what
+    /// was held before (0 once they are handed on); false when the memory pool cannot
+    /// spare them (the row group is then read whole instead).
+    fn hold(&self, bytes: usize) -> bool;
 }
 
 /// Rows a stage sees of a row group before it may give up on reading it in stages.
 const GIVE_UP_AFTER_ROWS: usize = 1 << 15;
 
 /// A stage that keeps more than one in this many rows it saw gives up on reading its row
-/// group in stages.
+/// group in stages (as does one whose kept rows the memory pool cannot hold).
 const GIVE_UP_PASS_DENOMINATOR: usize = 4;
 
 /// Selections whose runs of kept or skipped rows are shorter than this on average are
@@ -367,10 +372,12 @@ impl FilteredRowGroups {
                 StageOutcome::GaveUp => {
                     // As if every row were a run of its own: too many pass for stages.
                     self.filter.record(rows, rows);
+                    self.filter.hold(0);
                     return whole();
                 }
             };
             kept = after;
+            self.filter.hold(kept.batch.get_array_memory_size());
             selection = Some(match selection {
                 Some(before) => before.and_then(&stage_selection),
                 None => stage_selection,
@@ -422,15 +429,20 @@ impl FilteredRowGroups {
         let mut masks: Vec<BooleanArray> = Vec::new();
         let mut roots = kept.roots.clone();
         let (mut seen, mut passed) = (0, 0);
+        // What the stages before held, and what this one keeps.
+        let kept_bytes = kept.batch.get_array_memory_size();
+        let mut held = 0;
         let mut keep_piece = |piece: Decoded| -> Result<bool> {
             let batch = self.layout.stage_batch(&stage.columns, &piece.roots, &piece.batch)?;
             let mask = null_as_false(self.filter.keep(stage.id, &batch)?);
             seen += mask.len();
             passed += mask.true_count();
             pieces.push(filter_record_batch(&piece.batch, &mask)?);
+            held += pieces.last().map_or(0, RecordBatch::get_array_memory_size);
             roots = piece.roots;
             masks.push(mask);
-            Ok(seen < GIVE_UP_AFTER_ROWS || passed * GIVE_UP_PASS_DENOMINATOR <= seen)
+            Ok((seen < GIVE_UP_AFTER_ROWS || passed * GIVE_UP_PASS_DENOMINATOR <= seen)
+                && self.filter.hold(kept_bytes + held))
         };
         if new_roots.is_empty() {
             if !keep_piece(Decoded {
@@ -512,6 +524,9 @@ impl FilteredRowGroups {
                 }
             };
             let Some((raw, staged)) = decoding(&self.name, || self.next_of_group(&mut current))? else {
+                if matches!(current, GroupRead::Staged { .. }) {
+                    self.filter.hold(0);
+                }
                 continue;
             };
             self.current = Some(current);

@@ -60,6 +60,9 @@ struct Stages {
     columns: Vec<usize>,
     applied: AtomicUsize,
     recorded: Mutex<(usize, usize)>,
+    /// The most bytes `hold` grants, and what it holds now.
+    memory_limit: usize,
+    held: AtomicUsize,
 }
 
 impl StagedFilter for Stages {
@@ -83,6 +86,14 @@ impl StagedFilter for Stages {
             }
         }
         Ok(filter_record_batch(&batch, &BooleanArray::from(keep))?)
+    }
+
+    fn hold(&self, bytes: usize) -> bool {
+        if bytes > self.memory_limit {
+            return false;
+        }
+        self.held.store(bytes, Ordering::Relaxed);
+        true
     }
 
     fn record(&self, read: usize, runs: usize) {
@@ -164,6 +175,15 @@ fn check_rows(batch: &RecordBatch, ids: &[i64]) {
 }
 
 fn stages(stages: Vec<(usize, Vec<usize>)>, rules: Vec<Rule>, columns: Vec<usize>) -> Arc<Stages> {
+    stages_within(stages, rules, columns, usize::MAX)
+}
+
+fn stages_within(
+    stages: Vec<(usize, Vec<usize>)>,
+    rules: Vec<Rule>,
+    columns: Vec<usize>,
+    memory_limit: usize,
+) -> Arc<Stages> {
     Arc::new(Stages {
         stages: stages
             .into_iter()
@@ -173,6 +193,8 @@ fn stages(stages: Vec<(usize, Vec<usize>)>, rules: Vec<Rule>, columns: Vec<usize
         columns,
         applied: AtomicUsize::new(0),
         recorded: Mutex::new((0, 0)),
+        memory_limit,
+        held: AtomicUsize::new(0),
     })
 }
 
@@ -267,4 +289,20 @@ fn a_stage_error_is_the_filter_own_error() {
         err.to_string(),
         Error::InvalidInput("division by zero".into()).to_string()
     );
+}
+
+#[test]
+fn kept_rows_the_memory_pool_cannot_hold_read_the_row_group_whole() {
+    let file = write_file();
+    // One in 20 rows passes: the runs are long, but 4 KiB cannot hold what is kept.
+    let rule: Rule = Box::new(|b, row| Ok(id(b, row) % 20 == 0));
+    let filter = stages_within(vec![(0, vec![0])], vec![rule], vec![0], 4 << 10);
+    let groups = vec![0, 1];
+    let out = read(&file, &PROJECTION, &[], groups.clone(), filter.clone()).unwrap();
+    check_rows(&out, &expected_ids(&groups, |i| i % 20 == 0));
+    assert!(
+        filter.applied.load(Ordering::Relaxed) > 0,
+        "the row groups were filtered whole"
+    );
+    assert_eq!(filter.held.load(Ordering::Relaxed), 0);
 }

@@ -10,12 +10,13 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::BooleanArray;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
+use crate::exec::memory::MemoryReservation;
 use crate::exec::task::TaskContext;
 use crate::io::parquet_read::{FilterStage, StagedFilter, MASK_BELOW_RUN_LENGTH};
 use crate::physical::expr::PhysExprRef;
@@ -155,6 +156,7 @@ impl ScanFilter {
         Arc::new(TaskFilter {
             shared: Arc::clone(self),
             ctx: ctx.clone(),
+            held: Mutex::new(ctx.reservation("Scan (filter stages)")),
         })
     }
 }
@@ -163,6 +165,8 @@ impl ScanFilter {
 struct TaskFilter {
     shared: Arc<ScanFilter>,
     ctx: TaskContext,
+    /// The memory of the rows held between stages.
+    held: Mutex<MemoryReservation>,
 }
 
 impl StagedFilter for TaskFilter {
@@ -215,6 +219,10 @@ impl StagedFilter for TaskFilter {
             batch = join.apply(batch, keys)?;
         }
         Ok(batch)
+    }
+
+    fn hold(&self, bytes: usize) -> bool {
+        self.held.lock().is_ok_and(|mut held| held.try_resize(bytes).is_ok())
     }
 
     fn record(&self, read: usize, runs: usize) {
