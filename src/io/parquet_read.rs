@@ -223,11 +223,12 @@ enum GroupRead {
     /// Read whole, to be filtered batch by batch.
     Whole(ParquetRecordBatchReader),
     /// Read in stages: the rows every stage kept, with the columns the stages decoded
-    /// (`kept`, from row `offset` on), and a reader of the other columns for those rows.
+    /// (`kept`, from row `offset` on), and the other roots with a reader of them for those
+    /// rows.
     Staged {
         kept: Decoded,
         offset: usize,
-        rest: Option<ParquetRecordBatchReader>,
+        rest: Option<(Vec<usize>, ParquetRecordBatchReader)>,
     },
 }
 
@@ -392,7 +393,8 @@ impl FilteredRowGroups {
         let rest = if rest.is_empty() || kept.batch.num_rows() == 0 {
             None
         } else {
-            Some(self.reader(group, &rest, selection.as_ref())?)
+            let reader = self.reader(group, &rest, selection.as_ref())?;
+            Some((rest, reader))
         };
         Ok(GroupRead::Staged { kept, offset: 0, rest })
     }
@@ -462,8 +464,9 @@ impl FilteredRowGroups {
                 offset += rows;
             }
         }
-        let batch = match pieces.first() {
-            None => Decoded::empty(0)?.batch,
+        let kept = match pieces.first() {
+            // No row was left to see.
+            None => Decoded::empty(0)?,
             Some(first) => {
                 let options = RecordBatchOptions::new().with_row_count(Some(passed));
                 let columns = (0..first.num_columns())
@@ -472,13 +475,13 @@ impl FilteredRowGroups {
                         Ok(concat(&parts)?)
                     })
                     .collect::<Result<Vec<ArrayRef>>>()?;
-                RecordBatch::try_new_with_options(first.schema(), columns, &options)?
+                Decoded {
+                    roots,
+                    batch: RecordBatch::try_new_with_options(first.schema(), columns, &options)?,
+                }
             }
         };
-        Ok(StageOutcome::Kept(
-            Decoded { roots, batch },
-            RowSelection::from_filters(&masks),
-        ))
+        Ok(StageOutcome::Kept(kept, RowSelection::from_filters(&masks)))
     }
 
     /// The next batch of the current row group (`None` at its end), in the reader's types.
@@ -487,8 +490,8 @@ impl FilteredRowGroups {
             GroupRead::Whole(reader) => Ok(self.read(reader)?.map(|b| (b, false))),
             GroupRead::Staged { kept, offset, rest } => {
                 let decoded = match rest {
-                    Some(reader) => match self.read(reader)? {
-                        Some(batch) => kept.beside(*offset, &self.rest_roots(kept), &batch)?,
+                    Some((rest_roots, reader)) => match self.read(reader)? {
+                        Some(batch) => kept.beside(*offset, rest_roots, &batch)?,
                         None if *offset < kept.batch.num_rows() => {
                             return Err(Error::internal(format!(
                                 "a Parquet reader gave {offset} of {} selected rows",
