@@ -33,6 +33,10 @@ pub struct ExecConfig {
     pub temp_dir: Option<PathBuf>,
     /// The most bytes spill files may take on disk at once (`SET max_temp_directory_size`).
     pub max_temp_bytes: Option<u64>,
+    /// A `Final` or `Single` hash aggregate whose table reaches this many groups, most of
+    /// them seen once, partitions its groups by key hash and aggregates the partitions one
+    /// at a time, so that no table outgrows the caches.
+    pub aggregate_partition_groups: usize,
 }
 
 impl Default for ExecConfig {
@@ -47,6 +51,7 @@ impl Default for ExecConfig {
             file_partition_bytes: 8 << 20,
             temp_dir: None,
             max_temp_bytes: None,
+            aggregate_partition_groups: 1 << 17,
         }
     }
 }

@@ -92,6 +92,15 @@ impl GroupTable {
     pub fn size(&self) -> usize {
         self.layout.size() + self.slots.size()
     }
+
+    /// Makes room for `groups` more groups without growing (a table about to take a
+    /// partition of known size).
+    pub fn reserve(&mut self, groups: usize) {
+        match &mut self.layout {
+            Layout::Packed(t) => t.reserve(groups),
+            Layout::Rows(t) => t.reserve(groups),
+        }
+    }
 }
 
 impl Layout {

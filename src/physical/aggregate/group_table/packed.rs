@@ -186,6 +186,11 @@ impl PackedGroupTable {
         Ok(true)
     }
 
+    /// Makes room for `groups` more groups.
+    pub fn reserve(&mut self, groups: usize) {
+        self.map.reserve(groups, |&(l, h, _)| hash_key(whole(l, h)));
+    }
+
     /// The key columns of all groups, in group order; empties the table.
     pub fn emit(&mut self) -> Result<Vec<ArrayRef>> {
         let mut keys: Vec<[u8; KEY_BYTES]> = vec![[0; KEY_BYTES]; self.groups];

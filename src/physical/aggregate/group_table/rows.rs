@@ -64,6 +64,11 @@ impl RowGroupTable {
         self.rows.num_rows()
     }
 
+    /// Makes room for `groups` more groups.
+    pub fn reserve(&mut self, groups: usize) {
+        self.map.reserve(groups, |&(h, _)| h);
+    }
+
     /// The key columns of all groups; empties the table.
     pub fn emit(&mut self) -> Result<Vec<ArrayRef>> {
         let columns = self.converter.convert_rows(self.rows.iter())?;

@@ -7,7 +7,8 @@
 //! The table and the accumulators reserve their memory from the pool as they grow. When the
 //! pool refuses, `Partial` hands its groups' states out early (the `Final` stage merges them
 //! anyway), and `Final` / `Single` spill them, partitioned by key hash, and aggregate the
-//! partitions one at a time afterwards ([`stream`]).
+//! partitions one at a time afterwards ([`stream`]). A `Final` or `Single` table that outgrows
+//! the caches while its keys hardly repeat partitions its groups the same way, in memory.
 use std::any::Any;
 use std::sync::Arc;
 
@@ -193,11 +194,12 @@ struct Groups {
     group_indices: Vec<usize>,
 }
 
-/// Where a batch comes from: the operator's input, or a spill file of partial states.
+/// Where a batch comes from: the operator's input, or a partition of partial states (in
+/// memory or spilled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
     Input,
-    Spilled,
+    States,
 }
 
 impl Groups {
@@ -231,6 +233,13 @@ impl Groups {
         self.table.as_ref().map_or(1, GroupTable::len)
     }
 
+    /// Makes room in the table for `groups` more groups.
+    fn reserve(&mut self, groups: usize) {
+        if let Some(table) = &mut self.table {
+            table.reserve(groups);
+        }
+    }
+
     /// Adds `batch` (from `source`) into the groups.
     fn feed(&mut self, core: &AggregateCore, batch: &RecordBatch, source: Source) -> Result<()> {
         let num_groups = match &mut self.table {
@@ -241,7 +250,7 @@ impl Groups {
                         .iter()
                         .map(|(e, _)| e.evaluate(batch))
                         .collect::<Result<Vec<_>>>()?,
-                    Source::Spilled => batch
+                    Source::States => batch
                         .columns()
                         .get(..core.group_exprs.len())
                         .ok_or_else(|| Error::internal("spilled aggregate state without its keys"))?
@@ -256,7 +265,7 @@ impl Groups {
                 1
             }
         };
-        let merge = source == Source::Spilled || core.mode == AggregateMode::Final;
+        let merge = source == Source::States || core.mode == AggregateMode::Final;
         core.update(&mut self.accumulators, batch, &self.group_indices, num_groups, merge)
     }
 

@@ -1,6 +1,7 @@
-//! Spill partitions of a hash aggregate: batches of partial states (group keys first) split
-//! by a hash of their keys into [`FANOUT`] spill files, so that each file holds every state
-//! of its groups and can be aggregated on its own.
+//! Partitions of a hash aggregate: batches of partial states (group keys first) split by a
+//! hash of their keys into [`FANOUT`] partitions, so that each holds every state of its
+//! groups and can be aggregated on its own. A partition is held in memory, reserved from the
+//! pool, until the pool refuses; then every partition goes to its own spill file.
 //!
 //! Rows are hashed with the shuffle's hash, then each re-partitioning level scrambles that
 //! hash with its own seed through a full-avalanche mixer (MurmurHash3's finalizer), so the
@@ -12,6 +13,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
+use crate::exec::memory::MemoryReservation;
 use crate::exec::shuffle::hash_rows;
 use crate::exec::spill::{SpillFile, SpillWriter};
 use crate::exec::task::TaskContext;
@@ -19,51 +21,90 @@ use crate::exec::task::TaskContext;
 /// Partitions per spill.
 pub(super) const FANOUT: usize = 16;
 
-/// Re-partitioning levels before the aggregate gives up (`FANOUT^MAX_LEVEL` partitions).
+/// Partitions per in-memory partitioning: enough that a partition of the largest tables
+/// (7.5 million groups per task in TPC-H q18 at SF10) fits the caches without partitioning
+/// again.
+pub(super) const MEMORY_FANOUT: usize = 64;
+
+/// Re-partitioning levels before the aggregate gives up (at least `FANOUT^MAX_LEVEL`
+/// partitions).
 pub(super) const MAX_LEVEL: usize = 4;
 
-/// The partition of a row with (shuffle) hash `hash` at re-partitioning `level`.
-fn partition_of(hash: u64, level: usize) -> usize {
+/// The partition, of `fanout`, of a row with (shuffle) hash `hash` at re-partitioning `level`.
+fn partition_of(hash: u64, level: usize, fanout: usize) -> usize {
     let mut h = hash ^ 0x6167_6772_6567_0000_u64.wrapping_add((level as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^= h >> 33;
-    ((h >> 32) % FANOUT as u64) as usize
+    ((h >> 32) % fanout as u64) as usize
 }
 
-/// A spilled partition waiting to be aggregated.
+/// A partition waiting to be aggregated.
 #[derive(Debug)]
 pub(super) struct Partition {
     /// Partial states of the partition's groups, in the order they were written.
-    pub file: SpillFile,
-    /// The re-partitioning level that wrote it (1 for the first spill).
+    pub states: PartitionStates,
+    /// The re-partitioning level that wrote it (1 for the first partitioning).
     pub level: usize,
 }
 
-/// Writes batches of partial states into [`FANOUT`] spill files by key hash.
+/// Where a partition's states are.
+#[derive(Debug)]
+pub(super) enum PartitionStates {
+    /// In memory, held by the reservation.
+    Memory(Vec<RecordBatch>, MemoryReservation),
+    /// In a spill file (removed when dropped).
+    Spilled(SpillFile),
+}
+
+/// Where one partition's states go while they are written.
+enum Sink {
+    Memory(Vec<RecordBatch>),
+    File(Box<SpillWriter>),
+}
+
+/// Splits batches of partial states into partitions by key hash: [`MEMORY_FANOUT`] held in
+/// memory while the pool allows (then spilled), or [`FANOUT`] spill files.
 pub(super) struct Partitioner {
     ctx: TaskContext,
     label: String,
     schema: SchemaRef,
     num_keys: usize,
     level: usize,
-    writers: Vec<Option<SpillWriter>>,
+    /// One per partition.
+    sinks: Vec<Option<Sink>>,
+    /// Holds the partitions kept in memory.
+    reservation: MemoryReservation,
+    /// Whether partitions are still kept in memory (until the pool first refuses).
+    in_memory: bool,
     hashes: Vec<u64>,
 }
 
 impl Partitioner {
     /// Partitions for batches of `schema` whose first `num_keys` columns are the group keys,
-    /// at re-partitioning `level` (0 for the operator's input).
-    pub fn new(ctx: &TaskContext, label: String, schema: SchemaRef, num_keys: usize, level: usize) -> Self {
+    /// at re-partitioning `level` (0 for the operator's input); `in_memory` keeps them in
+    /// memory while the pool allows, else they go straight to spill files.
+    pub fn new(
+        ctx: &TaskContext,
+        label: String,
+        schema: SchemaRef,
+        num_keys: usize,
+        level: usize,
+        in_memory: bool,
+    ) -> Self {
         Self {
+            reservation: ctx.reservation(format!("{label} partitions")),
             ctx: ctx.clone(),
             label,
             schema,
             num_keys,
             level,
-            writers: (0..FANOUT).map(|_| None).collect(),
+            sinks: (0..if in_memory { MEMORY_FANOUT } else { FANOUT })
+                .map(|_| None)
+                .collect(),
+            in_memory,
             hashes: Vec::new(),
         }
     }
@@ -73,12 +114,13 @@ impl Partitioner {
         let keys: Vec<ArrayRef> = batch
             .columns()
             .get(..self.num_keys)
-            .ok_or_else(|| Error::internal("spilled aggregate state without its keys"))?
+            .ok_or_else(|| Error::internal("aggregate state without its keys"))?
             .to_vec();
         hash_rows(&keys, batch.num_rows(), &mut self.hashes)?;
-        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); FANOUT];
+        let fanout = self.sinks.len();
+        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); fanout];
         for (row, &h) in self.hashes.iter().enumerate() {
-            rows[partition_of(h, self.level)].push(row as u32);
+            rows[partition_of(h, self.level, fanout)].push(row as u32);
         }
         let step = self.ctx.batch_size().max(1);
         for (partition, rows) in rows.into_iter().enumerate() {
@@ -89,29 +131,57 @@ impl Partitioner {
                 } else {
                     crate::physical::rows::take_rows(batch, &UInt32Array::from(chunk.to_vec()))?
                 };
-                let writer = match &mut self.writers[partition] {
-                    Some(w) => w,
-                    slot => slot.insert(self.ctx.spill().writer(&self.label, &self.schema)?),
-                };
-                writer.write(&part)?;
+                if self.in_memory && self.reservation.try_grow(part.get_array_memory_size()).is_err() {
+                    self.spill_all()?;
+                }
+                match &mut self.sinks[partition] {
+                    Some(Sink::Memory(batches)) => batches.push(part),
+                    Some(Sink::File(writer)) => writer.write(&part)?,
+                    slot @ None if self.in_memory => *slot = Some(Sink::Memory(vec![part])),
+                    slot @ None => {
+                        let mut writer = self.ctx.spill().writer(&self.label, &self.schema)?;
+                        writer.write(&part)?;
+                        *slot = Some(Sink::File(Box::new(writer)));
+                    }
+                }
             }
         }
         Ok(())
     }
 
+    /// The pool refused: every partition held in memory goes to its spill file, and so does
+    /// everything written from now on.
+    fn spill_all(&mut self) -> Result<()> {
+        self.in_memory = false;
+        for slot in &mut self.sinks {
+            if let Some(Sink::Memory(batches)) = slot {
+                let mut writer = self.ctx.spill().writer(&self.label, &self.schema)?;
+                for batch in batches.drain(..) {
+                    writer.write(&batch)?;
+                }
+                *slot = Some(Sink::File(Box::new(writer)));
+            }
+        }
+        self.reservation.free();
+        Ok(())
+    }
+
     /// Closes the files; the non-empty partitions, to be aggregated at the next level.
-    pub fn finish(self) -> Result<Vec<Partition>> {
+    pub fn finish(mut self) -> Result<Vec<Partition>> {
         let level = self.level + 1;
-        self.writers
-            .into_iter()
-            .flatten()
-            .map(|w| {
-                Ok(Partition {
-                    file: w.finish()?,
-                    level,
-                })
-            })
-            .collect()
+        let mut partitions = Vec::new();
+        for sink in std::mem::take(&mut self.sinks).into_iter().flatten() {
+            let states = match sink {
+                Sink::Memory(batches) => {
+                    let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+                    let held = self.reservation.split(bytes);
+                    PartitionStates::Memory(batches, held)
+                }
+                Sink::File(writer) => PartitionStates::Spilled(writer.finish()?),
+            };
+            partitions.push(Partition { states, level });
+        }
+        Ok(partitions)
     }
 }
 
@@ -120,7 +190,7 @@ impl Partitioner {
 pub(super) fn partitions_of(keys: &[ArrayRef], level: usize) -> Vec<usize> {
     let mut hashes = Vec::new();
     hash_rows(keys, keys.first().map_or(0, |k| k.len()), &mut hashes).unwrap();
-    hashes.into_iter().map(|h| partition_of(h, level)).collect()
+    hashes.into_iter().map(|h| partition_of(h, level, FANOUT)).collect()
 }
 
 #[cfg(test)]

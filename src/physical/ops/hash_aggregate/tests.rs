@@ -552,8 +552,10 @@ fn aggregate_spill_files(ctx: &TaskContext) -> u64 {
         .map_or(0, |s| s.files)
 }
 
-#[test]
-fn single_mode_spills_and_gives_the_in_memory_result() {
+/// Runs a `Single` aggregate with every kind of accumulator under the context `limited`
+/// makes (in a spill directory), which must make it spill: the result is the unlimited
+/// one, the memory is given back and no spill file is left behind.
+fn assert_spills_with_the_in_memory_result(limited: impl Fn(&std::path::Path) -> TaskContext) {
     let gby = || vec![(col(0, "k"), "k".to_string()), (col(1, "s"), "s".to_string())];
     // string_agg without ORDER BY follows input order: one input partition keeps it fixed.
     let plan: PlanRef = Arc::new(
@@ -567,13 +569,18 @@ fn single_mode_spills_and_gives_the_in_memory_result() {
     );
     let expected = sorted_rows(&run_on(&plan, 0, &ctx()).unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let ctx = spill_ctx(100, 200 << 10, dir.path());
+    let ctx = limited(dir.path());
     let out = run_on(&plan, 0, &ctx).unwrap();
     assert!(aggregate_spill_files(&ctx) > 0, "{:?}", ctx.spill().stats());
     assert_eq!(sorted_rows(&out), expected);
     assert_eq!(ctx.memory().used(), 0);
     drop(ctx);
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn single_mode_spills_and_gives_the_in_memory_result() {
+    assert_spills_with_the_in_memory_result(|dir| spill_ctx(100, 200 << 10, dir));
 }
 
 #[test]
@@ -647,4 +654,98 @@ fn memory_limit_is_enforced_when_spilling_cannot_help() {
     let err = run_on(&plan, 0, &spill_ctx(100, 16 << 10, dir.path())).unwrap_err();
     assert!(err.to_string().contains("without GROUP BY keys"), "{err}");
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
+
+/// `spill_ctx` whose aggregates partition their groups past `groups` groups.
+fn partitioning_ctx(groups: usize, memory: usize, dir: &std::path::Path) -> TaskContext {
+    let mut ctx = spill_ctx(100, memory, dir);
+    let mut config = ctx.query.config.clone();
+    config.aggregate_partition_groups = groups;
+    ctx.query = Arc::new(QueryContext::new(
+        config,
+        MemoryPool::new(memory),
+        Arc::new(AtomicBool::new(false)),
+    ));
+    ctx
+}
+
+/// The rows of `batches`, printed, in output order: a partitioned aggregate hands its groups
+/// out partition by partition, not in order of first appearance.
+fn rows_in_order(batches: &[RecordBatch]) -> Vec<String> {
+    let text = pretty_format_batches(batches).unwrap().to_string();
+    text.lines()
+        .filter(|l| l.starts_with("| "))
+        .skip(1)
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_large_table_partitions_its_groups_in_memory_and_gives_the_same_result() {
+    let gby = || vec![(col(0, "k"), "k".to_string()), (col(1, "s"), "s".to_string())];
+    let single = |input: PlanRef| -> PlanRef {
+        Arc::new(HashAggregateExec::try_new(AggregateMode::Single, gby(), spill_aggs(), input).unwrap())
+    };
+    let input = || scan(vec![many_rows(20_000)], schema());
+    let whole = run_on(&single(input()), 0, &ctx()).unwrap();
+    // Single mode, with every kind of accumulator (DISTINCT, ordered, FILTER).
+    let dir = tempfile::tempdir().unwrap();
+    let partitioning = partitioning_ctx(500, 1 << 30, dir.path());
+    let out = run_on(&single(input()), 0, &partitioning).unwrap();
+    assert_eq!(sorted_rows(&out), sorted_rows(&whole));
+    assert_ne!(
+        rows_in_order(&out),
+        rows_in_order(&whole),
+        "groups come partition by partition"
+    );
+    assert_eq!(aggregate_spill_files(&partitioning), 0, "partitions stay in memory");
+    assert_eq!(partitioning.memory().used(), 0);
+    // Final mode over partial states, as after a shuffle.
+    let partial: PlanRef =
+        Arc::new(HashAggregateExec::try_new(AggregateMode::Partial, gby(), all_aggs(), input()).unwrap());
+    let states = run_on(&partial, 0, &ctx()).unwrap();
+    let final_agg: PlanRef = Arc::new(
+        HashAggregateExec::try_new(
+            AggregateMode::Final,
+            gby(),
+            all_aggs(),
+            scan(vec![states], partial.schema()),
+        )
+        .unwrap(),
+    );
+    let unpartitioned = run_on(&final_agg, 0, &ctx()).unwrap();
+    let partitioning = partitioning_ctx(500, 1 << 30, dir.path());
+    let out = run_on(&final_agg, 0, &partitioning).unwrap();
+    assert_eq!(sorted_rows(&out), sorted_rows(&unpartitioned));
+    assert_ne!(rows_in_order(&out), rows_in_order(&unpartitioned));
+    assert_eq!(partitioning.memory().used(), 0);
+}
+
+#[test]
+fn a_table_whose_keys_repeat_is_not_partitioned() {
+    // Keys 0..700 (and NULL) over 20,000 rows: they first repeat after 700 rows, and the
+    // table reaches 500 groups after 510 rows but 690 only after 1,400.
+    let by_k = || -> PlanRef {
+        Arc::new(
+            HashAggregateExec::try_new(
+                AggregateMode::Single,
+                vec![(col(0, "k"), "k".into())],
+                all_aggs(),
+                scan(vec![many_rows(20_000)], schema()),
+            )
+            .unwrap(),
+        )
+    };
+    let whole = run_on(&by_k(), 0, &ctx()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repeating = run_on(&by_k(), 0, &partitioning_ctx(690, 1 << 30, dir.path())).unwrap();
+    assert_eq!(rows_in_order(&repeating), rows_in_order(&whole), "not partitioned");
+    let unique_so_far = run_on(&by_k(), 0, &partitioning_ctx(500, 1 << 30, dir.path())).unwrap();
+    assert_eq!(sorted_rows(&unique_so_far), sorted_rows(&whole));
+    assert_ne!(rows_in_order(&unique_so_far), rows_in_order(&whole), "partitioned");
+}
+
+#[test]
+fn in_memory_partitions_spill_when_the_pool_refuses() {
+    assert_spills_with_the_in_memory_result(|dir| partitioning_ctx(500, 400 << 10, dir));
 }
