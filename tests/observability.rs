@@ -101,6 +101,38 @@ fn explain_analyze_shows_row_groups_read_in_filter_stages() {
     assert!(!plan.contains("row_groups_in_stages"), "{plan}");
 }
 
+/// A final aggregate whose table outgrows the caches says how many group states it handed to
+/// partitions: 600000 groups from 1200000 partial states, about 200000 groups per final task
+/// of 3, past the 131072 at which tables partition; one of 600 groups does not partition.
+#[test]
+fn explain_analyze_shows_group_states_handed_to_partitions() {
+    let mut s = session();
+    let final_line = |text: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with("HashAggregate: mode=Final, gby=[(i % "))
+            .map(str::to_string)
+            .expect(text)
+    };
+    let text = explain_analyze(
+        &mut s,
+        "SELECT count(*) FROM (SELECT i % 600000 AS k, count(*) FROM range(1200000) r(i) GROUP BY k)",
+    );
+    let line = final_line(&text);
+    let states: u64 = line
+        .split(", partitioned_states=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    // Each task's table partitions once it holds 131072 groups, and at every 131072 after.
+    assert!((3 * 131_072..=1_200_000).contains(&states), "{line}");
+    let text = explain_analyze(
+        &mut s,
+        "SELECT count(*) FROM (SELECT i % 600 AS k, count(*) FROM range(1200000) r(i) GROUP BY k)",
+    );
+    assert!(!final_line(&text).contains("partitioned_states"), "{text}");
+}
+
 #[test]
 fn explain_analyze_counts_spill_per_operator() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@
 //! partitions one at a time afterwards ([`stream`]). A `Final` or `Single` table that outgrows
 //! the caches while its keys hardly repeat partitions its groups the same way, in memory.
 use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -59,6 +60,9 @@ struct AggregateCore {
     state_schema: SchemaRef,
     /// The first column of each aggregate's state in `state_schema`, and its width.
     state_columns: Vec<(usize, usize)>,
+    /// Group states handed to partitions because a table outgrew the caches, over
+    /// every run of the plan (EXPLAIN ANALYZE shows it).
+    partitioned_states: AtomicU64,
 }
 
 impl HashAggregateExec {
@@ -113,6 +117,7 @@ impl HashAggregateExec {
             schema,
             state_schema,
             state_columns,
+            partitioned_states: AtomicU64::new(0),
         };
         Ok(Self {
             core: Arc::new(core),
@@ -144,12 +149,18 @@ impl ExecutionPlan for HashAggregateExec {
     fn details(&self) -> String {
         let gby: Vec<&str> = self.core.group_exprs.iter().map(|(_, n)| n.as_str()).collect();
         let aggr: Vec<&str> = self.core.aggr_exprs.iter().map(|a| a.name.as_str()).collect();
-        format!(
+        let mut s = format!(
             "mode={:?}, gby=[{}], aggr=[{}]",
             self.core.mode,
             gby.join(", "),
             aggr.join(", ")
-        )
+        );
+        // After a run (EXPLAIN ANALYZE): states that went to in-memory partitions.
+        let partitioned = self.core.partitioned_states.load(Ordering::Relaxed);
+        if partitioned > 0 {
+            s.push_str(&format!(", partitioned_states={partitioned}"));
+        }
+        s
     }
 
     fn schema(&self) -> SchemaRef {

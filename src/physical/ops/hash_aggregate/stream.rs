@@ -38,6 +38,7 @@
 //! shuffle carries, only build what the `Final` aggregate builds again (H2O q10, ten million
 //! groups of ten million rows).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
@@ -238,6 +239,8 @@ impl AggregateStream {
     fn partition_groups(&mut self, level: usize, in_memory: bool) -> Result<()> {
         let batch = self.take_groups()?.finish(&self.core, true)?;
         if in_memory {
+            let states = batch.num_rows() as u64;
+            self.core.partitioned_states.fetch_add(states, Ordering::Relaxed);
             // The next table will most likely fill up too.
             self.groups.reserve(self.partition_groups_at());
         }
