@@ -50,6 +50,23 @@ pub(super) struct Partition {
     pub level: usize,
 }
 
+impl Partition {
+    /// Writes a partition held in memory to a spill file, giving its memory back; `false`
+    /// when it was spilled already.
+    pub fn spill(&mut self, ctx: &TaskContext, label: &str, schema: &SchemaRef) -> Result<bool> {
+        let PartitionStates::Memory(batches, _) = &self.states else {
+            return Ok(false);
+        };
+        let mut writer = ctx.spill().writer(label, schema)?;
+        for batch in batches {
+            writer.write(batch)?;
+        }
+        // Dropping the in-memory states releases their reservation.
+        self.states = PartitionStates::Spilled(writer.finish()?);
+        Ok(true)
+    }
+}
+
 /// Where a partition's states are.
 #[derive(Debug)]
 pub(super) enum PartitionStates {
@@ -150,8 +167,9 @@ impl Partitioner {
     }
 
     /// The pool refused: every partition held in memory goes to its spill file, and so does
-    /// everything written from now on.
-    fn spill_all(&mut self) -> Result<()> {
+    /// everything written from now on. Returns whether any was held in memory.
+    pub fn spill_all(&mut self) -> Result<bool> {
+        let held = self.in_memory && self.sinks.iter().any(|s| matches!(s, Some(Sink::Memory(_))));
         self.in_memory = false;
         for slot in &mut self.sinks {
             if let Some(Sink::Memory(batches)) = slot {
@@ -163,7 +181,7 @@ impl Partitioner {
             }
         }
         self.reservation.free();
-        Ok(())
+        Ok(held)
     }
 
     /// Closes the files; the non-empty partitions, to be aggregated at the next level.
@@ -219,5 +237,66 @@ mod tests {
             level1.iter().for_each(|&p| counts1[p] += 1);
             assert!(counts1.iter().all(|&c| c > part.len() / FANOUT / 2), "{counts1:?}");
         }
+    }
+
+    fn states() -> RecordBatch {
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("k", arrow::datatypes::DataType::Int64, false),
+            arrow::datatypes::Field::new("s", arrow::datatypes::DataType::Utf8, false),
+        ]));
+        let keys = Arc::new(Int64Array::from_iter_values(0..5_000)) as ArrayRef;
+        let names = Arc::new(StringArray::from_iter_values((0..5_000).map(|i| format!("v{i}")))) as ArrayRef;
+        RecordBatch::try_new(schema, vec![keys, names]).unwrap()
+    }
+
+    /// The rows of every partition, read back, sorted.
+    fn rows_of(partitions: &[Partition]) -> Vec<i64> {
+        let mut keys: Vec<i64> = Vec::new();
+        for p in partitions {
+            let batches: Vec<RecordBatch> = match &p.states {
+                PartitionStates::Memory(batches, _) => batches.clone(),
+                PartitionStates::Spilled(file) => file.read().unwrap().collect::<Result<_>>().unwrap(),
+            };
+            for b in batches {
+                let k = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                keys.extend(k.values().iter().copied());
+            }
+        }
+        keys.sort_unstable();
+        keys
+    }
+
+    /// In-memory partitions hold their batches in the pool; spilled, partition by partition
+    /// or all at once, they give that memory back and keep every row.
+    #[test]
+    fn in_memory_partitions_spill_and_keep_their_rows() {
+        let ctx = crate::physical::ops::limit::testing::task_ctx_with(1_000, 1 << 30);
+        let batch = states();
+        let everything: Vec<i64> = (0..5_000).collect();
+        let mut partitioner = Partitioner::new(&ctx, "test".into(), batch.schema(), 1, 0, true);
+        partitioner.write(&batch).unwrap();
+        let mut partitions = partitioner.finish().unwrap();
+        assert_eq!(partitions.len(), MEMORY_FANOUT);
+        assert!(ctx.memory().used() > 0);
+        assert_eq!(rows_of(&partitions), everything);
+        for p in &mut partitions {
+            assert!(p.spill(&ctx, "test", &batch.schema()).unwrap());
+            assert!(!p.spill(&ctx, "test", &batch.schema()).unwrap(), "spilled once");
+        }
+        assert_eq!(ctx.memory().used(), 0);
+        assert_eq!(rows_of(&partitions), everything);
+
+        let mut partitioner = Partitioner::new(&ctx, "test".into(), batch.schema(), 1, 0, true);
+        partitioner.write(&batch.slice(0, 2_000)).unwrap();
+        assert!(partitioner.spill_all().unwrap());
+        assert_eq!(ctx.memory().used(), 0);
+        partitioner.write(&batch.slice(2_000, 3_000)).unwrap();
+        assert!(!partitioner.spill_all().unwrap(), "nothing left in memory");
+        let partitions = partitioner.finish().unwrap();
+        assert!(partitions
+            .iter()
+            .all(|p| matches!(p.states, PartitionStates::Spilled(_))));
+        assert_eq!(ctx.memory().used(), 0);
+        assert_eq!(rows_of(&partitions), everything);
     }
 }

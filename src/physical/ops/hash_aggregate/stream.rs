@@ -279,6 +279,11 @@ impl AggregateStream {
             return Ok(());
         }
         let label = self.ctx.spill_label("HashAggregate");
+        // Partitions held in memory are the first to go: what they give back may let the
+        // groups stay.
+        if self.spill_partitions_in_memory(&label)? && self.reservation.try_resize(size).is_ok() {
+            return Ok(());
+        }
         let pool = self.ctx.memory();
         // Re-partitioning cannot split a single group (or the one group of an aggregate
         // without keys), nor go on forever: what is left either takes its memory past the
@@ -310,6 +315,19 @@ impl AggregateStream {
             )));
         }
         self.partition_groups(level, false)
+    }
+
+    /// Writes every partition held in memory (being written, or waiting) to its spill file;
+    /// whether there was any.
+    fn spill_partitions_in_memory(&mut self, label: &str) -> Result<bool> {
+        let mut any = match &mut self.spill {
+            Some(partitioner) => partitioner.spill_all()?,
+            None => false,
+        };
+        for partition in &mut self.pending {
+            any |= partition.spill(&self.ctx, label, &self.core.state_schema)?;
+        }
+        Ok(any)
     }
 
     /// The current source is exhausted: hand its groups out, or, if it spilled, spill the
