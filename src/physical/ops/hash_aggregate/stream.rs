@@ -14,9 +14,10 @@
 //!   keys has a single group and cannot spill.
 //!
 //! A `Final` or `Single` aggregate whose table reaches [`ExecConfig::aggregate_partition_groups`]
-//! groups, with fewer than two input rows per group so far, hands its groups' states to the
-//! same [`FANOUT`] partitions, held in memory while the pool allows, and starts over with
-//! an empty table; at the end each partition is aggregated on its own. A table that outgrows
+//! groups, with fewer than two input rows per group so far, hands its groups' states to
+//! [`MEMORY_FANOUT`] partitions by key hash, held in memory until the pool refuses (then they
+//! are spilled like the above, the waiting ones first), and starts over with an empty table;
+//! at the end each partition is aggregated on its own. A table that outgrows
 //! the processor's caches misses them on nearly every row (TPC-H q18 at SF10: 7.5 million
 //! order keys per task took 2.5 s), while a partition's table stays small, and copying a
 //! state into its partition costs far less than a miss.
@@ -43,6 +44,8 @@ use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 
+#[cfg(doc)]
+use super::spill::MEMORY_FANOUT;
 use super::spill::{Partition, PartitionStates, Partitioner, FANOUT, MAX_LEVEL};
 use super::{AggregateCore, AggregateMode, Groups, Source};
 use crate::error::{Error, Result};
