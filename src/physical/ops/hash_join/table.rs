@@ -72,9 +72,10 @@ fn bucket_count(rows: usize) -> usize {
 }
 
 /// Bytes of the hash index over `rows` rows: the bucket heads, a link per row and the
-/// Bloom filter.
+/// Bloom filter of a table large enough to keep one.
 pub(super) fn index_bytes(rows: usize) -> usize {
-    bucket_count(rows) * std::mem::size_of::<u64>() + rows * std::mem::size_of::<u64>() + bloom_bytes(rows)
+    let bloom = if rows >= BLOOM_MIN_ROWS { bloom_bytes(rows) } else { 0 };
+    bucket_count(rows) * std::mem::size_of::<u64>() + rows * std::mem::size_of::<u64>() + bloom
 }
 
 /// The high half of a hash: the tag a chain entry keeps.
