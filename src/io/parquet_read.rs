@@ -48,6 +48,10 @@ pub trait StagedFilter: Send + Sync {
     /// alone when the runs are long ([`MASK_BELOW_RUN_LENGTH`]), whole otherwise.
     fn record(&self, read: usize, runs: usize);
 
+    /// Notes that a stage gave up on a row group of `rows` rows (it kept too many of them,
+    /// or the memory pool could not hold them), which was then read whole.
+    fn gave_up(&self, rows: usize);
+
     /// Reserves `bytes` for the rows of a row group held between stages, in place of what
     /// was held before (0 once they are handed on); false when the memory pool cannot
     /// spare them (the row group is then read whole instead).
@@ -371,8 +375,7 @@ impl FilteredRowGroups {
             let (after, stage_selection) = match self.run_stage(group, stage, &kept, selection.as_ref())? {
                 StageOutcome::Kept(after, stage_selection) => (after, stage_selection),
                 StageOutcome::GaveUp => {
-                    // As if every row were a run of its own: too many pass for stages.
-                    self.filter.record(rows, rows);
+                    self.filter.gave_up(rows);
                     self.filter.hold(0);
                     return whole();
                 }

@@ -101,6 +101,11 @@ impl StagedFilter for Stages {
         recorded.0 += read;
         recorded.1 += runs;
     }
+
+    /// As if every row were a run of its own.
+    fn gave_up(&self, rows: usize) {
+        self.record(rows, rows);
+    }
 }
 
 /// The `id` of a stage batch's row.

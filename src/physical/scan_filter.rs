@@ -88,6 +88,21 @@ impl ScanFilter {
         read < JUDGE_AFTER_ROWS || read >= runs.saturating_mul(MASK_BELOW_RUN_LENGTH as u64)
     }
 
+    /// Whether a stage that could be read has not seen any row yet.
+    fn has_untried_stage(&self) -> bool {
+        let untried = |id: usize| {
+            self.stage_rates
+                .get(id)
+                .is_some_and(|(seen, _)| seen.load(Ordering::Relaxed) == 0)
+        };
+        (self.staged_predicate.is_some() && untried(0))
+            || self
+                .join_filters
+                .iter()
+                .enumerate()
+                .any(|(i, (join, _))| join.is_active() && untried(i + 1))
+    }
+
     /// The share of the rows it saw that stage `id` kept (0 before it saw any: a stage
     /// not tried yet goes first).
     fn stage_pass_rate(&self, id: usize) -> f64 {
@@ -142,9 +157,14 @@ impl ScanFilter {
         }
         // The stages that keep fewest rows first, so the others see fewer.
         stages.sort_by(|a, b| self.stage_pass_rate(a.id).total_cmp(&self.stage_pass_rate(b.id)));
-        let read: BTreeSet<usize> = stages.iter().flat_map(|s| s.columns.iter().copied()).collect();
-        // With every column a stage's, there is nothing left to decode for fewer rows.
-        if read.len() >= self.width {
+        // The first stage decodes its columns for every row; the later stages' columns and
+        // the rest are decoded for the rows kept before them. With every column the first
+        // stage's, nothing is left to decode for fewer rows (TPC-H q04 filters lineitem on
+        // its order key, 4% kept, then on two dates: those are decoded for that 4%).
+        let first: BTreeSet<usize> = stages
+            .first()
+            .map_or_else(BTreeSet::new, |s| s.columns.iter().copied().collect());
+        if first.len() >= self.width {
             return Vec::new();
         }
         stages
@@ -232,5 +252,96 @@ impl StagedFilter for TaskFilter {
         if read > 0 {
             self.ctx.query.progress.add_read(read as u64, 0);
         }
+    }
+
+    fn gave_up(&self, rows: usize) {
+        if self.shared.has_untried_stage() {
+            // The stage that gave up has its pass rate now: the next row group tries the
+            // others first (TPC-H q04: the dates keep 63% of lineitem, the order keys 4%).
+            if rows > 0 {
+                self.ctx.query.progress.add_read(rows as u64, 0);
+            }
+        } else {
+            // As if every row were a run of its own: too many pass for stages.
+            self.record(rows, rows);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{ArrayRef, Int64Array};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::exec::shuffle::hash_rows;
+    use crate::physical::expr::PhysicalExpr;
+    use crate::physical::ops::hash_join::bloom::KeyBloom;
+    use crate::physical::ops::limit::testing::task_ctx_with;
+
+    /// A filter over three columns: `b IS NOT NULL` (stage 0, over column 1) and a join
+    /// filter over column 0 holding keys 0..10 (stage 1).
+    fn filter() -> Arc<ScanFilter> {
+        let keys: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10));
+        let mut hashes = Vec::new();
+        hash_rows(&[keys], 10, &mut hashes).unwrap();
+        let join = Arc::new(JoinFilter::default());
+        join.publish(Arc::new(KeyBloom::of_hashes(&hashes, None, false)));
+        let predicate = Arc::new(PhysicalExpr::IsNotNull(PhysicalExpr::column(1, "b")));
+        Arc::new(ScanFilter::new(Some(predicate), vec![(join, vec![0])], 3).unwrap())
+    }
+
+    fn batch(values: impl Iterator<Item = Option<i64>>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter(values))]).unwrap()
+    }
+
+    fn order(filter: &ScanFilter) -> Vec<usize> {
+        filter.next_stages().iter().map(|s| s.id).collect()
+    }
+
+    /// A stage that gives up on the first row groups it is tried on leaves the stages to an
+    /// untried one, which goes first next; once every stage gave up, the scan reads its row
+    /// groups whole.
+    #[test]
+    fn a_stage_that_gives_up_leaves_the_next_row_group_to_an_untried_one() {
+        let filter = filter();
+        let task = filter.for_task(&task_ctx_with(1024, 1 << 30));
+        assert_eq!(order(&filter), vec![0, 1], "untried: the predicate first");
+        // The predicate keeps 2 rows in 3 and gives up on a large row group.
+        let mask = task
+            .keep(0, &batch((0..3000).map(|i| (i % 3 != 0).then_some(i))))
+            .unwrap();
+        assert_eq!(mask.true_count(), 2000);
+        task.gave_up(100_000);
+        assert_eq!(order(&filter), vec![1, 0], "the untried join filter goes first");
+        // The join filter keeps 10 in 3000 in two runs: stages pay.
+        let mask = task.keep(1, &batch((0..3000).map(Some))).unwrap();
+        assert_eq!(mask.true_count(), 10);
+        task.record(100_000, 2);
+        assert_eq!(order(&filter), vec![1, 0]);
+        // Every stage tried: a stage giving up now ends the stages.
+        task.gave_up(100_000);
+        assert!(order(&filter).is_empty());
+    }
+
+    /// Stages are read when the first one leaves a column to decode for fewer rows, even
+    /// if the stages together read every column.
+    #[test]
+    fn stages_pay_while_the_first_leaves_a_column_for_later() {
+        let filter = ScanFilter::new(
+            Some(Arc::new(PhysicalExpr::IsNotNull(PhysicalExpr::column(1, "b")))),
+            filter().join_filters.clone(),
+            2,
+        )
+        .unwrap();
+        assert_eq!(order(&filter), vec![0, 1]);
+        let one_column = ScanFilter::new(
+            Some(Arc::new(PhysicalExpr::IsNotNull(PhysicalExpr::column(0, "a")))),
+            Vec::new(),
+            1,
+        )
+        .unwrap();
+        assert!(order(&one_column).is_empty(), "the only stage reads every column");
     }
 }
