@@ -34,7 +34,7 @@ pub trait StagedFilter: Send + Sync {
     /// ones before it kept, and the columns none of them reads for the rows all of them
     /// kept. Empty when the row group is better read whole and filtered by
     /// [`StagedFilter::apply`] (the rows passing are spread too thin for the reader to
-    /// skip the others, or every column is a filter's).
+    /// skip the others, or the first stage reads every column).
     fn stages(&self) -> Vec<FilterStage>;
 
     /// Which rows of `batch` (stage `id`'s columns, in its order) to keep.

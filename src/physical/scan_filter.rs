@@ -6,7 +6,9 @@
 //! the others as it decodes the remaining columns. When the runs are short, the reader
 //! decodes those columns whole and filters them ([`MASK_BELOW_RUN_LENGTH`]), which is what
 //! reading the row group whole and filtering it does without the stages' extra work: the
-//! scan then reads its row groups whole.
+//! scan then reads its row groups whole. Stages go in the order of the share of rows each
+//! kept so far, untried ones first; a stage that keeps too much of a row group gives up on
+//! it, and the scan stops reading in stages once every stage has been tried.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};

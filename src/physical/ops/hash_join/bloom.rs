@@ -184,7 +184,7 @@ mod tests {
             .filter(|&&h| bloom.may_contain(h))
             .count();
         assert!(false_positives < 50, "{false_positives} of 1.5 million pass");
-        // 4,000 keys: still about 8 words per key.
+        // 4,000 keys: still 64 bits per key.
         let build = hashes_of(0..4_000);
         let bloom = KeyBloom::of_hashes(&build, None, false);
         assert!(build.iter().all(|&h| bloom.may_contain(h)));
