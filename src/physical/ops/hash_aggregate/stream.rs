@@ -145,7 +145,7 @@ impl AggregateStream {
     }
 
     /// Does one unit of work; `false` when everything has been handed out.
-    fn step(&mut self) -> Result<bool> {
+    pub(super) fn step(&mut self) -> Result<bool> {
         let Some(current) = self.current.as_mut() else {
             let Some(partition) = self.pending.pop() else {
                 return Ok(false);
@@ -322,7 +322,7 @@ impl AggregateStream {
 
     /// Writes every partition held in memory (being written, or waiting) to its spill file;
     /// whether there was any.
-    fn spill_partitions_in_memory(&mut self, label: &str) -> Result<bool> {
+    pub(super) fn spill_partitions_in_memory(&mut self, label: &str) -> Result<bool> {
         let mut any = match &mut self.spill {
             Some(partitioner) => partitioner.spill_all()?,
             None => false,
@@ -380,6 +380,17 @@ impl AggregateStream {
         self.spill = None;
         self.pending.clear();
         self.output = None;
+    }
+}
+
+#[cfg(test)]
+impl AggregateStream {
+    /// Partitions waiting to be aggregated that are held in memory.
+    pub(super) fn waiting_in_memory(&self) -> usize {
+        self.pending
+            .iter()
+            .filter(|p| matches!(p.states, PartitionStates::Memory(..)))
+            .count()
     }
 }
 

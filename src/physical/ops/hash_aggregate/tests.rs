@@ -749,3 +749,44 @@ fn a_table_whose_keys_repeat_is_not_partitioned() {
 fn in_memory_partitions_spill_when_the_pool_refuses() {
     assert_spills_with_the_in_memory_result(|dir| partitioning_ctx(500, 400 << 10, dir));
 }
+
+/// Partitions waiting in memory go to spill files when the aggregate must give memory back
+/// (as it does when the pool refuses its table), and the result stays the same.
+#[test]
+fn partitions_waiting_in_memory_spill_and_the_result_stays() {
+    let gby = vec![(col(0, "k"), "k".to_string()), (col(1, "s"), "s".to_string())];
+    let plan: PlanRef = Arc::new(
+        HashAggregateExec::try_new(
+            AggregateMode::Single,
+            gby,
+            spill_aggs(),
+            scan(vec![many_rows(20_000)], schema()),
+        )
+        .unwrap(),
+    );
+    let expected = sorted_rows(&run_on(&plan, 0, &ctx()).unwrap());
+    let exec = plan.as_any().downcast_ref::<HashAggregateExec>().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let partitioning = partitioning_ctx(500, 1 << 30, dir.path());
+    let input = exec.input.execute(0, &partitioning).unwrap();
+    let mut stream = stream::AggregateStream::try_new(Arc::clone(&exec.core), input, &partitioning).unwrap();
+    // The whole input goes into in-memory partitions, which then wait to be aggregated.
+    while stream.waiting_in_memory() == 0 {
+        assert!(stream.step().unwrap());
+    }
+    let held = partitioning.memory().used();
+    let label = partitioning.spill_label("HashAggregate");
+    assert!(stream.spill_partitions_in_memory(&label).unwrap());
+    assert_eq!(stream.waiting_in_memory(), 0);
+    assert!(partitioning.memory().used() < held);
+    assert!(aggregate_spill_files(&partitioning) > 0);
+    assert!(
+        !stream.spill_partitions_in_memory(&label).unwrap(),
+        "nothing left in memory"
+    );
+    let out: Vec<RecordBatch> = stream.collect::<Result<_>>().unwrap();
+    assert_eq!(sorted_rows(&out), expected);
+    assert_eq!(partitioning.memory().used(), 0);
+    drop(partitioning);
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
