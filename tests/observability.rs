@@ -64,18 +64,21 @@ fn explain_analyze_shows_stages_and_operators() {
     assert!(final_agg.contains("[rows 12 in, 4 out in "), "{final_agg}");
 }
 
+/// The first line of `text` that starts (after indentation) with `prefix`.
+fn line_starting(text: &str, prefix: &str) -> String {
+    text.lines()
+        .find(|l| l.trim_start().starts_with(prefix))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{text}"))
+}
+
 /// A filtered Parquet scan says how many row groups it read in filter stages (late
 /// materialization): all three for a filter on one of several columns, none when the
 /// filter reads every column the scan outputs (nothing would be decoded for fewer rows).
 #[test]
 fn explain_analyze_shows_row_groups_read_in_filter_stages() {
     let mut s = session();
-    let scan_line = |text: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with("Scan: testdata/dictionary_keys.parquet"))
-            .map(str::to_string)
-            .expect(text)
-    };
+    let scan_line = |text: &str| line_starting(text, "Scan: testdata/dictionary_keys.parquet");
     let text = explain_analyze(
         &mut s,
         "SELECT n, big FROM 'testdata/dictionary_keys.parquet' WHERE n % 997 = 3",
@@ -107,12 +110,7 @@ fn explain_analyze_shows_row_groups_read_in_filter_stages() {
 #[test]
 fn explain_analyze_shows_group_states_handed_to_partitions() {
     let mut s = session();
-    let final_line = |text: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with("HashAggregate: mode=Final, gby=[(i % "))
-            .map(str::to_string)
-            .expect(text)
-    };
+    let final_line = |text: &str| line_starting(text, "HashAggregate: mode=Final, gby=[(i % ");
     let text = explain_analyze(
         &mut s,
         "SELECT count(*) FROM (SELECT i % 600000 AS k, count(*) FROM range(1200000) r(i) GROUP BY k)",

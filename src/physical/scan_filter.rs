@@ -92,17 +92,30 @@ impl ScanFilter {
 
     /// Whether a stage that could be read has not seen any row yet.
     fn has_untried_stage(&self) -> bool {
-        let untried = |id: usize| {
+        self.candidate_stages().iter().any(|s| {
             self.stage_rates
-                .get(id)
+                .get(s.id)
                 .is_some_and(|(seen, _)| seen.load(Ordering::Relaxed) == 0)
-        };
-        (self.staged_predicate.is_some() && untried(0))
-            || self
-                .join_filters
-                .iter()
-                .enumerate()
-                .any(|(i, (join, _))| join.is_active() && untried(i + 1))
+        })
+    }
+
+    /// The stages that could be read, by id: the predicate when it has columns of its own,
+    /// and every join filter with something published that still pays.
+    fn candidate_stages(&self) -> Vec<FilterStage> {
+        let predicate = self.staged_predicate.iter().map(|(columns, _)| FilterStage {
+            id: 0,
+            columns: columns.clone(),
+        });
+        let joins = self
+            .join_filters
+            .iter()
+            .enumerate()
+            .filter(|(_, (join, _))| join.is_active())
+            .map(|(i, (_, keys))| FilterStage {
+                id: i + 1,
+                columns: keys.clone(),
+            });
+        predicate.chain(joins).collect()
     }
 
     /// The share of the rows it saw that stage `id` kept (0 before it saw any: a stage
@@ -140,23 +153,11 @@ impl ScanFilter {
         if !self.stages_pay() {
             return Vec::new();
         }
-        let mut stages = Vec::new();
-        if let Some((columns, _)) = &self.staged_predicate {
-            stages.push(FilterStage {
-                id: 0,
-                columns: columns.clone(),
-            });
-        } else if self.predicate.is_some() {
+        // A predicate without columns of its own is applied to whole row groups.
+        if self.predicate.is_some() && self.staged_predicate.is_none() {
             return Vec::new();
         }
-        for (i, (join, keys)) in self.join_filters.iter().enumerate() {
-            if join.is_active() {
-                stages.push(FilterStage {
-                    id: i + 1,
-                    columns: keys.clone(),
-                });
-            }
-        }
+        let mut stages = self.candidate_stages();
         // The stages that keep fewest rows first, so the others see fewer.
         stages.sort_by(|a, b| self.stage_pass_rate(a.id).total_cmp(&self.stage_pass_rate(b.id)));
         // The first stage decodes its columns for every row; the later stages' columns and
@@ -189,6 +190,15 @@ struct TaskFilter {
     ctx: TaskContext,
     /// The memory of the rows held between stages.
     held: Mutex<MemoryReservation>,
+}
+
+impl TaskFilter {
+    /// Reports `rows` rows read to the query's progress.
+    fn count_read(&self, rows: usize) {
+        if rows > 0 {
+            self.ctx.query.progress.add_read(rows as u64, 0);
+        }
+    }
 }
 
 impl StagedFilter for TaskFilter {
@@ -251,18 +261,14 @@ impl StagedFilter for TaskFilter {
         let filter = &self.shared;
         filter.read.fetch_add(read as u64, Ordering::Relaxed);
         filter.runs.fetch_add(runs as u64, Ordering::Relaxed);
-        if read > 0 {
-            self.ctx.query.progress.add_read(read as u64, 0);
-        }
+        self.count_read(read);
     }
 
     fn gave_up(&self, rows: usize) {
         if self.shared.has_untried_stage() {
             // The stage that gave up has its pass rate now: the next row group tries the
             // others first (TPC-H q04: the dates keep 63% of lineitem, the order keys 4%).
-            if rows > 0 {
-                self.ctx.query.progress.add_read(rows as u64, 0);
-            }
+            self.count_read(rows);
         } else {
             // As if every row were a run of its own: too many pass for stages.
             self.record(rows, rows);

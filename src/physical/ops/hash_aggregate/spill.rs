@@ -57,14 +57,20 @@ impl Partition {
         let PartitionStates::Memory(batches, _) = &self.states else {
             return Ok(false);
         };
-        let mut writer = ctx.spill().writer(label, schema)?;
-        for batch in batches {
-            writer.write(batch)?;
-        }
+        let writer = spill_file_of(ctx, label, schema, batches)?;
         // Dropping the in-memory states releases their reservation.
         self.states = PartitionStates::Spilled(writer.finish()?);
         Ok(true)
     }
+}
+
+/// A new spill file (still open for writing) holding `batches`.
+fn spill_file_of(ctx: &TaskContext, label: &str, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<SpillWriter> {
+    let mut writer = ctx.spill().writer(label, schema)?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    Ok(writer)
 }
 
 /// Where a partition's states are.
@@ -156,8 +162,7 @@ impl Partitioner {
                     Some(Sink::File(writer)) => writer.write(&part)?,
                     slot @ None if self.in_memory => *slot = Some(Sink::Memory(vec![part])),
                     slot @ None => {
-                        let mut writer = self.ctx.spill().writer(&self.label, &self.schema)?;
-                        writer.write(&part)?;
+                        let writer = spill_file_of(&self.ctx, &self.label, &self.schema, &[part])?;
                         *slot = Some(Sink::File(Box::new(writer)));
                     }
                 }
@@ -173,10 +178,7 @@ impl Partitioner {
         self.in_memory = false;
         for slot in &mut self.sinks {
             if let Some(Sink::Memory(batches)) = slot {
-                let mut writer = self.ctx.spill().writer(&self.label, &self.schema)?;
-                for batch in batches.drain(..) {
-                    writer.write(&batch)?;
-                }
+                let writer = spill_file_of(&self.ctx, &self.label, &self.schema, batches)?;
                 *slot = Some(Sink::File(Box::new(writer)));
             }
         }

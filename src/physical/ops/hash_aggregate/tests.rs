@@ -552,21 +552,24 @@ fn aggregate_spill_files(ctx: &TaskContext) -> u64 {
         .map_or(0, |s| s.files)
 }
 
+/// The group keys `k, s` of [`many_rows`].
+fn by_k_and_s() -> Vec<(PhysExprRef, String)> {
+    vec![(col(0, "k"), "k".to_string()), (col(1, "s"), "s".to_string())]
+}
+
+/// A `Single` aggregate of `aggs` by `gby` over [`many_rows`]`(20_000)`, in one input
+/// partition (so order-sensitive aggregates see a fixed order).
+fn single_over_many_rows(gby: Vec<(PhysExprRef, String)>, aggs: Vec<AggregateExpr>) -> PlanRef {
+    let input = scan(vec![many_rows(20_000)], schema());
+    Arc::new(HashAggregateExec::try_new(AggregateMode::Single, gby, aggs, input).unwrap())
+}
+
 /// Runs a `Single` aggregate with every kind of accumulator under the context `limited`
 /// makes (in a spill directory), which must make it spill: the result is the unlimited
 /// one, the memory is given back and no spill file is left behind.
 fn assert_spills_with_the_in_memory_result(limited: impl Fn(&std::path::Path) -> TaskContext) {
-    let gby = || vec![(col(0, "k"), "k".to_string()), (col(1, "s"), "s".to_string())];
     // string_agg without ORDER BY follows input order: one input partition keeps it fixed.
-    let plan: PlanRef = Arc::new(
-        HashAggregateExec::try_new(
-            AggregateMode::Single,
-            gby(),
-            spill_aggs(),
-            scan(vec![many_rows(20_000)], schema()),
-        )
-        .unwrap(),
-    );
+    let plan = single_over_many_rows(by_k_and_s(), spill_aggs());
     let expected = sorted_rows(&run_on(&plan, 0, &ctx()).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let ctx = limited(dir.path());
@@ -682,16 +685,12 @@ fn rows_in_order(batches: &[RecordBatch]) -> Vec<String> {
 
 #[test]
 fn a_large_table_partitions_its_groups_in_memory_and_gives_the_same_result() {
-    let gby = || vec![(col(0, "k"), "k".to_string()), (col(1, "s"), "s".to_string())];
-    let single = |input: PlanRef| -> PlanRef {
-        Arc::new(HashAggregateExec::try_new(AggregateMode::Single, gby(), spill_aggs(), input).unwrap())
-    };
-    let input = || scan(vec![many_rows(20_000)], schema());
-    let whole = run_on(&single(input()), 0, &ctx()).unwrap();
     // Single mode, with every kind of accumulator (DISTINCT, ordered, FILTER).
+    let single = single_over_many_rows(by_k_and_s(), spill_aggs());
+    let whole = run_on(&single, 0, &ctx()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let partitioning = partitioning_ctx(500, 1 << 30, dir.path());
-    let out = run_on(&single(input()), 0, &partitioning).unwrap();
+    let out = run_on(&single, 0, &partitioning).unwrap();
     assert_eq!(sorted_rows(&out), sorted_rows(&whole));
     assert_ne!(
         rows_in_order(&out),
@@ -701,13 +700,14 @@ fn a_large_table_partitions_its_groups_in_memory_and_gives_the_same_result() {
     assert_eq!(aggregate_spill_files(&partitioning), 0, "partitions stay in memory");
     assert_eq!(partitioning.memory().used(), 0);
     // Final mode over partial states, as after a shuffle.
+    let input = scan(vec![many_rows(20_000)], schema());
     let partial: PlanRef =
-        Arc::new(HashAggregateExec::try_new(AggregateMode::Partial, gby(), all_aggs(), input()).unwrap());
+        Arc::new(HashAggregateExec::try_new(AggregateMode::Partial, by_k_and_s(), all_aggs(), input).unwrap());
     let states = run_on(&partial, 0, &ctx()).unwrap();
     let final_agg: PlanRef = Arc::new(
         HashAggregateExec::try_new(
             AggregateMode::Final,
-            gby(),
+            by_k_and_s(),
             all_aggs(),
             scan(vec![states], partial.schema()),
         )
@@ -725,22 +725,12 @@ fn a_large_table_partitions_its_groups_in_memory_and_gives_the_same_result() {
 fn a_table_whose_keys_repeat_is_not_partitioned() {
     // Keys 0..700 (and NULL) over 20,000 rows: they first repeat after 700 rows, and the
     // table reaches 500 groups after 510 rows but 690 only after 1,400.
-    let by_k = || -> PlanRef {
-        Arc::new(
-            HashAggregateExec::try_new(
-                AggregateMode::Single,
-                vec![(col(0, "k"), "k".into())],
-                all_aggs(),
-                scan(vec![many_rows(20_000)], schema()),
-            )
-            .unwrap(),
-        )
-    };
-    let whole = run_on(&by_k(), 0, &ctx()).unwrap();
+    let by_k = single_over_many_rows(vec![(col(0, "k"), "k".into())], all_aggs());
+    let whole = run_on(&by_k, 0, &ctx()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let repeating = run_on(&by_k(), 0, &partitioning_ctx(690, 1 << 30, dir.path())).unwrap();
+    let repeating = run_on(&by_k, 0, &partitioning_ctx(690, 1 << 30, dir.path())).unwrap();
     assert_eq!(rows_in_order(&repeating), rows_in_order(&whole), "not partitioned");
-    let unique_so_far = run_on(&by_k(), 0, &partitioning_ctx(500, 1 << 30, dir.path())).unwrap();
+    let unique_so_far = run_on(&by_k, 0, &partitioning_ctx(500, 1 << 30, dir.path())).unwrap();
     assert_eq!(sorted_rows(&unique_so_far), sorted_rows(&whole));
     assert_ne!(rows_in_order(&unique_so_far), rows_in_order(&whole), "partitioned");
 }
@@ -754,16 +744,7 @@ fn in_memory_partitions_spill_when_the_pool_refuses() {
 /// (as it does when the pool refuses its table), and the result stays the same.
 #[test]
 fn partitions_waiting_in_memory_spill_and_the_result_stays() {
-    let gby = vec![(col(0, "k"), "k".to_string()), (col(1, "s"), "s".to_string())];
-    let plan: PlanRef = Arc::new(
-        HashAggregateExec::try_new(
-            AggregateMode::Single,
-            gby,
-            spill_aggs(),
-            scan(vec![many_rows(20_000)], schema()),
-        )
-        .unwrap(),
-    );
+    let plan = single_over_many_rows(by_k_and_s(), spill_aggs());
     let expected = sorted_rows(&run_on(&plan, 0, &ctx()).unwrap());
     let exec = plan.as_any().downcast_ref::<HashAggregateExec>().unwrap();
     let dir = tempfile::tempdir().unwrap();
