@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::OptimizerRule;
 use crate::error::Result;
+use crate::io::source::FileFormat;
 use crate::logical::builder;
 use crate::logical::expr::Expr;
 use crate::logical::plan::*;
@@ -88,6 +89,12 @@ fn narrow_join_input(
     Ok((narrowed, positions.iter().map(|&p| kept[p]).collect()))
 }
 
+/// Whether a scan of `source` projected onto no columns still produces its rows: a Parquet
+/// reader then counts them from the file's metadata and decodes nothing.
+fn counts_rows_without_columns(source: &TableSource) -> bool {
+    matches!(source, TableSource::File(f) if f.format == FileFormat::Parquet)
+}
+
 /// One pass of pruning.
 struct Pruning {
     opts: TypeOptions,
@@ -95,6 +102,25 @@ struct Pruning {
 }
 
 impl Pruning {
+    /// The expression of `p` to keep when nothing above reads any of them, so its rows
+    /// survive (`count(*)`): none when its input, pruned to no columns, still produces its
+    /// rows without any; else one whose columns the input produces anyway (a scan's filter
+    /// columns); else the first.
+    fn row_keeper(&self, p: &Projection) -> Result<Option<usize>> {
+        let (_, kept) = self.prune((*p.input).clone(), &BTreeSet::new())?;
+        if kept.is_empty() {
+            return Ok(None);
+        }
+        let schema = p.input.schema();
+        for (i, e) in p.exprs.iter().enumerate() {
+            let columns = referenced([e], &schema)?;
+            if !columns.is_empty() && columns.iter().all(|c| kept.contains(c)) {
+                return Ok(Some(i));
+            }
+        }
+        Ok(Some(0))
+    }
+
     /// [`narrow_join_input`] when this pass narrows joins.
     fn narrow(
         &self,
@@ -122,7 +148,7 @@ impl Pruning {
                 keep.extend(filter_cols);
                 keep.sort_unstable();
                 keep.dedup();
-                if keep.is_empty() && width > 0 {
+                if keep.is_empty() && width > 0 && !counts_rows_without_columns(&s.source) {
                     keep.push(0);
                 }
                 if keep.len() == width {
@@ -141,11 +167,12 @@ impl Pruning {
                 Ok((LogicalPlan::Scan(s), keep))
             }
             LogicalPlan::Projection(p) => {
-                // Keep only the expressions something above uses (at least one, so rows survive).
+                // Keep only the expressions something above uses (see `row_keeper` when
+                // that is none of them).
                 let width = p.exprs.len();
                 let mut keep: Vec<usize> = required.iter().copied().filter(|&i| i < width).collect();
                 if keep.is_empty() && width > 0 {
-                    keep.push(0);
+                    keep.extend(self.row_keeper(&p)?);
                 }
                 let exprs: Vec<Expr> = keep.iter().map(|&i| p.exprs[i].clone()).collect();
                 let needed = referenced(exprs.iter(), &p.input.schema())?;

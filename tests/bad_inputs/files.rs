@@ -64,7 +64,8 @@ fn parquet_header_that_skips_past_the_end() {
         "skips.parquet",
         std::fs::read(input).expect("the fuzz regression input"),
     );
-    dir.rask(&["-c", "SELECT count(*) FROM 'skips.parquet'"])
+    // Reads the pages: `count(*)` alone would be answered from the row counts in the footer.
+    dir.rask(&["-c", "SELECT * FROM 'skips.parquet'"])
         .fails("parquet_header_that_skips_past_the_end", "Invalid Input Error");
 }
 

@@ -7,7 +7,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, SchemaRef};
-use arrow::record_batch::RecordBatch;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::error::{Error, Result};
 use crate::exec::task::TaskContext;
@@ -275,7 +275,12 @@ impl ExecutionPlan for ScanExec {
                 // except those handed on encoded.
                 let b = decode_dictionaries_except(&b, &dictionary_output)?;
                 let columns = b.columns().to_vec();
-                Ok(RecordBatch::try_new(with_column_types(&schema, &columns), columns)?)
+                let options = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
+                Ok(RecordBatch::try_new_with_options(
+                    with_column_types(&schema, &columns),
+                    columns,
+                    &options,
+                )?)
             })
             .filter(|b| !matches!(b, Ok(b) if b.num_rows() == 0)),
         ))
