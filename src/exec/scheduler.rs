@@ -127,6 +127,7 @@ fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize)
         StageSink::Result => 1,
         StageSink::Exchange(_) => state.graph.shuffle_reads(id),
     };
+    let output = if readers == 1 { output.sole_reader() } else { output };
     let output = Arc::new(if one_reader_per_bucket && readers == 1 {
         output.read_once()
     } else {

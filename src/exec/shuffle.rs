@@ -87,6 +87,8 @@ pub struct StageOutput {
     label: String,
     /// Each bucket is read exactly once: readers take its batches (and their memory).
     read_once: bool,
+    /// One shuffle read in the plan reads this output (in any number of partitions).
+    sole_reader: bool,
 }
 
 impl StageOutput {
@@ -109,7 +111,15 @@ impl StageOutput {
             spill,
             label,
             read_once: false,
+            sole_reader: false,
         }
+    }
+
+    /// Marks this output as read by one shuffle read in the plan, which may let it go
+    /// before its stage ends ([`ShuffleStore::release_for_sole_reader`]).
+    pub fn sole_reader(mut self) -> Self {
+        self.sole_reader = true;
+        self
     }
 
     /// Marks every bucket as read exactly once (one reader, no broadcast): a reader takes
@@ -327,10 +337,73 @@ impl ShuffleStore {
             .ok_or_else(|| Error::internal(format!("stage {stage} has no output yet")))
     }
 
+    /// Drops the output of `stage` when its reader is done with it for good before its
+    /// stage ends and no other shuffle read reads it: a broadcast build side, once built
+    /// into the table every partition of the join shares, is not held twice while the
+    /// join is probed.
+    pub fn release_for_sole_reader(&self, stage: usize) {
+        if self.get(stage).is_ok_and(|output| output.sole_reader) {
+            self.release(stage);
+        }
+    }
+
     /// Drops the output of `stage` once every reader is done, returning its memory.
     pub fn release(&self, stage: usize) {
         if let Ok(mut outputs) = self.outputs.write() {
             outputs.remove(&stage);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::exec::memory::MemoryPool;
+
+    /// A one-bucket output of one map task holding rows 0..1000, as `sole_reader` says.
+    fn output(pool: &Arc<MemoryPool>, spill: &Arc<SpillManager>, sole_reader: bool) -> Arc<StageOutput> {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let output = StageOutput::new(
+            Arc::clone(&schema),
+            1,
+            1,
+            pool.reservation("test output"),
+            Arc::clone(spill),
+            "test".into(),
+        );
+        let output = if sole_reader { output.sole_reader() } else { output };
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..1000))]).unwrap();
+        output.push(0, 0, batch).unwrap();
+        Arc::new(output)
+    }
+
+    #[test]
+    fn an_output_with_one_reader_goes_when_it_is_done_and_its_memory_with_it() {
+        let pool = MemoryPool::new(1 << 30);
+        let dir = tempfile::tempdir().unwrap();
+        let spill = SpillManager::new(Some(dir.path().to_path_buf()), None);
+        let store = ShuffleStore::default();
+        store.register(0, output(&pool, &spill, true)).unwrap();
+        store.register(1, output(&pool, &spill, false)).unwrap();
+        let held = pool.used();
+        assert!(held > 0);
+        store.release_for_sole_reader(0);
+        store.release_for_sole_reader(1);
+        assert!(store.get(0).is_err());
+        let rows: usize = store
+            .get(1)
+            .unwrap()
+            .bucket(0)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum();
+        assert_eq!(rows, 1000);
+        assert_eq!(pool.used(), held / 2);
+        // Releasing again, or an output never registered, is harmless.
+        store.release_for_sole_reader(0);
+        store.release_for_sole_reader(7);
     }
 }

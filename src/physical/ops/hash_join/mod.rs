@@ -46,6 +46,7 @@ use crate::exec::task::TaskContext;
 use crate::logical::join_type::JoinType;
 use crate::physical::expr::PhysExprRef;
 use crate::physical::join_filter::JoinFilter;
+use crate::physical::ops::shuffle_read::ShuffleReadExec;
 use crate::physical::ops::sort::expr_label;
 use crate::physical::plan::{execute_measured, prepare_measured};
 use crate::physical::plan::{BatchStream, ExecutionPlan, PlanRef};
@@ -386,7 +387,13 @@ impl HashJoinExec {
         if let (Some(filter), Some(table)) = (&self.join_filter, &shared.table) {
             filter.publish(table.key_bloom(filter.build_keys())?);
         }
+        let built = shared.table.is_some();
         lock_slot(&self.shared)?.get_or_insert(shared);
+        // Every partition probes the shared table: the broadcast rows it was built from
+        // are not read again (a build side that spilled is: each task joins its own).
+        if let (true, Some(read)) = (built, self.left.as_any().downcast_ref::<ShuffleReadExec>()) {
+            ctx.query.shuffles.release_for_sole_reader(read.stage);
+        }
         Ok(())
     }
 }
