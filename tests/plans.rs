@@ -392,3 +392,29 @@ fn counting_rows_reads_no_column_it_does_not_need() {
         .to_string();
     insta::assert_snapshot!(format!("{plain}\n{filtered}"));
 }
+
+/// Counting through 30 views, each a projection of the one below, prunes each projection
+/// once: pruning the input twice per level would take 2^30 steps.
+#[test]
+fn counting_through_nested_views_prunes_each_level_once() {
+    let mut s = session();
+    s.execute("CREATE VIEW v0 AS SELECT * FROM 'testdata/dictionary_keys.parquet'")
+        .expect("view");
+    for i in 1..30 {
+        s.execute(&format!("CREATE VIEW v{i} AS SELECT * FROM v{}", i - 1))
+            .expect("view");
+    }
+    let plan = s.explain("SELECT count(*) FROM v29").expect("explain").to_string();
+    assert!(
+        plan.contains("Scan: testdata/dictionary_keys.parquet [], files=1"),
+        "{plan}"
+    );
+    let plan = s
+        .explain("SELECT count(*) FROM v29 WHERE v > 10")
+        .expect("explain")
+        .to_string();
+    assert!(
+        plan.contains("Scan: testdata/dictionary_keys.parquet [v], filter="),
+        "{plan}"
+    );
+}

@@ -102,23 +102,34 @@ struct Pruning {
 }
 
 impl Pruning {
-    /// The expression of `p` to keep when nothing above reads any of them, so its rows
-    /// survive (`count(*)`): none when its input, pruned to no columns, still produces its
-    /// rows without any; else one whose columns the input produces anyway (a scan's filter
-    /// columns); else the first.
-    fn row_keeper(&self, p: &Projection) -> Result<Option<usize>> {
-        let (_, kept) = self.prune((*p.input).clone(), &BTreeSet::new())?;
-        if kept.is_empty() {
-            return Ok(None);
+    /// `p` keeping only the expressions something above uses (`required`): its new input
+    /// and the positions kept.
+    fn prune_projection(&self, p: Projection, required: &BTreeSet<usize>) -> Result<(LogicalPlan, Vec<usize>)> {
+        let width = p.exprs.len();
+        let keep: Vec<usize> = required.iter().copied().filter(|&i| i < width).collect();
+        if !keep.is_empty() || width == 0 {
+            let needed = referenced(keep.iter().map(|&i| &p.exprs[i]), &p.input.schema())?;
+            let (input, _) = self.prune(Arc::unwrap_or_clone(p.input), &needed)?;
+            return Ok((input, keep));
         }
+        // Nothing above reads any, yet the rows must survive (`count(*)`): keep none when
+        // the input, pruned to no columns, still produces its rows without any; else one
+        // expression over columns the input produces anyway (a scan's filter columns, or
+        // none); else the first. The input is pruned once on this path, so nested
+        // projections stay linear.
         let schema = p.input.schema();
+        let (input, kept) = self.prune((*p.input).clone(), &BTreeSet::new())?;
+        if kept.is_empty() {
+            return Ok((input, Vec::new()));
+        }
         for (i, e) in p.exprs.iter().enumerate() {
-            let columns = referenced([e], &schema)?;
-            if !columns.is_empty() && columns.iter().all(|c| kept.contains(c)) {
-                return Ok(Some(i));
+            if referenced([e], &schema)?.iter().all(|c| kept.contains(c)) {
+                return Ok((input, vec![i]));
             }
         }
-        Ok(Some(0))
+        let needed = referenced([&p.exprs[0]], &schema)?;
+        let (input, _) = self.prune(Arc::unwrap_or_clone(p.input), &needed)?;
+        Ok((input, vec![0]))
     }
 
     /// [`narrow_join_input`] when this pass narrows joins.
@@ -167,19 +178,12 @@ impl Pruning {
                 Ok((LogicalPlan::Scan(s), keep))
             }
             LogicalPlan::Projection(p) => {
-                // Keep only the expressions something above uses (see `row_keeper` when
-                // that is none of them).
-                let width = p.exprs.len();
-                let mut keep: Vec<usize> = required.iter().copied().filter(|&i| i < width).collect();
-                if keep.is_empty() && width > 0 {
-                    keep.extend(self.row_keeper(&p)?);
-                }
-                let exprs: Vec<Expr> = keep.iter().map(|&i| p.exprs[i].clone()).collect();
-                let needed = referenced(exprs.iter(), &p.input.schema())?;
-                let (input, _) = self.prune(Arc::unwrap_or_clone(p.input), &needed)?;
+                let (exprs, schema) = (p.exprs.clone(), Arc::clone(&p.schema));
+                let (input, keep) = self.prune_projection(p, required)?;
+                let exprs: Vec<Expr> = keep.iter().map(|&i| exprs[i].clone()).collect();
                 let fields = keep
                     .iter()
-                    .map(|&i| (p.schema.qualifier(i).map(str::to_string), Arc::clone(p.schema.field(i))))
+                    .map(|&i| (schema.qualifier(i).map(str::to_string), Arc::clone(schema.field(i))))
                     .collect();
                 Ok((
                     LogicalPlan::Projection(Projection {

@@ -15,6 +15,9 @@ use crate::logical::builder;
 use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::{LogicalPlan, TableSource};
+
+/// How deep views may expand inside one another.
+const MAX_VIEW_DEPTH: usize = 32;
 use crate::logical::schema::PlanSchema;
 use crate::logical::typecheck::coerce;
 
@@ -236,8 +239,10 @@ impl Binder<'_> {
                             builder::scan(&table_name, TableSource::Memory(Arc::clone(t)), Some(&table_name))
                         }
                         CatalogEntry::View(v) => {
-                            if self.view_depth > 32 {
-                                return Err(Error::plan(format!("view {table_name} refers to itself")));
+                            if self.view_depth > MAX_VIEW_DEPTH {
+                                return Err(Error::plan(format!(
+                                    "view {table_name} is nested in more than {MAX_VIEW_DEPTH} views (does a view refer to itself?)"
+                                )));
                             }
                             let def = Arc::clone(v);
                             self.view_depth += 1;
