@@ -102,14 +102,15 @@ struct Pruning {
 }
 
 impl Pruning {
-    /// `p` keeping only the expressions something above uses (`required`): its new input
-    /// and the positions kept.
-    fn prune_projection(&self, p: Projection, required: &BTreeSet<usize>) -> Result<(LogicalPlan, Vec<usize>)> {
+    /// Which expressions of `p` to keep given the ones something above uses
+    /// (`required`), and its input pruned for them.
+    fn prune_projection(&self, p: &Projection, required: &BTreeSet<usize>) -> Result<(LogicalPlan, Vec<usize>)> {
         let width = p.exprs.len();
+        let schema = p.input.schema();
         let keep: Vec<usize> = required.iter().copied().filter(|&i| i < width).collect();
         if !keep.is_empty() || width == 0 {
-            let needed = referenced(keep.iter().map(|&i| &p.exprs[i]), &p.input.schema())?;
-            let (input, _) = self.prune(Arc::unwrap_or_clone(p.input), &needed)?;
+            let needed = referenced(keep.iter().map(|&i| &p.exprs[i]), &schema)?;
+            let (input, _) = self.prune((*p.input).clone(), &needed)?;
             return Ok((input, keep));
         }
         // Nothing above reads any, yet the rows must survive (`count(*)`): keep none when
@@ -117,7 +118,6 @@ impl Pruning {
         // expression over columns the input produces anyway (a scan's filter columns, or
         // none); else the first. The input is pruned once on this path, so nested
         // projections stay linear.
-        let schema = p.input.schema();
         let (input, kept) = self.prune((*p.input).clone(), &BTreeSet::new())?;
         if kept.is_empty() {
             return Ok((input, Vec::new()));
@@ -128,7 +128,7 @@ impl Pruning {
             }
         }
         let needed = referenced([&p.exprs[0]], &schema)?;
-        let (input, _) = self.prune(Arc::unwrap_or_clone(p.input), &needed)?;
+        let (input, _) = self.prune((*p.input).clone(), &needed)?;
         Ok((input, vec![0]))
     }
 
@@ -178,12 +178,11 @@ impl Pruning {
                 Ok((LogicalPlan::Scan(s), keep))
             }
             LogicalPlan::Projection(p) => {
-                let (exprs, schema) = (p.exprs.clone(), Arc::clone(&p.schema));
-                let (input, keep) = self.prune_projection(p, required)?;
-                let exprs: Vec<Expr> = keep.iter().map(|&i| exprs[i].clone()).collect();
+                let (input, keep) = self.prune_projection(&p, required)?;
+                let exprs: Vec<Expr> = keep.iter().map(|&i| p.exprs[i].clone()).collect();
                 let fields = keep
                     .iter()
-                    .map(|&i| (schema.qualifier(i).map(str::to_string), Arc::clone(schema.field(i))))
+                    .map(|&i| (p.schema.qualifier(i).map(str::to_string), Arc::clone(p.schema.field(i))))
                     .collect();
                 Ok((
                     LogicalPlan::Projection(Projection {
