@@ -109,6 +109,57 @@ fn tpch_q17_correlated_scalar_becomes_grouped_left_join() {
     insta::assert_snapshot!(tpch_session().explain(&sql).expect("explain").to_string());
 }
 
+/// TPC-H q10's shape: the revenue is summed per order customer over `orders ⋈ lineitem`
+/// before the groups meet the customers' and nations' strings (`eager_aggregation`).
+#[test]
+fn revenue_is_summed_per_join_key_before_the_wide_join() {
+    let mut s = session();
+    for ddl in [
+        "CREATE TABLE cust AS SELECT i AS c_custkey, 'name#' || i AS c_name, 'street ' || i AS c_address, i % 5 AS c_nationkey FROM range(100) t(i)",
+        "CREATE TABLE nat AS SELECT i AS n_nationkey, 'nation ' || i AS n_name FROM range(5) t(i)",
+        "CREATE TABLE ord AS SELECT i AS o_orderkey, i % 120 AS o_custkey FROM range(10000) t(i)",
+        "CREATE TABLE line AS SELECT i % 10000 AS l_orderkey, CAST(i % 50 AS DECIMAL(12,2)) AS l_price FROM range(40000) t(i)",
+    ] {
+        s.execute(ddl).expect("create");
+    }
+    insta::assert_snapshot!(s
+        .explain(
+            "SELECT c_custkey, c_name, c_address, n_name, sum(l_price) AS revenue, count(*) AS lines \
+             FROM cust, ord, line, nat \
+             WHERE c_custkey = o_custkey AND l_orderkey = o_orderkey AND c_nationkey = n_nationkey \
+             GROUP BY c_custkey, c_name, c_address, n_name"
+        )
+        .expect("explain")
+        .to_string());
+}
+
+/// TPC-H q03's shape: the other side of the join keeps few of the summed rows, so summing
+/// them per order first would only add work; the written aggregate stays.
+#[test]
+fn a_selective_join_is_not_preceded_by_pre_aggregation() {
+    let mut s = session();
+    for ddl in [
+        "CREATE TABLE ord AS SELECT i AS o_orderkey, i % 120 AS o_custkey, DATE '1995-01-01' + CAST(i % 400 AS INTEGER) AS o_orderdate FROM range(10000) t(i)",
+        "CREATE TABLE line AS SELECT i % 10000 AS l_orderkey, CAST(i % 50 AS DECIMAL(12,2)) AS l_price FROM range(40000) t(i)",
+    ] {
+        s.execute(ddl).expect("create");
+    }
+    let text = s
+        .explain(
+            "SELECT l_orderkey, o_orderdate, sum(l_price) FROM ord, line \
+             WHERE l_orderkey = o_orderkey AND o_custkey = 7 GROUP BY l_orderkey, o_orderdate",
+        )
+        .expect("explain")
+        .to_string();
+    let optimized = text
+        .split("== Optimized plan")
+        .nth(1)
+        .and_then(|rest| rest.split("== Stage graph").next())
+        .expect("optimized plan section");
+    assert_eq!(optimized.matches("Aggregate:").count(), 1, "{text}");
+    assert!(!text.contains("eager_aggregation"), "{text}");
+}
+
 #[test]
 fn tpch_q21_exists_becomes_semi_and_anti_joins() {
     let sql = std::fs::read_to_string("queries/tpch/q21.sql").expect("q21");

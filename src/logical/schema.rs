@@ -144,6 +144,15 @@ impl PlanSchema {
         )
     }
 
+    /// Whether `other` has the same column names, qualifiers and types, in the same order.
+    pub fn same_columns(&self, other: &PlanSchema) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((qa, fa), (qb, fb))| qa == qb && fa.name() == fb.name() && fa.data_type() == fb.data_type())
+    }
+
     /// Finds `column`, or `None` when no field matches. Ambiguous references are errors.
     pub fn find(&self, column: &ColumnRef) -> Result<Option<usize>> {
         let matches_qualifier = |i: usize| match (&column.qualifier, &self.qualifiers[i]) {

@@ -15,7 +15,8 @@
 //! either side) or a left join (the aggregate on the right), every join key on the aggregate's
 //! side being one of its plain group columns, and the outer key plain columns of one subtree
 //! `S` of `L`. It applies when `S` is estimated at most half the aggregate's input, and not
-//! again once the input is a semi join.
+//! again once the input has a semi join with `S` (at its top, or pushed down below its
+//! projections, filters and inner joins).
 
 use std::sync::Arc;
 
@@ -113,9 +114,6 @@ fn reduced_aggregate(
     other: &Arc<LogicalPlan>,
     other_keys: &[ColumnRef],
 ) -> Option<Arc<LogicalPlan>> {
-    if matches!(a.input.as_ref(), LogicalPlan::Join(j) if j.join_type == JoinType::LeftSemi) {
-        return None;
-    }
     // Every key is a plain group column of the aggregate: the matching input column.
     let input_keys = keys
         .iter()
@@ -128,7 +126,7 @@ fn reduced_aggregate(
         })
         .collect::<Option<Vec<_>>>()?;
     let (source, source_keys) = key_source(other, other_keys.to_vec());
-    if estimate_rows(&source) * 2.0 > estimate_rows(&a.input) {
+    if estimate_rows(&source) * 2.0 > estimate_rows(&a.input) || semi_joined_on(&a.input, &source_keys) {
         return None;
     }
     let input_schema = a.input.schema();
@@ -155,6 +153,29 @@ fn reduced_aggregate(
         input: Arc::new(input),
         ..a.clone()
     })))
+}
+
+/// Whether `plan` already has a semi join with the subtree providing `source_keys`: at its
+/// top, or below projections, filters and inner joins, where `semi_join_pushdown` moves the
+/// one this rule adds (and projection pushdown narrows its right side, so the keys are
+/// compared, not the subtree).
+fn semi_joined_on(plan: &LogicalPlan, source_keys: &[ColumnRef]) -> bool {
+    match plan {
+        LogicalPlan::Join(j) if j.join_type == JoinType::LeftSemi => {
+            let same_keys = j.on.len() == source_keys.len()
+                && j.on
+                    .iter()
+                    .zip(source_keys)
+                    .all(|((_, r), k)| matches!(r, Expr::Column(c) if c == k));
+            same_keys || semi_joined_on(&j.left, source_keys)
+        }
+        LogicalPlan::Join(j) if j.join_type == JoinType::Inner => {
+            semi_joined_on(&j.left, source_keys) || semi_joined_on(&j.right, source_keys)
+        }
+        LogicalPlan::Projection(p) => semi_joined_on(&p.input, source_keys),
+        LogicalPlan::Filter(f) => semi_joined_on(&f.input, source_keys),
+        _ => false,
+    }
 }
 
 /// The smallest subtree of `plan` whose `keys` values include all of `plan`'s, and the keys

@@ -1,31 +1,19 @@
 //! Rule `join_reorder`: chooses the order of a tree of inner joins from cardinality
 //! estimates instead of the order the query was written in.
 //!
-//! A maximal tree of inner joins is flattened into its leaves (every input that is not itself
-//! an inner join) and its conditions (the equi-join keys and residual filters). Equalities
-//! between plain columns are merged into equivalence classes, so `a.x = b.x AND b.x = c.x`
-//! also lets `a` join `c` directly. Then, greedily, the two connected parts whose join is
-//! estimated cheapest (its result plus its smaller, hashed input) are joined, until one
-//! remains; a cross product is only taken when no
-//! condition connects any two parts. Each condition is applied at the lowest join that sees
-//! all the leaves it mentions. A projection on top restores the written column order.
-//!
-//! Join sizes follow the textbook estimate |A ⋈ B| = |A|·|B| / max(ndv(A.k), ndv(B.k)), with
-//! the number of distinct values of every column of a class taken as the smallest unfiltered
-//! row count among the class's tables (a foreign key has at most as many distinct values as
-//! the key it references); a key of several classes has the product of theirs, capped by
-//! each side's estimated rows.
+//! The tree is flattened into a [`Cluster`] of leaves and conditions and rebuilt by its
+//! greedy, cheapest-join-first order (see [`super::join_cluster`] for the estimates). A
+//! projection on top restores the written column order.
 
 use std::sync::Arc;
 
+use super::join_cluster::{flatten, Cluster};
 use super::OptimizerRule;
 use crate::error::Result;
 use crate::logical::builder;
-use crate::logical::cardinality::{estimate_rows, filter_selectivity, unfiltered_rows};
-use crate::logical::expr::{BinaryOp, Expr};
+use crate::logical::expr::Expr;
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::*;
-use crate::logical::schema::ColumnRef;
 use crate::logical::typecheck::TypeOptions;
 
 /// See the module documentation.
@@ -33,10 +21,6 @@ pub struct JoinReorder;
 
 /// Clusters with more leaves than this keep their written order (a bitmask holds the leaves).
 const MAX_LEAVES: usize = 32;
-
-/// The most pairs a join condition other than a key equality is assumed to keep (a
-/// condition recognised as more selective, e.g. an OR of equalities, keeps fewer).
-const RESIDUAL_SELECTIVITY: f64 = 0.3;
 
 impl OptimizerRule for JoinReorder {
     fn name(&self) -> &'static str {
@@ -69,7 +53,7 @@ fn reorder(plan: Arc<LogicalPlan>, opts: TypeOptions, changed: &mut bool) -> Res
         }
         return match Cluster::new(leaves, conditions) {
             Some(cluster) => {
-                let ordered = cluster.greedy(opts)?;
+                let ordered = cluster.greedy(opts)?.plan;
                 if ordered.to_string() == rebuilt_written.to_string() {
                     return Ok(rebuilt_written);
                 }
@@ -88,21 +72,6 @@ fn reorder(plan: Arc<LogicalPlan>, opts: TypeOptions, changed: &mut bool) -> Res
         .map(|i| reorder(Arc::clone(i), opts, changed))
         .collect::<Result<Vec<_>>>()?;
     Ok(Arc::new(plan.with_new_inputs(new_inputs)))
-}
-
-/// Collects the leaves (left to right) and conditions of the inner-join tree at `plan`.
-fn flatten(plan: &Arc<LogicalPlan>, leaves: &mut Vec<Arc<LogicalPlan>>, conditions: &mut Vec<Expr>) {
-    match plan.as_ref() {
-        LogicalPlan::Join(j) if j.join_type == JoinType::Inner => {
-            flatten(&j.left, leaves, conditions);
-            flatten(&j.right, leaves, conditions);
-            conditions.extend(j.on.iter().map(|(l, r)| l.clone().binary(BinaryOp::Eq, r.clone())));
-            if let Some(f) = &j.filter {
-                conditions.extend(f.clone().split_conjunction());
-            }
-        }
-        _ => leaves.push(Arc::clone(plan)),
-    }
 }
 
 /// The written join tree over (possibly rewritten) leaves, taken in order from `leaves`.
@@ -127,363 +96,4 @@ fn restore_columns(ordered: Arc<LogicalPlan>, written: &LogicalPlan, opts: TypeO
     }
     let exprs = (0..want.len()).map(|i| Expr::Column(want.column_ref(i))).collect();
     Ok(Arc::new(builder::project(ordered, exprs, opts)?))
-}
-
-/// A column of a leaf: (leaf index, column).
-type LeafColumn = (usize, ColumnRef);
-
-/// A condition that is not part of an equivalence class, with the leaves it mentions.
-struct Condition {
-    expr: Expr,
-    leaves: u64,
-}
-
-/// The flattened join tree.
-struct Cluster {
-    leaves: Vec<Arc<LogicalPlan>>,
-    /// Estimated output rows of each leaf.
-    rows: Vec<f64>,
-    /// Classes of columns known equal; each has members in at least two leaves.
-    classes: Vec<Vec<LeafColumn>>,
-    /// Smallest unfiltered row count among each class's leaves (its distinct-value bound).
-    class_ndv: Vec<f64>,
-    conditions: Vec<Condition>,
-}
-
-/// One part of the plan under construction: a joined set of leaves.
-struct Part {
-    plan: Arc<LogicalPlan>,
-    leaves: u64,
-    rows: f64,
-}
-
-impl Cluster {
-    /// Analyses the leaves and conditions; `None` when a column cannot be placed in exactly
-    /// one leaf (the written order is then kept).
-    fn new(leaves: Vec<Arc<LogicalPlan>>, conditions: Vec<Expr>) -> Option<Cluster> {
-        let mut seen = std::collections::HashSet::new();
-        for leaf in &leaves {
-            let schema = leaf.schema();
-            for i in 0..schema.len() {
-                let c = schema.column_ref(i);
-                if !seen.insert((c.qualifier.map(|q| q.to_lowercase()), c.name.to_lowercase())) {
-                    return None;
-                }
-            }
-        }
-        let leaf_of = |c: &ColumnRef| -> Option<usize> {
-            let mut found = leaves
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.schema().find(c).ok().flatten().is_some());
-            let first = found.next()?.0;
-            found.next().is_none().then_some(first)
-        };
-        let mut union = UnionFind::default();
-        let mut members: Vec<LeafColumn> = Vec::new();
-        let mut rest = Vec::new();
-        for expr in conditions {
-            let columns = expr.columns();
-            let mut mask = 0u64;
-            for c in &columns {
-                mask |= 1 << leaf_of(c)?;
-            }
-            if let Some((a, b)) = column_equality(&expr, &leaves, &leaf_of) {
-                let ia = member_index(&mut members, a);
-                let ib = member_index(&mut members, b);
-                union.union(ia, ib);
-                continue;
-            }
-            rest.push(Condition { expr, leaves: mask });
-        }
-        let mut classes: Vec<Vec<LeafColumn>> = Vec::new();
-        let mut class_of_root = std::collections::HashMap::new();
-        for (i, m) in members.into_iter().enumerate() {
-            let root = union.find(i);
-            let k = *class_of_root.entry(root).or_insert_with(|| {
-                classes.push(Vec::new());
-                classes.len() - 1
-            });
-            classes[k].push(m);
-        }
-        // Members of one class inside one leaf must be equal there: filter the leaf.
-        let mut leaves = leaves;
-        for class in &mut classes {
-            class.sort_by_key(|(leaf, _)| *leaf);
-            let mut kept: Vec<LeafColumn> = Vec::new();
-            for (leaf, column) in class.drain(..) {
-                match kept.iter().find(|(l, _)| *l == leaf) {
-                    Some((_, first)) => rest.push(Condition {
-                        expr: Expr::Column(first.clone()).binary(BinaryOp::Eq, Expr::Column(column)),
-                        leaves: 1 << leaf,
-                    }),
-                    None => kept.push((leaf, column)),
-                }
-            }
-            *class = kept;
-        }
-        let rows: Vec<f64> = leaves.iter().map(|l| estimate_rows(l).max(1.0)).collect();
-        let class_ndv = classes
-            .iter()
-            .map(|class| {
-                class
-                    .iter()
-                    .map(|(leaf, _)| unfiltered_rows(&leaves[*leaf]).max(1.0))
-                    .fold(f64::INFINITY, f64::min)
-            })
-            .collect();
-        // Single-leaf conditions become filters on their leaf.
-        let mut multi = Vec::new();
-        for c in rest {
-            if c.leaves.count_ones() == 1 {
-                let i = c.leaves.trailing_zeros() as usize;
-                leaves[i] = Arc::new(LogicalPlan::Filter(Filter {
-                    input: Arc::clone(&leaves[i]),
-                    predicate: c.expr,
-                }));
-            } else {
-                multi.push(c);
-            }
-        }
-        Some(Cluster {
-            leaves,
-            rows,
-            classes,
-            class_ndv,
-            conditions: multi,
-        })
-    }
-
-    /// Joins the parts greedily, cheapest first: a join costs its estimated result plus its
-    /// smaller input (the side that is hashed). With the result alone, two joins estimated
-    /// alike are a coin toss even when one hashes 400 rows and the other 150,000 (TPC-H
-    /// q21 probed 3.8 million lineitem rows into 729 thousand orders before the 411
-    /// suppliers that keep 4% of them).
-    fn greedy(mut self, opts: TypeOptions) -> Result<Arc<LogicalPlan>> {
-        let mut parts: Vec<Part> = self
-            .leaves
-            .iter()
-            .enumerate()
-            .map(|(i, l)| Part {
-                plan: Arc::clone(l),
-                leaves: 1 << i,
-                rows: self.rows[i],
-            })
-            .collect();
-        while parts.len() > 1 {
-            let mut best: Option<(bool, f64, f64, usize, usize)> = None;
-            for i in 0..parts.len() {
-                for j in i + 1..parts.len() {
-                    let (connected, rows) = self.estimate(&parts[i], &parts[j]);
-                    let cost = rows + parts[i].rows.min(parts[j].rows);
-                    let better = match best {
-                        None => true,
-                        Some((bc, _, best_cost, _, _)) => (connected && !bc) || (connected == bc && cost < best_cost),
-                    };
-                    if better {
-                        best = Some((connected, rows, cost, i, j));
-                    }
-                }
-            }
-            let Some((_, rows, _, i, j)) = best else { break };
-            let b = parts.remove(j);
-            let a = parts.remove(i);
-            let joined = self.join(a, b, rows);
-            parts.insert(i, joined);
-        }
-        let mut top = parts.remove(0);
-        // Conditions that mention no leaf at all (constants) go on top.
-        let leftover: Vec<Expr> = self.conditions.drain(..).map(|c| c.expr).collect();
-        if let Some(p) = Expr::conjunction(leftover) {
-            top.plan = Arc::new(builder::filter(top.plan, p, opts)?);
-        }
-        Ok(top.plan)
-    }
-
-    /// Whether a condition connects `a` and `b`, and the estimated rows of their join.
-    fn estimate(&self, a: &Part, b: &Part) -> (bool, f64) {
-        // A key of several columns has at most the product of their distinct counts
-        // (TPC-H q09's (partkey, suppkey) into partsupp: 200k · 10k, so every partsupp row
-        // is a distinct key, not one of 200k).
-        let mut key_ndv: f64 = 1.0;
-        let mut keyed = false;
-        for (k, class) in self.classes.iter().enumerate() {
-            let in_a = class.iter().any(|(l, _)| a.leaves & (1 << l) != 0);
-            let in_b = class.iter().any(|(l, _)| b.leaves & (1 << l) != 0);
-            if in_a && in_b {
-                keyed = true;
-                key_ndv *= self.class_ndv[k];
-            }
-        }
-        let mut divisor = if keyed {
-            key_ndv.min(a.rows).max(key_ndv.min(b.rows))
-        } else {
-            1.0
-        };
-        let both = a.leaves | b.leaves;
-        let mut residual = false;
-        let mut selectivity = 1.0;
-        for c in &self.conditions {
-            if c.leaves & !both == 0 && c.leaves & !a.leaves != 0 && c.leaves & !b.leaves != 0 {
-                match equality_sides(&c.expr, &self.leaves, a.leaves, b.leaves) {
-                    Some(_) => {
-                        keyed = true;
-                        divisor = divisor.max(a.rows.max(b.rows));
-                    }
-                    None => {
-                        residual = true;
-                        selectivity *= filter_selectivity(&c.expr).min(RESIDUAL_SELECTIVITY);
-                    }
-                }
-            }
-        }
-        let mut rows = a.rows * b.rows / divisor;
-        rows *= selectivity;
-        (keyed || residual, rows.max(1.0))
-    }
-
-    /// Joins `a` and `b` on every class and condition that connects them.
-    fn join(&mut self, a: Part, b: Part, rows: f64) -> Part {
-        // The larger part probes, the smaller one builds (the planner may still swap).
-        let (left, right) = if b.rows > a.rows { (b, a) } else { (a, b) };
-        let mut on = Vec::new();
-        for class in &self.classes {
-            let l = class.iter().find(|(leaf, _)| left.leaves & (1 << leaf) != 0);
-            let r = class.iter().find(|(leaf, _)| right.leaves & (1 << leaf) != 0);
-            if let (Some((_, l)), Some((_, r))) = (l, r) {
-                on.push((Expr::Column(l.clone()), Expr::Column(r.clone())));
-            }
-        }
-        let both = left.leaves | right.leaves;
-        let mut filters = Vec::new();
-        let mut pending = Vec::new();
-        for c in self.conditions.drain(..) {
-            let applies = c.leaves & !both == 0 && c.leaves & !left.leaves != 0 && c.leaves & !right.leaves != 0;
-            if !applies {
-                pending.push(c);
-                continue;
-            }
-            match equality_sides(&c.expr, &self.leaves, left.leaves, right.leaves) {
-                Some(pair) => on.push(pair),
-                None => filters.push(c.expr),
-            }
-        }
-        self.conditions = pending;
-        let plan = builder::join(left.plan, right.plan, on, Expr::conjunction(filters), JoinType::Inner);
-        Part {
-            plan: Arc::new(plan),
-            leaves: both,
-            rows,
-        }
-    }
-}
-
-/// `l = r` where `l` only mentions leaves in `left` and `r` only leaves in `right` (or the
-/// other way round): the pair, oriented left then right.
-fn equality_sides(expr: &Expr, leaves: &[Arc<LogicalPlan>], left: u64, right: u64) -> Option<(Expr, Expr)> {
-    let Expr::Binary {
-        left: x,
-        op: BinaryOp::Eq,
-        right: y,
-    } = expr
-    else {
-        return None;
-    };
-    let mask = |e: &Expr| -> Option<u64> {
-        let mut m = 0u64;
-        for c in e.columns() {
-            let i = leaves
-                .iter()
-                .position(|l| l.schema().find(&c).ok().flatten().is_some())?;
-            m |= 1 << i;
-        }
-        (m != 0).then_some(m)
-    };
-    let (mx, my) = (mask(x)?, mask(y)?);
-    if mx & !left == 0 && my & !right == 0 {
-        Some((x.as_ref().clone(), y.as_ref().clone()))
-    } else if mx & !right == 0 && my & !left == 0 {
-        Some((y.as_ref().clone(), x.as_ref().clone()))
-    } else {
-        None
-    }
-}
-
-/// `a.x = b.y` between plain columns of two different leaves with the same type.
-fn column_equality(
-    expr: &Expr,
-    leaves: &[Arc<LogicalPlan>],
-    leaf_of: &dyn Fn(&ColumnRef) -> Option<usize>,
-) -> Option<(LeafColumn, LeafColumn)> {
-    let Expr::Binary {
-        left,
-        op: BinaryOp::Eq,
-        right,
-    } = expr
-    else {
-        return None;
-    };
-    let (Expr::Column(a), Expr::Column(b)) = (left.as_ref(), right.as_ref()) else {
-        return None;
-    };
-    let (la, lb) = (leaf_of(a)?, leaf_of(b)?);
-    if la == lb {
-        return None;
-    }
-    let type_of = |leaf: usize, c: &ColumnRef| -> Option<arrow::datatypes::DataType> {
-        let schema = leaves[leaf].schema();
-        let i = schema.find(c).ok().flatten()?;
-        Some(schema.field(i).data_type().clone())
-    };
-    if type_of(la, a)? != type_of(lb, b)? {
-        return None;
-    }
-    // Qualify both so they stay unambiguous wherever the join puts them.
-    let qualify = |leaf: usize, c: &ColumnRef| -> Option<ColumnRef> {
-        let schema = leaves[leaf].schema();
-        Some(schema.column_ref(schema.find(c).ok().flatten()?))
-    };
-    Some(((la, qualify(la, a)?), (lb, qualify(lb, b)?)))
-}
-
-fn member_index(members: &mut Vec<LeafColumn>, m: LeafColumn) -> usize {
-    match members.iter().position(|x| *x == m) {
-        Some(i) => i,
-        None => {
-            members.push(m);
-            members.len() - 1
-        }
-    }
-}
-
-/// A plain union-find over member indices.
-#[derive(Default)]
-struct UnionFind {
-    parent: Vec<usize>,
-}
-
-impl UnionFind {
-    fn find(&mut self, i: usize) -> usize {
-        while self.parent.len() <= i {
-            self.parent.push(self.parent.len());
-        }
-        let mut root = i;
-        while self.parent[root] != root {
-            root = self.parent[root];
-        }
-        let mut x = i;
-        while self.parent[x] != root {
-            let next = self.parent[x];
-            self.parent[x] = root;
-            x = next;
-        }
-        root
-    }
-
-    fn union(&mut self, a: usize, b: usize) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            self.parent[rb] = ra;
-        }
-    }
 }

@@ -76,7 +76,7 @@ fn merge(outer: &Projection, inner: &Projection, opts: TypeOptions) -> Result<Op
         exprs.push(substitute(e, inner, &between)?);
     }
     let merged = builder::project(Arc::clone(&inner.input), exprs, opts)?;
-    if !same_schema(&merged.schema(), &outer.schema) {
+    if !merged.schema().same_columns(&outer.schema) {
         return Ok(None);
     }
     Ok(Some(merged))
@@ -106,12 +106,4 @@ fn substitute(e: &Expr, inner: &Projection, between: &PlanSchema) -> Result<Expr
         other if other.output_name() == name => other,
         other => other.alias(name),
     })
-}
-
-/// Same column names, qualifiers and types.
-fn same_schema(a: &PlanSchema, b: &PlanSchema) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b.iter())
-            .all(|((qa, fa), (qb, fb))| qa == qb && fa.name() == fb.name() && fa.data_type() == fb.data_type())
 }

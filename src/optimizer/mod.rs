@@ -5,6 +5,8 @@
 
 mod aggregate_key_reduction;
 mod constant_folding;
+mod eager_aggregation;
+mod join_cluster;
 mod join_reorder;
 mod limit_pushdown;
 mod merge_projections;
@@ -33,6 +35,7 @@ pub fn all_rules() -> Vec<Box<dyn OptimizerRule>> {
         Box::new(constant_folding::ConstantFolding),
         Box::new(predicate_pushdown::PredicatePushdown),
         Box::new(join_reorder::JoinReorder),
+        Box::new(eager_aggregation::EagerAggregation),
         Box::new(semi_join_pushdown::SemiJoinPushdown),
         Box::new(aggregate_key_reduction::AggregateKeyReduction),
         Box::new(limit_pushdown::LimitPushdown),
