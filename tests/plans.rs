@@ -133,6 +133,28 @@ fn revenue_is_summed_per_join_key_before_the_wide_join() {
         .to_string());
 }
 
+/// TPC-H q13's shape: orders are counted per customer key before the customers are
+/// left-joined with the counts, and a customer without orders gets 0 (`coalesce`).
+#[test]
+fn orders_are_counted_per_customer_before_the_left_join() {
+    let mut s = session();
+    for ddl in [
+        "CREATE TABLE cust AS SELECT i AS c_custkey FROM range(150) t(i)",
+        "CREATE TABLE ord AS SELECT i AS o_orderkey, i % 120 AS o_custkey, 'note ' || i AS o_comment FROM range(10000) t(i)",
+    ] {
+        s.execute(ddl).expect("create");
+    }
+    insta::assert_snapshot!(s
+        .explain(
+            "SELECT c_count, count(*) AS custdist FROM ( \
+             SELECT c_custkey, count(o_orderkey) FROM cust LEFT OUTER JOIN ord \
+             ON c_custkey = o_custkey AND o_comment NOT LIKE '%special%requests%' GROUP BY c_custkey \
+             ) AS c_orders (c_custkey, c_count) GROUP BY c_count"
+        )
+        .expect("explain")
+        .to_string());
+}
+
 /// TPC-H q03's shape: the other side of the join keeps few of the summed rows, so summing
 /// them per order first would only add work; the written aggregate stays.
 #[test]

@@ -178,7 +178,8 @@ pub fn filter_selectivity(conjunct: &Expr) -> f64 {
             a + b - a * b
         }
         Expr::Binary { op: BinaryOp::Eq, .. } => 0.1,
-        Expr::Like { .. } => 0.1,
+        Expr::Like { negated: false, .. } => 0.1,
+        Expr::Like { negated: true, .. } => 0.9,
         // Both bounds of a range: about as selective as the two comparisons together.
         Expr::Between { negated: false, .. } => 0.33 * 0.33,
         Expr::Between { negated: true, .. } => 1.0 - 0.33 * 0.33,

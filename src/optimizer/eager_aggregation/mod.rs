@@ -19,9 +19,10 @@
 //! `DISTINCT`, ordered ones), global aggregates (no group: an empty join must still give
 //! one row) and volatile expressions keep the written plan.
 //!
-//! The side to pre-aggregate is every connected set of leaves holding all the aggregates'
-//! arguments, short of all leaves; the cheapest by a simple cost model wins, when it costs
-//! under [`MIN_GAIN`] of the written plan:
+//! Over a left join, the null-supplying side is pre-aggregated when the arguments all come
+//! from it ([`left_join`]). Over inner joins, the side to pre-aggregate is every connected set
+//! of leaves holding all the aggregates' arguments, short of all leaves; the cheapest by a
+//! simple cost model wins, when it costs under [`MIN_GAIN`] of the written plan:
 //! - written: the side's rows go through the other joins, and the aggregate hashes every
 //!   joined row on the written group keys;
 //! - eager: the side's rows are hashed on the partial keys, only the groups go through the
@@ -33,10 +34,13 @@
 //! unfiltered rows), `ndv·(1 − e^(−rows/ndv))`, multiplied over the key columns and capped by
 //! the side's rows.
 
+mod left_join;
+
 use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use datafusion_common::tree_node::{Transformed, TreeNode};
+use datafusion_common::ScalarValue;
 
 use super::join_cluster::{flatten, Cluster, LeafColumn};
 use super::OptimizerRule;
@@ -45,6 +49,7 @@ use crate::logical::aggregate::AggFunc;
 use crate::logical::builder;
 use crate::logical::cardinality::unfiltered_rows;
 use crate::logical::expr::Expr;
+use crate::logical::functions::ScalarFunc;
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::{Aggregate, LogicalPlan};
 use crate::logical::schema::ColumnRef;
@@ -80,12 +85,56 @@ impl OptimizerRule for EagerAggregation {
 
 /// One written aggregate call, split into its partial and final steps.
 struct SplitAggregate {
+    /// The written function.
+    func: AggFunc,
     /// The partial call over the pre-aggregated side.
     partial: Expr,
     /// The final function, applied to the partial call's output column.
     final_func: AggFunc,
     /// The written call's output name, which the rewritten plan keeps.
     name: String,
+}
+
+impl SplitAggregate {
+    /// Whether this is `count(*)`.
+    fn counts_rows(&self) -> bool {
+        matches!(&self.partial, Expr::Aggregate { args, .. } if args.is_empty())
+    }
+
+    /// The final call over the partial column. Past a left join, a row of the preserved side
+    /// that matched nothing carries NULL partials: it counts as one row for `count(*)`.
+    fn final_call(&self, null_extended: bool) -> Expr {
+        let partial = Expr::Column(ColumnRef::new(self.partial.output_name()));
+        let arg = if null_extended && self.counts_rows() {
+            Expr::Function {
+                func: ScalarFunc::Coalesce,
+                args: vec![partial, Expr::lit(ScalarValue::Int64(Some(1)))],
+            }
+        } else {
+            partial
+        };
+        Expr::Aggregate {
+            func: self.final_func,
+            args: vec![arg],
+            distinct: false,
+            filter: None,
+            order_by: vec![],
+        }
+    }
+
+    /// The written call's value from the final call's column: a count of a group whose
+    /// rows all matched nothing past a left join is 0, not the NULL sum of their partials.
+    fn restored(&self, final_column: Expr, null_extended: bool) -> Expr {
+        let value = if null_extended && self.func == AggFunc::Count && !self.counts_rows() {
+            Expr::Function {
+                func: ScalarFunc::Coalesce,
+                args: vec![final_column, Expr::lit(ScalarValue::Int64(Some(0)))],
+            }
+        } else {
+            final_column
+        };
+        value.alias(self.name.clone())
+    }
 }
 
 /// The partial and final functions of a decomposable aggregate.
@@ -127,6 +176,7 @@ fn split_aggregates(aggr_exprs: &[Expr]) -> Option<Vec<SplitAggregate>> {
                 order_by: vec![],
             };
             Some(SplitAggregate {
+                func,
                 partial,
                 final_func,
                 name,
@@ -141,12 +191,26 @@ fn aggregate_eagerly(a: &Aggregate, opts: TypeOptions) -> Result<Option<LogicalP
         return Ok(None);
     }
     let join = under_column_projections(&a.input);
-    if !matches!(join.as_ref(), LogicalPlan::Join(j) if j.join_type == JoinType::Inner) {
+    let LogicalPlan::Join(j) = join.as_ref() else {
         return Ok(None);
-    }
+    };
     let Some(aggregates) = split_aggregates(&a.aggr_exprs) else {
         return Ok(None);
     };
+    match j.join_type {
+        JoinType::Inner => aggregate_inner_joins_eagerly(a, join, &aggregates, opts),
+        JoinType::Left => left_join::aggregate_null_supplying_side(a, j, &aggregates, opts),
+        _ => Ok(None),
+    }
+}
+
+/// [`aggregate_eagerly`] over a tree of inner joins.
+fn aggregate_inner_joins_eagerly(
+    a: &Aggregate,
+    join: &Arc<LogicalPlan>,
+    aggregates: &[SplitAggregate],
+    opts: TypeOptions,
+) -> Result<Option<LogicalPlan>> {
     let mut leaves = Vec::new();
     let mut conditions = Vec::new();
     flatten(join, &mut leaves, &mut conditions);
@@ -179,17 +243,14 @@ fn aggregate_eagerly(a: &Aggregate, opts: TypeOptions) -> Result<Option<LogicalP
         .take(a.group_exprs.len())
         .map(|(_, f)| key_width(f.data_type()))
         .sum();
-    let written_agg_cost = joined_rows * (1.0 + group_width);
     let mut best: Option<(f64, Side)> = None;
     for side in (1..all).filter(|s| s & argument_leaves == argument_leaves) {
         if !connected(&cluster, side) || is_partial_aggregate(&cluster, side) {
             continue;
         }
         let candidate = Side::weigh(&cluster, side, &group_columns, opts)?;
-        let written = candidate.rows + written_agg_cost;
         let reduced = joined_rows * candidate.groups / candidate.rows;
-        let eager = candidate.rows * (1.0 + candidate.key_width) + candidate.groups + reduced * (1.0 + group_width);
-        let share = eager / written;
+        let share = eager_share(&candidate.estimate(), joined_rows, reduced, group_width);
         if share <= MIN_GAIN && best.as_ref().is_none_or(|(b, _)| share < *b) {
             best = Some((share, candidate));
         }
@@ -197,7 +258,7 @@ fn aggregate_eagerly(a: &Aggregate, opts: TypeOptions) -> Result<Option<LogicalP
     let Some((_, side)) = best else {
         return Ok(None);
     };
-    rewrite(a, &cluster, side, &aggregates, opts)
+    rewrite(a, &cluster, side, aggregates, opts)
 }
 
 /// The aggregate's input without projections that only pass columns through.
@@ -233,6 +294,40 @@ fn key_width(t: &DataType) -> f64 {
     }
 }
 
+/// Summed [`key_width`] of the written aggregate's group keys.
+fn group_width(a: &Aggregate) -> f64 {
+    a.schema
+        .iter()
+        .take(a.group_exprs.len())
+        .map(|(_, f)| key_width(f.data_type()))
+        .sum()
+}
+
+/// The estimates of pre-aggregating one side.
+struct SideEstimate {
+    /// Rows of the side.
+    rows: f64,
+    /// Partial groups.
+    groups: f64,
+    /// Summed [`key_width`] of the partial keys.
+    key_width: f64,
+}
+
+/// The eager plan's estimated cost as a share of the written plan's: the side's `rows` are
+/// joined to the rest and `joined` rows aggregated on the written keys, or the side is
+/// aggregated on its keys, its groups joined and the `reduced` joined groups aggregated.
+fn eager_share(side: &SideEstimate, joined: f64, reduced: f64, group_width: f64) -> f64 {
+    let written = side.rows + joined * (1.0 + group_width);
+    let eager = side.rows * (1.0 + side.key_width) + side.groups + reduced * (1.0 + group_width);
+    eager / written
+}
+
+/// The estimated distinct values among `rows` rows drawn from `ndv` equally likely ones.
+fn distinct_among(ndv: f64, rows: f64) -> f64 {
+    let ndv = ndv.max(1.0);
+    ndv * (1.0 - (-rows / ndv).exp())
+}
+
 /// Whether the leaves in `side` are connected by the cluster's classes and conditions.
 fn connected(cluster: &Cluster, side: u64) -> bool {
     let mut reached = 1u64 << side.trailing_zeros();
@@ -259,18 +354,17 @@ fn connected(cluster: &Cluster, side: u64) -> bool {
 /// Whether `side` is one leaf that is already an aggregate (as this rule leaves its partial
 /// groups): aggregating it again would only repeat it.
 fn is_partial_aggregate(cluster: &Cluster, side: u64) -> bool {
-    if side.count_ones() != 1 {
-        return false;
-    }
-    let mut plan = cluster.leaves[side.trailing_zeros() as usize].as_ref();
-    loop {
-        match plan {
-            LogicalPlan::Aggregate(_) => return true,
-            LogicalPlan::Projection(p) => plan = &p.input,
-            LogicalPlan::Filter(f) => plan = &f.input,
-            LogicalPlan::SubqueryAlias(s) => plan = &s.input,
-            _ => return false,
-        }
+    side.count_ones() == 1 && is_aggregate(&cluster.leaves[side.trailing_zeros() as usize])
+}
+
+/// Whether `plan` is an aggregate below projections, filters and aliases.
+fn is_aggregate(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(_) => true,
+        LogicalPlan::Projection(p) => is_aggregate(&p.input),
+        LogicalPlan::Filter(f) => is_aggregate(&f.input),
+        LogicalPlan::SubqueryAlias(s) => is_aggregate(&s.input),
+        _ => false,
     }
 }
 
@@ -289,6 +383,15 @@ struct Side {
 }
 
 impl Side {
+    /// The estimates for [`eager_share`].
+    fn estimate(&self) -> SideEstimate {
+        SideEstimate {
+            rows: self.rows,
+            groups: self.groups,
+            key_width: self.key_width,
+        }
+    }
+
     /// The keys and estimates of pre-aggregating the leaves in `side`.
     fn weigh(cluster: &Cluster, side: u64, group_columns: &[LeafColumn], opts: TypeOptions) -> Result<Side> {
         let inside = |leaf: usize| side & (1 << leaf) != 0;
@@ -328,7 +431,7 @@ impl Side {
                 Some(k) => cluster.class_ndv[k],
                 None => unfiltered_rows(&cluster.leaves[*leaf]).max(1.0),
             };
-            groups *= ndv * (1.0 - (-cluster.rows[*leaf] / ndv).exp());
+            groups *= distinct_among(ndv, cluster.rows[*leaf]);
             let schema = cluster.leaves[*leaf].schema();
             if let Ok(Some(i)) = schema.find(column) {
                 key_width_sum += key_width(schema.field(i).data_type());
@@ -366,14 +469,8 @@ fn rewrite(
     opts: TypeOptions,
 ) -> Result<Option<LogicalPlan>> {
     let side_plan = cluster.reindex(&sub_index(cluster, side.leaves)).greedy(opts)?.plan;
-    let mut partial_exprs: Vec<Expr> = Vec::new();
-    for s in aggregates {
-        if !partial_exprs.contains(&s.partial) {
-            partial_exprs.push(s.partial.clone());
-        }
-    }
-    let keys = side.keys.iter().map(|(_, c)| Expr::Column(c.clone())).collect();
-    let partial = Arc::new(builder::aggregate(side_plan, keys, partial_exprs, opts)?);
+    let keys = side.keys.iter().map(|(_, c)| c.clone()).collect();
+    let partial = partial_aggregate(side_plan, keys, aggregates, opts)?;
     // The partial groups become leaf 0; the other leaves follow in their order.
     let mut next = 0;
     let index: Vec<Option<usize>> = (0..cluster.leaves.len())
@@ -389,35 +486,59 @@ fn rewrite(
     let mut rest = cluster.reindex(&index);
     rest.leaves[0] = Arc::clone(&partial);
     rest.rows[0] = side.groups;
-    // A partial column named like a column of another leaf would be ambiguous above the join.
-    let partial_schema = partial.schema();
-    let names_clash = (side.keys.len()..partial_schema.len()).any(|i| {
-        let name = ColumnRef::new(partial_schema.field(i).name().clone());
-        rest.leaves[1..]
-            .iter()
-            .any(|l| l.schema().find(&name).ok().flatten().is_some())
-    });
-    if names_clash {
+    if partial_names_clash(&partial, side.keys.len(), &rest.leaves[1..]) {
         return Ok(None);
     }
     let joined = rest.greedy(opts)?.plan;
-    let final_exprs = aggregates
-        .iter()
-        .map(|s| Expr::Aggregate {
-            func: s.final_func,
-            args: vec![Expr::Column(ColumnRef::new(s.partial.output_name()))],
-            distinct: false,
-            filter: None,
-            order_by: vec![],
-        })
-        .collect();
+    finish(a, joined, aggregates, false, opts)
+}
+
+/// The partial aggregate of `input` grouped by `keys`.
+fn partial_aggregate(
+    input: Arc<LogicalPlan>,
+    keys: Vec<ColumnRef>,
+    aggregates: &[SplitAggregate],
+    opts: TypeOptions,
+) -> Result<Arc<LogicalPlan>> {
+    let mut partial_exprs: Vec<Expr> = Vec::new();
+    for s in aggregates {
+        if !partial_exprs.contains(&s.partial) {
+            partial_exprs.push(s.partial.clone());
+        }
+    }
+    let keys = keys.into_iter().map(Expr::Column).collect();
+    Ok(Arc::new(builder::aggregate(input, keys, partial_exprs, opts)?))
+}
+
+/// Whether a partial column (past the first `keys` columns of `partial`) is named like a
+/// column of one of `others`: it would be ambiguous above their join.
+fn partial_names_clash(partial: &LogicalPlan, keys: usize, others: &[Arc<LogicalPlan>]) -> bool {
+    let schema = partial.schema();
+    (keys..schema.len()).any(|i| {
+        let name = ColumnRef::new(schema.field(i).name().clone());
+        others.iter().any(|l| l.schema().find(&name).ok().flatten().is_some())
+    })
+}
+
+/// The final aggregate of `a` over `joined` (the partial groups joined with the rest), and
+/// a projection giving its columns the written aggregate's names; `None` when the result
+/// would not have the written schema. `null_extended`: the partial groups are the
+/// null-supplying side of a left join.
+fn finish(
+    a: &Aggregate,
+    joined: Arc<LogicalPlan>,
+    aggregates: &[SplitAggregate],
+    null_extended: bool,
+    opts: TypeOptions,
+) -> Result<Option<LogicalPlan>> {
+    let final_exprs = aggregates.iter().map(|s| s.final_call(null_extended)).collect();
     let final_aggregate = Arc::new(builder::aggregate(joined, a.group_exprs.clone(), final_exprs, opts)?);
     let out_schema = final_aggregate.schema();
     let restored = (0..out_schema.len())
         .map(|i| {
             let column = Expr::Column(out_schema.column_ref(i));
             match i.checked_sub(a.group_exprs.len()) {
-                Some(j) => column.alias(aggregates[j].name.clone()),
+                Some(j) => aggregates[j].restored(column, null_extended),
                 None => column,
             }
         })
