@@ -1,5 +1,7 @@
 //! Hash aggregate: `sum(v), count(*), avg(x)` grouped by an Int64 key with 100 or 1,000,000
-//! groups, by a string key (10,000 groups) and by two keys (Int64 × string), over 4M rows.
+//! groups, by a string key (10,000 groups), by two keys (Int64 × string) and by three keys too
+//! wide to pack into one integer (Int64 × string × Int64, nearly every row its own group: the
+//! column group table), over 4M rows.
 //!
 //! One iteration is what a query's two aggregate stages do: the `Partial` aggregate on each
 //! input partition, then (with more than one partition) the partial states split by key
@@ -27,11 +29,12 @@ const ROWS: usize = 4_000_000;
 
 /// The grouping variants: benchmark name, the input's key columns and the thread counts to
 /// run with.
-const CASES: [(&str, &[usize], &[usize]); 4] = [
+const CASES: [(&str, &[usize], &[usize]); 5] = [
     ("int64_100_groups", &[0], &[1, 2]),
     ("int64_1m_groups", &[1], &[1, 2]),
     ("utf8_10k_groups", &[2], &[1]),
     ("int64_x_utf8", &[0, 2], &[1]),
+    ("wide_int64_x_utf8_x_int64", &[1, 2, 0], &[1]),
 ];
 
 pub fn bench(c: &mut Criterion) {
@@ -55,7 +58,7 @@ pub fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// How many groups the `keys` columns can form together.
+/// How many groups the `keys` columns can form together in [`ROWS`] rows.
 fn possible_groups(keys: &[usize]) -> usize {
     keys.iter()
         .map(|k| match k {
@@ -63,7 +66,8 @@ fn possible_groups(keys: &[usize]) -> usize {
             1 => 1_000_000,
             _ => STRING_GROUPS as usize,
         })
-        .product()
+        .fold(1usize, |product, n| product.saturating_mul(n))
+        .min(ROWS)
 }
 
 fn aggregates(input: &Table) -> Vec<AggregateExpr> {

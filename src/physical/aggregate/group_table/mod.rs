@@ -1,19 +1,22 @@
 //! Group tables: turn the group-key columns of a batch into one dense group index per row
 //! (`0..len()`, in order of first appearance), adding groups as new keys appear.
 //!
-//! Two layouts:
+//! Three layouts:
 //! - [`PackedGroupTable`] packs each row's keys into one `u128` (integers, dates, booleans and
 //!   short strings, with a NULL flag per column) and compares those: no per-row allocation,
 //!   no row encoding. It is chosen when the key types fit in 16 bytes.
-//! - [`RowGroupTable`] encodes keys with Arrow's row format and handles anything.
+//! - [`ColumnGroupTable`] keeps each key column's group values in a column of its own and
+//!   compares the input with them in place: for any mix of fixed-width and string keys.
+//! - [`RowGroupTable`] encodes keys with Arrow's row format and handles anything else.
 //!
 //! A packed table whose strings outgrow their slot (a longer value arrives) turns itself into
-//! a row table, keeping its group indices.
+//! a column table (or a row table), keeping its group indices.
 //!
 //! Keys whose values number into a small range (dictionary-encoded columns, integers in a
 //! window, and combinations of them) are looked up by that number instead of hashed
 //! ([`slots`]).
 
+mod columns;
 mod domain;
 mod packed;
 mod rows;
@@ -24,6 +27,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::DataType;
 
+pub use columns::ColumnGroupTable;
 pub use packed::PackedGroupTable;
 pub use rows::RowGroupTable;
 
@@ -44,6 +48,8 @@ pub struct GroupTable {
 enum Layout {
     /// Keys packed into a `u128`.
     Packed(PackedGroupTable),
+    /// Fixed-width and string keys, column by column.
+    Columns(ColumnGroupTable),
     /// Any keys, compared as Arrow row-format bytes.
     Rows(RowGroupTable),
 }
@@ -84,6 +90,7 @@ impl GroupTable {
         self.slots.clear();
         match &mut self.layout {
             Layout::Packed(t) => t.emit(),
+            Layout::Columns(t) => t.emit(),
             Layout::Rows(t) => t.emit(),
         }
     }
@@ -98,16 +105,26 @@ impl GroupTable {
     pub fn reserve(&mut self, groups: usize) {
         match &mut self.layout {
             Layout::Packed(t) => t.reserve(groups),
+            Layout::Columns(t) => t.reserve(groups),
             Layout::Rows(t) => t.reserve(groups),
         }
     }
 }
 
 impl Layout {
-    /// Packed keys when `types` fit in a `u128`, else rows.
+    /// Packed keys when `types` fit in a `u128`, else columns when they are fixed-width
+    /// and strings, else rows.
     fn try_new(types: &[DataType]) -> Result<Self> {
         Ok(match PackedGroupTable::try_new(types) {
             Some(packed) => Layout::Packed(packed),
+            None => Self::unpacked(types)?,
+        })
+    }
+
+    /// Columns when `types` are fixed-width and strings, else rows.
+    fn unpacked(types: &[DataType]) -> Result<Self> {
+        Ok(match ColumnGroupTable::try_new(types) {
+            Some(columns) => Layout::Columns(columns),
             None => Layout::Rows(RowGroupTable::try_new(types)?),
         })
     }
@@ -116,6 +133,7 @@ impl Layout {
     fn len(&self) -> usize {
         match self {
             Layout::Packed(t) => t.len(),
+            Layout::Columns(t) => t.len(),
             Layout::Rows(t) => t.len(),
         }
     }
@@ -124,6 +142,7 @@ impl Layout {
     fn size(&self) -> usize {
         match self {
             Layout::Packed(t) => t.size(),
+            Layout::Columns(t) => t.size(),
             Layout::Rows(t) => t.size(),
         }
     }
@@ -137,18 +156,19 @@ impl Layout {
             if packed.intern(keys, out)? {
                 return Ok(());
             }
-            // A string did not fit its slot: move every group to a row table, in order.
+            // A string did not fit its slot: move every group to another table, in order.
             let types = packed.types().to_vec();
             let existing = packed.emit()?;
-            let mut rows = RowGroupTable::try_new(&types)?;
+            let mut unpacked = Self::unpacked(&types)?;
             let mut seeded = Vec::new();
-            rows.intern(&existing, &mut seeded)?;
-            *self = Layout::Rows(rows);
+            unpacked.intern(&existing, &mut seeded)?;
+            *self = unpacked;
             out.clear();
         }
         match self {
+            Layout::Columns(columns) => columns.intern(keys, out),
             Layout::Rows(rows) => rows.intern(&without_dictionaries(keys)?, out),
-            Layout::Packed(_) => Err(Error::internal("group table did not switch to rows")),
+            Layout::Packed(_) => Err(Error::internal("group table did not switch from packed keys")),
         }
     }
 }

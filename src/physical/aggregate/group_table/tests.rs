@@ -107,7 +107,7 @@ fn one_int64_key_with_nulls_packs() {
 }
 
 #[test]
-fn long_string_switches_to_rows_keeping_indices() {
+fn long_string_leaves_the_packed_layout_keeping_indices() {
     let short: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "a"]));
     let long: ArrayRef = Arc::new(StringArray::from(vec!["b", "a much longer string than a slot", "a"]));
     let types = vec![DataType::Utf8];
@@ -344,4 +344,101 @@ fn next_dictionary_of_known_values_keeps_the_slots() {
         table.slots.rows_since_reset, 8,
         "the second dictionary renumbered the slots"
     );
+}
+
+fn is_columns(table: &GroupTable) -> bool {
+    matches!(table.layout, Layout::Columns(_))
+}
+
+/// Strings, integers, decimals, dates, floats and binaries with NULLs, over several batches
+/// and sliced arrays: the column layout gives the row layout's indices and keys.
+#[test]
+fn wide_mixed_keys_use_columns_and_match_rows() {
+    use arrow::array::{BinaryArray, Decimal128Array, Float64Array, LargeStringArray};
+    let names: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("Customer#000000001 with a long name"),
+        None,
+        Some(""),
+        Some("Customer#000000001 with a long name"),
+        Some("b"),
+        None,
+    ]));
+    let ids: ArrayRef = Arc::new(Int64Array::from(vec![
+        Some(1),
+        Some(2),
+        None,
+        Some(1),
+        Some(2),
+        Some(2),
+    ]));
+    let amounts: ArrayRef = Arc::new(
+        Decimal128Array::from(vec![Some(125), Some(-3), Some(0), Some(125), None, Some(-3)])
+            .with_precision_and_scale(15, 2)
+            .unwrap(),
+    );
+    let dates: ArrayRef = Arc::new(Date32Array::from(vec![
+        Some(10),
+        Some(11),
+        Some(12),
+        Some(10),
+        Some(11),
+        None,
+    ]));
+    let floats: ArrayRef = Arc::new(Float64Array::from(vec![0.0, -0.0, f64::NAN, 0.0, f64::NAN, 1.5]));
+    let large: ArrayRef = Arc::new(LargeStringArray::from(vec!["x", "y", "x", "x", "y", "y"]));
+    let bytes: ArrayRef = Arc::new(BinaryArray::from(vec![
+        Some(&b"\x00\x01"[..]),
+        None,
+        Some(&b""[..]),
+        Some(&b"\x00\x01"[..]),
+        Some(&b"z"[..]),
+        None,
+    ]));
+    let batch = vec![names, ids, amounts, dates, floats, large, bytes];
+    let sliced: Vec<ArrayRef> = batch.iter().map(|a| a.slice(2, 4)).collect();
+    let types = types(&batch);
+    let mut table = GroupTable::try_new(&types).unwrap();
+    assert!(is_columns(&table), "{types:?}");
+    let emitted = check_same_as_rows(vec![batch.clone(), sliced, batch], false);
+    assert_eq!(emitted[0].len(), 5);
+    let mut out = Vec::new();
+    table.intern(&emitted, &mut out).unwrap();
+    assert_eq!(out, vec![0, 1, 2, 3, 4], "emitted keys are the distinct groups");
+}
+
+/// Dictionary-encoded strings group with plain strings of the same value and come out as
+/// plain strings, after a long string moved the packed groups to a column table.
+#[test]
+fn dictionary_strings_in_a_column_table_group_with_plain_ones() {
+    let plain: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("a long value that does not pack"),
+        None,
+        Some("b"),
+    ]));
+    let dictionary: ArrayRef = Arc::new(
+        vec![Some("b"), Some("a long value that does not pack"), None, Some("c")]
+            .into_iter()
+            .collect::<arrow::array::DictionaryArray<Int32Type>>(),
+    );
+    let other: ArrayRef = Arc::new(Int64Array::from(vec![7, 7, 7]));
+    let other4: ArrayRef = Arc::new(Int64Array::from(vec![7, 7, 7, 7]));
+    let types = vec![DataType::Utf8, DataType::Int64];
+    let mut table = GroupTable::try_new(&types).unwrap();
+    let indices = intern_all(&mut table, &[vec![plain, other], vec![dictionary, other4]]);
+    assert!(is_columns(&table), "a long string moves the packed groups to columns");
+    assert_eq!(indices, vec![0, 1, 2, 2, 0, 1, 3]);
+    let emitted = table.emit().unwrap();
+    assert_eq!(emitted[0].data_type(), &DataType::Utf8);
+    let strings = emitted[0].as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(strings.value(3), "c");
+    assert!(strings.is_null(1));
+    assert_eq!(table.len(), 0);
+}
+
+/// A boolean among keys too wide to pack: the row layout.
+#[test]
+fn wide_keys_with_a_boolean_use_rows() {
+    let types = vec![DataType::Int64, DataType::Int64, DataType::Boolean];
+    let table = GroupTable::try_new(&types).unwrap();
+    assert!(!is_columns(&table) && !is_packed(&table));
 }
