@@ -17,7 +17,7 @@ use super::{
 use crate::error::Result;
 use crate::logical::builder;
 use crate::logical::cardinality::{estimate_rows, unfiltered_rows};
-use crate::logical::expr::Expr;
+use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::join_type::JoinType;
 use crate::logical::plan::{Aggregate, Join, LogicalPlan};
 use crate::logical::schema::ColumnRef;
@@ -42,6 +42,9 @@ pub(super) fn aggregate_null_supplying_side(
         let i = j.schema.find(c).ok().flatten()?;
         Some(i.checked_sub(left_width).map(|r| right_schema.column_ref(r)))
     };
+    if !aggregates.iter().all(ignores_unmatched_rows) {
+        return Ok(None);
+    }
     for c in aggregates.iter().flat_map(|s| s.partial.columns()) {
         if !matches!(side_of(&c), Some(Some(_))) {
             return Ok(None);
@@ -82,6 +85,57 @@ pub(super) fn aggregate_null_supplying_side(
         JoinType::Left,
     );
     finish(a, Arc::new(joined), aggregates, true, opts)
+}
+
+/// Whether the written aggregate treats a row of the preserved side that matched nothing
+/// (the right side's columns all NULL) the way its NULL partials restore it: `count(*)`
+/// without FILTER counts it (restored as one row), and every other call has an argument
+/// that is NULL there (so the call ignores the row) and no FILTER. `sum(1)` or
+/// `count(coalesce(o_orderkey, 0))` would count the row; they keep the written plan.
+fn ignores_unmatched_rows(s: &SplitAggregate) -> bool {
+    let Expr::Aggregate { args, filter, .. } = &s.partial else {
+        return false;
+    };
+    filter.is_none() && (args.is_empty() && s.counts_rows() || args.first().is_some_and(null_when_columns_are))
+}
+
+/// Whether `e` is NULL whenever the columns it reads are NULL (and it reads one): columns,
+/// and casts, negations, arithmetic, concatenations and comparisons (not `IS [NOT]
+/// DISTINCT FROM`, `AND`, `OR`) of such expressions and constants.
+fn null_when_columns_are(e: &Expr) -> bool {
+    strictness(e) == Strictness::NullWithColumns
+}
+
+/// How an expression behaves when the columns it reads are NULL.
+#[derive(PartialEq)]
+enum Strictness {
+    /// It reads no column.
+    Constant,
+    /// It is NULL when they are.
+    NullWithColumns,
+    /// It may not be.
+    Other,
+}
+
+fn strictness(e: &Expr) -> Strictness {
+    match e {
+        Expr::Column(_) => Strictness::NullWithColumns,
+        Expr::Literal(_) => Strictness::Constant,
+        Expr::Cast { expr, .. } | Expr::Negative(expr) => strictness(expr),
+        Expr::Binary { left, op, right }
+            if !matches!(
+                op,
+                BinaryOp::And | BinaryOp::Or | BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom
+            ) =>
+        {
+            match (strictness(left), strictness(right)) {
+                (Strictness::Other, _) | (_, Strictness::Other) => Strictness::Other,
+                (Strictness::Constant, Strictness::Constant) => Strictness::Constant,
+                _ => Strictness::NullWithColumns,
+            }
+        }
+        _ => Strictness::Other,
+    }
 }
 
 /// The estimates of aggregating `j`'s right side on `keys`: a key equal to a plain column of
