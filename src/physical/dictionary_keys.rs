@@ -5,7 +5,8 @@
 //! (`group_table::packed`), where it would otherwise copy and pack every row's bytes.
 //!
 //! Only key columns that nothing else in the aggregate reads are handed on encoded: the
-//! aggregate functions and their FILTER clauses see the columns as the plan types them.
+//! aggregate functions and their FILTER clauses, and the expressions of the projections in
+//! between (`length(k)` computed beside `k`), see the columns as the plan types them.
 
 use std::sync::Arc;
 
@@ -43,9 +44,18 @@ fn encode_columns(plan: &PlanRef, columns: &[usize]) -> Option<PlanRef> {
         return Some(Arc::new(scan.with_dictionary_output(columns)?));
     }
     let projection = any.downcast_ref::<ProjectionExec>()?;
+    let exprs = projection.exprs();
+    // An input column goes on encoded only when every expression reading it passes it to
+    // one of `columns`: `length(k)` beside `k` needs the strings.
+    let passed_to_keys_only = |below: usize| {
+        exprs.iter().enumerate().all(|(i, e)| {
+            !e.column_indices().contains(&below) || (e.column_index() == Some(below) && columns.contains(&i))
+        })
+    };
     let below: Vec<usize> = columns
         .iter()
-        .filter_map(|&c| projection.exprs().get(c).and_then(|e| e.column_index()))
+        .filter_map(|&c| exprs.get(c).and_then(|e| e.column_index()))
+        .filter(|&b| passed_to_keys_only(b))
         .collect();
     if below.is_empty() {
         return None;
