@@ -5,8 +5,9 @@
 //! (`group_table::packed`), where it would otherwise copy and pack every row's bytes.
 //!
 //! Only key columns that nothing else in the aggregate reads are handed on encoded: the
-//! aggregate functions and their FILTER clauses, and the expressions of the projections in
-//! between (`length(k)` computed beside `k`), see the columns as the plan types them.
+//! aggregate functions and their FILTER clauses, keys computed from the columns, and the
+//! expressions of the projections in between (`length(k)` computed beside `k`), see the
+//! columns as the plan types them.
 
 use std::sync::Arc;
 
@@ -20,9 +21,13 @@ use crate::physical::plan::{ExecutionPlan, PlanRef};
 /// scan handing on the string key columns dictionary-encoded; `input` unchanged when it is
 /// not a Parquet scan reached through column-passing projections.
 pub fn with_dictionary_keys(input: PlanRef, groups: &[(PhysExprRef, String)], aggs: &[AggregateExpr]) -> PlanRef {
+    // Columns read by the calls, or by keys computed from them (`concat_ws('-', s, 'a')`
+    // beside `s`), stay strings.
+    let computed_keys = groups.iter().map(|(e, _)| e).filter(|e| e.column_index().is_none());
     let read_by_calls: Vec<usize> = aggs
         .iter()
         .flat_map(|a| a.args.iter().chain(a.filter.as_ref()))
+        .chain(computed_keys)
         .flat_map(|e| e.column_indices())
         .collect();
     let columns: Vec<usize> = groups
