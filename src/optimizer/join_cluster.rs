@@ -180,7 +180,8 @@ impl Cluster {
     /// The cluster over the leaves `index` keeps (`index[i]` is leaf `i`'s new position; several
     /// leaves may share one, which then stands for all of them). A class keeps its first member
     /// in each new leaf and is dropped when fewer than two remain; a condition is kept when all
-    /// its leaves remain and it still spans two of them. New leaves take the first old leaf's
+    /// its leaves remain and it still spans two of them, or when it mentions no leaf (a
+    /// constant, which every cluster applies on top). New leaves take the first old leaf's
     /// plan and rows; callers replace those that stand for several.
     pub fn reindex(&self, index: &[Option<usize>]) -> Cluster {
         let cluster = self;
@@ -219,7 +220,7 @@ impl Cluster {
                 for old in (0..cluster.leaves.len()).filter(|i| c.leaves & (1 << i) != 0) {
                     mask |= 1 << index[old]?;
                 }
-                (mask.count_ones() >= 2).then(|| Condition {
+                (mask.count_ones() >= 2 || c.leaves == 0).then(|| Condition {
                     expr: c.expr.clone(),
                     leaves: mask,
                 })

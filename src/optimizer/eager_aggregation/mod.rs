@@ -249,6 +249,10 @@ fn aggregate_inner_joins_eagerly(
             continue;
         }
         let candidate = Side::weigh(&cluster, side, &group_columns, opts)?;
+        // Without keys the partial aggregate would make one row of an empty side.
+        if candidate.keys.is_empty() {
+            continue;
+        }
         let reduced = joined_rows * candidate.groups / candidate.rows;
         let share = eager_share(&candidate.estimate(), joined_rows, reduced, group_width);
         if share <= MIN_GAIN && best.as_ref().is_none_or(|(b, _)| share < *b) {
