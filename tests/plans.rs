@@ -244,6 +244,43 @@ fn tpch_q9_joins_follow_the_keys_not_the_written_order() {
 }
 
 #[test]
+fn tpch_q5_reaches_customers_of_the_region_before_their_orders() {
+    // Joining the region's nations to suppliers first (the cheapest single join) left the
+    // customers to meet those nations many-to-many, so all of them went on to the orders;
+    // the cheapest tree overall keeps the region's customers first.
+    let sql = std::fs::read_to_string("queries/tpch/q05.sql").expect("q05");
+    let mut s = session();
+    for ddl in [
+        "CREATE TABLE region AS SELECT range AS r_regionkey, 'R' || range AS r_name FROM range(5)",
+        "CREATE TABLE nation AS SELECT range AS n_nationkey, 'N' || range AS n_name, range % 5 AS n_regionkey \
+         FROM range(25)",
+        "CREATE TABLE supplier AS SELECT range AS s_suppkey, range % 25 AS s_nationkey FROM range(100)",
+        "CREATE TABLE customer AS SELECT range AS c_custkey, range % 25 AS c_nationkey FROM range(1500)",
+        "CREATE TABLE orders AS SELECT range AS o_orderkey, range % 1500 AS o_custkey, \
+         DATE '1994-01-01' + (range % 2400)::INTEGER AS o_orderdate FROM range(15000)",
+        "CREATE TABLE lineitem AS SELECT range // 4 AS l_orderkey, range % 100 AS l_suppkey, \
+         10.0 AS l_extendedprice, 0.1 AS l_discount FROM range(60000)",
+    ] {
+        s.execute(ddl).expect("create");
+    }
+    let text = s.explain(&sql).expect("explain").to_string();
+    let stages = text.split("== Stage graph").nth(1).expect("stage graph");
+    let customer_join = stages
+        .lines()
+        .position(|l| l.contains("on=[(n_nationkey, c_nationkey)]"))
+        .expect("customers joined to the region's nations");
+    let orders_join = stages
+        .lines()
+        .position(|l| l.contains("on=[(c_custkey, o_custkey)]"))
+        .expect("orders joined to customers");
+    assert!(
+        customer_join < orders_join,
+        "customers meet orders before nations: {text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
 fn tpch_q18_in_subquery_filters_orders_before_the_joins() {
     // `o_orderkey IN (… HAVING sum(l_quantity) > 300)` is a semi join with orders alone
     // (semi_join_pushdown), not with orders ⋈ customer ⋈ lineitem.

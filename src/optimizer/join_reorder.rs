@@ -2,7 +2,7 @@
 //! estimates instead of the order the query was written in.
 //!
 //! The tree is flattened into a [`Cluster`] of leaves and conditions and rebuilt by its
-//! greedy, cheapest-join-first order (see [`super::join_cluster`] for the estimates). A
+//! cheapest order (see [`super::join_cluster`] for the estimates and the search). A
 //! projection on top restores the written column order.
 
 use std::sync::Arc;
@@ -53,7 +53,7 @@ fn reorder(plan: Arc<LogicalPlan>, opts: TypeOptions, changed: &mut bool) -> Res
         }
         return match Cluster::new(leaves, conditions) {
             Some(cluster) => {
-                let ordered = cluster.greedy(opts)?.plan;
+                let ordered = cluster.order(opts)?.plan;
                 if ordered.to_string() == rebuilt_written.to_string() {
                     return Ok(rebuilt_written);
                 }

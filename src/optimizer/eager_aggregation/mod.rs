@@ -236,7 +236,7 @@ fn aggregate_inner_joins_eagerly(
         return Ok(None);
     }
     let all = (1u64 << cluster.leaves.len()) - 1;
-    let joined_rows = cluster.clone().greedy(opts)?.rows;
+    let joined_rows = cluster.clone().order(opts)?.rows;
     let group_width: f64 = a
         .schema
         .iter()
@@ -423,7 +423,7 @@ impl Side {
                 }
             }
         }
-        let rows = cluster.reindex(&sub_index(cluster, side)).greedy(opts)?.rows;
+        let rows = cluster.reindex(&sub_index(cluster, side)).order(opts)?.rows;
         let mut groups = 1.0f64;
         let mut key_width_sum = 0.0;
         for (leaf, column) in &keys {
@@ -472,7 +472,7 @@ fn rewrite(
     aggregates: &[SplitAggregate],
     opts: TypeOptions,
 ) -> Result<Option<LogicalPlan>> {
-    let side_plan = cluster.reindex(&sub_index(cluster, side.leaves)).greedy(opts)?.plan;
+    let side_plan = cluster.reindex(&sub_index(cluster, side.leaves)).order(opts)?.plan;
     let keys = side.keys.iter().map(|(_, c)| c.clone()).collect();
     let partial = partial_aggregate(side_plan, keys, aggregates, opts)?;
     // The partial groups become leaf 0; the other leaves follow in their order.
@@ -490,10 +490,11 @@ fn rewrite(
     let mut rest = cluster.reindex(&index);
     rest.leaves[0] = Arc::clone(&partial);
     rest.rows[0] = side.groups;
+    rest.leaf_ndv[0] = side.groups;
     if partial_names_clash(&partial, side.keys.len(), &rest.leaves[1..]) {
         return Ok(None);
     }
-    let joined = rest.greedy(opts)?.plan;
+    let joined = rest.order(opts)?.plan;
     finish(a, joined, aggregates, false, opts)
 }
 

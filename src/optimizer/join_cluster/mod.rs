@@ -4,16 +4,20 @@
 //! A maximal tree of inner joins is flattened into its leaves (every input that is not itself
 //! an inner join) and its conditions (the equi-join keys and residual filters). Equalities
 //! between plain columns are merged into equivalence classes, so `a.x = b.x AND b.x = c.x`
-//! also lets `a` join `c` directly. [`Cluster::greedy`] then joins the two connected parts
-//! whose join is estimated cheapest (its result plus its smaller, hashed input), until one
-//! remains; a cross product is only taken when no condition connects any two parts. Each
-//! condition is applied at the lowest join that sees all the leaves it mentions.
+//! also lets `a` join `c` directly. [`Cluster::order`] then picks the join tree whose joins
+//! cost least in all (each its result plus its smaller, hashed input): by trying every tree
+//! of connected parts when there are at most [`exhaustive::MAX_LEAVES`] leaves, else greedily,
+//! joining the two connected parts whose join is cheapest until one remains (a cross product
+//! is only taken when no condition connects any two parts). Each condition is applied at the
+//! lowest join that sees all the leaves it mentions.
 //!
 //! Join sizes follow the textbook estimate |A ⋈ B| = |A|·|B| / max(ndv(A.k), ndv(B.k)), with
 //! the number of distinct values of every column of a class taken as the smallest unfiltered
 //! row count among the class's tables (a foreign key has at most as many distinct values as
 //! the key it references); a key of several classes has the product of theirs, capped by
-//! each side's estimated rows.
+//! each side's estimated rows and by the unfiltered rows of any leaf holding the whole key.
+
+mod exhaustive;
 
 use std::sync::Arc;
 
@@ -68,6 +72,9 @@ pub(super) struct Cluster {
     pub classes: Vec<Vec<LeafColumn>>,
     /// Smallest unfiltered row count among each class's leaves (its distinct-value bound).
     pub class_ndv: Vec<f64>,
+    /// Each leaf's unfiltered rows: how many distinct combinations of its columns there can
+    /// be, which bounds a key of several classes that one leaf holds all of.
+    pub leaf_ndv: Vec<f64>,
     /// The conditions over two leaves or more that are not column equalities.
     pub conditions: Vec<Condition>,
 }
@@ -141,12 +148,13 @@ impl Cluster {
             *class = kept;
         }
         let rows: Vec<f64> = leaves.iter().map(|l| estimate_rows(l).max(1.0)).collect();
+        let leaf_ndv: Vec<f64> = leaves.iter().map(|l| unfiltered_rows(l).max(1.0)).collect();
         let class_ndv = classes
             .iter()
             .map(|class| {
                 class
                     .iter()
-                    .map(|(leaf, _)| unfiltered_rows(&leaves[*leaf]).max(1.0))
+                    .map(|(leaf, _)| leaf_ndv[*leaf])
                     .fold(f64::INFINITY, f64::min)
             })
             .collect();
@@ -168,6 +176,7 @@ impl Cluster {
             rows,
             classes,
             class_ndv,
+            leaf_ndv,
             conditions: multi,
         })
     }
@@ -188,11 +197,13 @@ impl Cluster {
         let count = index.iter().flatten().map(|i| i + 1).max().unwrap_or(0);
         let mut leaves: Vec<Option<Arc<LogicalPlan>>> = vec![None; count];
         let mut rows = vec![1.0; count];
+        let mut leaf_ndv = vec![1.0; count];
         for (old, new) in index.iter().enumerate() {
             if let Some(new) = *new {
                 if leaves[new].is_none() {
                     leaves[new] = Some(Arc::clone(&cluster.leaves[old]));
                     rows[new] = cluster.rows[old];
+                    leaf_ndv[new] = cluster.leaf_ndv[old];
                 }
             }
         }
@@ -231,16 +242,27 @@ impl Cluster {
             rows,
             classes,
             class_ndv,
+            leaf_ndv,
             conditions,
         }
     }
 
-    /// Joins the parts greedily, cheapest first: a join costs its estimated result plus its
-    /// smaller input (the side that is hashed). With the result alone, two joins estimated
-    /// alike are a coin toss even when one hashes 400 rows and the other 150,000 (TPC-H
-    /// q21 probed 3.8 million lineitem rows into 729 thousand orders before the 411
-    /// suppliers that keep 4% of them).
-    pub fn greedy(mut self, opts: TypeOptions) -> Result<Part> {
+    /// The join of all the leaves: the cheapest tree (see [`join_cost`]) found by trying
+    /// every one ([`exhaustive`]) when the leaves are few and connected, else greedily.
+    pub fn order(self, opts: TypeOptions) -> Result<Part> {
+        if self.leaves.len() <= exhaustive::MAX_LEAVES {
+            if let Some(tree) = self.cheapest_tree() {
+                return self.build(tree, opts);
+            }
+        }
+        self.greedy(opts)
+    }
+
+    /// Joins the parts greedily, cheapest first (see [`join_cost`]). Cheapest first is not
+    /// cheapest overall: TPC-H q05 joined 20k suppliers to their 5 nations first, after which
+    /// the 1.5M customers could only meet those nations many-to-many, and went through the
+    /// orders and lineitem joins unfiltered instead of first keeping the 20% in the region.
+    fn greedy(mut self, opts: TypeOptions) -> Result<Part> {
         let mut parts: Vec<Part> = self
             .leaves
             .iter()
@@ -255,8 +277,9 @@ impl Cluster {
             let mut best: Option<(bool, f64, f64, usize, usize)> = None;
             for i in 0..parts.len() {
                 for j in i + 1..parts.len() {
-                    let (connected, rows) = self.estimate(&parts[i], &parts[j]);
-                    let cost = rows + parts[i].rows.min(parts[j].rows);
+                    let (connected, rows) =
+                        self.estimate(parts[i].leaves, parts[i].rows, parts[j].leaves, parts[j].rows);
+                    let cost = join_cost(rows, parts[i].rows, parts[j].rows);
                     let better = match best {
                         None => true,
                         Some((bc, _, best_cost, _, _)) => (connected && !bc) || (connected == bc && cost < best_cost),
@@ -272,8 +295,13 @@ impl Cluster {
             let joined = self.join(a, b, rows);
             parts.insert(i, joined);
         }
-        let mut top = parts.remove(0);
-        // Conditions that mention no leaf at all (constants) go on top.
+        let top = parts.remove(0);
+        self.finish(top, opts)
+    }
+
+    /// `top`, the join of every leaf, with the conditions no join took (constants: they
+    /// mention no leaf) filtering it.
+    fn finish(&mut self, mut top: Part, opts: TypeOptions) -> Result<Part> {
         let leftover: Vec<Expr> = self.conditions.drain(..).map(|c| c.expr).collect();
         if let Some(p) = Expr::conjunction(leftover) {
             top.plan = Arc::new(builder::filter(top.plan, p, opts)?);
@@ -281,35 +309,48 @@ impl Cluster {
         Ok(top)
     }
 
-    /// Whether a condition connects `a` and `b`, and the estimated rows of their join.
-    fn estimate(&self, a: &Part, b: &Part) -> (bool, f64) {
+    /// Whether a condition connects the leaves `a` (estimated at `a_rows` joined) and the
+    /// leaves `b` (`b_rows`), and the estimated rows of their join.
+    fn estimate(&self, a: u64, a_rows: f64, b: u64, b_rows: f64) -> (bool, f64) {
         // A key of several columns has at most the product of their distinct counts
         // (TPC-H q09's (partkey, suppkey) into partsupp: 200k · 10k, so every partsupp row
         // is a distinct key, not one of 200k).
         let mut key_ndv: f64 = 1.0;
         let mut keyed = false;
+        // Per leaf, whether it holds a member of every class joined so far.
+        let mut holds_all = u64::MAX;
         for (k, class) in self.classes.iter().enumerate() {
-            let in_a = class.iter().any(|(l, _)| a.leaves & (1 << l) != 0);
-            let in_b = class.iter().any(|(l, _)| b.leaves & (1 << l) != 0);
+            let in_a = class.iter().any(|(l, _)| a & (1 << l) != 0);
+            let in_b = class.iter().any(|(l, _)| b & (1 << l) != 0);
             if in_a && in_b {
                 keyed = true;
                 key_ndv *= self.class_ndv[k];
+                holds_all &= class.iter().fold(0, |m, (l, _)| m | 1 << l);
+            }
+        }
+        // ... and at most as many as a leaf holding the whole key has rows (q09's lineitem
+        // joins partsupp on (partkey, suppkey): 8M pairs, not 2M parts times 100k suppliers).
+        if keyed {
+            for (leaf, ndv) in self.leaf_ndv.iter().enumerate() {
+                if holds_all & (a | b) & (1 << leaf) != 0 {
+                    key_ndv = key_ndv.min(*ndv);
+                }
             }
         }
         let mut divisor = if keyed {
-            key_ndv.min(a.rows).max(key_ndv.min(b.rows))
+            key_ndv.min(a_rows).max(key_ndv.min(b_rows))
         } else {
             1.0
         };
-        let both = a.leaves | b.leaves;
+        let both = a | b;
         let mut residual = false;
         let mut selectivity = 1.0;
         for c in &self.conditions {
-            if c.leaves & !both == 0 && c.leaves & !a.leaves != 0 && c.leaves & !b.leaves != 0 {
-                match equality_sides(&c.expr, &self.leaves, a.leaves, b.leaves) {
+            if c.leaves & !both == 0 && c.leaves & !a != 0 && c.leaves & !b != 0 {
+                match equality_sides(&c.expr, &self.leaves, a, b) {
                     Some(_) => {
                         keyed = true;
-                        divisor = divisor.max(a.rows.max(b.rows));
+                        divisor = divisor.max(a_rows.max(b_rows));
                     }
                     None => {
                         residual = true;
@@ -318,7 +359,7 @@ impl Cluster {
                 }
             }
         }
-        let mut rows = a.rows * b.rows / divisor;
+        let mut rows = a_rows * b_rows / divisor;
         rows *= selectivity;
         (keyed || residual, rows.max(1.0))
     }
@@ -357,6 +398,15 @@ impl Cluster {
             rows,
         }
     }
+}
+
+/// What joining two parts of `a_rows` and `b_rows` into `rows` costs: its result plus its
+/// smaller input (the side that is hashed). With the result alone, two joins estimated alike
+/// are a coin toss even when one hashes 400 rows and the other 150,000 (TPC-H q21 probed 3.8
+/// million lineitem rows into 729 thousand orders before the 411 suppliers that keep 4% of
+/// them).
+fn join_cost(rows: f64, a_rows: f64, b_rows: f64) -> f64 {
+    rows + a_rows.min(b_rows)
 }
 
 /// The one leaf among `leaves` that provides `column` (`None` when none or several do).
