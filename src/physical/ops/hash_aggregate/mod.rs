@@ -63,6 +63,11 @@ struct AggregateCore {
     /// Group states handed to partitions because a table outgrew the caches, over
     /// every run of the plan (EXPLAIN ANALYZE shows it).
     partitioned_states: AtomicU64,
+    /// A `Partial` aggregate's input rows and the groups they made, summed over its tasks
+    /// as each finishes judging (see [`stream`]): whether grouping pays in tasks too small
+    /// to tell on their own.
+    partial_rows: AtomicU64,
+    partial_groups: AtomicU64,
 }
 
 impl HashAggregateExec {
@@ -118,6 +123,8 @@ impl HashAggregateExec {
             state_schema,
             state_columns,
             partitioned_states: AtomicU64::new(0),
+            partial_rows: AtomicU64::new(0),
+            partial_groups: AtomicU64::new(0),
         };
         Ok(Self {
             core: Arc::new(core),

@@ -230,13 +230,19 @@ fn a_partial_aggregate_whose_keys_hardly_repeat_passes_rows_through_as_states() 
     let partial_out = run_on(&partial, 0, &ctx()).unwrap();
     let partial_rows: usize = partial_out.iter().map(|b| b.num_rows()).sum();
     assert_eq!(partial_rows, 200_000, "100k groups, then 100k rows passed through");
+    assert_final_of_states_is_single(partial_out, partial.schema(), batches);
+}
+
+/// Asserts that the `Final` aggregate by `k` of the partial `states` (of `state_schema`)
+/// gives what the `Single` one of `batches` does.
+fn assert_final_of_states_is_single(states: Vec<RecordBatch>, state_schema: SchemaRef, batches: Vec<RecordBatch>) {
     let gby = || vec![(col(0, "k"), "k".to_string())];
     let final_agg: PlanRef = Arc::new(
         HashAggregateExec::try_new(
             AggregateMode::Final,
             gby(),
             all_aggs(),
-            scan(vec![partial_out], partial.schema()),
+            scan(vec![states], state_schema),
         )
         .unwrap(),
     );
@@ -249,6 +255,52 @@ fn a_partial_aggregate_whose_keys_hardly_repeat_passes_rows_through_as_states() 
         rows
     };
     assert_eq!(sorted(final_agg), sorted(single_agg));
+}
+
+#[test]
+fn tasks_too_small_to_judge_go_by_the_tasks_before_them() {
+    // 20 tasks of 5k distinct keys (100k rows into 100k groups), then 20 tasks whose 5k
+    // rows share one key: those pass their rows through instead of making one group.
+    let batches = numbered_batches(|i| if i < 100_000 { i as i32 } else { (i / 5000) as i32 });
+    let partitions: Vec<Vec<RecordBatch>> = batches.iter().map(|b| vec![b.clone()]).collect();
+    let gby = || vec![(col(0, "k"), "k".to_string())];
+    let partial: PlanRef = Arc::new(
+        HashAggregateExec::try_new(AggregateMode::Partial, gby(), all_aggs(), scan(partitions, schema())).unwrap(),
+    );
+    let mut states = Vec::new();
+    let mut rows_per_task = Vec::new();
+    for task in 0..40 {
+        let out = run_on(&partial, task, &ctx()).unwrap();
+        rows_per_task.push(out.iter().map(|b| b.num_rows()).sum::<usize>());
+        states.extend(out);
+    }
+    assert_eq!(rows_per_task, vec![5000; 40], "each task passes its rows on");
+    assert_final_of_states_is_single(states, partial.schema(), batches);
+}
+
+#[test]
+fn small_tasks_whose_keys_repeat_keep_grouping() {
+    let partitions: Vec<Vec<RecordBatch>> = numbered_batches(|i| (i % 1000) as i32)
+        .into_iter()
+        .map(|b| vec![b])
+        .collect();
+    let partial: PlanRef = Arc::new(
+        HashAggregateExec::try_new(
+            AggregateMode::Partial,
+            vec![(col(0, "k"), "k".to_string())],
+            all_aggs(),
+            scan(partitions, schema()),
+        )
+        .unwrap(),
+    );
+    for task in 0..40 {
+        let rows: usize = run_on(&partial, task, &ctx())
+            .unwrap()
+            .iter()
+            .map(|b| b.num_rows())
+            .sum();
+        assert_eq!(rows, 1000, "task {task}");
+    }
 }
 
 #[test]
