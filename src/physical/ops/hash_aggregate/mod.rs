@@ -64,8 +64,8 @@ struct AggregateCore {
     /// every run of the plan (EXPLAIN ANALYZE shows it).
     partitioned_states: AtomicU64,
     /// A `Partial` aggregate's input rows and the groups they made, summed over its tasks
-    /// as each finishes judging (see [`stream`]): whether grouping pays in tasks too small
-    /// to tell on their own.
+    /// (of every run of the plan) as each finishes judging (see [`stream`]): whether
+    /// grouping pays in tasks too small to tell on their own.
     partial_rows: AtomicU64,
     partial_groups: AtomicU64,
 }
