@@ -19,6 +19,15 @@ fn session() -> Session {
     s
 }
 
+/// A [`session`] that has run `ddls` (tables made for one test).
+fn session_with(ddls: &[&str]) -> Session {
+    let mut s = session();
+    for ddl in ddls {
+        s.execute(ddl).expect("create");
+    }
+    s
+}
+
 fn explain(sql: &str) -> String {
     session().explain(sql).expect("explain").to_string()
 }
@@ -89,18 +98,14 @@ fn rules_can_be_switched_off() {
 
 /// A session with tiny TPC-H-shaped tables (the bench data is not in git).
 fn tpch_session() -> Session {
-    let mut s = session();
-    for ddl in [
+    session_with(&[
         "CREATE TABLE lineitem AS SELECT * FROM (VALUES (1, 1, 1, 5.0, 100.0, DATE '1995-01-01', DATE '1995-01-02')) \
          v(l_orderkey, l_partkey, l_suppkey, l_quantity, l_extendedprice, l_commitdate, l_receiptdate)",
         "CREATE TABLE part AS SELECT * FROM (VALUES (1, 'Brand#23', 'MED BOX')) v(p_partkey, p_brand, p_container)",
         "CREATE TABLE orders AS SELECT * FROM (VALUES (1, 'F')) v(o_orderkey, o_orderstatus)",
         "CREATE TABLE supplier AS SELECT * FROM (VALUES (1, 'Supplier#1', 1)) v(s_suppkey, s_name, s_nationkey)",
         "CREATE TABLE nation AS SELECT * FROM (VALUES (1, 'SAUDI ARABIA')) v(n_nationkey, n_name)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
-    s
+    ])
 }
 
 #[test]
@@ -113,15 +118,12 @@ fn tpch_q17_correlated_scalar_becomes_grouped_left_join() {
 /// before the groups meet the customers' and nations' strings (`eager_aggregation`).
 #[test]
 fn revenue_is_summed_per_join_key_before_the_wide_join() {
-    let mut s = session();
-    for ddl in [
+    let s = session_with(&[
         "CREATE TABLE cust AS SELECT i AS c_custkey, 'name#' || i AS c_name, 'street ' || i AS c_address, i % 5 AS c_nationkey FROM range(100) t(i)",
         "CREATE TABLE nat AS SELECT i AS n_nationkey, 'nation ' || i AS n_name FROM range(5) t(i)",
         "CREATE TABLE ord AS SELECT i AS o_orderkey, i % 120 AS o_custkey FROM range(10000) t(i)",
         "CREATE TABLE line AS SELECT i % 10000 AS l_orderkey, CAST(i % 50 AS DECIMAL(12,2)) AS l_price FROM range(40000) t(i)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
+    ]);
     insta::assert_snapshot!(s
         .explain(
             "SELECT c_custkey, c_name, c_address, n_name, sum(l_price) AS revenue, count(*) AS lines \
@@ -137,13 +139,10 @@ fn revenue_is_summed_per_join_key_before_the_wide_join() {
 /// left-joined with the counts, and a customer without orders gets 0 (`coalesce`).
 #[test]
 fn orders_are_counted_per_customer_before_the_left_join() {
-    let mut s = session();
-    for ddl in [
+    let s = session_with(&[
         "CREATE TABLE cust AS SELECT i AS c_custkey FROM range(150) t(i)",
         "CREATE TABLE ord AS SELECT i AS o_orderkey, i % 120 AS o_custkey, 'note ' || i AS o_comment FROM range(10000) t(i)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
+    ]);
     insta::assert_snapshot!(s
         .explain(
             "SELECT c_count, count(*) AS custdist FROM ( \
@@ -159,13 +158,10 @@ fn orders_are_counted_per_customer_before_the_left_join() {
 /// them per order first would only add work; the written aggregate stays.
 #[test]
 fn a_selective_join_is_not_preceded_by_pre_aggregation() {
-    let mut s = session();
-    for ddl in [
+    let s = session_with(&[
         "CREATE TABLE ord AS SELECT i AS o_orderkey, i % 120 AS o_custkey, DATE '1995-01-01' + CAST(i % 400 AS INTEGER) AS o_orderdate FROM range(10000) t(i)",
         "CREATE TABLE line AS SELECT i % 10000 AS l_orderkey, CAST(i % 50 AS DECIMAL(12,2)) AS l_price FROM range(40000) t(i)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
+    ]);
     let text = s
         .explain(
             "SELECT l_orderkey, o_orderdate, sum(l_price) FROM ord, line \
@@ -217,8 +213,7 @@ fn non_equality_correlation_is_flattened_against_distinct_outer_values() {
 /// TPC-H-shaped tables with TPC-H's relative sizes (SF 0.01 row counts), so that join order
 /// has something to go by.
 fn tpch_sized_session() -> Session {
-    let mut s = session();
-    for ddl in [
+    session_with(&[
         "CREATE TABLE nation AS SELECT range AS n_nationkey, 'N' || range AS n_name FROM range(25)",
         "CREATE TABLE supplier AS SELECT range AS s_suppkey, range % 25 AS s_nationkey FROM range(100)",
         "CREATE TABLE part AS SELECT range AS p_partkey, 'part ' || range AS p_name FROM range(2000)",
@@ -226,10 +221,7 @@ fn tpch_sized_session() -> Session {
         "CREATE TABLE orders AS SELECT range AS o_orderkey, DATE '1995-01-01' AS o_orderdate FROM range(15000)",
         "CREATE TABLE lineitem AS SELECT range // 4 AS l_orderkey, range % 2000 AS l_partkey, range % 100 AS l_suppkey, \
          1.0 AS l_quantity, 10.0 AS l_extendedprice, 0.1 AS l_discount FROM range(60000)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
-    s
+    ])
 }
 
 #[test]
@@ -249,8 +241,7 @@ fn tpch_q5_reaches_customers_of_the_region_before_their_orders() {
     // customers to meet those nations many-to-many, so all of them went on to the orders;
     // the cheapest tree overall keeps the region's customers first.
     let sql = std::fs::read_to_string("queries/tpch/q05.sql").expect("q05");
-    let mut s = session();
-    for ddl in [
+    let s = session_with(&[
         "CREATE TABLE region AS SELECT range AS r_regionkey, 'R' || range AS r_name FROM range(5)",
         "CREATE TABLE nation AS SELECT range AS n_nationkey, 'N' || range AS n_name, range % 5 AS n_regionkey \
          FROM range(25)",
@@ -260,9 +251,7 @@ fn tpch_q5_reaches_customers_of_the_region_before_their_orders() {
          DATE '1994-01-01' + (range % 2400)::INTEGER AS o_orderdate FROM range(15000)",
         "CREATE TABLE lineitem AS SELECT range // 4 AS l_orderkey, range % 100 AS l_suppkey, \
          10.0 AS l_extendedprice, 0.1 AS l_discount FROM range(60000)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
+    ]);
     let text = s.explain(&sql).expect("explain").to_string();
     let stages = text.split("== Stage graph").nth(1).expect("stage graph");
     let customer_join = stages
@@ -285,15 +274,12 @@ fn tpch_q18_in_subquery_filters_orders_before_the_joins() {
     // `o_orderkey IN (… HAVING sum(l_quantity) > 300)` is a semi join with orders alone
     // (semi_join_pushdown), not with orders ⋈ customer ⋈ lineitem.
     let sql = std::fs::read_to_string("queries/tpch/q18.sql").expect("q18");
-    let mut s = session();
-    for ddl in [
+    let s = session_with(&[
         "CREATE TABLE customer AS SELECT range AS c_custkey, 'Customer#' || range AS c_name FROM range(1500)",
         "CREATE TABLE orders AS SELECT range AS o_orderkey, range % 1500 AS o_custkey, 10.5 AS o_totalprice, \
          DATE '1995-01-01' AS o_orderdate FROM range(15000)",
         "CREATE TABLE lineitem AS SELECT range // 4 AS l_orderkey, 1.0 AS l_quantity FROM range(60000)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
+    ]);
     let text = s.explain(&sql).expect("explain").to_string();
     let optimized = text.split("== Optimized plan").nth(1).expect("optimized plan");
     let semi = optimized.find("LeftSemi Join").expect("a semi join");
@@ -309,13 +295,10 @@ fn tpch_q18_in_subquery_filters_orders_before_the_joins() {
 fn an_or_join_condition_filters_each_side_before_the_join() {
     // TPC-H q19's shape: every branch of the OR restricts each side, so each side gets the
     // OR of its own restrictions as a scan filter; the join keeps the whole condition.
-    let mut s = session();
-    for ddl in [
+    let mut s = session_with(&[
         "CREATE TABLE p AS SELECT range AS pk, 'B' || (range % 5) AS brand, range % 50 AS size FROM range(2000)",
         "CREATE TABLE l AS SELECT range % 2000 AS lk, range % 50 AS qty FROM range(60000)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
+    ]);
     let sql = "SELECT count(*) FROM l, p WHERE (pk = lk AND brand = 'B1' AND qty < 10 AND size < 5) \
                OR (pk = lk AND brand = 'B2' AND qty > 40)";
     let text = s.explain(sql).expect("explain").to_string();
@@ -348,13 +331,10 @@ fn a_left_join_condition_on_its_optional_side_filters_that_side_first() {
     // TPC-H q13's shape: `ON ck = ock AND <condition on o alone>` keeps unmatched c rows,
     // but the o rows failing the condition can never match: they are filtered in the scan.
     // A condition on c alone stays in the join (c rows failing it are kept, NULL-extended).
-    let mut s = session();
-    for ddl in [
+    let mut s = session_with(&[
         "CREATE TABLE c AS SELECT range AS ck FROM range(100)",
         "CREATE TABLE o AS SELECT range AS ok, range % 150 AS ock FROM range(1000)",
-    ] {
-        s.execute(ddl).expect("create");
-    }
+    ]);
     let sql =
         "SELECT count(*), count(ok), count(DISTINCT ck) FROM c LEFT JOIN o ON ck = ock AND ok % 7 <> 0 AND ck > 50";
     let text = s.explain(sql).expect("explain").to_string();

@@ -47,7 +47,6 @@ use super::OptimizerRule;
 use crate::error::Result;
 use crate::logical::aggregate::AggFunc;
 use crate::logical::builder;
-use crate::logical::cardinality::unfiltered_rows;
 use crate::logical::expr::Expr;
 use crate::logical::functions::ScalarFunc;
 use crate::logical::join_type::JoinType;
@@ -236,13 +235,8 @@ fn aggregate_inner_joins_eagerly(
         return Ok(None);
     }
     let all = (1u64 << cluster.leaves.len()) - 1;
-    let joined_rows = cluster.clone().order(opts)?.rows;
-    let group_width: f64 = a
-        .schema
-        .iter()
-        .take(a.group_exprs.len())
-        .map(|(_, f)| key_width(f.data_type()))
-        .sum();
+    let joined_rows = cluster.joined_rows(opts)?;
+    let group_width = group_width(a);
     let mut best: Option<(f64, Side)> = None;
     for side in (1..all).filter(|s| s & argument_leaves == argument_leaves) {
         if !connected(&cluster, side) || is_partial_aggregate(&cluster, side) {
@@ -253,8 +247,8 @@ fn aggregate_inner_joins_eagerly(
         if candidate.keys.is_empty() {
             continue;
         }
-        let reduced = joined_rows * candidate.groups / candidate.rows;
-        let share = eager_share(&candidate.estimate(), joined_rows, reduced, group_width);
+        let reduced = joined_rows * candidate.estimate.groups / candidate.estimate.rows;
+        let share = eager_share(&candidate.estimate, joined_rows, reduced, group_width);
         if share <= MIN_GAIN && best.as_ref().is_none_or(|(b, _)| share < *b) {
             best = Some((share, candidate));
         }
@@ -378,24 +372,11 @@ struct Side {
     leaves: u64,
     /// The partial aggregate's keys.
     keys: Vec<LeafColumn>,
-    /// Estimated rows of the side's join.
-    rows: f64,
-    /// Estimated partial groups.
-    groups: f64,
-    /// Summed [`key_width`] of the keys.
-    key_width: f64,
+    /// The side's rows, partial groups and key width, for [`eager_share`].
+    estimate: SideEstimate,
 }
 
 impl Side {
-    /// The estimates for [`eager_share`].
-    fn estimate(&self) -> SideEstimate {
-        SideEstimate {
-            rows: self.rows,
-            groups: self.groups,
-            key_width: self.key_width,
-        }
-    }
-
     /// The keys and estimates of pre-aggregating the leaves in `side`.
     fn weigh(cluster: &Cluster, side: u64, group_columns: &[LeafColumn], opts: TypeOptions) -> Result<Side> {
         let inside = |leaf: usize| side & (1 << leaf) != 0;
@@ -423,7 +404,7 @@ impl Side {
                 }
             }
         }
-        let rows = cluster.reindex(&sub_index(cluster, side)).order(opts)?.rows;
+        let rows = cluster.reindex(&sub_index(cluster, side)).joined_rows(opts)?;
         let mut groups = 1.0f64;
         let mut key_width_sum = 0.0;
         for (leaf, column) in &keys {
@@ -433,7 +414,7 @@ impl Side {
                 .position(|class| class.contains(&(*leaf, column.clone())));
             let ndv = match class {
                 Some(k) => cluster.class_ndv[k],
-                None => unfiltered_rows(&cluster.leaves[*leaf]).max(1.0),
+                None => cluster.leaf_ndv[*leaf],
             };
             groups *= distinct_among(ndv, cluster.rows[*leaf]);
             let schema = cluster.leaves[*leaf].schema();
@@ -444,9 +425,11 @@ impl Side {
         Ok(Side {
             leaves: side,
             keys,
-            rows,
-            groups: groups.clamp(1.0, rows),
-            key_width: key_width_sum,
+            estimate: SideEstimate {
+                rows,
+                groups: groups.clamp(1.0, rows),
+                key_width: key_width_sum,
+            },
         })
     }
 }
@@ -489,8 +472,8 @@ fn rewrite(
         .collect();
     let mut rest = cluster.reindex(&index);
     rest.leaves[0] = Arc::clone(&partial);
-    rest.rows[0] = side.groups;
-    rest.leaf_ndv[0] = side.groups;
+    rest.rows[0] = side.estimate.groups;
+    rest.leaf_ndv[0] = side.estimate.groups;
     if partial_names_clash(&partial, side.keys.len(), &rest.leaves[1..]) {
         return Ok(None);
     }

@@ -29,11 +29,22 @@ pub(super) struct Tree {
     best: Vec<Option<Best>>,
 }
 
+impl Tree {
+    /// The estimated rows of the join of every leaf.
+    pub(super) fn rows(&self) -> f64 {
+        self.best.last().copied().flatten().map_or(1.0, |b| b.rows)
+    }
+}
+
 impl Cluster {
-    /// The tree joining every leaf at least cost, or `None` when some leaf is not connected
-    /// to the others by any condition (a cross product, which [`Cluster::greedy`] places).
+    /// The tree joining every leaf at least cost, or `None` when there are more than
+    /// [`MAX_LEAVES`] leaves or some leaf is not connected to the others by any condition (a
+    /// cross product): [`Cluster::greedy`] orders those.
     pub(super) fn cheapest_tree(&self) -> Option<Tree> {
         let n = self.leaves.len();
+        if n > MAX_LEAVES {
+            return None;
+        }
         let all: u64 = (1 << n) - 1;
         let mut best: Vec<Option<Best>> = vec![None; 1 << n];
         for (i, rows) in self.rows.iter().enumerate() {

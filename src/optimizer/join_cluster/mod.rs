@@ -250,12 +250,19 @@ impl Cluster {
     /// The join of all the leaves: the cheapest tree (see [`join_cost`]) found by trying
     /// every one ([`exhaustive`]) when the leaves are few and connected, else greedily.
     pub fn order(self, opts: TypeOptions) -> Result<Part> {
-        if self.leaves.len() <= exhaustive::MAX_LEAVES {
-            if let Some(tree) = self.cheapest_tree() {
-                return self.build(tree, opts);
-            }
+        match self.cheapest_tree() {
+            Some(tree) => self.build(tree, opts),
+            None => self.greedy(opts),
         }
-        self.greedy(opts)
+    }
+
+    /// The estimated rows of the join of all the leaves, as [`Cluster::order`] would join
+    /// them (without building the plan when the tree is found exhaustively).
+    pub fn joined_rows(&self, opts: TypeOptions) -> Result<f64> {
+        match self.cheapest_tree() {
+            Some(tree) => Ok(tree.rows()),
+            None => Ok(self.clone().greedy(opts)?.rows),
+        }
     }
 
     /// Joins the parts greedily, cheapest first (see [`join_cost`]). Cheapest first is not
