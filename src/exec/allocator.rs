@@ -1,11 +1,13 @@
 //! How the allocator (mimalloc, installed by the binary) treats freed memory.
 //!
-//! While memory is not tight, freed pages are kept for a second (mimalloc's default is 10 ms)
-//! and arenas are committed eagerly, so a batch buffer freed by one operator is reused by the
-//! next without the kernel zeroing a fresh page: on TPC-H SF1 that is 25–40% of a short query's CPU time (q6: 28k page faults
-//! against 1k). Under memory pressure the same habit keeps the process 30–50% above the
-//! memory pool's peak while a query spills, so once memory is tight — the pool refuses a
-//! reservation, or the user sets a memory limit — freed pages go back to the system at once.
+//! While memory is not tight, freed pages stay with the process for as long as a statement
+//! runs and arenas are committed eagerly, so a batch buffer or hash table freed by one task
+//! is reused by the next without the kernel zeroing a fresh page (with transparent huge
+//! pages, 2 MiB at a time). The REPL hands them back while it waits for the next statement
+//! ([`give_back_freed_memory`]). Under memory pressure the same habit keeps the process
+//! 30–50% above the memory pool's peak while a query spills, so once memory is tight — the
+//! pool refuses a reservation, or the user sets a memory limit — freed pages go back to the
+//! system at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,12 +18,14 @@ const MI_OPTION_ARENA_PURGE_MULT: libmimalloc_sys::mi_option_t = 24;
 
 static TIGHT: AtomicBool = AtomicBool::new(false);
 
-/// How long freed pages are kept before going back to the system while memory is not tight:
-/// longer than most queries, so a short query never pays for zeroing the same memory twice
-/// (mimalloc's default of 10 ms returned half of a TPC-H SF1 query's peak to the system and
-/// faulted it back in; keeping it takes 5% off the CPU time of the 22 queries), yet short
-/// enough that an idle REPL hands a big query's memory back within seconds.
-const RELAXED_PURGE_DELAY_MS: std::os::raw::c_long = 1000;
+/// How long freed pages are kept before going back to the system while memory is not tight.
+/// mimalloc v3 purges an arena's freed pages together once the delay has passed since the
+/// first of them was freed, however recently the others were: with its default of one
+/// second, a query running longer than that had its whole free memory handed back in the
+/// middle and faulted in again (TPC-H SF10 q18: 1.2–1.6 s of system time against 0.2 s,
+/// 2.2 s against 1.6 s elapsed). An hour is longer than any statement that is not also
+/// long enough for the cost to vanish in it.
+const RELAXED_PURGE_DELAY_MS: std::os::raw::c_long = 3_600_000;
 
 /// Sets how freed memory is treated while memory is not tight; called once at start-up.
 pub fn keep_freed_memory_for_reuse() {
@@ -46,5 +50,16 @@ pub fn return_freed_memory_promptly() {
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_PURGE_MULT, 1);
+    }
+}
+
+/// Returns the pages freed so far to the system now, whatever the purge delay: for a
+/// process about to sit idle (the REPL waiting for its next statement), so that one big
+/// query does not leave its memory with it.
+pub fn give_back_freed_memory() {
+    // SAFETY: mimalloc's collection entry point takes no pointers; it purges the freed
+    // pages of every arena (forced) and this thread's own free lists.
+    unsafe {
+        libmimalloc_sys::mi_collect(true);
     }
 }

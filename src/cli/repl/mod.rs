@@ -113,6 +113,9 @@ pub fn run(session: &mut Session, printer: Printer) -> Result<()> {
             (Language::Dsl, true) => DSL_PROMPT,
             (Language::Dsl, false) => DSL_CONTINUATION,
         };
+        if buffer.is_empty() {
+            crate::exec::allocator::give_back_freed_memory();
+        }
         match editor.readline(prompt) {
             Ok(line) => {
                 if buffer.is_empty() && line.trim_start().starts_with('.') {
