@@ -101,6 +101,20 @@ impl<T: ArrowPrimitiveType> PrimitiveMinMax<T> {
     }
 }
 
+/// The per-row update of grouped min (`LOWER`) or max: the group keeps the better of its
+/// extreme and the value, chosen without a branch, and has a value from now on.
+fn keep_extreme<'a, T: ArrowPrimitiveType, const LOWER: bool>(
+    extremes: &'a mut [T::Native],
+    seen: &'a mut [bool],
+) -> impl FnMut(usize, T::Native) + 'a {
+    move |g, v| {
+        let current = extremes[g];
+        let replace = if LOWER { v.is_lt(current) } else { v.is_gt(current) };
+        extremes[g] = if replace { v } else { current };
+        seen[g] = true;
+    }
+}
+
 impl<T: ArrowPrimitiveType> GroupsAccumulator for PrimitiveMinMax<T> {
     fn update_batch(
         &mut self,
@@ -111,10 +125,17 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for PrimitiveMinMax<T> {
     ) -> Result<()> {
         let array = as_primitive::<T>(single(values, "min/max")?, "min/max")?;
         check_inputs(array.len(), group_indices, opt_filter, total_num_groups)?;
-        self.values.resize(total_num_groups, T::Native::default());
+        let is_min = self.kind == Kind::Min;
+        // A group starts at the extreme every value beats or equals, so a row's update is
+        // a select and a store rather than a branch on whether the group has a value yet.
+        let identity = if is_min {
+            T::Native::MAX_TOTAL_ORDER
+        } else {
+            T::Native::MIN_TOTAL_ORDER
+        };
+        self.values.resize(total_num_groups, identity);
         self.seen.resize(total_num_groups, false);
         let (extremes, seen) = (&mut self.values, &mut self.seen);
-        let is_min = self.kind == Kind::Min;
         let better = |v: T::Native, cur: T::Native| (is_min && v.is_lt(cur)) || (!is_min && v.is_gt(cur));
         if total_num_groups == 1 {
             let (extreme, _) = fold_values(array, opt_filter, seen[0].then_some(extremes[0]), |cur, v| match cur {
@@ -125,13 +146,20 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for PrimitiveMinMax<T> {
                 extremes[0] = extreme;
                 seen[0] = true;
             }
+        } else if is_min {
+            accumulate(
+                group_indices,
+                array,
+                opt_filter,
+                keep_extreme::<T, true>(extremes, seen),
+            );
         } else {
-            accumulate(group_indices, array, opt_filter, |g, v| {
-                if !seen[g] || better(v, extremes[g]) {
-                    extremes[g] = v;
-                    seen[g] = true;
-                }
-            });
+            accumulate(
+                group_indices,
+                array,
+                opt_filter,
+                keep_extreme::<T, false>(extremes, seen),
+            );
         }
         Ok(())
     }
@@ -409,7 +437,7 @@ impl GroupsAccumulator for NullMinMax {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Date32Array, Float64Array, TimestampMillisecondArray};
+    use arrow::array::{Date32Array, Float64Array, Int64Array, TimestampMillisecondArray};
 
     use super::*;
 
@@ -495,5 +523,60 @@ mod tests {
         acc.update_batch(&[s], &[0, 0, 0], Some(&filter), 1).unwrap();
         let out = acc.evaluate().unwrap();
         assert_eq!(out.as_any().downcast_ref::<StringArray>().unwrap().value(0), "c");
+    }
+
+    fn grouped<T: ArrowPrimitiveType>(
+        kind: Kind,
+        data_type: DataType,
+        batches: &[(ArrayRef, Vec<usize>, Option<BooleanArray>, usize)],
+    ) -> ArrayRef {
+        let mut acc = PrimitiveMinMax::<T>::new(data_type, kind);
+        for (values, groups, filter, total) in batches {
+            acc.update_batch(std::slice::from_ref(values), groups, filter.as_ref(), *total)
+                .unwrap();
+        }
+        acc.evaluate().unwrap()
+    }
+
+    #[test]
+    fn groups_without_a_value_are_null_and_the_type_extremes_count_as_values() {
+        // Group 0 sees i64::MIN and i64::MAX themselves, group 1 only nulls, group 2 a
+        // value filtered out, group 3 (new in the second batch) a value after its null.
+        let first: ArrayRef = Arc::new(Int64Array::from(vec![Some(i64::MIN), None, Some(5), Some(i64::MAX)]));
+        let filter = BooleanArray::from(vec![true, true, false, true]);
+        let second: ArrayRef = Arc::new(Int64Array::from(vec![None, Some(-3), None, Some(7)]));
+        let batches = [
+            (first, vec![0, 1, 2, 0], Some(filter), 3),
+            (second, vec![3, 3, 1, 2], None, 4),
+        ];
+        let max = grouped::<Int64Type>(Kind::Max, DataType::Int64, &batches);
+        let expected: ArrayRef = Arc::new(Int64Array::from(vec![Some(i64::MAX), None, Some(7), Some(-3)]));
+        assert_eq!(&max, &expected);
+        let min = grouped::<Int64Type>(Kind::Min, DataType::Int64, &batches);
+        let expected: ArrayRef = Arc::new(Int64Array::from(vec![Some(i64::MIN), None, Some(7), Some(-3)]));
+        assert_eq!(&min, &expected);
+    }
+
+    #[test]
+    fn float_extremes_follow_the_total_order_nan_above_infinity() {
+        let values: ArrayRef = Arc::new(Float64Array::from(vec![
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1.0,
+            f64::INFINITY,
+            -0.0,
+            0.0,
+        ]));
+        let batches = [(values, vec![0, 0, 1, 1, 2, 2], None, 3)];
+        let max = grouped::<Float64Type>(Kind::Max, DataType::Float64, &batches);
+        let max = max.as_any().downcast_ref::<Float64Array>().unwrap();
+        assert!(max.value(0).is_nan());
+        assert_eq!(max.value(1), f64::INFINITY);
+        assert!(max.value(2) == 0.0 && max.value(2).is_sign_positive());
+        let min = grouped::<Float64Type>(Kind::Min, DataType::Float64, &batches);
+        let min = min.as_any().downcast_ref::<Float64Array>().unwrap();
+        assert_eq!(min.value(0), f64::NEG_INFINITY);
+        assert_eq!(min.value(1), 1.0);
+        assert!(min.value(2) == 0.0 && min.value(2).is_sign_negative());
     }
 }
