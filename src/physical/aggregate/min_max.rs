@@ -93,7 +93,15 @@ impl<T: ArrowPrimitiveType> PrimitiveMinMax<T> {
     }
 
     fn take(&mut self) -> Result<ArrayRef> {
-        let values = std::mem::take(&mut self.values);
+        let mut values = std::mem::take(&mut self.values);
+        // A group without a value still holds the type's extreme it started at: under
+        // its NULL it becomes zero, so that no kernel applied to every slot (a rescaling
+        // cast, checked arithmetic) trips over it.
+        for (value, &seen) in values.iter_mut().zip(&self.seen) {
+            if !seen {
+                *value = T::Native::default();
+            }
+        }
         let nulls = nulls_from(std::mem::take(&mut self.seen));
         Ok(Arc::new(
             PrimitiveArray::<T>::try_new(values.into(), nulls)?.with_data_type(self.data_type.clone()),
@@ -437,7 +445,7 @@ impl GroupsAccumulator for NullMinMax {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Date32Array, Float64Array, Int64Array, TimestampMillisecondArray};
+    use arrow::array::{AsArray, Date32Array, Float64Array, Int64Array, TimestampMillisecondArray};
 
     use super::*;
 
@@ -555,6 +563,9 @@ mod tests {
         let min = grouped::<Int64Type>(Kind::Min, DataType::Int64, &batches);
         let expected: ArrayRef = Arc::new(Int64Array::from(vec![Some(i64::MIN), None, Some(7), Some(-3)]));
         assert_eq!(&min, &expected);
+        // Under the NULL lies zero, not the extreme the group started at.
+        assert_eq!(min.as_primitive::<Int64Type>().values()[1], 0);
+        assert_eq!(max.as_primitive::<Int64Type>().values()[1], 0);
     }
 
     #[test]
