@@ -109,16 +109,29 @@ impl<T: ArrowPrimitiveType> PrimitiveMinMax<T> {
     }
 }
 
-/// The per-row update of grouped min (`LOWER`) or max: the group keeps the better of its
-/// extreme and the value, chosen without a branch, and has a value from now on.
+/// The better of a group's `current` extreme and `value` for min (`LOWER`) or max, chosen
+/// without a branch.
+fn pick<T: ArrowPrimitiveType, const LOWER: bool>(current: T::Native, value: T::Native) -> T::Native {
+    let replace = if LOWER {
+        value.is_lt(current)
+    } else {
+        value.is_gt(current)
+    };
+    if replace {
+        value
+    } else {
+        current
+    }
+}
+
+/// The per-row update of grouped min (`LOWER`) or max: the group keeps [`pick`]'s choice
+/// and has a value from now on.
 fn keep_extreme<'a, T: ArrowPrimitiveType, const LOWER: bool>(
     extremes: &'a mut [T::Native],
     seen: &'a mut [bool],
 ) -> impl FnMut(usize, T::Native) + 'a {
     move |g, v| {
-        let current = extremes[g];
-        let replace = if LOWER { v.is_lt(current) } else { v.is_gt(current) };
-        extremes[g] = if replace { v } else { current };
+        extremes[g] = pick::<T, LOWER>(extremes[g], v);
         seen[g] = true;
     }
 }
@@ -144,16 +157,14 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for PrimitiveMinMax<T> {
         self.values.resize(total_num_groups, identity);
         self.seen.resize(total_num_groups, false);
         let (extremes, seen) = (&mut self.values, &mut self.seen);
-        let better = |v: T::Native, cur: T::Native| (is_min && v.is_lt(cur)) || (!is_min && v.is_gt(cur));
         if total_num_groups == 1 {
-            let (extreme, _) = fold_values(array, opt_filter, seen[0].then_some(extremes[0]), |cur, v| match cur {
-                Some(cur) if !better(v, cur) => Some(cur),
-                _ => Some(v),
-            });
-            if let Some(extreme) = extreme {
-                extremes[0] = extreme;
-                seen[0] = true;
-            }
+            let (extreme, folded) = if is_min {
+                fold_values(array, opt_filter, extremes[0], pick::<T, true>)
+            } else {
+                fold_values(array, opt_filter, extremes[0], pick::<T, false>)
+            };
+            extremes[0] = extreme;
+            seen[0] |= folded > 0;
         } else if is_min {
             accumulate(
                 group_indices,
@@ -566,6 +577,22 @@ mod tests {
         // Under the NULL lies zero, not the extreme the group started at.
         assert_eq!(min.as_primitive::<Int64Type>().values()[1], 0);
         assert_eq!(max.as_primitive::<Int64Type>().values()[1], 0);
+    }
+
+    #[test]
+    fn a_single_group_folds_across_batches_and_stays_null_without_values() {
+        let nulls: ArrayRef = Arc::new(Int64Array::from(vec![None, None]));
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![Some(i64::MIN), None, Some(-1)]));
+        let empty = [(Arc::clone(&nulls), vec![0, 0], None, 1)];
+        let max = grouped::<Int64Type>(Kind::Max, DataType::Int64, &empty);
+        assert_eq!(max.null_count(), 1);
+        let batches = [(nulls, vec![0, 0], None, 1), (values, vec![0, 0, 0], None, 1)];
+        let min = grouped::<Int64Type>(Kind::Min, DataType::Int64, &batches);
+        let expected: ArrayRef = Arc::new(Int64Array::from(vec![Some(i64::MIN)]));
+        assert_eq!(&min, &expected);
+        let max = grouped::<Int64Type>(Kind::Max, DataType::Int64, &batches);
+        let expected: ArrayRef = Arc::new(Int64Array::from(vec![Some(-1)]));
+        assert_eq!(&max, &expected);
     }
 
     #[test]

@@ -109,6 +109,13 @@ pub(super) struct AggregateStream {
     passing_through: bool,
 }
 
+/// Whether `rows` input rows that made `groups` groups are enough to tell, and tell that
+/// the keys hardly repeat: a `Partial` aggregate then passes its rows through (see the
+/// module docs).
+fn too_many_groups_to_pay(rows: u64, groups: u64) -> bool {
+    rows >= PROBE_ROWS as u64 && groups * 100 >= rows * PASS_THROUGH_PERCENT as u64
+}
+
 impl AggregateStream {
     /// A stream aggregating `input`.
     pub fn try_new(core: Arc<AggregateCore>, input: BatchStream, ctx: &TaskContext) -> Result<Self> {
@@ -202,7 +209,7 @@ impl AggregateStream {
                 }
                 self.rows_in += batch.num_rows();
                 if self.grouping_does_not_pay() {
-                    self.share_judgement(self.groups.len());
+                    self.share_judgement();
                     let groups = self.take_groups()?.finish(&self.core, true)?;
                     self.hold_fresh_groups()?;
                     self.set_output(groups);
@@ -212,7 +219,7 @@ impl AggregateStream {
             None => {
                 self.current = None;
                 if source == Source::Input && !self.passing_through && self.spill.is_none() {
-                    self.share_judgement(self.groups.len());
+                    self.share_judgement();
                 }
                 self.finish_source()?;
             }
@@ -228,8 +235,7 @@ impl AggregateStream {
             && self.output.is_none()
             && self.spill.is_none()
             && self.groups.table.is_some()
-            && self.rows_in >= PROBE_ROWS
-            && self.groups.len() * 100 >= self.rows_in * PASS_THROUGH_PERCENT
+            && too_many_groups_to_pay(self.rows_in as u64, self.groups.len() as u64)
     }
 
     /// Whether the tasks of this `Partial` aggregate that finished judging grouped enough
@@ -237,17 +243,17 @@ impl AggregateStream {
     fn earlier_tasks_found_grouping_does_not_pay(&self) -> bool {
         let rows = self.core.partial_rows.load(Ordering::Relaxed);
         let groups = self.core.partial_groups.load(Ordering::Relaxed);
-        self.core.mode == AggregateMode::Partial
-            && rows >= PROBE_ROWS as u64
-            && groups * 100 >= rows * PASS_THROUGH_PERCENT as u64
+        self.core.mode == AggregateMode::Partial && too_many_groups_to_pay(rows, groups)
     }
 
-    /// Adds this `Partial` task's input rows so far and the `groups` they made to what
-    /// the aggregate's next tasks go by.
-    fn share_judgement(&self, groups: usize) {
+    /// Adds this `Partial` task's input rows so far and the groups they made to what the
+    /// aggregate's next tasks go by.
+    fn share_judgement(&self) {
         if self.core.mode == AggregateMode::Partial {
             self.core.partial_rows.fetch_add(self.rows_in as u64, Ordering::Relaxed);
-            self.core.partial_groups.fetch_add(groups as u64, Ordering::Relaxed);
+            self.core
+                .partial_groups
+                .fetch_add(self.groups.len() as u64, Ordering::Relaxed);
         }
     }
 
