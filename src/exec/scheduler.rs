@@ -98,22 +98,28 @@ fn fail(state: &RunState, e: Error) {
 fn start_stage<'s>(scope: &rayon::Scope<'s>, state: &'s RunState<'s>, id: usize) {
     let stage = &state.graph.stages[id];
     let buckets = match &stage.sink {
-        StageSink::Exchange(Partitioning::Hash(_, n)) => *n,
+        StageSink::Exchange(Partitioning::Hash(_, n) | Partitioning::Forward(n)) => *n,
         StageSink::Exchange(Partitioning::Broadcast | Partitioning::Gather) => 1,
         StageSink::Result => stage.partitions,
     };
     let label = format!("ShuffleWrite (stage {id})");
     let reservation = state.query.memory.reservation(label.clone());
-    let output = StageOutput::new(
-        stage.root.schema(),
-        buckets,
-        stage.partitions,
-        reservation,
-        Arc::clone(&state.query.spill),
-        label,
-    );
+    let spill = Arc::clone(&state.query.spill);
+    let output = match &stage.sink {
+        StageSink::Exchange(Partitioning::Forward(_)) => {
+            StageOutput::forward(stage.root.schema(), buckets, reservation, spill, label)
+        }
+        _ => StageOutput::new(
+            stage.root.schema(),
+            buckets,
+            stage.partitions,
+            reservation,
+            spill,
+            label,
+        ),
+    };
     let one_reader_per_bucket = match &stage.sink {
-        StageSink::Exchange(Partitioning::Hash(..)) => true,
+        StageSink::Exchange(Partitioning::Hash(..) | Partitioning::Forward(_)) => true,
         StageSink::Exchange(Partitioning::Gather) => state
             .graph
             .consumers(id)
@@ -227,6 +233,7 @@ fn run_task(state: &RunState, id: usize, partition: usize) -> Result<()> {
         match &stage.sink {
             StageSink::Result => output.push(partition, partition, batch)?,
             StageSink::Exchange(Partitioning::Broadcast | Partitioning::Gather) => output.push(0, partition, batch)?,
+            StageSink::Exchange(Partitioning::Forward(_)) => output.push(partition, partition, batch)?,
             StageSink::Exchange(Partitioning::Hash(keys, n)) => {
                 let key_arrays = keys.iter().map(|k| k.evaluate(&batch)).collect::<Result<Vec<_>>>()?;
                 for (bucket, part) in hash_split(&batch, &key_arrays, *n)?.into_iter().enumerate() {

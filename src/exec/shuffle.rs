@@ -89,6 +89,8 @@ pub struct StageOutput {
     read_once: bool,
     /// One shuffle read in the plan reads this output (in any number of partitions).
     sole_reader: bool,
+    /// Map task `i` writes only bucket `i`, which then holds one slot (a forward exchange).
+    diagonal: bool,
 }
 
 impl StageOutput {
@@ -112,6 +114,22 @@ impl StageOutput {
             label,
             read_once: false,
             sole_reader: false,
+            diagonal: false,
+        }
+    }
+
+    /// An empty output of `buckets` buckets, each written only by the map task of the same
+    /// number (a forward exchange: the partitions stay as they were written).
+    pub fn forward(
+        schema: SchemaRef,
+        buckets: usize,
+        reservation: MemoryReservation,
+        spill: Arc<SpillManager>,
+        label: String,
+    ) -> Self {
+        Self {
+            diagonal: true,
+            ..Self::new(schema, buckets, 1, reservation, spill, label)
         }
     }
 
@@ -141,9 +159,14 @@ impl StageOutput {
     }
 
     fn slot(&self, bucket: usize, map_task: usize) -> Result<&Mutex<Slot>> {
+        let index = match self.diagonal {
+            true if map_task == bucket => 0,
+            true => usize::MAX,
+            false => map_task,
+        };
         self.buckets
             .get(bucket)
-            .and_then(|b| b.get(map_task))
+            .and_then(|b| b.get(index))
             .ok_or_else(|| Error::internal(format!("no shuffle slot for bucket {bucket}, map task {map_task}")))
     }
 
@@ -213,7 +236,11 @@ impl StageOutput {
 
     /// Marks `map_task` finished: closes its spill files so they can be read.
     pub fn finish_task(&self, map_task: usize) -> Result<()> {
-        for bucket in 0..self.buckets.len() {
+        let buckets = match self.diagonal {
+            true => map_task..map_task + 1,
+            false => 0..self.buckets.len(),
+        };
+        for bucket in buckets {
             let mut slot = lock(self.slot(bucket, map_task)?)?;
             slot.done = true;
             Self::close_writer(&mut slot)?;

@@ -244,6 +244,12 @@ impl Expr {
             .unwrap_or(true)
     }
 
+    /// Whether one evaluation can stand for another over the same rows: nothing volatile
+    /// and no subquery (what lets equal subplans be computed once).
+    pub fn is_repeatable(&self) -> bool {
+        !self.is_volatile() && !self.exists(|n| Ok(matches!(n, Expr::Subquery(_)))).unwrap_or(true)
+    }
+
     /// Moves every outer reference at `from_depth` levels up or more by `delta` levels
     /// (`+1`: seen from one query further in; `-1`: one query further out).
     pub fn shift_outer_depth(self, delta: isize, from_depth: usize) -> crate::error::Result<Expr> {

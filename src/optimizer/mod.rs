@@ -14,6 +14,7 @@ mod or_factoring;
 mod predicate_pushdown;
 mod projection_pushdown;
 mod semi_join_pushdown;
+mod shared_subtree_widening;
 
 use std::collections::BTreeSet;
 
@@ -47,7 +48,10 @@ pub fn all_rules() -> Vec<Box<dyn OptimizerRule>> {
 /// Rules that run once, after the fixpoint: their output would hide structure the
 /// fixpoint's rules look for (a projection between two joins stops join reordering).
 pub fn final_rules() -> Vec<Box<dyn OptimizerRule>> {
-    vec![Box::new(projection_pushdown::ProjectionPushdown { narrow_joins: true })]
+    vec![
+        Box::new(projection_pushdown::ProjectionPushdown { narrow_joins: true }),
+        Box::new(shared_subtree_widening::SharedSubtreeWidening),
+    ]
 }
 
 /// Names of every rule (for validating `--disable-rule`).

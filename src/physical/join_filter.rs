@@ -11,6 +11,7 @@
 //! of other such joins, within the stage) gets the filter and the key columns. A filter
 //! most rows pass is dropped once that shows ([`PassRate`]).
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use arrow::array::{ArrayRef, BooleanArray};
@@ -161,10 +162,11 @@ struct Pending {
 }
 
 /// Gives every eligible broadcast join of `plan` a [`JoinFilter`] and the scan on its probe
-/// side the filter to apply (see the module documentation). Subtrees shared by several
-/// parents are left alone.
+/// side the filter to apply (see the module documentation). A subtree shared by several
+/// parents takes no filter from above (each parent's would hold for the others' rows
+/// too) and is rewritten once, so its parents still share it.
 pub fn push_join_filters(plan: PlanRef) -> Result<PlanRef> {
-    rewrite(plan, Vec::new(), false)
+    rewrite(plan, Vec::new(), false, &mut HashMap::new())
 }
 
 /// Whether a node has parents other than the one it was reached from (a subtree the
@@ -174,11 +176,20 @@ fn is_shared(plan: &PlanRef) -> bool {
     Arc::strong_count(plan) > 1
 }
 
+/// The rewritten shared subtrees, by the address of the original.
+type RewrittenShared = HashMap<*const (), PlanRef>;
+
 /// Rewrites `plan` with `pending` filters to place; `shared` when it has other parents
-/// (then it is left as it is).
-fn rewrite(plan: PlanRef, pending: Vec<Pending>, shared: bool) -> Result<PlanRef> {
+/// (then it takes none of them, and is rewritten once for all its parents).
+fn rewrite(plan: PlanRef, pending: Vec<Pending>, shared: bool, done: &mut RewrittenShared) -> Result<PlanRef> {
     if shared {
-        return Ok(plan);
+        let address = Arc::as_ptr(&plan) as *const ();
+        if let Some(rewritten) = done.get(&address) {
+            return Ok(Arc::clone(rewritten));
+        }
+        let rewritten = rewrite(Arc::clone(&plan), Vec::new(), false, done)?;
+        done.insert(address, Arc::clone(&rewritten));
+        return Ok(rewritten);
     }
     if let Some(scan) = plan.as_any().downcast_ref::<ScanExec>() {
         if pending.is_empty() {
@@ -228,7 +239,7 @@ fn rewrite(plan: PlanRef, pending: Vec<Pending>, shared: bool) -> Result<PlanRef
     let mut changed = false;
     let mut new_children = Vec::with_capacity(children.len());
     for ((child, pending), shared) in children.into_iter().zip(to_children).zip(shared_children) {
-        let new = rewrite(Arc::clone(&child), pending, shared)?;
+        let new = rewrite(Arc::clone(&child), pending, shared, done)?;
         changed |= !Arc::ptr_eq(&new, &child);
         new_children.push(new);
     }

@@ -13,6 +13,7 @@ pub mod hive_prune;
 pub mod in_set;
 pub mod join_filter;
 pub mod like_parts;
+pub mod materialize_shared;
 pub mod nested_cmp;
 pub mod ops;
 pub mod partitioned_on;

@@ -23,6 +23,7 @@ pub fn partitioned_on(plan: &PlanRef) -> Option<Vec<usize>> {
     if let Some(exchange) = any.downcast_ref::<ExchangeExec>() {
         return match &exchange.partitioning {
             Partitioning::Hash(keys, _) if !keys.is_empty() => keys.iter().map(|k| k.column_index()).collect(),
+            Partitioning::Forward(_) => partitioned_on(&exchange.input),
             _ => None,
         };
     }

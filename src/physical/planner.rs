@@ -285,34 +285,47 @@ impl PhysicalPlanner {
         let planned = self.plan_node(plan);
         // The next statement's sources may reuse freed addresses.
         self.shared.clear();
-        crate::physical::join_filter::push_join_filters(planned?)
+        let filtered = crate::physical::join_filter::push_join_filters(planned?)?;
+        crate::physical::materialize_shared::materialize_shared(filtered)
+    }
+
+    fn plan_filter(&self, f: &Filter) -> Result<PlanRef> {
+        let input = match f.input.as_ref() {
+            LogicalPlan::Window(w) => self.plan_window(w, window_top_k::rank_limit(&f.predicate, w))?,
+            _ => self.plan_node(&f.input)?,
+        };
+        let predicate = lower_expr(&f.predicate, &f.input.schema(), self.opts)?;
+        Ok(Arc::new(FilterExec::new(input, predicate)))
+    }
+
+    fn plan_projection(&self, p: &Projection) -> Result<PlanRef> {
+        let input = self.plan_node(&p.input)?;
+        let in_schema = p.input.schema();
+        let exprs = p
+            .exprs
+            .iter()
+            .map(|e| lower_expr(e, &in_schema, self.opts))
+            .collect::<Result<_>>()?;
+        Ok(Arc::new(ProjectionExec::new(
+            input,
+            exprs,
+            Arc::clone(p.schema.arrow()),
+        )))
     }
 
     fn plan_node(&self, plan: &LogicalPlan) -> Result<PlanRef> {
         match plan {
             LogicalPlan::Scan(s) => self.plan_scan(s),
-            LogicalPlan::Filter(f) => {
-                let input = match f.input.as_ref() {
-                    LogicalPlan::Window(w) => self.plan_window(w, window_top_k::rank_limit(&f.predicate, w))?,
-                    _ => self.plan_node(&f.input)?,
-                };
-                let predicate = lower_expr(&f.predicate, &f.input.schema(), self.opts)?;
-                Ok(Arc::new(FilterExec::new(input, predicate)))
+            // Over a join or an aggregate, equal filters and projections share one plan
+            // too, so that the exchanges above them are cut into one stage.
+            LogicalPlan::Filter(f) if over_join_or_aggregate(&f.input) => {
+                self.shared.get_or_plan(plan, || self.plan_filter(f))
             }
-            LogicalPlan::Projection(p) => {
-                let input = self.plan_node(&p.input)?;
-                let in_schema = p.input.schema();
-                let exprs = p
-                    .exprs
-                    .iter()
-                    .map(|e| lower_expr(e, &in_schema, self.opts))
-                    .collect::<Result<_>>()?;
-                Ok(Arc::new(ProjectionExec::new(
-                    input,
-                    exprs,
-                    Arc::clone(p.schema.arrow()),
-                )))
+            LogicalPlan::Filter(f) => self.plan_filter(f),
+            LogicalPlan::Projection(p) if over_join_or_aggregate(&p.input) => {
+                self.shared.get_or_plan(plan, || self.plan_projection(p))
             }
+            LogicalPlan::Projection(p) => self.plan_projection(p),
             LogicalPlan::SubqueryAlias(a) => self.plan_node(&a.input),
             LogicalPlan::Aggregate(a) => self.shared.get_or_plan(plan, || self.plan_aggregate(a)),
             LogicalPlan::Distinct(d) => self.plan_distinct(d),
@@ -852,6 +865,17 @@ fn one_row(plan: &LogicalPlan) -> bool {
 
 fn build_cost(rows: f64, bytes: u64) -> f64 {
     bytes as f64 + BUILD_COST_PER_ROW * rows
+}
+
+/// Whether `plan` is a join or an aggregate, under any filters, projections and aliases.
+fn over_join_or_aggregate(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Join(_) | LogicalPlan::Aggregate(_) => true,
+        LogicalPlan::Filter(f) => over_join_or_aggregate(&f.input),
+        LogicalPlan::Projection(p) => over_join_or_aggregate(&p.input),
+        LogicalPlan::SubqueryAlias(a) => over_join_or_aggregate(&a.input),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

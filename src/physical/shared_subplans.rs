@@ -14,10 +14,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion_common::tree_node::TreeNode;
-
 use crate::error::Result;
-use crate::logical::expr::Expr;
 use crate::logical::plan::LogicalPlan;
 use crate::physical::plan::PlanRef;
 
@@ -55,13 +52,6 @@ fn fingerprint(plan: &LogicalPlan) -> Option<String> {
 
 fn shareable(plan: &LogicalPlan) -> bool {
     !matches!(plan, LogicalPlan::RecursiveQuery(_) | LogicalPlan::WorkTable(_))
-        && plan
-            .expressions()
-            .into_iter()
-            .all(|e| !e.is_volatile() && !has_subquery(e))
+        && plan.expressions().into_iter().all(|e| e.is_repeatable())
         && plan.inputs().into_iter().all(|input| shareable(input))
-}
-
-fn has_subquery(e: &Expr) -> bool {
-    e.exists(|n| Ok(matches!(n, Expr::Subquery(_)))).unwrap_or(true)
 }

@@ -9,9 +9,9 @@ use crate::physical::ops::shuffle_read::ShuffleReadExec;
 use crate::physical::plan::{stage_partitions, PlanRef};
 use crate::stage::graph::{Stage, StageGraph, StageSink};
 
-/// Cuts `plan` into stages; the last stage produces the result. An exchange reached twice
-/// (a subplan the planner shared, see [`crate::physical::shared_subplans`]) becomes one
-/// stage with a reader in each place.
+/// Cuts `plan` into stages; the last stage produces the result. An exchange reached twice,
+/// or two exchanges partitioning one input alike (a subplan the planner shared, see
+/// [`crate::physical::shared_subplans`]), become one stage with a reader in each place.
 pub fn split_into_stages(plan: PlanRef) -> Result<StageGraph> {
     let mut stages = Vec::new();
     let mut cut_exchanges = HashMap::new();
@@ -28,16 +28,22 @@ pub fn split_into_stages(plan: PlanRef) -> Result<StageGraph> {
     Ok(StageGraph { stages })
 }
 
-/// Replaces every exchange under `plan` by a read of a new stage (or of the stage it
-/// became before, found in `cut_exchanges` by the exchange's address); returns the
-/// rewritten plan and the ids of the stages it reads, each once.
+/// An exchange's identity for sharing: the address of its input and its partitioning.
+type ExchangeKey = (*const (), String);
+
+/// Replaces every exchange under `plan` by a read of a new stage (or of the stage an equal
+/// exchange became before, found in `cut_exchanges`); returns the rewritten plan and the
+/// ids of the stages it reads, each once.
 fn cut(
     plan: PlanRef,
     stages: &mut Vec<Stage>,
-    cut_exchanges: &mut HashMap<*const (), usize>,
+    cut_exchanges: &mut HashMap<ExchangeKey, usize>,
 ) -> Result<(PlanRef, Vec<usize>)> {
     if let Some(exchange) = plan.as_any().downcast_ref::<ExchangeExec>() {
-        let address = Arc::as_ptr(&plan) as *const ();
+        let address = (
+            Arc::as_ptr(&exchange.input) as *const (),
+            exchange.partitioning.to_string(),
+        );
         let id = match cut_exchanges.get(&address) {
             Some(&id) => id,
             None => {

@@ -348,7 +348,24 @@ impl Binder<'_> {
     }
 
     fn bind_file(&self, location: &str, options: ReadOptions) -> Result<LogicalPlan> {
-        let source = match FileSource::open(location, &options) {
+        // A source that counts skipped rows is opened per reference, so each reference
+        // reports its own.
+        let key = (!options.csv.ignore_errors).then(|| format!("{location}\u{0}{options:?}"));
+        let opened = key.as_ref().and_then(|k| self.opened_files.borrow().get(k).cloned());
+        let source = match opened {
+            Some(source) => source,
+            None => self.open_file(location, &options)?,
+        };
+        if let Some(key) = key {
+            self.opened_files.borrow_mut().insert(key, Arc::clone(&source));
+        }
+        let qualifier = file_stem(location);
+        Ok(builder::scan(location, TableSource::File(source), Some(&qualifier)))
+    }
+
+    /// Opens `location`, or in remote mode a file only the cluster can read.
+    fn open_file(&self, location: &str, options: &ReadOptions) -> Result<Arc<FileSource>> {
+        Ok(match FileSource::open(location, options) {
             Ok(source) => source,
             // Remote mode: a file rask cannot read may be one only the cluster can reach.
             Err(local) => match self.catalog.remote_files() {
@@ -368,9 +385,7 @@ impl Binder<'_> {
                 }
                 None => return Err(local),
             },
-        };
-        let qualifier = file_stem(location);
-        Ok(builder::scan(location, TableSource::File(source), Some(&qualifier)))
+        })
     }
 
     pub(super) fn bind_table_function(&self, name: &str, args: &[FunctionArg]) -> Result<LogicalPlan> {

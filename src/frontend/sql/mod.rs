@@ -225,7 +225,16 @@ pub struct Binder<'a> {
     select_aliases: SelectAliases,
     /// The enclosing queries' select-list aliases (innermost last, as `outer`).
     outer_aliases: Vec<SelectAliases>,
+    /// The files opened while binding this statement (see [`OpenedFiles`]).
+    opened_files: OpenedFiles,
 }
+
+/// The file sources a statement has opened, by location and read options. Every reference
+/// to the same file (a view used twice, a self-join, a subquery over the outer query's
+/// table) reads the one source, so its schema and metadata are read once and equal
+/// subtrees over it are planned once ([`crate::physical::shared_subplans`] compares
+/// sources by identity).
+type OpenedFiles = Rc<RefCell<HashMap<String, Arc<crate::io::source::FileSource>>>>;
 
 /// Select-list aliases and the expressions they name.
 type SelectAliases = Rc<RefCell<Vec<(String, crate::logical::expr::Expr)>>>;
@@ -244,6 +253,7 @@ impl<'a> Binder<'a> {
             outer_lifted: Vec::new(),
             select_aliases: Rc::default(),
             outer_aliases: Vec::new(),
+            opened_files: Rc::default(),
         }
     }
 
@@ -276,6 +286,7 @@ impl<'a> Binder<'a> {
             outer_lifted,
             select_aliases: Rc::default(),
             outer_aliases,
+            opened_files: Rc::clone(&self.opened_files),
         }
     }
 

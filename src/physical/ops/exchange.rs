@@ -22,6 +22,10 @@ pub enum Partitioning {
     Broadcast,
     /// Everything to one partition (kept as one run per writer, for merging).
     Gather,
+    /// Each of the `n` writer tasks' output to its own bucket, read by the reader of the
+    /// same partition: the partitions stay exactly as they were written. Materializes a
+    /// subplan several parents read (see [`crate::physical::materialize_shared`]).
+    Forward(usize),
 }
 
 impl Partitioning {
@@ -31,6 +35,7 @@ impl Partitioning {
             Partitioning::Hash(_, n) => Some(*n),
             Partitioning::Broadcast => None,
             Partitioning::Gather => Some(1),
+            Partitioning::Forward(n) => Some(*n),
         }
     }
 }
@@ -44,6 +49,7 @@ impl fmt::Display for Partitioning {
             }
             Partitioning::Broadcast => f.write_str("broadcast"),
             Partitioning::Gather => f.write_str("gather"),
+            Partitioning::Forward(n) => write!(f, "forward({n})"),
         }
     }
 }

@@ -33,7 +33,7 @@ impl ShuffleReadExec {
 
     fn bucket(&self, partition: usize) -> usize {
         match self.partitioning {
-            Partitioning::Hash(_, _) => partition,
+            Partitioning::Hash(_, _) | Partitioning::Forward(_) => partition,
             Partitioning::Broadcast | Partitioning::Gather => 0,
         }
     }
