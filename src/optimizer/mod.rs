@@ -14,6 +14,7 @@ mod or_factoring;
 mod predicate_pushdown;
 mod projection_pushdown;
 mod semi_join_pushdown;
+mod semi_join_sharing;
 mod shared_subtree_widening;
 
 use std::collections::BTreeSet;
@@ -50,6 +51,7 @@ pub fn all_rules() -> Vec<Box<dyn OptimizerRule>> {
 pub fn final_rules() -> Vec<Box<dyn OptimizerRule>> {
     vec![
         Box::new(projection_pushdown::ProjectionPushdown { narrow_joins: true }),
+        Box::new(semi_join_sharing::SemiJoinSharing),
         Box::new(shared_subtree_widening::SharedSubtreeWidening),
     ]
 }

@@ -108,7 +108,7 @@ fn replace_members(plan: LogicalPlan, members: &HashSet<String>, widened: &Logic
 
 /// A text equal for two subtrees exactly when [`widen`] can make one plan of them; `None`
 /// when the subtree holds anything else.
-fn shape(plan: &LogicalPlan) -> Option<String> {
+pub(super) fn shape(plan: &LogicalPlan) -> Option<String> {
     match plan {
         LogicalPlan::Scan(s) => Some(format!(
             "Scan({:?}, {:?}, {:?}, {:?})",
@@ -124,24 +124,45 @@ fn shape(plan: &LogicalPlan) -> Option<String> {
         LogicalPlan::SubqueryAlias(a) if keeps_names(&a.input.schema(), &a.schema) => {
             Some(format!("Alias({:?}, {})", a.alias, shape(&a.input)?))
         }
-        LogicalPlan::Filter(f) if f.predicate.is_repeatable() => {
-            Some(format!("Filter({:?}, {})", f.predicate, shape(&f.input)?))
-        }
+        LogicalPlan::Filter(f) if f.predicate.is_repeatable() => Some(format!(
+            "Filter({:?}, {})",
+            qualified(&f.predicate, &f.input.schema()),
+            shape(&f.input)?
+        )),
         LogicalPlan::Join(j)
             if j.on.iter().all(|(l, r)| l.is_repeatable() && r.is_repeatable())
                 && j.filter.iter().all(Expr::is_repeatable) =>
         {
+            let (left, right) = (j.left.schema(), j.right.schema());
+            let on: Vec<_> =
+                j.on.iter()
+                    .map(|(l, r)| (qualified(l, &left), qualified(r, &right)))
+                    .collect();
             Some(format!(
                 "Join({:?}, {:?}, {:?}, {}, {})",
                 j.join_type,
-                j.on,
-                j.filter,
+                on,
+                j.filter.as_ref().map(|f| qualified(f, &j.schema)),
                 shape(&j.left)?,
                 shape(&j.right)?
             ))
         }
         _ => None,
     }
+}
+
+/// `expr` with each column named as `schema` names it, qualifier included, so that
+/// `p_partkey = ps_partkey` and `part.p_partkey = partsupp.ps_partkey` read alike.
+fn qualified(expr: &Expr, schema: &PlanSchema) -> Expr {
+    expr.clone()
+        .transform_up(|e| match &e {
+            Expr::Column(c) => match schema.find(c) {
+                Ok(Some(i)) => Ok(Transformed::yes(Expr::Column(schema.column_ref(i)))),
+                _ => Ok(Transformed::no(e)),
+            },
+            _ => Ok(Transformed::no(e)),
+        })
+        .map_or_else(|_| expr.clone(), |t| t.data)
 }
 
 /// Whether an alias keeps its input's column names (it only requalifies them).
@@ -227,7 +248,8 @@ fn widen_scan(x: &Scan, y: &Scan) -> LogicalPlan {
     })
 }
 
-fn unique_names(schema: &PlanSchema) -> bool {
+/// Whether no two columns of `schema` share a name.
+pub(super) fn unique_names(schema: &PlanSchema) -> bool {
     let mut seen = HashSet::new();
     (0..schema.len()).all(|i| seen.insert(schema.field(i).name().as_str()))
 }
