@@ -8,6 +8,10 @@
 //! 30–50% above the memory pool's peak while a query spills, so once memory is tight — the
 //! pool refuses a reservation, or the user sets a memory limit — freed pages go back to the
 //! system at once.
+//!
+//! The process also asks Linux for small pages only ([`use_small_pages`]): a transparent
+//! huge page is zeroed whole (2 MiB) on first touch however little of it is used, and is
+//! split again when part of it is purged.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -38,6 +42,23 @@ pub fn keep_freed_memory_for_reuse() {
     }
 }
 
+/// Turns transparent huge pages off for this process (Linux; elsewhere nothing happens);
+/// called once at start-up. With huge pages (mimalloc asks for them where the system
+/// leaves it to the program), the kernel zeroes 2 MiB at each first touch. TPC-H SF10,
+/// 2 threads, medians of alternating runs: system time over the 22 queries fell from 8.0
+/// to 5.4 s with them off (user time rose from 44.9 to 45.9 s: small pages miss the TLB
+/// more); q18 went from 2.70 to 2.36 s, q09 from 3.74 to 3.33 s, q13 from 1.74 to 1.49 s,
+/// and peak memory fell by 25–60 MB in most queries.
+pub fn use_small_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and changes only this process's
+    // (and its children's) page-size policy; a kernel without it returns an error, which
+    // leaves the default in place.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 /// From now on, freed pages are returned to the system at once and arenas are committed
 /// lazily. Cheap and idempotent; there is no way back for the rest of the process.
 pub fn return_freed_memory_promptly() {
@@ -61,5 +82,18 @@ pub fn give_back_freed_memory() {
     // pages of every arena (forced) and this thread's own free lists.
     unsafe {
         libmimalloc_sys::mi_collect(true);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::use_small_pages;
+
+    #[test]
+    fn small_pages_are_asked_for() {
+        use_small_pages();
+        // SAFETY: PR_GET_THP_DISABLE reads this process's flag; no pointers.
+        let disabled = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+        assert_eq!(disabled, 1);
     }
 }
