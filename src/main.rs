@@ -16,7 +16,6 @@ const EXIT_PANIC: i32 = 101;
 
 fn main() {
     rask::exec::allocator::keep_freed_memory_for_reuse();
-    rask::exec::allocator::use_small_pages();
     // Panics that rask catches (a task's, becoming the query's error; a corrupt file's,
     // becoming an error naming it) print nothing of their own; with RUST_BACKTRACE set
     // every panic is reported as Rust does by default.

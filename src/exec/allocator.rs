@@ -9,9 +9,8 @@
 //! pool refuses a reservation, or the user sets a memory limit — freed pages go back to the
 //! system at once.
 //!
-//! The process also asks Linux for small pages only ([`use_small_pages`]): a transparent
-//! huge page is zeroed whole (2 MiB) on first touch however little of it is used, and is
-//! split again when part of it is purged.
+//! Once a statement holds a lot of memory, the process also asks Linux for small pages
+//! from then on ([`use_small_pages`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -42,18 +41,33 @@ pub fn keep_freed_memory_for_reuse() {
     }
 }
 
-/// Turns transparent huge pages off for this process (Linux; elsewhere nothing happens);
-/// called once at start-up. With huge pages (mimalloc asks for them where the system
-/// leaves it to the program), the kernel zeroes 2 MiB at each first touch. TPC-H SF10,
-/// 2 threads, medians of alternating runs: system time over the 22 queries fell from 8.0
-/// to 5.4 s with them off (user time rose from 44.9 to 45.9 s: small pages miss the TLB
-/// more); q18 went from 2.70 to 2.36 s, q09 from 3.74 to 3.33 s, q13 from 1.74 to 1.49 s,
-/// and peak memory fell by 25–60 MB in most queries.
+static SMALL_PAGES: AtomicBool = AtomicBool::new(false);
+
+/// Pool use from which [`use_small_pages`] is called (see there).
+pub const SMALL_PAGES_FROM_BYTES: usize = 256 << 20;
+
+/// Turns transparent huge pages off for the rest of the process's life (Linux; elsewhere
+/// nothing happens); the memory pool calls it the first time its use reaches
+/// [`SMALL_PAGES_FROM_BYTES`]. Cheap and idempotent.
+///
+/// mimalloc asks for huge pages where the system leaves it to the program. For a query of
+/// modest memory they are cheaper (one fault per 2 MiB): small pages from the start made
+/// TPC-H SF1 7.7% slower (q01, q03, q06, q09, q13, q16, q18, q22, 9 alternating runs,
+/// system time up in each). For the queries that hold the most they cost system time
+/// instead: at SF10 (2 threads, 3 alternating runs of the 22 queries), small pages from the
+/// start cut system time from 8.0 to 5.4 s (user time rose from 44.9 to 45.9 s), mostly in
+/// the queries whose pool peak passes 256 MiB (q09 804 MiB, q18, q13 266 MiB, q10 262 MiB).
+/// Switching at that mark, 5 alternating runs: q18 system time 0.51 → 0.32 s, q13 0.33 →
+/// 0.14 s, geomean of seven SF10 queries 1325 → 1274 ms. Elapsed times on this machine
+/// vary by 5–15% from run to run, so only the system times are clear evidence.
 pub fn use_small_pages() {
+    if SMALL_PAGES.swap(true, Ordering::Relaxed) {
+        return;
+    }
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and changes only this process's
-    // (and its children's) page-size policy; a kernel without it returns an error, which
-    // leaves the default in place.
+    // (and its children's) page-size policy for the faults to come; a kernel without it
+    // returns an error, which leaves the default in place.
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }

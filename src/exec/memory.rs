@@ -83,7 +83,7 @@ impl MemoryPool {
                 .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed)
             {
                 Ok(_) => {
-                    self.peak.fetch_max(next, Ordering::Relaxed);
+                    self.note_use(next);
                     return true;
                 }
                 Err(actual) => current = actual,
@@ -93,7 +93,16 @@ impl MemoryPool {
 
     fn take_unchecked(&self, bytes: usize) {
         let next = self.used.fetch_add(bytes, Ordering::AcqRel) + bytes;
-        self.peak.fetch_max(next, Ordering::Relaxed);
+        self.note_use(next);
+    }
+
+    /// Records `used` bytes in use: the peak, and the switch to small pages for a process
+    /// that holds a lot ([`crate::exec::allocator::use_small_pages`]).
+    fn note_use(&self, used: usize) {
+        self.peak.fetch_max(used, Ordering::Relaxed);
+        if used >= crate::exec::allocator::SMALL_PAGES_FROM_BYTES {
+            crate::exec::allocator::use_small_pages();
+        }
     }
 
     fn give_back(&self, bytes: usize) {
