@@ -61,7 +61,9 @@ pub const SMALL_PAGES_FROM_BYTES: usize = 256 << 20;
 /// 0.14 s, geomean of seven SF10 queries 1325 → 1274 ms. Elapsed times on this machine
 /// vary by 5–15% from run to run, so only the system times are clear evidence.
 pub fn use_small_pages() {
-    if SMALL_PAGES.swap(true, Ordering::Relaxed) {
+    // A load first: the pool calls this on every reservation once past the mark, and a
+    // plain read of a settled flag costs nothing, unlike a swap.
+    if SMALL_PAGES.load(Ordering::Relaxed) || SMALL_PAGES.swap(true, Ordering::Relaxed) {
         return;
     }
     #[cfg(target_os = "linux")]

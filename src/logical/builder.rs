@@ -68,6 +68,13 @@ pub fn project(input: Arc<LogicalPlan>, exprs: Vec<Expr>, opts: TypeOptions) -> 
     }))
 }
 
+/// `input` narrowed to the columns of `schema` (each one of `input`'s, found by its
+/// qualified name), with exactly that schema: a wider plan standing in for a narrower one.
+pub fn project_to(input: Arc<LogicalPlan>, schema: PlanSchemaRef) -> LogicalPlan {
+    let exprs = (0..schema.len()).map(|i| Expr::Column(schema.column_ref(i))).collect();
+    LogicalPlan::Projection(Projection { input, exprs, schema })
+}
+
 /// `input WHERE predicate` (the predicate must be boolean).
 pub fn filter(input: Arc<LogicalPlan>, predicate: Expr, opts: TypeOptions) -> Result<LogicalPlan> {
     let t = expr_type(&predicate, &input.schema(), opts)?;

@@ -31,7 +31,7 @@ use crate::logical::aggregate::AggFunc;
 use crate::logical::builder;
 use crate::logical::expr::Expr;
 use crate::logical::join_type::JoinType;
-use crate::logical::plan::{Aggregate, LogicalPlan, Projection};
+use crate::logical::plan::{Aggregate, LogicalPlan};
 use crate::logical::typecheck::TypeOptions;
 
 /// See the module documentation.
@@ -124,13 +124,7 @@ fn semi_joins_as_inner(plan: &Arc<LogicalPlan>, inner_join_shapes: &HashSet<Stri
                 let inner = builder::join(build_left, build_right, on, j.filter.clone(), JoinType::Inner);
                 let partnered = shape(&inner).is_some_and(|s| inner_join_shapes.contains(&s));
                 if partnered && unique_names(&inner.schema()) {
-                    let schema = left.schema();
-                    let exprs = (0..schema.len()).map(|i| Expr::Column(schema.column_ref(i))).collect();
-                    return Some(Arc::new(LogicalPlan::Projection(Projection {
-                        input: Arc::new(inner),
-                        exprs,
-                        schema,
-                    })));
+                    return Some(Arc::new(builder::project_to(Arc::new(inner), left.schema())));
                 }
             }
             left_changed.then(|| Arc::new(plan.with_new_inputs(vec![left, Arc::clone(&j.right)])))

@@ -94,13 +94,7 @@ fn replace_members(plan: LogicalPlan, members: &HashSet<String>, widened: &Logic
         if !matches!(node, LogicalPlan::Join(_)) || !members.contains(&format!("{node:?}")) {
             return Ok(Transformed::no(node));
         }
-        let schema = node.schema();
-        let exprs = (0..schema.len()).map(|i| Expr::Column(schema.column_ref(i))).collect();
-        let narrowed = LogicalPlan::Projection(Projection {
-            input: Arc::clone(&widened),
-            exprs,
-            schema,
-        });
+        let narrowed = builder::project_to(Arc::clone(&widened), node.schema());
         Ok(Transformed::new(narrowed, true, TreeNodeRecursion::Jump))
     })?;
     Ok(out.data)

@@ -177,13 +177,13 @@ fn is_shared(plan: &PlanRef) -> bool {
 }
 
 /// The rewritten shared subtrees, by the address of the original.
-type RewrittenShared = HashMap<*const (), PlanRef>;
+type RewrittenShared = HashMap<usize, PlanRef>;
 
 /// Rewrites `plan` with `pending` filters to place; `shared` when it has other parents
 /// (then it takes none of them, and is rewritten once for all its parents).
 fn rewrite(plan: PlanRef, pending: Vec<Pending>, shared: bool, done: &mut RewrittenShared) -> Result<PlanRef> {
     if shared {
-        let address = Arc::as_ptr(&plan) as *const ();
+        let address = crate::exec::op_metrics::node_key(&plan);
         if let Some(rewritten) = done.get(&address) {
             return Ok(Arc::clone(rewritten));
         }

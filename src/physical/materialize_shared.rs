@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::exec::op_metrics::node_key;
 use crate::physical::ops::exchange::{ExchangeExec, Partitioning};
 use crate::physical::plan::PlanRef;
 
@@ -26,19 +27,15 @@ pub fn materialize_shared(plan: PlanRef) -> Result<PlanRef> {
     rebuild(plan, &parents, &mut HashMap::new())
 }
 
-fn address(plan: &PlanRef) -> *const () {
-    Arc::as_ptr(plan) as *const ()
-}
-
 /// Records, for every node under `plan`, how each of its parents reads it.
-fn record_parents(plan: &PlanRef, parents: &mut HashMap<*const (), Vec<ParentEdge>>) {
+fn record_parents(plan: &PlanRef, parents: &mut HashMap<usize, Vec<ParentEdge>>) {
     let edge: ParentEdge = plan
         .as_any()
         .downcast_ref::<ExchangeExec>()
         .map(|e| e.partitioning.to_string());
     for child in plan.children() {
-        let first_visit = !parents.contains_key(&address(child));
-        parents.entry(address(child)).or_default().push(edge.clone());
+        let first_visit = !parents.contains_key(&node_key(child));
+        parents.entry(node_key(child)).or_default().push(edge.clone());
         if first_visit {
             record_parents(child, parents);
         }
@@ -56,10 +53,10 @@ fn needs_materializing(plan: &PlanRef, edges: &[ParentEdge]) -> bool {
 
 fn rebuild(
     plan: PlanRef,
-    parents: &HashMap<*const (), Vec<ParentEdge>>,
-    done: &mut HashMap<*const (), PlanRef>,
+    parents: &HashMap<usize, Vec<ParentEdge>>,
+    done: &mut HashMap<usize, PlanRef>,
 ) -> Result<PlanRef> {
-    let key = address(&plan);
+    let key = node_key(&plan);
     if let Some(rebuilt) = done.get(&key) {
         return Ok(Arc::clone(rebuilt));
     }

@@ -29,7 +29,7 @@ pub fn split_into_stages(plan: PlanRef) -> Result<StageGraph> {
 }
 
 /// An exchange's identity for sharing: the address of its input and its partitioning.
-type ExchangeKey = (*const (), String);
+type ExchangeKey = (usize, String);
 
 /// Replaces every exchange under `plan` by a read of a new stage (or of the stage an equal
 /// exchange became before, found in `cut_exchanges`); returns the rewritten plan and the
@@ -41,7 +41,7 @@ fn cut(
 ) -> Result<(PlanRef, Vec<usize>)> {
     if let Some(exchange) = plan.as_any().downcast_ref::<ExchangeExec>() {
         let address = (
-            Arc::as_ptr(&exchange.input) as *const (),
+            crate::exec::op_metrics::node_key(&exchange.input),
             exchange.partitioning.to_string(),
         );
         let id = match cut_exchanges.get(&address) {

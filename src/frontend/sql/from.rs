@@ -352,13 +352,16 @@ impl Binder<'_> {
         // reports its own.
         let key = (!options.csv.ignore_errors).then(|| format!("{location}\u{0}{options:?}"));
         let opened = key.as_ref().and_then(|k| self.opened_files.borrow().get(k).cloned());
-        let source = match opened {
-            Some(source) => source,
-            None => self.open_file(location, &options)?,
+        let source = match (opened, key) {
+            (Some(source), _) => source,
+            (None, key) => {
+                let source = self.open_file(location, &options)?;
+                if let Some(key) = key {
+                    self.opened_files.borrow_mut().insert(key, Arc::clone(&source));
+                }
+                source
+            }
         };
-        if let Some(key) = key {
-            self.opened_files.borrow_mut().insert(key, Arc::clone(&source));
-        }
         let qualifier = file_stem(location);
         Ok(builder::scan(location, TableSource::File(source), Some(&qualifier)))
     }
