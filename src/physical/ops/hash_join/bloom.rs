@@ -105,30 +105,46 @@ fn word_count(rows: usize) -> usize {
 }
 
 impl KeyBloom {
+    /// An empty filter sized for `rows` build rows.
+    pub(crate) fn empty(rows: usize) -> Self {
+        let words = word_count(rows);
+        Self {
+            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
+            shift: 64 - words.trailing_zeros(),
+        }
+    }
+
+    /// Adds `hash`, from any thread.
+    #[inline]
+    pub(crate) fn insert(&self, hash: u64) {
+        let mixed = mix(hash);
+        self.words[(mixed >> self.shift) as usize].fetch_or(pattern(mixed), Ordering::Relaxed);
+    }
+
+    /// Adds `hash` without the cost of an atomic update.
+    #[inline]
+    pub(crate) fn insert_mut(&mut self, hash: u64) {
+        let mixed = mix(hash);
+        *self.words[(mixed >> self.shift) as usize].get_mut() |= pattern(mixed);
+    }
+
     /// A filter holding `hashes` except the rows `valid` marks NULL. With `parallel` the
     /// words are filled from the worker pool.
     pub(crate) fn of_hashes(hashes: &[u64], valid: Option<&NullBuffer>, parallel: bool) -> Self {
-        let words = word_count(hashes.len());
-        let shift = 64 - words.trailing_zeros();
-        let mut bloom = Self {
-            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
-            shift,
-        };
+        let mut bloom = Self::empty(hashes.len());
         let is_valid = |row: usize| valid.is_none_or(|v| v.is_valid(row));
         if parallel {
             hashes.par_chunks(PARALLEL_CHUNK).enumerate().for_each(|(i, piece)| {
                 for (row, &hash) in (i * PARALLEL_CHUNK..).zip(piece) {
                     if is_valid(row) {
-                        let mixed = mix(hash);
-                        bloom.words[(mixed >> shift) as usize].fetch_or(pattern(mixed), Ordering::Relaxed);
+                        bloom.insert(hash);
                     }
                 }
             });
         } else {
             for (row, &hash) in hashes.iter().enumerate() {
                 if is_valid(row) {
-                    let mixed = mix(hash);
-                    *bloom.words[(mixed >> shift) as usize].get_mut() |= pattern(mixed);
+                    bloom.insert_mut(hash);
                 }
             }
         }

@@ -167,7 +167,10 @@ impl SpilledBuild {
 
 /// Reads a build input: into one table when the pool allows, else into grace partitions
 /// of `level`. `consumer` names the operator in reservations and errors; `parallel` builds
-/// the table on the whole pool (see [`JoinTable::from_batches`]).
+/// the table on the whole pool (see [`JoinTable::from_batches`]). `on_table` is called
+/// once the input is read in full and will become a table, before the table is built (a
+/// shared build lets the exchange it read from drop its copy of the rows then, so the
+/// index is not built beside two copies of them).
 pub(super) fn collect_build(
     mut input: BatchStream,
     level: u32,
@@ -175,6 +178,7 @@ pub(super) fn collect_build(
     spec: &JoinSpec,
     consumer: &str,
     parallel: bool,
+    on_table: impl FnOnce(),
 ) -> Result<Build> {
     let mut reservation = ctx.reservation(format!("{consumer} build side"));
     let mut batches = Vec::new();
@@ -193,11 +197,13 @@ pub(super) fn collect_build(
         }
         batches.push(batch);
     }
+    drop(input);
     let overhead = table_overhead(&batches);
     if overhead > 0 && reservation.try_grow(overhead).is_err() {
         let parts = BuildPartitions::start(batches, reservation, level, ctx, spec, consumer)?;
         return Ok(Build::Spilled(parts.finish()?));
     }
+    on_table();
     Ok(Build::Table(JoinTable::from_batches(
         batches,
         reservation,
@@ -580,6 +586,7 @@ impl GraceJoinStream {
             &self.spec,
             &self.consumer,
             false,
+            || {},
         )?;
         let probe = file_stream(probe)?;
         Ok(Some(match built {

@@ -382,18 +382,20 @@ impl HashJoinExec {
             return Ok(());
         }
         let input = execute_measured(&self.left, 0, ctx)?;
-        let build = collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true)?;
+        // Every partition probes the shared table: the broadcast rows it is built from are
+        // not read again (a build side that spilled is: each task joins its own), so the
+        // exchange lets them go before the index is built beside them.
+        let release_broadcast = || {
+            if let Some(read) = self.left.as_any().downcast_ref::<ShuffleReadExec>() {
+                ctx.query.shuffles.release_for_sole_reader(read.stage);
+            }
+        };
+        let build = collect_build(input, 0, ctx, &self.spec, "HashJoin (shared)", true, release_broadcast)?;
         let shared = SharedBuild::of(build, &self.spec, self.output_partitions().unwrap_or(1), ctx);
         if let (Some(filter), Some(table)) = (&self.join_filter, &shared.table) {
             filter.publish(table.key_bloom(filter.build_keys())?);
         }
-        let built = shared.table.is_some();
         lock_slot(&self.shared)?.get_or_insert(shared);
-        // Every partition probes the shared table: the broadcast rows it was built from
-        // are not read again (a build side that spilled is: each task joins its own).
-        if let (true, Some(read)) = (built, self.left.as_any().downcast_ref::<ShuffleReadExec>()) {
-            ctx.query.shuffles.release_for_sole_reader(read.stage);
-        }
         Ok(())
     }
 }
@@ -477,7 +479,16 @@ impl TableSource {
     fn acquire(self, partition: usize, ctx: &TaskContext, spec: &JoinSpec) -> Result<Acquired> {
         let consumer = format!("HashJoin[{partition}]");
         let own_build = |left: &PlanRef| -> Result<Acquired> {
-            Ok(collect_build(execute_measured(left, partition, ctx)?, 0, ctx, spec, &consumer, false)?.into())
+            Ok(collect_build(
+                execute_measured(left, partition, ctx)?,
+                0,
+                ctx,
+                spec,
+                &consumer,
+                false,
+                || {},
+            )?
+            .into())
         };
         match self {
             TableSource::Own(left) => own_build(&left),
@@ -485,8 +496,15 @@ impl TableSource {
                 // Holding the lock while building makes the other partitions wait and reuse.
                 let mut guard = lock_slot(&slot)?;
                 if guard.is_none() {
-                    let build =
-                        collect_build(execute_measured(&left, partition, ctx)?, 0, ctx, spec, &consumer, false)?;
+                    let build = collect_build(
+                        execute_measured(&left, partition, ctx)?,
+                        0,
+                        ctx,
+                        spec,
+                        &consumer,
+                        false,
+                        || {},
+                    )?;
                     match build {
                         // Too large to share, and no build rows to track: this task joins
                         // the build side it just read (the others read their own).
@@ -516,7 +534,7 @@ impl TableSource {
                 };
                 let positioned = Arc::new(positioned_spec(spec)?);
                 let input = with_positions(execute_measured(&left, partition, ctx)?, &positioned);
-                let build = collect_build(input, 0, ctx, &positioned, &consumer, false)?;
+                let build = collect_build(input, 0, ctx, &positioned, &consumer, false, || {})?;
                 Ok(Acquired::Positioned {
                     build: Box::new(build.into()),
                     spec: positioned,
