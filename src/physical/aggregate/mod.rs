@@ -471,6 +471,7 @@ pub mod collect;
 pub mod count;
 pub mod decimal_avg;
 pub mod distinct;
+mod distinct_primitive;
 pub mod fold;
 pub mod group_table;
 pub mod list_state;
