@@ -26,11 +26,12 @@ use crate::exec::shuffle::hash_rows;
 /// The distinct (group, arguments) pairs an accumulator has seen.
 pub(super) trait DistinctSet: Send {
     /// Adds the argument tuples of the rows that `nulls` (no argument NULL) and
-    /// `opt_filter` keep to the sets of their groups.
+    /// `opt_filter` keep to the sets of their groups (each below `total_num_groups`).
     fn insert(
         &mut self,
         values: &[ArrayRef],
         group_indices: &[usize],
+        total_num_groups: usize,
         nulls: Option<&NullBuffer>,
         opt_filter: Option<&BooleanArray>,
     ) -> Result<()>;
@@ -82,6 +83,7 @@ impl DistinctSet for RowSet {
         &mut self,
         values: &[ArrayRef],
         group_indices: &[usize],
+        _total_num_groups: usize,
         nulls: Option<&NullBuffer>,
         opt_filter: Option<&BooleanArray>,
     ) -> Result<()> {
@@ -196,7 +198,8 @@ impl GroupsAccumulator for DistinctGroupsAccumulator {
         let nulls = values.iter().fold(None::<NullBuffer>, |acc, v| {
             NullBuffer::union(acc.as_ref(), v.logical_nulls().as_ref())
         });
-        self.set.insert(values, group_indices, nulls.as_ref(), opt_filter)
+        self.set
+            .insert(values, group_indices, total_num_groups, nulls.as_ref(), opt_filter)
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {

@@ -18,6 +18,7 @@ use hashbrown::HashTable;
 
 use super::distinct::DistinctSet;
 use super::for_each_valid_row;
+use super::group_table::fold_multiply;
 use crate::error::{Error, Result};
 
 /// The set for a single argument of `data_type`, when it is integer-like.
@@ -77,11 +78,10 @@ impl Bits for i128 {
     }
 }
 
-/// The hash of `value` in `group`: the two words multiplied into 128 bits and folded.
+/// The hash of `value` in `group`.
 #[inline]
 fn hash_of(value: u64, group: u32) -> u64 {
-    let product = u128::from(value ^ 0x243f_6a88_85a3_08d3) * u128::from(u64::from(group) ^ 0x1319_8a2e_0370_7344);
-    (product as u64) ^ ((product >> 64) as u64)
+    fold_multiply(value, u64::from(group))
 }
 
 /// The distinct (group, value) pairs of one integer-like argument, in the order first seen.
@@ -114,6 +114,7 @@ where
         &mut self,
         values: &[ArrayRef],
         group_indices: &[usize],
+        total_num_groups: usize,
         nulls: Option<&NullBuffer>,
         opt_filter: Option<&BooleanArray>,
     ) -> Result<()> {
@@ -124,7 +125,7 @@ where
             .values();
         // Positions and groups are kept in 32 bits.
         let limit = u32::MAX as usize;
-        if self.values.len() + data.len() > limit || group_indices.iter().any(|&g| g > limit) {
+        if self.values.len() + data.len() > limit || total_num_groups > limit {
             return Err(Error::not_supported(format!(
                 "more than {limit} distinct values or groups in one DISTINCT aggregate"
             )));

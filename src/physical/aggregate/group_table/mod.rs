@@ -184,6 +184,16 @@ fn without_dictionaries(keys: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
         .collect()
 }
 
+/// foldhash's folded multiply of two words, each mixed with a seed first: their 128-bit
+/// product's halves XORed. The hash of a packed key's two halves, and of a (value, group)
+/// pair in a DISTINCT set.
+pub(crate) fn fold_multiply(a: u64, b: u64) -> u64 {
+    const K1: u64 = 0x243f_6a88_85a3_08d3;
+    const K2: u64 = 0x1319_8a2e_0370_7344;
+    let product = u128::from(a ^ K1) * u128::from(b ^ K2);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
 /// A group count as a table index, or an error past `u32::MAX` groups.
 fn group_index(len: usize) -> Result<u32> {
     u32::try_from(len).map_err(|_| too_many_groups())

@@ -18,7 +18,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int32Type};
 use hashbrown::HashTable;
 
-use super::group_index;
+use super::{fold_multiply, group_index};
 use crate::error::{Error, Result};
 
 const KEY_BYTES: usize = 16;
@@ -214,12 +214,9 @@ impl PackedGroupTable {
     }
 }
 
-/// foldhash's folded multiply over the two halves of the key.
+/// The hash of a packed key: its two halves folded ([`fold_multiply`]).
 fn hash_key(key: u128) -> u64 {
-    const K1: u64 = 0x243f_6a88_85a3_08d3;
-    const K2: u64 = 0x1319_8a2e_0370_7344;
-    let product = u128::from((key as u64) ^ K1) * u128::from(((key >> 64) as u64) ^ K2);
-    (product as u64) ^ ((product >> 64) as u64)
+    fold_multiply(key as u64, (key >> 64) as u64)
 }
 
 /// Writes column `array` into its slot of every row's key; `false` when a string is too long.

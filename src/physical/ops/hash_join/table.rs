@@ -154,50 +154,55 @@ fn concat_parallel(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Reco
 /// Rows hashed at a time while linking: their hashes stay in the core's L2 cache.
 const LINK_CHUNK: usize = 1 << 14;
 
-/// Links the rows whose bucket lies in `first_bucket..first_bucket + heads.len()` (all of
-/// them when `heads` is the whole array) into `heads` and `links`, leaving out the rows
-/// `valid` marks NULL, and hands each linked row's hash to `add` (the Bloom filter). Rows
-/// go from the last to the first, so every chain ascends.
-///
-/// The keys are hashed a chunk at a time as the rows are linked, never all at once: a
-/// parallel build hashes every row once per thread, which costs less than writing and
-/// reading back a hash per row (120 MB for TPC-H SF10's 15 million orders, whose fresh
-/// pages the kernel must zero first).
-#[allow(clippy::too_many_arguments)]
-fn link_buckets(
-    keys: &[ArrayRef],
+/// What linking a build side's rows into the index reads and writes, shared by the
+/// threads of a parallel build.
+struct Linker<'a> {
+    /// The key columns (canonical) of all `rows` build rows.
+    keys: &'a [ArrayRef],
     rows: usize,
-    valid: Option<&NullBuffer>,
-    links: &[AtomicU64],
+    /// Rows with a NULL key, left out of the index.
+    valid: Option<&'a NullBuffer>,
+    links: &'a [AtomicU64],
+    /// `heads.len() - 1` of the whole heads array.
     mask: u64,
-    first_bucket: usize,
-    heads: &mut [u64],
-    mut add: impl FnMut(u64),
-) -> Result<()> {
-    let last_bucket = first_bucket + heads.len();
-    let mut hashes = vec![0u64; LINK_CHUNK.min(rows)];
-    let mut end = rows;
-    while end > 0 {
-        let start = end.saturating_sub(LINK_CHUNK);
-        let chunk = &mut hashes[..end - start];
-        let piece: Vec<ArrayRef> = keys.iter().map(|k| k.slice(start, end - start)).collect();
-        hash_rows_into(&piece, chunk)?;
-        for (row, &hash) in (start..end).zip(chunk.iter()).rev() {
-            let bucket = (hash & mask) as usize;
-            if bucket < first_bucket || bucket >= last_bucket || valid.is_some_and(|v| v.is_null(row)) {
-                continue;
+}
+
+impl Linker<'_> {
+    /// Links the rows whose bucket lies in `first_bucket..first_bucket + heads.len()` (all
+    /// of them when `heads` is the whole array) into `heads` and the links, leaving out the
+    /// rows with a NULL key, and hands each linked row's hash to `add` (the Bloom filter).
+    /// Rows go from the last to the first, so every chain ascends.
+    ///
+    /// The keys are hashed a chunk at a time as the rows are linked, never all at once: a
+    /// parallel build hashes every row once per thread, which costs less than writing and
+    /// reading back a hash per row (120 MB for TPC-H SF10's 15 million orders, whose fresh
+    /// pages the kernel must zero first).
+    fn link(&self, first_bucket: usize, heads: &mut [u64], mut add: impl FnMut(u64)) -> Result<()> {
+        let last_bucket = first_bucket + heads.len();
+        let mut hashes = vec![0u64; LINK_CHUNK.min(self.rows)];
+        let mut end = self.rows;
+        while end > 0 {
+            let start = end.saturating_sub(LINK_CHUNK);
+            let chunk = &mut hashes[..end - start];
+            let piece: Vec<ArrayRef> = self.keys.iter().map(|k| k.slice(start, end - start)).collect();
+            hash_rows_into(&piece, chunk)?;
+            for (row, &hash) in (start..end).zip(chunk.iter()).rev() {
+                let bucket = (hash & self.mask) as usize;
+                if bucket < first_bucket || bucket >= last_bucket || self.valid.is_some_and(|v| v.is_null(row)) {
+                    continue;
+                }
+                let head = &mut heads[bucket - first_bucket];
+                self.links[row].store(
+                    *head & u64::from(u32::MAX) | u64::from(tag_of(hash)) << 32,
+                    Ordering::Relaxed,
+                );
+                *head = (*head & !u64::from(u32::MAX)) | bloom_bit(hash) | (row as u64 + 1);
+                add(hash);
             }
-            let head = &mut heads[bucket - first_bucket];
-            links[row].store(
-                *head & u64::from(u32::MAX) | u64::from(tag_of(hash)) << 32,
-                Ordering::Relaxed,
-            );
-            *head = (*head & !u64::from(u32::MAX)) | bloom_bit(hash) | (row as u64 + 1);
-            add(hash);
+            end = start;
         }
-        end = start;
+        Ok(())
     }
-    Ok(())
 }
 
 impl JoinTable {
@@ -205,7 +210,7 @@ impl JoinTable {
     /// [`table_overhead`] (callers reserve that first, spilling when refused); it ends at
     /// the table's real size.
     /// With `parallel` the copy and the linking of a large build side are spread over the
-    /// worker pool (see [`link_buckets`]): only for a caller no task of the pool waits on (a
+    /// worker pool (see [`Linker::link`]): only for a caller no task of the pool waits on (a
     /// waiting worker could pick up a task that waits for this very build).
     pub(super) fn from_batches(
         mut batches: Vec<RecordBatch>,
@@ -242,9 +247,15 @@ impl JoinTable {
         } else {
             1
         };
-        let (keys_ref, valid_ref) = (keys.as_slice(), valid.as_ref());
+        let linker = Linker {
+            keys: &keys,
+            rows,
+            valid: valid.as_ref(),
+            links: &links,
+            mask,
+        };
         if threads == 1 {
-            link_buckets(keys_ref, rows, valid_ref, &links, mask, 0, &mut heads, |hash| {
+            linker.link(0, &mut heads, |hash| {
                 if let Some(bloom) = bloom.as_mut() {
                     bloom.insert_mut(hash);
                 }
@@ -254,7 +265,7 @@ impl JoinTable {
             let range = heads.len().div_ceil(threads);
             let shared_bloom = bloom.as_ref();
             heads.par_chunks_mut(range).enumerate().try_for_each(|(i, part)| {
-                link_buckets(keys_ref, rows, valid_ref, &links, mask, i * range, part, |hash| {
+                linker.link(i * range, part, |hash| {
                     if let Some(bloom) = shared_bloom {
                         bloom.insert(hash);
                     }
