@@ -19,6 +19,7 @@ pub mod ops;
 pub mod partitioned_on;
 pub mod plan;
 pub mod planner;
+pub mod prefetch;
 pub mod rows;
 pub mod scan_filter;
 pub mod shared_subplans;

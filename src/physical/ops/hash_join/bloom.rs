@@ -6,6 +6,13 @@
 //! filter, published to the probe side's scan, drops such rows as they are read
 //! ([`crate::physical::join_filter`]).
 //!
+//! The word a hash picks is a run of its low bits: for a join table's filter, the top bits
+//! of its bucket number ([`KeyBloom::for_buckets`]), so the threads of a parallel build,
+//! each linking the rows of one range of buckets, each own the words of those rows and set
+//! their bits with plain stores. (An atomic OR per row, a locked instruction, stalls the
+//! core until its earlier stores are done and so kept the build's cache misses from
+//! overlapping.)
+//!
 //! Whoever checks a filter watches its pass rate ([`PassRate`]): once most rows pass it
 //! anyway (a join where nearly every row matches), checking it costs more than it saves.
 
@@ -30,8 +37,10 @@ const PARALLEL_CHUNK: usize = 1 << 16;
 /// A blocked Bloom filter over 64-bit key hashes.
 pub struct KeyBloom {
     words: Vec<AtomicU64>,
-    /// `64 - log2(words.len())`: the mixed hash's top bits pick the word.
-    shift: u32,
+    /// `words.len() - 1`.
+    word_mask: u64,
+    /// A hash's word is `(hash >> word_shift) & word_mask`.
+    word_shift: u32,
 }
 
 impl std::fmt::Debug for KeyBloom {
@@ -77,8 +86,8 @@ impl PassRate {
     }
 }
 
-/// Re-mixes a hash so that the word and the bits in it do not reuse the bits that pick the
-/// table's bucket and tag.
+/// Re-mixes a hash so that the bits set in its word do not follow the bits that picked the
+/// word.
 fn mix(hash: u64) -> u64 {
     hash.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
 }
@@ -105,33 +114,67 @@ fn word_count(rows: usize) -> usize {
 }
 
 impl KeyBloom {
-    /// An empty filter sized for `rows` build rows.
+    /// An empty filter sized for `rows` build rows, its word picked by a hash's low bits.
     pub(crate) fn empty(rows: usize) -> Self {
+        Self::for_buckets(rows, 0)
+    }
+
+    /// An empty filter sized for `rows` build rows, for a table whose bucket is a hash's low
+    /// `bucket_bits` bits: a hash's word is the top bits of its bucket (the low bits when
+    /// there are more words than buckets), so a range of buckets whose bounds are multiples
+    /// of [`KeyBloom::buckets_per_word`] owns a range of words.
+    pub(crate) fn for_buckets(rows: usize, bucket_bits: u32) -> Self {
         let words = word_count(rows);
         Self {
             words: (0..words).map(|_| AtomicU64::new(0)).collect(),
-            shift: 64 - words.trailing_zeros(),
+            word_mask: words as u64 - 1,
+            word_shift: bucket_bits.saturating_sub(words.trailing_zeros()),
         }
+    }
+
+    /// Buckets (of the table the filter was made for) that share a word.
+    pub(crate) fn buckets_per_word(&self) -> usize {
+        1 << self.word_shift
+    }
+
+    /// The position of the word `hash` picks.
+    #[inline]
+    fn word_of(&self, hash: u64) -> usize {
+        ((hash >> self.word_shift) & self.word_mask) as usize
+    }
+
+    /// The word `hash` picks and the bits it sets there.
+    #[inline]
+    fn place(&self, hash: u64) -> (&AtomicU64, u64) {
+        (&self.words[self.word_of(hash)], pattern(mix(hash)))
     }
 
     /// Adds `hash`, from any thread.
     #[inline]
     pub(crate) fn insert(&self, hash: u64) {
-        let mixed = mix(hash);
-        self.words[(mixed >> self.shift) as usize].fetch_or(pattern(mixed), Ordering::Relaxed);
+        let (word, bits) = self.place(hash);
+        word.fetch_or(bits, Ordering::Relaxed);
     }
 
-    /// Adds `hash` without the cost of an atomic update.
+    /// Adds `hash` with a plain load and store: for a thread that is the only one adding
+    /// hashes of this word (a parallel build's thread linking whole words' buckets, see
+    /// [`KeyBloom::for_buckets`]); another thread's addition to the same word could be lost.
     #[inline]
-    pub(crate) fn insert_mut(&mut self, hash: u64) {
-        let mixed = mix(hash);
-        *self.words[(mixed >> self.shift) as usize].get_mut() |= pattern(mixed);
+    pub(crate) fn insert_owned(&self, hash: u64) {
+        let (word, bits) = self.place(hash);
+        word.store(word.load(Ordering::Relaxed) | bits, Ordering::Relaxed);
+    }
+
+    /// Brings the word of `hash` into the caches ahead of an insertion.
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        crate::physical::prefetch::prefetch(&self.words[self.word_of(hash)]);
     }
 
     /// A filter holding `hashes` except the rows `valid` marks NULL. With `parallel` the
     /// words are filled from the worker pool.
     pub(crate) fn of_hashes(hashes: &[u64], valid: Option<&NullBuffer>, parallel: bool) -> Self {
-        let mut bloom = Self::empty(hashes.len());
+        let bloom = Self::empty(hashes.len());
         let is_valid = |row: usize| valid.is_none_or(|v| v.is_valid(row));
         if parallel {
             hashes.par_chunks(PARALLEL_CHUNK).enumerate().for_each(|(i, piece)| {
@@ -144,7 +187,7 @@ impl KeyBloom {
         } else {
             for (row, &hash) in hashes.iter().enumerate() {
                 if is_valid(row) {
-                    bloom.insert_mut(hash);
+                    bloom.insert_owned(hash);
                 }
             }
         }
@@ -154,9 +197,8 @@ impl KeyBloom {
     /// Whether a key with `hash` may be in the table (false: it certainly is not).
     #[inline]
     pub fn may_contain(&self, hash: u64) -> bool {
-        let mixed = mix(hash);
-        let bits = pattern(mixed);
-        self.words[(mixed >> self.shift) as usize].load(Ordering::Relaxed) & bits == bits
+        let (word, bits) = self.place(hash);
+        word.load(Ordering::Relaxed) & bits == bits
     }
 
     /// Bytes held.

@@ -28,6 +28,7 @@ use super::JoinSpec;
 use crate::error::{Error, Result};
 use crate::exec::memory::MemoryReservation;
 use crate::exec::shuffle::{hash_rows, hash_rows_into};
+use crate::physical::prefetch::prefetch;
 
 /// The build side: its rows, their keys and a chained hash index over them.
 pub(super) struct JoinTable {
@@ -154,6 +155,11 @@ fn concat_parallel(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Reco
 /// Rows hashed at a time while linking: their hashes stay in the core's L2 cache.
 const LINK_CHUNK: usize = 1 << 14;
 
+/// How many rows ahead of the one it links the build asks for the bucket head and Bloom
+/// word it will update (both miss the caches for a large build side). In TPC-H SF10 q09,
+/// linking 15 million orders took 11% of the query's cycles without, 5% with.
+const PREFETCH_ROWS_AHEAD: usize = 16;
+
 /// What linking a build side's rows into the index reads and writes, shared by the
 /// threads of a parallel build.
 struct Linker<'a> {
@@ -170,34 +176,57 @@ struct Linker<'a> {
 impl Linker<'_> {
     /// Links the rows whose bucket lies in `first_bucket..first_bucket + heads.len()` (all
     /// of them when `heads` is the whole array) into `heads` and the links, leaving out the
-    /// rows with a NULL key, and hands each linked row's hash to `add` (the Bloom filter).
-    /// Rows go from the last to the first, so every chain ascends.
+    /// rows with a NULL key, and adds each linked row's hash to `bloom` (whose words for
+    /// these buckets only this call writes, see [`KeyBloom::for_buckets`]). Rows go from
+    /// the last to the first, so every chain ascends.
     ///
     /// The keys are hashed a chunk at a time as the rows are linked, never all at once: a
     /// parallel build hashes every row once per thread, which costs less than writing and
     /// reading back a hash per row (120 MB for TPC-H SF10's 15 million orders, whose fresh
     /// pages the kernel must zero first).
-    fn link(&self, first_bucket: usize, heads: &mut [u64], mut add: impl FnMut(u64)) -> Result<()> {
-        let last_bucket = first_bucket + heads.len();
-        let mut hashes = vec![0u64; LINK_CHUNK.min(self.rows)];
+    fn link(&self, first_bucket: usize, heads: &mut [u64], bloom: Option<&KeyBloom>) -> Result<()> {
+        let span = heads.len();
+        let chunk_rows = LINK_CHUNK.min(self.rows);
+        let mut hashes = vec![0u64; chunk_rows];
+        let mut mine = vec![0u32; chunk_rows];
         let mut end = self.rows;
         while end > 0 {
             let start = end.saturating_sub(LINK_CHUNK);
             let chunk = &mut hashes[..end - start];
             let piece: Vec<ArrayRef> = self.keys.iter().map(|k| k.slice(start, end - start)).collect();
             hash_rows_into(&piece, chunk)?;
-            for (row, &hash) in (start..end).zip(chunk.iter()).rev() {
-                let bucket = (hash & self.mask) as usize;
-                if bucket < first_bucket || bucket >= last_bucket || self.valid.is_some_and(|v| v.is_null(row)) {
-                    continue;
+            // The chunk's rows this call links, compacted without a branch per row: a
+            // thread of a parallel build owns a random half (or third...) of the rows, and a
+            // branch on it would mispredict every other row, each time discarding the loads
+            // of the heads in flight behind it.
+            let mut count = 0;
+            for (i, &hash) in (0u32..).zip(chunk.iter()) {
+                mine[count] = i;
+                let in_range = ((hash & self.mask) as usize).wrapping_sub(first_bucket) < span;
+                let valid = self.valid.is_none_or(|v| v.is_valid(start + i as usize));
+                count += usize::from(in_range & valid);
+            }
+            let mine = &mine[..count];
+            for pos in (0..count).rev() {
+                if let Some(&ahead) = pos.checked_sub(PREFETCH_ROWS_AHEAD).map(|p| &chunk[mine[p] as usize]) {
+                    if let Some(h) = heads.get(((ahead & self.mask) as usize).wrapping_sub(first_bucket)) {
+                        prefetch(h);
+                    }
+                    if let Some(bloom) = bloom {
+                        bloom.prefetch(ahead);
+                    }
                 }
-                let head = &mut heads[bucket - first_bucket];
+                let i = mine[pos] as usize;
+                let (row, hash) = (start + i, chunk[i]);
+                let head = &mut heads[(hash & self.mask) as usize - first_bucket];
                 self.links[row].store(
                     *head & u64::from(u32::MAX) | u64::from(tag_of(hash)) << 32,
                     Ordering::Relaxed,
                 );
                 *head = (*head & !u64::from(u32::MAX)) | bloom_bit(hash) | (row as u64 + 1);
-                add(hash);
+                if let Some(bloom) = bloom {
+                    bloom.insert_owned(hash);
+                }
             }
             end = start;
         }
@@ -238,8 +267,8 @@ impl JoinTable {
         // Small build sides are not worth splitting.
         let parallel = parallel && rows > PARALLEL_CHUNK;
         let valid = key_validity(&keys);
-        let mut bloom = (rows >= BLOOM_MIN_ROWS).then(|| KeyBloom::empty(rows));
         let mut heads = vec![0u64; bucket_count(rows)];
+        let bloom = (rows >= BLOOM_MIN_ROWS).then(|| KeyBloom::for_buckets(rows, heads.len().trailing_zeros()));
         let mask = heads.len() as u64 - 1;
         let links: Vec<AtomicU64> = (0..rows).map(|_| AtomicU64::new(0)).collect();
         let threads = if parallel {
@@ -255,22 +284,16 @@ impl JoinTable {
             mask,
         };
         if threads == 1 {
-            linker.link(0, &mut heads, |hash| {
-                if let Some(bloom) = bloom.as_mut() {
-                    bloom.insert_mut(hash);
-                }
-            })?;
+            linker.link(0, &mut heads, bloom.as_ref())?;
         } else {
-            // Each thread links the rows of one range of buckets, so no bucket is shared.
-            let range = heads.len().div_ceil(threads);
-            let shared_bloom = bloom.as_ref();
-            heads.par_chunks_mut(range).enumerate().try_for_each(|(i, part)| {
-                linker.link(i * range, part, |hash| {
-                    if let Some(bloom) = shared_bloom {
-                        bloom.insert(hash);
-                    }
-                })
-            })?;
+            // Each thread links the rows of one range of buckets, so no bucket is shared, nor
+            // (the ranges being whole words' buckets) a word of the Bloom filter.
+            let per_word = bloom.as_ref().map_or(1, KeyBloom::buckets_per_word);
+            let range = heads.len().div_ceil(threads).next_multiple_of(per_word);
+            heads
+                .par_chunks_mut(range)
+                .enumerate()
+                .try_for_each(|(i, part)| linker.link(i * range, part, bloom.as_ref()))?;
         }
         let bloom = bloom.map(Arc::new);
         let table_bytes = heads.capacity() * std::mem::size_of::<u64>()
@@ -320,9 +343,14 @@ impl JoinTable {
             }
             None => hashes.iter().map(|&hash| self.head_candidate(hash)).collect(),
         };
-        for (first, &hash) in firsts.iter_mut().zip(hashes) {
-            if *first != 0 {
-                *first = self.next_from(*first, hash);
+        for row in 0..firsts.len() {
+            // Row 0's link stands in for an empty bucket's: a prefetch needs no branch.
+            let ahead = firsts.get(row + PREFETCH_ROWS_AHEAD).map_or(0, |&a| a as usize);
+            if let Some(link) = self.links.get(ahead.saturating_sub(1)) {
+                prefetch(link);
+            }
+            if firsts[row] != 0 {
+                firsts[row] = self.next_from(firsts[row], hashes[row]);
             }
         }
         if let Some(valid) = valid {
