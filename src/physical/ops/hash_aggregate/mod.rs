@@ -13,6 +13,7 @@ use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use arrow::array::ArrayRef;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
@@ -60,8 +61,9 @@ struct AggregateCore {
     state_schema: SchemaRef,
     /// The first column of each aggregate's state in `state_schema`, and its width.
     state_columns: Vec<(usize, usize)>,
-    /// Group states handed to partitions because a table outgrew the caches, over
-    /// every run of the plan (EXPLAIN ANALYZE shows it).
+    /// Group states handed to partitions because a table outgrew the caches (and the
+    /// input rows that followed, which went there directly), over every run of the plan
+    /// (EXPLAIN ANALYZE shows it).
     partitioned_states: AtomicU64,
     /// A `Partial` aggregate's input rows and the groups they made, summed over its tasks
     /// (of every run of the plan) as each finishes judging (see [`stream`]): whether
@@ -341,19 +343,7 @@ impl AggregateCore {
     /// ([`stream`]). The `Final` aggregate merges them like any other states.
     fn rows_as_states(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let rows = batch.num_rows();
-        let mut columns = self
-            .group_exprs
-            .iter()
-            .zip(self.state_schema.fields())
-            .map(|((e, _), field)| {
-                let keys = e.evaluate(batch)?;
-                if keys.data_type() == field.data_type() {
-                    Ok(keys)
-                } else {
-                    Ok(arrow::compute::cast(&keys, field.data_type())?)
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut columns = self.state_keys(batch)?;
         let mut accumulators = self
             .aggr_exprs
             .iter()
@@ -365,6 +355,45 @@ impl AggregateCore {
             columns.extend(acc.state()?);
         }
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.state_schema),
+            columns,
+            &options,
+        )?)
+    }
+
+    /// The group keys of `batch` (input rows), in the state schema's types.
+    fn state_keys(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+        self.group_exprs
+            .iter()
+            .zip(self.state_schema.fields())
+            .map(|((e, _), field)| {
+                let keys = e.evaluate(batch)?;
+                if keys.data_type() == field.data_type() {
+                    Ok(keys)
+                } else {
+                    Ok(arrow::compute::cast(&keys, field.data_type())?)
+                }
+            })
+            .collect()
+    }
+
+    /// An input batch as states in the state schema, each row a group of its own (a
+    /// `Final` aggregate's input rows are states already; a `Single` one's become states
+    /// of one row each): for partitions that the rows go to without being grouped first.
+    fn input_as_states(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        if self.mode != AggregateMode::Final {
+            return self.rows_as_states(batch);
+        }
+        let mut columns = self.state_keys(batch)?;
+        for (expr, &(first, width)) in self.aggr_exprs.iter().zip(&self.state_columns) {
+            let states = batch
+                .columns()
+                .get(first..first + width)
+                .ok_or_else(|| Error::internal(format!("no state columns for {}", expr.name)))?;
+            columns.extend(states.iter().cloned());
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         Ok(RecordBatch::try_new_with_options(
             Arc::clone(&self.state_schema),
             columns,

@@ -134,38 +134,58 @@ impl Partitioner {
 
     /// Writes the rows of `batch` to their partitions, in batches of up to `batch_size` rows.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let keys: Vec<ArrayRef> = batch
-            .columns()
-            .get(..self.num_keys)
-            .ok_or_else(|| Error::internal("aggregate state without its keys"))?
-            .to_vec();
-        hash_rows(&keys, batch.num_rows(), &mut self.hashes)?;
+        self.write_all(std::slice::from_ref(batch))
+    }
+
+    /// Writes the rows of `batches` to their partitions, in batches of up to `batch_size`
+    /// rows gathered from all of them: many small batches make a few whole ones per
+    /// partition rather than a sliver each.
+    pub fn write_all(&mut self, batches: &[RecordBatch]) -> Result<()> {
         let fanout = self.sinks.len();
-        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); fanout];
-        for (row, &h) in self.hashes.iter().enumerate() {
-            rows[partition_of(h, self.level, fanout)].push(row as u32);
+        let mut rows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); fanout];
+        for (b, batch) in batches.iter().enumerate() {
+            let keys: Vec<ArrayRef> = batch
+                .columns()
+                .get(..self.num_keys)
+                .ok_or_else(|| Error::internal("aggregate state without its keys"))?
+                .to_vec();
+            hash_rows(&keys, batch.num_rows(), &mut self.hashes)?;
+            for (row, &h) in self.hashes.iter().enumerate() {
+                rows[partition_of(h, self.level, fanout)].push((b, row));
+            }
         }
+        let refs: Vec<&RecordBatch> = batches.iter().collect();
         let step = self.ctx.batch_size().max(1);
         for (partition, rows) in rows.into_iter().enumerate() {
             for chunk in rows.chunks(step) {
                 self.ctx.check_cancelled()?;
-                let part = if chunk.len() == batch.num_rows() {
-                    batch.clone()
-                } else {
-                    crate::physical::rows::take_rows(batch, &UInt32Array::from(chunk.to_vec()))?
-                };
-                if self.in_memory && self.reservation.try_grow(part.get_array_memory_size()).is_err() {
-                    self.spill_all()?;
-                }
-                match &mut self.sinks[partition] {
-                    Some(Sink::Memory(batches)) => batches.push(part),
-                    Some(Sink::File(writer)) => writer.write(&part)?,
-                    slot @ None if self.in_memory => *slot = Some(Sink::Memory(vec![part])),
-                    slot @ None => {
-                        let writer = spill_file_of(&self.ctx, &self.label, &self.schema, &[part])?;
-                        *slot = Some(Sink::File(Box::new(writer)));
+                let part = match batches {
+                    [batch] if chunk.len() == batch.num_rows() => batch.clone(),
+                    [batch] => {
+                        let indices = UInt32Array::from_iter_values(chunk.iter().map(|&(_, row)| row as u32));
+                        crate::physical::rows::take_rows(batch, &indices)?
                     }
-                }
+                    _ => crate::physical::rows::interleave_rows(&refs, chunk)?,
+                };
+                self.push(partition, part)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `part` to partition `partition`: to its batches in memory while the pool
+    /// allows, to its spill file once it refused.
+    fn push(&mut self, partition: usize, part: RecordBatch) -> Result<()> {
+        if self.in_memory && self.reservation.try_grow(part.get_array_memory_size()).is_err() {
+            self.spill_all()?;
+        }
+        match &mut self.sinks[partition] {
+            Some(Sink::Memory(batches)) => batches.push(part),
+            Some(Sink::File(writer)) => writer.write(&part)?,
+            slot @ None if self.in_memory => *slot = Some(Sink::Memory(vec![part])),
+            slot @ None => {
+                let writer = spill_file_of(&self.ctx, &self.label, &self.schema, &[part])?;
+                *slot = Some(Sink::File(Box::new(writer)));
             }
         }
         Ok(())
