@@ -299,15 +299,76 @@ pub(crate) fn accumulate<T: ArrowPrimitiveType>(
     opt_filter: Option<&BooleanArray>,
     mut f: impl FnMut(usize, T::Native),
 ) {
+    accumulate_fold(group_indices, values, opt_filter, (), |(), g, v| f(g, v));
+}
+
+/// [`accumulate`] threading a value through the calls (`f` takes it and returns the next),
+/// which the loop can keep in a register.
+pub(crate) fn accumulate_fold<T: ArrowPrimitiveType, A>(
+    group_indices: &[usize],
+    values: &PrimitiveArray<T>,
+    opt_filter: Option<&BooleanArray>,
+    init: A,
+    mut f: impl FnMut(A, usize, T::Native) -> A,
+) -> A {
     let data = values.values();
     match valid_mask(values.nulls(), opt_filter) {
-        None => group_indices.iter().zip(data.iter()).for_each(|(&g, &v)| f(g, v)),
-        Some(mask) => {
-            for row in mask.set_indices() {
-                f(group_indices[row], data[row]);
-            }
+        None => group_indices
+            .iter()
+            .zip(data.iter())
+            .fold(init, |acc, (&g, &v)| f(acc, g, v)),
+        Some(mask) => mask
+            .set_indices()
+            .fold(init, |acc, row| f(acc, group_indices[row], data[row])),
+    }
+}
+
+/// Grouped sums of this many groups or fewer go round [`LANES`] copies of the sums, a row
+/// to each in turn ([`add_in_lanes`]).
+pub(crate) const LANE_GROUPS: usize = 8;
+
+/// Copies of the sums of a few groups (see [`add_in_lanes`]).
+const LANES: usize = 4;
+
+/// Adds every non-null value of `values` that passes `opt_filter` to its group's entry of
+/// `sums` (at most [`LANE_GROUPS`] groups) and calls `on_value` with the group; returns
+/// whether a sum overflowed. The rows go round [`LANES`] copies of the sums, added up at
+/// the end: with one copy, each row's addition waits for the previous one to the same group
+/// to be stored, and a few groups can take every row (TPC-H q01's four: 1.58 -> 1.52 s at
+/// SF10, medians of 7 alternating runs). Only for exact sums ([`Summable::EXACT`]): a float
+/// sum would depend on the lanes.
+pub(crate) fn add_in_lanes<T: ArrowPrimitiveType>(
+    values: &PrimitiveArray<T>,
+    group_indices: &[usize],
+    opt_filter: Option<&BooleanArray>,
+    sums: &mut [T::Native],
+    mut on_value: impl FnMut(usize),
+) -> bool
+where
+    T::Native: Summable,
+{
+    let mut lanes = [[T::Native::default(); LANE_GROUPS]; LANES];
+    let (mut overflow, _) = accumulate_fold(
+        group_indices,
+        values,
+        opt_filter,
+        (false, 0),
+        |(overflow, lane), g, v| {
+            let slot = &mut lanes[lane][g];
+            let (sum, o) = slot.add_overflowing(v);
+            *slot = sum;
+            on_value(g);
+            (overflow | o, (lane + 1) % LANES)
+        },
+    );
+    for lane in &lanes {
+        for (sum, &part) in sums.iter_mut().zip(lane) {
+            let (total, o) = sum.add_overflowing(part);
+            *sum = total;
+            overflow |= o;
         }
     }
+    overflow
 }
 
 /// The single-group case of [`accumulate`] (an aggregate without GROUP BY): folds every
@@ -420,6 +481,10 @@ impl SeenGroups {
 /// A running-sum type: adding reports overflow as a flag instead of stopping, so the hot loop
 /// has no branch and the caller checks once per batch.
 pub trait Summable: Copy {
+    /// Whether sums come out the same whatever order the values are added in (integers;
+    /// not floats).
+    const EXACT: bool = true;
+
     /// `self + other`, and whether it overflowed.
     fn add_overflowing(self, other: Self) -> (Self, bool);
 }
@@ -437,6 +502,8 @@ impl Summable for i128 {
 }
 
 impl Summable for f64 {
+    const EXACT: bool = false;
+
     fn add_overflowing(self, other: Self) -> (Self, bool) {
         (self + other, false)
     }

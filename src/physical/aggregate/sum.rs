@@ -11,7 +11,10 @@ use arrow::datatypes::{
     UInt32Type, UInt64Type, UInt8Type, DECIMAL128_MAX_PRECISION,
 };
 
-use super::{accumulate, as_primitive, check_inputs, fold_sum, single, GroupsAccumulator, SeenGroups, Summable};
+use super::{
+    accumulate, add_in_lanes, as_primitive, check_inputs, fold_sum, single, GroupsAccumulator, SeenGroups, Summable,
+    LANE_GROUPS,
+};
 use crate::error::{Error, Result};
 
 /// The error of an integer or decimal sum that leaves its type's range.
@@ -200,6 +203,14 @@ where
             if n > 0 {
                 seen.mark(0);
             }
+        } else if total_num_groups <= LANE_GROUPS && T::Native::EXACT {
+            let array = to_sum_input(array, &self.data_type)?;
+            let values = as_primitive::<T>(&array, "sum")?;
+            overflow = add_in_lanes(values, group_indices, opt_filter, sums, |g| {
+                if g >= check_from {
+                    seen.mark(g);
+                }
+            });
         } else {
             accumulate_sum_input::<T>(array, &self.data_type, group_indices, opt_filter, |g, v| {
                 let (sum, o) = sums[g].add_overflowing(v);
